@@ -1,0 +1,160 @@
+"""Text analysis: how raw text becomes index terms.
+
+The pipeline for the main (``stemmed``) fields is::
+
+    text --split into words--> lowercase --fold accents--> drop stop words --Snowball stem--> terms
+
+The ``exact`` pipeline stops after folding: it keeps every word, stop words included, in its
+original form, so positions are the true word positions and a quoted phrase matches only
+the words as written ("meetings" does not match "meeting").
+
+Both pipelines run in a single Whoosh tokenizer that looks each distinct word up in a dict
+once, instead of a chain of filters per token: the chain costs a Python generator frame per
+filter per token, and the corpus has tens of millions of tokens. The same normalisation is
+exported as plain functions (``stem_term``, ``exact_term``) so the highlighter and the query
+side use exactly what the index used.
+
+The analyzers are classes at module level, because Whoosh pickles the schema into the index.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from nltk.stem.snowball import SnowballStemmer
+from whoosh.analysis import Token, Tokenizer
+from whoosh.analysis.filters import STOP_WORDS
+
+# A word: letters and digits, with inner apostrophes or dots ("U.S.", "don't") kept together.
+WORD_RE = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
+
+STOP = frozenset(STOP_WORDS)
+_STEMMER = SnowballStemmer("english")
+
+# Letters that NFKD does not decompose but a reader expects to fold.
+_EXTRA_FOLD = str.maketrans(
+    {"ı": "i", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th"}
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents, so ``Türkmenistan`` and ``turkmenistan`` are one word."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text).translate(_EXTRA_FOLD)
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _normalise_word(word: str) -> str:
+    # Apostrophes and dots inside words ("U.S.", "Turkmenistan's") are dropped so that
+    # "US"/"U.S." and "Turkmenistan's"/"Turkmenistans" meet.
+    return fold(word).replace("'", "").replace("’", "").replace(".", "")
+
+
+@lru_cache(maxsize=500_000)
+def exact_term(word: str) -> str:
+    """The term a word becomes in the exact field: folded, not stemmed."""
+    return _normalise_word(word)
+
+
+@lru_cache(maxsize=500_000)
+def stem_term(word: str) -> str | None:
+    """The term a word becomes in the stemmed fields, or None for a stop word."""
+    term = _normalise_word(word)
+    if term in STOP or len(term) < 2 and not term.isdigit():
+        return None
+    return _STEMMER.stem(term)
+
+
+class _WordTokenizer(Tokenizer):
+    """Splits text into words and maps each through a cached term function."""
+
+    stemmed = True
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            # Wildcard and fuzzy query text: one token, folded but not stemmed.
+            token.text = exact_term(value)
+            token.stopped = False
+            token.boost = 1.0
+            token.pos, token.startchar, token.endchar = (
+                start_pos,
+                start_char,
+                start_char + len(value),
+            )
+            yield token
+            return
+        term_of = stem_term if self.stemmed else exact_term
+        pos = start_pos
+        for match in WORD_RE.finditer(value):
+            word = match.group()
+            term = term_of(word)
+            if term is None:
+                # Stop words are dropped; with removestops=False (the highlighter's mode)
+                # they are passed through as stopped tokens, as Whoosh's StopFilter does.
+                if removestops:
+                    continue
+                token.stopped = True
+                term = word.lower()
+            else:
+                token.stopped = False
+            token.text = term
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = pos
+                pos += 1
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            yield token
+
+
+class StemmingTokenizer(_WordTokenizer):
+    """Words -> lowercase -> folded -> stop words dropped -> Snowball stems."""
+
+    stemmed = True
+
+
+class ExactTokenizer(_WordTokenizer):
+    """Words -> lowercase -> folded; every word kept, in its own position."""
+
+    stemmed = False
+
+
+def stemming_analyzer() -> StemmingTokenizer:
+    """The analyzer of the title and body fields."""
+    return StemmingTokenizer()
+
+
+def exact_analyzer() -> ExactTokenizer:
+    """The analyzer of the exact field and the facet text fields."""
+    return ExactTokenizer()
+
+
+def stem_terms(text: str) -> list[str]:
+    """The stemmed terms of a text, in order, stop words dropped."""
+    return [t for t in (stem_term(m.group()) for m in WORD_RE.finditer(text)) if t]

@@ -1,0 +1,154 @@
+"""The `searchsvc` command: index, search, stats and serve.
+
+A thin click layer over the library: it reads options (defaulting from the same settings
+as the web app), calls one library function, and turns every expected error into one
+line that says what to do next. Never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+import click
+
+from searchsvc import config
+from searchsvc.storage import IndexLockedError, IndexNotFoundError
+
+SETTINGS = config.load()
+
+
+def _index_dir_option(f):
+    return click.option(
+        "--index-dir",
+        default=SETTINGS["INDEX_DIR"],
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Where the index lives (SEARCHSVC_INDEX_DIR).",
+    )(f)
+
+
+@contextmanager
+def _friendly_errors(index_dir: str):
+    """Turn the library's expected errors into one-line messages with a fix."""
+    from searchsvc.search import SearchError
+
+    try:
+        yield
+    except IndexNotFoundError:
+        raise click.ClickException(
+            f"No index at {index_dir}/. Run: searchsvc index --index-dir {index_dir}"
+        ) from None
+    except (IndexLockedError, SearchError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="searchsvc")
+def main():
+    """Full-text search for press releases: index folders, then search them."""
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path())
+@_index_dir_option
+@click.option("--rebuild", is_flag=True, help="Build a new index and swap it in atomically.")
+@click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
+@click.option("--procs", type=click.IntRange(1, 64), help="Worker processes (default: cores).")
+@click.option(
+    "--wait", type=float, default=0.0, help="Seconds to wait for another indexer to finish."
+)
+def index_cmd(paths, index_dir, rebuild, strict, procs, wait):
+    """Index PATHS (files or folders; default: the bundled seeds/)."""
+    from searchsvc.indexer import index_paths
+
+    paths = paths or (SETTINGS["SEEDS_DIR"],)
+    with _friendly_errors(index_dir), _progress() as progress:
+        report = index_paths(
+            index_dir, paths, rebuild=rebuild, procs=procs, wait=wait, progress=progress
+        )
+    for skipped in report.skipped:
+        where = f"{skipped.path}" + (f" line {skipped.line}" if skipped.line else "")
+        click.echo(f"skipped {where}: {skipped.reason}", err=True)
+    click.echo(report.summary())
+    if report.skipped and strict:
+        sys.exit(1)
+    if report.total == 0:
+        raise click.ClickException(f"Nothing was indexed from {', '.join(paths)}.")
+
+
+@contextmanager
+def _progress():
+    """A progress bar on a terminal; nothing when output is piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="indexing", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@main.command("search")
+@click.argument("query", default="")
+@click.option("--from", "date_from", help="Earliest date: 2023, 2023-05, 5 May 2023.")
+@click.option("--to", "date_to", help="Latest date, read the same way.")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance")
+@click.option("--page", type=int, default=1, show_default=True)
+@click.option("--size", type=int, default=SETTINGS["PAGE_SIZE"], show_default=True)
+@click.option("--source", help="Only this source.")
+@click.option("--category", help="Only this category.")
+@click.option("--place", help="Only this place.")
+@click.option("--year", help="Only this year, e.g. 2023.")
+@click.option("--month", help="Only this month, e.g. 2023-05.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@_index_dir_option
+def search_cmd(query, index_dir, as_json, **params):
+    """Search the index for QUERY and print the ranked results."""
+    from searchsvc.engine import Engine
+    from searchsvc.payload import search_payload
+    from searchsvc.search import SearchRequest
+
+    with _friendly_errors(index_dir):
+        result = Engine(index_dir).search(SearchRequest(q=query, **params))
+    if as_json:
+        click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
+        return
+    _print_result(result)
+
+
+def _print_result(result) -> None:
+    from searchsvc.cli_format import format_result
+
+    for line in format_result(result):
+        click.echo(line)
+
+
+@main.command("stats")
+@_index_dir_option
+def stats_cmd(index_dir):
+    """Show how many documents the index holds, their dates, and its size."""
+    from searchsvc.engine import Engine
+
+    with _friendly_errors(index_dir):
+        stats = Engine(index_dir).stats()
+    first = stats.first_date.date().isoformat() if stats.first_date else "-"
+    last = stats.last_date.date().isoformat() if stats.last_date else "-"
+    click.echo(f"documents: {stats.documents} ({stats.undated} undated)")
+    click.echo(f"dates: {first} .. {last}")
+    click.echo("per year: " + ", ".join(f"{y}:{n}" for y, n in stats.per_year.items()))
+    click.echo(f"index size: {stats.size_bytes / 1e6:.1f} MB at {stats.path}")
+    click.echo(f"updated: {stats.updated_at:%Y-%m-%d %H:%M:%S}")

@@ -1,0 +1,115 @@
+"""An open index: a reused searcher that follows the index as it changes.
+
+Opening a searcher and reading the facet columns costs far more than a query, so an Engine
+keeps one of each and reuses it. At most every ``check_interval`` seconds it looks whether
+the live generation was swapped (a rebuild) or committed to (an incremental run), and
+if so opens a new searcher beside the old one. The old one is not closed: a request in
+flight may still be using it, and its files stay readable until it is collected.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from searchsvc import storage
+from searchsvc.documents import Document
+from searchsvc.facets import FacetTable
+from searchsvc.search import SearchRequest, SearchResult, search
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds."""
+
+    documents: int
+    undated: int
+    first_date: datetime | None
+    last_date: datetime | None
+    per_year: dict[str, int]
+    size_bytes: int
+    updated_at: datetime
+    path: str
+
+
+class _Snapshot:
+    """A searcher of one state of the index, with its facet table."""
+
+    def __init__(self, gen: Path):
+        self.gen = gen
+        self.ix = storage.open_index_at(gen)
+        self.searcher = self.ix.searcher()
+        self.facets = FacetTable(self.searcher.reader())
+
+    def current(self, gen: Path | None) -> bool:
+        return gen == self.gen and self.searcher.up_to_date()
+
+
+class Engine:
+    """Searches the index at index_dir, refreshing when it changes."""
+
+    def __init__(self, index_dir: str | Path, check_interval: float = 1.0):
+        self.index_dir = Path(index_dir)
+        self.check_interval = check_interval
+        self._snapshot: _Snapshot | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> _Snapshot:
+        """The current searcher and facets, reopened if the index changed."""
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked < self.check_interval:
+            return snap
+        with self._lock:
+            gen = storage.current_generation(self.index_dir)
+            if gen is None:
+                raise storage.IndexNotFoundError(f"No index at {self.index_dir}")
+            if self._snapshot is None or not self._snapshot.current(gen):
+                self._snapshot = _Snapshot(gen)
+            self._checked = time.monotonic()
+            return self._snapshot
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run a search on the current state of the index."""
+        snap = self.snapshot()
+        return search(snap.searcher, snap.facets, request)
+
+    def document(self, doc_id: str) -> Document | None:
+        """The stored document with this id, or None."""
+        stored = self.snapshot().searcher.document(id=doc_id)
+        if stored is None:
+            return None
+        fields = {k: stored.get(k, "") for k in ("title", "body", "source", "place", "url")}
+        return Document(
+            id=stored["id"],
+            date=stored.get("date"),
+            category=stored.get("category", ""),
+            path=stored.get("path", ""),
+            hash=stored.get("hash", ""),
+            **fields,
+        )
+
+    def stats(self) -> IndexStats:
+        """Document count, date range, per-year counts, size and age of the index."""
+        snap = self.snapshot()
+        facets = snap.facets
+        years = Counter(facets.values["year"][n] for n in facets.live)
+        undated = years.pop("", 0)
+        first, last = facets.date_range()
+        files = [p for p in snap.gen.iterdir() if p.is_file()]
+        toc = max((p.stat().st_mtime for p in files if p.suffix == ".toc"), default=0.0)
+        return IndexStats(
+            documents=len(facets.live),
+            undated=undated,
+            first_date=first,
+            last_date=last,
+            per_year=dict(sorted(years.items())),
+            size_bytes=sum(p.stat().st_size for p in files),
+            updated_at=datetime.fromtimestamp(toc or os.path.getmtime(snap.gen)),
+            path=str(snap.gen),
+        )

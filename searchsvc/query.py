@@ -1,0 +1,220 @@
+"""The query language: user text -> checked -> Whoosh query -> the terms to highlight.
+
+    text --check_syntax--> (QueryError with a message on malformed input)
+         --two Whoosh parsers--> all-words query OR any-word query
+         --query_terms--> stems, exact words and phrases for the highlighter
+
+Plain words search the stemmed title and body, so ``consultation`` finds
+``consultations``. A "quoted phrase" searches the exact field, where every word keeps its
+form and position. AND, OR, NOT, parentheses, ``field:value``, ``prefix*`` and ``fuzzy~``
+work as in Whoosh. Documents with all the words rank first: the query is an OR of every
+word, plus a boosted AND of them all.
+
+Whoosh's parser never raises: malformed input comes back as an odd query. So the text is
+checked first, and the parsed query is checked for the error markers Whoosh leaves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+from whoosh.qparser import (
+    AndGroup,
+    FuzzyTermPlugin,
+    MultifieldParser,
+    OrGroup,
+    PhrasePlugin,
+    syntax,
+)
+from whoosh.qparser.plugins import Plugin
+
+from searchsvc.schema import QUERY_FIELDS
+
+FIELDS = (*QUERY_FIELDS, "year", "month")
+MAX_QUERY_LENGTH = 1000
+# Boost of the AND of all the words over the OR of any: all-word matches rank first.
+ALL_WORDS_BOOST = 3.0
+# More plain words than this read as a natural-language query; no all-words clause.
+MAX_ALL_WORDS = 8
+MIN_PREFIX = 2
+
+_TOKEN_RE = re.compile(r'"[^"]*"~?\d*|\(|\)|[^\s()"]+|"')
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+_BINARY = _OPERATORS - {"NOT"}
+_FIELD_RE = re.compile(r"^(\w+):(.*)$", re.S)
+
+
+class QueryError(ValueError):
+    """A query the user typed that cannot be run; the message says what to fix."""
+
+
+@dataclass
+class QueryTerms:
+    """What a query looks for, as the highlighter needs it."""
+
+    stems: set[str] = field(default_factory=set)
+    exact: set[str] = field(default_factory=set)
+    phrases: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.stems or self.exact or self.phrases)
+
+
+def check_syntax(text: str) -> list[str]:
+    """Raise QueryError if text is malformed; return its tokens."""
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(
+            f"The query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}."
+        )
+    if text.count('"') % 2:
+        raise QueryError('Unbalanced quote: close the phrase with another ".')
+    tokens = _TOKEN_RE.findall(text)
+    depth = 0
+    prev = None
+    for tok in tokens:
+        depth += (tok == "(") - (tok == ")")
+        if depth < 0:
+            raise QueryError("Unbalanced parenthesis: a ) has no matching (.")
+        _check_token(tok, prev)
+        prev = tok
+    if depth:
+        raise QueryError("Unbalanced parenthesis: a ( is never closed.")
+    if prev in _OPERATORS:
+        raise QueryError(f"{prev} at the end of the query needs a word after it.")
+    return tokens
+
+
+def _check_token(tok: str, prev: str | None) -> None:
+    if tok in _BINARY and (prev is None or prev in _OPERATORS or prev == "("):
+        raise QueryError(f"{tok} needs a word on each side, as in: partnership {tok} energy.")
+    if tok == ")" and (prev in _OPERATORS or prev == "("):
+        raise QueryError("Empty parentheses, or an operator just before ).")
+    m = _FIELD_RE.match(tok)
+    if m and not tok.startswith('"'):
+        name, value = m.groups()
+        if name not in FIELDS:
+            raise QueryError(f"Unknown field {name!r}; you can search {', '.join(FIELDS)}.")
+        if not value:
+            raise QueryError(f"{name}: needs a value, as in {name}:word.")
+        _check_word(value)
+    elif not tok.startswith('"') and tok not in "()":
+        _check_word(tok)
+
+
+def _check_word(word: str) -> None:
+    if "*" in word or "?" in word:
+        stem = re.split(r"[*?]", word, maxsplit=1)[0]
+        if len(stem) < MIN_PREFIX:
+            raise QueryError(
+                f"{word!r}: put at least {MIN_PREFIX} letters before a wildcard, as in partner*."
+            )
+
+
+class _ExactPhrasePlugin(Plugin):
+    """Sends unfielded phrases to the exact field, before they are spread over fields."""
+
+    def filters(self, parser):
+        return [(self._route, 105)]
+
+    def _route(self, parser, group):
+        for node in group:
+            if isinstance(node, syntax.GroupNode):
+                self._route(parser, node)
+            elif isinstance(node, PhrasePlugin.PhraseNode) and node.fieldname is None:
+                node.set_fieldname("exact")
+        return group
+
+
+def _parser(schema, group) -> MultifieldParser:
+    parser = MultifieldParser(["title", "body"], schema, group=group)
+    parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(_ExactPhrasePlugin())
+    return parser
+
+
+def parse_query(text: str, schema) -> wq.Query:
+    """Parse user text into the Whoosh query that ranks all-word matches first."""
+    tokens = check_syntax(text)
+    any_words = _parse(_parser(schema, OrGroup), text)
+    plain = [t for t in tokens if t not in _OPERATORS and t not in "()"]
+    if len(plain) < 2 or len(plain) > MAX_ALL_WORDS:
+        return any_words
+    all_words = _parse(_parser(schema, AndGroup), text)
+    if all_words == any_words or all_words is wq.NullQuery:
+        return any_words
+    return wq.Or([all_words.with_boost(ALL_WORDS_BOOST), any_words])
+
+
+def _parse(parser: MultifieldParser, text: str) -> wq.Query:
+    q = parser.parse(text)
+    for node in [q, *q.leaves()]:
+        error = getattr(node, "error", None)
+        if error:
+            raise QueryError(f"Could not read the query: {error}")
+    return _hoist_nots(q)
+
+
+def _hoist_nots(q: wq.Query) -> wq.Query:
+    """Turn ``a OR b OR NOT c`` into ``(a OR b) ANDNOT c``.
+
+    With OR as the default operator Whoosh reads ``a NOT c`` as ``a OR (NOT c)``, which
+    matches nearly everything; a user means "a, but not c".
+    """
+    q = q.apply(_hoist_nots) if q.children() else q
+    if not isinstance(q, wq.Or):
+        return q
+    negatives = [c.query for c in q.subqueries if isinstance(c, wq.Not)]
+    positives = [c for c in q.subqueries if not isinstance(c, wq.Not)]
+    if not negatives or not positives:
+        return q
+    pos = positives[0] if len(positives) == 1 else wq.Or(positives, boost=q.boost)
+    neg = negatives[0] if len(negatives) == 1 else wq.Or(negatives)
+    return wq.AndNot(pos, neg)
+
+
+def query_terms(q: wq.Query, reader) -> QueryTerms:
+    """The stems, exact words and phrases a query looks for, NOT clauses left out."""
+    terms = QueryTerms()
+    _collect(q, terms, reader)
+    return terms
+
+
+def _collect(q: wq.Query, terms: QueryTerms, reader) -> None:
+    if isinstance(q, wq.Not):
+        return
+    if isinstance(q, wq.AndNot):
+        _collect(q.a, terms, reader)
+        return
+    if isinstance(q, wq.Phrase):
+        if q.fieldname == "exact":
+            terms.phrases.append(tuple(q.words))
+        elif q.fieldname in ("title", "body"):
+            terms.stems.update(q.words)
+        return
+    if isinstance(q, wq.Term):
+        _add_term(terms, q.fieldname, q.text)
+    elif isinstance(q, wq.MultiTerm):
+        for fieldname, btext in q.existing_terms(reader, expand=True):
+            _add_term(terms, fieldname, btext.decode("utf-8"))
+    for child in q.children():
+        _collect(child, terms, reader)
+
+
+def _add_term(terms: QueryTerms, fieldname: str, text) -> None:
+    if fieldname in ("title", "body"):
+        terms.stems.add(text)
+    elif fieldname == "exact":
+        terms.exact.add(text)
+
+
+def plain_words(text: str) -> list[str]:
+    """The unquoted, unfielded words of a query, as typed (for spelling suggestions)."""
+    words = []
+    for tok in _TOKEN_RE.findall(text):
+        if tok in _OPERATORS or tok in "()" or tok.startswith('"') or ":" in tok:
+            continue
+        if re.fullmatch(r"\w+", tok):
+            words.append(tok)
+    return words

@@ -1,0 +1,239 @@
+"""Search: one function that the CLI, the web pages, the API and the benchmarks all call.
+
+    SearchRequest --check--> filters (dates, facet values) as a set of document numbers
+                  --parse--> Whoosh query (or every document, for an empty query)
+    query + filters --every match's number--> total and facet counts (from in-memory columns)
+                    --top page, by score or date--> Hits with snippets
+    unknown words --the exact field's lexicon--> a "did you mean" suggestion
+
+Facets are counted from per-searcher arrays of each document's year, month, source,
+category and place, not with Whoosh's ``groupedby``: that makes a result hold, and the
+caller then highlight, every match (see WHOOSH-NOTES).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+
+from whoosh import query as wq
+
+from searchsvc.analysis import exact_term, stem_term
+from searchsvc.dates import DateError, date_bounds
+from searchsvc.facets import FacetTable
+from searchsvc.highlight import snippet
+from searchsvc.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
+from searchsvc.schema import FACET_FIELDS
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_SIZE = 100
+MAX_DEPTH = 10_000  # page x size: deeper pages are refused, not computed
+MAX_FACET_VALUES = 50
+
+
+class SearchError(ValueError):
+    """A request that cannot be answered as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What to search for, filter by, sort by and which page to return."""
+
+    q: str = ""
+    date_from: str | None = None
+    date_to: str | None = None
+    source: str | None = None
+    category: str | None = None
+    place: str | None = None
+    year: str | None = None
+    month: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    size: int = 10
+
+    def filters(self) -> dict[str, str]:
+        """The facet filters that are set."""
+        return {f: getattr(self, f) for f in FACET_FIELDS if getattr(self, f)}
+
+    def to_dict(self) -> dict:
+        """The request as plain values, for JSON."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: a document's fields, its score and a marked-up snippet (HTML)."""
+
+    id: str
+    title: str
+    date: datetime | None
+    source: str
+    category: str
+    place: str
+    url: str
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    """One facet value and how many matches have it."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The answer to a SearchRequest."""
+
+    request: SearchRequest
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[FacetCount]]
+    suggestion: str | None
+    took_ms: float
+    terms: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def pages(self) -> int:
+        """How many pages the matches fill (at most MAX_DEPTH matches are reachable)."""
+        reachable = min(self.total, MAX_DEPTH)
+        return max((reachable + self.request.size - 1) // self.request.size, 1)
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a next page exists and may be asked for."""
+        nxt = self.request.page + 1
+        return nxt <= self.pages and nxt * self.request.size <= MAX_DEPTH
+
+
+def check_request(req: SearchRequest) -> SearchRequest:
+    """Raise SearchError for out-of-range paging or sort; return the request normalised."""
+    if req.sort not in SORTS:
+        raise SearchError(f"sort must be one of {', '.join(SORTS)}, not {req.sort!r}")
+    if not 1 <= req.size <= MAX_SIZE:
+        raise SearchError(f"size must be between 1 and {MAX_SIZE}, not {req.size}")
+    if req.page < 1:
+        raise SearchError(f"page must be 1 or more, not {req.page}")
+    if req.page * req.size > MAX_DEPTH:
+        raise SearchError(
+            f"page {req.page} of size {req.size} is deeper than the first {MAX_DEPTH} "
+            "results; narrow the search with dates or facets"
+        )
+    return replace(req, q=req.q.strip())
+
+
+def search(searcher, facets: FacetTable, req: SearchRequest) -> SearchResult:
+    """Run a search request against a Whoosh searcher and its facet table."""
+    started = time.perf_counter()
+    req = check_request(req)
+    try:
+        start, end = date_bounds(req.date_from, req.date_to)
+        q = parse_query(req.q, searcher.schema) if req.q else wq.Every()
+    except (DateError, QueryError) as exc:
+        raise SearchError(str(exc)) from exc
+    if q is wq.NullQuery and plain_words(req.q):
+        q = _exact_fallback(req.q)  # only stop words: look for them as written
+    allowed = facets.allowed(req.filters(), start, end)
+    matched = _matching_docnums(searcher, q, allowed)
+    hits, terms = _top_hits(searcher, q, req, allowed) if matched else ([], None)
+    return SearchResult(
+        request=req,
+        hits=hits,
+        total=len(matched),
+        facets=_facet_counts(facets, matched, req),
+        suggestion=suggest(searcher, req.q),
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        terms=terms,
+    )
+
+
+def _exact_fallback(text: str) -> wq.Query:
+    words = [exact_term(w) for w in plain_words(text)]
+    return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
+
+
+def _matching_docnums(searcher, q: wq.Query, allowed: set[int] | None) -> list[int]:
+    if q is wq.NullQuery:
+        return []
+    ids = q.matcher(searcher, searcher.boolean_context()).all_ids()
+    if allowed is None:
+        return list(ids)
+    return [d for d in ids if d in allowed]
+
+
+def _top_hits(searcher, q: wq.Query, req: SearchRequest, allowed):
+    if req.sort == "relevance" and req.q:
+        sortedby, reverse = None, False  # Whoosh already puts the best score first
+    else:
+        sortedby, reverse = "date", req.sort != "oldest"
+    results = searcher.search(
+        q, limit=req.page * req.size, filter=allowed, sortedby=sortedby, reverse=reverse
+    )
+    terms = query_terms(q, searcher.reader()) if req.q else None
+    page = results[(req.page - 1) * req.size : req.page * req.size]
+    return [_hit(searcher, h.docnum, h.score, terms) for h in page], terms
+
+
+def _hit(searcher, docnum: int, score: float | None, terms) -> Hit:
+    stored = searcher.stored_fields(docnum)
+    body = stored.get("body", "")
+    return Hit(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        date=stored.get("date"),
+        source=stored.get("source", ""),
+        category=stored.get("category", ""),
+        place=stored.get("place", ""),
+        url=stored.get("url", ""),
+        score=round(float(score or 0.0), 4),
+        snippet=snippet(body, terms or QueryTerms()),
+    )
+
+
+def _facet_counts(facets: FacetTable, matched: list[int], req: SearchRequest):
+    counts = facets.count(matched)
+    out = {}
+    for name in FACET_FIELDS:
+        counter: Counter = counts[name]
+        if name in ("year", "month"):
+            # A timeline reads in date order, newest last; other facets by count.
+            items = sorted(counter.items())
+        else:
+            items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES]
+        out[name] = [FacetCount(v, c) for v, c in items if v]
+    if not (req.year or req.month or req.date_from or req.date_to):
+        # Months only make sense within a chosen year or range: 60 bars say nothing.
+        out["month"] = []
+    return out
+
+
+def suggest(searcher, text: str) -> str | None:
+    """The query with words that occur nowhere replaced by close, frequent ones."""
+    words = plain_words(text)
+    if not words:
+        return None
+    reader = searcher.reader()
+    corrector = searcher.corrector("exact")
+    suggestion = text
+    changed = False
+    for word in words:
+        term = exact_term(word)
+        if len(term) < 3 or reader.doc_frequency("exact", term) or _stem_found(reader, word):
+            continue
+        for maxdist in (1, 2):
+            found = corrector.suggest(term, limit=1, maxdist=maxdist, prefix=1)
+            if found:
+                suggestion = suggestion.replace(word, found[0], 1)
+                changed = True
+                break
+    return suggestion if changed else None
+
+
+def _stem_found(reader, word: str) -> bool:
+    # "consultation" is no typo when "consultations" is indexed: its stem matches.
+    stem = stem_term(word)
+    return stem is not None and reader.doc_frequency("body", stem) > 0

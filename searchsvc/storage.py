@@ -1,0 +1,151 @@
+"""The index directory: generations, the atomic swap, and the one-writer lock.
+
+Layout of an index directory::
+
+    index/
+      .writer.lock        flock()ed by the one process writing; the kernel drops it if it dies
+      current -> gen-000003
+      gen-000003/         a Whoosh index, plus manifest.json (the stat cache of its sources)
+      gen-000002/         the generation before, kept so open searchers can finish
+
+An incremental update commits into the current generation (Whoosh writes new segments and
+then renames its table of contents into place, so a reader sees the old or the new state).
+A rebuild writes a new generation and swaps the ``current`` symlink with one rename, so a
+reader never sees a half-built index. A writer killed mid-build leaves only an orphan
+generation, removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.index import FileIndex
+
+from searchsvc.schema import build_schema
+
+CURRENT = "current"
+LOCK_NAME = ".writer.lock"
+MANIFEST = "manifest.json"
+
+
+class IndexNotFoundError(Exception):
+    """There is no index at the given directory."""
+
+
+class IndexLockedError(Exception):
+    """Another process is writing to the index."""
+
+
+def current_generation(index_dir: str | Path) -> Path | None:
+    """The directory of the live generation, or None if there is no index yet."""
+    link = Path(index_dir) / CURRENT
+    try:
+        target = Path(index_dir) / os.readlink(link)
+    except OSError:
+        return None
+    return target if whoosh_index.exists_in(str(target)) else None
+
+
+def open_index(index_dir: str | Path) -> FileIndex:
+    """Open the live generation of an index directory."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        raise IndexNotFoundError(f"No index at {index_dir}")
+    return open_index_at(gen)
+
+
+def open_index_at(gen: Path) -> FileIndex:
+    """Open one generation directory."""
+    return whoosh_index.open_dir(str(gen))
+
+
+def new_generation(index_dir: str | Path) -> tuple[Path, FileIndex]:
+    """Create an empty generation beside the live one; it is not live until swapped in."""
+    root = Path(index_dir)
+    numbers = [int(p.name[4:]) for p in root.glob("gen-*") if p.name[4:].isdigit()]
+    gen = root / f"gen-{max(numbers, default=0) + 1:06d}"
+    gen.mkdir(parents=True)
+    return gen, whoosh_index.create_in(str(gen), build_schema())
+
+
+def swap_in(index_dir: str | Path, gen: Path) -> None:
+    """Make a generation the live one, atomically, and remove all but the one before."""
+    root = Path(index_dir)
+    previous = current_generation(root)
+    tmp = root / f".{CURRENT}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(gen.name, tmp)
+    os.replace(tmp, root / CURRENT)
+    _fsync_dir(root)
+    keep = {gen.name, previous.name if previous else None}
+    remove_orphans(root, keep)
+
+
+def remove_orphans(index_dir: str | Path, keep: set[str | None]) -> None:
+    """Delete generation directories not named in keep (left by a killed or older build)."""
+    for path in Path(index_dir).glob("gen-*"):
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: str | Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold the index directory's one-writer lock; raise IndexLockedError after `wait` s."""
+    root = Path(index_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                    raise IndexLockedError(
+                        f"Another indexer (pid {holder}) is writing to {root}. "
+                        "Wait for it to finish, or pass --wait SECONDS."
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor drops the flock
+
+
+def read_manifest(gen: Path) -> dict:
+    """The stat cache of a generation: {path: [mtime_ns, size, {id: hash}]}."""
+    try:
+        return json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        # A missing or torn manifest only costs a re-read of the sources.
+        return {}
+
+
+def write_manifest(gen: Path, manifest: dict) -> None:
+    """Replace a generation's stat cache atomically."""
+    tmp = gen / f".{MANIFEST}.{os.getpid()}"
+    tmp.write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, gen / MANIFEST)
