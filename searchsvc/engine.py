@@ -3,8 +3,8 @@
 Opening a searcher and reading the facet columns costs far more than a query, so an Engine
 keeps one of each and reuses it. At most every ``check_interval`` seconds it looks whether
 the live generation was swapped (a rebuild) or committed to (an incremental run), and
-if so opens a new searcher beside the old one. The old one is not closed: a request in
-flight may still be using it, and its files stay readable until it is collected.
+if so opens a new searcher beside the old one. The old one is closed only after a grace
+period, because a request in flight may still be using it.
 """
 
 from __future__ import annotations
@@ -49,16 +49,39 @@ class _Snapshot:
     def current(self, gen: Path | None) -> bool:
         return gen == self.gen and self.searcher.up_to_date()
 
+    def close(self) -> None:
+        self.searcher.close()
+        self.ix.close()
+
 
 class Engine:
     """Searches the index at index_dir, refreshing when it changes."""
+
+    # Seconds a replaced searcher stays open for the requests still using it.
+    GRACE = 30.0
 
     def __init__(self, index_dir: str | Path, check_interval: float = 1.0):
         self.index_dir = Path(index_dir)
         self.check_interval = check_interval
         self._snapshot: _Snapshot | None = None
+        self._retired: list[tuple[float, _Snapshot]] = []
         self._checked = 0.0
         self._lock = threading.Lock()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every searcher this engine opened."""
+        with self._lock:
+            for _, snap in self._retired:
+                snap.close()
+            if self._snapshot is not None:
+                self._snapshot.close()
+            self._snapshot, self._retired = None, []
 
     def snapshot(self) -> _Snapshot:
         """The current searcher and facets, reopened if the index changed."""
@@ -70,9 +93,22 @@ class Engine:
             if gen is None:
                 raise storage.IndexNotFoundError(f"No index at {self.index_dir}")
             if self._snapshot is None or not self._snapshot.current(gen):
+                if self._snapshot is not None:
+                    self._retired.append((time.monotonic(), self._snapshot))
                 self._snapshot = _Snapshot(gen)
+            self._close_retired()
             self._checked = time.monotonic()
             return self._snapshot
+
+    def _close_retired(self) -> None:
+        now = time.monotonic()
+        keep = []
+        for since, snap in self._retired:
+            if now - since > self.GRACE:
+                snap.close()
+            else:
+                keep.append((since, snap))
+        self._retired = keep
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Run a search on the current state of the index."""

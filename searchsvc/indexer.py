@@ -29,6 +29,8 @@ from searchsvc.schema import to_fields
 # Below this many files to read, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
 
+WHOOSH_LOCK_TIMEOUT = 5.0
+
 Progress = Callable[[int, int], None]
 
 
@@ -73,6 +75,7 @@ class _Existing:
 
     @classmethod
     def load(cls, ix) -> _Existing:
+        """Read ids, hashes and paths from the index's columns."""
         with ix.reader() as reader:
             if reader.doc_count() == 0:
                 return cls()
@@ -99,6 +102,7 @@ def index_paths(
     procs = procs or os.cpu_count() or 1
     with storage.writer_lock(index_dir, wait=wait):
         live = storage.current_generation(index_dir)
+        storage.remove_orphans(index_dir, keep=_kept_generations(index_dir, live))
         if rebuild or live is None:
             gen, ix = storage.new_generation(index_dir)
             existing, manifest = _Existing(), {}
@@ -109,9 +113,17 @@ def index_paths(
         sources, report.skipped = discover(paths)
         run = _Run(existing, manifest, report)
         fresh, stale = run.split_by_stat(sources)
-        docs = run.read(stale, procs, progress, done=len(fresh), total=len(sources))
-        run.delete_vanished(paths)
-        _write(ix, docs, run.to_delete, procs=procs if len(docs) > PARALLEL_THRESHOLD else 1)
+        # Whoosh's own lock may still be held for a moment by the workers of a killed run.
+        writer = ix.writer(limitmb=256, timeout=WHOOSH_LOCK_TIMEOUT)
+        try:
+            segments = _build(writer, ix, run, stale, procs, progress, len(fresh), len(sources))
+            run.delete_vanished(paths)
+            for doc_id in run.to_delete + run.to_replace:
+                writer.delete_by_term("id", doc_id)
+        except BaseException:
+            writer.cancel()
+            raise
+        _commit(writer, segments)
         storage.write_manifest(gen, run.new_manifest)
         if gen != live:
             storage.swap_in(index_dir, gen)
@@ -120,6 +132,14 @@ def index_paths(
         ix.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _kept_generations(index_dir, live: Path | None) -> set[str | None]:
+    # The live generation, and the one before it (a server may still be reading it).
+    if live is None:
+        return set()
+    older = sorted(p.name for p in Path(index_dir).glob("gen-*") if p.name < live.name)
+    return {live.name, older[-1] if older else None}
 
 
 class _Run:
@@ -131,8 +151,8 @@ class _Run:
         self.report = report
         self.new_manifest: dict = {}
         self.seen_ids: set[str] = set()
-        self.seen_paths: set[str] = set()
         self.to_delete: list[str] = []
+        self.to_replace: list[str] = []  # ids whose new version replaces the old
         # Files (or JSONL files with a bad line) that failed to read keep what they had.
         self.keep_paths = {s.path for s in report.skipped}
 
@@ -140,7 +160,6 @@ class _Run:
         """Sources whose size and mtime match the manifest (not read), and the rest."""
         fresh, stale = [], []
         for src in sources:
-            self.seen_paths.add(src.path)
             entry = self.manifest.get(src.path)
             try:
                 st = os.stat(src.path)
@@ -152,7 +171,7 @@ class _Run:
                 self.new_manifest[src.path] = entry
                 self.seen_ids.update(entry[2])
                 self.report.unchanged += len(entry[2])
-                self.report.undated += entry[3] if len(entry) > 3 else 0
+                self.report.undated += entry[3]
             else:
                 stale.append(src)
         return fresh, stale
@@ -160,39 +179,27 @@ class _Run:
     def _intact(self, ids: dict[str, str]) -> bool:
         return all(self.existing.get(i, ("",))[0] == h for i, h in ids.items())
 
-    def read(self, sources: list[SourceFile], procs: int, progress, done: int, total: int):
-        """Read changed sources; return the Documents to (re)write."""
-        to_write: list[Document] = []
-        for i, (src, items, st) in enumerate(_read_all(sources, procs), start=1):
-            ids: dict[str, str] = {}
-            undated = 0
-            for item in items:
-                if isinstance(item, Skipped):
-                    self.report.skipped.append(item)
-                    self.keep_paths.add(item.path)
-                    continue
-                ids[item.id] = item.hash
-                undated += item.date is None
-                if self._classify(item):
-                    to_write.append(item)
-            if st is not None and ids and src.path not in self.keep_paths:
-                self.new_manifest[src.path] = [st.st_mtime_ns, st.st_size, ids, undated]
-            if progress:
-                progress(done + i, total)
-        return to_write
-
-    def _classify(self, doc: Document) -> bool:
-        self.seen_ids.add(doc.id)
-        self.report.undated += doc.date is None
-        old = self.existing.get(doc.id)
-        if old is None:
-            self.report.added += 1
-        elif old[0] == doc.hash:
-            self.report.unchanged += 1
-            return False
-        else:
-            self.report.updated += 1
-        return True
+    def record(self, outcome: _Outcome) -> None:
+        """Account for one source file's documents after they were read (and written)."""
+        for item in outcome.skipped:
+            self.report.skipped.append(item)
+            self.keep_paths.add(item.path)
+        for doc_id, doc_hash, dated in outcome.docs:
+            self.seen_ids.add(doc_id)
+            self.report.undated += not dated
+            old = self.existing.get(doc_id)
+            if old is None:
+                self.report.added += 1
+            elif old[0] == doc_hash:
+                self.report.unchanged += 1
+            else:
+                self.report.updated += 1
+                self.to_replace.append(doc_id)
+        path, st = outcome.src.path, outcome.stat
+        if st is not None and outcome.docs and path not in self.keep_paths:
+            ids = {doc_id: doc_hash for doc_id, doc_hash, _ in outcome.docs}
+            undated = sum(not dated for _, _, dated in outcome.docs)
+            self.new_manifest[path] = [st.st_mtime_ns, st.st_size, ids, undated]
 
     def delete_vanished(self, paths: Sequence[str | Path]) -> None:
         """Mark for deletion documents whose file is gone from an indexed folder."""
@@ -205,24 +212,96 @@ class _Run:
         self.report.deleted = len(self.to_delete)
 
 
-def _read_one(src: SourceFile):
+@dataclass
+class _Outcome:
+    """What reading one source file gave: (id, hash, dated) per document, and skips."""
+
+    src: SourceFile
+    stat: os.stat_result | None
+    docs: list[tuple[str, str, bool]]
+    skipped: list[Skipped]
+
+
+def _read_and_add(src: SourceFile, existing: dict, add) -> _Outcome:
+    """Read a source and pass each new or changed Document to add()."""
     try:
         st = os.stat(src.path)
     except OSError:
         st = None
-    return src, list(read_source(src)), st
+    docs, skipped = [], []
+    for item in read_source(src):
+        if isinstance(item, Skipped):
+            skipped.append(item)
+            continue
+        docs.append((item.id, item.hash, item.date is not None))
+        old = existing.get(item.id)
+        if old is None or old[0] != item.hash:
+            add(item)
+    return _Outcome(src, st, docs, skipped)
 
 
-def _read_all(sources: list[SourceFile], procs: int):
-    if procs <= 1 or len(sources) < PARALLEL_THRESHOLD:
-        yield from map(_read_one, sources)
-        return
-    with get_context("fork").Pool(procs, initializer=_exit_with_parent) as pool:
-        yield from pool.imap(_read_one, sources, chunksize=16)
+def _build(writer, ix, run: _Run, stale, procs, progress, done: int, total: int) -> list:
+    """Read stale sources and write their new documents; return segments built elsewhere."""
+    if procs <= 1 or len(stale) < PARALLEL_THRESHOLD:
+        for i, src in enumerate(stale, start=1):
+            run.record(_read_and_add(src, run.existing, _adder(writer)))
+            if progress:
+                progress(done + i, total)
+        return []
+    return _build_parallel(ix, run, stale, procs, progress, done, total)
+
+
+def _adder(writer):
+    def add(doc: Document) -> None:
+        writer.add_document(**to_fields(doc))
+
+    return add
+
+
+# -- several processes --------------------------------------------------------------------
+#
+# Each worker reads its share of the files and writes the new documents into a segment of
+# its own, in the same index directory; the parent adds the finished segments to its
+# commit. This is what Whoosh's MpWriter does with multisegment=True. We do it ourselves
+# because MpWriter's workers block forever on their queue if the indexer is killed, still
+# holding its locks; ours watch their parent and exit with it.
+
+_worker_state: dict = {}
+
+
+def _build_parallel(ix, run: _Run, stale, procs, progress, done: int, total: int) -> list:
+    _worker_state.update(ix=ix, existing=run.existing)  # inherited by fork, not pickled
+    chunks = [stale[i::procs] for i in range(procs)]
+    segments = []
+    ctx = get_context("fork")
+    with ctx.Pool(procs, initializer=_exit_with_parent) as pool:
+        for segment, outcomes in pool.imap_unordered(_build_segment, chunks):
+            for outcome in outcomes:
+                run.record(outcome)
+            done += len(outcomes)
+            if progress:
+                progress(done, total)
+            if segment is not None:
+                segments.append(segment)
+    _worker_state.clear()
+    return segments
+
+
+def _build_segment(sources: list[SourceFile]):
+    from whoosh.writing import SegmentWriter
+
+    ix, existing = _worker_state["ix"], _worker_state["existing"]
+    writer = SegmentWriter(ix, _lk=False, limitmb=256)
+    outcomes = [_read_and_add(src, existing, _adder(writer)) for src in sources]
+    if not writer._added:
+        writer.cancel()
+        return None, outcomes
+    return writer._finalize_segment(), outcomes
 
 
 def _exit_with_parent() -> None:
-    # A worker must not outlive a killed indexer: it would hold the writer lock's descriptor.
+    # A worker must not outlive a killed indexer, nor keep its lock alive.
+    storage.release_inherited_locks()
     parent = os.getppid()
 
     def watch():
@@ -233,16 +312,16 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _write(ix, docs: list[Document], to_delete: list[str], procs: int) -> None:
-    if not docs and not to_delete:
+def _commit(writer, segments: list) -> None:
+    """Commit the writer, with segments that workers built, in one new table of contents."""
+    if not segments:
+        writer.commit()
         return
-    writer = ix.writer(limitmb=256)
-    try:
-        for doc_id in to_delete:
-            writer.delete_by_term("id", doc_id)
-        for doc in docs:
-            writer.update_document(**to_fields(doc))
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
+    # SegmentWriter.commit(), with the workers' segments added (as MpWriter does).
+    final = writer._merge_segments(None, None, None) + segments
+    if writer._added:
+        final.append(writer._finalize_segment())
+    else:
+        writer._close_segment()
+    writer._commit_toc(final)
+    writer._finish()

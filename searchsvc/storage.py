@@ -106,6 +106,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# Descriptors of the writer locks this process holds; a forked worker closes its copies
+# (see release_inherited_locks) so that only the indexer itself holds the lock.
+_held: set[int] = set()
+
+
+def release_inherited_locks() -> None:
+    """In a forked child: close the lock descriptors inherited from the parent."""
+    for fd in list(_held):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
 @contextlib.contextmanager
 def writer_lock(index_dir: str | Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the index directory's one-writer lock; raise IndexLockedError after `wait` s."""
@@ -130,9 +143,11 @@ def writer_lock(index_dir: str | Path, wait: float = 0.0) -> Iterator[None]:
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _held.add(fd)
         yield
     finally:
-        os.close(fd)  # closing the descriptor drops the flock
+        _held.discard(fd)
+        os.close(fd)  # closing the last descriptor drops the flock
 
 
 def read_manifest(gen: Path) -> dict:

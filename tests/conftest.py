@@ -6,6 +6,7 @@ temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -46,14 +47,16 @@ def seeds_index(tmp_path_factory) -> Path:
 def seeds_engine(seeds_index):
     from searchsvc.engine import Engine
 
-    return Engine(seeds_index)
+    with Engine(seeds_index) as engine:
+        yield engine
 
 
 @pytest.fixture(scope="session")
 def docs_engine(docs_index):
     from searchsvc.engine import Engine
 
-    return Engine(docs_index)
+    with Engine(docs_index) as engine:
+        yield engine
 
 
 @pytest.fixture
@@ -75,3 +78,141 @@ def runner():
     from click.testing import CliRunner
 
     return CliRunner()
+
+
+# -- web: a hostile index, and a real `searchsvc serve` --------------------------------------
+
+HOSTILE_MD = """---
+title: "Zanzibar <script>alert(1)</script> release"
+date: 2024-03-01
+source: "<b>Bold</b> Agency"
+place: "<i>Nowhere</i>"
+tags: "<u>cat</u>"
+source_url: "javascript:alert(1)"
+---
+
+Zanzibar payload `<img src=x onerror=alert(1)>` and `<script>alert(2)</script>` in the body.
+
+A second Zanzibar paragraph: `"><script>alert(3)</script>` and `javascript:alert(4)`.
+"""
+
+SAFE_MD = """---
+title: "Zanzibar with a real link"
+date: 2024-03-02
+source_url: "https://example.org/news/zanzibar?a=1&b=2"
+---
+
+An ordinary Zanzibar release.
+"""
+
+
+@pytest.fixture(scope="session")
+def hostile_index(tmp_path_factory) -> Path:
+    """An index of releases whose title, fields, body and URL carry markup and javascript:."""
+    from searchsvc.indexer import index_paths
+
+    root = tmp_path_factory.mktemp("hostile")
+    (root / "docs" / "press").mkdir(parents=True)
+    (root / "docs" / "press" / "hostile.md").write_text(HOSTILE_MD, encoding="utf-8")
+    (root / "docs" / "press" / "safe.md").write_text(SAFE_MD, encoding="utf-8")
+    report = index_paths(root / "index", [root / "docs"], procs=1)
+    assert report.total == 2 and not report.skipped
+    return root / "index"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (now)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running `searchsvc serve`: its base URL and log files."""
+
+    def __init__(self, proc, base: str, out: Path, err: Path, files: list):
+        self.proc, self.base, self.out, self.err, self.files = proc, base, out, err, files
+
+    def stop(self) -> None:
+        """Stop gunicorn (SIGTERM, then SIGKILL after 10 s) and close its log files."""
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in self.files:
+            f.close()
+
+
+def _wait_until_up(server: Server, seconds: float = 20.0) -> None:
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            pytest.fail(f"serve exited {server.proc.returncode}: {server.err.read_text()}")
+        try:
+            with urllib.request.urlopen(server.base + "/api/health", timeout=2):
+                return
+        except urllib.error.HTTPError as exc:
+            exc.close()
+        except OSError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"serve did not answer within {seconds} s: {server.err.read_text()}")
+
+
+@contextlib.contextmanager
+def _servers(tmp: Path):
+    """Yield start(index_dir), which runs `searchsvc serve` on a free port; stop all after.
+
+    start() returns a Server once /api/health answers. Logs go to files under tmp: a pipe
+    that nobody reads would block the server.
+    """
+    import os
+    import subprocess
+    import sys
+
+    servers: list[Server] = []
+
+    def start(index_dir, *, env=None, workers=2) -> Server:
+        port = free_port()
+        out, err = tmp / f"serve-{port}.out", tmp / f"serve-{port}.err"
+        files = [open(out, "wb"), open(err, "wb")]  # noqa: SIM115 - closed by Server.stop
+        cmd = [sys.executable, "-c", "from searchsvc.cli import main; main()", "serve"]
+        cmd += ["--port", str(port), "--index-dir", str(index_dir), "--workers", str(workers)]
+        proc = subprocess.Popen(
+            cmd, cwd=tmp, env={**os.environ, **(env or {})}, stdout=files[0], stderr=files[1]
+        )
+        server = Server(proc, f"http://127.0.0.1:{port}", out, err, files)
+        servers.append(server)
+        _wait_until_up(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """start(index_dir) -> Server: `searchsvc serve` (gunicorn), stopped after the test."""
+    with _servers(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def module_live_server(tmp_path_factory):
+    """Like live_server, but the servers live until the test module ends."""
+    with _servers(tmp_path_factory.mktemp("serve")) as start:
+        yield start

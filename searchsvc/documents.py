@@ -1,0 +1,349 @@
+"""Source files to Documents: the readers at the start of the pipeline.
+
+    paths --discover()--> SourceFiles --read_source()--> Documents, or Skipped with a reason
+
+discover() walks folders in a fixed order and picks the format from each file's suffix.
+read_source() reads the bytes once, hashes them, rejects what is not text (empty, binary,
+not UTF-8), and hands the text to one parser per format:
+
+- ``.txt``: the seed format, a `` date YYYY-MM-DD`` header, then free text from which the
+  title, dateline place and news source are guessed (see release_text);
+- ``.md`` and ``.markdown``: optional YAML front matter, then Markdown stripped to plain
+  text (see markdown_text);
+- ``.jsonl``: one JSON object per line, one Document each (BEIR corpora load as they are).
+
+A parser raises DocumentError for bad content; read_source turns it into a Skipped record,
+so one bad file (or JSONL line) never stops a build. Dates become naive UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date as Date
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+from dateutil import parser as dateparser
+
+from searchsvc.markdown_text import markdown_to_text
+from searchsvc.release_text import find_source, shorten, tidy_paragraphs, title_and_place
+
+SUPPORTED_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".jsonl": "jsonl"}
+
+
+# The one date regex allowed: the seed header. dateutil reads the value itself.
+_SEED_HEADER = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})(?!\d)[ \t]*")
+_FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+# Date defaults for missing parts: fixed, so the same text always gives the same date.
+_DEFAULT_DATE = datetime(2000, 1, 1)  # a leap year, so "29 February" parses
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    body: str  # plain text
+    date: datetime | None = None  # naive datetime in UTC, or None
+    source: str = ""
+    place: str = ""
+    url: str = ""
+    category: str = ""
+    path: str = ""  # absolute path of the file it came from
+    hash: str = ""  # sha1 hex of the raw bytes: the whole file, or for JSONL the record's line
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str  # short and human: "empty file", "line 3: not JSON (...)"
+    line: int | None = None  # JSONL line number (1-based) where relevant
+
+
+class DocumentError(ValueError):
+    """Content that cannot become a Document; the message is the Skipped reason."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    root: str  # absolute folder the id is relative to
+    path: str  # absolute file path
+
+
+# -- finding files ------------------------------------------------------------------------
+
+
+def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skipped]]:
+    """The readable files under paths, in a fixed order, and the paths passed over."""
+    found: list[SourceFile] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for given in paths:
+        path = os.path.abspath(given)
+        if os.path.isdir(path):
+            candidates = _walk(path, skipped)
+        elif os.path.lexists(path):
+            candidates = [SourceFile(os.path.dirname(path), path)]
+        else:
+            skipped.append(Skipped(path, "no such file or folder"))
+            continue
+        for src in candidates:
+            if src.path in seen:  # overlapping paths (a folder and a file in it) read it once
+                continue
+            seen.add(src.path)
+            problem = _unreadable_kind(src.path)
+            if problem:
+                skipped.append(Skipped(src.path, problem))
+            else:
+                found.append(src)
+    return found, skipped
+
+
+def _walk(root: str, skipped: list[Skipped]) -> Iterator[SourceFile]:
+    def unreadable(error: OSError) -> None:
+        skipped.append(Skipped(str(error.filename), f"cannot read folder: {error.strerror}"))
+
+    # followlinks=False: a symlinked folder could loop back on itself; symlinked files are read.
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield SourceFile(root, os.path.join(folder, name))
+
+
+def _unreadable_kind(path: str) -> str:
+    suffix = os.path.splitext(path)[1]
+    if suffix.lower() not in SUPPORTED_SUFFIXES:
+        return f"unsupported file type '{suffix}'" if suffix else "unsupported file type (none)"
+    if not os.path.exists(path):
+        return "broken symlink"
+    if not os.path.isfile(path):  # a FIFO or device would block or never end
+        return "not a regular file"
+    return ""
+
+
+def doc_id(src: SourceFile) -> str:
+    """The file's path relative to src.root, without its extension, with '/' separators."""
+    relative = os.path.relpath(src.path, src.root)
+    return os.path.splitext(relative)[0].replace(os.sep, "/")
+
+
+# -- reading files ------------------------------------------------------------------------
+
+
+def read_source(src: SourceFile) -> Iterator[Document | Skipped]:
+    """Read one file and yield its Documents (many for JSON Lines) or Skipped records."""
+    kind = SUPPORTED_SUFFIXES.get(os.path.splitext(src.path)[1].lower())
+    if kind is None:
+        yield Skipped(src.path, _unreadable_kind(src.path))
+        return
+    try:
+        with open(src.path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        yield Skipped(src.path, f"cannot read file: {e.strerror or e}")
+        return
+    try:
+        text = decode(raw)  # a JSONL file too: binary or not UTF-8 condemns the whole file
+        if kind == "jsonl":
+            yield from _read_jsonl(src.path, raw)
+            return
+        parse = parse_markdown if kind == "markdown" else parse_text
+        doc = parse(text, doc_id(src))
+    except DocumentError as e:
+        yield Skipped(src.path, str(e))
+        return
+    yield replace(doc, path=src.path, hash=_sha1(raw))
+
+
+def decode(raw: bytes) -> str:
+    """The text of a file's bytes, without a BOM; DocumentError if it is not UTF-8 text."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError("not UTF-8 (UTF-16 byte order mark)")
+    if b"\0" in raw:
+        raise DocumentError("binary file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DocumentError(f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise DocumentError("empty file")
+    return text
+
+
+def _sha1(raw: bytes) -> str:
+    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+
+
+def _read_jsonl(path: str, raw: bytes) -> Iterator[Document | Skipped]:
+    # Split the bytes, not the text: each record's hash is of its own line's raw bytes.
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue  # blank lines separate nothing and mean nothing
+        try:
+            doc = parse_jsonl_line(line.decode("utf-8").removeprefix("\ufeff"))
+        except DocumentError as e:
+            yield Skipped(path, f"line {number}: {e}", number)
+            continue
+        yield replace(doc, path=path, hash=_sha1(line))
+
+
+# -- JSON Lines -----------------------------------------------------------------------------
+
+
+def parse_jsonl_line(line: str) -> Document:
+    """One JSON Lines record (id or _id, title, body or text, date, url...) as a Document."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DocumentError(f"not JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(record, dict):
+        raise DocumentError(f"not a JSON object but {_JSON_TYPES[type(record)]}")
+    ident = _as_text(record.get("id", record.get("_id"))).strip()
+    if not ident:
+        raise DocumentError("no id (expected 'id' or '_id')")
+    title = " ".join(_as_text(record.get("title")).split())  # BEIR titles hold newlines
+    body = _as_text(record.get("body") or record.get("text"))
+    if not (title.strip() or body.strip()):
+        raise DocumentError("no text")
+    return Document(
+        id=ident,
+        title=title,
+        body=body,
+        date=parse_date(record.get("date")),
+        source=_as_text(record.get("source")),
+        place=_as_text(record.get("place")),
+        url=_as_text(record.get("url")),
+        category=_as_text(record.get("category")),
+    )
+
+
+_JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
+# -- Markdown with front matter --------------------------------------------------------------
+
+
+def parse_markdown(text: str, id: str = "") -> Document:
+    """A Markdown file, with optional YAML front matter, as a Document."""
+    meta, markdown = split_front_matter(text)
+    content = markdown_to_text(markdown)
+    title = " ".join(_as_text(meta.get("title")).split())  # also folds non-breaking spaces
+    title = title or content.heading or shorten(content.text.split("\n", 1)[0])
+    if not (title or content.text):
+        raise DocumentError("no text")
+    # `date` is the date of record; published_time is a fallback carrying a timezone.
+    when = meta.get("date")
+    if when is None or when == "":
+        when = meta.get("published_time")
+    return Document(
+        id=id,
+        title=title,
+        body=content.text,
+        date=parse_date(when),
+        source=_as_text(meta.get("source")),
+        place=_as_text(meta.get("place")),
+        url=_as_text(meta.get("source_url") or meta.get("url")),
+        category=_as_text(meta.get("tags") or meta.get("category")),
+    )
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """The YAML mapping between leading '---' lines, and the text after it."""
+    first_line, _, rest = text.partition("\n")
+    if first_line.rstrip() != "---":
+        return {}, text
+    end = _FENCE.search(rest)
+    if end is None:
+        raise DocumentError("broken front matter: no closing '---'")
+    try:
+        # The C loader (same safe semantics as yaml.safe_load) when PyYAML has it: much faster.
+        meta = yaml.load(rest[: end.start()], Loader=_YAML_LOADER)
+    except yaml.YAMLError as e:
+        raise DocumentError(f"broken front matter: invalid YAML ({_yaml_problem(e)})") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise DocumentError(f"broken front matter: YAML {type(meta).__name__}, not a mapping")
+    return meta, rest[end.end() :]
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    problem = getattr(error, "problem", None) or str(error).split("\n", 1)[0]
+    mark = getattr(error, "problem_mark", None)
+    # +2: the mark counts from 0, inside the front matter, which starts on the file's line 2.
+    return f"{problem} at line {mark.line + 2}" if mark is not None else problem
+
+
+# -- the seed text format -------------------------------------------------------------------
+
+
+def parse_text(text: str, id: str = "") -> Document:
+    """A seed-format text file (' date YYYY-MM-DD' header, then the release) as a Document."""
+    text = text.replace("\r\n", "\n")
+    when = None
+    header = _SEED_HEADER.match(text)
+    if header:
+        when = parse_date(header.group(1))
+        text = text[header.end() :]
+    body = tidy_paragraphs(text)
+    if not body:
+        raise DocumentError("no text")
+    title, place = title_and_place(body.split("\n"))
+    return Document(id=id, title=title, body=body, date=when, source=find_source(body), place=place)
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def parse_date(value: object) -> datetime | None:
+    """A date, datetime or date text as a naive UTC datetime; None for no value."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, Date):
+        when = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        when = _parse_date_text(value.strip())
+    else:
+        raise DocumentError(f"unreadable date {value!r}")
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return when
+
+
+def _parse_date_text(text: str) -> datetime:
+    try:
+        return dateparser.isoparse(text)  # the common case, and much faster than parse()
+    except (ValueError, OverflowError):
+        pass
+    try:
+        return dateparser.parse(text, default=_DEFAULT_DATE)
+    except (ValueError, OverflowError):
+        raise DocumentError(f"unreadable date {text[:40]!r}") from None
+
+
+def _as_text(value: object) -> str:
+    # YAML and JSON give numbers, lists (tags) and nulls where text is expected.
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return _as_text(value[0]) if value else ""
+    return value if isinstance(value, str) else str(value)

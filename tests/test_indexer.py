@@ -1,0 +1,182 @@
+"""Building and updating the index: incremental runs, bad input, the lock, and SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from searchsvc import storage
+from searchsvc.engine import Engine
+from searchsvc.indexer import index_paths
+from searchsvc.search import SearchRequest
+
+DATA = Path(__file__).parent / "data"
+SEEDS = Path(__file__).parent.parent / "seeds"
+
+
+def release(day: int, word: str) -> str:
+    return f" date 2024-03-{day:02d} Release number {day}\n\nThe ministry discussed {word}.\n"
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    src = tmp_path / "src"
+    shutil.copytree(SEEDS, src)
+    return src
+
+
+def test_incremental_add_update_delete_unchanged(tmp_path, folder):
+    ix = tmp_path / "ix"
+    first = index_paths(ix, [folder], procs=1)
+    assert (first.added, first.unchanged, first.total) == (5, 0, 5)
+
+    again = index_paths(ix, [folder], procs=1)
+    assert (again.added, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 5)
+
+    (folder / "new.txt").write_text(release(1, "pistachios"), encoding="utf-8")
+    (folder / "000_151069118a277199.txt").write_text(release(2, "almonds"), encoding="utf-8")
+    (folder / "004_0c8e5b5424d9bbd8.txt").unlink()
+    changed = index_paths(ix, [folder], procs=1)
+    assert (changed.added, changed.updated, changed.deleted, changed.unchanged) == (1, 1, 1, 3)
+    assert changed.total == 5
+
+    with Engine(ix) as engine:
+        almonds = engine.search(SearchRequest(q="almonds")).hits
+        assert [h.id for h in almonds] == ["000_151069118a277199"]
+        assert engine.search(SearchRequest(q="pistachios")).total == 1
+        assert engine.document("004_0c8e5b5424d9bbd8") is None
+
+
+def test_touched_but_unchanged_file_is_not_rewritten(tmp_path, folder):
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    os.utime(folder / "000_151069118a277199.txt")  # same bytes, new mtime
+    report = index_paths(ix, [folder], procs=1)
+    assert (report.updated, report.unchanged) == (0, 5)
+
+
+def test_other_folders_are_not_deleted(tmp_path, folder):
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    report = index_paths(ix, [DATA / "docs"], procs=1)
+    assert report.deleted == 0 and report.total == 5 + report.added
+
+
+def test_rebuild_swaps_in_a_new_generation(tmp_path, folder):
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    old = storage.current_generation(ix)
+    report = index_paths(ix, [folder], rebuild=True, procs=1)
+    new = storage.current_generation(ix)
+    assert new != old and report.added == 5 and report.total == 5
+    assert (ix / storage.CURRENT).is_symlink()
+
+
+def test_malformed_folder_indexes_the_good_files(tmp_path):
+    ix = tmp_path / "ix"
+    report = index_paths(ix, [DATA / "malformed"], procs=1)
+    reasons = {
+        Path(s.path).name + (f":{s.line}" if s.line else ""): s.reason for s in report.skipped
+    }
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["binary.txt"].startswith("binary file")
+    assert reasons["latin1.md"].startswith("not UTF-8")
+    assert reasons["unterminated.md"].startswith("broken front matter")
+    assert reasons["bad-yaml.md"].startswith("broken front matter")
+    assert reasons["notes.csv"].startswith("unsupported file type")
+    assert any(k.startswith("records.jsonl:") for k in reasons)
+    with Engine(ix) as engine:
+        found = {h.id for h in engine.search(SearchRequest(q="zanzibarite", size=50)).hits}
+    assert {"good-note", "good-release", "bom-release", "rec-1", "42"} <= found
+
+
+def test_a_file_gone_bad_keeps_its_indexed_version(tmp_path, folder):
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    (folder / "000_151069118a277199.txt").write_bytes(b"\xff\xfe broken \x00")
+    report = index_paths(ix, [folder], procs=1)
+    assert len(report.skipped) == 1 and report.deleted == 0 and report.total == 5
+    with Engine(ix) as engine:
+        assert engine.document("000_151069118a277199") is not None
+
+
+def test_parallel_build_matches_serial(tmp_path):
+    src = tmp_path / "many"
+    src.mkdir()
+    for i in range(450):  # above PARALLEL_THRESHOLD
+        (src / f"r{i:03d}.txt").write_text(release(i % 28 + 1, f"topic{i % 7}"), "utf-8")
+    report = index_paths(tmp_path / "ix", [src], procs=2)
+    assert (report.added, report.total, report.skipped) == (450, 450, [])
+    with Engine(tmp_path / "ix") as engine:
+        assert engine.search(SearchRequest(q="topic3")).total == len(range(3, 450, 7))
+    again = index_paths(tmp_path / "ix", [src], procs=2)
+    assert (again.unchanged, again.added) == (450, 0)
+
+
+def test_second_writer_fails_with_a_clear_message(tmp_path, folder):
+    ix = tmp_path / "ix"
+    with storage.writer_lock(ix), pytest.raises(storage.IndexLockedError, match="Another"):
+        index_paths(ix, [folder], procs=1)
+
+
+def test_second_writer_can_wait(tmp_path, folder):
+    ix = tmp_path / "ix"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(ix)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        report = index_paths(ix, [folder], procs=1, wait=10)
+        assert report.total == 5
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+
+
+HOLD_LOCK = """
+import sys, time
+from searchsvc.storage import writer_lock
+with writer_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(1.0)
+"""
+
+
+def _add_generated(folder: Path, n: int) -> None:
+    words = " ".join(f"word{i}" for i in range(60))
+    for i in range(n):
+        (folder / f"gen{i:05d}.txt").write_text(
+            f" date 2024-01-01 Generated release {i}\n\n{words} kumquat{i}\n", "utf-8"
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rebuild", [False, True], ids=["incremental", "rebuild"])
+def test_sigkill_mid_run_leaves_the_previous_index(tmp_path, folder, rebuild):
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)  # the previous index: the 5 seeds
+    _add_generated(folder, 2000)
+
+    cmd = [sys.executable, "-m", "searchsvc.cli", "index", str(folder), "--index-dir", str(ix)]
+    proc = subprocess.Popen(cmd + (["--rebuild"] if rebuild else []), stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    assert proc.poll() is None, "the index run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+
+    with Engine(ix) as engine:
+        assert engine.stats().documents == 5
+        assert engine.search(SearchRequest(q="Turkmenistan")).total == 5
+    report = index_paths(ix, [folder], procs=2, wait=5)
+    assert report.total == 2005
+    with Engine(ix) as engine:
+        assert engine.search(SearchRequest(q="kumquat77")).total == 1
