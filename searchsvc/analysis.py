@@ -30,7 +30,8 @@ from whoosh.analysis.filters import STOP_WORDS
 # A word: letters and digits, with inner apostrophes or dots ("U.S.", "don't") kept together.
 WORD_RE = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
 
-STOP = frozenset(STOP_WORDS)
+# Whoosh's list, less "us": in press releases it is far more often the US than the pronoun.
+STOP = frozenset(STOP_WORDS) - {"us"}
 _STEMMER = SnowballStemmer("english")
 
 # Letters that NFKD does not decompose but a reader expects to fold.

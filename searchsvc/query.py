@@ -40,7 +40,8 @@ ALL_WORDS_BOOST = 3.0
 MAX_ALL_WORDS = 8
 MIN_PREFIX = 2
 
-_TOKEN_RE = re.compile(r'"[^"]*"~?\d*|\(|\)|[^\s()"]+|"')
+# A fielded phrase, a phrase, a field name opening a group, a parenthesis, a word, a stray ".
+_TOKEN_RE = re.compile(r'\w+:"[^"]*"~?\d*|"[^"]*"~?\d*|\w+:(?=\()|\(|\)|[^\s()"]+|"')
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _BINARY = _OPERATORS - {"NOT"}
 _FIELD_RE = re.compile(r"^(\w+):(.*)$", re.S)
@@ -72,33 +73,34 @@ def check_syntax(text: str) -> list[str]:
         raise QueryError('Unbalanced quote: close the phrase with another ".')
     tokens = _TOKEN_RE.findall(text)
     depth = 0
-    prev = None
-    for tok in tokens:
+    for i, tok in enumerate(tokens):
         depth += (tok == "(") - (tok == ")")
         if depth < 0:
             raise QueryError("Unbalanced parenthesis: a ) has no matching (.")
-        _check_token(tok, prev)
-        prev = tok
+        prev = tokens[i - 1] if i else None
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        _check_token(tok, prev, nxt)
     if depth:
         raise QueryError("Unbalanced parenthesis: a ( is never closed.")
-    if prev in _OPERATORS:
-        raise QueryError(f"{prev} at the end of the query needs a word after it.")
+    if tokens and tokens[-1] in _OPERATORS:
+        raise QueryError(f"{tokens[-1]} at the end of the query needs a word after it.")
     return tokens
 
 
-def _check_token(tok: str, prev: str | None) -> None:
+def _check_token(tok: str, prev: str | None, nxt: str | None) -> None:
     if tok in _BINARY and (prev is None or prev in _OPERATORS or prev == "("):
         raise QueryError(f"{tok} needs a word on each side, as in: partnership {tok} energy.")
     if tok == ")" and (prev in _OPERATORS or prev == "("):
         raise QueryError("Empty parentheses, or an operator just before ).")
     m = _FIELD_RE.match(tok)
-    if m and not tok.startswith('"'):
+    if m:
         name, value = m.groups()
         if name not in FIELDS:
             raise QueryError(f"Unknown field {name!r}; you can search {', '.join(FIELDS)}.")
-        if not value:
+        if not value and nxt != "(":
             raise QueryError(f"{name}: needs a value, as in {name}:word.")
-        _check_word(value)
+        if value and not value.startswith('"'):
+            _check_word(value)
     elif not tok.startswith('"') and tok not in "()":
         _check_word(tok)
 

@@ -127,7 +127,7 @@ def test_paging(seeds_engine):
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        (SearchRequest(q="title:("), "title: needs a value"),
+        (SearchRequest(q="title:("), "a ( is never closed"),
         (SearchRequest(q="AND OR"), "AND needs a word on each side"),
         (SearchRequest(q="(energy"), "never closed"),
         (SearchRequest(q='"strategic partnership'), "Unbalanced quote"),

@@ -1,0 +1,135 @@
+"""The click CLI, run in-process with click's runner, asserting exact output."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from searchsvc.cli import main
+
+PROJECT = Path(__file__).parent.parent
+SEEDS = PROJECT / "seeds"
+
+
+@pytest.fixture
+def seeds_copy(tmp_path) -> Path:
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    return tmp_path / "seeds"
+
+
+def test_index_then_reindex(runner, tmp_path, seeds_copy):
+    ix = str(tmp_path / "ix")
+    first = runner.invoke(main, ["index", str(seeds_copy), "--index-dir", ix])
+    assert first.exit_code == 0
+    assert re.fullmatch(
+        r"added 5, updated 0, deleted 0, unchanged 0, skipped 0, undated 0, total 5 documents;"
+        r" \d+\.\d\d s, [\d,]+ docs/s\n",
+        first.output,
+    )
+    again = runner.invoke(main, ["index", str(seeds_copy), "--index-dir", ix])
+    assert again.output.startswith("added 0, updated 0, deleted 0, unchanged 5, skipped 0,")
+
+
+def test_index_reports_skipped_files_and_strict_fails(runner, tmp_path, seeds_copy):
+    (seeds_copy / "empty.txt").write_bytes(b"")
+    args = ["index", str(seeds_copy), "--index-dir", str(tmp_path / "ix")]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0
+    assert f"skipped {seeds_copy / 'empty.txt'}: empty file\n" in result.output
+    assert "skipped 1," in result.output
+    strict = runner.invoke(main, [*args, "--strict"])
+    assert strict.exit_code == 1
+
+
+def test_search_lines(runner, seeds_index):
+    result = runner.invoke(main, ["search", "consultation", "--index-dir", str(seeds_index)])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert re.fullmatch(r"3 results \(1-3 shown, \d+ ms\)", lines[0])
+    assert lines[2].endswith("[003_ec0c8cdd937fe39f]")
+    assert lines[3].startswith("  2020-12-17 · Trend · Baku, Azerbaijan  score ")
+    assert "[consultations]" in lines[4]
+    assert lines[-1] == "by year: 2020:1, 2023:1, 2026:1"
+
+
+def test_search_json_is_the_api_shape(runner, seeds_index):
+    args = ["search", "Turkmenistan", "--json", "--from", "2023-05", "--to", "2023-05"]
+    result = runner.invoke(main, [*args, "--index-dir", str(seeds_index)])
+    payload = json.loads(result.output)
+    assert payload["ok"] is True and payload["total"] == 2
+    assert {r["id"] for r in payload["results"]} == {
+        "001_1cd7d1af4bda551f",
+        "002_77df0451d7f08fe1",
+    }
+    assert payload["facets"]["year"] == [{"value": "2023", "count": 2}]
+    assert set(payload["results"][0]) == {
+        "id",
+        "title",
+        "date",
+        "source",
+        "category",
+        "place",
+        "url",
+        "score",
+        "snippet",
+    }
+    assert payload["suggestion"] is None
+
+
+def test_search_suggestion(runner, seeds_index):
+    result = runner.invoke(main, ["search", "turkmenstan", "--index-dir", str(seeds_index)])
+    assert "Did you mean: turkmenistan" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "title:("], "Error: Unbalanced parenthesis: a ( is never closed.\n"),
+        (["search", "x", "--from", "someday"], "Error: 'someday' is not a date; try 2023,"),
+        (["search", "x", "--size", "500"], "Error: size must be between 1 and 100, not 500\n"),
+    ],
+)
+def test_search_errors_are_one_line(runner, seeds_index, args, message):
+    result = runner.invoke(main, [*args, "--index-dir", str(seeds_index)])
+    assert result.exit_code == 1
+    assert result.output.startswith(message)
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["search", "stats"])
+def test_missing_index_names_the_command_that_builds_it(runner, tmp_path, command):
+    ix = tmp_path / "nothing"
+    args = [command, "x"] if command == "search" else [command]
+    result = runner.invoke(main, [*args, "--index-dir", str(ix)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: No index at {ix}/. Run: searchsvc index --index-dir {ix}\n"
+
+
+def test_stats(runner, seeds_index):
+    result = runner.invoke(main, ["stats", "--index-dir", str(seeds_index)])
+    lines = result.output.splitlines()
+    assert lines[:3] == [
+        "documents: 5 (0 undated)",
+        "dates: 2020-12-17 .. 2026-02-27",
+        "per year: 2020:1, 2023:3, 2026:1",
+    ]
+    assert lines[3].startswith("index size: ")
+
+
+def test_every_command_has_help_and_is_in_the_readme(runner):
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0 and command.help
+        assert f"searchsvc {name}" in readme, f"README does not show `searchsvc {name}`"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
+    test_command = next(line for line in ci.splitlines() if "pytest" in line)
+    assert test_command in readme
