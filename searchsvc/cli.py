@@ -152,3 +152,12 @@ def stats_cmd(index_dir):
     click.echo("per year: " + ", ".join(f"{y}:{n}" for y, n in stats.per_year.items()))
     click.echo(f"index size: {stats.size_bytes / 1e6:.1f} MB at {stats.path}")
     click.echo(f"updated: {stats.updated_at:%Y-%m-%d %H:%M:%S}")
+
+
+from searchsvc.serve import serve_cmd  # noqa: E402
+
+main.add_command(serve_cmd, "serve")
+
+
+if __name__ == "__main__":
+    main()

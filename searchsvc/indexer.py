@@ -123,8 +123,12 @@ def index_paths(
         except BaseException:
             writer.cancel()
             raise
-        _commit(writer, segments)
-        storage.write_manifest(gen, run.new_manifest)
+        if segments or writer._added or run.to_delete or run.to_replace or gen != live:
+            _commit(writer, segments)
+        else:
+            writer.cancel()  # nothing changed: no new generation for searchers to reopen
+        if run.new_manifest != manifest:
+            storage.write_manifest(gen, run.new_manifest)
         if gen != live:
             storage.swap_in(index_dir, gen)
         with ix.reader() as reader:

@@ -189,9 +189,10 @@ def _servers(tmp: Path):
         files = [open(out, "wb"), open(err, "wb")]  # noqa: SIM115 - closed by Server.stop
         cmd = [sys.executable, "-c", "from searchsvc.cli import main; main()", "serve"]
         cmd += ["--port", str(port), "--index-dir", str(index_dir), "--workers", str(workers)]
-        proc = subprocess.Popen(
-            cmd, cwd=tmp, env={**os.environ, **(env or {})}, stdout=files[0], stderr=files[1]
-        )
+        # PYTHONPATH: the package imports from this checkout even when it is not installed.
+        path = os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path, **(env or {})}
+        proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=files[0], stderr=files[1])
         server = Server(proc, f"http://127.0.0.1:{port}", out, err, files)
         servers.append(server)
         _wait_until_up(server)
