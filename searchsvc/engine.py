@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from searchsvc import storage
+from searchsvc import ranking, storage
 from searchsvc.documents import Document
 from searchsvc.facets import FacetTable
 from searchsvc.search import SearchRequest, SearchResult, search
@@ -43,7 +43,7 @@ class _Snapshot:
     def __init__(self, gen: Path):
         self.gen = gen
         self.ix = storage.open_index_at(gen)
-        self.searcher = self.ix.searcher()
+        self.searcher = self.ix.searcher(weighting=ranking.weighting())
         self.facets = FacetTable(self.searcher.reader())
 
     def current(self, gen: Path | None) -> bool:

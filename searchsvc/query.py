@@ -33,7 +33,7 @@ from whoosh.qparser.plugins import Plugin
 from searchsvc.schema import QUERY_FIELDS
 
 FIELDS = (*QUERY_FIELDS, "year", "month")
-MAX_QUERY_LENGTH = 1000
+MAX_QUERY_LENGTH = 2000  # long enough for a pasted paragraph
 # Boost of the AND of all the words over the OR of any: all-word matches rank first.
 ALL_WORDS_BOOST = 3.0
 # More plain words than this read as a natural-language query; no all-words clause.
