@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import click
 
 from searchsvc import config
+from searchsvc.serve import serve_cmd
 from searchsvc.storage import IndexLockedError, IndexNotFoundError
 
 SETTINGS = config.load()
@@ -153,8 +154,6 @@ def stats_cmd(index_dir):
     click.echo(f"index size: {stats.size_bytes / 1e6:.1f} MB at {stats.path}")
     click.echo(f"updated: {stats.updated_at:%Y-%m-%d %H:%M:%S}")
 
-
-from searchsvc.serve import serve_cmd  # noqa: E402
 
 main.add_command(serve_cmd, "serve")
 

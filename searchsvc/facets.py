@@ -20,6 +20,7 @@ class FacetTable:
     def __init__(self, reader):
         self.size = reader.doc_count_all()
         self.live = [n for n in range(self.size) if not reader.is_deleted(n)]
+        self.live_set = frozenset(self.live)
         self.values: dict[str, list[str]] = {
             name: self._column(reader, name) for name in FACET_FIELDS
         }

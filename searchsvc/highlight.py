@@ -22,7 +22,7 @@ from searchsvc.query import QueryTerms
 FRAGMENT_SIZE = 200
 MAX_FRAGMENTS = 3
 SCAN_LIMIT = 100_000
-SEPARATOR = " "  # each fragment carries its own ellipses
+SEPARATOR = " … "
 
 _SPACES = re.compile(r"\s+")
 
@@ -80,9 +80,11 @@ def snippet(text: str, terms: QueryTerms, size: int = FRAGMENT_SIZE) -> str:
     while remaining and len(fragments) < MAX_FRAGMENTS:
         start, end, inside = _best_window(remaining, size)
         start, end = _word_bounds(text, start, end)
-        fragments.append(_render(text, start, end, inside))
+        fragments.append((start, end, _render(text, start, end, inside)))
         remaining = [s for s in remaining if s[1] <= start or s[0] >= end]
-    return SEPARATOR.join(fragments)
+    head = "…" if fragments[0][0] > 0 else ""
+    tail = "…" if fragments[-1][1] < len(text) else ""
+    return head + SEPARATOR.join(html for _, _, html in fragments) + tail
 
 
 def _best_window(spans: list[Span], size: int) -> tuple[int, int, list[Span]]:
@@ -114,7 +116,7 @@ def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _render(text: str, start: int, end: int, spans: list[Span]) -> str:
-    out = ["…" if start > 0 else ""]
+    out = []
     pos = start
     for s, e, _ in spans:
         if s < start or e > end:
@@ -123,8 +125,7 @@ def _render(text: str, start: int, end: int, spans: list[Span]) -> str:
         out.append(f"<mark>{escape(text[s:e])}</mark>")
         pos = e
     out.append(escape(_flat(text[pos:end])))
-    out.append("…" if end < len(text) else "")
-    return "".join(out)
+    return "".join(out).strip()
 
 
 def _flat(text: str) -> str:

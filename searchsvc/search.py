@@ -22,6 +22,7 @@ from whoosh import query as wq
 
 from searchsvc.analysis import exact_term, stem_term
 from searchsvc.dates import DateError, date_bounds
+from searchsvc.docsets import docset
 from searchsvc.facets import FacetTable
 from searchsvc.highlight import snippet
 from searchsvc.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
@@ -138,7 +139,7 @@ def search(searcher, facets: FacetTable, req: SearchRequest) -> SearchResult:
     if q is wq.NullQuery and plain_words(req.q):
         q = _exact_fallback(req.q)  # only stop words: look for them as written
     allowed = facets.allowed(req.filters(), start, end)
-    matched = _matching_docnums(searcher, q, allowed)
+    matched = _matching_docnums(searcher, q, facets, allowed)
     hits, terms = _top_hits(searcher, q, req, allowed) if matched else ([], None)
     return SearchResult(
         request=req,
@@ -156,13 +157,9 @@ def _exact_fallback(text: str) -> wq.Query:
     return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
 
 
-def _matching_docnums(searcher, q: wq.Query, allowed: set[int] | None) -> list[int]:
-    if q is wq.NullQuery:
-        return []
-    ids = q.matcher(searcher, searcher.boolean_context()).all_ids()
-    if allowed is None:
-        return list(ids)
-    return [d for d in ids if d in allowed]
+def _matching_docnums(searcher, q: wq.Query, facets: FacetTable, allowed) -> list[int]:
+    matched = docset(q, searcher, facets.live_set)
+    return list(matched if allowed is None else matched & allowed)
 
 
 def _top_hits(searcher, q: wq.Query, req: SearchRequest, allowed):

@@ -1,0 +1,102 @@
+"""`searchsvc serve`: the web app under gunicorn, a production WSGI server.
+
+    options (defaulting from config.load()) --no index?--> index_paths(SEEDS_DIR) first
+    create_app(those settings) --gunicorn, N sync workers--> one access-log line per request
+
+Flask and gunicorn are imported inside the command, so `searchsvc --help` stays fast.
+Each worker opens the index lazily on its first request and follows it as it changes.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from searchsvc import config, storage
+
+SETTINGS = config.load()
+
+ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+@click.command("serve")
+@click.option("--host", default=SETTINGS["HOST"], show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=SETTINGS["PORT"], show_default=True, help="Port.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=SETTINGS["WORKERS"],
+    show_default=True,
+    help="Worker processes.",
+)
+@click.option(
+    "--index-dir",
+    default=SETTINGS["INDEX_DIR"],
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the index lives (SEARCHSVC_INDEX_DIR); built from seeds if missing.",
+)
+def serve_cmd(host: str, port: int, workers: int, index_dir: str):
+    """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
+    if storage.current_generation(index_dir) is None:
+        _build_from_seeds(index_dir)
+    settings = {"HOST": host, "PORT": port, "WORKERS": workers, "INDEX_DIR": index_dir}
+    click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
+    _gunicorn(settings).run()
+
+
+def _build_from_seeds(index_dir: str) -> None:
+    from searchsvc.indexer import index_paths
+
+    seeds = str(SETTINGS["SEEDS_DIR"])
+    click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
+    try:
+        report = index_paths(index_dir, [seeds])
+    except (OSError, storage.IndexLockedError) as exc:
+        raise click.ClickException(f"Could not build the index: {exc}") from None
+    click.echo(report.summary())
+    if report.total == 0:
+        raise click.ClickException(
+            f"Nothing was indexed from {seeds}/. Run: searchsvc index PATH --index-dir {index_dir}"
+        )
+
+
+def _gunicorn(settings: dict):
+    """A gunicorn application that serves create_app(settings)."""
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger
+
+    class StderrLogger(Logger):
+        """gunicorn's logger with the access log on stderr (gunicorn's '-' means stdout)."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            for handler in self.access_log.handlers:
+                if getattr(handler, "stream", None) is sys.stdout:
+                    handler.setStream(sys.stderr)
+
+    class Server(BaseApplication):
+        def load_config(self):
+            options = {
+                "bind": f"{settings['HOST']}:{settings['PORT']}",
+                "workers": settings["WORKERS"],
+                "accesslog": "-",
+                "access_log_format": ACCESS_FORMAT,
+                "errorlog": "-",
+                "logger_class": StderrLogger,
+                "proc_name": "searchsvc",
+                # gunicorn 25+ opens a control socket at one fixed path under $HOME: two
+                # servers would fight over it, and nothing here uses it.
+                "control_socket_disable": True,
+            }
+            for key, value in options.items():
+                if key in self.cfg.settings:  # older gunicorns lack the newer settings
+                    self.cfg.set(key, value)
+
+        def load(self):
+            from searchsvc.web import create_app
+
+            return create_app(settings)
+
+    return Server()

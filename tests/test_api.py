@@ -1,0 +1,247 @@
+"""The JSON API's contract: every error is the envelope, and every answer matches OpenAPI.
+
+Each response a test sees goes through ``get()``, which validates its body against the
+schema that /api/openapi.json gives for that path and status.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openapi_schema_validator import OAS31Validator
+from openapi_spec_validator import validate
+
+from searchsvc.openapi import spec
+from searchsvc.web import create_app
+
+SPEC = spec()
+ENVELOPE = {"ok", "error", "status"}
+
+
+def _schema_for(path: str, method: str, status: int) -> dict:
+    """The response schema the spec gives, or the error envelope for unknown routes."""
+    for template, item in SPEC["paths"].items():
+        pattern = "^" + re.sub(r"\\{\w+\\}", ".+", re.escape(template)) + "$"
+        if re.match(pattern, path) and method in item:
+            responses = item[method]["responses"]
+            found = responses.get(str(status)) or responses["default"]
+            return found["content"]["application/json"]["schema"]
+    assert status >= 400, f"{method.upper()} {path} answered {status} but is not in the spec"
+    return {"$ref": "#/components/schemas/Error"}
+
+
+def check_schema(response, path: str, method: str = "get") -> dict:
+    """Assert the response is JSON matching its schema in the spec; return the body."""
+    assert response.content_type == "application/json"
+    body = response.get_json()
+    # The components ride along so the schema's "#/components/..." references resolve.
+    schema = {**_schema_for(path, method, response.status_code), "components": SPEC["components"]}
+    OAS31Validator(schema, format_checker=OAS31Validator.FORMAT_CHECKER).validate(body)
+    return body
+
+
+def get(client, url: str, method: str = "get"):
+    """Request url and validate the answer against the spec."""
+    response = getattr(client, method)(url)
+    check_schema(response, url.split("?", 1)[0], method)
+    return response
+
+
+# -- the description itself ------------------------------------------------------------------
+
+
+def test_openapi_document_validates(client):
+    served = get(client, "/api/openapi.json").get_json()
+    assert served == SPEC
+    validate(served)
+
+
+def test_every_api_route_is_described(app):
+    routes = {
+        re.sub(r"<(?:\w+:)?\w+>", "{id}", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+    }
+    assert routes == set(SPEC["paths"])
+
+
+# -- errors: one envelope ----------------------------------------------------------------------
+
+ERRORS = [
+    # method, url, status, a word the message must contain
+    ("get", "/api/nope", 404, "/api/nope"),
+    ("get", "/api", 404, "openapi"),
+    ("post", "/api/search", 405, "GET"),
+    ("delete", "/api/documents/000_151069118a277199", 405, "GET"),
+    ("get", "/api/documents/no/such/doc", 404, "no/such/doc"),
+    ("get", "/api/search?from=bogus-date", 400, "bogus-date"),
+    ("get", "/api/search?to=31+Febtember", 400, "Febtember"),
+    ("get", "/api/search?from=2024&to=2023", 400, "after"),
+    ("get", "/api/search?sort=sideways", 400, "sideways"),
+    ("get", "/api/search?size=1000", 400, "size"),
+    ("get", "/api/search?size=0", 400, "size"),
+    ("get", "/api/search?page=0", 400, "page"),
+    ("get", "/api/search?page=abc", 400, "abc"),
+    ("get", "/api/search?size=1.5", 400, "1.5"),
+    ("get", "/api/search?page=200&size=100", 400, "10000"),
+    ("get", "/api/search?q=title:(", 400, ""),  # its wording is tests/test_query.py's business
+    ("get", "/api/search?q=AND+OR", 400, "AND"),
+    ("get", '/api/search?q="unclosed', 400, ""),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "status", "word"), ERRORS)
+def test_every_error_is_the_envelope(client, method, url, status, word):
+    response = get(client, url, method)
+    body = response.get_json()
+    assert response.status_code == status
+    assert set(body) == ENVELOPE
+    assert body["ok"] is False and body["status"] == status
+    assert isinstance(body["error"], str) and body["error"] and word in body["error"]
+
+
+def test_405_keeps_allow_header(client):
+    assert "GET" in client.post("/api/health").headers["Allow"]
+
+
+@pytest.mark.parametrize("url", ["/api/search?q=x", "/api/health", "/api/documents/a/b"])
+def test_missing_index_is_503_naming_the_fix(tmp_path, url):
+    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
+    response = get(client, url)
+    assert response.status_code == 503
+    assert "searchsvc index" in response.get_json()["error"]
+
+
+def test_unexpected_failure_is_a_500_envelope(seeds_index, monkeypatch):
+    from searchsvc.engine import Engine
+
+    def broken(self, request):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Engine, "search", broken)
+    app = create_app({"INDEX_DIR": str(seeds_index)})  # not TESTING: errors are handled
+    monkeypatch.setattr(app.logger, "disabled", True)  # the traceback is expected
+    response = get(app.test_client(), "/api/search?q=x")
+    body = response.get_json()
+    assert response.status_code == 500 and body["status"] == 500
+    assert "disk on fire" not in body["error"]  # internals stay in the log
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+def test_search_turkmenistan_finds_all_five_seeds(client):
+    body = get(client, "/api/search?q=Turkmenistan").get_json()
+    assert body["ok"] is True and body["total"] == 5
+    assert body["query"]["q"] == "Turkmenistan" and body["page"] == 1
+    assert all("<mark>" in hit["snippet"] for hit in body["results"])
+
+
+def test_year_facet_counts(client):
+    facets = get(client, "/api/search?q=Turkmenistan").get_json()["facets"]
+    assert facets["year"] == [
+        {"value": "2020", "count": 1},
+        {"value": "2023", "count": 3},
+        {"value": "2026", "count": 1},
+    ]
+    assert facets["month"] == []  # months only once a year or range is chosen
+
+
+def test_month_facets_within_a_year(client):
+    body = get(client, "/api/search?q=Turkmenistan&year=2023").get_json()
+    assert body["total"] == 3
+    assert body["facets"]["month"] == [
+        {"value": "2023-05", "count": 2},
+        {"value": "2023-12", "count": 1},
+    ]
+
+
+def test_next_url_walks_every_page(client):
+    url, ids, pages = "/api/search?q=Turkmenistan&size=2", [], 0
+    while url and pages < 10:
+        body = get(client, url).get_json()
+        ids += [hit["id"] for hit in body["results"]]
+        url, pages = body["next_url"], pages + 1
+    assert pages == 3 and len(set(ids)) == 5
+
+
+def test_next_url_keeps_the_parameters(client):
+    body = get(client, "/api/search?q=Turkmenistan&size=1&year=2023&sort=newest").get_json()
+    assert body["next_url"] == "/api/search?q=Turkmenistan&year=2023&sort=newest&size=1&page=2"
+
+
+def test_next_url_ignores_unknown_parameters(client):
+    body = get(client, "/api/search?q=Turkmenistan&size=1&_external=1&_scheme=https").get_json()
+    assert body["next_url"] == "/api/search?q=Turkmenistan&size=1&page=2"
+
+
+@pytest.mark.parametrize(
+    ("params", "total"),
+    [
+        ("", 5),
+        ("year=2023", 3),
+        ("month=2023-05", 2),
+        ("from=2023-05&to=2023-05", 2),
+        ("from=2023-06", 2),
+        ("source=Trend", 1),
+        ("source=trend", 1),
+        ("place=Baku,+Azerbaijan", 1),
+        ("source=Nobody", 0),
+    ],
+)
+def test_empty_query_lists_newest_first(client, params, total):
+    body = get(client, f"/api/search?{params}").get_json()
+    dates = [hit["date"] for hit in body["results"]]
+    assert body["total"] == total
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_sort_oldest(client):
+    body = get(client, "/api/search?q=partnership&sort=oldest").get_json()
+    dates = [hit["date"] for hit in body["results"]]
+    assert dates == sorted(dates) and len(dates) == 5
+
+
+def test_suggestion(client):
+    body = get(client, "/api/search?q=turkmenstan").get_json()
+    assert body["total"] == 0 and body["suggestion"] == "turkmenistan"
+
+
+def test_api_agrees_with_cli_json(client, runner, seeds_index):
+    import json
+
+    from searchsvc.cli import main
+
+    result = runner.invoke(
+        main, ["search", "Turkmenistan", "--json", "--index-dir", str(seeds_index)]
+    )
+    assert result.exit_code == 0, result.output
+    cli = json.loads(result.output)
+    api = get(client, "/api/search?q=Turkmenistan").get_json()
+    for body in (cli, api):
+        body.pop("took_ms"), body.pop("next_url")
+    assert cli == api
+
+
+# -- documents and health ----------------------------------------------------------------------
+
+
+def test_document(client):
+    body = get(client, "/api/documents/000_151069118a277199").get_json()
+    doc = body["document"]
+    assert doc["title"] == "Meeting of the Ministers of Foreign Affairs of Turkmenistan and Russia"
+    assert doc["date"] == "2023-12-05" and "path" not in doc
+
+
+def test_document_id_with_slashes(docs_index):
+    client = create_app({"TESTING": True, "INDEX_DIR": str(docs_index)}).test_client()
+    doc_id = "fact-sheets/2024-04/2024-04-22-fact-sheet-earth-day-conservation"
+    body = get(client, f"/api/documents/{doc_id}").get_json()
+    assert body["document"]["id"] == doc_id
+
+
+def test_health(client):
+    body = get(client, "/api/health").get_json()
+    assert body["ok"] is True and body["documents"] == 5
+    assert 0 <= body["age_seconds"] < 24 * 3600

@@ -1,0 +1,432 @@
+"""The search and document pages, read back through an HTML parser.
+
+Pages are parsed, not grepped: ``Page`` records every tag with its attributes and the
+classes of the elements around it, so a test can ask which tags sit inside a snippet.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from searchsvc.web import create_app, page_numbers, safe_link
+
+VOID = {"meta", "link", "input", "br", "img", "hr"}
+# Every tag the templates write, and the <mark> of snippets: nothing else may appear.
+OUR_TAGS = {
+    "html", "head", "meta", "title", "link", "body", "a", "header", "span", "form", "label",
+    "input", "button", "main", "div", "section", "ul", "ol", "li", "h1", "h2", "h3", "p",
+    "nav", "time", "aside", "footer", "code", "article", "dl", "dt", "dd", "mark",
+}  # fmt: skip
+
+
+class Page(HTMLParser):
+    """Every tag of a page, with its attributes and the classes of its ancestors."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict, list[str]]] = []
+        self.text: dict[str, list[str]] = {}
+        self._stack: list[tuple[str, list[str]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        around = [c for _, classes in self._stack for c in classes]
+        self.tags.append((tag, attrs, around))
+        if tag not in VOID:
+            self._stack.append((tag, (attrs.get("class") or "").split()))
+
+    def handle_endtag(self, tag):
+        while self._stack and self._stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        for _, classes in self._stack:
+            for c in classes:
+                self.text.setdefault(c, []).append(data)
+
+    def find(self, tag: str, cls: str | None = None) -> list[dict]:
+        """Attributes of each `tag` (with class `cls`, if given)."""
+        return [a for t, a, _ in self.tags if t == tag and (cls is None or _has(a, cls))]
+
+    def find_in(self, tag: str, cls: str) -> list[dict]:
+        """Attributes of each `tag` inside an element of class cls."""
+        return [a for t, a, around in self.tags if t == tag and cls in around]
+
+    def inside(self, cls: str) -> list[str]:
+        """Tags found inside elements of class cls."""
+        return [t for t, _, around in self.tags if cls in around]
+
+    def texts(self, cls: str) -> str:
+        """All text inside elements of class cls, joined."""
+        return " ".join("".join(self.text.get(cls, [])).split())
+
+
+def _has(attrs: dict, cls: str) -> bool:
+    return cls in (attrs.get("class") or "").split()
+
+
+def load(client, url: str, status: int = 200) -> Page:
+    response = client.get(url)
+    assert response.status_code == status, response.data[:500]
+    assert response.content_type.startswith("text/html")
+    return Page(response.get_data(as_text=True))
+
+
+def args(href: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(href).query).items()}
+
+
+def without(params: dict, *names: str) -> dict:
+    return {k: v for k, v in params.items() if k not in names}
+
+
+# -- the search page ------------------------------------------------------------------------
+
+
+def test_results_with_marked_snippets(client):
+    page = load(client, "/?q=strategic+partnership")
+    assert len(page.find("li", "result")) == 5
+    assert page.inside("snippet").count("mark") >= 5
+    assert "5 results" in page.texts("summary")
+    links = [a["href"] for a in page.find_in("a", "result-title")]
+    assert "/doc/000_151069118a277199?q=strategic+partnership" in links
+
+
+def test_query_is_kept_in_the_box(client):
+    page = load(client, "/?q=%22solar+panels%22+%3Cb%3E")
+    (box,) = [a for a in page.find("input") if a.get("id") == "q"]
+    assert box["value"] == '"solar panels" <b>'
+
+
+@pytest.mark.parametrize(
+    ("url", "value", "words"),
+    [
+        ("/?q=title:(", "title:(", ""),
+        ("/?q=AND+OR", "AND OR", "AND"),
+        ("/?q=energy&from=bogus", "energy", "bogus"),
+        ("/?q=energy&page=abc", "energy", "abc"),
+        ("/?q=energy&size=500", "energy", "size"),
+    ],
+)
+def test_errors_show_in_the_page_with_400(client, url, value, words):
+    page = load(client, url, status=400)
+    assert page.texts("alert-message") and words in page.texts("alert-message")
+    (box,) = [a for a in page.find("input") if a.get("id") == "q"]
+    assert box["value"] == value
+
+
+def test_timeline_year_then_months_then_month(client):
+    page = load(client, "/?q=partnership")
+    years = {args(a["href"]).get("year"): a["href"] for a in page.find("a", "bar-row")}
+    assert set(years) == {"2020", "2023", "2026"}
+    assert "1 2023 3 2026 1" in page.texts("bars")
+
+    page = load(client, years["2023"])  # a year shows its months
+    months = {args(a["href"]).get("month"): a["href"] for a in page.find("a", "bar-row")}
+    assert {"2023-05", "2023-12"} <= set(months)
+    assert "May 2" in page.texts("bars-months") and "Dec 1" in page.texts("bars-months")
+    assert len(page.find("li", "result")) == 3
+
+    page = load(client, months["2023-05"])  # a month filters to it
+    assert len(page.find("li", "result")) == 2
+    assert {t["datetime"][:7] for t in page.find("time")} == {"2023-05"}
+
+
+def test_active_filters_are_shown_and_removable(client):
+    page = load(client, "/?q=partnership&year=2023&month=2023-05&source=nCa&from=2023")
+    names = [name.strip() for name in page.text["chip-name"]]
+    removes = {name: args(a["href"]) for name, a in zip(names, page.find("a", "chip"), strict=True)}
+    assert list(removes) == ["From", "Year", "Month", "Source"]
+    everything = {"q": "partnership", "year": "2023", "month": "2023-05", "from": "2023"}
+    assert removes["Source"] == everything
+    assert removes["Month"] == {**without(everything, "month"), "source": "nCa"}
+    assert removes["Year"] == {**without(everything, "year", "month"), "source": "nCa"}
+    assert "May 2023" in page.texts("chips")
+    (clear,) = page.find("a", "clear-all")
+    assert args(clear["href"]) == {"q": "partnership"}
+
+
+def test_facets_with_counts_toggle(client):
+    page = load(client, "/?q=Turkmenistan")
+    facets = {args(a["href"]).get("source"): a for a in page.find("a", "facet")}
+    assert {"Trend", "Report", "nCa"} <= set(facets)
+    assert "Trend 1" in page.texts("facet-list")
+    page = load(client, facets["Trend"]["href"])
+    assert len(page.find("li", "result")) == 1
+    (active,) = [a for a in page.find("a", "facet") if "is-active" in a["class"]]
+    assert "source" not in args(active["href"])  # clicking it again removes it
+
+
+def test_date_range_form_has_labels_and_keeps_the_search(client):
+    page = load(client, "/?q=partnership&source=Trend&from=2020")
+    names = {a["name"]: a.get("value") for a in page.find("input") if a.get("type") == "hidden"}
+    assert names.get("q") == "partnership" and names.get("source") == "Trend"
+    (start,) = [a for a in page.find("input") if a.get("id") == "from"]
+    assert start["value"] == "2020"
+
+
+@pytest.mark.parametrize("url", ["/", "/?q=partnership&year=2023", "/?q=zzzz", "/?q=AND"])
+def test_every_form_control_has_a_label(client, url):
+    page = Page(client.get(url).get_data(as_text=True))
+    labelled = {a["for"] for a in page.find("label")}
+    controls = [a for t, a, _ in page.tags if t in ("input", "select", "textarea")]
+    visible = [a for a in controls if a.get("type") != "hidden"]
+    assert visible and all(a.get("id") in labelled for a in visible)
+
+
+@pytest.mark.parametrize("extra", ["_external=1", "_scheme=https", "_anchor=x", "doc_id=1"])
+def test_unknown_parameters_are_ignored(client, extra):
+    page = load(client, f"/?q=partnership&year=2023&{extra}")
+    hrefs = [a["href"] for a in page.find("a", "bar-row") + page.find_in("a", "result-title")]
+    assert hrefs and all(h.startswith("/") and extra not in h for h in hrefs)
+
+
+def test_sort_links(client):
+    page = load(client, "/?q=partnership")
+    sorts = {a["href"] for a in page.find("a", "sort-option")}
+    newest = next(h for h in sorts if args(h).get("sort") == "newest")
+    page = load(client, newest)
+    dates = [t["datetime"] for t in page.find("time")]
+    assert len(dates) == 5 and dates == sorted(dates, reverse=True)
+
+
+def test_pagination(client):
+    page = load(client, "/?q=Turkmenistan&size=2")
+    pager = {a["rel"]: a["href"] for a in page.find("a", "pager-step")}
+    assert args(pager["next"])["page"] == "2" and "prev" not in pager
+    page = load(client, pager["next"])
+    assert len(page.find("li", "result")) == 2
+    assert "Page 2 of 3" in page.texts("summary-meta")
+
+
+@pytest.mark.parametrize(
+    ("page", "pages", "expected"),
+    [
+        (1, 1, [1]),
+        (1, 5, [1, 2, 3, 4, 5]),
+        (1, 40, [1, 2, 3, None, 40]),
+        (20, 40, [1, None, 18, 19, 20, 21, 22, None, 40]),
+        (40, 40, [1, None, 38, 39, 40]),
+    ],
+)
+def test_page_numbers(page, pages, expected):
+    assert page_numbers(page, pages) == expected
+
+
+def test_page_past_the_end(client):
+    page = load(client, "/?q=Turkmenistan&size=2&page=7")
+    assert "results end on page 3" in page.texts("empty")
+    assert {"q": "Turkmenistan", "size": "2", "page": "3"} in [
+        args(a["href"]) for a in page.find_in("a", "empty")
+    ]
+
+
+def test_did_you_mean_and_no_results(client):
+    page = load(client, "/?q=turkmenstan")
+    (link,) = page.find_in("a", "did-you-mean")
+    assert args(link["href"]) == {"q": "turkmenistan"}
+    assert "Did you mean" in page.texts("did-you-mean")
+    assert "No releases match" in page.texts("empty")
+
+
+def test_no_results_with_filters_offers_to_drop_them(client):
+    page = load(client, "/?q=partnership&source=Nobody")
+    assert "with these filters" in page.texts("empty")
+    assert {"q": "partnership"} in [args(a["href"]) for a in page.find_in("a", "empty")]
+
+
+def test_empty_query_lists_latest(client):
+    page = load(client, "/")
+    assert "Latest releases" in page.texts("summary")
+    dates = [t["datetime"] for t in page.find("time")]
+    assert len(dates) == 5 and dates == sorted(dates, reverse=True)
+
+
+# -- the document page ------------------------------------------------------------------------
+
+
+def test_document_page_marks_the_query(client):
+    page = load(client, "/doc/001_1cd7d1af4bda551f?q=strategic+partnership")
+    assert page.inside("document-body").count("mark") >= 4
+    assert page.inside("document-body").count("p") > 3  # paragraphs kept
+    assert "5 May 2023" in page.texts("document-meta") and "nCa" in page.texts("document-meta")
+    (back,) = page.find_in("a", "back")
+    assert args(back["href"]) == {"q": "strategic partnership"}
+
+
+def test_document_page_without_query_marks_nothing(client):
+    page = load(client, "/doc/001_1cd7d1af4bda551f")
+    assert "mark" not in page.inside("document-body")
+
+
+def test_document_page_survives_a_bad_query(client):
+    page = load(client, "/doc/001_1cd7d1af4bda551f?q=title:(")
+    assert "mark" not in page.inside("document-body")
+
+
+def test_unknown_document_is_a_404_page(client):
+    page = load(client, "/doc/no/such/release", status=404)
+    assert "no/such/release" in page.texts("error-page")
+
+
+def test_unknown_page_is_a_404_page(client):
+    page = load(client, "/nothing-here", status=404)
+    assert "Not found" in page.texts("error-page")
+
+
+def test_document_id_with_slashes(docs_index):
+    client = create_app({"TESTING": True, "INDEX_DIR": str(docs_index)}).test_client()
+    page = load(client, "/?q=conservation")
+    doc_id = "fact-sheets/2024-04/2024-04-22-fact-sheet-earth-day-conservation"
+    hrefs = [a["href"] for a in page.find_in("a", "result-title")]
+    assert f"/doc/{doc_id}?q=conservation" in hrefs
+    page = load(client, f"/doc/{doc_id}?q=conservation")
+    assert "Washington, D.C." in page.texts("document-meta")
+
+
+# -- escaping: nothing from a document or a query reaches the page as markup ---------------------
+
+
+@pytest.fixture
+def hostile(hostile_index):
+    return create_app({"TESTING": True, "INDEX_DIR": str(hostile_index)}).test_client()
+
+
+def _assert_only_our_markup(page: Page) -> None:
+    tags = {t for t, _, _ in page.tags}
+    assert tags <= OUR_TAGS, tags - OUR_TAGS
+    assert set(page.inside("snippet")) <= {"mark"}
+    assert set(page.inside("document-body")) <= {"p", "mark"}
+    assert set(page.inside("document-title")) <= {"mark"}
+    for _, attrs, _ in page.tags:
+        assert not any(name.startswith("on") for name in attrs)
+        for name in ("href", "src", "action"):
+            assert not (attrs.get(name) or "").strip().lower().startswith("javascript:")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/?q=zanzibar",
+        "/?q=zanzibar+script+alert",
+        "/?q=%3Cscript%3Ealert(1)%3C/script%3E",
+        "/?q=zanzibar&source=%3Cb%3EBold%3C/b%3E+Agency",
+        "/?q=%22%3E%3Cscript%3E&from=%3Cimg+src=x+onerror=alert(1)%3E",
+        "/doc/press/hostile?q=zanzibar+script",
+        "/doc/press/hostile?q=%3Cimg%3E",
+        "/doc/%3Cscript%3Ealert(1)%3C/script%3E",
+    ],
+)
+def test_nothing_from_content_or_query_is_markup(hostile, url):
+    response = hostile.get(url)
+    assert response.status_code in (200, 400, 404)
+    html = response.get_data(as_text=True)
+    _assert_only_our_markup(Page(html))
+    assert "<script" not in html.lower() and "<img" not in html.lower()
+
+
+def test_hostile_results_are_found_and_escaped(hostile):
+    page = load(hostile, "/?q=zanzibar")
+    assert len(page.find("li", "result")) == 2
+    assert "<script>alert(1)</script>" in page.texts("results")  # shown as text
+    assert "<b>Bold</b> Agency" in page.texts("facet-list")
+
+
+def test_javascript_url_never_becomes_a_link(hostile):
+    page = load(hostile, "/doc/press/hostile")
+    assert not page.find("p", "original")
+    assert "<img src=x onerror=alert(1)>" in page.texts("document-body")
+    page = load(hostile, "/doc/press/safe")
+    (link,) = [a for a in page.find("a") if a["href"].startswith("https://")]
+    assert link["href"] == "https://example.org/news/zanzibar?a=1&b=2"
+    assert "noopener" in link["rel"]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.org/a", "https://example.org/a"),
+        (" http://example.org ", "http://example.org"),
+        ("javascript:alert(1)", None),
+        ("JavaScript:alert(1)", None),
+        (" javascript:alert(1)", None),
+        ("java\tscript:alert(1)", None),
+        ("data:text/html,<script>", None),
+        ("//example.org/x", None),
+        ("http:alert(1)", None),
+        ("", None),
+    ],
+)
+def test_safe_link(url, expected):
+    assert safe_link(url) == expected
+
+
+# -- headers, static files, the app factory ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/?q=AND", "/doc/000_151069118a277199", "/doc/nope", "/api/search", "/api/x",
+            "/static/style.css"],
+)  # fmt: skip
+def test_security_headers_on_every_response(client, url):
+    with client.get(url) as response:  # a static file's response holds the file open
+        headers = response.headers
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "object-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_stylesheet_is_served(client):
+    with client.get("/static/style.css") as response:
+        assert response.status_code == 200 and response.content_type.startswith("text/css")
+        assert b".bar-fill" in response.data
+
+
+def test_no_inline_style_or_script(client):
+    page = load(client, "/?q=partnership&year=2023")
+    assert not [a for _, a, _ in page.tags if "style" in a]
+    assert not page.find("style") and not page.find("script")
+
+
+def test_unexpected_failure_is_a_500_page(seeds_index, monkeypatch):
+    from searchsvc.engine import Engine
+
+    def broken(self, request):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Engine, "search", broken)
+    app = create_app({"INDEX_DIR": str(seeds_index)})  # not TESTING: errors are handled
+    monkeypatch.setattr(app.logger, "disabled", True)  # the traceback is expected
+    response = app.test_client().get("/?q=x")
+    assert response.status_code == 500 and b"disk on fire" not in response.data
+    assert "Content-Security-Policy" in response.headers
+
+
+def test_create_app_opens_no_index(tmp_path):
+    app = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "missing")})
+    assert "searchsvc.engine" not in app.extensions
+    page = load(app.test_client(), "/", status=503)
+    assert "searchsvc index" in page.texts("error-page")
+
+
+def test_one_engine_per_app(app):
+    client = app.test_client()
+    client.get("/?q=a")
+    engine = app.extensions["searchsvc.engine"]
+    client.get("/api/search?q=b")
+    assert app.extensions["searchsvc.engine"] is engine
+
+
+def test_config_defaults_then_environment_then_explicit(monkeypatch, seeds_index):
+    monkeypatch.setenv("SEARCHSVC_PAGE_SIZE", "2")
+    monkeypatch.setenv("SEARCHSVC_INDEX_DIR", str(seeds_index))
+    app = create_app({"TESTING": True})
+    assert app.config["PAGE_SIZE"] == 2 and app.config["PORT"] == 8000
+    assert app.test_client().get("/api/search").get_json()["size"] == 2
+    app = create_app({"TESTING": True, "PAGE_SIZE": 3})
+    assert app.config["PAGE_SIZE"] == 3
