@@ -116,16 +116,27 @@ def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _render(text: str, start: int, end: int, spans: list[Span]) -> str:
-    out = []
-    pos = start
+    return _marked(text, start, end, spans, flatten=True).strip()
+
+
+def _marked(text: str, start: int, end: int, spans: list[Span], flatten: bool = False) -> str:
+    """text[start:end] escaped, with each run of adjacent matches in one <mark>."""
+    tidy = _flat if flatten else str
+    runs: list[list[int]] = []
     for s, e, _ in spans:
         if s < start or e > end:
             continue
-        out.append(escape(_flat(text[pos:s])))
-        out.append(f"<mark>{escape(text[s:e])}</mark>")
+        if runs and not text[runs[-1][1] : s].strip():
+            runs[-1][1] = e  # "strategic partnership" reads as one mark, not two
+        else:
+            runs.append([s, e])
+    out, pos = [], start
+    for s, e in runs:
+        out.append(escape(tidy(text[pos:s])))
+        out.append(f"<mark>{escape(tidy(text[s:e]))}</mark>")
         pos = e
-    out.append(escape(_flat(text[pos:end])))
-    return "".join(out).strip()
+    out.append(escape(tidy(text[pos:end])))
+    return "".join(out)
 
 
 def _flat(text: str) -> str:
@@ -144,10 +155,4 @@ def lead(text: str, size: int = FRAGMENT_SIZE) -> str:
 
 def highlight_all(text: str, terms: QueryTerms) -> str:
     """The whole text as HTML, every match marked (for the document page)."""
-    out, pos = [], 0
-    for s, e, _ in find_matches(text, terms, limit=len(text)):
-        out.append(escape(text[pos:s]))
-        out.append(f"<mark>{escape(text[s:e])}</mark>")
-        pos = e
-    out.append(escape(text[pos:]))
-    return "".join(out)
+    return _marked(text, 0, len(text), find_matches(text, terms, limit=len(text)))
