@@ -14,11 +14,13 @@ caller then highlight, every match (see WHOOSH-NOTES).
 from __future__ import annotations
 
 import time
+from itertools import islice
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from whoosh import query as wq
+from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 
 from searchsvc.analysis import exact_term, stem_term
 from searchsvc.dates import DateError, date_bounds
@@ -32,6 +34,8 @@ SORTS = ("relevance", "newest", "oldest")
 MAX_SIZE = 100
 MAX_DEPTH = 10_000  # page x size: deeper pages are refused, not computed
 MAX_FACET_VALUES = 50
+MAX_EXPANSIONS = 500  # words one prefix*, wildcard or fuzzy~ term may stand for
+TIME_LIMIT = 3.0  # seconds of ranking before the best hits found so far are returned
 
 
 class SearchError(ValueError):
@@ -96,6 +100,7 @@ class SearchResult:
     facets: dict[str, list[FacetCount]]
     suggestion: str | None
     took_ms: float
+    partial: bool = False  # ranking ran out of time; hits are the best found by then
     terms: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -127,7 +132,9 @@ def check_request(req: SearchRequest) -> SearchRequest:
     return replace(req, q=req.q.strip())
 
 
-def search(searcher, facets: FacetTable, req: SearchRequest) -> SearchResult:
+def search(
+    searcher, facets: FacetTable, req: SearchRequest, time_limit: float = TIME_LIMIT
+) -> SearchResult:
     """Run a search request against a Whoosh searcher and its facet table."""
     started = time.perf_counter()
     req = check_request(req)
@@ -138,9 +145,12 @@ def search(searcher, facets: FacetTable, req: SearchRequest) -> SearchResult:
         raise SearchError(str(exc)) from exc
     if q is wq.NullQuery and plain_words(req.q):
         q = _exact_fallback(req.q)  # only stop words: look for them as written
+    _check_expansions(q, searcher.reader())
     allowed = facets.allowed(req.filters(), start, end)
     matched = _matching_docnums(searcher, q, facets, allowed)
-    hits, terms = _top_hits(searcher, q, req, allowed) if matched else ([], None)
+    hits, terms, partial = [], None, False
+    if matched:
+        hits, terms, partial = _top_hits(searcher, q, req, allowed, time_limit)
     return SearchResult(
         request=req,
         hits=hits,
@@ -148,8 +158,21 @@ def search(searcher, facets: FacetTable, req: SearchRequest) -> SearchResult:
         facets=_facet_counts(facets, matched, req),
         suggestion=suggest(searcher, req.q),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
+        partial=partial,
         terms=terms,
     )
+
+
+def _check_expansions(q: wq.Query, reader) -> None:
+    # "a*" over a large lexicon would OR together thousands of terms.
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.MultiTerm):
+            words = islice(leaf.expanded_terms(reader), MAX_EXPANSIONS + 1)
+            if sum(1 for _ in words) > MAX_EXPANSIONS:
+                raise SearchError(
+                    f"{leaf} stands for more than {MAX_EXPANSIONS} words; "
+                    "add letters to narrow it"
+                )
 
 
 def _exact_fallback(text: str) -> wq.Query:
@@ -162,17 +185,26 @@ def _matching_docnums(searcher, q: wq.Query, facets: FacetTable, allowed) -> lis
     return list(matched if allowed is None else matched & allowed)
 
 
-def _top_hits(searcher, q: wq.Query, req: SearchRequest, allowed):
+def _top_hits(searcher, q: wq.Query, req: SearchRequest, allowed, time_limit: float):
     if req.sort == "relevance" and req.q:
         sortedby, reverse = None, False  # Whoosh already puts the best score first
     else:
         sortedby, reverse = "date", req.sort != "oldest"
-    results = searcher.search(
-        q, limit=req.page * req.size, filter=allowed, sortedby=sortedby, reverse=reverse
-    )
+    top = searcher.collector(limit=req.page * req.size, sortedby=sortedby, reverse=reverse)
+    # No SIGALRM: a web worker may not be on the main thread. The clock is read between hits.
+    collector = TimeLimitCollector(top, timelimit=time_limit, use_alarm=False)
+    if allowed is not None:
+        # Outermost, so that the time limit wrapper never sees a filtered-out document.
+        collector = FilterCollector(collector, allowed)
+    partial = False
+    try:
+        searcher.search_with_collector(q, collector)
+    except TimeLimit:
+        partial = True
+    results = collector.results()
     terms = query_terms(q, searcher.reader()) if req.q else None
     page = results[(req.page - 1) * req.size : req.page * req.size]
-    return [_hit(searcher, h.docnum, h.score, terms) for h in page], terms
+    return [_hit(searcher, h.docnum, h.score, terms) for h in page], terms, partial
 
 
 def _hit(searcher, docnum: int, score: float | None, terms) -> Hit:
