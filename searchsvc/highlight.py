@@ -35,8 +35,14 @@ def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[
         return []
     words = list(WORD_RE.finditer(text[:limit]))
     spans: list[Span] = []
+    prefixes = _prefixes(terms)
     for m in words:
         word = m.group()
+        low = word.lower()
+        # Most words cannot match: skip them before stemming. A plain ASCII word can only
+        # stem to a query stem if it starts like one. Others take the full test.
+        if low.isascii() and low.isalnum() and not low.startswith(prefixes):
+            continue
         stem = stem_term(word) if terms.stems else None
         if stem is not None and stem in terms.stems:
             spans.append((m.start(), m.end(), stem))
@@ -46,6 +52,11 @@ def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[
         spans.extend(_phrase_spans(words, terms.phrases))
         spans = _merge(spans)
     return spans
+
+
+def _prefixes(terms: QueryTerms) -> tuple[str, ...]:
+    # Snowball keeps a word's first letters (it changes endings), so three of them do.
+    return tuple({t[:3] for t in (*terms.stems, *terms.exact)})
 
 
 def _phrase_spans(words, phrases) -> list[Span]:
