@@ -14,6 +14,7 @@ with a chain of filters instead, and is the slow part of a query.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 
 from searchsvc.analysis import WORD_RE, exact_term, stem_term
@@ -33,16 +34,14 @@ def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[
     """The spans of text that match the query's terms, in order."""
     if not terms:
         return []
-    words = list(WORD_RE.finditer(text[:limit]))
+    text = text[:limit]
     spans: list[Span] = []
-    prefixes = _prefixes(terms)
-    for m in words:
+    # Phrases need every word in order; otherwise only words that start like a query term
+    # (or hold accents or inner dots, which fold) are looked at, found by one regex in C.
+    words = list(WORD_RE.finditer(text)) if terms.phrases else None
+    candidates = words if words is not None else _candidates(_prefixes(terms)).finditer(text)
+    for m in candidates:
         word = m.group()
-        low = word.lower()
-        # Most words cannot match: skip them before stemming. A plain ASCII word can only
-        # stem to a query stem if it starts like one. Others take the full test.
-        if low.isascii() and low.isalnum() and not low.startswith(prefixes):
-            continue
         stem = stem_term(word) if terms.stems else None
         if stem is not None and stem in terms.stems:
             spans.append((m.start(), m.end(), stem))
@@ -56,7 +55,18 @@ def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[
 
 def _prefixes(terms: QueryTerms) -> tuple[str, ...]:
     # Snowball keeps a word's first letters (it changes endings), so three of them do.
-    return tuple({t[:3] for t in (*terms.stems, *terms.exact)})
+    return tuple(sorted({t[:3] for t in (*terms.stems, *terms.exact)}))
+
+
+@lru_cache(maxsize=1024)
+def _candidates(prefixes: tuple[str, ...]) -> re.Pattern:
+    starts = "|".join(re.escape(p) for p in prefixes) or "(?!)"
+    return re.compile(
+        rf"(?<![\w.'’])(?:(?:{starts})\w*(?:[.'’]\w+)*"  # starts like a term
+        rf"|\w*[^\x00-\x7f\W]\w*(?:[.'’]\w+)*"  # has a letter that folds
+        rf"|\w+(?:[.'’]\w+)+)",  # U.S., Turkmenistan's
+        re.IGNORECASE,
+    )
 
 
 def _phrase_spans(words, phrases) -> list[Span]:
