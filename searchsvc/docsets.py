@@ -61,20 +61,21 @@ def _term_ids(reader, fieldname: str, text) -> set[int]:
             continue
         if isinstance(matcher, FilterMatcher):
             matcher = matcher.child  # deleted documents: the caller removes them
-        ids.update(base + n for n in _leaf_ids(matcher))
+        for block in _leaf_blocks(matcher):
+            ids.update(map(base.__add__, block) if base else block)
     return ids
 
 
-def _leaf_ids(matcher):
-    # Whoosh's W3 posting blocks decode their ids as one tuple; reading whole blocks
+def _leaf_blocks(matcher):
+    # Whoosh's W3 posting blocks decode their ids as one tuple; taking whole blocks
     # avoids a Python call per posting. Other codecs fall back to the public iterator.
     if not hasattr(matcher, "_read_ids"):
-        yield from matcher.all_ids()
+        yield tuple(matcher.all_ids())
         return
     while matcher.is_active():
         if matcher._ids is None:
             matcher._read_ids()
-        yield from matcher._ids
+        yield matcher._ids
         matcher._next_block()
 
 
