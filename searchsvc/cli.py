@@ -72,8 +72,7 @@ def index_cmd(paths, index_dir, rebuild, strict, procs, wait):
             index_dir, paths, rebuild=rebuild, procs=procs, wait=wait, progress=progress
         )
     for skipped in report.skipped:
-        where = f"{skipped.path}" + (f" line {skipped.line}" if skipped.line else "")
-        click.echo(f"skipped {where}: {skipped.reason}", err=True)
+        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)  # reasons name lines
     click.echo(report.summary())
     if report.skipped and strict:
         sys.exit(1)

@@ -133,3 +133,21 @@ def test_ci_runs_the_readme_test_command():
     ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
     test_command = next(line for line in ci.splitlines() if "pytest" in line)
     assert test_command in readme
+
+
+def test_malformed_folder_exits_0_and_names_each_bad_file(runner, tmp_path):
+    folder = Path(__file__).parent / "data" / "malformed"
+    result = runner.invoke(main, ["index", str(folder), "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 0
+    for name, reason in [
+        ("empty.txt", "empty file"),
+        ("binary.txt", "binary file"),
+        ("latin1.md", "not UTF-8"),
+        ("unterminated.md", "broken front matter"),
+        ("bad-yaml.md", "broken front matter"),
+        ("notes.csv", "unsupported file type"),
+    ]:
+        assert f"skipped {folder / name}: {reason}" in result.output
+    assert f"skipped {folder / 'records.jsonl'}: line 4: not JSON" in result.output
+    search = runner.invoke(main, ["search", "zanzibarite", "--index-dir", str(tmp_path / "ix")])
+    assert search.output.startswith("5 results")
