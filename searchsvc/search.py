@@ -14,10 +14,10 @@ caller then highlight, every match (see WHOOSH-NOTES).
 from __future__ import annotations
 
 import time
-from itertools import islice
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from itertools import islice
 
 from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
@@ -170,8 +170,7 @@ def _check_expansions(q: wq.Query, reader) -> None:
             words = islice(leaf.expanded_terms(reader), MAX_EXPANSIONS + 1)
             if sum(1 for _ in words) > MAX_EXPANSIONS:
                 raise SearchError(
-                    f"{leaf} stands for more than {MAX_EXPANSIONS} words; "
-                    "add letters to narrow it"
+                    f"{leaf} stands for more than {MAX_EXPANSIONS} words; add letters to narrow it"
                 )
 
 
