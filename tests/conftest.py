@@ -217,3 +217,18 @@ def module_live_server(tmp_path_factory):
     """Like live_server, but the servers live until the test module ends."""
     with _servers(tmp_path_factory.mktemp("serve")) as start:
         yield start
+
+
+@pytest.fixture
+def broken_app(seeds_index, monkeypatch):
+    """An app whose search raises an unexpected error, with error handling as in production."""
+    from searchsvc.engine import Engine
+    from searchsvc.web import create_app
+
+    def broken(self, request):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Engine, "search", broken)
+    app = create_app({"INDEX_DIR": str(seeds_index)})  # not TESTING: errors are handled
+    monkeypatch.setattr(app.logger, "disabled", True)  # the traceback is expected
+    return app

@@ -113,15 +113,8 @@ def test_missing_index_is_503_naming_the_fix(tmp_path, url):
     assert "searchsvc index" in response.get_json()["error"]
 
 
-def test_unexpected_failure_is_a_500_envelope(seeds_index, monkeypatch):
-    from searchsvc.engine import Engine
-
-    def broken(self, request):
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(Engine, "search", broken)
-    app = create_app({"INDEX_DIR": str(seeds_index)})  # not TESTING: errors are handled
-    monkeypatch.setattr(app.logger, "disabled", True)  # the traceback is expected
+def test_unexpected_failure_is_a_500_envelope(broken_app):
+    app = broken_app
     response = get(app.test_client(), "/api/search?q=x")
     body = response.get_json()
     assert response.status_code == 500 and body["status"] == 500

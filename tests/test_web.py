@@ -393,15 +393,8 @@ def test_no_inline_style_or_script(client):
     assert not page.find("style") and not page.find("script")
 
 
-def test_unexpected_failure_is_a_500_page(seeds_index, monkeypatch):
-    from searchsvc.engine import Engine
-
-    def broken(self, request):
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(Engine, "search", broken)
-    app = create_app({"INDEX_DIR": str(seeds_index)})  # not TESTING: errors are handled
-    monkeypatch.setattr(app.logger, "disabled", True)  # the traceback is expected
+def test_unexpected_failure_is_a_500_page(broken_app):
+    app = broken_app
     response = app.test_client().get("/?q=x")
     assert response.status_code == 500 and b"disk on fire" not in response.data
     assert "Content-Security-Policy" in response.headers
