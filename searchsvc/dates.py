@@ -8,7 +8,7 @@ against two different default dates tells which parts the text actually gave.
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from dateutil import parser as dateparser
 
@@ -37,7 +37,10 @@ def parse_date_range(text: str) -> tuple[datetime, datetime]:
     if a.year != b.year:
         raise DateError(f"{_show(text)} has no year; try {text} 2023")
     if a.tzinfo is not None:
-        a = a.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            a = a.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+            raise DateError(f"{_show(text)} is out of range; try 2023") from None
     year = a.year
     if a.month != b.month:
         return datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59, 999999)
@@ -45,7 +48,7 @@ def parse_date_range(text: str) -> tuple[datetime, datetime]:
         last = calendar.monthrange(year, a.month)[1]
         return datetime(year, a.month, 1), datetime(year, a.month, last, 23, 59, 59, 999999)
     day = datetime(year, a.month, a.day)
-    return day, day + timedelta(days=1) - timedelta(microseconds=1)
+    return day, day.replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
 def date_bounds(

@@ -4,7 +4,7 @@
 
 discover() walks folders in a fixed order and picks the format from each file's suffix.
 read_source() reads the bytes once, hashes them, rejects what is not text (empty, binary,
-not UTF-8), and hands the text to one parser per format:
+not UTF-8, or over MAX_FILE_SIZE), and hands the text to one parser per format:
 
 - ``.txt``: the seed format, a `` date YYYY-MM-DD`` header, then free text from which the
   title, dateline place and news source are guessed (see release_text);
@@ -35,6 +35,10 @@ from searchsvc.markdown_text import markdown_to_text
 from searchsvc.release_text import find_source, shorten, tidy_paragraphs, title_and_place
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".jsonl": "jsonl"}
+
+# The largest of 14,396 White House releases is 0.25 MB. A bigger .txt or .md file (or JSONL
+# record) is not a release: indexing 50 MB takes half a minute and 0.7 GB, for one document.
+MAX_FILE_SIZE = 10 * 1024 * 1024
 
 
 # The one date regex allowed: the seed header. dateutil reads the value itself.
@@ -83,6 +87,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skippe
     found: list[SourceFile] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
+    ids: dict[str, str] = {}  # document id -> the file that has it (x.md and x.txt clash)
     for given in paths:
         path = os.path.abspath(given)
         if os.path.isdir(path):
@@ -96,12 +101,19 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skippe
             if src.path in seen:  # overlapping paths (a folder and a file in it) read it once
                 continue
             seen.add(src.path)
-            problem = _unreadable_kind(src.path)
+            problem = _unreadable_kind(src.path) or _id_taken(src, ids)
             if problem:
                 skipped.append(Skipped(src.path, problem))
             else:
                 found.append(src)
     return found, skipped
+
+
+def _id_taken(src: SourceFile, ids: dict[str, str]) -> str:
+    if src.path.lower().endswith(".jsonl"):
+        return ""  # its records carry their own ids
+    first = ids.setdefault(doc_id(src), src.path)
+    return f"same document id as {first}; rename one of them" if first != src.path else ""
 
 
 def _walk(root: str, skipped: list[Skipped]) -> Iterator[SourceFile]:
@@ -111,6 +123,9 @@ def _walk(root: str, skipped: list[Skipped]) -> Iterator[SourceFile]:
     # followlinks=False: a symlinked folder could loop back on itself; symlinked files are read.
     for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for link in (os.path.join(folder, d) for d in dirs):
+            if os.path.islink(link):
+                skipped.append(Skipped(link, "symlinked folder, not followed"))
         for name in sorted(files):
             if not name.startswith("."):
                 yield SourceFile(root, os.path.join(folder, name))
@@ -144,9 +159,14 @@ def read_source(src: SourceFile) -> Iterator[Document | Skipped]:
         return
     try:
         with open(src.path, "rb") as f:
-            raw = f.read()
+            size = os.fstat(f.fileno()).st_size
+            # A JSON Lines file holds many records (a BEIR corpus, say): its lines are checked.
+            raw = f.read() if kind == "jsonl" or size <= MAX_FILE_SIZE else None
     except OSError as e:
         yield Skipped(src.path, f"cannot read file: {e.strerror or e}")
+        return
+    if raw is None:
+        yield Skipped(src.path, _too_large("file", size))
         return
     try:
         text = decode(raw)  # a JSONL file too: binary or not UTF-8 condemns the whole file
@@ -177,6 +197,11 @@ def decode(raw: bytes) -> str:
     return text
 
 
+def _too_large(what: str, size: int) -> str:
+    mb = 1024 * 1024
+    return f"{what} too large ({size / mb:.1f} MB; the limit is {MAX_FILE_SIZE // mb} MB)"
+
+
 def _sha1(raw: bytes) -> str:
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
@@ -186,6 +211,9 @@ def _read_jsonl(path: str, raw: bytes) -> Iterator[Document | Skipped]:
     for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
             continue  # blank lines separate nothing and mean nothing
+        if len(line) > MAX_FILE_SIZE:
+            yield Skipped(path, f"line {number}: {_too_large('record', len(line))}", number)
+            continue
         try:
             doc = parse_jsonl_line(line.decode("utf-8").removeprefix("\ufeff"))
         except DocumentError as e:
@@ -203,6 +231,8 @@ def parse_jsonl_line(line: str) -> Document:
         record = json.loads(line)
     except json.JSONDecodeError as e:
         raise DocumentError(f"not JSON ({e.msg} at column {e.colno})") from None
+    except (ValueError, RecursionError) as e:  # a 5,000-digit number; arrays 100,000 deep
+        raise DocumentError(f"not JSON ({str(e)[:60]})") from None
     if not isinstance(record, dict):
         raise DocumentError(f"not a JSON object but {_JSON_TYPES[type(record)]}")
     ident = _as_text(record.get("id", record.get("_id"))).strip()
@@ -269,11 +299,22 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     end = _FENCE.search(rest)
     if end is None:
         raise DocumentError("broken front matter: no closing '---'")
+    front = rest[: end.start()]
+    if len(front) > MAX_FRONT_MATTER:
+        raise DocumentError(f"broken front matter: longer than {MAX_FRONT_MATTER // 1024} KB")
+    # The C loader (same safe semantics as yaml.safe_load) when PyYAML has it: much faster.
+    # But libyaml recurses on the C stack, and nesting ~20,000 deep ("- - - ...") crashes
+    # the process; text this short cannot nest that deep. Python's loader raises instead.
+    loader = _YAML_LOADER if len(front) <= _C_LOADER_LIMIT else yaml.SafeLoader
     try:
-        # The C loader (same safe semantics as yaml.safe_load) when PyYAML has it: much faster.
-        meta = yaml.load(rest[: end.start()], Loader=_YAML_LOADER)
+        meta = yaml.load(front, Loader=loader)
     except yaml.YAMLError as e:
         raise DocumentError(f"broken front matter: invalid YAML ({_yaml_problem(e)})") from None
+    except RecursionError:
+        raise DocumentError("broken front matter: nested too deeply") from None
+    except Exception as e:  # PyYAML's own constructors: date: 2023-02-30, !!float x, !!bool
+        problem = f"{type(e).__name__}: {str(e)[:60]}"
+        raise DocumentError(f"broken front matter: invalid YAML ({problem})") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -282,6 +323,9 @@ def split_front_matter(text: str) -> tuple[dict, str]:
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_C_LOADER_LIMIT = 4096  # characters; real front matter is under 1 KB
+MAX_FRONT_MATTER = 64 * 1024
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
@@ -325,7 +369,10 @@ def parse_date(value: object) -> datetime | None:
     else:
         raise DocumentError(f"unreadable date {value!r}")
     if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+            raise DocumentError(f"unreadable date {str(value)[:40]!r}") from None
     return when
 
 
@@ -346,4 +393,8 @@ def _as_text(value: object) -> str:
         return ""
     if isinstance(value, list):
         return _as_text(value[0]) if value else ""
-    return value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii():
+        return text
+    # A JSON or YAML escape can spell a lone surrogate ("\ud800"), which no page can encode.
+    return _SURROGATE.sub("\ufffd", text)

@@ -39,12 +39,21 @@ ALL_WORDS_BOOST = 3.0
 # More plain words than this read as a natural-language query; no all-words clause.
 MAX_ALL_WORDS = 8
 MIN_PREFIX = 2
+# A fuzzy~ word allows at most this many edits, keeps its first FUZZY_PREFIX letters unless
+# ~N/P says otherwise, has at most MAX_FUZZY_LENGTH letters, and a query has at most
+# MAX_FUZZY of them: each is compared with every indexed word of its field that shares the
+# prefix, at a cost that grows with its length (with no prefix: 4 s on 14,000 releases).
+MAX_EDITS = 2
+FUZZY_PREFIX = 1
+MAX_FUZZY = 5
+MAX_FUZZY_LENGTH = 40
 
 # A fielded phrase, a phrase, a field name opening a group, a parenthesis, a word, a stray ".
 _TOKEN_RE = re.compile(r'\w+:"[^"]*"~?\d*|"[^"]*"~?\d*|\w+:(?=\()|\(|\)|[^\s()"]+|"')
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _BINARY = _OPERATORS - {"NOT"}
 _FIELD_RE = re.compile(r"^(\w+):(.*)$", re.S)
+_FUZZY_RE = re.compile(r'(?<=[^\s"])~(\d?)')  # as Whoosh's FuzzyTermPlugin reads it
 
 
 class QueryError(ValueError):
@@ -82,6 +91,9 @@ def check_syntax(text: str) -> list[str]:
         _check_token(tok, prev, nxt)
     if depth:
         raise QueryError("Unbalanced parenthesis: a ( is never closed.")
+    fuzzy = sum(len(_FUZZY_RE.findall(t)) for t in tokens if not t.endswith('"'))
+    if fuzzy > MAX_FUZZY:
+        raise QueryError(f"The query has {fuzzy} fuzzy~ words; the limit is {MAX_FUZZY}.")
     if tokens and tokens[-1] in _OPERATORS:
         raise QueryError(f"{tokens[-1]} at the end of the query needs a word after it.")
     return tokens
@@ -92,6 +104,8 @@ def _check_token(tok: str, prev: str | None, nxt: str | None) -> None:
         raise QueryError(f"{tok} needs a word on each side, as in: partnership {tok} energy.")
     if tok == ")" and (prev in _OPERATORS or prev == "("):
         raise QueryError("Empty parentheses, or an operator just before ).")
+    if tok == "NOT" and nxt == "NOT":  # Whoosh's parser fails on it (IndexError)
+        raise QueryError("NOT NOT: one NOT is enough, as in: energy NOT coal.")
     m = _FIELD_RE.match(tok)
     if m:
         name, value = m.groups()
@@ -106,12 +120,27 @@ def _check_token(tok: str, prev: str | None, nxt: str | None) -> None:
 
 
 def _check_word(word: str) -> None:
+    for edits in _FUZZY_RE.findall(word):
+        if edits and int(edits) > MAX_EDITS:
+            raise QueryError(f"{word!r}: a fuzzy~ word allows at most {MAX_EDITS} edits.")
+        if len(word) > MAX_FUZZY_LENGTH:
+            raise QueryError(f"A fuzzy~ word may have at most {MAX_FUZZY_LENGTH} letters.")
     if "*" in word or "?" in word:
         stem = re.split(r"[*?]", word, maxsplit=1)[0]
         if len(stem) < MIN_PREFIX:
             raise QueryError(
                 f"{word!r}: put at least {MIN_PREFIX} letters before a wildcard, as in partner*."
             )
+
+
+class _FuzzyPlugin(FuzzyTermPlugin):
+    """word~ and word~2, which keep their first letter unless word~N/P says otherwise."""
+
+    def create(self, parser, match):
+        node = super().create(parser, match)
+        if not match.group("prefix"):
+            node.prefixlength = FUZZY_PREFIX
+        return node
 
 
 class _ExactPhrasePlugin(Plugin):
@@ -131,7 +160,7 @@ class _ExactPhrasePlugin(Plugin):
 
 def _parser(schema, group) -> MultifieldParser:
     parser = MultifieldParser(["title", "body"], schema, group=group)
-    parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(_FuzzyPlugin())
     parser.add_plugin(_ExactPhrasePlugin())
     return parser
 

@@ -89,6 +89,10 @@ def _gunicorn(settings: dict):
                 # gunicorn 25+ opens a control socket at one fixed path under $HOME: two
                 # servers would fight over it, and nothing here uses it.
                 "control_socket_disable": True,
+                # gunicorn's most (its default is 4094): a longer URL gets gunicorn's HTML 414,
+                # not the API's envelope. 8190 bytes hold a query of 2,000 ASCII letters, or
+                # some 1,300 Cyrillic ones (6 bytes each, percent-encoded).
+                "limit_request_line": 8190,
             }
             for key, value in options.items():
                 if key in self.cfg.settings:  # older gunicorns lack the newer settings

@@ -458,7 +458,10 @@ def test_discover_symlinks(tmp_path):
     (root / "dangling.txt").symlink_to(tmp_path / "gone.txt")
     sources, skipped = discover([root])
     assert [s.path for s in sources] == [str(root / "linked.txt")]
-    assert skipped == [Skipped(str(root / "dangling.txt"), "broken symlink")]
+    assert skipped == [
+        Skipped(str(root / "loop"), "symlinked folder, not followed"),
+        Skipped(str(root / "dangling.txt"), "broken symlink"),
+    ]
 
 
 def test_doc_id():

@@ -1,0 +1,155 @@
+"""Shared by the reliability scripts: a real `searchsvc serve`, HTTP requests, corpora.
+
+Each script runs the package from this checkout (PYTHONPATH), in temporary directories,
+and never touches the project's own index/ or seeds/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+SEEDS = PROJECT / "seeds"
+CLI = [sys.executable, "-c", "from searchsvc.cli import main; main()"]
+
+
+def env() -> dict[str, str]:
+    """The environment for a subprocess that imports searchsvc from this checkout."""
+    path = os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def request(port: int, path: str, method: str = "GET", timeout: float = 30.0) -> Response:
+    """Send one request with the path exactly as given (already percent-encoded)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        conn.endheaders()
+        response = conn.getresponse()
+        body = response.read()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        return Response(response.status, headers, body)
+    finally:
+        conn.close()
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    port: int
+    log: Path
+
+    def log_problems(self) -> list[str]:
+        """Lines of the server's log that show a failure: tracebacks, timeouts, errors."""
+        signs = ("Traceback", "WORKER TIMEOUT", "[ERROR]", "Exception on ")
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        return [line for line in text.splitlines() if any(s in line for s in signs)]
+
+
+@contextlib.contextmanager
+def serve(index_dir: Path, workdir: Path, workers: int = 2) -> Iterator[Server]:
+    """Run `searchsvc serve` on a free loopback port until the block ends."""
+    port = free_port()
+    log = workdir / f"serve-{port}.log"
+    with open(log, "wb") as out:
+        cmd = [*CLI, "serve", "--port", str(port), "--index-dir", str(index_dir)]
+        cmd += ["--workers", str(workers)]
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env(), stdout=out, stderr=out)
+        server = Server(proc, port, log)
+        try:
+            _wait_until_up(server)
+            yield server
+        finally:
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the process we started, then SIGKILL it if it lingers."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until_up(server: Server, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise SystemExit(f"serve exited {server.proc.returncode}:\n{server.log.read_text()}")
+        with contextlib.suppress(OSError):
+            if request(server.port, "/api/health", timeout=2).status == 200:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"serve did not answer within {seconds} s:\n{server.log.read_text()}")
+
+
+def run_cli(*args: str, timeout: float = 600.0) -> subprocess.CompletedProcess:
+    """Run a searchsvc command to its end; its output is kept."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env())
+
+
+# -- generated releases --------------------------------------------------------------------------
+
+_VOCABULARY = """
+    ministry president delegation cooperation energy gas pipeline partnership agreement
+    summit talks trade investment security region development forum council minister
+    foreign affairs economic cultural humanitarian transport logistics caspian digital
+    education health agriculture water climate finance bank project memorandum signed
+    meeting visit official capital international relations national strategy program
+"""
+WORDS = _VOCABULARY.split()
+PLACES = ["ASHGABAT", "BAKU", "ASTANA", "TASHKENT", "WASHINGTON", "BRUSSELS", "ANKARA"]
+
+
+def release(n: int, rng: random.Random, paragraphs: int = 6, extra: str = "") -> str:
+    """A generated seed-format release: a title, a dateline, and a marker word kumquat<n>."""
+    day = 1 + n % 28
+    month = 1 + (n // 28) % 12
+    year = 2015 + n % 10
+    title = " ".join(rng.choice(WORDS) for _ in range(7)).capitalize()
+    body = []
+    for _ in range(paragraphs):
+        sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 80)))
+        body.append(sentence.capitalize() + ".")
+    place = rng.choice(PLACES)
+    lead = f"{place}, {day} May {year}. Release kumquat{n} {extra}".strip()
+    return f" date {year}-{month:02d}-{day:02d}\n\n{title}\n\n{lead}\n\n" + "\n\n".join(body) + "\n"
+
+
+def write_releases(folder: Path, numbers: range, seed: int = 0, **kwargs) -> list[Path]:
+    """Write generated releases numbered `numbers` into folder, 100 to a subfolder."""
+    rng = random.Random(seed)
+    paths = []
+    for n in numbers:
+        path = folder / f"batch-{n // 100:04d}" / f"release-{n:06d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(release(n, rng, **kwargs), encoding="utf-8")
+        paths.append(path)
+    return paths

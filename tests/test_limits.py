@@ -1,0 +1,246 @@
+"""Limits: every request gets a clear 4xx or a bounded answer, and never ties up a worker.
+
+Query length, page and size, deep paging, wildcard and fuzzy expansion, the number of facet
+values and the ranking time budget, over a temporary index of 300 releases with 900 words
+that share the prefix "zq", 60 sources, 55 categories and 70 places.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from urllib.parse import urlencode
+
+import pytest
+from markup import Markup
+
+from searchsvc import search as search_module
+from searchsvc.query import MAX_EDITS, MAX_FUZZY, MAX_FUZZY_LENGTH, MAX_QUERY_LENGTH
+from searchsvc.search import (
+    MAX_DEPTH,
+    MAX_EXPANSIONS,
+    MAX_FACET_VALUES,
+    MAX_SIZE,
+    SearchError,
+    SearchRequest,
+)
+from searchsvc.web import create_app
+
+N = 300
+
+
+def _record(n: int) -> str:
+    words = " ".join(f"zq{n + k * N:04d}" for k in range(3))
+    return json.dumps(
+        {
+            "id": f"r{n:03d}",
+            "title": f"Release {n} on energy",
+            "body": f"{words} common energy cooperation partnership release number {n}",
+            "date": f"20{10 + n % 15}-{1 + n % 12:02d}-{1 + n % 28:02d}",
+            "source": f"Agency {n % 60:02d}",
+            "category": f"cat-{n % 55}",
+            "place": f"Place {n % 70}",
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def limits_index(tmp_path_factory):
+    from searchsvc.indexer import index_paths
+
+    root = tmp_path_factory.mktemp("limits")
+    (root / "docs").mkdir()
+    (root / "docs" / "releases.jsonl").write_text("\n".join(map(_record, range(N))), "utf-8")
+    report = index_paths(root / "index", [root / "docs"], procs=1)
+    assert report.total == N
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def client(limits_index):
+    return create_app({"TESTING": True, "INDEX_DIR": str(limits_index)}).test_client()
+
+
+@pytest.fixture(scope="module")
+def engine(limits_index):
+    from searchsvc.engine import Engine
+
+    with Engine(limits_index) as engine:
+        yield engine
+
+
+def get(client, expect: int, **params) -> dict:
+    """GET /api/search and the page with params; both answer `expect`, within seconds."""
+    started = time.perf_counter()
+    response = client.get("/api/search?" + urlencode(params))
+    body = response.get_json()
+    assert response.status_code == expect, body
+    page = client.get("/?" + urlencode(params))
+    assert page.status_code == expect
+    assert Markup(page.get_data(as_text=True)).problems() == []
+    assert time.perf_counter() - started < 3.0  # milliseconds, unless the machine is loaded
+    if expect >= 400:
+        assert body == {"ok": False, "error": body["error"], "status": expect}
+    return body
+
+
+# -- query length --------------------------------------------------------------------------------
+
+
+def test_query_of_the_longest_length_runs(client):
+    words = ("energy partnership cooperation " * 100)[:MAX_QUERY_LENGTH]
+    assert get(client, 200, q=words)["total"] == N
+
+
+@pytest.mark.parametrize("length", [MAX_QUERY_LENGTH + 1, 10_000, 100_000])
+def test_longer_query_is_refused(client, length):
+    body = get(client, 400, q="x" * length)
+    assert f"{length} characters long; the limit is {MAX_QUERY_LENGTH}" in body["error"]
+
+
+# -- page, size and depth ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"size": 0}, "size must be between 1 and 100"),
+        ({"size": MAX_SIZE + 1}, "size must be between 1 and 100"),
+        ({"size": -5}, "size must be between"),
+        ({"size": 10**30}, "size must be between"),
+        ({"size": "9" * 5000}, "size must be a whole number"),
+        ({"page": 0}, "page must be 1 or more"),
+        ({"page": -1}, "page must be 1 or more"),
+        ({"page": 10**30}, "deeper than the first 10000"),
+        ({"page": MAX_DEPTH // 10 + 1, "size": 10}, "deeper than the first 10000"),
+        ({"page": MAX_DEPTH // MAX_SIZE + 1, "size": MAX_SIZE}, "narrow the search"),
+        ({"page": "1.5"}, "page must be a whole number"),
+    ],
+)
+def test_paging_out_of_range_is_400(client, params, words):
+    assert words in get(client, 400, q="energy", **params)["error"]
+
+
+def test_deepest_allowed_page_is_empty_but_answers(client):
+    body = get(client, 200, q="energy", page=MAX_DEPTH // MAX_SIZE, size=MAX_SIZE)
+    assert body["total"] == N and body["results"] == [] and body["next_url"] is None
+
+
+def test_last_page_has_no_next(client):
+    body = get(client, 200, q="energy", page=N // 10, size=10)
+    assert len(body["results"]) == 10 and body["next_url"] is None
+    assert get(client, 200, q="energy", page=N // 10 - 1, size=10)["next_url"]
+
+
+def test_pager_never_links_past_the_depth_limit(engine):
+    # With 300 matches and size 1 the pager could go to page 300: it stops at MAX_DEPTH.
+    result = engine.search(SearchRequest(q="energy", size=1, page=N))
+    assert result.pages == N and not result.has_next
+    with pytest.raises(SearchError):
+        engine.search(SearchRequest(q="energy", size=100, page=MAX_DEPTH // 100 + 1))
+
+
+# -- expansion -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", ["a*", "*", "?", "*zq", "z*", "title:*", "a?c", "zq OR *"])
+def test_wildcards_need_two_letters(client, q):
+    assert "at least 2 letters before a wildcard" in get(client, 400, q=q)["error"]
+
+
+@pytest.mark.parametrize("q", ["zq*", "(energy OR zq*)", "energy AND zq*", "zq??*", "energy zq*"])
+def test_prefix_of_too_many_words_is_refused(client, q):
+    error = get(client, 400, q=q)["error"]
+    assert f"stands for more than {MAX_EXPANSIONS} words; add letters to narrow it" in error
+
+
+@pytest.mark.parametrize(
+    ("q", "total"),
+    [("zq01*", 100), ("zq000?", 10), ("zq0?00", 3), ("zq0001~", 21), ("zq000~/3", 21)],
+)
+def test_narrower_expansions_answer(client, q, total):
+    # zq01* is zq0100..zq0199: 100 words in 100 releases (release n has zq<n>, zq<n+300>,
+    # zq<n+600>). zq0001~ is 27 words one edit away, first letter kept: in 21 releases.
+    body = get(client, 200, q=q, size=100)
+    assert body["total"] == total and len(body["results"]) <= 100
+
+
+@pytest.mark.parametrize(
+    ("q", "words"),
+    [
+        ("zq0001~3", f"at most {MAX_EDITS} edits"),
+        ("zq0001~9/1", f"at most {MAX_EDITS} edits"),
+        (" ".join(f"zq{i:04d}~" for i in range(MAX_FUZZY + 1)), f"the limit is {MAX_FUZZY}"),
+        ("z" * (MAX_FUZZY_LENGTH + 1) + "~", f"at most {MAX_FUZZY_LENGTH} letters"),
+        ("NOT NOT energy", "one NOT is enough"),
+    ],
+)
+def test_fuzzy_limits(client, q, words):
+    assert words in get(client, 400, q=q)["error"]
+
+
+# -- facets --------------------------------------------------------------------------------------
+
+
+def test_facet_lists_are_capped(client):
+    facets = get(client, 200, q="energy")["facets"]
+    assert len(facets["source"]) == len(facets["category"]) == MAX_FACET_VALUES
+    assert len(facets["place"]) == MAX_FACET_VALUES
+    assert [f["count"] for f in facets["source"]] == sorted(
+        (f["count"] for f in facets["source"]), reverse=True
+    )
+    page = Markup(client.get("/?q=energy").get_data(as_text=True))
+    links = [a for t, a, _ in page.tags if t == "a" and "facet" in a.get("class", "").split()]
+    assert len(links) == 3 * MAX_FACET_VALUES
+
+
+def test_a_value_beyond_the_cap_still_filters(client):
+    shown = {f["value"] for f in get(client, 200, q="energy")["facets"]["place"]}
+    hidden = next(f"Place {n}" for n in range(70) if f"Place {n}" not in shown)
+    assert get(client, 200, q="energy", place=hidden)["total"] >= 4
+
+
+# -- the time budget -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_ranking(monkeypatch) -> list[int]:
+    """Ranking that takes 1 ms a match (0.3 s for all 300, as on a big index); it counts them."""
+    from whoosh import collectors
+
+    collected = [0]
+    for cls in (collectors.TopCollector, collectors.SortingCollector):
+        collect = cls.collect
+
+        def slow(self, sub_docnum, collect=collect):
+            collected[0] += 1
+            time.sleep(0.001)
+            return collect(self, sub_docnum)
+
+        monkeypatch.setattr(cls, "collect", slow)
+    return collected
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
+def test_ranking_out_of_time_gives_partial_results(engine, slow_ranking, sort):
+    snap = engine.snapshot()
+    req = SearchRequest(q="energy", sort=sort, size=20)
+    result = search_module.search(snap.searcher, snap.facets, req, time_limit=0.05)
+    assert slow_ranking[0] < N  # ranking stopped before it had seen every match
+    assert result.partial is True
+    assert result.total == N  # counts and facets are complete; only ranking stopped early
+    assert 0 < len(result.hits) <= 20 and sum(f.count for f in result.facets["year"]) == N
+
+
+def test_in_time_results_are_not_partial(engine, slow_ranking):
+    snap = engine.snapshot()
+    req = SearchRequest(q="energy", size=20)
+    result = search_module.search(snap.searcher, snap.facets, req, time_limit=5.0)
+    assert result.partial is False and len(result.hits) == 20 and slow_ranking[0] == N
+
+
+def test_api_says_when_results_are_partial(client, slow_ranking, monkeypatch):
+    monkeypatch.setattr("searchsvc.engine.search", partial(search_module.search, time_limit=0.05))
+    body = get(client, 200, q="energy")
+    assert body["partial"] is True and body["total"] == N and body["results"]
