@@ -145,7 +145,7 @@ def search(
         raise SearchError(str(exc)) from exc
     if q is wq.NullQuery and plain_words(req.q):
         q = _exact_fallback(req.q)  # only stop words: look for them as written
-    _check_expansions(q, searcher.reader())
+    q = _expand_multiterms(q, searcher.reader())
     allowed = facets.allowed(req.filters(), start, end)
     matched = _matching_docnums(searcher, q, facets, allowed)
     hits, terms, partial = [], None, False
@@ -163,15 +163,26 @@ def search(
     )
 
 
-def _check_expansions(q: wq.Query, reader) -> None:
-    # "a*" over a large lexicon would OR together thousands of terms.
-    for leaf in q.leaves():
-        if isinstance(leaf, wq.MultiTerm):
-            words = islice(leaf.expanded_terms(reader), MAX_EXPANSIONS + 1)
-            if sum(1 for _ in words) > MAX_EXPANSIONS:
-                raise SearchError(
-                    f"{leaf} stands for more than {MAX_EXPANSIONS} words; add letters to narrow it"
-                )
+def _expand_multiterms(q: wq.Query, reader) -> wq.Query:
+    """Replace each prefix*, wildcard and fuzzy~ term by an OR of the words it stands for.
+
+    Expanded once here, the words are then counted, ranked and highlighted as plain terms,
+    instead of each step walking the lexicon again; and "a*" over a large lexicon, which
+    would stand for thousands of words, is refused.
+    """
+
+    def expand(node: wq.Query) -> wq.Query:
+        if not isinstance(node, wq.MultiTerm):
+            return node
+        words = list(islice(node.expanded_terms(reader), MAX_EXPANSIONS + 1))
+        if len(words) > MAX_EXPANSIONS:
+            raise SearchError(
+                f"{node} stands for more than {MAX_EXPANSIONS} words; add letters to narrow it"
+            )
+        terms = [wq.Term(f, t.decode("utf-8") if isinstance(t, bytes) else t) for f, t in words]
+        return wq.Or(terms, boost=node.boost) if terms else wq.NullQuery
+
+    return q.accept(expand).normalize()
 
 
 def _exact_fallback(text: str) -> wq.Query:
