@@ -27,8 +27,16 @@ from nltk.stem.snowball import SnowballStemmer
 from whoosh.analysis import Token, Tokenizer
 from whoosh.analysis.filters import STOP_WORDS
 
+# Characters inside words that \w leaves out: combining marks (decomposed accents, Arabic
+# vowel signs, Hebrew points, Devanagari signs), zero-width joiners and the soft hyphen.
+MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670"
+    "\u06d6-\u06ed\u0900-\u0903\u093a-\u094f\u200c\u200d\u00ad"
+)
+WORD_CHAR = f"[\\w{MARKS}]"
 # A word: letters and digits, with inner apostrophes or dots ("U.S.", "don't") kept together.
-WORD_RE = re.compile(r"\w+(?:[.'’]\w+)*", re.UNICODE)
+WORD_RE = re.compile(f"{WORD_CHAR}+(?:[.'’]{WORD_CHAR}+)*")
+_INVISIBLE = str.maketrans("", "", "\u200c\u200d\u00ad'’.")
 
 # Whoosh's list, less "us": in press releases it is far more often the US than the pronoun.
 STOP = frozenset(STOP_WORDS) - {"us"}
@@ -51,8 +59,8 @@ def fold(text: str) -> str:
 
 def _normalise_word(word: str) -> str:
     # Apostrophes and dots inside words ("U.S.", "Turkmenistan's") are dropped so that
-    # "US"/"U.S." and "Turkmenistan's"/"Turkmenistans" meet.
-    return fold(word).replace("'", "").replace("’", "").replace(".", "")
+    # "US"/"U.S." and "Turkmenistan's"/"Turkmenistans" meet; so are joiners and soft hyphens.
+    return fold(word).translate(_INVISIBLE)
 
 
 @lru_cache(maxsize=500_000)

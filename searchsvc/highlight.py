@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from html import escape
 
-from searchsvc.analysis import WORD_RE, exact_term, stem_term
+from searchsvc.analysis import MARKS, WORD_CHAR, WORD_RE, exact_term, stem_term
 from searchsvc.query import QueryTerms
 
 FRAGMENT_SIZE = 200
@@ -61,10 +61,12 @@ def _prefixes(terms: QueryTerms) -> tuple[str, ...]:
 @lru_cache(maxsize=1024)
 def _candidates(prefixes: tuple[str, ...]) -> re.Pattern:
     starts = "|".join(re.escape(p) for p in prefixes) or "(?!)"
+    w = WORD_CHAR
+    folds = f"(?:[^\\W\\x00-\\x7f]|[{MARKS}])"  # a letter or mark that folds away
     return re.compile(
-        rf"(?<![\w.'’])(?:(?:{starts})\w*(?:[.'’]\w+)*"  # starts like a term
-        rf"|\w*[^\x00-\x7f\W]\w*(?:[.'’]\w+)*"  # has a letter that folds
-        rf"|\w+(?:[.'’]\w+)+)",  # U.S., Turkmenistan's
+        rf"(?<![\w{MARKS}.'’])(?:(?:{starts}){w}*(?:[.'’]{w}+)*"  # starts like a term
+        rf"|{w}*{folds}{w}*(?:[.'’]{w}+)*"  # has a letter or mark that folds
+        rf"|{w}+(?:[.'’]{w}+)+)",  # U.S., Turkmenistan's
         re.IGNORECASE,
     )
 

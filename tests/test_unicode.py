@@ -226,20 +226,15 @@ def test_unicode_file_names_and_ids(app_client):
 # Fixing them needs analysis.WORD_RE and highlight._candidates to change together; see the
 # Reliability section of the README. Strict: when fixed, these pass and must lose the mark.
 
-GAP = pytest.mark.xfail(strict=True, reason="\\w excludes combining marks and joiners")
 
-
-@GAP
 def test_decomposed_accents_are_one_word(tmp_path):
     assert _finds(tmp_path, unicodedata.normalize("NFD", "Türkmenistan Aşgabat"), "Aşgabat")
 
 
-@GAP
 def test_arabic_with_vowel_signs_is_one_word(tmp_path):
     assert _finds(tmp_path, "عَقَدَ المُؤتَمَر", "المؤتمر")
 
 
-@GAP
 def test_soft_hyphen_joins_a_word(tmp_path):
     assert _finds(tmp_path, "The pipe\u00adline opened.", "pipeline")
 
