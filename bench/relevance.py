@@ -1,0 +1,419 @@
+"""Relevance benchmark: searchsvc beside SQLite FTS5 on a BEIR-layout test collection.
+
+    COLLECTION_DIR/corpus.jsonl --index_paths--> a temporary index
+    queries.jsonl (those judged in the qrels) --Engine.search, as typed--> 100 hits each
+    the same corpus --FTS5 table (title, text), words OR-ed--> bm25(), 100 hits each
+    both runs + qrels --nDCG@10, Recall@100, MAP (as trec_eval computes them)--> a table
+
+A query the query language rejects is asked again with its words only (the fallback a
+search box would offer), and counted. The run file is TREC format; ``--verify`` checks our
+nDCG@10 against pytrec_eval or ranx when one of them is installed.
+
+    python bench/relevance.py ../shared/relevance/scifact [--qrels FILE] [--run FILE]
+                              [--json] [--verify]
+"""
+
+# ruff: noqa: E402 (imports follow the sys.path fix above them)
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This folder holds http.py, which would shadow the standard library's http package for
+# everything imported below: search the folder last, after the standard library.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH] + [str(_BENCH)]
+
+import argparse
+import json
+import math
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from _common import (
+    FTS5_TOKENIZE,
+    fts5_connect,
+    fts5_match,
+    latency_ms,
+    machine,
+    machine_line,
+    table,
+)
+
+from searchsvc.documents import DocumentError, parse_jsonl_line
+from searchsvc.engine import Engine
+from searchsvc.indexer import index_paths
+from searchsvc.query import MAX_QUERY_LENGTH
+from searchsvc.search import SearchError, SearchRequest
+
+HITS = 100
+LONG_QUERY_WORDS = 20
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+Ranked = list[tuple[str, float]]  # (docid, score), best first
+Qrels = dict[str, dict[str, int]]
+
+
+@dataclass
+class Collection:
+    """A BEIR-layout collection: the corpus file, the judged queries and their judgments."""
+
+    name: str
+    corpus: Path
+    queries: dict[str, str]
+    qrels: Qrels
+
+
+@dataclass
+class SystemRun:
+    """One system's answers to every query, with how long each took."""
+
+    name: str
+    ranked: dict[str, Ranked] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    index_seconds: float = 0.0
+    fallbacks: int = 0  # queries asked again as words only
+    partial: int = 0  # answers cut short by the engine's ranking time limit
+
+
+# -- reading a collection -------------------------------------------------------------------
+
+
+def load_collection(folder: Path, qrels_file: Path | None = None) -> Collection:
+    """The corpus path, and the queries judged in qrels/test.tsv (or qrels_file)."""
+    qrels = read_qrels(qrels_file or folder / "qrels" / "test.tsv")
+    texts = read_queries(folder / "queries.jsonl")
+    missing = [q for q in qrels if q not in texts]
+    if missing:
+        raise SystemExit(f"{len(missing)} judged queries are not in queries.jsonl: {missing[:5]}")
+    queries = {qid: texts[qid] for qid in qrels}
+    return Collection(folder.resolve().name, folder / "corpus.jsonl", queries, qrels)
+
+
+def read_qrels(path: Path) -> Qrels:
+    """query id -> {doc id: grade}; BEIR's 3-column TSV (with header) or TREC's 4 columns."""
+    qrels: Qrels = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            cols = line.split()
+            if len(cols) not in (3, 4) or cols[0] == "query-id":
+                continue
+            qid, docid, grade = cols if len(cols) == 3 else (cols[0], cols[2], cols[3])
+            qrels.setdefault(qid, {})[docid] = int(grade)
+    return qrels
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    """query id -> text, from a JSON Lines file of {_id, text}."""
+    queries = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                record = json.loads(line)
+                queries[str(record["_id"])] = record["text"]
+    return queries
+
+
+def corpus_rows(corpus: Path):
+    """(id, title, text) of every document, read by the project's own JSONL reader."""
+    with open(corpus, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                doc = parse_jsonl_line(line)
+            except DocumentError:
+                continue  # the indexer skips it too
+            yield doc.id, doc.title, doc.body
+
+
+# -- measures, as trec_eval computes them ------------------------------------------------------
+
+
+def trec_order(ranked: Ranked) -> Ranked:
+    """A run's hits as trec_eval reads them: by score, ties broken by doc id descending."""
+    return sorted(ranked, key=lambda h: (h[1], h[0]), reverse=True)
+
+
+def ndcg(ranked: Ranked, judged: dict[str, int], k: int = 10) -> float:
+    """nDCG@k with gain = grade and a log2(rank + 1) discount; ideal from the judgments."""
+    dcg = sum(
+        judged.get(d, 0) / math.log2(i + 2) for i, (d, _) in enumerate(ranked[:k]) if judged.get(d)
+    )
+    ideal = sorted((g for g in judged.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall(ranked: Ranked, judged: dict[str, int], k: int = HITS) -> float:
+    """Share of the relevant documents found in the top k."""
+    relevant = {d for d, g in judged.items() if g > 0}
+    found = sum(1 for d, _ in ranked[:k] if d in relevant)
+    return found / len(relevant) if relevant else 0.0
+
+
+def average_precision(ranked: Ranked, judged: dict[str, int]) -> float:
+    """Precision at each relevant hit, summed over all relevant documents."""
+    relevant = {d for d, g in judged.items() if g > 0}
+    hits, total = 0, 0.0
+    for i, (d, _) in enumerate(ranked, start=1):
+        if d in relevant:
+            hits += 1
+            total += hits / i
+    return total / len(relevant) if relevant else 0.0
+
+
+def evaluate(run: SystemRun, qrels: Qrels) -> dict[str, float]:
+    """Mean nDCG@10, Recall@100 and MAP over every judged query (unanswered ones count 0)."""
+    per_query = [
+        (ndcg(r, judged), recall(r, judged), average_precision(r, judged))
+        for qid, judged in qrels.items()
+        for r in [trec_order(run.ranked.get(qid, []))]
+    ]
+    n = len(per_query) or 1
+    return {
+        "ndcg@10": round(sum(p[0] for p in per_query) / n, 4),
+        "recall@100": round(sum(p[1] for p in per_query) / n, 4),
+        "map": round(sum(p[2] for p in per_query) / n, 4),
+    }
+
+
+# -- searchsvc ----------------------------------------------------------------------------------
+
+
+def words_only(text: str) -> str:
+    """The query's words with every bit of syntax gone; operators become plain words."""
+    words = [w.lower() if w in _OPERATORS else w for w in re.findall(r"\w+", text)]
+    out = " ".join(words)
+    return out[:MAX_QUERY_LENGTH].rsplit(" ", 1)[0] if len(out) > MAX_QUERY_LENGTH else out
+
+
+def ask(engine: Engine, text: str) -> tuple[Ranked, bool, bool]:
+    """Search as a user would; on a rejected query, again with its words only.
+
+    Returns the hits, whether the fallback was needed, and whether the answer was partial.
+    """
+    try:
+        result = engine.search(SearchRequest(q=text, size=HITS))
+        fell_back = False
+    except SearchError:
+        plain = words_only(text)
+        if not plain:
+            return [], True, False
+        result = engine.search(SearchRequest(q=plain, size=HITS))
+        fell_back = True
+    partial = bool(getattr(result, "partial", False))
+    return [(h.id, h.score) for h in result.hits], fell_back, partial
+
+
+def run_searchsvc(collection: Collection, workdir: Path) -> SystemRun:
+    """Index the corpus into workdir and run every query through Engine.search."""
+    report = index_paths(workdir / "index", [collection.corpus], rebuild=True)
+    run = SystemRun("searchsvc", index_seconds=report.seconds)
+    with Engine(workdir / "index") as engine:
+        run_queries(run, collection.queries, lambda text: ask(engine, text))
+    return run
+
+
+def run_queries(run: SystemRun, queries: dict[str, str], answer: Callable) -> None:
+    """Time answer(text) for every query and keep the ranked hits."""
+    for qid, text in queries.items():
+        started = time.perf_counter()
+        ranked, fell_back, partial = answer(text)
+        run.seconds[qid] = time.perf_counter() - started
+        run.ranked[qid] = ranked
+        run.fallbacks += fell_back
+        run.partial += partial
+
+
+# -- SQLite FTS5 --------------------------------------------------------------------------------
+
+
+def run_fts5(collection: Collection, workdir: Path) -> SystemRun:
+    """Load the corpus into an FTS5 table and answer each query's words OR-ed, by bm25()."""
+    conn = fts5_connect(str(workdir / "fts5.db"))
+    started = time.perf_counter()
+    conn.execute(
+        "CREATE VIRTUAL TABLE docs USING fts5(docid UNINDEXED, title, text, "
+        f"tokenize='{FTS5_TOKENIZE}')"
+    )
+    conn.executemany("INSERT INTO docs VALUES (?, ?, ?)", corpus_rows(collection.corpus))
+    conn.commit()
+    run = SystemRun("FTS5", index_seconds=time.perf_counter() - started)
+    sql = "SELECT docid, -bm25(docs) FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?"
+
+    def answer(text: str) -> tuple[Ranked, bool, bool]:
+        match = fts5_match(text)
+        return (conn.execute(sql, (match, HITS)).fetchall() if match else []), False, False
+
+    run_queries(run, collection.queries, answer)
+    conn.close()
+    return run
+
+
+# -- run files ------------------------------------------------------------------------------
+
+
+def write_run(run: SystemRun, path: Path, tag: str) -> None:
+    """A TREC run file: qid Q0 docid rank score tag, in the order the system ranked."""
+    with open(path, "w", encoding="utf-8") as f:
+        for qid, ranked in run.ranked.items():
+            for rank, (docid, score) in enumerate(ranked, start=1):
+                f.write(f"{qid} Q0 {docid} {rank} {score:.6f} {tag}\n")
+
+
+def read_run(path: Path) -> dict[str, dict[str, float]]:
+    """qid -> {docid: score} from a TREC run file."""
+    run: dict[str, dict[str, float]] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            qid, _, docid, _, score, _ = line.split()
+            run.setdefault(qid, {})[docid] = float(score)
+    return run
+
+
+def verify(run_path: Path, qrels: Qrels, ours: float) -> dict[str, object]:
+    """nDCG@10 of the run file by pytrec_eval (or else ranx), and whether it agrees with ours."""
+    run = read_run(run_path)
+    for evaluator in (_pytrec_eval_ndcg, _ranx_ndcg):
+        try:
+            tool, per_query = evaluator(run, qrels)
+        except ImportError:
+            continue
+        theirs = sum(per_query.get(q, 0.0) for q in qrels) / (len(qrels) or 1)
+        agrees = round(theirs, 3) == round(ours, 3)
+        return {"tool": tool, "ndcg@10": round(theirs, 4), "agrees": agrees}
+    return {"tool": None, "note": "neither pytrec_eval nor ranx is installed"}
+
+
+def _pytrec_eval_ndcg(run: dict, qrels: Qrels) -> tuple[str, dict[str, float]]:
+    import pytrec_eval
+
+    scores = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10"}).evaluate(run)
+    return "pytrec_eval", {q: s["ndcg_cut_10"] for q, s in scores.items()}
+
+
+def _ranx_ndcg(run: dict, qrels: Qrels) -> tuple[str, dict[str, float]]:
+    from ranx import Qrels as RanxQrels
+    from ranx import Run as RanxRun
+    from ranx import evaluate
+
+    ranx_run = RanxRun(run)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's type-safety notes, not about the result
+        evaluate(RanxQrels(qrels), ranx_run, "ndcg@10", make_comparable=True)
+    return "ranx", {q: float(s) for q, s in ranx_run.scores["ndcg@10"].items()}
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def summary(run: SystemRun, collection: Collection) -> dict[str, object]:
+    """Every figure of one system's run."""
+    long = [
+        s for q, s in run.seconds.items() if len(collection.queries[q].split()) >= LONG_QUERY_WORDS
+    ]
+    times = latency_ms(list(run.seconds.values()))
+    return {
+        **evaluate(run, collection.qrels),
+        "p50_ms": times["p50"],
+        "p95_ms": times["p95"],
+        "long_queries": len(long),
+        "long_p95_ms": latency_ms(long)["p95"],
+        "index_seconds": round(run.index_seconds, 2),
+        "fallbacks": run.fallbacks,
+        "partial": run.partial,
+    }
+
+
+ROWS = [
+    ("nDCG@10", "ndcg@10"),
+    ("Recall@100", "recall@100"),
+    ("MAP", "map"),
+    ("query p50 (ms)", "p50_ms"),
+    ("query p95 (ms)", "p95_ms"),
+    (f"p95, queries of {LONG_QUERY_WORDS}+ words (ms)", "long_p95_ms"),
+    ("index build (s)", "index_seconds"),
+    ("queries asked again as words only", "fallbacks"),
+    ("answers cut short by the time limit", "partial"),
+]
+
+
+def print_report(report: dict) -> None:
+    """The side-by-side table and where the run file is."""
+    ours, fts = report["searchsvc"], report["fts5"]
+    print(
+        f"{report['collection']}: {report['documents']:,} documents, {report['queries']} "
+        f"queries ({ours['long_queries']} of {LONG_QUERY_WORDS}+ words), "
+        f"{report['judgments']:,} judgments in {report['qrels']}"
+    )
+    print(table(["", "searchsvc", "FTS5 bm25()"], [(k, ours[v], fts[v]) for k, v in ROWS]))
+    print(f"run file: {report['run_file']} (FTS5: {report['fts5_run_file']})")
+    check = report.get("verify")
+    if check:
+        if check.get("tool"):
+            verdict = "agrees" if check["agrees"] else "DISAGREES"
+            print(f"verify: {check['tool']} nDCG@10 = {check['ndcg@10']:.4f}, {verdict}")
+        else:
+            print(f"verify: {check['note']}")
+    print(machine_line())
+
+
+def benchmark(args: argparse.Namespace) -> dict:
+    """Run both systems on the collection and gather every figure."""
+    collection = load_collection(Path(args.collection), args.qrels and Path(args.qrels))
+    run_path = Path(args.run) if args.run else _default_run_path(collection.name)
+    with tempfile.TemporaryDirectory(prefix="searchsvc-relevance-") as tmp:
+        ours = run_searchsvc(collection, Path(tmp))
+        fts = run_fts5(collection, Path(tmp))
+    write_run(ours, run_path, "searchsvc")
+    fts_path = run_path.with_name(run_path.name + ".fts5")
+    write_run(fts, fts_path, "fts5")
+    report = {
+        "collection": collection.name,
+        "qrels": str(args.qrels or "qrels/test.tsv"),
+        "documents": sum(1 for _ in corpus_rows(collection.corpus)),
+        "queries": len(collection.queries),
+        "judgments": sum(len(j) for j in collection.qrels.values()),
+        "searchsvc": summary(ours, collection),
+        "fts5": summary(fts, collection),
+        "run_file": str(run_path),
+        "fts5_run_file": str(fts_path),
+        "machine": machine(),
+    }
+    if args.verify:
+        report["verify"] = verify(run_path, collection.qrels, report["searchsvc"]["ndcg@10"])
+    return report
+
+
+def _default_run_path(name: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix="searchsvc-runs-")) / f"{name}.searchsvc.run"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("collection", help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    parser.add_argument("--qrels", help="judgments to evaluate (default: qrels/test.tsv)")
+    parser.add_argument("--run", help="where to write our TREC run (default: a temp folder)")
+    parser.add_argument("--json", action="store_true", help="print every figure as JSON")
+    parser.add_argument(
+        "--verify", action="store_true", help="check nDCG@10 with pytrec_eval or ranx"
+    )
+    args = parser.parse_args(argv)
+    if not (Path(args.collection) / "corpus.jsonl").is_file():
+        parser.error(f"no corpus.jsonl in {args.collection}")
+    report = benchmark(args)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
