@@ -10,16 +10,11 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from markup import PAGE_TAGS, VOID
 
 from searchsvc.web import create_app, page_numbers, safe_link
 
-VOID = {"meta", "link", "input", "br", "img", "hr"}
-# Every tag the templates write, and the <mark> of snippets: nothing else may appear.
-OUR_TAGS = {
-    "html", "head", "meta", "title", "link", "body", "a", "header", "span", "form", "label",
-    "input", "button", "main", "div", "section", "ul", "ol", "li", "h1", "h2", "h3", "p",
-    "nav", "time", "aside", "footer", "code", "article", "dl", "dt", "dd", "mark",
-}  # fmt: skip
+OUR_TAGS = PAGE_TAGS  # every tag the templates write, and the <mark> of snippets
 
 
 class Page(HTMLParser):
