@@ -235,13 +235,21 @@ def seeds_index(tmp: Path) -> Path:
     return index_dir
 
 
+def query_pool(docs: list, seed: int) -> list[BenchQuery]:
+    """Distinct queries drawn from titles, as speed.py's are; from the text too if too few."""
+    pool = make_queries(docs, POOL_SIZE, seed=seed)
+    if len(pool) < POOL_SIZE // 2:  # a small corpus, such as the seeds
+        pool = make_queries(docs, POOL_SIZE, seed=seed, from_body=True)
+    return pool
+
+
 def benchmark(args: argparse.Namespace, tmp: Path) -> dict:
     """Start the server, warm it, load it at each concurrency, stop it."""
     index_dir = Path(args.index_dir) if args.index_dir else seeds_index(tmp)
     if storage.current_generation(index_dir) is None:
         raise SystemExit(f"No index at {index_dir}. Run: searchsvc index --index-dir {index_dir}")
     docs = read_docs(index_dir)
-    feed = QueryFeed(make_queries(docs, POOL_SIZE, seed=args.seed, from_body=True))
+    feed = QueryFeed(query_pool(docs, args.seed))
     log_path = tmp / "server.log"
     proc, port = start_server(index_dir, args.workers, log_path)
     try:
