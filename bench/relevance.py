@@ -78,7 +78,6 @@ class SystemRun:
     seconds: dict[str, float] = field(default_factory=dict)
     index_seconds: float = 0.0
     fallbacks: int = 0  # queries asked again as words only
-    partial: int = 0  # answers cut short by the engine's ranking time limit
 
 
 # -- reading a collection -------------------------------------------------------------------
@@ -193,10 +192,10 @@ def words_only(text: str) -> str:
     return out[:MAX_QUERY_LENGTH].rsplit(" ", 1)[0] if len(out) > MAX_QUERY_LENGTH else out
 
 
-def ask(engine: Engine, text: str) -> tuple[Ranked, bool, bool]:
+def ask(engine: Engine, text: str) -> tuple[Ranked, bool]:
     """Search as a user would; on a rejected query, again with its words only.
 
-    Returns the hits, whether the fallback was needed, and whether the answer was partial.
+    Returns the hits, and whether the fallback was needed.
     """
     try:
         result = engine.search(SearchRequest(q=text, size=HITS))
@@ -204,11 +203,10 @@ def ask(engine: Engine, text: str) -> tuple[Ranked, bool, bool]:
     except SearchError:
         plain = words_only(text)
         if not plain:
-            return [], True, False
+            return [], True
         result = engine.search(SearchRequest(q=plain, size=HITS))
         fell_back = True
-    partial = bool(getattr(result, "partial", False))
-    return [(h.id, h.score) for h in result.hits], fell_back, partial
+    return [(h.id, h.score) for h in result.hits], fell_back
 
 
 def run_searchsvc(collection: Collection, workdir: Path) -> SystemRun:
@@ -224,11 +222,10 @@ def run_queries(run: SystemRun, queries: dict[str, str], answer: Callable) -> No
     """Time answer(text) for every query and keep the ranked hits."""
     for qid, text in queries.items():
         started = time.perf_counter()
-        ranked, fell_back, partial = answer(text)
+        ranked, fell_back = answer(text)
         run.seconds[qid] = time.perf_counter() - started
         run.ranked[qid] = ranked
         run.fallbacks += fell_back
-        run.partial += partial
 
 
 # -- SQLite FTS5 --------------------------------------------------------------------------------
@@ -247,9 +244,9 @@ def run_fts5(collection: Collection, workdir: Path) -> SystemRun:
     run = SystemRun("FTS5", index_seconds=time.perf_counter() - started)
     sql = "SELECT docid, -bm25(docs) FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?"
 
-    def answer(text: str) -> tuple[Ranked, bool, bool]:
+    def answer(text: str) -> tuple[Ranked, bool]:
         match = fts5_match(text)
-        return (conn.execute(sql, (match, HITS)).fetchall() if match else []), False, False
+        return (conn.execute(sql, (match, HITS)).fetchall() if match else []), False
 
     run_queries(run, collection.queries, answer)
     conn.close()
@@ -327,7 +324,6 @@ def summary(run: SystemRun, collection: Collection) -> dict[str, object]:
         "long_p95_ms": latency_ms(long)["p95"],
         "index_seconds": round(run.index_seconds, 2),
         "fallbacks": run.fallbacks,
-        "partial": run.partial,
     }
 
 
@@ -340,7 +336,6 @@ ROWS = [
     (f"p95, queries of {LONG_QUERY_WORDS}+ words (ms)", "long_p95_ms"),
     ("index build (s)", "index_seconds"),
     ("queries asked again as words only", "fallbacks"),
-    ("answers cut short by the time limit", "partial"),
 ]
 
 

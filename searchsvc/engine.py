@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from searchsvc import ranking, storage
+from searchsvc import storage
 from searchsvc.documents import Document
 from searchsvc.facets import FacetTable
+from searchsvc.ranker import Ranker
 from searchsvc.search import SearchRequest, SearchResult, search
 
 
@@ -38,12 +39,13 @@ class IndexStats:
 
 
 class _Snapshot:
-    """A searcher of one state of the index, with its facet table."""
+    """A searcher of one state of the index, with its ranker and facet table."""
 
     def __init__(self, gen: Path):
         self.gen = gen
         self.ix = storage.open_index_at(gen)
-        self.searcher = self.ix.searcher(weighting=ranking.weighting())
+        self.searcher = self.ix.searcher()
+        self.ranker = Ranker(self.searcher)
         self.facets = FacetTable(self.searcher.reader())
 
     def current(self, gen: Path | None) -> bool:
@@ -113,7 +115,7 @@ class Engine:
     def search(self, request: SearchRequest) -> SearchResult:
         """Run a search on the current state of the index."""
         snap = self.snapshot()
-        return search(snap.searcher, snap.facets, request)
+        return search(snap.searcher, snap.ranker, snap.facets, request)
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""

@@ -79,11 +79,6 @@ SCHEMAS = {
             "page": {"type": "integer", "minimum": 1},
             "size": {"type": "integer", "minimum": 1},
             "took_ms": {"type": "number", "minimum": 0},
-            "partial": {
-                "type": "boolean",
-                "description": "True when ranking ran out of its time budget: the results "
-                "are the best found by then; total and facets are complete.",
-            },
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": _object(
                 {

@@ -26,7 +26,6 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
         "page": result.request.page,
         "size": result.request.size,
         "took_ms": result.took_ms,
-        "partial": result.partial,
         "results": [{**asdict(hit), "date": _date(hit.date)} for hit in result.hits],
         "facets": {
             name: [{"value": f.value, "count": f.count} for f in counts]

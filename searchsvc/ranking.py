@@ -1,46 +1,49 @@
-"""Ranking: the scoring function the searcher uses.
+"""Ranking: the scoring functions, over numpy arrays of term frequencies.
 
-BM25F over the title and body fields, in Whoosh's form: a word's match in each field is
-scored on its own, and the scores add up. The title's weight is the title field's boost in
-the schema (TITLE_BOOST), applied at index time. K1, B and the idf here are applied at
-search time, so changing them needs no reindex.
+A word asked of the title and body is scored once, BM25F style: its title and body
+frequencies, each normalised by its field's length, are added and then saturated together
+(K1), so a word in both fields counts more than in one, but never twice over. A title
+match adds a smaller bonus of its own (TITLE_BONUS): a word in the title says more of
+what a release is about than one in the body.
 
-Two changes from Whoosh's stock BM25F, each measured with bench/relevance.py (figures in
-bench/README.md):
+The idf is Lucene's, log(1 + (N - df + 0.5) / (df + 0.5)), with df the documents holding
+the word in title or body; Whoosh's stock log(N / (df + 1)) + 1 gives the commonest words
+nearly half the weight of the rarest.
 
-- Lucene's idf, log(1 + (N - df + 0.5) / (df + 0.5)), instead of Whoosh's
-  log(N / (df + 1)) + 1, whose "+ 1" gives the commonest words nearly half the weight of
-  the rarest;
-- one document frequency per word for title and body, the larger of the two: otherwise a
-  word that is rare in titles but common in bodies weighs far more in a title than it
-  tells.
+One configuration for every collection, tuned on scifact's training queries and on
+cranfield (bench/relevance.py; figures in bench/README.md). Every parameter is applied at
+search time: changing one needs no reindex.
 """
 
 from __future__ import annotations
 
-from math import log
-
-from whoosh import scoring
+import numpy as np
 
 # BM25's term-frequency saturation and length normalisation.
-K1 = 1.2
-B = 0.75
+K1 = 1.6
+B = 0.9
+# Weight of a title match's own score, on top of its share of the title+body score.
+TITLE_BONUS = 0.5
 
-# Fields whose scores share one document frequency per word.
+# Fields scored together as one, with one document frequency per word.
 SHARED_DF_FIELDS = ("title", "body")
 
 
-class SharedIdfBM25F(scoring.BM25F):
-    """Whoosh's BM25F with Lucene's idf, one per word across the title and body."""
-
-    def idf(self, searcher, fieldname, text) -> float:
-        parent = searcher.get_parent()  # global statistics, as Whoosh's own idf uses
-        fields = SHARED_DF_FIELDS if fieldname in SHARED_DF_FIELDS else (fieldname,)
-        df = max(parent.doc_frequency(f, text) for f in fields)
-        n = parent.doc_count_all()
-        return log(1 + (n - df + 0.5) / (df + 0.5))
+def idf(doc_count: int, df: int) -> float:
+    """Lucene's idf: how much a word that df of doc_count documents hold tells."""
+    return float(np.log(1 + (doc_count - df + 0.5) / (df + 0.5)))
 
 
-def weighting() -> scoring.WeightingModel:
-    """The weighting model of every searcher."""
-    return SharedIdfBM25F(B=B, K1=K1)
+def length_norm(lengths: np.ndarray, average: float) -> np.ndarray:
+    """BM25's length normalisation of each document's field."""
+    return 1 - B + B * lengths / average
+
+
+def bm25(tfn: np.ndarray, weight: float) -> np.ndarray:
+    """BM25 of length-normalised term frequencies, scaled by weight (the idf)."""
+    return weight * tfn * (K1 + 1) / (tfn + K1)
+
+
+def word_score(title: np.ndarray, body: np.ndarray, weight: float) -> np.ndarray:
+    """One word's score from its normalised title and body frequencies."""
+    return bm25(title + body, weight) + TITLE_BONUS * bm25(title, weight)

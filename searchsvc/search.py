@@ -1,14 +1,15 @@
 """Search: one function that the CLI, the web pages, the API and the benchmarks all call.
 
-    SearchRequest --check--> filters (dates, facet values) as a set of document numbers
+    SearchRequest --check--> filters (dates, facet values) as a boolean array over documents
                   --parse--> Whoosh query (or every document, for an empty query)
-    query + filters --every match's number--> total and facet counts (from in-memory columns)
-                    --top page, by score or date--> Hits with snippets
+    query --ranker.py--> which documents match and their scores, as arrays
+    matches & filters & live --> total and facet counts (from in-memory columns)
+                             --top page, by score or date--> Hits with snippets
     unknown words --the exact field's lexicon--> a "did you mean" suggestion
 
-Facets are counted from per-searcher arrays of each document's year, month, source,
-category and place, not with Whoosh's ``groupedby``: that makes a result hold, and the
-caller then highlight, every match (see WHOOSH-NOTES).
+Whoosh parses the query and holds the index; matching, scoring and facet counting run over
+numpy arrays (ranker.py, facets.py), because Whoosh's matchers and ``groupedby`` visit
+every match through layers of Python objects (see WHOOSH-NOTES).
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 
+import numpy as np
 from whoosh import query as wq
-from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 
 from searchsvc.analysis import exact_term, stem_term
 from searchsvc.dates import DateError, date_bounds
-from searchsvc.docsets import docset
 from searchsvc.facets import FacetTable
 from searchsvc.highlight import snippet
 from searchsvc.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
+from searchsvc.ranker import Ranker, top
 from searchsvc.schema import FACET_FIELDS
 
 SORTS = ("relevance", "newest", "oldest")
@@ -35,7 +36,6 @@ MAX_SIZE = 100
 MAX_DEPTH = 10_000  # page x size: deeper pages are refused, not computed
 MAX_FACET_VALUES = 50
 MAX_EXPANSIONS = 500  # words one prefix*, wildcard or fuzzy~ term may stand for
-TIME_LIMIT = 3.0  # seconds of ranking before the best hits found so far are returned
 
 
 class SearchError(ValueError):
@@ -100,7 +100,6 @@ class SearchResult:
     facets: dict[str, list[FacetCount]]
     suggestion: str | None
     took_ms: float
-    partial: bool = False  # ranking ran out of time; hits are the best found by then
     terms: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -132,10 +131,8 @@ def check_request(req: SearchRequest) -> SearchRequest:
     return replace(req, q=req.q.strip())
 
 
-def search(
-    searcher, facets: FacetTable, req: SearchRequest, time_limit: float = TIME_LIMIT
-) -> SearchResult:
-    """Run a search request against a Whoosh searcher and its facet table."""
+def search(searcher, ranker: Ranker, facets: FacetTable, req: SearchRequest) -> SearchResult:
+    """Run a search request against a Whoosh searcher, its ranker and its facet table."""
     started = time.perf_counter()
     req = check_request(req)
     try:
@@ -146,19 +143,20 @@ def search(
     if q is wq.NullQuery and plain_words(req.q):
         q = _exact_fallback(req.q)  # only stop words: look for them as written
     q = _expand_multiterms(q, searcher.reader())
+    match, scores = ranker.evaluate(q)
+    match &= facets.live_mask
     allowed = facets.allowed(req.filters(), start, end)
-    matched = _matching_docnums(searcher, q, facets, allowed)
-    hits, terms, partial = [], None, False
-    if matched:
-        hits, terms, partial = _top_hits(searcher, q, req, allowed, time_limit)
+    if allowed is not None:
+        match &= allowed
+    terms = query_terms(q, searcher.reader()) if req.q else None
+    docnums = _page(match, scores, facets, req)
     return SearchResult(
         request=req,
-        hits=hits,
-        total=len(matched),
-        facets=_facet_counts(facets, matched, req),
+        hits=[_hit(searcher, int(n), scores[n], terms) for n in docnums],
+        total=int(np.count_nonzero(match)),
+        facets=_facet_counts(facets, match, req),
         suggestion=suggest(searcher, req.q),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
-        partial=partial,
         terms=terms,
     )
 
@@ -190,31 +188,20 @@ def _exact_fallback(text: str) -> wq.Query:
     return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
 
 
-def _matching_docnums(searcher, q: wq.Query, facets: FacetTable, allowed) -> list[int]:
-    matched = docset(q, searcher, facets.live_set)
-    return list(matched if allowed is None else matched & allowed)
-
-
-def _top_hits(searcher, q: wq.Query, req: SearchRequest, allowed, time_limit: float):
+def _page(match: np.ndarray, scores: np.ndarray, facets: FacetTable, req: SearchRequest):
+    """The document numbers of the requested page, best first or by date."""
+    depth = req.page * req.size
     if req.sort == "relevance" and req.q:
-        sortedby, reverse = None, False  # Whoosh already puts the best score first
-    else:
-        sortedby, reverse = "date", req.sort != "oldest"
-    top = searcher.collector(limit=req.page * req.size, sortedby=sortedby, reverse=reverse)
-    # No SIGALRM: a web worker may not be on the main thread. The clock is read between hits.
-    collector = TimeLimitCollector(top, timelimit=time_limit, use_alarm=False)
-    if allowed is not None:
-        # Outermost, so that the time limit wrapper never sees a filtered-out document.
-        collector = FilterCollector(collector, allowed)
-    partial = False
-    try:
-        searcher.search_with_collector(q, collector)
-    except TimeLimit:
-        partial = True
-    results = collector.results()
-    terms = query_terms(q, searcher.reader()) if req.q else None
-    page = results[(req.page - 1) * req.size : req.page * req.size]
-    return [_hit(searcher, h.docnum, h.score, terms) for h in page], terms, partial
+        ranked = top(match, scores, depth)
+    elif req.sort == "oldest":
+        ranked = top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
+    else:  # newest first, and the order of an empty query; undated documents last
+        ranked = top(match, _undated_as(facets.date_keys, -np.inf), depth)
+    return ranked[(req.page - 1) * req.size :]
+
+
+def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
+    return np.where(np.isnan(keys), value, keys)
 
 
 def _hit(searcher, docnum: int, score: float | None, terms) -> Hit:
@@ -233,8 +220,8 @@ def _hit(searcher, docnum: int, score: float | None, terms) -> Hit:
     )
 
 
-def _facet_counts(facets: FacetTable, matched: list[int], req: SearchRequest):
-    counts = facets.count(matched)
+def _facet_counts(facets: FacetTable, match: np.ndarray, req: SearchRequest):
+    counts = facets.count(match)
     out = {}
     for name in FACET_FIELDS:
         counter: Counter = counts[name]

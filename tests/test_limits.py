@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from functools import partial
 from urllib.parse import urlencode
 
 import pytest
 from markup import Markup
 
-from searchsvc import search as search_module
 from searchsvc.query import MAX_EDITS, MAX_FUZZY, MAX_FUZZY_LENGTH, MAX_QUERY_LENGTH
 from searchsvc.search import (
     MAX_DEPTH,
@@ -199,48 +197,3 @@ def test_a_value_beyond_the_cap_still_filters(client):
     shown = {f["value"] for f in get(client, 200, q="energy")["facets"]["place"]}
     hidden = next(f"Place {n}" for n in range(70) if f"Place {n}" not in shown)
     assert get(client, 200, q="energy", place=hidden)["total"] >= 4
-
-
-# -- the time budget -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def slow_ranking(monkeypatch) -> list[int]:
-    """Ranking that takes 1 ms a match (0.3 s for all 300, as on a big index); it counts them."""
-    from whoosh import collectors
-
-    collected = [0]
-    for cls in (collectors.TopCollector, collectors.SortingCollector):
-        collect = cls.collect
-
-        def slow(self, sub_docnum, collect=collect):
-            collected[0] += 1
-            time.sleep(0.001)
-            return collect(self, sub_docnum)
-
-        monkeypatch.setattr(cls, "collect", slow)
-    return collected
-
-
-@pytest.mark.parametrize("sort", ["relevance", "newest", "oldest"])
-def test_ranking_out_of_time_gives_partial_results(engine, slow_ranking, sort):
-    snap = engine.snapshot()
-    req = SearchRequest(q="energy", sort=sort, size=20)
-    result = search_module.search(snap.searcher, snap.facets, req, time_limit=0.05)
-    assert slow_ranking[0] < N  # ranking stopped before it had seen every match
-    assert result.partial is True
-    assert result.total == N  # counts and facets are complete; only ranking stopped early
-    assert 0 < len(result.hits) <= 20 and sum(f.count for f in result.facets["year"]) == N
-
-
-def test_in_time_results_are_not_partial(engine, slow_ranking):
-    snap = engine.snapshot()
-    req = SearchRequest(q="energy", size=20)
-    result = search_module.search(snap.searcher, snap.facets, req, time_limit=5.0)
-    assert result.partial is False and len(result.hits) == 20 and slow_ranking[0] == N
-
-
-def test_api_says_when_results_are_partial(client, slow_ranking, monkeypatch):
-    monkeypatch.setattr("searchsvc.engine.search", partial(search_module.search, time_limit=0.05))
-    body = get(client, 200, q="energy")
-    assert body["partial"] is True and body["total"] == N and body["results"]
