@@ -17,6 +17,8 @@ DEFAULTS: dict[str, object] = {
     "PAGE_SIZE": 10,
     # How often (seconds) a server looks whether the index changed under it.
     "REFRESH_INTERVAL": 1.0,
+    # Answers kept per worker for repeated requests (0: none); emptied when the index changes.
+    "RESULT_CACHE": 1024,
 }
 
 PREFIX = "SEARCHSVC_"

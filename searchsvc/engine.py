@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -38,15 +38,41 @@ class IndexStats:
     path: str
 
 
-class _Snapshot:
-    """A searcher of one state of the index, with its ranker and facet table."""
+class ResultCache:
+    """The last answers of one state of the index, by request (least recently used out)."""
 
-    def __init__(self, gen: Path):
+    def __init__(self, size: int):
+        self.size = size
+        self._results: OrderedDict[SearchRequest, SearchResult] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, request: SearchRequest) -> SearchResult | None:
+        """The cached answer to request, or None."""
+        with self._lock:
+            found = self._results.get(request)
+            if found is not None:
+                self._results.move_to_end(request)
+            return found
+
+    def put(self, request: SearchRequest, result: SearchResult) -> None:
+        """Keep result as the answer to request."""
+        with self._lock:
+            self._results[request] = result
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
+
+
+class _Snapshot:
+    """A searcher of one state of the index, with its ranker, facets and result cache."""
+
+    def __init__(self, gen: Path, cache_size: int):
         self.gen = gen
         self.ix = storage.open_index_at(gen)
         self.searcher = self.ix.searcher()
         self.ranker = Ranker(self.searcher)
         self.facets = FacetTable(self.searcher.reader())
+        # Lives and dies with the snapshot: a changed index never serves an old answer.
+        self.results = ResultCache(cache_size)
 
     def current(self, gen: Path | None) -> bool:
         return gen == self.gen and self.searcher.up_to_date()
@@ -62,9 +88,10 @@ class Engine:
     # Seconds a replaced searcher stays open for the requests still using it.
     GRACE = 30.0
 
-    def __init__(self, index_dir: str | Path, check_interval: float = 1.0):
+    def __init__(self, index_dir: str | Path, check_interval: float = 1.0, cache_size: int = 1024):
         self.index_dir = Path(index_dir)
         self.check_interval = check_interval
+        self.cache_size = cache_size
         self._snapshot: _Snapshot | None = None
         self._retired: list[tuple[float, _Snapshot]] = []
         self._checked = 0.0
@@ -97,7 +124,7 @@ class Engine:
             if self._snapshot is None or not self._snapshot.current(gen):
                 if self._snapshot is not None:
                     self._retired.append((time.monotonic(), self._snapshot))
-                self._snapshot = _Snapshot(gen)
+                self._snapshot = _Snapshot(gen, self.cache_size)
             self._close_retired()
             self._checked = time.monotonic()
             return self._snapshot
@@ -113,9 +140,15 @@ class Engine:
         self._retired = keep
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Run a search on the current state of the index."""
+        """Run a search on the current state of the index (or answer it from the cache)."""
+        started = time.perf_counter()
         snap = self.snapshot()
-        return search(snap.searcher, snap.ranker, snap.facets, request)
+        cached = snap.results.get(request)
+        if cached is not None:
+            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        result = search(snap.searcher, snap.ranker, snap.facets, request)
+        snap.results.put(request, result)
+        return result
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""

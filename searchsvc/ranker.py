@@ -52,6 +52,7 @@ class Ranker:
         elif isinstance(q, wq.AndNot):
             match, score = self.evaluate(q.a)
             match = match & ~self.evaluate(q.b)[0]
+            score = np.where(match, score, 0.0)
         elif isinstance(q, wq.AndMaybe):
             match, score = self.evaluate(q.a)
             score = score + np.where(match, self.evaluate(q.b)[1], 0.0)

@@ -93,6 +93,7 @@ def get_engine() -> Engine:
                 engine = Engine(
                     current_app.config["INDEX_DIR"],
                     check_interval=float(current_app.config["REFRESH_INTERVAL"]),
+                    cache_size=int(current_app.config["RESULT_CACHE"]),
                 )
                 current_app.extensions["searchsvc.engine"] = engine
     return engine

@@ -1,0 +1,125 @@
+"""The array ranker: the same matches as Whoosh's own matchers, and the ranking we promise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from whoosh import query as wq
+
+from searchsvc import ranking
+from searchsvc.indexer import index_paths
+from searchsvc.query import parse_query
+from searchsvc.ranker import top
+from searchsvc.search import _expand_multiterms
+
+# Queries of every shape the parser makes: words, AND/OR/NOT, fields, phrases, wildcards.
+QUERIES = [
+    "turkmenistan",
+    "solar panels",
+    "energy AND caspian",
+    "energy OR solar",
+    "energy NOT caspian",
+    "NOT energy",
+    "(energy OR solar) AND NOT schools",
+    "title:consultations",
+    "place:ashgabat",
+    '"solar panels"',
+    '"foreign ministers"~3',
+    "energ*",
+    "turkmenstan~",
+    "energy ANDMAYBE solar",
+    "year:2023",
+    "the",
+    "zzzz nothing",
+]
+
+
+@pytest.fixture(scope="module")
+def ranker(docs_engine):
+    return docs_engine.snapshot().ranker
+
+
+def whoosh_ids(searcher, q) -> set[int]:
+    return set(q.matcher(searcher, searcher.boolean_context()).all_ids())
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_matches_are_whooshs(ranker, text):
+    searcher = ranker.searcher
+    q = _expand_multiterms(parse_query(text, searcher.schema), searcher.reader())
+    match, scores = ranker.evaluate(q)
+    assert set(np.flatnonzero(match).tolist()) == whoosh_ids(searcher, q)
+    assert np.all(scores[~match] == 0) and np.all(scores >= 0)
+
+
+def write(folder, name: str, title: str, body: str) -> None:
+    (folder / f"{name}.md").write_text(
+        f"---\ntitle: {title}\ndate: 2024-01-02\n---\n{body}\n", encoding="utf-8"
+    )
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ranker")
+    docs = root / "docs"
+    docs.mkdir()
+    filler = "Officials met to review the year's programme of work. " * 4
+    write(docs, "title", "Caspian pipeline talks", filler)
+    write(docs, "body", "Ministers meet", filler + "The Caspian pipeline was discussed.")
+    write(docs, "both", "Caspian summit", filler + "Talks on a pipeline.")
+    write(docs, "one", "Weather report", filler + "Caspian storms.")
+    for n in range(6):
+        write(docs, f"other{n}", f"Notice {n}", filler)
+    index_paths(root / "ix", [docs], procs=1)
+    from searchsvc.engine import Engine
+
+    with Engine(root / "ix") as engine:
+        yield engine
+
+
+def ranked_ids(engine, text: str) -> list[str]:
+    from searchsvc.search import SearchRequest
+
+    return [h.id for h in engine.search(SearchRequest(q=text)).hits]
+
+
+def test_every_word_ranks_above_some_words(small):
+    order = ranked_ids(small, "caspian pipeline")
+    assert set(order[:3]) == {"title", "both", "body"} and order[3:] == ["one"]
+
+
+def test_a_title_match_outranks_the_same_word_in_the_body(small):
+    order = ranked_ids(small, "storms OR pipeline")
+    assert order.index("title") < order.index("body")
+
+
+def test_a_word_in_title_and_body_is_saturated_not_doubled():
+    both, body_twice, title_only = ranking.word_score(
+        np.array([1.0, 0.0, 1.0]), np.array([1.0, 2.0, 0.0]), 1.0
+    )
+    assert both > body_twice  # a title match counts more than a second body match
+    assert title_only < both < 2 * title_only  # but title and body are not two words
+
+
+def test_idf_falls_as_words_get_commoner():
+    assert ranking.idf(1000, 1) > ranking.idf(1000, 100) > ranking.idf(1000, 1000) > 0
+
+
+def test_top_breaks_ties_by_document_number():
+    match = np.array([True, True, True, False, True])
+    keys = np.array([1.0, 2.0, 1.0, 9.0, 1.0])
+    assert top(match, keys, 3).tolist() == [1, 0, 2]
+    assert top(match, keys, 2, descending=False).tolist() == [0, 2]
+    assert top(match, keys, 10).tolist() == [1, 0, 2, 4]
+
+
+def test_an_empty_or_unknown_query_matches_nothing(ranker):
+    for q in (wq.NullQuery, wq.Or([]), wq.Term("body", "zzzznotaword")):
+        match, scores = ranker.evaluate(q)
+        assert not match.any() and not scores.any()
+
+
+def test_ranker_reads_lengths_of_every_document(ranker):
+    assert set(ranker.norms) == {"title", "body", "exact"}
+    for norm in ranker.norms.values():
+        assert len(norm) == ranker.size and np.all(norm > 0)
