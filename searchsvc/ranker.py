@@ -22,6 +22,7 @@ from whoosh import query as wq
 from whoosh.query.qcore import QueryError
 
 from searchsvc import ranking
+from searchsvc.phrases import phrase_frequencies
 from searchsvc.postings import PostingCache, field_lengths
 
 # Fields whose lengths normalise BM25; other fields (year, source, ...) are short values.
@@ -114,11 +115,7 @@ class Ranker:
 
     def _phrase(self, q: wq.Phrase) -> tuple[np.ndarray, np.ndarray]:
         try:
-            from searchsvc.phrases import phrase_frequencies  # TEMPORARY until phrases.py lands
-
             ids, freq = phrase_frequencies(self.reader, q.fieldname, list(q.words), q.slop)
-        except ImportError:
-            return self._by_matcher(q)
         except QueryError:  # a field without positions holds no phrase
             return np.zeros(self.size, dtype=bool), self._zeros()
         match, score = np.zeros(self.size, dtype=bool), self._zeros()
