@@ -4,11 +4,14 @@
       --searchsvc serve --workers N, on a free 127.0.0.1 port--> /api/search
     a pool of distinct queries --C client threads, one request at a time each, D seconds-->
       req/s, p50 and p99 latency, and errors (non-200, or "ok": false), per concurrency
+    then a small pool asked over and over (popular queries) at --repeat-concurrency:
+      the same figures, with the workers' result caches answering most requests
 
 The server is always stopped at the end, by the process id this script started.
 
     python bench/http.py [--index-dir DIR] [--workers N] [--duration S]
-                         [--concurrency 1,8,16,32] [--json]
+                         [--concurrency 1,8,16,32] [--repeat N] [--repeat-concurrency C]
+                         [--json]
 """
 
 # ruff: noqa: E402 (imports follow the sys.path fix above them)
@@ -258,6 +261,12 @@ def benchmark(args: argparse.Namespace, tmp: Path) -> dict:
         for c in args.concurrency:
             _progress(args, f"concurrency {c} for {args.duration:g} s")
             levels.append(load(port, feed, c, args.duration))
+        repeated = None
+        if args.repeat:
+            c = args.repeat_concurrency
+            _progress(args, f"{args.repeat} repeated queries, concurrency {c}")
+            popular = QueryFeed(make_queries(docs, args.repeat, seed=args.seed + 1))
+            repeated = load(port, popular, c, args.duration)
     finally:
         stop_server(proc)
     return {
@@ -268,6 +277,8 @@ def benchmark(args: argparse.Namespace, tmp: Path) -> dict:
         "distinct_queries": feed.size,
         "queries_sent": feed.handed_out,
         "levels": levels,
+        "repeated": repeated,
+        "repeated_pool": args.repeat,
         "server_exit_status": proc.returncode,
         "machine": machine(),
     }
@@ -293,19 +304,25 @@ def print_report(r: dict) -> None:
         f"{r['queries_sent']:,} queries sent from a pool of {r['distinct_queries']:,} distinct"
         + (" (the pool wrapped around)" if wrapped else "")
     )
+    levels = r["levels"] + ([r["repeated"]] if r["repeated"] else [])
     rows = [
         (
-            lv["concurrency"],
+            lv["concurrency"] if lv is not r["repeated"] else f"{lv['concurrency']}, repeated",
             lv["requests"],
             lv["req_per_s"],
             lv["p50_ms"],
             lv["p99_ms"],
             lv["errors"],
         )
-        for lv in r["levels"]
+        for lv in levels
     ]
     print(table(["concurrency", "requests", "req/s", "p50 ms", "p99 ms", "errors"], rows))
-    for lv in r["levels"]:
+    if r["repeated"]:
+        print(
+            f"repeated: a pool of {r['repeated_pool']} queries asked over and over, most "
+            "answered from each worker's result cache (the rows above never repeat a query)"
+        )
+    for lv in levels:
         if lv["first_error"]:
             print(f"first error at concurrency {lv['concurrency']}: {lv['first_error']}")
     print(machine_line())
@@ -326,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=_levels, default=[1, 8, 16, 32], help="levels, e.g. 1,8,16,32"
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the query pool")
+    parser.add_argument(
+        "--repeat", type=int, default=200, help="size of the repeated pool (0: skip that phase)"
+    )
+    parser.add_argument(
+        "--repeat-concurrency", type=int, default=16, help="concurrency of the repeated phase"
+    )
     parser.add_argument("--json", action="store_true", help="print every figure as JSON")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="searchsvc-http-") as tmp:
