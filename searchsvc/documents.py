@@ -18,10 +18,12 @@ so one bad file (or JSONL line) never stops a build. Dates become naive UTC date
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date as Date
@@ -93,15 +95,15 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skippe
         if os.path.isdir(path):
             candidates = _walk(path, skipped)
         elif os.path.lexists(path):
-            candidates = [SourceFile(os.path.dirname(path), path)]
+            candidates = [(SourceFile(os.path.dirname(path), path), False)]
         else:
             skipped.append(Skipped(path, "no such file or folder"))
             continue
-        for src in candidates:
+        for src, regular in candidates:
             if src.path in seen:  # overlapping paths (a folder and a file in it) read it once
                 continue
             seen.add(src.path)
-            problem = _unreadable_kind(src.path) or _id_taken(src, ids)
+            problem = _unreadable_kind(src.path, regular) or _id_taken(src, ids)
             if problem:
                 skipped.append(Skipped(src.path, problem))
             else:
@@ -116,36 +118,78 @@ def _id_taken(src: SourceFile, ids: dict[str, str]) -> str:
     return f"same document id as {first}; rename one of them" if first != src.path else ""
 
 
-def _walk(root: str, skipped: list[Skipped]) -> Iterator[SourceFile]:
-    def unreadable(error: OSError) -> None:
+def _walk(root: str, skipped: list[Skipped]) -> Iterator[tuple[SourceFile, bool]]:
+    """Files under root, folder by folder in name order, and whether each is a plain file."""
+    # os.walk(root, followlinks=False), but with its entries: they tell a plain file (not a
+    # symlink) without a stat() each. A symlinked folder could loop back on itself.
+    folders = [root]
+    while folders:
+        dirs, files = _list_folder(folders.pop(), skipped)
+        for entry in files:
+            yield SourceFile(root, entry.path), entry.is_file(follow_symlinks=False)
+        folders.extend(reversed(dirs))
+
+
+def _list_folder(folder: str, skipped: list[Skipped]) -> tuple[list[str], list[os.DirEntry]]:
+    """A folder's entries but hidden ones, by name: (the folders to walk, the rest)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted((e for e in listing if e.name[0] != "."), key=lambda e: e.name)
+    except OSError as error:
         skipped.append(Skipped(str(error.filename), f"cannot read folder: {error.strerror}"))
+        return [], []
+    dirs, files = [], []
+    for entry in entries:
+        if not _is_dir(entry):
+            files.append(entry)  # symlinked files are read
+        elif entry.is_symlink():
+            skipped.append(Skipped(entry.path, "symlinked folder, not followed"))
+        else:
+            dirs.append(entry.path)
+    return dirs, files
 
-    # followlinks=False: a symlinked folder could loop back on itself; symlinked files are read.
-    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for link in (os.path.join(folder, d) for d in dirs):
-            if os.path.islink(link):
-                skipped.append(Skipped(link, "symlinked folder, not followed"))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield SourceFile(root, os.path.join(folder, name))
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()  # a symlink to a folder too
+    except OSError:  # as os.walk does
+        return False
 
 
-def _unreadable_kind(path: str) -> str:
+def _unreadable_kind(path: str, regular: bool = False) -> str:
     suffix = os.path.splitext(path)[1]
     if suffix.lower() not in SUPPORTED_SUFFIXES:
         return f"unsupported file type '{suffix}'" if suffix else "unsupported file type (none)"
-    if not os.path.exists(path):
+    if regular:  # known from the folder listing
+        return ""
+    try:
+        mode = os.stat(path).st_mode  # one stat, not exists() and isfile(): two
+    except (OSError, ValueError):
         return "broken symlink"
-    if not os.path.isfile(path):  # a FIFO or device would block or never end
+    if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
         return "not a regular file"
     return ""
 
 
 def doc_id(src: SourceFile) -> str:
     """The file's path relative to src.root, without its extension, with '/' separators."""
-    relative = os.path.relpath(src.path, src.root)
-    return os.path.splitext(relative)[0].replace(os.sep, "/")
+    return os.path.splitext(_relative(src.path, src.root))[0].replace(os.sep, "/")
+
+
+def _relative(path: str, root: str) -> str:
+    # os.path.relpath costs ~10 us a file: a third of a no-op reindex of 14,000 files. For
+    # normalized absolute paths, as discover() makes them, cutting off the root is the same.
+    prefix = _normal_prefix(root)
+    relative = path[len(prefix) :]
+    cut = prefix and path.startswith(prefix) and relative[:1] not in ("", os.sep)
+    return relative if cut and os.path.normpath(path) == path else os.path.relpath(path, root)
+
+
+@functools.lru_cache(maxsize=64)
+def _normal_prefix(root: str) -> str:
+    """root and one separator if root is absolute and normalized, else ''."""
+    normal = os.path.isabs(root) and os.path.normpath(root) == (root.rstrip(os.sep) or os.sep)
+    return root.rstrip(os.sep) + os.sep if normal else ""
 
 
 # -- reading files ------------------------------------------------------------------------

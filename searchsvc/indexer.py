@@ -8,6 +8,9 @@ One run, under the index directory's writer lock:
     ids whose file vanished from an indexed folder --> delete
     one Whoosh commit, then the manifest; a rebuild swaps its new generation in last
 
+The index's state (id, hash and path of each document) is read from its columns alone;
+a run with nothing to read or delete opens no Whoosh reader or writer at all.
+
 A file that fails to read is skipped and reported, and whatever the index already holds
 from it stays: bad input never deletes good data.
 """
@@ -22,6 +25,8 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+from whoosh.codec.whoosh3 import W3Codec
+
 from searchsvc import storage
 from searchsvc.documents import Document, Skipped, SourceFile, discover, read_source
 from searchsvc.schema import to_fields
@@ -30,6 +35,12 @@ from searchsvc.schema import to_fields
 PARALLEL_THRESHOLD = 400
 
 WHOOSH_LOCK_TIMEOUT = 5.0
+
+# Whoosh zlib-compresses each term's block of postings. In a segment of a few documents
+# nearly every block holds one or two postings, and setting zlib up for each (~60 us)
+# was half the commit of 50 new releases. Blocks record their own compression, so any
+# reader reads both kinds. Runs that read many files keep Whoosh's default.
+SMALL_SEGMENT_CODEC = W3Codec(compression=0)
 
 Progress = Callable[[int, int], None]
 
@@ -76,16 +87,8 @@ class _Existing:
     @classmethod
     def load(cls, ix) -> _Existing:
         """Read ids, hashes and paths from the index's columns."""
-        with ix.reader() as reader:
-            if reader.doc_count() == 0:
-                return cls()
-            ids, hashes, paths = (reader.column_reader(f) for f in ("id", "hash", "path"))
-            docs = {
-                ids[n]: (hashes[n], paths[n])
-                for n in range(reader.doc_count_all())
-                if not reader.is_deleted(n)
-            }
-        return cls(docs)
+        rows = storage.column_rows(ix, ("id", "hash", "path"))
+        return cls({doc_id: (doc_hash, path) for doc_id, doc_hash, path in rows})
 
 
 def index_paths(
@@ -113,29 +116,62 @@ def index_paths(
         sources, report.skipped = discover(paths)
         run = _Run(existing, manifest, report)
         fresh, stale = run.split_by_stat(sources)
-        # Whoosh's own lock may still be held for a moment by the workers of a killed run.
-        writer = ix.writer(limitmb=256, timeout=WHOOSH_LOCK_TIMEOUT)
-        try:
-            segments = _build(writer, ix, run, stale, procs, progress, len(fresh), len(sources))
-            run.delete_vanished(paths)
-            for doc_id in run.to_delete + run.to_replace:
-                writer.delete_by_term("id", doc_id)
-        except BaseException:
-            writer.cancel()
-            raise
-        if segments or writer._added or run.to_delete or run.to_replace or gen != live:
-            _commit(writer, segments)
-        else:
-            writer.cancel()  # nothing changed: no new generation for searchers to reopen
+        if not stale:
+            run.delete_vanished(paths)  # nothing to read, so every id seen is known already
+        if stale or run.to_delete or gen != live:
+            plan = _Plan(procs, progress, len(fresh), len(sources), len(stale))
+            _write(ix, run, paths, stale, plan, always_commit=gen != live)
+        # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
         if run.new_manifest != manifest:
             storage.write_manifest(gen, run.new_manifest)
         if gen != live:
             storage.swap_in(index_dir, gen)
-        with ix.reader() as reader:
-            report.total = reader.doc_count()
+        report.total = storage.doc_count(ix)
         ix.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _Plan:
+    """How to read the stale sources: in how many processes, and whom to tell."""
+
+    procs: int
+    progress: Progress | None
+    done: int  # sources already accounted for (unchanged by stat)
+    total: int  # all sources
+    stale: int  # sources to read
+
+    @property
+    def few(self) -> bool:
+        """Whether so few files are to be read that worker processes cost more than they save."""
+        return self.stale < PARALLEL_THRESHOLD
+
+    @property
+    def parallel(self) -> bool:
+        """Whether to read the stale sources in worker processes."""
+        return self.procs > 1 and not self.few
+
+
+def _write(
+    ix, run: _Run, paths: Sequence[str | Path], stale: list, plan: _Plan, always_commit: bool
+) -> None:
+    """Read the stale sources, add and delete documents, and commit if anything changed."""
+    codec = SMALL_SEGMENT_CODEC if plan.few else None
+    # Whoosh's own lock may still be held for a moment by the workers of a killed run.
+    writer = ix.writer(limitmb=256, timeout=WHOOSH_LOCK_TIMEOUT, codec=codec)
+    try:
+        segments = _build(writer, ix, run, stale, plan)
+        run.delete_vanished(paths)
+        for doc_id in run.to_delete + run.to_replace:
+            writer.delete_by_term("id", doc_id)
+    except BaseException:
+        writer.cancel()
+        raise
+    if always_commit or segments or writer._added or run.to_delete or run.to_replace:
+        _commit(writer, segments)
+    else:
+        writer.cancel()  # nothing changed: no new generation for searchers to reopen
 
 
 def _kept_generations(index_dir, live: Path | None) -> set[str | None]:
@@ -208,6 +244,7 @@ class _Run:
     def delete_vanished(self, paths: Sequence[str | Path]) -> None:
         """Mark for deletion documents whose file is gone from an indexed folder."""
         roots = [os.path.abspath(p) for p in paths]
+        self.to_delete = []  # called before and again after reading: the later call counts
         for doc_id, (_, path) in self.existing.items():
             if doc_id in self.seen_ids or path in self.keep_paths:
                 continue
@@ -244,15 +281,15 @@ def _read_and_add(src: SourceFile, existing: dict, add) -> _Outcome:
     return _Outcome(src, st, docs, skipped)
 
 
-def _build(writer, ix, run: _Run, stale, procs, progress, done: int, total: int) -> list:
+def _build(writer, ix, run: _Run, stale, plan: _Plan) -> list:
     """Read stale sources and write their new documents; return segments built elsewhere."""
-    if procs <= 1 or len(stale) < PARALLEL_THRESHOLD:
-        for i, src in enumerate(stale, start=1):
-            run.record(_read_and_add(src, run.existing, _adder(writer)))
-            if progress:
-                progress(done + i, total)
-        return []
-    return _build_parallel(ix, run, stale, procs, progress, done, total)
+    if plan.parallel:
+        return _build_parallel(ix, run, stale, plan)
+    for i, src in enumerate(stale, start=1):
+        run.record(_read_and_add(src, run.existing, _adder(writer)))
+        if plan.progress:
+            plan.progress(plan.done + i, plan.total)
+    return []
 
 
 def _adder(writer):
@@ -273,7 +310,8 @@ def _adder(writer):
 _worker_state: dict = {}
 
 
-def _build_parallel(ix, run: _Run, stale, procs, progress, done: int, total: int) -> list:
+def _build_parallel(ix, run: _Run, stale, plan: _Plan) -> list:
+    procs, progress, done, total = plan.procs, plan.progress, plan.done, plan.total
     _worker_state.update(ix=ix, existing=run.existing)  # inherited by fork, not pickled
     chunks = [stale[i::procs] for i in range(procs)]
     segments = []

@@ -24,10 +24,11 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import OverlayStorage
 from whoosh.index import FileIndex
 
 from searchsvc.schema import build_schema
@@ -66,6 +67,45 @@ def open_index(index_dir: str | Path) -> FileIndex:
 def open_index_at(gen: Path) -> FileIndex:
     """Open one generation directory."""
     return whoosh_index.open_dir(str(gen))
+
+
+def doc_count(ix: FileIndex) -> int:
+    """The number of live documents, from the table of contents alone."""
+    # ix.doc_count() opens a reader, which copies every segment's term file (~0.2 s).
+    return sum(segment.doc_count() for segment in ix._segments())
+
+
+def column_rows(ix: FileIndex, names: Sequence[str]) -> Iterator[tuple[str, ...]]:
+    """The named columns' values for each live document, segment by segment."""
+    # What ix.reader().column_reader() gives, without opening the term files the reader
+    # loads (~0.2 s on a 14,000-document index) and without a lookup per document.
+    for segment in ix._segments():
+        compound = segment.open_compound_file(ix.storage) if segment.is_compound() else None
+        # As SegmentReader does: a file added after the compound one was written is read too.
+        files = ix.storage if compound is None else OverlayStorage(compound, ix.storage)
+        perdoc = segment.codec().per_document_reader(files, segment)
+        try:
+            yield from _segment_rows(ix.schema, segment, perdoc, names)
+        finally:
+            perdoc.close()
+            if compound is not None:
+                compound.close()
+
+
+def _segment_rows(schema, segment, perdoc, names: Sequence[str]) -> Iterator[tuple[str, ...]]:
+    count = segment.doc_count_all()
+    values = []
+    for name in names:
+        field = schema[name]
+        if perdoc.has_column(name):
+            raw = list(perdoc.column_reader(name, field.column_type))
+        else:  # a segment written without the column: Whoosh's default value
+            raw = [field.column_type.default_value()] * count
+        values.append([field.from_column_value(v) for v in raw])
+    gone = set(segment.deleted_docs()) if segment.has_deletions() else set()
+    for n, row in enumerate(zip(*values, strict=True)):
+        if n not in gone:
+            yield row
 
 
 def new_generation(index_dir: str | Path) -> tuple[Path, FileIndex]:
@@ -162,5 +202,7 @@ def read_manifest(gen: Path) -> dict:
 def write_manifest(gen: Path, manifest: dict) -> None:
     """Replace a generation's stat cache atomically."""
     tmp = gen / f".{MANIFEST}.{os.getpid()}"
-    tmp.write_text(json.dumps(manifest, separators=(",", ":")), encoding="utf-8")
+    # check_circular=False: plain data, and it halves the time (0.06 s for 14,000 files).
+    text = json.dumps(manifest, separators=(",", ":"), check_circular=False)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, gen / MANIFEST)

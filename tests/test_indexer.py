@@ -180,3 +180,101 @@ def test_sigkill_mid_run_leaves_the_previous_index(tmp_path, folder, rebuild):
     assert report.total == 2005
     with Engine(ix) as engine:
         assert engine.search(SearchRequest(q="kumquat77")).total == 1
+
+
+# -- the fast paths: what they skip, and what they must still notice ------------------------
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("a run with nothing to do opened a Whoosh reader or writer")
+
+
+def test_noop_run_opens_no_reader_nor_writer(tmp_path, folder, monkeypatch):
+    from whoosh.index import FileIndex
+
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    gen = storage.current_generation(ix)
+    before = sorted(p.name for p in gen.iterdir())
+    monkeypatch.setattr(FileIndex, "reader", _refuse)
+    monkeypatch.setattr(FileIndex, "writer", _refuse)
+    report = index_paths(ix, [folder], procs=1)
+    assert (report.added, report.updated, report.deleted, report.unchanged) == (0, 0, 0, 5)
+    assert report.total == 5 and not report.skipped
+    assert sorted(p.name for p in gen.iterdir()) == before  # no stray segment files
+
+
+def test_vanished_file_is_deleted_when_nothing_is_read(tmp_path, folder):
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    (folder / "004_0c8e5b5424d9bbd8.txt").unlink()
+    report = index_paths(ix, [folder], procs=1)
+    assert (report.added, report.updated, report.deleted, report.unchanged) == (0, 0, 1, 4)
+    assert report.total == 4
+    with Engine(ix) as engine:
+        assert engine.document("004_0c8e5b5424d9bbd8") is None
+
+
+def test_file_changed_after_the_manifest_was_written_is_updated(tmp_path, folder):
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    path = folder / "000_151069118a277199.txt"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Turkmenistan", "Turkmenistax", 1), encoding="utf-8")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))  # same size, later mtime
+    report = index_paths(ix, [folder], procs=1)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 4)
+    with Engine(ix) as engine:
+        assert [h.id for h in engine.search(SearchRequest(q="Turkmenistax")).hits] == [
+            "000_151069118a277199"
+        ]
+
+
+def test_document_missing_from_the_index_is_added_though_its_stat_matches(tmp_path, folder):
+    # As after a run killed between Whoosh's commit and the manifest's write: the manifest
+    # says the file is indexed, the index no longer has it. The index is checked, not trusted.
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    writer = storage.open_index(ix).writer()
+    writer.delete_by_term("id", "002_77df0451d7f08fe1")
+    writer.commit()
+    report = index_paths(ix, [folder], procs=1)
+    assert (report.added, report.unchanged, report.total) == (1, 4, 5)
+    with Engine(ix) as engine:
+        assert engine.document("002_77df0451d7f08fe1") is not None
+
+
+def test_small_update_is_searchable_by_word_and_phrase(tmp_path, folder):
+    # A few new files go into an uncompressed segment beside the compressed ones.
+    ix = tmp_path / "ix"
+    index_paths(ix, [folder], procs=1)
+    (folder / "new.txt").write_text(release(3, "salted pistachios"), encoding="utf-8")
+    report = index_paths(ix, [folder], procs=1)
+    assert (report.added, report.unchanged, report.total) == (1, 5, 6)
+    with Engine(ix) as engine:
+        for q in ("pistachios", '"salted pistachios"', '"ministry discussed salted"'):
+            assert [h.id for h in engine.search(SearchRequest(q=q)).hits] == ["new"], q
+        assert engine.search(SearchRequest(q="Turkmenistan")).total == 5
+
+
+@pytest.mark.parametrize(
+    "root, path",
+    [
+        ("/data", "/data/a/b.md"),
+        ("/data/", "/data/a/b.md"),
+        ("/", "/x.md"),
+        ("/", "//x.md"),
+        ("//a/b", "//a/b/x.md"),
+        ("/data/.", "/data/a.md"),
+        ("/data", "/data/./a.md"),
+        ("/data", "/data/../a.md"),
+        ("/data", "/database/x.md"),
+        ("/data", "/data//a.md"),
+        ("rel", "rel/x.md"),
+    ],
+)
+def test_doc_id_is_the_path_relative_to_the_root(root, path):
+    from searchsvc.documents import SourceFile, doc_id
+
+    relative = os.path.relpath(path, root)
+    assert doc_id(SourceFile(root, path)) == os.path.splitext(relative)[0]
