@@ -1,96 +1,31 @@
 """Snippets: the best passages of a text, with the query's words marked.
 
-    stored text --words, each through the index's own term functions--> matches
+    stored text --find_matches (see matching.py)--> matches
     matches --windows of ~200 characters, scored by distinct terms, then by count--> fragments
     fragments --escape everything, wrap matches in <mark>--> HTML, best first
 
-Words are matched through the same cached functions the index used (``stem_term``,
-``exact_term``), so the query ``meeting`` marks ``Meetings`` and ``"meetings"`` does not
-mark ``meeting``. Only the text's first ``SCAN_LIMIT`` characters are scanned, which bounds
-the cost of a 250,000-character release; Whoosh's stock highlighter re-analyses every hit
-with a chain of filters instead, and is the slow part of a query.
+Words are matched through the same cached functions the index used, so the query
+``meeting`` marks ``Meetings`` and ``"meetings"`` does not mark ``meeting``. Only the text's
+first ``SCAN_LIMIT`` characters are scanned, which bounds the cost of a 250,000-character
+release; Whoosh's stock highlighter re-analyses every hit with a chain of filters instead,
+and is the slow part of a query.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from html import escape
 
-from searchsvc.analysis import MARKS, WORD_CHAR, WORD_RE, exact_term, stem_term
+from searchsvc.matching import SCAN_LIMIT, Span, find_matches
 from searchsvc.query import QueryTerms
+
+__all__ = ["SCAN_LIMIT", "find_matches", "highlight_all", "lead", "snippet"]
 
 FRAGMENT_SIZE = 200
 MAX_FRAGMENTS = 3
-SCAN_LIMIT = 100_000
 SEPARATOR = " … "
 
 _SPACES = re.compile(r"\s+")
-
-Span = tuple[int, int, str]  # start, end, the term it matched (for counting distinct terms)
-
-
-def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[Span]:
-    """The spans of text that match the query's terms, in order."""
-    if not terms:
-        return []
-    text = text[:limit]
-    spans: list[Span] = []
-    # Phrases need every word in order; otherwise only words that start like a query term
-    # (or hold accents or inner dots, which fold) are looked at, found by one regex in C.
-    words = list(WORD_RE.finditer(text)) if terms.phrases else None
-    candidates = words if words is not None else _candidates(_prefixes(terms)).finditer(text)
-    for m in candidates:
-        word = m.group()
-        stem = stem_term(word) if terms.stems else None
-        if stem is not None and stem in terms.stems:
-            spans.append((m.start(), m.end(), stem))
-        elif terms.exact and exact_term(word) in terms.exact:
-            spans.append((m.start(), m.end(), exact_term(word)))
-    if terms.phrases:
-        spans.extend(_phrase_spans(words, terms.phrases))
-        spans = _merge(spans)
-    return spans
-
-
-def _prefixes(terms: QueryTerms) -> tuple[str, ...]:
-    # Snowball keeps a word's first letters (it changes endings), so three of them do.
-    return tuple(sorted({t[:3] for t in (*terms.stems, *terms.exact)}))
-
-
-@lru_cache(maxsize=1024)
-def _candidates(prefixes: tuple[str, ...]) -> re.Pattern:
-    starts = "|".join(re.escape(p) for p in prefixes) or "(?!)"
-    w = WORD_CHAR
-    folds = f"(?:[^\\W\\x00-\\x7f]|[{MARKS}])"  # a letter or mark that folds away
-    return re.compile(
-        rf"(?<![\w{MARKS}.'’])(?:(?:{starts}){w}*(?:[.'’]{w}+)*"  # starts like a term
-        rf"|{w}*{folds}{w}*(?:[.'’]{w}+)*"  # has a letter or mark that folds
-        rf"|{w}+(?:[.'’]{w}+)+)",  # U.S., Turkmenistan's
-        re.IGNORECASE,
-    )
-
-
-def _phrase_spans(words, phrases) -> list[Span]:
-    exact = [exact_term(m.group()) for m in words]
-    spans = []
-    for phrase in phrases:
-        n = len(phrase)
-        key = " ".join(phrase)
-        for i in range(len(exact) - n + 1):
-            if tuple(exact[i : i + n]) == phrase:
-                spans.append((words[i].start(), words[i + n - 1].end(), key))
-    return spans
-
-
-def _merge(spans: list[Span]) -> list[Span]:
-    # Phrase spans may cover word spans; keep the widest, in order.
-    merged: list[Span] = []
-    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
-        if merged and span[0] < merged[-1][1]:
-            continue
-        merged.append(span)
-    return merged
 
 
 def snippet(text: str, terms: QueryTerms, size: int = FRAGMENT_SIZE) -> str:
@@ -111,17 +46,27 @@ def snippet(text: str, terms: QueryTerms, size: int = FRAGMENT_SIZE) -> str:
 
 
 def _best_window(spans: list[Span], size: int) -> tuple[int, int, list[Span]]:
-    best_score, best = (-1, -1), (0, 0, [])
-    j = 0
+    # For each first span, the most that fit in `size`; the first best score wins. The
+    # window slides, counting its terms as it goes, so a text with hundreds of matches
+    # costs one pass, not a set per span.
+    best_score, best = (-1, -1), (0, 0)
+    counts: dict[str, int] = {}
+    j = -1  # the window is spans[i : j + 1]
     for i, first in enumerate(spans):
-        j = max(j, i)
+        if j < i:  # a span longer than `size` still makes a window of its own
+            j = i
+            counts[first[2]] = 1
         while j + 1 < len(spans) and spans[j + 1][1] - first[0] <= size:
             j += 1
-        inside = spans[i : j + 1]
-        score = (len({s[2] for s in inside}), len(inside))
+            counts[spans[j][2]] = counts.get(spans[j][2], 0) + 1
+        score = (len(counts), j - i + 1)
         if score > best_score:
-            best_score, best = score, (first[0], inside[-1][1], inside)
-    start, end, inside = best
+            best_score, best = score, (i, j)
+        counts[first[2]] -= 1
+        if not counts[first[2]]:
+            del counts[first[2]]
+    inside = spans[best[0] : best[1] + 1]
+    start, end = inside[0][0], inside[-1][1]
     # Centre the matches in the window, with some context before them.
     slack = max(size - (end - start), 0)
     return max(start - slack // 3, 0), end + slack - slack // 3, inside

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from searchsvc.highlight import highlight_all, lead, snippet
+import random
+import re
+
+import pytest
+
+from searchsvc.analysis import WORD_CHAR, WORD_RE, exact_term, stem_term
+from searchsvc.highlight import SEPARATOR, _best_window, highlight_all, lead, snippet
+from searchsvc.matching import _SEPS, SCAN_LIMIT, find_matches
 from searchsvc.query import QueryTerms
 
 TEXT = (
@@ -46,3 +53,152 @@ def test_no_match_gives_the_lead():
 def test_highlight_all_marks_every_match():
     html = highlight_all(TEXT, QueryTerms(stems={"meet"}))
     assert html.count("<mark>") == 4
+
+
+# -- find_matches reads only where a match may be; what it finds is what reading every word finds
+
+
+def test_phrase_deep_in_a_long_text_is_marked():
+    text = "Filler words about nothing in particular. " * 2000 + "The Strategic  Partnership."
+    assert len(text) > 80_000
+    html = snippet(text, QueryTerms(phrases=[("strategic", "partnership")]))
+    assert "<mark>Strategic Partnership</mark>" in html
+
+
+def test_matches_beyond_the_scan_limit_are_left_to_the_document_page():
+    text = "Filler words. " * 8000 + "A meeting."
+    assert len(text) > SCAN_LIMIT
+    assert "<mark>" not in snippet(text, QueryTerms(stems={"meet"}))
+    assert "<mark>meeting</mark>" in highlight_all(text, QueryTerms(stems={"meet"}))
+
+
+def test_a_later_fragment_with_more_matches_wins():
+    # Three early windows each hold both terms; a later one holds them more often.
+    early = "The meeting on energy was short. " + "Filler words about nothing. " * 12
+    late = "Energy meeting, energy meeting, energy meeting. "
+    text = early * 3 + "Filler. " * 200 + late + "The end."
+    html = snippet(text, QueryTerms(stems={"meet", "energi"}))
+    assert html.split(SEPARATOR)[0].lower().count("energy meeting") == 3
+
+
+def test_phrase_words_with_dots_accents_and_overlaps():
+    terms = QueryTerms(phrases=[("us", "policy")])
+    spans = find_matches("The U.S. policy, the us policy, the Ü.S. Policy, U.S.policy", terms)
+    assert len(spans) == 3
+    # "a a" overlaps "x a" at 2, and itself: the one at 4 is found all the same.
+    terms = QueryTerms(phrases=[("x", "a"), ("a", "a")])
+    assert find_matches("x a a a", terms) == [(0, 3, "x a"), (4, 7, "a a")]
+    assert find_matches("Türkmenistan’s president", QueryTerms(phrases=[("turkmenistans",)]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_same_matches_as_reading_every_word(seed):
+    rng = random.Random(seed)
+    for _ in range(100):
+        text = "".join(rng.choice(_WORDS) + rng.choice(_GAPS) for _ in range(rng.randint(1, 60)))
+        terms = _random_terms(rng, text)
+        limit = rng.choice([len(text), rng.randint(1, len(text))])
+        assert find_matches(text, terms, limit) == _every_word(text, terms, limit), (text, terms)
+
+
+def test_best_window_is_the_first_with_most_terms_then_matches():
+    rng = random.Random(7)
+    for _ in range(300):
+        spans, pos = [], 0
+        for _ in range(rng.randint(1, 40)):
+            pos += rng.randint(1, 80)
+            spans.append((pos, pos + rng.randint(1, 30), rng.choice("abc")))
+            pos = spans[-1][1]
+        assert _best_window(spans, 120) == _best_window_by_sets(spans, 120)
+
+
+def test_words_are_what_the_finders_assume():
+    # matching.py reasons about words of this shape; change it with WORD_RE.
+    assert WORD_RE.pattern == f"{WORD_CHAR}+(?:[{_SEPS}]{WORD_CHAR}+)*"
+
+
+def test_the_non_ascii_scan_skips_no_word_character():
+    # _NON_ASCII leaves out General Punctuation, which must hold no word character.
+    skipped = [*range(0x2000, 0x200C), *range(0x200E, 0x2070)]
+    assert not [hex(c) for c in skipped if re.match(WORD_CHAR, chr(c))]
+
+
+_WORDS = str.split(
+    "try tries cry using use aging age dying die lying skies sky U.S. US us u.s D.C. "
+    "don't don’t it's Meeting meetings meet o'clock President President’s the of The OF "
+    "united United states States a A 2020 2020s x_y Türkmenistan Turkmenistan Aşgabat "
+    "İstanbul ı ſtate ﬁnance café cafe\u0301 pipe\u00adline a\u200db \u200d москва 日本語 e.g. "
+    "end.Next 'quoted' ’tis ..x x.. a.'b words' a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t"
+)
+_GAPS = [" ", " ", "\n\n", ", ", ". ", " — ", " “", "” ", "'", "’", ".", " '", "\u00a0", "-"]
+_GAPS += [" " * 150, "-" * 300, "，"]
+
+
+def _random_terms(rng: random.Random, text: str) -> QueryTerms:
+    words = WORD_RE.findall(text) or ["x"]
+    terms = QueryTerms()
+    terms.stems.update(s for s in map(stem_term, rng.sample(words, min(3, len(words)))) if s)
+    if rng.random() < 0.3:
+        terms.stems.add(rng.choice(["tri", "cri", "use", "age", "die", "us"]))
+    if rng.random() < 0.3:
+        terms.exact.add(exact_term(rng.choice(words)) or "x")
+    if rng.random() < 0.5:
+        i = rng.randrange(len(words))
+        terms.phrases.append(tuple(map(exact_term, words[i : i + rng.randint(1, 3)])))
+    return terms
+
+
+def _every_word(text: str, terms: QueryTerms, limit: int) -> list:
+    """What the highlighter found when it read every word: the reference."""
+    text = text[:limit]
+    prefixes = tuple({t[:3] for t in (*terms.stems, *terms.exact)})
+    spans = []
+    words = list(WORD_RE.finditer(text))
+    for m in words:
+        word, start = m.group(), m.start()
+        if not terms.phrases and not _read_alone(text, word, start, prefixes):
+            continue
+        stem = stem_term(word) if terms.stems else None
+        if stem is not None and stem in terms.stems:
+            spans.append((start, m.end(), stem))
+        elif terms.exact and exact_term(word) in terms.exact:
+            spans.append((start, m.end(), exact_term(word)))
+    exact = [exact_term(m.group()) for m in words]
+    for phrase in terms.phrases:
+        n = len(phrase)
+        for i in range(len(exact) - n + 1):
+            if tuple(exact[i : i + n]) == phrase:
+                spans.append((words[i].start(), words[i + n - 1].end(), " ".join(phrase)))
+    if not terms.phrases:
+        return spans
+    merged = []
+    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if not merged or span[0] >= merged[-1][1]:
+            merged.append(span)
+    return merged
+
+
+def _read_alone(text: str, word: str, start: int, prefixes: tuple) -> bool:
+    # Without a phrase, a word was read if it opens after no dot or apostrophe, and starts
+    # like a term, or has a dot or apostrophe, or has a letter or mark outside ASCII first.
+    head = re.split("[.'’]", word)[0]
+    if start and text[start - 1] in ".'’":
+        return False
+    starts = any(re.match(re.escape(p), word, re.IGNORECASE) for p in prefixes)
+    return starts or head != word or not head.isascii()
+
+
+def _best_window_by_sets(spans, size):
+    best_score, best = (-1, -1), (0, 0, [])
+    j = 0
+    for i, first in enumerate(spans):
+        j = max(j, i)
+        while j + 1 < len(spans) and spans[j + 1][1] - first[0] <= size:
+            j += 1
+        inside = spans[i : j + 1]
+        score = (len({s[2] for s in inside}), len(inside))
+        if score > best_score:
+            best_score, best = score, (first[0], inside[-1][1], inside)
+    start, end, inside = best
+    slack = max(size - (end - start), 0)
+    return max(start - slack // 3, 0), end + slack - slack // 3, inside
