@@ -113,6 +113,17 @@ class Ranker:
         df = int(np.count_nonzero(match))
         return match, ranking.word_score(title, body, ranking.idf(self.size, df))
 
+    def word_idfs(self, words) -> dict[str, float]:
+        """The idf of each word asked of title and body that some document holds."""
+        out = {}
+        for word in words:
+            t_ids, _ = self.postings.get("title", word)
+            b_ids, _ = self.postings.get("body", word)
+            df = len(np.union1d(t_ids, b_ids))
+            if df:
+                out[word] = ranking.idf(self.size, df)
+        return out
+
     def _phrase(self, q: wq.Phrase) -> tuple[np.ndarray, np.ndarray]:
         try:
             ids, freq = phrase_frequencies(self.reader, q.fieldname, list(q.words), q.slop)

@@ -18,11 +18,13 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from itertools import islice
 
 import numpy as np
 from whoosh import query as wq
 
+from searchsvc import proximity
 from searchsvc.analysis import exact_term, stem_term
 from searchsvc.dates import DateError, date_bounds
 from searchsvc.facets import FacetTable
@@ -149,10 +151,12 @@ def search(searcher, ranker: Ranker, facets: FacetTable, req: SearchRequest) -> 
     if allowed is not None:
         match &= allowed
     terms = query_terms(q, searcher.reader()) if req.q else None
-    docnums = _page(match, scores, facets, req)
+    # The re-ranking reads the best documents' text; the page's snippets read it again.
+    stored = lru_cache(maxsize=None)(searcher.stored_fields)
+    docnums = _page(stored, ranker, match, scores, facets, req, terms)
     return SearchResult(
         request=req,
-        hits=[_hit(searcher, int(n), scores[n], terms) for n in docnums],
+        hits=[_hit(stored(int(n)), scores[n], terms) for n in docnums],
         total=int(np.count_nonzero(match)),
         facets=_facet_counts(facets, match, req),
         suggestion=suggest(searcher, req.q),
@@ -188,11 +192,12 @@ def _exact_fallback(text: str) -> wq.Query:
     return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
 
 
-def _page(match: np.ndarray, scores: np.ndarray, facets: FacetTable, req: SearchRequest):
+def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms):
     """The document numbers of the requested page, best first or by date."""
     depth = req.page * req.size
     if req.sort == "relevance" and req.q:
-        ranked = top(match, scores, depth)
+        ranked = top(match, scores, max(depth, proximity.DEPTH))
+        ranked = _by_proximity(stored, ranker, ranked, scores, terms)[:depth]
     elif req.sort == "oldest":
         ranked = top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
     else:  # newest first, and the order of an empty query; undated documents last
@@ -200,12 +205,28 @@ def _page(match: np.ndarray, scores: np.ndarray, facets: FacetTable, req: Search
     return ranked[(req.page - 1) * req.size :]
 
 
+def _by_proximity(stored, ranker: Ranker, ranked: np.ndarray, scores: np.ndarray, terms):
+    """Re-rank the best documents with the proximity bonus (their scores updated in place)."""
+    idf_of = ranker.word_idfs(sorted(terms.stems))
+    if len(idf_of) < 2:
+        return ranked
+    head = ranked[: proximity.DEPTH]
+    texts = [_text(stored(int(n))) for n in head]
+    scores[head] += proximity.bonuses(texts, idf_of)
+    order = np.lexsort((head, -scores[head]))
+    return np.concatenate([head[order], ranked[len(head) :]])
+
+
+def _text(stored: dict) -> str:
+    # As the exact field reads it, so word positions agree with the index's.
+    return f"{stored.get('title', '')}\n{stored.get('body', '')}"
+
+
 def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
     return np.where(np.isnan(keys), value, keys)
 
 
-def _hit(searcher, docnum: int, score: float | None, terms) -> Hit:
-    stored = searcher.stored_fields(docnum)
+def _hit(stored: dict, score: float | None, terms) -> Hit:
     body = stored.get("body", "")
     return Hit(
         id=stored["id"],
