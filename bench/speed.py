@@ -54,7 +54,7 @@ from _common import (
 from _workload import KINDS, BenchQuery, make_queries, read_docs
 
 from searchsvc import storage
-from searchsvc.documents import discover
+from searchsvc.discovery import discover
 from searchsvc.engine import Engine
 from searchsvc.indexer import IndexReport, index_paths
 from searchsvc.search import SearchError

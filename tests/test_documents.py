@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from searchsvc.discovery import SUPPORTED_SUFFIXES, Skipped, SourceFile, discover, doc_id
 from searchsvc.documents import (
-    SUPPORTED_SUFFIXES,
     Document,
     DocumentError,
-    Skipped,
-    SourceFile,
-    discover,
-    doc_id,
     parse_date,
     parse_jsonl_line,
     parse_markdown,
