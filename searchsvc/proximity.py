@@ -24,7 +24,7 @@ from searchsvc.analysis import WORD_RE, stem_term
 DEPTH = 30  # documents re-ranked; 20 to 200 gave the same figures
 WINDOW = 12  # words
 WEIGHT = 0.6
-SCAN_CHARS = 6_000  # of a long release, its opening is where its subject is stated
+SCAN_CHARS = 3_000  # of a long release: its opening states its subject (as a news lede does)
 
 
 def word_positions(text: str, terms: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
