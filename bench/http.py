@@ -44,8 +44,8 @@ from urllib.parse import urlencode
 from _common import latency_ms, machine, machine_line, table
 from _workload import BenchQuery, make_queries, read_docs
 
-from searchsvc import storage
-from searchsvc.indexer import index_paths
+from searchsvc.indexing import storage
+from searchsvc.indexing.indexer import index_paths
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -66,7 +66,7 @@ def free_port() -> int:
 def serve_command(index_dir: Path, port: int, workers: int) -> list[str]:
     """The `searchsvc serve` command line of this virtualenv."""
     exe = Path(sys.executable).with_name("searchsvc")
-    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "searchsvc.cli"]
+    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "searchsvc"]
     return [
         *base,
         "serve",

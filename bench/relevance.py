@@ -45,11 +45,11 @@ from _common import (
     table,
 )
 
-from searchsvc.documents import DocumentError, parse_jsonl_line
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.query import MAX_QUERY_LENGTH
-from searchsvc.search import SearchError, SearchRequest
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.reading.documents import DocumentError, parse_jsonl_line
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.query import MAX_QUERY_LENGTH
+from searchsvc.searching.search import SearchError, SearchRequest
 
 HITS = 100
 LONG_QUERY_WORDS = 20

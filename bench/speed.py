@@ -53,11 +53,11 @@ from _common import (
 )
 from _workload import KINDS, BenchQuery, make_queries, read_docs
 
-from searchsvc import storage
-from searchsvc.discovery import discover
-from searchsvc.engine import Engine
-from searchsvc.indexer import IndexReport, index_paths
-from searchsvc.search import SearchError
+from searchsvc.indexing import storage
+from searchsvc.indexing.indexer import IndexReport, index_paths
+from searchsvc.reading.discovery import discover
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.search import SearchError
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHIVE = REPO.parent / "shared" / "corpora" / "wh-briefings.tar.gz"

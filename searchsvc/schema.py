@@ -9,7 +9,7 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from searchsvc.analysis import exact_analyzer, stemming_analyzer
 
 if TYPE_CHECKING:
-    from searchsvc.documents import Document
+    from searchsvc.reading.documents import Document
 
 # A title word's weight against a body word's. A title still counts extra without a boost:
 # a word in both title and body scores in each field (see ranking.py). On the relevance

@@ -25,12 +25,13 @@ from whoosh.fields import TEXT, Schema
 from whoosh.query import Phrase
 from whoosh.query.qcore import QueryError
 
-from searchsvc import phrases, storage
 from searchsvc.analysis import exact_analyzer
-from searchsvc.documents import Document
-from searchsvc.indexer import index_paths
-from searchsvc.phrases import clear_cache, phrase_frequencies
+from searchsvc.indexing import storage
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.reading.documents import Document
 from searchsvc.schema import build_schema, to_fields
+from searchsvc.scoring import phrases
+from searchsvc.scoring.phrases import clear_cache, phrase_frequencies
 
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "searchsvc-hypothesis")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from searchsvc import proximity
 from searchsvc.analysis import stem_term
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchRequest
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.scoring import proximity
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.search import SearchRequest
 
 
 def terms(*words: str) -> dict[str, int]:

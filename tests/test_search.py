@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchError, SearchRequest
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.search import SearchError, SearchRequest
 
 S000, S001, S002, S003, S004 = (
     "000_151069118a277199",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import storage
-from searchsvc.indexer import index_paths
+from searchsvc.indexing import storage
+from searchsvc.indexing.indexer import index_paths
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 DATA = Path(__file__).parent / "data"

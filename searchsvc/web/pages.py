@@ -21,13 +21,14 @@ from flask import Blueprint, Flask, current_app, render_template, request, url_f
 from werkzeug.exceptions import HTTPException, NotFound
 
 from searchsvc import config
-from searchsvc.engine import Engine
-from searchsvc.highlight import highlight_all
-from searchsvc.query import QueryError, QueryTerms, parse_query, query_terms
-from searchsvc.search import MAX_DEPTH, SearchError, SearchRequest, SearchResult
-from searchsvc.storage import IndexNotFoundError
+from searchsvc.indexing.storage import IndexNotFoundError
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.query import QueryError, QueryTerms, parse_query, query_terms
+from searchsvc.searching.search import MAX_DEPTH, SearchError, SearchRequest, SearchResult
+from searchsvc.snippets.highlight import highlight_all
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+PACKAGE = Path(__file__).resolve().parent.parent
+TEMPLATES = PACKAGE.parent / "templates"
 
 # The page sends no script and no inline style, so the policy can forbid both.
 SECURITY_HEADERS = {
@@ -67,11 +68,11 @@ _engine_lock = threading.Lock()
 
 def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     """Build the app; settings are defaults, then SEARCHSVC_* variables, then explicit."""
-    app = Flask(__name__, template_folder=str(TEMPLATES))
+    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(PACKAGE / "static"))
     app.config.from_mapping(config.load(explicit))
     app.json.sort_keys = False  # keep the envelope's documented order: ok first
     app.register_blueprint(bp)
-    from searchsvc import api
+    from searchsvc.web import api
 
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_error_handler(HTTPException, handle_http_error)
@@ -85,17 +86,17 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
 
 def get_engine() -> Engine:
     """The app's one Engine, created on first use (never at import or in create_app)."""
-    engine = current_app.extensions.get("searchsvc.engine")
+    engine = current_app.extensions.get("searchsvc.searching.engine")
     if engine is None:
         with _engine_lock:
-            engine = current_app.extensions.get("searchsvc.engine")
+            engine = current_app.extensions.get("searchsvc.searching.engine")
             if engine is None:
                 engine = Engine(
                     current_app.config["INDEX_DIR"],
                     check_interval=float(current_app.config["REFRESH_INTERVAL"]),
                     cache_size=int(current_app.config["RESULT_CACHE"]),
                 )
-                current_app.extensions["searchsvc.engine"] = engine
+                current_app.extensions["searchsvc.searching.engine"] = engine
     return engine
 
 
@@ -343,7 +344,7 @@ def safe_link(url: str) -> str | None:
 
 def handle_http_error(exc: HTTPException):
     """An error page, or under /api/ the JSON error envelope."""
-    from searchsvc import api
+    from searchsvc.web import api
 
     if api.is_api_request():
         return api.http_error(exc)
@@ -354,7 +355,7 @@ def handle_http_error(exc: HTTPException):
 
 def handle_no_index(exc: IndexNotFoundError):
     """A 503 that says how to build the missing index."""
-    from searchsvc import api
+    from searchsvc.web import api
 
     index_dir = current_app.config["INDEX_DIR"]
     message = f"No index at {index_dir}. Run: searchsvc index --index-dir {index_dir}"

@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
-from searchsvc.openapi import spec
-from searchsvc.payload import document_payload, error_payload, search_payload
-from searchsvc.search import SearchError, SearchResult
-from searchsvc.web import get_engine, search_args, search_request
+from searchsvc.searching.search import SearchError, SearchResult
+from searchsvc.web.openapi import spec
+from searchsvc.web.pages import get_engine, search_args, search_request
+from searchsvc.web.payload import document_payload, error_payload, search_payload
 
 bp = Blueprint("api", __name__)
 

@@ -30,9 +30,15 @@ from datetime import datetime, timezone
 import yaml
 from dateutil import parser as dateparser
 
-from searchsvc.discovery import SUPPORTED_SUFFIXES, Skipped, SourceFile, doc_id, unreadable_kind
-from searchsvc.markdown_text import markdown_to_text
-from searchsvc.release_text import find_source, shorten, tidy_paragraphs, title_and_place
+from searchsvc.reading.discovery import (
+    SUPPORTED_SUFFIXES,
+    Skipped,
+    SourceFile,
+    doc_id,
+    unreadable_kind,
+)
+from searchsvc.reading.markdown_text import markdown_to_text
+from searchsvc.reading.release_text import find_source, shorten, tidy_paragraphs, title_and_place
 
 # The largest of 14,396 White House releases is 0.25 MB. A bigger .txt or .md file (or JSONL
 # record) is not a release: indexing 50 MB takes half a minute and 0.7 GB, for one document.

@@ -21,9 +21,9 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.query.qcore import QueryError
 
-from searchsvc import ranking
-from searchsvc.phrases import phrase_frequencies
-from searchsvc.postings import PostingCache, field_lengths
+from searchsvc.scoring import bm25 as ranking
+from searchsvc.scoring.phrases import phrase_frequencies
+from searchsvc.scoring.postings import PostingCache, field_lengths
 
 # Fields whose lengths normalise BM25; other fields (year, source, ...) are short values.
 LENGTH_FIELDS = ("title", "body", "exact")

@@ -24,14 +24,14 @@ from itertools import islice
 import numpy as np
 from whoosh import query as wq
 
-from searchsvc import proximity
 from searchsvc.analysis import exact_term, stem_term
 from searchsvc.dates import DateError, date_bounds
-from searchsvc.facets import FacetTable
-from searchsvc.highlight import snippet
-from searchsvc.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
-from searchsvc.ranker import Ranker, top
 from searchsvc.schema import FACET_FIELDS
+from searchsvc.scoring import proximity
+from searchsvc.scoring.ranker import Ranker, top
+from searchsvc.searching.facets import FacetTable
+from searchsvc.searching.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
+from searchsvc.snippets.highlight import snippet
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_SIZE = 100

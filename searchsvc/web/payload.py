@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from searchsvc.documents import Document
-from searchsvc.search import SearchResult
+from searchsvc.reading.documents import Document
+from searchsvc.searching.search import SearchResult
 
 
 def _date(value: datetime | None) -> str | None:

@@ -13,7 +13,8 @@ import sys
 
 import click
 
-from searchsvc import config, storage
+from searchsvc import config
+from searchsvc.indexing import storage
 
 SETTINGS = config.load()
 
@@ -47,7 +48,7 @@ def serve_cmd(host: str, port: int, workers: int, index_dir: str):
 
 
 def _build_from_seeds(index_dir: str) -> None:
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing.indexer import index_paths
 
     seeds = str(SETTINGS["SEEDS_DIR"])
     click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
@@ -99,7 +100,7 @@ def _gunicorn(settings: dict):
                     self.cfg.set(key, value)
 
         def load(self):
-            from searchsvc.web import create_app
+            from searchsvc.web.pages import create_app
 
             return create_app(settings)
 

@@ -1,12 +1,12 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json.
 
-The schemas describe exactly what searchsvc.payload builds (no extra keys allowed), and
+The schemas describe exactly what searchsvc.web.payload builds (no extra keys allowed), and
 tests/test_api.py validates every response it sees against them, so the two cannot drift.
 """
 
 from __future__ import annotations
 
-from searchsvc.search import MAX_DEPTH, MAX_SIZE, SORTS
+from searchsvc.searching.search import MAX_DEPTH, MAX_SIZE, SORTS
 
 
 def _nullable(kind: str, **extra) -> dict:

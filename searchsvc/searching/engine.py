@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from searchsvc import storage
-from searchsvc.documents import Document
-from searchsvc.facets import FacetTable
-from searchsvc.ranker import Ranker
-from searchsvc.search import SearchRequest, SearchResult, search
+from searchsvc.indexing import storage
+from searchsvc.reading.documents import Document
+from searchsvc.scoring.ranker import Ranker
+from searchsvc.searching.facets import FacetTable
+from searchsvc.searching.search import SearchRequest, SearchResult, search
 
 
 @dataclass(frozen=True)

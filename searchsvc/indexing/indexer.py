@@ -27,9 +27,9 @@ from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3Codec
 
-from searchsvc import storage
-from searchsvc.discovery import Skipped, SourceFile, discover
-from searchsvc.documents import Document, read_source
+from searchsvc.indexing import storage
+from searchsvc.reading.discovery import Skipped, SourceFile, discover
+from searchsvc.reading.documents import Document, read_source
 from searchsvc.schema import to_fields
 
 # Below this many files to read, starting worker processes costs more than it saves.

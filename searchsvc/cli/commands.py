@@ -14,8 +14,8 @@ from contextlib import contextmanager
 import click
 
 from searchsvc import config
-from searchsvc.serve import serve_cmd
-from searchsvc.storage import IndexLockedError, IndexNotFoundError
+from searchsvc.cli.serve import serve_cmd
+from searchsvc.indexing.storage import IndexLockedError, IndexNotFoundError
 
 SETTINGS = config.load()
 
@@ -33,7 +33,7 @@ def _index_dir_option(f):
 @contextmanager
 def _friendly_errors(index_dir: str):
     """Turn the library's expected errors into one-line messages with a fix."""
-    from searchsvc.search import SearchError
+    from searchsvc.searching.search import SearchError
 
     try:
         yield
@@ -64,7 +64,7 @@ def main():
 )
 def index_cmd(paths, index_dir, rebuild, strict, procs, wait):
     """Index PATHS (files or folders; default: the bundled seeds/)."""
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing.indexer import index_paths
 
     paths = paths or (SETTINGS["SEEDS_DIR"],)
     with _friendly_errors(index_dir), _progress() as progress:
@@ -118,9 +118,9 @@ def _progress():
 @_index_dir_option
 def search_cmd(query, index_dir, as_json, **params):
     """Search the index for QUERY and print the ranked results."""
-    from searchsvc.engine import Engine
-    from searchsvc.payload import search_payload
-    from searchsvc.search import SearchRequest
+    from searchsvc.searching.engine import Engine
+    from searchsvc.searching.search import SearchRequest
+    from searchsvc.web.payload import search_payload
 
     with _friendly_errors(index_dir):
         result = Engine(index_dir).search(SearchRequest(q=query, **params))
@@ -131,7 +131,7 @@ def search_cmd(query, index_dir, as_json, **params):
 
 
 def _print_result(result) -> None:
-    from searchsvc.cli_format import format_result
+    from searchsvc.cli.format import format_result
 
     for line in format_result(result):
         click.echo(line)
@@ -141,7 +141,7 @@ def _print_result(result) -> None:
 @_index_dir_option
 def stats_cmd(index_dir):
     """Show how many documents the index holds, their dates, and its size."""
-    from searchsvc.engine import Engine
+    from searchsvc.searching.engine import Engine
 
     with _friendly_errors(index_dir):
         stats = Engine(index_dir).stats()

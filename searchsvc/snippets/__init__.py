@@ -1,0 +1,1 @@
+"""The snippets wing."""
