@@ -18,7 +18,7 @@ from pathlib import Path
 
 from searchsvc.analysis import STOP, WORD_RE
 from searchsvc.indexing import storage
-from searchsvc.searching.search import SearchRequest
+from searchsvc.searching import SearchRequest
 
 KINDS = ("words", "phrase", "dated", "faceted")
 # Share of each kind in a workload: 1-3 word queries, phrases, date ranges, facet filters.

@@ -44,8 +44,7 @@ from urllib.parse import urlencode
 from _common import latency_ms, machine, machine_line, table
 from _workload import BenchQuery, make_queries, read_docs
 
-from searchsvc.indexing import storage
-from searchsvc.indexing.indexer import index_paths
+from searchsvc.indexing import index_paths, storage
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"

@@ -45,11 +45,10 @@ from _common import (
     table,
 )
 
-from searchsvc.indexing.indexer import index_paths
-from searchsvc.reading.documents import DocumentError, parse_jsonl_line
-from searchsvc.searching.engine import Engine
+from searchsvc.indexing import index_paths
+from searchsvc.reading import DocumentError, parse_jsonl_line
+from searchsvc.searching import Engine, SearchError, SearchRequest
 from searchsvc.searching.query import MAX_QUERY_LENGTH
-from searchsvc.searching.search import SearchError, SearchRequest
 
 HITS = 100
 LONG_QUERY_WORDS = 20

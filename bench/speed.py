@@ -53,11 +53,9 @@ from _common import (
 )
 from _workload import KINDS, BenchQuery, make_queries, read_docs
 
-from searchsvc.indexing import storage
-from searchsvc.indexing.indexer import IndexReport, index_paths
-from searchsvc.reading.discovery import discover
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.search import SearchError
+from searchsvc.indexing import IndexReport, index_paths, storage
+from searchsvc.reading import discover
+from searchsvc.searching import Engine, SearchError
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHIVE = REPO.parent / "shared" / "corpora" / "wh-briefings.tar.gz"

@@ -1,5 +1,5 @@
 """`python -m searchsvc`: the command line."""
 
-from searchsvc.cli.commands import main
+from searchsvc.cli import main
 
 main()

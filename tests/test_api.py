@@ -12,8 +12,8 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
+from searchsvc.web import create_app
 from searchsvc.web.openapi import spec
-from searchsvc.web.pages import create_app
 
 SPEC = spec()
 ENVELOPE = {"ok", "error", "status"}
@@ -204,7 +204,7 @@ def test_suggestion(client):
 def test_api_agrees_with_cli_json(client, runner, seeds_index):
     import json
 
-    from searchsvc.cli.commands import main
+    from searchsvc.cli import main
 
     result = runner.invoke(
         main, ["search", "Turkmenistan", "--json", "--index-dir", str(seeds_index)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.cli.commands import main
+from searchsvc.cli import main
 
 PROJECT = Path(__file__).parent.parent
 SEEDS = PROJECT / "seeds"

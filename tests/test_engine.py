@@ -7,10 +7,10 @@ import shutil
 import pytest
 from conftest import SEEDS
 
-from searchsvc.indexing.indexer import index_paths
+from searchsvc.indexing import index_paths
+from searchsvc.searching import SearchError, SearchRequest
 from searchsvc.searching import engine as engine_module
 from searchsvc.searching.engine import Engine, ResultCache
-from searchsvc.searching.search import SearchError, SearchRequest
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.indexing import storage
-from searchsvc.indexing.indexer import index_paths
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.search import SearchRequest
+from searchsvc.indexing import index_paths, storage
+from searchsvc.searching import Engine, SearchRequest
 
 DATA = Path(__file__).parent / "data"
 SEEDS = Path(__file__).parent.parent / "seeds"

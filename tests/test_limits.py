@@ -14,16 +14,11 @@ from urllib.parse import urlencode
 import pytest
 from markup import Markup
 
+from searchsvc.searching import MAX_DEPTH, SearchError, SearchRequest
 from searchsvc.searching.query import MAX_EDITS, MAX_FUZZY, MAX_FUZZY_LENGTH, MAX_QUERY_LENGTH
-from searchsvc.searching.search import (
-    MAX_DEPTH,
-    MAX_EXPANSIONS,
-    MAX_FACET_VALUES,
-    MAX_SIZE,
-    SearchError,
-    SearchRequest,
-)
-from searchsvc.web.pages import create_app
+from searchsvc.searching.request import MAX_SIZE
+from searchsvc.searching.search import MAX_EXPANSIONS, MAX_FACET_VALUES
+from searchsvc.web import create_app
 
 N = 300
 
@@ -45,7 +40,7 @@ def _record(n: int) -> str:
 
 @pytest.fixture(scope="module")
 def limits_index(tmp_path_factory):
-    from searchsvc.indexing.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     root = tmp_path_factory.mktemp("limits")
     (root / "docs").mkdir()
@@ -62,7 +57,7 @@ def client(limits_index):
 
 @pytest.fixture(scope="module")
 def engine(limits_index):
-    from searchsvc.searching.engine import Engine
+    from searchsvc.searching import Engine
 
     with Engine(limits_index) as engine:
         yield engine

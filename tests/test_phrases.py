@@ -26,10 +26,10 @@ from whoosh.query import Phrase
 from whoosh.query.qcore import QueryError
 
 from searchsvc.analysis import exact_analyzer
-from searchsvc.indexing import storage
-from searchsvc.indexing.indexer import index_paths
-from searchsvc.reading.documents import Document
-from searchsvc.schema import build_schema, to_fields
+from searchsvc.indexing import index_paths, storage
+from searchsvc.indexing.writing import to_fields
+from searchsvc.reading import Document
+from searchsvc.schema import build_schema
 from searchsvc.scoring import phrases
 from searchsvc.scoring.phrases import clear_cache, phrase_frequencies
 

@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from searchsvc.analysis import stem_term
-from searchsvc.indexing.indexer import index_paths
+from searchsvc.indexing import index_paths
 from searchsvc.scoring import proximity
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.search import SearchRequest
+from searchsvc.searching import Engine, SearchRequest
 
 
 def terms(*words: str) -> dict[str, int]:

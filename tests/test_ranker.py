@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 
-from searchsvc.indexing.indexer import index_paths
+from searchsvc.indexing import index_paths
 from searchsvc.scoring import bm25 as ranking
-from searchsvc.scoring.ranker import top
+from searchsvc.scoring import top
 from searchsvc.searching.query import parse_query
 from searchsvc.searching.search import _expand_multiterms
 
@@ -71,14 +71,14 @@ def small(tmp_path_factory):
     for n in range(6):
         write(docs, f"other{n}", f"Notice {n}", filler)
     index_paths(root / "ix", [docs], procs=1)
-    from searchsvc.searching.engine import Engine
+    from searchsvc.searching import Engine
 
     with Engine(root / "ix") as engine:
         yield engine
 
 
 def ranked_ids(engine, text: str) -> list[str]:
-    from searchsvc.searching.search import SearchRequest
+    from searchsvc.searching import SearchRequest
 
     return [h.id for h in engine.search(SearchRequest(q=text)).hits]
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from searchsvc.indexing.indexer import index_paths
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.search import SearchError, SearchRequest
+from searchsvc.indexing import index_paths
+from searchsvc.searching import Engine, SearchError, SearchRequest
 
 S000, S001, S002, S003, S004 = (
     "000_151069118a277199",

@@ -58,7 +58,7 @@ def run_index(folder: Path, index_dir: Path, *extra: str) -> str:
 @pytest.fixture
 def seeds_copy(tmp_path) -> tuple[Path, Path]:
     """A folder with a copy of the seeds, and an index of it."""
-    from searchsvc.indexing.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     folder, index_dir = tmp_path / "releases", tmp_path / "index"
     shutil.copytree(SEEDS, folder)

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from markup import PAGE_TAGS, VOID
 
-from searchsvc.web.pages import create_app, page_numbers, safe_link
+from searchsvc.web import create_app
+from searchsvc.web.pages import page_numbers, safe_link
 
 OUR_TAGS = PAGE_TAGS  # every tag the templates write, and the <mark> of snippets
 

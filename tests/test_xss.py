@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from markup import Markup, fragment_problems
 
-from searchsvc.web.pages import create_app
+from searchsvc.web import create_app
 
 VECTORS = [
     "<script>alert(1)</script>",
@@ -90,7 +90,7 @@ def _jsonl_record(n: int, vector: str, url: str) -> str:
 @pytest.fixture(scope="module")
 def hostile_corpus(tmp_path_factory):
     """(client, doc ids): an app over every vector in every field of every format."""
-    from searchsvc.indexing.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     root = tmp_path_factory.mktemp("xss")
     docs = root / "docs"

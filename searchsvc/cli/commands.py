@@ -15,7 +15,7 @@ import click
 
 from searchsvc import config
 from searchsvc.cli.serve import serve_cmd
-from searchsvc.indexing.storage import IndexLockedError, IndexNotFoundError
+from searchsvc.indexing import IndexLockedError, IndexNotFoundError
 
 SETTINGS = config.load()
 
@@ -33,7 +33,7 @@ def _index_dir_option(f):
 @contextmanager
 def _friendly_errors(index_dir: str):
     """Turn the library's expected errors into one-line messages with a fix."""
-    from searchsvc.searching.search import SearchError
+    from searchsvc.searching import SearchError
 
     try:
         yield
@@ -64,7 +64,7 @@ def main():
 )
 def index_cmd(paths, index_dir, rebuild, strict, procs, wait):
     """Index PATHS (files or folders; default: the bundled seeds/)."""
-    from searchsvc.indexing.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     paths = paths or (SETTINGS["SEEDS_DIR"],)
     with _friendly_errors(index_dir), _progress() as progress:
@@ -102,25 +102,33 @@ def _progress():
             bar.__exit__(None, None, None)
 
 
+def _search_options(f):
+    """The search parameters' options, from their one declaration (searching/request.py)."""
+    from searchsvc.searching import PARAMS, SearchRequest
+
+    for p in reversed(PARAMS):
+        if p.name == "q":
+            continue  # the QUERY argument
+        default = SearchRequest.__dataclass_fields__[p.attr].default
+        if p.name == "size":
+            default = SETTINGS["PAGE_SIZE"]
+        kind = click.Choice(p.choices) if p.choices else p.kind
+        show = default not in (None, "")
+        f = click.option(
+            f"--{p.name}", p.attr, type=kind, default=default, show_default=show, help=p.help
+        )(f)
+    return f
+
+
 @main.command("search")
 @click.argument("query", default="")
-@click.option("--from", "date_from", help="Earliest date: 2023, 2023-05, 5 May 2023.")
-@click.option("--to", "date_to", help="Latest date, read the same way.")
-@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance")
-@click.option("--page", type=int, default=1, show_default=True)
-@click.option("--size", type=int, default=SETTINGS["PAGE_SIZE"], show_default=True)
-@click.option("--source", help="Only this source.")
-@click.option("--category", help="Only this category.")
-@click.option("--place", help="Only this place.")
-@click.option("--year", help="Only this year, e.g. 2023.")
-@click.option("--month", help="Only this month, e.g. 2023-05.")
+@_search_options
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 @_index_dir_option
 def search_cmd(query, index_dir, as_json, **params):
     """Search the index for QUERY and print the ranked results."""
-    from searchsvc.searching.engine import Engine
-    from searchsvc.searching.search import SearchRequest
-    from searchsvc.web.payload import search_payload
+    from searchsvc.searching import Engine, SearchRequest
+    from searchsvc.web import search_payload
 
     with _friendly_errors(index_dir):
         result = Engine(index_dir).search(SearchRequest(q=query, **params))
@@ -141,7 +149,7 @@ def _print_result(result) -> None:
 @_index_dir_option
 def stats_cmd(index_dir):
     """Show how many documents the index holds, their dates, and its size."""
-    from searchsvc.searching.engine import Engine
+    from searchsvc.searching import Engine
 
     with _friendly_errors(index_dir):
         stats = Engine(index_dir).stats()

@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Iterator
 
-from searchsvc.searching.search import SearchResult
+from searchsvc.searching import SearchResult
 
 _MARK = re.compile(r"</?mark>")
 

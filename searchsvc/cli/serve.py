@@ -13,8 +13,7 @@ import sys
 
 import click
 
-from searchsvc import config
-from searchsvc.indexing import storage
+from searchsvc import config, indexing
 
 SETTINGS = config.load()
 
@@ -40,7 +39,7 @@ ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 )
 def serve_cmd(host: str, port: int, workers: int, index_dir: str):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
-    if storage.current_generation(index_dir) is None:
+    if indexing.current_generation(index_dir) is None:
         _build_from_seeds(index_dir)
     settings = {"HOST": host, "PORT": port, "WORKERS": workers, "INDEX_DIR": index_dir}
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
@@ -48,13 +47,13 @@ def serve_cmd(host: str, port: int, workers: int, index_dir: str):
 
 
 def _build_from_seeds(index_dir: str) -> None:
-    from searchsvc.indexing.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     seeds = str(SETTINGS["SEEDS_DIR"])
     click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
     try:
         report = index_paths(index_dir, [seeds])
-    except (OSError, storage.IndexLockedError) as exc:
+    except (OSError, indexing.IndexLockedError) as exc:
         raise click.ClickException(f"Could not build the index: {exc}") from None
     click.echo(report.summary())
     if report.total == 0:
@@ -100,7 +99,7 @@ def _gunicorn(settings: dict):
                     self.cfg.set(key, value)
 
         def load(self):
-            from searchsvc.web.pages import create_app
+            from searchsvc.web import create_app
 
             return create_app(settings)
 

@@ -1,1 +1,26 @@
-"""The indexing wing."""
+"""Building the index: the directory's generations and lock, and the indexer.
+
+    paths --reading--> Documents --indexer (under the writer lock)--> a Whoosh generation
+    storage: which generation is live, the atomic swap, the manifest of sources
+
+Whoosh's writing internals stay in ``writing``; the rest of the package uses this face.
+"""
+
+from searchsvc.indexing.indexer import IndexReport, index_paths
+from searchsvc.indexing.storage import (
+    IndexLockedError,
+    IndexNotFoundError,
+    current_generation,
+    open_index_at,
+    writer_lock,
+)
+
+__all__ = [
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "IndexReport",
+    "current_generation",
+    "index_paths",
+    "open_index_at",
+    "writer_lock",
+]

@@ -28,9 +28,8 @@ from pathlib import Path
 from whoosh.codec.whoosh3 import W3Codec
 
 from searchsvc.indexing import storage
-from searchsvc.reading.discovery import Skipped, SourceFile, discover
-from searchsvc.reading.documents import Document, read_source
-from searchsvc.schema import to_fields
+from searchsvc.indexing.writing import to_fields
+from searchsvc.reading import Document, Skipped, SourceFile, discover, read_source
 
 # Below this many files to read, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400

@@ -1,1 +1,10 @@
-"""The scoring wing."""
+"""Scoring: which documents match a query, and how well, as numpy arrays.
+
+    Whoosh query --Ranker--> match mask and scores (postings read as whole blocks, BM25F)
+    phrases from positions, a proximity re-rank of the best few, top-k selection
+"""
+
+from searchsvc.scoring import proximity
+from searchsvc.scoring.ranker import Ranker, top
+
+__all__ = ["Ranker", "proximity", "top"]

@@ -17,11 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from searchsvc.indexing import storage
-from searchsvc.reading.documents import Document
-from searchsvc.scoring.ranker import Ranker
+from searchsvc import indexing
+from searchsvc.reading import Document
+from searchsvc.scoring import Ranker
 from searchsvc.searching.facets import FacetTable
-from searchsvc.searching.search import SearchRequest, SearchResult, search
+from searchsvc.searching.search import SearchRequest, SearchResult, highlight_terms, search
+from searchsvc.snippets import QueryTerms
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class _Snapshot:
 
     def __init__(self, gen: Path, cache_size: int):
         self.gen = gen
-        self.ix = storage.open_index_at(gen)
+        self.ix = indexing.open_index_at(gen)
         self.searcher = self.ix.searcher()
         self.ranker = Ranker(self.searcher)
         self.facets = FacetTable(self.searcher.reader())
@@ -118,9 +119,9 @@ class Engine:
         if snap is not None and time.monotonic() - self._checked < self.check_interval:
             return snap
         with self._lock:
-            gen = storage.current_generation(self.index_dir)
+            gen = indexing.current_generation(self.index_dir)
             if gen is None:
-                raise storage.IndexNotFoundError(f"No index at {self.index_dir}")
+                raise indexing.IndexNotFoundError(f"No index at {self.index_dir}")
             if self._snapshot is None or not self._snapshot.current(gen):
                 if self._snapshot is not None:
                     self._retired.append((time.monotonic(), self._snapshot))
@@ -149,6 +150,10 @@ class Engine:
         result = search(snap.searcher, snap.ranker, snap.facets, request)
         snap.results.put(request, result)
         return result
+
+    def query_terms(self, text: str) -> QueryTerms:
+        """What a query looks for, to mark its words in a document; nothing if it is bad."""
+        return highlight_terms(self.snapshot().searcher, text)
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""

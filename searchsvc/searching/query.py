@@ -17,7 +17,6 @@ checked first, and the parsed query is checked for the error markers Whoosh leav
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from whoosh import query as wq
 from whoosh.qparser import (
@@ -31,6 +30,7 @@ from whoosh.qparser import (
 from whoosh.qparser.plugins import Plugin
 
 from searchsvc.schema import QUERY_FIELDS
+from searchsvc.snippets import QueryTerms
 
 FIELDS = (*QUERY_FIELDS, "year", "month")
 MAX_QUERY_LENGTH = 2000  # long enough for a pasted paragraph
@@ -58,18 +58,6 @@ _FUZZY_RE = re.compile(r'(?<=[^\s"])~(\d?)')  # as Whoosh's FuzzyTermPlugin read
 
 class QueryError(ValueError):
     """A query the user typed that cannot be run; the message says what to fix."""
-
-
-@dataclass
-class QueryTerms:
-    """What a query looks for, as the highlighter needs it."""
-
-    stems: set[str] = field(default_factory=set)
-    exact: set[str] = field(default_factory=set)
-    phrases: list[tuple[str, ...]] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.stems or self.exact or self.phrases)
 
 
 def check_syntax(text: str) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from itertools import islice
@@ -27,46 +27,14 @@ from whoosh import query as wq
 from searchsvc.analysis import exact_term, stem_term
 from searchsvc.dates import DateError, date_bounds
 from searchsvc.schema import FACET_FIELDS
-from searchsvc.scoring import proximity
-from searchsvc.scoring.ranker import Ranker, top
+from searchsvc.scoring import Ranker, proximity, top
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
-from searchsvc.snippets.highlight import snippet
+from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
+from searchsvc.snippets import snippet
 
-SORTS = ("relevance", "newest", "oldest")
-MAX_SIZE = 100
-MAX_DEPTH = 10_000  # page x size: deeper pages are refused, not computed
 MAX_FACET_VALUES = 50
 MAX_EXPANSIONS = 500  # words one prefix*, wildcard or fuzzy~ term may stand for
-
-
-class SearchError(ValueError):
-    """A request that cannot be answered as asked; the message says why."""
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    """What to search for, filter by, sort by and which page to return."""
-
-    q: str = ""
-    date_from: str | None = None
-    date_to: str | None = None
-    source: str | None = None
-    category: str | None = None
-    place: str | None = None
-    year: str | None = None
-    month: str | None = None
-    sort: str = "relevance"
-    page: int = 1
-    size: int = 10
-
-    def filters(self) -> dict[str, str]:
-        """The facet filters that are set."""
-        return {f: getattr(self, f) for f in FACET_FIELDS if getattr(self, f)}
-
-    def to_dict(self) -> dict:
-        """The request as plain values, for JSON."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -102,7 +70,6 @@ class SearchResult:
     facets: dict[str, list[FacetCount]]
     suggestion: str | None
     took_ms: float
-    terms: object = field(default=None, repr=False, compare=False)
 
     @property
     def pages(self) -> int:
@@ -115,22 +82,6 @@ class SearchResult:
         """Whether a next page exists and may be asked for."""
         nxt = self.request.page + 1
         return nxt <= self.pages and nxt * self.request.size <= MAX_DEPTH
-
-
-def check_request(req: SearchRequest) -> SearchRequest:
-    """Raise SearchError for out-of-range paging or sort; return the request normalised."""
-    if req.sort not in SORTS:
-        raise SearchError(f"sort must be one of {', '.join(SORTS)}, not {req.sort!r}")
-    if not 1 <= req.size <= MAX_SIZE:
-        raise SearchError(f"size must be between 1 and {MAX_SIZE}, not {req.size}")
-    if req.page < 1:
-        raise SearchError(f"page must be 1 or more, not {req.page}")
-    if req.page * req.size > MAX_DEPTH:
-        raise SearchError(
-            f"page {req.page} of size {req.size} is deeper than the first {MAX_DEPTH} "
-            "results; narrow the search with dates or facets"
-        )
-    return replace(req, q=req.q.strip())
 
 
 def search(searcher, ranker: Ranker, facets: FacetTable, req: SearchRequest) -> SearchResult:
@@ -161,7 +112,6 @@ def search(searcher, ranker: Ranker, facets: FacetTable, req: SearchRequest) -> 
         facets=_facet_counts(facets, match, req),
         suggestion=suggest(searcher, req.q),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
-        terms=terms,
     )
 
 
@@ -256,6 +206,16 @@ def _facet_counts(facets: FacetTable, match: np.ndarray, req: SearchRequest):
         # Months only make sense within a chosen year or range: 60 bars say nothing.
         out["month"] = []
     return out
+
+
+def highlight_terms(searcher, text: str) -> QueryTerms:
+    """What the query text looks for, to mark in a document; nothing for a bad query."""
+    if not text.strip():
+        return QueryTerms()
+    try:
+        return query_terms(parse_query(text, searcher.schema), searcher.reader())
+    except QueryError:
+        return QueryTerms()  # a query that cannot run just highlights nothing
 
 
 def suggest(searcher, text: str) -> str | None:

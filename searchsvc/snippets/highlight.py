@@ -16,10 +16,8 @@ from __future__ import annotations
 import re
 from html import escape
 
-from searchsvc.searching.query import QueryTerms
-from searchsvc.snippets.spans import SCAN_LIMIT, Span, find_matches
-
-__all__ = ["SCAN_LIMIT", "find_matches", "highlight_all", "lead", "snippet"]
+from searchsvc.snippets.spans import Span, find_matches
+from searchsvc.snippets.terms import QueryTerms
 
 FRAGMENT_SIZE = 200
 MAX_FRAGMENTS = 3

@@ -21,7 +21,7 @@ from functools import lru_cache
 from itertools import islice
 
 from searchsvc.analysis import MARKS, WORD_CHAR, WORD_RE, exact_term, stem_term
-from searchsvc.searching.query import QueryTerms
+from searchsvc.snippets.terms import QueryTerms
 
 # Only a text's first characters are read: this bounds the cost of a 250,000-character release.
 SCAN_LIMIT = 100_000

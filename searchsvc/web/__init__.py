@@ -1,5 +1,6 @@
 """The web edge: the app factory, the search pages and the JSON API."""
 
-from searchsvc.web.pages import create_app
+from searchsvc.web.app import create_app
+from searchsvc.web.payload import search_payload
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "search_payload"]

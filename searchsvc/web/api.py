@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, jsonify, request, url_for
-from werkzeug.exceptions import HTTPException, NotFound
+from flask import Blueprint, current_app, request, url_for
+from werkzeug.exceptions import NotFound
 
-from searchsvc.searching.search import SearchError, SearchResult
+from searchsvc.searching import SearchError, SearchResult
+from searchsvc.web.context import get_engine, search_args, search_request
+from searchsvc.web.errors import bad_request
 from searchsvc.web.openapi import spec
-from searchsvc.web.pages import get_engine, search_args, search_request
-from searchsvc.web.payload import document_payload, error_payload, search_payload
+from searchsvc.web.payload import document_payload, search_payload
 
 bp = Blueprint("api", __name__)
+bp.register_error_handler(SearchError, bad_request)
 
 
 @bp.get("/search")
@@ -66,38 +68,3 @@ def health():
 def openapi():
     """The OpenAPI description of this API."""
     return spec()
-
-
-@bp.errorhandler(SearchError)
-def bad_request(exc: SearchError):
-    """A request the engine cannot answer as asked: 400 with its message."""
-    return error_response(str(exc), 400)
-
-
-def is_api_request() -> bool:
-    """Whether the current request is for the API, so errors answer as JSON."""
-    return request.path == "/api" or request.path.startswith("/api/")
-
-
-def http_error(exc: HTTPException):
-    """Any HTTP error under /api/ as the envelope, with a message that says what to do."""
-    status = exc.code or 500
-    message = exc.description or exc.name
-    if status == 404 and request.url_rule is None:
-        message = f"No API endpoint at {request.path}; see /api/openapi.json."
-    elif status == 405:
-        message = f"{request.method} is not allowed here; use GET."
-    elif status >= 500:
-        message = "The server failed to answer; the error is in its log."
-    response = error_response(message, status)
-    for name, value in exc.get_headers():
-        if name.lower() != "content-type":  # keep Allow on a 405, say
-            response.headers[name] = value
-    return response
-
-
-def error_response(message: str, status: int):
-    """The error envelope as a response with that status."""
-    response = jsonify(error_payload(message, status))
-    response.status_code = status
-    return response

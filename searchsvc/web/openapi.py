@@ -6,7 +6,7 @@ tests/test_api.py validates every response it sees against them, so the two cann
 
 from __future__ import annotations
 
-from searchsvc.searching.search import MAX_DEPTH, MAX_SIZE, SORTS
+from searchsvc.searching import PARAMS, Param, SearchRequest
 
 
 def _nullable(kind: str, **extra) -> dict:
@@ -23,6 +23,23 @@ def _object(properties: dict, description: str = "") -> dict:
     return {"description": description, **schema} if description else schema
 
 
+def _value_schema(p: Param, nullable: bool = False) -> dict:
+    """What a parameter accepts: its type, choices and limits, from its declaration."""
+    schema: dict = {"type": "integer" if p.kind is int else "string"}
+    if p.choices:
+        schema["enum"] = list(p.choices)
+    if p.minimum is not None:
+        schema["minimum"] = p.minimum
+    if p.maximum is not None:
+        schema["maximum"] = p.maximum
+    default = SearchRequest.__dataclass_fields__[p.attr].default
+    if nullable and default is None:
+        schema["type"] = [schema["type"], "null"]
+    elif not nullable and default not in (None, ""):
+        schema["default"] = default
+    return schema
+
+
 _OK = {"type": "boolean", "const": True}
 _STRING = {"type": "string"}
 _DATE = _nullable("string", format="date")
@@ -37,19 +54,7 @@ SCHEMAS = {
         "Every 4xx and 5xx answer; status repeats the HTTP status.",
     ),
     "Query": _object(
-        {
-            "q": _STRING,
-            "date_from": _nullable("string"),
-            "date_to": _nullable("string"),
-            "source": _nullable("string"),
-            "category": _nullable("string"),
-            "place": _nullable("string"),
-            "year": _nullable("string"),
-            "month": _nullable("string"),
-            "sort": {"type": "string", "enum": list(SORTS)},
-            "page": {"type": "integer", "minimum": 1},
-            "size": {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
-        },
+        {p.attr: _value_schema(p, nullable=True) for p in PARAMS},
         "The parameters as the engine understood them.",
     ),
     "Hit": _object(
@@ -121,41 +126,17 @@ SCHEMAS = {
 }
 
 
-def _param(name: str, description: str, schema: dict | None = None) -> dict:
+def _parameter(p: Param) -> dict:
     return {
-        "name": name,
+        "name": p.name,
         "in": "query",
         "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
+        "description": p.help,
+        "schema": _value_schema(p),
     }
 
 
-SEARCH_PARAMETERS = [
-    _param(
-        "q",
-        'The query: words, "phrases", AND/OR/NOT, field:value, prefix*, fuzzy~. '
-        "Empty lists documents newest first.",
-    ),
-    _param("from", "Earliest date: 2023, 2023-05, 2023-05-04 or 5 May 2023."),
-    _param("to", "Latest date, read the same way; a partial date covers its whole period."),
-    _param("sort", "Order of results.", {"type": "string", "enum": list(SORTS)}),
-    _param(
-        "page",
-        f"Page number; page x size may not pass {MAX_DEPTH}.",
-        {"type": "integer", "minimum": 1, "default": 1},
-    ),
-    _param(
-        "size",
-        "Results per page (default: the server's PAGE_SIZE setting, 10).",
-        {"type": "integer", "minimum": 1, "maximum": MAX_SIZE, "default": 10},
-    ),
-    _param("source", "Only this source (a value of the source facet)."),
-    _param("category", "Only this category."),
-    _param("place", "Only this place."),
-    _param("year", "Only this year, e.g. 2023."),
-    _param("month", "Only this month, e.g. 2023-05."),
-]
+SEARCH_PARAMETERS = [_parameter(p) for p in PARAMS]
 
 
 def _json(schema: str, description: str) -> dict:

@@ -10,136 +10,31 @@ that is already escaped except for our ``<mark>`` tags; everything else is autoe
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, render_template, request, url_for
-from werkzeug.exceptions import HTTPException, NotFound
+from flask import Blueprint, current_app, render_template, request, url_for
+from werkzeug.exceptions import NotFound
 
-from searchsvc import config
-from searchsvc.indexing.storage import IndexNotFoundError
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.query import QueryError, QueryTerms, parse_query, query_terms
-from searchsvc.searching.search import MAX_DEPTH, SearchError, SearchRequest, SearchResult
-from searchsvc.snippets.highlight import highlight_all
+from searchsvc.searching import (
+    MAX_DEPTH,
+    PARAMS,
+    SearchError,
+    SearchResult,
+)
+from searchsvc.snippets import highlight_all
+from searchsvc.web.context import get_engine, search_args, search_request
 
-PACKAGE = Path(__file__).resolve().parent.parent
-TEMPLATES = PACKAGE.parent / "templates"
-
-# The page sends no script and no inline style, so the policy can forbid both.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-
-# Query-string name -> SearchRequest field, for the text parameters.
-TEXT_PARAMS = {
-    "from": "date_from",
-    "to": "date_to",
-    "source": "source",
-    "category": "category",
-    "place": "place",
-    "year": "year",
-    "month": "month",
-}
-FILTER_LABELS = {
-    "from": "From",
-    "to": "To",
-    "year": "Year",
-    "month": "Month",
-    "source": "Source",
-    "category": "Category",
-    "place": "Place",
-}
+# The page's labels of the active filters, in the order of their declaration.
+FILTER_LABELS = {p.name: p.label for p in PARAMS if p.label}
 FACET_LABELS = {"source": "Source", "category": "Category", "place": "Place"}
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
 
 bp = Blueprint("web", __name__)
-_engine_lock = threading.Lock()
-
-
-def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
-    """Build the app; settings are defaults, then SEARCHSVC_* variables, then explicit."""
-    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(PACKAGE / "static"))
-    app.config.from_mapping(config.load(explicit))
-    app.json.sort_keys = False  # keep the envelope's documented order: ok first
-    app.register_blueprint(bp)
-    from searchsvc.web import api
-
-    app.register_blueprint(api.bp, url_prefix="/api")
-    app.register_error_handler(HTTPException, handle_http_error)
-    app.register_error_handler(IndexNotFoundError, handle_no_index)
-    app.after_request(add_security_headers)
-    app.add_template_global(url_with)
-    app.add_template_global(search_args)
-    app.add_template_filter(format_date, "date")
-    return app
-
-
-def get_engine() -> Engine:
-    """The app's one Engine, created on first use (never at import or in create_app)."""
-    engine = current_app.extensions.get("searchsvc.searching.engine")
-    if engine is None:
-        with _engine_lock:
-            engine = current_app.extensions.get("searchsvc.searching.engine")
-            if engine is None:
-                engine = Engine(
-                    current_app.config["INDEX_DIR"],
-                    check_interval=float(current_app.config["REFRESH_INTERVAL"]),
-                    cache_size=int(current_app.config["RESULT_CACHE"]),
-                )
-                current_app.extensions["searchsvc.searching.engine"] = engine
-    return engine
-
-
-def add_security_headers(response):
-    """Send the strict CSP and nosniff on every response."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
 
 
 # -- reading requests -----------------------------------------------------------------------
-
-
-def search_request(args: Mapping[str, str], page_size: int) -> SearchRequest:
-    """A SearchRequest from query-string arguments; raise SearchError for bad numbers."""
-    text = {field: args.get(name, "").strip() or None for name, field in TEXT_PARAMS.items()}
-    return SearchRequest(
-        q=args.get("q", ""),
-        sort=args.get("sort", "").strip() or "relevance",
-        page=_int_arg(args, "page", 1),
-        size=_int_arg(args, "size", page_size),
-        **text,
-    )
-
-
-def _int_arg(args: Mapping[str, str], name: str, default: int) -> int:
-    raw = args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SearchError(f"{name} must be a whole number, not {raw[:40]!r}") from None
-
-
-def search_args() -> dict[str, str]:
-    """The current request's search parameters that are set, q first.
-
-    Only these known names are passed on to url_for: it reads some keywords itself
-    (_external, _scheme, _anchor), which a query string must not reach.
-    """
-    names = ("q", *TEXT_PARAMS, "sort", "page", "size")
-    return {name: value for name in names if (value := request.args.get(name, ""))}
 
 
 def url_with(**changes: object) -> str:
@@ -304,7 +199,7 @@ def document(doc_id: str):
     if doc is None:
         raise NotFound(f"There is no document with the id {doc_id!r}.")
     q = request.args.get("q", "").strip()
-    terms = _terms(q)
+    terms = get_engine().query_terms(q)
     paragraphs = [highlight_all(p, terms) for p in doc.body.split("\n\n") if p.strip()]
     link = safe_link(doc.url)
     return render_template(
@@ -320,16 +215,6 @@ def document(doc_id: str):
     )
 
 
-def _terms(q: str) -> QueryTerms:
-    if not q:
-        return QueryTerms()
-    searcher = get_engine().snapshot().searcher
-    try:
-        return query_terms(parse_query(q, searcher.schema), searcher.reader())
-    except QueryError:
-        return QueryTerms()  # a query that cannot run just highlights nothing here
-
-
 def safe_link(url: str) -> str | None:
     """The URL if it is an absolute http(s) URL, else None (never javascript: and kin)."""
     try:
@@ -337,29 +222,3 @@ def safe_link(url: str) -> str | None:
     except ValueError:
         return None
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
-
-
-# -- errors ------------------------------------------------------------------------------------
-
-
-def handle_http_error(exc: HTTPException):
-    """An error page, or under /api/ the JSON error envelope."""
-    from searchsvc.web import api
-
-    if api.is_api_request():
-        return api.http_error(exc)
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.code or 500, exc.name)
-    page = render_template("error.html", title=title, message=exc.description, q="")
-    return page, exc.code or 500
-
-
-def handle_no_index(exc: IndexNotFoundError):
-    """A 503 that says how to build the missing index."""
-    from searchsvc.web import api
-
-    index_dir = current_app.config["INDEX_DIR"]
-    message = f"No index at {index_dir}. Run: searchsvc index --index-dir {index_dir}"
-    if api.is_api_request():
-        return api.error_response(message, 503)
-    page = render_template("error.html", title="No index yet", message=message, q="")
-    return page, 503

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from searchsvc.reading.documents import Document
-from searchsvc.searching.search import SearchResult
+from searchsvc.reading import Document
+from searchsvc.searching import SearchResult
 
 
 def _date(value: datetime | None) -> str | None:
