@@ -17,13 +17,42 @@ from searchsvc import config
 from searchsvc.cli.serve import serve_cmd
 from searchsvc.indexing import IndexLockedError, IndexNotFoundError
 
-SETTINGS = config.load()
+# Options whose default is a setting of another name than their own (--size: PAGE_SIZE).
+SETTING_OF = {"size": "PAGE_SIZE"}
+
+
+class SettingsGroup(click.Group):
+    """A group that reads the settings when it starts, not at import.
+
+    Every option named after a setting (--index-dir: INDEX_DIR, --port: PORT, ...) takes its
+    default from it, through click's default_map, so `--help` shows the values in force.
+    A setting that does not parse stops here with one line that names it.
+    """
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if parent is None and "obj" not in extra:
+            try:
+                settings = config.load()
+            except config.ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+            extra["obj"] = settings
+            extra.setdefault("default_map", self._default_map(settings))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def _default_map(self, settings: dict) -> dict:
+        defaults: dict[str, dict] = {}
+        for name, command in self.commands.items():
+            for param in command.params:
+                setting = SETTING_OF.get(param.name or "", (param.name or "").upper())
+                if setting in settings:
+                    defaults.setdefault(name, {})[param.name] = settings[setting]
+        return defaults
 
 
 def _index_dir_option(f):
     return click.option(
         "--index-dir",
-        default=SETTINGS["INDEX_DIR"],
+        default=config.DEFAULTS["INDEX_DIR"],
         show_default=True,
         type=click.Path(file_okay=False),
         help="Where the index lives (SEARCHSVC_INDEX_DIR).",
@@ -47,7 +76,7 @@ def _friendly_errors(index_dir: str):
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SettingsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="searchsvc")
 def main():
     """Full-text search for press releases: index folders, then search them."""
@@ -62,11 +91,12 @@ def main():
 @click.option(
     "--wait", type=float, default=0.0, help="Seconds to wait for another indexer to finish."
 )
-def index_cmd(paths, index_dir, rebuild, strict, procs, wait):
+@click.pass_obj
+def index_cmd(settings, paths, index_dir, rebuild, strict, procs, wait):
     """Index PATHS (files or folders; default: the bundled seeds/)."""
     from searchsvc.indexing import index_paths
 
-    paths = paths or (SETTINGS["SEEDS_DIR"],)
+    paths = paths or (settings["SEEDS_DIR"],)
     with _friendly_errors(index_dir), _progress() as progress:
         report = index_paths(
             index_dir, paths, rebuild=rebuild, procs=procs, wait=wait, progress=progress
@@ -110,8 +140,6 @@ def _search_options(f):
         if p.name == "q":
             continue  # the QUERY argument
         default = SearchRequest.__dataclass_fields__[p.attr].default
-        if p.name == "size":
-            default = SETTINGS["PAGE_SIZE"]
         kind = click.Choice(p.choices) if p.choices else p.kind
         show = default not in (None, "")
         f = click.option(

@@ -1,6 +1,6 @@
 """`searchsvc serve`: the web app under gunicorn, a production WSGI server.
 
-    options (defaulting from config.load()) --no index?--> index_paths(SEEDS_DIR) first
+    options (defaulting from the settings) --no index?--> index_paths(SEEDS_DIR) first
     create_app(those settings) --gunicorn, N sync workers--> one access-log line per request
 
 Flask and gunicorn are imported inside the command, so `searchsvc --help` stays fast.
@@ -15,41 +15,39 @@ import click
 
 from searchsvc import config, indexing
 
-SETTINGS = config.load()
-
 ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
 @click.command("serve")
-@click.option("--host", default=SETTINGS["HOST"], show_default=True, help="Address to bind.")
-@click.option("--port", type=int, default=SETTINGS["PORT"], show_default=True, help="Port.")
+@click.option("--host", default=config.DEFAULTS["HOST"], show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=config.DEFAULTS["PORT"], show_default=True, help="Port.")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    default=SETTINGS["WORKERS"],
+    default=config.DEFAULTS["WORKERS"],
     show_default=True,
     help="Worker processes.",
 )
 @click.option(
     "--index-dir",
-    default=SETTINGS["INDEX_DIR"],
+    default=config.DEFAULTS["INDEX_DIR"],
     show_default=True,
     type=click.Path(file_okay=False),
     help="Where the index lives (SEARCHSVC_INDEX_DIR); built from seeds if missing.",
 )
-def serve_cmd(host: str, port: int, workers: int, index_dir: str):
+@click.pass_obj
+def serve_cmd(settings: dict, host: str, port: int, workers: int, index_dir: str):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     if indexing.current_generation(index_dir) is None:
-        _build_from_seeds(index_dir)
-    settings = {"HOST": host, "PORT": port, "WORKERS": workers, "INDEX_DIR": index_dir}
+        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]))
+    settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "INDEX_DIR": index_dir}
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
     _gunicorn(settings).run()
 
 
-def _build_from_seeds(index_dir: str) -> None:
+def _build_from_seeds(index_dir: str, seeds: str) -> None:
     from searchsvc.indexing import index_paths
 
-    seeds = str(SETTINGS["SEEDS_DIR"])
     click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
     try:
         report = index_paths(index_dir, [seeds])

@@ -1,7 +1,7 @@
 """Scoring: which documents match a query, and how well, as numpy arrays.
 
-    Whoosh query --Ranker--> match mask and scores (postings read as whole blocks, BM25F)
-    phrases from positions, a proximity re-rank of the best few, top-k selection
+Whoosh query --Ranker--> match mask and scores (postings read as whole blocks, BM25F)
+phrases from positions, a proximity re-rank of the best few, top-k selection
 """
 
 from searchsvc.scoring import proximity

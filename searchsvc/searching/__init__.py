@@ -1,8 +1,8 @@
 """Searching: the one search function, and the engine that serves it from an open index.
 
-    SearchRequest (request: every parameter declared once)
-      --engine (a reused searcher per index state, a result cache)--> search()
-      --query, dates, facets, scoring, snippets--> SearchResult
+SearchRequest (request: every parameter declared once)
+  --engine (a reused searcher per index state, a result cache)--> search()
+  --query, dates, facets, scoring, snippets--> SearchResult
 """
 
 from searchsvc.searching.engine import Engine, IndexStats

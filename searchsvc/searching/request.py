@@ -62,8 +62,10 @@ class SearchRequest:
         None, name="from", label="From", help=f"Earliest date: {_DATE_HELP}."
     )
     date_to: str | None = param(
-        None, name="to", label="To", help="Latest date, read the same way; a partial date "
-        "covers its whole year or month."
+        None,
+        name="to",
+        label="To",
+        help="Latest date, read the same way; a partial date covers its whole year or month.",
     )
     year: str | None = param(None, name="year", label="Year", help="Only this year, e.g. 2023.")
     month: str | None = param(
