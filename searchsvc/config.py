@@ -37,13 +37,14 @@ class Setting:
 
     def parse(self, raw: object, source: str) -> str | int | float:
         """The value raw stands for, checked; raise ConfigError naming source if it cannot."""
-        kind = type(self.default)
-        if kind is str:
+        if isinstance(self.default, str):
             return str(raw)
-        what = "a whole number" if kind is int else "a number"
+        text = raw.strip() if isinstance(raw, str) else str(raw)
+        kind = int if isinstance(self.default, int) else float
         try:
-            value = kind(raw.strip() if isinstance(raw, str) else raw)  # type: ignore[arg-type]
+            value: int | float = kind(text)
         except (TypeError, ValueError):
+            what = "a whole number" if isinstance(self.default, int) else "a number"
             raise ConfigError(f"{source} must be {what}, not {str(raw)[:40]!r}") from None
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{source} must be at least {self.minimum:g}, not {value}")

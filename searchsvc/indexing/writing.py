@@ -5,9 +5,9 @@ from __future__ import annotations
 from searchsvc.reading import Document
 
 
-def to_fields(doc: Document) -> dict:
+def to_fields(doc: Document) -> dict[str, object]:
     """The field values Whoosh indexes for a document."""
-    fields = {
+    fields: dict[str, object] = {
         "id": doc.id,
         "title": doc.title,
         "body": doc.body,

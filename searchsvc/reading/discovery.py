@@ -48,7 +48,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skippe
     for given in paths:
         path = os.path.abspath(given)
         if os.path.isdir(path):
-            candidates = _walk(path, skipped)
+            candidates: Iterable[tuple[SourceFile, bool]] = _walk(path, skipped)
         elif os.path.lexists(path):
             candidates = [(SourceFile(os.path.dirname(path), path), False)]
         else:

@@ -85,6 +85,7 @@ def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int):
         docs = ids if docs is None else docs[_in_sorted(docs, ids)]
         if not len(docs):
             return _NONE
+    assert docs is not None  # postings has at least one word
     if slop == 1:
         return _adjacent(docs, words, order, postings)
     positions = {word: postings[word].positions(docs) for word in order}
@@ -93,16 +94,18 @@ def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int):
 
 def _adjacent(docs: np.ndarray, words: list[str], order: list[str], postings: dict):
     """Docs and counts of the words at p, p + 1, ..., read rarest first, pruning docs."""
-    starts = None  # doc << 32 | p for every p where the words read so far line up
+    starts: np.ndarray | None = None  # doc << 32 | p where the words read so far line up
     for word in order:
         flat, lens = postings[word].positions(docs)
         keys = (np.repeat(docs, lens) << 32) + flat
         for i in (i for i, w in enumerate(words) if w == word):
             shifted = keys[flat >= i] - i
             starts = shifted if starts is None else starts[_in_sorted(starts, shifted)]
+        assert starts is not None  # every word of order occurs in words
         docs = np.unique(starts >> 32)
         if not len(docs):
             return _NONE
+    assert starts is not None
     found, freqs = np.unique(starts >> 32, return_counts=True)
     return found, freqs.astype(np.int64)
 

@@ -15,6 +15,7 @@ whatever the corpus and however long its releases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import repeat
 
 import numpy as np
@@ -32,8 +33,9 @@ def word_positions(text: str, terms: dict[str, int]) -> tuple[np.ndarray, np.nda
     words = WORD_RE.findall(text[:SCAN_CHARS])
     # map() over C functions (the cached stemmer, dict.get) keeps Python out of the loop
     # over every word: 0.1 microseconds a word instead of 0.5.
+    lookup: Callable[[str | None, int], int] = terms.get  # type: ignore[assignment]
     found = np.fromiter(
-        map(terms.get, map(stem_term, words), repeat(-1)), dtype=np.int64, count=len(words)
+        map(lookup, map(stem_term, words), repeat(-1)), dtype=np.int64, count=len(words)
     )
     positions = np.flatnonzero(found >= 0)
     return positions, found[positions]

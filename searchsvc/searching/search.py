@@ -27,7 +27,7 @@ from whoosh import query as wq
 from searchsvc.analysis import exact_term, stem_term
 from searchsvc.dates import DateError, date_bounds
 from searchsvc.schema import FACET_FIELDS
-from searchsvc.scoring import Ranker, proximity, top
+from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
@@ -146,7 +146,7 @@ def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest,
     """The document numbers of the requested page, best first or by date."""
     depth = req.page * req.size
     if req.sort == "relevance" and req.q:
-        ranked = top(match, scores, max(depth, proximity.DEPTH))
+        ranked = top(match, scores, max(depth, PROXIMITY_DEPTH))
         ranked = _by_proximity(stored, ranker, ranked, scores, terms)[:depth]
     elif req.sort == "oldest":
         ranked = top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
@@ -160,9 +160,9 @@ def _by_proximity(stored, ranker: Ranker, ranked: np.ndarray, scores: np.ndarray
     idf_of = ranker.word_idfs(sorted(terms.stems))
     if len(idf_of) < 2:
         return ranked
-    head = ranked[: proximity.DEPTH]
+    head = ranked[:PROXIMITY_DEPTH]
     texts = [_text(stored(int(n))) for n in head]
-    scores[head] += proximity.bonuses(texts, idf_of)
+    scores[head] += proximity_bonuses(texts, idf_of)
     order = np.lexsort((head, -scores[head]))
     return np.concatenate([head[order], ranked[len(head) :]])
 

@@ -31,7 +31,7 @@ def snippet(text: str, terms: QueryTerms, size: int = FRAGMENT_SIZE) -> str:
     spans = find_matches(text, terms)
     if not spans:
         return lead(text, size)
-    fragments = []
+    fragments: list[tuple[int, int, str]] = []
     remaining = spans
     while remaining and len(fragments) < MAX_FRAGMENTS:
         start, end, inside = _best_window(remaining, size)

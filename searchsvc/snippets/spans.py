@@ -182,8 +182,8 @@ def _word_spans(
     words = {w.start(): w for w in odd if not (strict and _after_sep(text, w.start()))}
     for hit in finder.finditer(text) if finder else ():
         i = hit.start()
-        if i not in words and (strict or _opens_word(text, i)):
-            words[i] = WORD_RE.match(text, i)
+        if i not in words and (strict or _opens_word(text, i)) and (w := WORD_RE.match(text, i)):
+            words[i] = w
     spans = []
     for i in sorted(words):
         word = words[i].group()
