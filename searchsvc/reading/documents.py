@@ -24,12 +24,11 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date as Date
-from datetime import datetime, timezone
+from datetime import datetime
 
 import yaml
-from dateutil import parser as dateparser
 
+from searchsvc import dates
 from searchsvc.reading.discovery import (
     SUPPORTED_SUFFIXES,
     Skipped,
@@ -48,8 +47,6 @@ MAX_FILE_SIZE = 10 * 1024 * 1024
 # The one date regex allowed: the seed header. dateutil reads the value itself.
 _SEED_HEADER = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})(?!\d)[ \t]*")
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
-# Date defaults for missing parts: fixed, so the same text always gives the same date.
-_DEFAULT_DATE = datetime(2000, 1, 1)  # a leap year, so "29 February" parses
 
 
 @dataclass(frozen=True)
@@ -280,33 +277,10 @@ def parse_text(text: str, id: str = "") -> Document:
 
 def parse_date(value: object) -> datetime | None:
     """A date, datetime or date text as a naive UTC datetime; None for no value."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, datetime):
-        when = value
-    elif isinstance(value, Date):
-        when = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        when = _parse_date_text(value.strip())
-    else:
-        raise DocumentError(f"unreadable date {value!r}")
-    if when.tzinfo is not None:
-        try:
-            when = when.astimezone(timezone.utc).replace(tzinfo=None)
-        except OverflowError:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
-            raise DocumentError(f"unreadable date {str(value)[:40]!r}") from None
-    return when
-
-
-def _parse_date_text(text: str) -> datetime:
     try:
-        return dateparser.isoparse(text)  # the common case, and much faster than parse()
-    except (ValueError, OverflowError):
-        pass
-    try:
-        return dateparser.parse(text, default=_DEFAULT_DATE)
-    except (ValueError, OverflowError):
-        raise DocumentError(f"unreadable date {text[:40]!r}") from None
+        return dates.parse_date(value)
+    except dates.DateError as exc:
+        raise DocumentError(str(exc)) from None
 
 
 def _as_text(value: object) -> str:

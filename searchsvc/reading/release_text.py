@@ -13,18 +13,14 @@ find_source() looks for an agency's credit ("..., Trend reports.") or sign-off (
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
-from dateutil import parser as dateparser
+from searchsvc import dates
 
 TITLE_LENGTH = 120  # a title made from a sentence is cut near here, at a word boundary
 HEADLINE_LENGTH = 160  # a longer line is a paragraph, not a headline
 DATE_LINE_LENGTH = 40  # only short lines are tried as dates: dateutil accepts odd things
 DATELINE_LENGTH = 80
 
-# dateutil fills missing parts from a default date, today's unless told: "29 February" or "31"
-# would be dates in some months and not others. 1 January 2000 admits every day and month.
-_LEAP_JANUARY = datetime(2000, 1, 1)
 # A sentence ends at . ! or ? (maybe closing a quote) before a capital; see first_sentence.
 _SENTENCE_END = re.compile(r"[.!?][\"”’)]?\s+(?=[A-Z\"“‘(])")
 # News agencies credit themselves mid-sentence: "..., Trend reports." / "..., Report informs."
@@ -78,15 +74,8 @@ def _is_headline(line: str) -> bool:
 
 
 def is_date(text: str) -> bool:
-    """Whether a short text is a date and nothing else, as dateutil reads it."""
-    # Whole-text (not fuzzy) parsing: "05 December 2023" is a date, "Meeting on 5 May" is not.
-    if len(text) > DATE_LINE_LENGTH:
-        return False
-    try:
-        dateparser.parse(text, default=_LEAP_JANUARY)
-    except (ValueError, OverflowError):
-        return False
-    return True
+    """Whether a short text is a date and nothing else."""
+    return len(text) <= DATE_LINE_LENGTH and dates.is_date(text)
 
 
 def _dateline_place(line: str) -> str:
