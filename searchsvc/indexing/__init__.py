@@ -3,10 +3,21 @@
     paths --reading--> Documents --indexer (under the writer lock)--> a Whoosh generation
     storage: which generation is live, the atomic swap, the manifest of sources
 
-Whoosh's writing internals stay in ``writing``; the rest of the package uses this face.
+Whoosh's internals stay in two adapters, ``segments`` (reading) and ``writing``; the rest of
+the package uses this face.
 """
 
 from searchsvc.indexing.indexer import IndexReport, index_paths
+from searchsvc.indexing.segments import (
+    encoded_positions,
+    length_column,
+    length_of_byte,
+    open_postings,
+    posting_blocks,
+    postings_key,
+    read_all,
+    reads_blocks,
+)
 from searchsvc.indexing.storage import (
     IndexLockedError,
     IndexNotFoundError,
@@ -20,6 +31,14 @@ __all__ = [
     "IndexNotFoundError",
     "IndexReport",
     "current_generation",
+    "encoded_positions",
+    "length_column",
+    "length_of_byte",
+    "open_postings",
+    "posting_blocks",
+    "postings_key",
+    "read_all",
+    "reads_blocks",
     "index_paths",
     "open_index_at",
     "writer_lock",

@@ -28,22 +28,32 @@ Deleted documents are left in (the caller masks them), unlike in Whoosh's matche
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from itertools import chain
 from pickle import loads
 
 import numpy as np
-from whoosh import formats
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.query.qcore import QueryError
-from whoosh.reading import TermNotFound
+
+from searchsvc.caching import LruCache
+from searchsvc.indexing import (
+    encoded_positions,
+    open_postings,
+    posting_blocks,
+    postings_key,
+    read_all,
+    reads_blocks,
+)
 
 # Decoded words kept per process. The words of the 60 phrases of the benchmark workload on
 # the White House corpus take 25 MB; "the" alone, in 14,384 documents, 4.8 MB.
 CACHE_BYTES = 64 * 1024 * 1024
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class PhraseError(ValueError):
+    """A phrase asked of a field that keeps no positions (Whoosh raises its QueryError)."""
+
+
 _NONE = (_EMPTY, _EMPTY)
 
 
@@ -56,7 +66,7 @@ def phrase_frequencies(
         return _NONE  # as Whoosh: no field, no matches
     fmt = schema[fieldname].format
     if not fmt or not fmt.supports("positions"):
-        raise QueryError(f"Phrase search: {fieldname!r} field has no positions")
+        raise PhraseError(f"Phrase search: {fieldname!r} field has no positions")
     docs, freqs = [_EMPTY], [_EMPTY]
     for leaf, base in reader.leaf_readers():
         leaf_docs, leaf_freqs = _leaf_phrase(leaf, fieldname, fmt, words, slop)
@@ -74,10 +84,10 @@ def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int):
     """The phrase's documents (segment numbers) and frequencies in one segment."""
     postings = {}
     for word in dict.fromkeys(words):  # a repeated word is read once
-        try:
-            postings[word] = _postings(leaf, fieldname, word, fmt)
-        except TermNotFound:
+        found = _postings(leaf, fieldname, word, fmt)
+        if found is None:
             return _NONE
+        postings[word] = found
     order = sorted(postings, key=lambda w: leaf.doc_frequency(fieldname, w))
     docs = None
     for word in order:
@@ -143,18 +153,14 @@ def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 
 def _postings(leaf, fieldname: str, word: str, fmt):
-    """A word's postings in a segment: kept whole, or read by blocks (W3), or by the API."""
-    matcher = leaf.postings(fieldname, word)
-    if isinstance(matcher, FilterMatcher):
-        # Deleted documents are the caller's to mask. The filter has already skipped
-        # those at the start: back to the first posting.
-        matcher = matcher.child
-        matcher.reset()
+    """A word's postings in a segment: kept whole, read by blocks (W3), or None if absent."""
+    matcher = open_postings(leaf, fieldname, word)
+    if matcher is None:
+        return None
     # Plain Positions values are pickled lists of gaps, decoded here; others by Whoosh.
-    w3 = hasattr(matcher, "_read_values") and hasattr(matcher, "_startoffset")
-    if not w3 or type(fmt) is not formats.Positions:
+    if not reads_blocks(matcher) or not encoded_positions(fmt):
         return _Decoded.read(matcher)
-    key = (leaf.segment().segment_id(), fieldname, word, matcher._startoffset)
+    key = (*postings_key(leaf, matcher), fieldname, word)
     whole = _CACHE.lookup(key, lambda: _Decoded.of(_BlockPostings(matcher)))
     return whole if whole is not None else _BlockPostings(matcher)
 
@@ -169,16 +175,11 @@ class _BlockPostings:
 
     def ids(self, among: np.ndarray | None) -> np.ndarray:
         """The word's documents in the blocks that may hold one of among (None: all)."""
-        m, parts, last = self.matcher, [], -1
-        while m.is_active():
-            top = m.block_max_id()  # from the block's header: (last, top] is its range
-            if among is None or _any_within(among, last, top):
-                m._read_ids()  # one unpickling gives ids and values: keep both
-                m._read_values()
-                parts.append(m._ids)
-                self.values.extend(m._values)
-            last = top
-            m._next_block()
+        wanted = None if among is None else lambda last, top: _any_within(among, last, top)
+        parts = []
+        for block in posting_blocks(self.matcher, values=True, wanted=wanted):
+            parts.append(block.ids)
+            self.values.extend(block.values)
         self.all_ids = np.fromiter(chain.from_iterable(parts), np.int64, len(self.values))
         return self.all_ids
 
@@ -205,13 +206,9 @@ class _Decoded:
 
     @classmethod
     def read(cls, matcher) -> _Decoded:
-        """Every posting, through the public matcher API (codecs other than W3)."""
-        ids, lists = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            lists.append(matcher.value_as("positions"))
-            matcher.next()
-        return cls(np.array(ids, dtype=np.int64), *_flatten(lists))
+        """Every posting, decoded by Whoosh (other codecs, or formats other than Positions)."""
+        block = read_all(matcher, values=True)
+        return cls(np.array(block.ids, dtype=np.int64), *_flatten(block.values))
 
     def ids(self, among: np.ndarray | None) -> np.ndarray:
         """All the word's documents."""
@@ -227,41 +224,30 @@ class _Decoded:
 
 
 class _Cache:
-    """Decoded words by segment and term, least recently used out first, up to CACHE_BYTES."""
+    """Decoded words by segment and term, least recently used out first, up to budget bytes."""
 
-    def __init__(self):
-        self.words: OrderedDict = OrderedDict()
-        self.seen: OrderedDict = OrderedDict()  # words asked for once, newest last
-        self.nbytes = 0
-        self.lock = threading.Lock()
+    def __init__(self, budget: int = CACHE_BYTES):
+        self.words: LruCache[tuple, _Decoded] = LruCache(
+            budget, cost=lambda word: word.nbytes, largest=budget // 4
+        )
+        self.seen: LruCache[tuple, bool] = LruCache(100_000)  # words asked for once
 
     def lookup(self, key, decode) -> _Decoded | None:
         """The word if kept; decode() and kept if asked for before; else None."""
-        with self.lock:
-            if key in self.words:
-                self.words.move_to_end(key)
-                return self.words[key]
-            again = self.seen.pop(key, False)
-            self.seen[key] = True
-            if len(self.seen) > 100_000:
-                self.seen.popitem(last=False)
-        if not again:
+        found = self.words.get(key)
+        if found is not None:
+            return found
+        if self.seen.get(key) is None:
+            self.seen.put(key, True)
             return None  # a word asked for once may never be again: not worth decoding whole
         word = decode()
-        with self.lock:
-            if key not in self.words and word.nbytes <= CACHE_BYTES // 4:
-                self.words[key] = word
-                self.nbytes += word.nbytes
-            while self.nbytes > CACHE_BYTES:
-                self.nbytes -= self.words.popitem(last=False)[1].nbytes
+        self.words.put(key, word)
         return word
 
     def clear(self) -> None:
         """Forget every word."""
-        with self.lock:
-            self.words.clear()
-            self.seen.clear()
-            self.nbytes = 0
+        self.words.clear()
+        self.seen.clear()
 
 
 _CACHE = _Cache()

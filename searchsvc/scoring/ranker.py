@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.query.qcore import QueryError
 
 from searchsvc.scoring import bm25 as ranking
-from searchsvc.scoring.phrases import phrase_frequencies
+from searchsvc.scoring.phrases import PhraseError, phrase_frequencies
 from searchsvc.scoring.postings import PostingCache, field_lengths
 
 # Fields whose lengths normalise BM25; other fields (year, source, ...) are short values.
@@ -127,7 +126,7 @@ class Ranker:
     def _phrase(self, q: wq.Phrase) -> tuple[np.ndarray, np.ndarray]:
         try:
             ids, freq = phrase_frequencies(self.reader, q.fieldname, list(q.words), q.slop)
-        except QueryError:  # a field without positions holds no phrase
+        except PhraseError:  # a field without positions holds no phrase
             return np.zeros(self.size, dtype=bool), self._zeros()
         match, score = np.zeros(self.size, dtype=bool), self._zeros()
         if len(ids):
