@@ -15,7 +15,7 @@ import click
 
 from searchsvc import config
 from searchsvc.cli.serve import serve_cmd
-from searchsvc.indexing import IndexLockedError, IndexNotFoundError
+from searchsvc.searching import IndexLockedError, IndexNotFoundError
 
 # Options whose default is a setting of another name than their own (--size: PAGE_SIZE).
 SETTING_OF = {"size": "PAGE_SIZE"}
@@ -94,12 +94,12 @@ def main():
 @click.pass_obj
 def index_cmd(settings, paths, index_dir, rebuild, strict, procs, wait):
     """Index PATHS (files or folders; default: the bundled seeds/)."""
-    from searchsvc.indexing import index_paths
+    from searchsvc.searching import open_backend
 
     paths = paths or (settings["SEEDS_DIR"],)
     with _friendly_errors(index_dir), _progress() as progress:
-        report = index_paths(
-            index_dir, paths, rebuild=rebuild, procs=procs, wait=wait, progress=progress
+        report = open_backend(index_dir).index(
+            paths, rebuild=rebuild, procs=procs, wait=wait, progress=progress
         )
     for skipped in report.skipped:
         click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)  # reasons name lines
@@ -155,11 +155,11 @@ def _search_options(f):
 @_index_dir_option
 def search_cmd(query, index_dir, as_json, **params):
     """Search the index for QUERY and print the ranked results."""
-    from searchsvc.searching import Engine, SearchRequest
+    from searchsvc.searching import SearchRequest, open_backend
     from searchsvc.web import search_payload
 
     with _friendly_errors(index_dir):
-        result = Engine(index_dir).search(SearchRequest(q=query, **params))
+        result = open_backend(index_dir).search(SearchRequest(q=query, **params))
     if as_json:
         click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
         return
@@ -177,10 +177,10 @@ def _print_result(result) -> None:
 @_index_dir_option
 def stats_cmd(index_dir):
     """Show how many documents the index holds, their dates, and its size."""
-    from searchsvc.searching import Engine
+    from searchsvc.searching import open_backend
 
     with _friendly_errors(index_dir):
-        stats = Engine(index_dir).stats()
+        stats = open_backend(index_dir).stats()
     first = stats.first_date.date().isoformat() if stats.first_date else "-"
     last = stats.last_date.date().isoformat() if stats.last_date else "-"
     click.echo(f"documents: {stats.documents} ({stats.undated} undated)")

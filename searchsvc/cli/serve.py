@@ -1,6 +1,6 @@
 """`searchsvc serve`: the web app under gunicorn, a production WSGI server.
 
-    options (defaulting from the settings) --no index?--> index_paths(SEEDS_DIR) first
+    options (defaulting from the settings) --no index?--> the backend indexes SEEDS_DIR first
     create_app(those settings) --gunicorn, N sync workers--> one access-log line per request
 
 Flask and gunicorn are imported inside the command, so `searchsvc --help` stays fast.
@@ -13,7 +13,8 @@ import sys
 
 import click
 
-from searchsvc import config, indexing
+from searchsvc import config
+from searchsvc.searching import IndexLockedError, open_backend
 
 ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
@@ -38,7 +39,7 @@ ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 @click.pass_obj
 def serve_cmd(settings: dict, host: str, port: int, workers: int, index_dir: str):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
-    if indexing.current_generation(index_dir) is None:
+    if not open_backend(index_dir).exists():
         _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]))
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "INDEX_DIR": index_dir}
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
@@ -46,12 +47,10 @@ def serve_cmd(settings: dict, host: str, port: int, workers: int, index_dir: str
 
 
 def _build_from_seeds(index_dir: str, seeds: str) -> None:
-    from searchsvc.indexing import index_paths
-
     click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
     try:
-        report = index_paths(index_dir, [seeds])
-    except (OSError, indexing.IndexLockedError) as exc:
+        report = open_backend(index_dir).index([seeds])
+    except (OSError, IndexLockedError) as exc:
         raise click.ClickException(f"Could not build the index: {exc}") from None
     click.echo(report.summary())
     if report.total == 0:

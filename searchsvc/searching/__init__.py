@@ -5,7 +5,14 @@ SearchRequest (request: every parameter declared once)
   --query, dates, facets, scoring, snippets--> SearchResult
 """
 
-from searchsvc.searching.engine import Engine, IndexStats
+from searchsvc.searching.backend import (
+    Backend,
+    Freshness,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexStats,
+)
+from searchsvc.searching.engine import Engine, open_backend
 from searchsvc.searching.request import (
     MAX_DEPTH,
     PARAMS,
@@ -19,6 +26,11 @@ from searchsvc.searching.request import (
 from searchsvc.searching.search import FacetCount, Hit, SearchResult
 
 __all__ = [
+    "Backend",
+    "Freshness",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "open_backend",
     "MAX_DEPTH",
     "PARAMS",
     "SORTS",

@@ -13,30 +13,18 @@ import os
 import threading
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from searchsvc import indexing
 from searchsvc.reading import Document
 from searchsvc.scoring import Ranker
+from searchsvc.searching.backend import Backend, Freshness, IndexStats
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.search import SearchRequest, SearchResult, highlight_terms, search
 from searchsvc.snippets import QueryTerms
-
-
-@dataclass(frozen=True)
-class IndexStats:
-    """What an index holds."""
-
-    documents: int
-    undated: int
-    first_date: datetime | None
-    last_date: datetime | None
-    per_year: dict[str, int]
-    size_bytes: int
-    updated_at: datetime
-    path: str
 
 
 class ResultCache:
@@ -151,6 +139,33 @@ class Engine:
         snap.results.put(request, result)
         return result
 
+    def index(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        rebuild: bool = False,
+        procs: int | None = None,
+        wait: float = 0.0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> indexing.IndexReport:
+        """Bring the index up to date with the files under paths (see indexing.index_paths)."""
+        return indexing.index_paths(
+            self.index_dir, paths, rebuild=rebuild, procs=procs, wait=wait, progress=progress
+        )
+
+    def exists(self) -> bool:
+        """Whether the index directory has a live generation."""
+        return indexing.current_generation(self.index_dir) is not None
+
+    def freshness(self) -> Freshness:
+        """Which state of the index answers now: its generation and commit, and when."""
+        snap = self.snapshot()
+        toc = max(snap.gen.glob("*.toc"), key=lambda p: p.stat().st_mtime, default=snap.gen)
+        return Freshness(
+            generation=f"{snap.gen.name}/{toc.name}",
+            updated_at=datetime.fromtimestamp(toc.stat().st_mtime),
+        )
+
     def query_terms(self, text: str) -> QueryTerms:
         """What a query looks for, to mark its words in a document; nothing if it is bad."""
         return highlight_terms(self.snapshot().searcher, text)
@@ -189,3 +204,9 @@ class Engine:
             updated_at=datetime.fromtimestamp(toc or os.path.getmtime(snap.gen)),
             path=str(snap.gen),
         )
+
+
+def open_backend(index_dir: str | Path, *, check_interval: float = 1.0, cache_size: int = 1024):
+    """The default backend: the embedded Whoosh engine over the index at index_dir."""
+    backend: Backend = Engine(index_dir, check_interval=check_interval, cache_size=cache_size)
+    return backend

@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, request, url_for
 from werkzeug.exceptions import NotFound
 
 from searchsvc.searching import SearchError, SearchResult
-from searchsvc.web.context import get_engine, search_args, search_request
+from searchsvc.web.context import get_backend, search_args, search_request
 from searchsvc.web.errors import bad_request
 from searchsvc.web.openapi import spec
 from searchsvc.web.payload import document_payload, search_payload
@@ -29,7 +29,7 @@ bp.register_error_handler(SearchError, bad_request)
 def search():
     """Search; an empty q lists documents newest first."""
     req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
-    result = get_engine().search(req)
+    result = get_backend().search(req)
     return search_payload(result, next_url(result))
 
 
@@ -43,7 +43,7 @@ def next_url(result: SearchResult) -> str | None:
 @bp.get("/documents/<path:doc_id>")
 def document(doc_id: str):
     """One stored document."""
-    doc = get_engine().document(doc_id)
+    doc = get_backend().document(doc_id)
     if doc is None:
         raise NotFound(f"There is no document with the id {doc_id!r}.")
     return document_payload(doc)
@@ -52,7 +52,7 @@ def document(doc_id: str):
 @bp.get("/health")
 def health():
     """Whether the index answers, how many documents it holds, and how old it is."""
-    stats = get_engine().stats()
+    stats = get_backend().stats()
     # Engine reports a naive local time (from the file's mtime); say which zone it is.
     updated = stats.updated_at.astimezone(timezone.utc)
     age = (datetime.now(timezone.utc) - updated).total_seconds()

@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from searchsvc import config
-from searchsvc.indexing import IndexNotFoundError
+from searchsvc.searching import IndexNotFoundError
 from searchsvc.web import api, pages
 from searchsvc.web.errors import handle_http_error, handle_no_index
 

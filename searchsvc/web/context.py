@@ -1,4 +1,4 @@
-"""The request's context: the app's one engine, and the search parameters of the request.
+"""The request's context: the app's one backend, and the search parameters of the request.
 
 Per-request resources follow flaskr's get_x() idiom: created on first use, never at import
 or in create_app, and shared by the pages and the API.
@@ -11,25 +11,26 @@ from collections.abc import Mapping
 
 from flask import current_app, request
 
-from searchsvc.searching import PARAMS, Engine, SearchRequest, request_from_args
+from searchsvc.searching import PARAMS, Backend, SearchRequest, open_backend, request_from_args
 
-_engine_lock = threading.Lock()
+_backend_lock = threading.Lock()
+KEY = "searchsvc.backend"
 
 
-def get_engine() -> Engine:
-    """The app's one Engine, created on first use (never at import or in create_app)."""
-    engine = current_app.extensions.get("searchsvc.searching.engine")
-    if engine is None:
-        with _engine_lock:
-            engine = current_app.extensions.get("searchsvc.searching.engine")
-            if engine is None:
-                engine = Engine(
+def get_backend() -> Backend:
+    """The app's one backend, opened on first use (never at import or in create_app)."""
+    backend = current_app.extensions.get(KEY)
+    if backend is None:
+        with _backend_lock:
+            backend = current_app.extensions.get(KEY)
+            if backend is None:
+                backend = open_backend(
                     current_app.config["INDEX_DIR"],
                     check_interval=float(current_app.config["REFRESH_INTERVAL"]),
                     cache_size=int(current_app.config["RESULT_CACHE"]),
                 )
-                current_app.extensions["searchsvc.searching.engine"] = engine
-    return engine
+                current_app.extensions[KEY] = backend
+    return backend
 
 
 def search_request(args: Mapping[str, str], page_size: int) -> SearchRequest:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from searchsvc.indexing import IndexNotFoundError
-from searchsvc.searching import SearchError
+from searchsvc.searching import IndexNotFoundError, SearchError
 from searchsvc.web.payload import error_payload
 
 

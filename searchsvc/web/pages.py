@@ -1,6 +1,6 @@
 """The Flask app: the factory, the search and document pages, and the error pages.
 
-    request args --search_request()--> SearchRequest --get_engine().search()--> SearchResult
+    request args --search_request()--> SearchRequest --get_backend().search()--> SearchResult
     SearchResult --view helpers (links, bars, chips)--> templates/search.html
 
 Pages work without JavaScript: every control is a plain GET form or a link, built by
@@ -24,7 +24,7 @@ from searchsvc.searching import (
     SearchResult,
 )
 from searchsvc.snippets import highlight_all
-from searchsvc.web.context import get_engine, search_args, search_request
+from searchsvc.web.context import get_backend, search_args, search_request
 
 # The page's labels of the active filters, in the order of their declaration.
 FILTER_LABELS = {p.name: p.label for p in PARAMS if p.label}
@@ -86,7 +86,7 @@ def search():
     }
     try:
         req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
-        result = get_engine().search(req)
+        result = get_backend().search(req)
     except SearchError as exc:
         return render_template("search.html", error=str(exc), **page), 400
     # Deeper pages than MAX_DEPTH are refused, so the pager stops before them.
@@ -195,11 +195,11 @@ def format_date(value: datetime | None, style: str = "short") -> str:
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
     """One document in full, the query's words marked when reached from a search."""
-    doc = get_engine().document(doc_id)
+    doc = get_backend().document(doc_id)
     if doc is None:
         raise NotFound(f"There is no document with the id {doc_id!r}.")
     q = request.args.get("q", "").strip()
-    terms = get_engine().query_terms(q)
+    terms = get_backend().query_terms(q)
     paragraphs = [highlight_all(p, terms) for p in doc.body.split("\n\n") if p.strip()]
     link = safe_link(doc.url)
     return render_template(
