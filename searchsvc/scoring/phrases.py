@@ -47,14 +47,14 @@ from searchsvc.indexing import (
 # the White House corpus take 25 MB; "the" alone, in 14,384 documents, 4.8 MB.
 CACHE_BYTES = 64 * 1024 * 1024
 
-_EMPTY = np.zeros(0, dtype=np.int64)
+_NO_IDS = np.zeros(0, dtype=np.int64)
 
 
 class PhraseError(ValueError):
     """A phrase asked of a field that keeps no positions (Whoosh raises its QueryError)."""
 
 
-_NONE = (_EMPTY, _EMPTY)
+_NONE = (_NO_IDS, _NO_IDS)
 
 
 def phrase_frequencies(
@@ -67,7 +67,7 @@ def phrase_frequencies(
     fmt = schema[fieldname].format
     if not fmt or not fmt.supports("positions"):
         raise PhraseError(f"Phrase search: {fieldname!r} field has no positions")
-    docs, freqs = [_EMPTY], [_EMPTY]
+    docs, freqs = [_NO_IDS], [_NO_IDS]
     for leaf, base in reader.leaf_readers():
         leaf_docs, leaf_freqs = _leaf_phrase(leaf, fieldname, fmt, words, slop)
         docs.append(leaf_docs + base)
@@ -133,7 +133,7 @@ def _spans(docs: np.ndarray, positions: list, slop: int) -> tuple[np.ndarray, np
     spans = keys[0] * width
     for nxt in keys[1:]:
         ends, lengths = np.divmod(spans, width)
-        out = [_EMPTY]
+        out = [_NO_IDS]
         for gap in range(1, slop + 1):
             hit = _in_sorted(ends + gap, nxt)
             out.append((ends[hit] + gap) * width + lengths[hit] + gap)
@@ -170,7 +170,7 @@ class _BlockPostings:
 
     def __init__(self, matcher):
         self.matcher = matcher
-        self.all_ids: np.ndarray = _EMPTY
+        self.all_ids: np.ndarray = _NO_IDS
         self.values: list[bytes] = []  # the encoded positions of each of all_ids
 
     def ids(self, among: np.ndarray | None) -> np.ndarray:

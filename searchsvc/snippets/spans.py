@@ -49,7 +49,7 @@ def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[
     text = text[:limit]
     phrases = tuple(p for p in terms.phrases if p)  # an empty phrase matches nothing
     strict = not terms.phrases
-    plan = _plan(frozenset(terms.stems), frozenset(terms.exact), phrases, strict)
+    plan = _finders(frozenset(terms.stems), frozenset(terms.exact), phrases, strict)
     odd = _odd_words(text)
     spans = _word_spans(text, terms, plan.words, odd, strict)
     for phrase, finder in zip(phrases, plan.phrases, strict=True):
@@ -69,7 +69,7 @@ def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[
 
 
 @dataclass(frozen=True)
-class _Plan:
+class _Finders:
     """A query's compiled regexes, built once per query."""
 
     words: re.Pattern | None  # where a word that may match a stem or exact word opens
@@ -85,9 +85,9 @@ class _PhraseFinder:
 
 
 @lru_cache(maxsize=1024)
-def _plan(stems: frozenset, exact: frozenset, phrases: tuple, strict: bool) -> _Plan:
+def _finders(stems: frozenset, exact: frozenset, phrases: tuple, strict: bool) -> _Finders:
     words = _word_finder(stems, exact, strict) if stems or exact else None
-    return _Plan(words, tuple(_phrase_finder(phrase) for phrase in phrases))
+    return _Finders(words, tuple(_phrase_finder(phrase) for phrase in phrases))
 
 
 def _word_finder(stems: frozenset, exact: frozenset, strict: bool) -> re.Pattern | None:
