@@ -162,4 +162,3 @@ def stemming_analyzer() -> StemmingTokenizer:
 def exact_analyzer() -> ExactTokenizer:
     """The analyzer of the exact field and the facet text fields."""
     return ExactTokenizer()
-

@@ -12,6 +12,7 @@ against two different default dates tells which parts the text actually gave.
 from __future__ import annotations
 
 import calendar
+import re
 from datetime import date, datetime, timezone
 
 from dateutil import parser as dateparser
@@ -23,6 +24,51 @@ DEFAULT = datetime(2000, 1, 1)
 _OTHER = datetime(2001, 2, 2)
 
 MAX_DATE_TEXT = 64
+
+
+def _grammar() -> str:
+    """The date forms a request may give, as one regular expression (also in OpenAPI).
+
+    2023, 2023-05, 2023-05-04, 5 May 2023, May 2023, May 5, 2023: months by name or their
+    first three letters, capitalised or not; only days that exist (29 February in leap
+    years). Spaces around are allowed, nothing else.
+    """
+    year = r"[1-9][0-9]{3}"
+    leap = r"(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)"
+
+    def name(full: str) -> str:
+        cap, rest = full[0], full[1:]
+        short = rest[:2] + ("t?" if full == "September" else "")
+        return f"[{cap}{cap.lower()}](?:{rest}|{short})"
+
+    long_months = "|".join(map(name, ["January", "March", "May", "July", "August", "October",
+                                      "December"]))  # fmt: skip
+    short_months = "|".join(map(name, ["April", "June", "September", "November"]))
+    feb = name("February")
+    any_month = f"(?:{long_months}|{short_months}|{feb})"
+    d31, d30, d28 = (
+        "(?:0?[1-9]|[12][0-9]|3[01])",
+        "(?:0?[1-9]|[12][0-9]|30)",
+        "(?:0?[1-9]|1[0-9]|2[0-8])",
+    )
+    iso = (
+        f"{year}(?:-(?:0[1-9]|1[0-2]))?"
+        f"|{year}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+        f"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+        f"|{leap}-02-29"
+    )
+    day_month = f"{d31} +(?:{long_months})|{d30} +(?:{short_months})|{d28} +{feb}"
+    month_day = f"(?:{long_months}) +{d31}|(?:{short_months}) +{d30}|{feb} +{d28}"
+    text = (
+        f"(?:{day_month}) +{year}|{any_month} +{year}|(?:{month_day}), *{year}"
+        f"|(?:29 +{feb}|{feb} +29,) *{leap}"
+    )
+    return f"^ *(?:{iso}|{text})? *$"
+
+
+# Every from/to a request may give ("" or spaces: none); the OpenAPI document says the same.
+DATE_PATTERN = _grammar()
+_DATE_RE = re.compile(DATE_PATTERN)
 
 
 class DateError(ValueError):
@@ -72,9 +118,9 @@ def is_date(text: str) -> bool:
 
 def parse_date_range(text: str) -> tuple[datetime, datetime]:
     """The first and last instant (naive UTC) of the period a date text names."""
-    text = text.strip()
-    if not text or len(text) > MAX_DATE_TEXT:
+    if len(text) > MAX_DATE_TEXT or not _DATE_RE.match(text) or not text.strip():
         raise DateError(f"{_show(text)} is not a date; try 2023, 2023-05 or 5 May 2023")
+    text = text.strip(" ").replace(",", ", ")  # dateutil reads "May 5,2023" as no year
     try:
         a = dateparser.parse(text, default=DEFAULT)
         b = dateparser.parse(text, default=_OTHER)
@@ -103,9 +149,7 @@ def date_bounds(
     """The start of `date_from`'s period and the end of `date_to`'s; either may be absent."""
     start = parse_date_range(date_from)[0] if date_from else None
     end = parse_date_range(date_to)[1] if date_to else None
-    if start and end and start > end:
-        raise DateError(f"from {date_from!r} is after to {date_to!r}")
-    return start, end
+    return start, end  # a start after the end is no error: nothing lies between them
 
 
 def _show(text: str) -> str:

@@ -15,11 +15,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from searchsvc.dates import DATE_PATTERN, MAX_DATE_TEXT
 from searchsvc.schema import FACET_FIELDS
+from searchsvc.searching.query import MAX_QUERY_LENGTH
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_SIZE = 100
-MAX_DEPTH = 10_000  # page x size: deeper pages are refused, not computed
+MAX_DEPTH = 10_000  # page x size: a deeper page is answered empty, with a notice
 
 
 class SearchError(ValueError):
@@ -36,6 +38,8 @@ class Param:
     choices: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    pattern: str | None = None  # a regular expression the whole value must match
+    max_length: int | None = None
     label: str = ""  # the page's label for it as an active filter ("" if not a filter)
     attr: str = ""  # the SearchRequest field (filled in from the declaration)
 
@@ -55,16 +59,24 @@ class SearchRequest:
     q: str = param(
         "",
         name="q",
+        max_length=MAX_QUERY_LENGTH,
         help='The query: words, "phrases", AND/OR/NOT, field:value, prefix*, fuzzy~. '
         "Empty lists documents newest first.",
     )
     date_from: str | None = param(
-        None, name="from", label="From", help=f"Earliest date: {_DATE_HELP}."
+        None,
+        name="from",
+        label="From",
+        pattern=DATE_PATTERN,
+        max_length=MAX_DATE_TEXT,
+        help=f"Earliest date: {_DATE_HELP}.",
     )
     date_to: str | None = param(
         None,
         name="to",
         label="To",
+        pattern=DATE_PATTERN,
+        max_length=MAX_DATE_TEXT,
         help="Latest date, read the same way; a partial date covers its whole year or month.",
     )
     year: str | None = param(None, name="year", label="Year", help="Only this year, e.g. 2023.")
@@ -84,7 +96,7 @@ class SearchRequest:
         name="page",
         kind=int,
         minimum=1,
-        help=f"Page number; page x size may not pass {MAX_DEPTH:,}.",
+        help=f"Page number; pages past the first {MAX_DEPTH:,} results come back empty.",
     )
     size: int = param(
         10, name="size", kind=int, minimum=1, maximum=MAX_SIZE, help="Results per page."
@@ -110,8 +122,13 @@ def request_from_args(args: Mapping[str, str], defaults: Mapping[str, Any] | Non
     values: dict[str, Any] = {}
     for p in PARAMS:
         raw = args.get(p.name, "")
-        raw = raw if p.name == "q" else raw.strip()
-        if raw:
+        # The query is kept as typed; a date is checked as sent (its pattern allows spaces).
+        raw = raw if p.name == "q" or p.pattern else raw.strip()
+        if p.max_length is not None and len(raw) > p.max_length:
+            raise SearchError(
+                f"{p.name} is {len(raw):,} characters long; the limit is {p.max_length:,}."
+            )
+        if raw.strip(" "):
             values[p.attr] = _int(p.name, raw) if p.kind is int else raw
         elif defaults and p.name in defaults:
             values[p.attr] = defaults[p.name]
@@ -133,9 +150,4 @@ def check_request(req: SearchRequest) -> SearchRequest:
         raise SearchError(f"size must be between 1 and {MAX_SIZE}, not {req.size}")
     if req.page < 1:
         raise SearchError(f"page must be 1 or more, not {req.page}")
-    if req.page * req.size > MAX_DEPTH:
-        raise SearchError(
-            f"page {req.page} of size {req.size} is deeper than the first {MAX_DEPTH} "
-            "results; narrow the search with dates or facets"
-        )
     return replace(req, q=req.q.strip())

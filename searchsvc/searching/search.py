@@ -70,6 +70,7 @@ class SearchResult:
     facets: dict[str, list[FacetCount]]
     suggestion: str | None
     took_ms: float
+    notice: str | None = None  # how the request was read, when not quite as asked
 
     @property
     def pages(self) -> int:
@@ -112,7 +113,17 @@ def search(searcher, ranker: Ranker, facets: FacetTable, req: SearchRequest) -> 
         facets=_facet_counts(facets, match, req),
         suggestion=suggest(searcher, req.q),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
+        notice=_notice(req),
     )
+
+
+def _notice(req: SearchRequest) -> str | None:
+    if req.page * req.size > MAX_DEPTH:
+        return (
+            f"Only the first {MAX_DEPTH:,} results can be paged through; "
+            "narrow the search with dates or facets."
+        )
+    return None
 
 
 def _expand_multiterms(q: wq.Query, reader) -> wq.Query:
@@ -145,6 +156,8 @@ def _exact_fallback(text: str) -> wq.Query:
 def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms):
     """The document numbers of the requested page, best first or by date."""
     depth = req.page * req.size
+    if depth > MAX_DEPTH:
+        return np.zeros(0, dtype=np.int64)
     if req.sort == "relevance" and req.q:
         ranked = top(match, scores, max(depth, PROXIMITY_DEPTH))
         ranked = _by_proximity(stored, ranker, ranked, scores, terms)[:depth]

@@ -32,6 +32,10 @@ def _value_schema(p: Param, nullable: bool = False) -> dict:
         schema["minimum"] = p.minimum
     if p.maximum is not None:
         schema["maximum"] = p.maximum
+    if p.pattern is not None:
+        schema["pattern"] = p.pattern
+    if p.max_length is not None:
+        schema["maxLength"] = p.max_length
     default = SearchRequest.__dataclass_fields__[p.attr].default
     if nullable and default is None:
         schema["type"] = [schema["type"], "null"]
@@ -94,6 +98,9 @@ SCHEMAS = {
                 "months only when a year, month or date range is chosen.",
             ),
             "suggestion": _nullable("string", description="A 'did you mean' query, or null."),
+            "notice": _nullable(
+                "string", description="How the request was read when not quite as asked, or null."
+            ),
             "next_url": _nullable(
                 "string", description="Relative URL of the next page, or null on the last."
             ),

@@ -32,6 +32,7 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
             for name, counts in result.facets.items()
         },
         "suggestion": result.suggestion,
+        "notice": result.notice,
         "next_url": next_url,
     }
 
