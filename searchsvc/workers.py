@@ -18,18 +18,18 @@ of gunicorn's HTML; a known page path outside /api/ gets a small HTML page of ou
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import html
 import json
 import selectors
-import socket
 import time
 from functools import partial
 
 from gunicorn import util
 from gunicorn.http import errors as gerrors
 from gunicorn.http.unreader import SocketUnreader
-from gunicorn.workers.gthread import ThreadWorker, TConn
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 # The head is read by the main loop up to this many bytes; a larger one (cookies, say)
 # is read on by a thread, still bounded by the header deadline.
@@ -69,7 +69,7 @@ class _DeadlineSocket:
         self._sock.settimeout(remaining)
         try:
             return self._sock.recv(size)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise RequestTimeoutError from None
         finally:
             self._sock.settimeout(prior)
@@ -141,19 +141,16 @@ class SearchWorker(ThreadWorker):
                 self._drop_pending(conn)
 
     def _drop_pending(self, conn: Conn, reply: bool = False) -> None:
-        try:
+        with contextlib.suppress(OSError, KeyError, ValueError):
             self.poller.unregister(conn.sock)
-        except (OSError, KeyError, ValueError):
-            pass
         self.pending_conns.remove(conn)
         self.nr_conns -= 1
         if reply:
-            self.log.warning("Request head from %s incomplete after %g s", conn.client[0],
-                             self.header_timeout)
-            try:
+            self.log.warning(
+                "Request head from %s incomplete after %g s", conn.client[0], self.header_timeout
+            )
+            with contextlib.suppress(OSError):
                 conn.sock.send(self._timeout_answer())
-            except OSError:
-                pass
         conn.close()
 
     def finish_request(self, conn, fs):
@@ -208,8 +205,10 @@ class SearchWorker(ThreadWorker):
         if isinstance(exc, RequestTimeoutError):
             return 408, "Request Timeout", self._timeout_message()
         if isinstance(exc, gerrors.LimitRequestLine):
-            return 414, "URI Too Long", (
-                f"The URL is longer than {cfg.limit_request_line:,} bytes; shorten the query."
+            return (
+                414,
+                "URI Too Long",
+                (f"The URL is longer than {cfg.limit_request_line:,} bytes; shorten the query."),
             )
         if isinstance(exc, gerrors.LimitRequestHeaders):
             if str(exc) == "limit request headers fields":
@@ -224,19 +223,30 @@ class SearchWorker(ThreadWorker):
             else:
                 message = "The request's headers are too large in all; send fewer or shorter ones."
             return 431, "Request Header Fields Too Large", message
-        if isinstance(exc, (gerrors.InvalidRequestLine, gerrors.InvalidRequestMethod,
-                            gerrors.InvalidHTTPVersion)):
-            return 400, "Bad Request", (
-                f"The request line is not valid HTTP ({_short(exc)}); "
-                "send 'GET /api/search?q=words HTTP/1.1'."
+        if isinstance(
+            exc,
+            (gerrors.InvalidRequestLine, gerrors.InvalidRequestMethod, gerrors.InvalidHTTPVersion),
+        ):
+            return (
+                400,
+                "Bad Request",
+                (
+                    f"The request line is not valid HTTP ({_short(exc)}); "
+                    "send 'GET /api/search?q=words HTTP/1.1'."
+                ),
             )
-        if isinstance(exc, (gerrors.InvalidHeader, gerrors.InvalidHeaderName,
-                            gerrors.ObsoleteFolding)) and not isinstance(
+        if isinstance(
+            exc, (gerrors.InvalidHeader, gerrors.InvalidHeaderName, gerrors.ObsoleteFolding)
+        ) and not isinstance(
             exc, (gerrors.InvalidResponseHeader, gerrors.InvalidResponseHeaderName)
         ):
-            return 400, "Bad Request", (
-                f"A request header is not valid HTTP ({_short(exc)}); "
-                "send 'Name: value' lines ending in CRLF."
+            return (
+                400,
+                "Bad Request",
+                (
+                    f"A request header is not valid HTTP ({_short(exc)}); "
+                    "send 'Name: value' lines ending in CRLF."
+                ),
             )
         if isinstance(exc, gerrors.UnsupportedTransferCoding):
             return 501, "Not Implemented", f"{_short(exc)}; send no request body."
@@ -245,8 +255,12 @@ class SearchWorker(ThreadWorker):
         if isinstance(exc, gerrors.ForbiddenProxyRequest):
             return 403, "Forbidden", "Requests from this address are not accepted."
         if isinstance(exc, gerrors.ParseException) and not isinstance(
-            exc, (gerrors.ConfigurationProblem, gerrors.InvalidResponseHeader,
-                  gerrors.InvalidResponseHeaderName)
+            exc,
+            (
+                gerrors.ConfigurationProblem,
+                gerrors.InvalidResponseHeader,
+                gerrors.InvalidResponseHeaderName,
+            ),
         ):
             return 400, "Bad Request", f"The request is not valid HTTP ({_short(exc)})."
         return 500, "Internal Server Error", "The server failed to answer; the error is in its log."
@@ -293,7 +307,11 @@ def error_answer(status: int, reason: str, message: str, page: bool = False) -> 
     else:
         body = (json.dumps(error_payload(message, status)) + "\n").encode()
         kind = "application/json"
-    head = [f"HTTP/1.1 {status} {reason}", "Connection: close", f"Content-Type: {kind}",
-            f"Content-Length: {len(body)}"]
+    head = [
+        f"HTTP/1.1 {status} {reason}",
+        "Connection: close",
+        f"Content-Type: {kind}",
+        f"Content-Length: {len(body)}",
+    ]
     head += [f"{name}: {value}" for name, value in SECURITY_HEADERS.items()]
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
