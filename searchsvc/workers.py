@@ -164,6 +164,8 @@ class SearchWorker(ThreadWorker):
 
     def handle(self, conn):
         """Parse the head read so far (and any rest, by the deadline), then answer."""
+        if conn.deadline is None:  # a pipelined request, already buffered behind the last
+            conn.deadline = time.monotonic() + self.header_timeout
         conn.sock.setblocking(True)
         conn.init()
         unreader = conn.parser.unreader

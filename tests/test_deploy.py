@@ -152,13 +152,27 @@ def test_slowloris_is_cut_off_after_the_header_timeout_and_blocks_nobody(server)
     }
 
 
-def _read_all(sock: socket.socket) -> bytes:
+def _read_all(sock: socket.socket, timeout: float = 1.0) -> bytes:
+    """What the server sends until it closes, or until timeout seconds pass."""
     data = b""
-    sock.settimeout(1)
+    sock.settimeout(timeout)
     with contextlib.suppress(OSError):
         while chunk := sock.recv(65536):
             data += chunk
     return data
+
+
+@pytest.mark.slow
+def test_a_pipelined_request_left_unfinished_gets_the_header_timeout_too(server):
+    first = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=5) as sock:
+        sock.sendall(first + b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+        started = time.monotonic()
+        answer = _read_all(sock, timeout=HEADER_TIMEOUT + SLACK)
+        took = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"HTTP/1.1 408 Request Timeout\r\n" in answer
+    assert took < HEADER_TIMEOUT + SLACK
 
 
 @pytest.mark.slow
@@ -240,6 +254,17 @@ def test_gunicorn_errors_leave_no_traceback_in_the_log(server):
     log = server.err.read_text()
     assert "Traceback" not in log and "[ERROR]" not in log
     assert "Invalid request from ip=127.0.0.1" in log
+
+
+def test_a_page_path_gets_a_page_of_ours_with_the_message_escaped():
+    from searchsvc.workers import error_answer
+
+    answer = error_answer(400, "Bad Request", "A <script> in 'x'", page=True)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"Content-Type: text/html; charset=utf-8" in head
+    assert b"Content-Length: %d" % len(body) in head
+    assert b"A &lt;script&gt; in &#x27;x&#x27;" in body and b"<script>" not in body
 
 
 # -- threads share one engine ----------------------------------------------------------------------
