@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from conftest import PROJECT, free_port
@@ -271,30 +272,50 @@ def test_a_page_path_gets_a_page_of_ours_with_the_message_escaped():
 
 QUERIES = ["Turkmenistan", "strategic partnership", '"foreign affairs"', "partner*", "gas OR oil"]
 QUERIES += ["turkmenstan~", "", "consultations", "energy AND (gas OR oil) NOT coal"]
+SORTS = ("relevance", "newest")
 
 
-def _answer(client, url: str) -> dict:
-    response = client.get(url)
-    body = response.get_json()
-    body.pop("took_ms", None)
-    return {"status": response.status_code, **body}
+def test_the_app_runs_for_one_thread_at_a_time():
+    from searchsvc.workers import one_at_a_time
+
+    inside, most, closed = [0], [0], []
+    guard = threading.Lock()
+
+    class Body(list):
+        def close(self):
+            closed.append(1)
+
+    def app(environ, start_response):
+        with guard:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.01)
+        with guard:
+            inside[0] -= 1
+        start_response("200 OK", [])
+        return Body([b"x"])
+
+    wrapped = one_at_a_time(app)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        bodies = list(pool.map(lambda _: wrapped({}, lambda *a: None), range(40)))
+    assert bodies == [[b"x"]] * 40 and most == [1] and len(closed) == 40
 
 
-def test_concurrent_requests_match_sequential_ones(app):
-    urls = [f"/api/search?q={q}&sort={s}" for q in QUERIES for s in ("relevance", "newest")]
-    urls += ["/api/documents/000_151069118a277199", "/api/health"]
-    expected = {url: _answer(app.test_client(), url) for url in urls}
-    for url, body in expected.items():
-        assert body["status"] == 200, (url, body)
-        body.pop("age_seconds", None)
+def _answer(url: str) -> tuple[str, dict]:
+    status, body = get(url)
+    for volatile in ("took_ms", "age_seconds"):
+        body.pop(volatile, None)
+    return url, {"status": status, **body}
 
-    def run(url: str) -> tuple[str, dict]:
-        body = _answer(app.test_client(), url)
-        body.pop("age_seconds", None)
-        return url, body
 
+@pytest.mark.slow
+def test_concurrent_requests_match_sequential_ones(server):
+    urls = [f"{server.base}/api/search?q={quote(q)}&sort={s}" for q in QUERIES for s in SORTS]
+    urls += [server.base + "/api/documents/000_151069118a277199", server.base + "/api/health"]
+    expected = dict(map(_answer, urls))
+    assert all(body["status"] == 200 for body in expected.values()), expected
     with ThreadPoolExecutor(max_workers=16) as pool:
-        answers = list(pool.map(run, urls * 20))
+        answers = list(pool.map(_answer, urls * 5))
     assert [url for url, body in answers if body != expected[url]] == []
 
 
