@@ -27,6 +27,7 @@ import contextlib
 import errno
 import html
 import json
+import re
 import selectors
 import threading
 import time
@@ -43,6 +44,8 @@ HEAD_BUFFER = 64 * 1024
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 
+_BARE_LF = re.compile(rb"(?<!\r)\n")  # searched from an offset, it still sees the byte before
+
 
 class RequestTimeoutError(Exception):
     """The request's head did not arrive in time."""
@@ -53,7 +56,7 @@ class Conn(TConn):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.head = b""
+        self.head = bytearray()
         self.deadline: float | None = None
         self.closed = False
 
@@ -134,8 +137,9 @@ class SearchWorker(ThreadWorker):
         if not data:  # the client went away
             self._drop_pending(conn)
             return
+        start = len(conn.head)
         conn.head += data
-        if _head_complete(conn.head) or len(conn.head) >= HEAD_BUFFER:
+        if _head_complete(conn.head, start) or len(conn.head) >= HEAD_BUFFER:
             self.poller.unregister(conn.sock)
             self.pending_conns.remove(conn)
             conn.data_ready = True
@@ -183,8 +187,8 @@ class SearchWorker(ThreadWorker):
         if isinstance(unreader, SocketUnreader) and not isinstance(unreader.sock, _DeadlineSocket):
             unreader.sock = _DeadlineSocket(unreader.sock, conn)
         if conn.head:
-            unreader.unread(conn.head)
-            conn.head = b""
+            unreader.unread(bytes(conn.head))
+            conn.head = bytearray()
         keep = super().handle(conn)
         if keep is False:
             # gthread would linger for the client's close in the main loop, up to 2 s.
@@ -304,9 +308,12 @@ def one_at_a_time(app):
     return call
 
 
-def _head_complete(head: bytes) -> bool:
-    # A bare LF never ends a head for gunicorn's parser, which rejects it: let it say so.
-    return b"\r\n\r\n" in head or head.count(b"\n") != head.count(b"\r\n")
+def _head_complete(head: bytearray, start: int) -> bool:
+    """Whether head, of which bytes from start on are new, holds a complete request head."""
+    # Only the new bytes are searched (the first ones with what came before), so that a
+    # head arriving a byte at a time costs linear time. A bare LF never ends a head for
+    # gunicorn's parser, which rejects it: hand it over, to let it say so.
+    return head.find(b"\r\n\r\n", max(start - 3, 0)) >= 0 or bool(_BARE_LF.search(head, start))
 
 
 def _is_api_path(path: str) -> bool:

@@ -176,6 +176,22 @@ def test_a_pipelined_request_left_unfinished_gets_the_header_timeout_too(server)
     assert took < HEADER_TIMEOUT + SLACK
 
 
+@pytest.mark.parametrize(
+    ("head", "new_from", "complete"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, True),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 26, True),  # the end split across reads
+        (b"GET / HTTP/1.1\r\nHost: x\r\n", 20, False),
+        (b"GET / HTTP/1.1\r\n", 15, False),  # CR, then LF in the next read
+        (b"GET / HTTP/1.1\nHost", 10, True),  # a bare LF: gunicorn's parser says 400
+    ],
+)
+def test_when_the_main_loop_hands_a_head_to_a_thread(head, new_from, complete):
+    from searchsvc.workers import _head_complete
+
+    assert _head_complete(bytearray(head), new_from) is complete
+
+
 @pytest.mark.slow
 def test_idle_kept_alive_connection_is_closed_after_the_keepalive_timeout(server):
     conn = http.client.HTTPConnection("127.0.0.1", port_of(server), timeout=5)
