@@ -284,6 +284,24 @@ def test_a_page_path_gets_a_page_of_ours_with_the_message_escaped():
     assert b"A &lt;script&gt; in &#x27;x&#x27;" in body and b"<script>" not in body
 
 
+def test_gunicorns_thread_worker_still_has_what_searchworker_overrides():
+    # searchsvc.workers relies on gthread internals; a new gunicorn may move them.
+    import inspect
+
+    from gunicorn.workers import gthread
+
+    methods = ["accept", "on_client_socket_readable", "murder_pending", "finish_request"]
+    methods += ["enqueue_req", "handle", "handle_request", "handle_error", "load_wsgi"]
+    missing = [name for name in methods if not hasattr(gthread.ThreadWorker, name)]
+    state = inspect.getsource(gthread.ThreadWorker.__init__)
+    missing += [name for name in ("pending_conns", "keepalived_conns") if name not in state]
+    conn = inspect.getsource(gthread.TConn)
+    missing += [name for name in ("data_ready", "self.parser =") if name not in conn]
+    handle = inspect.getsource(gthread.ThreadWorker.handle)
+    missing += [s for s in ("not conn.initialized and not conn.data_ready",) if s not in handle]
+    assert missing == [], f"gunicorn's gthread changed: {missing}"
+
+
 # -- threads share one engine ----------------------------------------------------------------------
 
 QUERIES = ["Turkmenistan", "strategic partnership", '"foreign affairs"', "partner*", "gas OR oil"]
