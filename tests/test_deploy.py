@@ -462,6 +462,11 @@ def test_nginx_as_the_readme_configures_it(live_server, seeds_index, tmp_path):
         assert status == 414 and body["error"].startswith("The URL is longer than 8,190 bytes")
         # The app's own errors pass through unchanged.
         assert get(front + "/api/search?size=0")[0] == 400
+        # More than the README's limit_req allows one address (10 a second, bursts of 20).
+        statuses = [get(front + "/api/health") for _ in range(60)]
+        refused = [body for status, body in statuses if status == 429]
+        assert refused and refused[0]["ok"] is False and refused[0]["status"] == 429
+        time.sleep(0.5)  # a few requests' worth of allowance again
         backend.stop()
         status, body = get(front + "/api/health")
         assert status == 503 and body["ok"] is False and body["status"] == 503
