@@ -69,7 +69,8 @@ class _DeadlineSocket:
 
     def recv(self, size: int) -> bytes:
         deadline = self._conn.deadline
-        if deadline is None:  # the head is parsed: gunicorn bounds body reads itself
+        # The head is parsed: the app reads no body, and gunicorn drains one by a deadline.
+        if deadline is None:
             return self._sock.recv(size)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -197,7 +198,7 @@ class SearchWorker(ThreadWorker):
         return keep
 
     def handle_request(self, req, conn):
-        """The head is in: from here gunicorn's own body timeouts apply."""
+        """The head is in: its deadline no longer applies."""
         conn.deadline = None
         return super().handle_request(req, conn)
 
