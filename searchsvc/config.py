@@ -73,6 +73,25 @@ SETTINGS: tuple[Setting, ...] = (
         "(0: none).",
         minimum=0,
     ),
+    Setting("THREADS", 8, "Threads per worker process of `searchsvc serve`.", 1, 256),
+    Setting(
+        "KEEPALIVE",
+        5,
+        "Seconds an idle kept-alive connection stays open for its next request.",
+        minimum=0,
+    ),
+    Setting(
+        "HEADER_TIMEOUT",
+        10.0,
+        "Seconds a client has, from connecting (or its last answer), to send its headers.",
+        minimum=0.1,
+    ),
+    Setting(
+        "CONNECTIONS",
+        1000,
+        "Open connections per worker process; beyond it new ones wait to be accepted.",
+        minimum=1,
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}

@@ -11,6 +11,7 @@ it a meaning. Limits are checked once, by check_request, whichever edge asked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -122,8 +123,10 @@ def request_from_args(args: Mapping[str, str], defaults: Mapping[str, Any] | Non
     values: dict[str, Any] = {}
     for p in PARAMS:
         raw = args.get(p.name, "")
-        # The query is kept as typed; a date is checked as sent (its pattern allows spaces).
-        raw = raw if p.name == "q" or p.pattern else raw.strip()
+        # Facet values are trimmed; the query, dates, numbers and choices are read exactly
+        # as sent, so that what OpenAPI says they accept is what they accept ("" is absent).
+        loose = p.kind is str and not (p.name == "q" or p.pattern or p.choices)
+        raw = raw.strip() if loose else raw
         if p.max_length is not None and len(raw) > p.max_length:
             raise SearchError(
                 f"{p.name} is {len(raw):,} characters long; the limit is {p.max_length:,}."
@@ -136,10 +139,14 @@ def request_from_args(args: Mapping[str, str], defaults: Mapping[str, Any] | Non
 
 
 def _int(name: str, raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise SearchError(f"{name} must be a whole number, not {raw[:40]!r}") from None
+    if not _INT.fullmatch(raw):  # int() would also take " 5", "5_0" and "٥"
+        raise SearchError(f"{name} must be a whole number, not {raw[:40]!r}")
+    if len(raw) > 30:  # past any limit; Python refuses to convert 4,300 digits or more
+        return -(10**30) if raw.startswith("-") else 10**30
+    return int(raw)
+
+
+_INT = re.compile(r"-?[0-9]+")
 
 
 def check_request(req: SearchRequest) -> SearchRequest:

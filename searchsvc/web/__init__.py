@@ -1,6 +1,6 @@
 """The web edge: the app factory, the search pages and the JSON API."""
 
-from searchsvc.web.app import create_app
-from searchsvc.web.payload import search_payload
+from searchsvc.web.app import SECURITY_HEADERS, create_app
+from searchsvc.web.payload import error_payload, search_payload
 
-__all__ = ["create_app", "search_payload"]
+__all__ = ["SECURITY_HEADERS", "create_app", "error_payload", "search_payload"]

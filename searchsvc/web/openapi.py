@@ -134,12 +134,15 @@ SCHEMAS = {
 
 
 def _parameter(p: Param) -> dict:
+    schema = _value_schema(p)
+    if p.kind is not str or p.choices:  # "" (as a form sends it) means the default
+        schema = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
     return {
         "name": p.name,
         "in": "query",
         "required": False,
         "description": p.help,
-        "schema": _value_schema(p),
+        "schema": schema,
     }
 
 
@@ -166,6 +169,7 @@ PATHS = {
             "responses": {
                 "200": _json("SearchResponse", "A page of results with facet counts."),
                 "400": _json("Error", "A bad date, query, sort or page; the message says which."),
+                "414": _json("Error", "The URL is longer than 8,190 bytes; shorten the query."),
                 **_ERRORS,
             },
         }
