@@ -19,6 +19,8 @@ DEFAULTS: dict[str, object] = {
     "REFRESH_INTERVAL": 1.0,
     # Answers kept per worker for repeated requests (0: none); emptied when the index changes.
     "RESULT_CACHE": 1024,
+    # Seconds a search may take before it stops with a 503 (0: no deadline).
+    "REQUEST_TIMEOUT": 5.0,
 }
 
 PREFIX = "SEARCHSVC_"
