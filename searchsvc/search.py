@@ -150,7 +150,8 @@ def search(
     """Run a search request against a Whoosh searcher, its ranker and its facet table.
 
     Past `deadline` (None: no deadline) it raises DeadlineExceededError. `speller` is the
-    reader's dictionary for the "did you mean" (built here, once needed, if not given).
+    reader's dictionary for the "did you mean" (without one, each search reads the words
+    it needs from the index).
     """
     started = time.perf_counter()
     deadline = deadline or NEVER
@@ -185,7 +186,7 @@ def search(
         hits=hits,
         total=int(np.count_nonzero(match)),
         facets=counts,
-        suggestion=speller.suggest(req.q, searcher.reader(), deadline),
+        suggestion=speller.suggest(req.q, deadline),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         terms=terms,
     )
@@ -238,7 +239,9 @@ def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest,
     return ranked[(req.page - 1) * req.size :]
 
 
-def _by_proximity(stored, ranker: Ranker, ranked, scores: np.ndarray, terms, deadline: Deadline):
+def _by_proximity(
+    stored, ranker: Ranker, ranked: np.ndarray, scores: np.ndarray, terms, deadline: Deadline
+):
     """Re-rank the best documents with the proximity bonus (their scores updated in place)."""
     idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
     if len(idf_of) < 2:
@@ -292,8 +295,3 @@ def _facet_counts(facets: FacetTable, match: np.ndarray, req: SearchRequest):
         # Months only make sense within a chosen year or range: 60 bars say nothing.
         out["month"] = []
     return out
-
-
-def suggest(searcher, text: str, deadline: Deadline | None = None) -> str | None:
-    """The query with words that occur nowhere replaced by close, frequent ones."""
-    return Speller(searcher.reader()).suggest(text, searcher.reader(), deadline)

@@ -59,21 +59,20 @@ class Speller:
             self._words, self._complete = groups, True
         return self
 
-    def suggest(self, text: str, reader=None, deadline: Deadline | None = None) -> str | None:
+    def suggest(self, text: str, deadline: Deadline | None = None) -> str | None:
         """The query with words that occur nowhere replaced by close, frequent ones.
 
         A word is left as it is if it, or its stem, occurs (consultation: consultations),
         or if it has fewer than MIN_LENGTH letters. Past `deadline` (None: no deadline) it
-        raises DeadlineExceededError. reader is the one this Speller reads (by default).
+        raises DeadlineExceededError.
         """
-        reader = self.reader if reader is None else reader
         deadline = deadline or NEVER
         words = [w for w in plain_words(text) if len(w) <= MAX_LENGTH][:MAX_WORDS]
         suggestion, changed = text, False
         for word in words:
             deadline.check("spelling")
             term = exact_term(word)
-            if len(term) < MIN_LENGTH or _occurs(reader, self.fieldname, word, term):
+            if len(term) < MIN_LENGTH or _occurs(self.reader, self.fieldname, word, term):
                 continue
             found = self.correct(term, deadline)
             if found is not None:

@@ -64,8 +64,8 @@ def reader(tmp_path_factory):
     ],
 )
 def test_suggestions(reader, query, suggestion):
-    assert Speller(reader).preload().suggest(query, reader) == suggestion
-    assert Speller(reader).suggest(query, reader) == suggestion  # read letter by letter
+    assert Speller(reader).preload().suggest(query) == suggestion
+    assert Speller(reader).suggest(query) == suggestion  # read letter by letter
 
 
 def test_frequencies_add_up_over_segments(reader):
@@ -87,7 +87,7 @@ def test_words_are_read_from_every_segment(reader):
 def test_a_passed_deadline_stops_the_suggestion(reader):
     clock = iter([0.0, 10.0, 10.0]).__next__
     with pytest.raises(DeadlineExceededError) as caught:
-        Speller(reader).suggest("cartol", reader, Deadline(1.0, clock=clock))
+        Speller(reader).suggest("cartol", Deadline(1.0, clock=clock))
     assert caught.value.phase == "spelling"
 
 
