@@ -19,6 +19,7 @@ millisecond a word. symspellpy answers in 0.1 ms but needs 30 s and 125 MB to bu
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
 
 import numpy as np
 from rapidfuzz import process
@@ -36,27 +37,29 @@ MAX_WORDS = 10  # of a query, the first ones of a sensible length are looked at
 
 
 class Speller:
-    """The words of one reader's exact field, for suggestions.
+    """The words of one reader's fields, for suggestions (exact) and fuzzy~ words (any).
 
-    ``preload()`` reads every word at once (what the Engine does when it opens an index
-    state); otherwise each first letter's words are read the first time a word with that
-    letter needs correcting. Either way they are kept for the life of the reader.
+    ``preload()`` reads every word of the exact field at once (what the Engine does when
+    it opens an index state); otherwise each first letter's words of a field are read the
+    first time a word with that letter needs them. Either way they are kept for the life
+    of the reader.
     """
 
     def __init__(self, reader, fieldname: str = FIELD):
         self.reader = reader
         self.fieldname = fieldname
-        self._words: dict[str, list[str]] = {}
-        self._complete = False  # every letter read: a letter not in _words has no words
+        self._words: dict[tuple[str, str], list[str]] = {}  # (field, first letter) -> words
+        self._complete: set[str] = set()  # fields read whole: a letter not in _words has none
         self._lock = threading.Lock()
 
     def preload(self) -> Speller:
         """Read every word of the field now, in one pass over each segment; return self."""
-        groups: dict[str, list[str]] = {}
+        groups: dict[tuple[str, str], list[str]] = {}
         for word in read_words(self.reader, self.fieldname):
-            groups.setdefault(word[:1], []).append(word)
+            groups.setdefault((self.fieldname, word[:1]), []).append(word)
         with self._lock:
-            self._words, self._complete = groups, True
+            self._words.update(groups)
+            self._complete.add(self.fieldname)
         return self
 
     def suggest(self, text: str, deadline: Deadline | None = None) -> str | None:
@@ -98,16 +101,44 @@ class Speller:
                 return self._most_frequent([words[i] for i in close])
         return None
 
-    def words(self, letter: str, deadline: Deadline | None = None) -> list[str]:
-        """The field's words that start with letter, sorted (read once, then kept)."""
-        found = self._words.get(letter)
+    def words(
+        self, letter: str, deadline: Deadline | None = None, fieldname: str | None = None
+    ) -> list[str]:
+        """The words of the field (exact by default) that start with letter, sorted.
+
+        An empty letter stands for every word. Read once, then kept.
+        """
+        fieldname = fieldname or self.fieldname
+        key = (fieldname, letter)
+        found = self._words.get(key)
         if found is None:
-            if self._complete or not letter:
+            if fieldname in self._complete and letter:
                 return []
-            found = read_words(self.reader, self.fieldname, letter, deadline or NEVER)
+            found = read_words(self.reader, fieldname, letter, deadline or NEVER)
             with self._lock:
-                found = self._words.setdefault(letter, found)
+                found = self._words.setdefault(key, found)
         return found
+
+    def within(
+        self,
+        fieldname: str,
+        text: str,
+        maxdist: int,
+        prefixlength: int = 1,
+        deadline: Deadline | None = None,
+    ) -> list[str]:
+        """The words of a field within maxdist edits of text that share its first
+        prefixlength letters, sorted: what a fuzzy~ word stands for."""
+        prefix = text[:prefixlength]
+        words = self.words(prefix[:1], deadline, fieldname)
+        if len(prefix) > 1:  # the run of words with the longer prefix, in sorted words
+            words = words[bisect_left(words, prefix) : bisect_left(words, prefix + "\U0010ffff")]
+        if not words:
+            return []
+        distances = process.cdist(
+            [text], words, scorer=OSA.distance, score_cutoff=maxdist, dtype=np.int32
+        )[0]
+        return [words[i] for i in np.flatnonzero(distances <= maxdist)]
 
     def _most_frequent(self, words: list[str]) -> str:
         # Sorted words, and max() keeps the first of equals: the first alphabetically.

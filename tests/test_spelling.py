@@ -94,3 +94,32 @@ def test_a_passed_deadline_stops_the_suggestion(reader):
 def test_no_field_no_words(reader):
     assert read_words(reader, "nosuchfield") == []
     assert Speller(reader, "nosuchfield").correct("cartol") is None
+
+
+@pytest.mark.parametrize(
+    ("fieldname", "text", "maxdist", "prefixlength"),
+    [
+        ("exact", "cartol", 1, 1),
+        ("exact", "cartol", 2, 1),
+        ("exact", "cabni", 1, 1),  # a swap
+        ("body", "presidnet", 2, 1),
+        ("body", "habbit", 1, 2),
+        ("exact", "marvle", 2, 0),
+        ("title", "relase", 1, 1),
+        ("exact", "zzz", 2, 1),
+    ],
+)
+def test_fuzzy_words_are_whooshs_over_several_segments(
+    reader, fieldname, text, maxdist, prefixlength
+):
+    # Over several segments Whoosh computes (restricted) Damerau-Levenshtein in Python.
+    whoosh = sorted(reader.terms_within(fieldname, text, maxdist, prefix=prefixlength))
+    assert Speller(reader).within(fieldname, text, maxdist, prefixlength) == whoosh
+
+
+def test_fuzzy_words_within_the_longer_prefix(reader):
+    speller = Speller(reader)
+    assert speller.within("exact", "cartol", 2, 1) == ["cartel", "carton"]
+    assert speller.within("exact", "cartol", 2, 5) == ["carton"]
+    assert speller.within("exact", "cabin", 1, 6) == ["cabin", "cabins"]  # prefix: all 5
+    assert speller.within("exact", "cabxn", 1, 4) == []
