@@ -19,9 +19,11 @@ a warning); with none, IndexDamagedError says which file is damaged and what to 
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
+import warnings
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -87,12 +89,13 @@ class _Snapshot:
     def __init__(self, gen: Path, cache_size: int):
         self.gen = gen
         self.ix = storage.open_index_at(gen)
+        self.searcher = None
         try:
             self.searcher = self.ix.searcher()
             self.ranker = Ranker(self.searcher)
             self.facets = FacetTable(self.searcher.reader())
         except BaseException:
-            self.ix.close()
+            self.close()
             raise
         # Lives and dies with the snapshot: a changed index never serves an old answer.
         self.results = ResultCache(cache_size)
@@ -109,7 +112,8 @@ class _Snapshot:
         search_module.search(self.searcher, self.ranker, self.facets, SearchRequest(size=1))
 
     def close(self) -> None:
-        self.searcher.close()
+        if self.searcher is not None:
+            self.searcher.close()
         self.ix.close()
 
 
@@ -226,7 +230,8 @@ class Engine:
             raise
         except Exception as exc:  # noqa: BLE001 - unverified damaged files raise anything
             message = f"{gen} cannot be opened ({exc!r:.160}). {storage.REBUILD_HINT}"
-            raise storage.IndexDamagedError(message) from exc
+            _drop_half_open(exc)
+            raise storage.IndexDamagedError(message) from None
 
     def _open_verified(self, gen: Path) -> _Snapshot:
         """Open a generation whose files verified, with the table of contents verified."""
@@ -305,6 +310,19 @@ class Engine:
             updated_at=datetime.fromtimestamp(toc or os.path.getmtime(snap.gen)),
             path=str(snap.gen),
         )
+
+
+def _drop_half_open(exc: BaseException) -> None:
+    """Close, quietly, the files of readers Whoosh opened before the failure.
+
+    A reader that fails halfway leaves the segment files it opened to the garbage collector
+    (each a ResourceWarning); they are referenced only by the exception's traceback.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        exc.__traceback__ = None
+        exc.__context__ = exc.__cause__ = None
+        gc.collect()
 
 
 def _state(snap: _Snapshot) -> str:
