@@ -19,11 +19,9 @@ a warning); with none, IndexDamagedError says which file is damaged and what to 
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 import time
-import warnings
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -230,7 +228,7 @@ class Engine:
             raise
         except Exception as exc:  # noqa: BLE001 - unverified damaged files raise anything
             message = f"{gen} cannot be opened ({exc!r:.160}). {storage.REBUILD_HINT}"
-            _drop_half_open(exc)
+            storage.drop_half_open(exc)
             raise storage.IndexDamagedError(message) from None
 
     def _open_verified(self, gen: Path) -> _Snapshot:
@@ -310,19 +308,6 @@ class Engine:
             updated_at=datetime.fromtimestamp(toc or os.path.getmtime(snap.gen)),
             path=str(snap.gen),
         )
-
-
-def _drop_half_open(exc: BaseException) -> None:
-    """Close, quietly, the files of readers Whoosh opened before the failure.
-
-    A reader that fails halfway leaves the segment files it opened to the garbage collector
-    (each a ResourceWarning); they are referenced only by the exception's traceback.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        exc.__traceback__ = None
-        exc.__context__ = exc.__cause__ = None
-        gc.collect()
 
 
 def _state(snap: _Snapshot) -> str:

@@ -25,10 +25,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -99,9 +101,28 @@ def open_index(index_dir: str | Path) -> FileIndex:
     if not verdict.ok:
         raise damaged_error(verdict)
     try:
-        return open_index_at(gen)
+        ix = open_index_at(gen)
+        if verdict.unverified:  # no checksum to go by: do its segments' columns read?
+            for _ in column_rows(ix, ("id",)):
+                pass
+        return ix
     except Exception as exc:  # noqa: BLE001 - unverified damaged files raise anything
-        raise IndexDamagedError(f"{gen} cannot be opened ({exc!r:.160}). {REBUILD_HINT}") from exc
+        message = f"{gen} cannot be opened ({exc!r:.160}). {REBUILD_HINT}"
+        drop_half_open(exc)
+        raise IndexDamagedError(message) from None
+
+
+def drop_half_open(exc: BaseException) -> None:
+    """Close, quietly, the files Whoosh opened before it failed on a damaged file.
+
+    A reader that fails halfway leaves the files it opened to the garbage collector (each a
+    ResourceWarning); only the exception's traceback still references them.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        exc.__traceback__ = None
+        exc.__context__ = exc.__cause__ = None
+        gc.collect()
 
 
 def open_index_at(gen: Path) -> FileIndex:
@@ -123,11 +144,13 @@ def column_rows(ix: FileIndex, names: Sequence[str]) -> Iterator[tuple[str, ...]
         compound = segment.open_compound_file(ix.storage) if segment.is_compound() else None
         # As SegmentReader does: a file added after the compound one was written is read too.
         files = ix.storage if compound is None else OverlayStorage(compound, ix.storage)
-        perdoc = segment.codec().per_document_reader(files, segment)
+        perdoc = None
         try:
+            perdoc = segment.codec().per_document_reader(files, segment)
             yield from _segment_rows(ix.schema, segment, perdoc, names)
         finally:
-            perdoc.close()
+            if perdoc is not None:
+                perdoc.close()
             if compound is not None:
                 compound.close()
 

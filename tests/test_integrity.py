@@ -295,3 +295,21 @@ def test_health_of_an_intact_index_has_no_warning(seeds_copy):
     client = create_app({"TESTING": True, "INDEX_DIR": str(seeds_copy / "ix")}).test_client()
     body = client.get("/api/health").get_json()
     assert body["warning"] is None and body["generation"] == "gen-000001"
+
+
+@pytest.mark.parametrize("command", [["search", "turkmenistan"], ["stats"], ["index"], ["check"]])
+def test_damage_without_checksums_is_one_line_not_aborted(seeds_copy, runner, command):
+    # An index written before checksums: the open (or a read of its columns) finds it.
+    ix = seeds_copy / "ix"
+    gen = storage.current_generation(ix)
+    sources = storage.read_manifest(gen)
+    (gen / storage.MANIFEST).write_text(json.dumps(sources), encoding="utf-8")
+    damage(_segment(gen), "truncated")
+    if command == ["index"]:
+        command = ["index", str(seeds_copy / "seeds")]
+    result = runner.invoke(main, [*command, "--index-dir", str(ix)])
+    assert result.exit_code == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"Error: {gen} cannot be opened (")
+    assert line.endswith("Run: searchsvc index PATH --rebuild")
+    assert "Aborted" not in result.output
