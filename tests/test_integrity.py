@@ -313,3 +313,12 @@ def test_damage_without_checksums_is_one_line_not_aborted(seeds_copy, runner, co
     assert line.startswith(f"Error: {gen} cannot be opened (")
     assert line.endswith("Run: searchsvc index PATH --rebuild")
     assert "Aborted" not in result.output
+
+
+def test_the_manifest_keeps_sources_and_checksums_apart(seeds_copy):
+    gen = storage.current_generation(seeds_copy / "ix")
+    files = storage.read_checksums(gen)
+    storage.write_manifest(gen, {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]})
+    data = json.loads((gen / storage.MANIFEST).read_text(encoding="utf-8"))
+    assert data == {"sources": {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]}, "files": files}
+    assert storage.read_manifest(gen) == data["sources"] and storage.read_checksums(gen) == files
