@@ -322,3 +322,22 @@ def test_the_manifest_keeps_sources_and_checksums_apart(seeds_copy):
     data = json.loads((gen / storage.MANIFEST).read_text(encoding="utf-8"))
     assert data == {"sources": {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]}, "files": files}
     assert storage.read_manifest(gen) == data["sources"] and storage.read_checksums(gen) == files
+
+
+def test_a_run_killed_before_its_checksums_leaves_a_usable_index(seeds_copy, runner, monkeypatch):
+    def killed(gen):
+        raise KeyboardInterrupt("killed between Whoosh's commit and the checksums")
+
+    (seeds_copy / "seeds" / "zebra.md").write_text(ZEBRA, encoding="utf-8")
+    with monkeypatch.context() as m:
+        m.setattr(storage, "write_checksums", killed)
+        with pytest.raises(KeyboardInterrupt):
+            index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
+    ix = seeds_copy / "ix"
+    result = runner.invoke(main, ["check", "--index-dir", str(ix)])
+    assert result.exit_code == 0 and "2 files have no checksum yet" in result.stdout
+    with Engine(ix) as engine:
+        assert engine.search(SearchRequest(q="zebra")).total == 1
+        assert engine.health().warning is None
+    index_paths(ix, [seeds_copy / "seeds"], procs=1)
+    assert not storage.verify_generation(storage.current_generation(ix)).unverified
