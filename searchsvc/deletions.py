@@ -5,6 +5,7 @@ as an unmounted share. So before anything is written (and once more after readin
 the commit), the documents a run would delete are weighed against what the index holds:
 
     doomed ids --a path given that yields no documents now, with documents under it--> refuse
+               --every document of the index, and nothing new--> refuse
                --a folder below, more than SMALL_DELETE documents, every one doomed--> refuse
                --more than SMALL_DELETE documents and more than max_share of the index--> refuse
                --else--> delete
@@ -41,12 +42,16 @@ class DeleteGuard:
         self.max_share = max_share
 
     def check(
-        self, previous: Mapping[str, tuple[str, str]], doomed: Collection[str], found: list[str]
+        self,
+        previous: Mapping[str, tuple[str, str]],
+        doomed: Collection[str],
+        found: list[str],
+        gives: int,
     ) -> None:
         """Raise DeleteRefusedError if deleting doomed (ids in previous) needs confirmation.
 
         previous: id -> (hash, path) of the index before the run; found: the paths of the
-        files the run found to read or keep.
+        files the run found to read or keep; gives: how many documents the run gives.
         """
         if not doomed:
             return
@@ -57,6 +62,8 @@ class DeleteGuard:
                 if count:
                     total = sum(_under(path, root) for _, path in previous.values())
                     raise self._refusal(count, total, _shown_folder(shown, root, gone), _EMPTY)
+        if len(doomed) == len(previous) and not gives:
+            raise self._refusal(len(doomed), len(previous), "", "it would leave the index empty")
         if len(doomed) <= SMALL_DELETE:
             return
         self._check_folders(previous, gone)

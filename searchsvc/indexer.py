@@ -21,7 +21,9 @@ manifest stay exactly as they were.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -127,8 +129,9 @@ class _DeleteCheck:
         if self.guard is None:
             return
         # A rebuild keeps only what it writes.
-        doomed = self.previous.keys() - set(seen) if self.rebuild else run.to_delete
-        self.guard.check(self.previous, doomed, self.found)
+        seen = set(seen)
+        doomed = self.previous.keys() - seen if self.rebuild else run.to_delete
+        self.guard.check(self.previous, doomed, self.found, gives=len(seen))
 
 
 @dataclass
@@ -177,6 +180,8 @@ def _write(
         raise
     if changed or writer.added:
         _commit(writer.get(), segments)
+    elif writer.writer is None:  # the workers' temporary folder, which a writer's end removes
+        shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
     else:
         writer.cancel()  # nothing changed: no new generation for searchers to reopen
 
@@ -202,9 +207,11 @@ class _LazyWriter:
         return self.writer is not None and bool(self.writer._added)
 
     def cancel(self) -> None:
-        """Cancel the writer if one was opened."""
-        if self.writer is not None:
-            self.writer.cancel()
+        """Cancel the writer if one was opened, and remove its unfinished segment's files."""
+        if self.writer is None:
+            return
+        self.writer.cancel()
+        _remove_files(self.ix, self.writer.newsegment)
 
 
 def _kept_generations(index_dir, live: Path | None) -> set[str | None]:
@@ -274,9 +281,19 @@ def _build_segment(sources: list[SourceFile]):
     writer = SegmentWriter(ix, _lk=False, limitmb=256)
     outcomes = [read_and_add(src, existing, owners, _adder(writer)) for src in sources]
     if not writer._added:
-        writer.cancel()
+        # Not writer.cancel(): it would remove the temporary folder (MAIN.tmp) that every
+        # writer of the index shares, under a worker still assembling its segment there.
+        writer._close_segment()
+        _remove_files(ix, writer.newsegment)
         return None, outcomes
     return writer._finalize_segment(), outcomes
+
+
+def _remove_files(ix, segment) -> None:
+    """Remove the files of a segment that no table of contents names."""
+    for name in segment.list_files(ix.storage):
+        with contextlib.suppress(OSError):
+            ix.storage.delete_file(name)
 
 
 def _exit_with_parent() -> None:
