@@ -86,7 +86,7 @@ def index_cmd(paths, index_dir, rebuild, strict, procs, wait, allow_delete):
     click.echo(report.summary())
     if report.skipped and strict:
         sys.exit(1)
-    if report.total == 0:
+    if report.total == 0 and not report.deleted:  # emptied on purpose, with --allow-delete
         raise click.ClickException(f"Nothing was indexed from {', '.join(paths)}.")
 
 

@@ -77,8 +77,8 @@ class DeleteGuard:
         big = {folder: n for folder, n in lost.items() if n > SMALL_DELETE}
         if not big:
             return
-        held = Counter(f for _, p in previous.values() for f in self._folders(p) if f in big)
-        emptied = sorted((f for f, n in big.items() if held[f] == n), key=len)
+        paths = [path for _, path in previous.values()]
+        emptied = sorted((f for f, n in big.items() if _count_under(paths, f) == n), key=len)
         if emptied:
             folder = emptied[0]  # the topmost
             why = _EMPTY if any(_under(folder, r) for _, r in self.roots) else _NOT_GIVEN
@@ -101,6 +101,11 @@ class DeleteGuard:
 
 
 _NOT_GIVEN = "it is not among the paths given (a rebuild keeps only those)"
+
+
+def _count_under(paths: list[str], folder: str) -> int:
+    prefix = folder.rstrip(os.sep) + os.sep
+    return sum(p.startswith(prefix) for p in paths)
 
 
 def _under(path: str, root: str) -> bool:

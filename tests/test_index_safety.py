@@ -75,8 +75,10 @@ def test_an_emptied_folder_is_refused_and_nothing_is_written(tmp_path, seeds, ru
         "--allow-delete.\n"
     )
     assert state(ix) == before
-    report = index_paths(ix, [seeds], procs=1, allow_delete=True)
-    assert (report.deleted, report.total) == (5, 0)
+    result = runner.invoke(main, ["index", str(seeds), "--index-dir", str(ix), "--allow-delete"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("added 0, updated 0, deleted 5, unchanged 0, skipped 0,")
+    assert "total 0 documents" in result.output
 
 
 def test_a_missing_folder_is_refused(tmp_path, seeds):
@@ -101,6 +103,23 @@ def test_a_rebuild_of_an_empty_folder_is_refused(tmp_path, seeds):
     ):
         index_paths(ix, [empty], rebuild=True, procs=1)
     assert state(ix) == before  # no new generation left behind either
+
+
+def test_a_rebuild_of_some_of_the_folders_is_refused(tmp_path, seeds):
+    other = tmp_path / "other"
+    write_releases(other, [f"o{n:02d}" for n in range(SMALL_DELETE + 2)])
+    ix = tmp_path / "ix"
+    index_paths(ix, [seeds, other], procs=1)
+    before = state(ix)
+    with pytest.raises(DeleteRefusedError) as refused:
+        index_paths(ix, [seeds], rebuild=True, procs=1)
+    assert str(refused.value).startswith(
+        f"Refusing to delete 12 of 12 documents (100%) indexed from {other}/: it is not among "
+        "the paths given (a rebuild keeps only those)."
+    )
+    assert state(ix) == before
+    report = index_paths(ix, [seeds], rebuild=True, procs=1, allow_delete=True)
+    assert report.total == 5
 
 
 @pytest.mark.parametrize("removed", [1, 2])
