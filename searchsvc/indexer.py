@@ -77,40 +77,40 @@ def index_paths(
         live = storage.current_generation(index_dir)
         kept = _kept_generations(index_dir, live)
         storage.remove_orphans(index_dir, keep=kept)
-        live_ix = storage.open_index_at(live) if live is not None else None
-        fresh_build = rebuild or live is None
-        # A rebuild replaces the live index: its documents are what the guard weighs.
-        previous = Existing.load(live_ix) if live_ix and (guard or not fresh_build) else Existing()
-        existing = Existing() if fresh_build else previous
-        manifest = {} if fresh_build else storage.read_manifest(live)
-        report = IndexReport()
-        sources, report.skipped = discover(paths)
-        run = Run(existing, manifest, report)
-        fresh, stale = run.split_by_stat(sources)
-        run.delete_vanished(paths, seen=run.owners.keys())  # an estimate: nothing read yet
-        check = _DeleteCheck(guard, previous.docs, [s.path for s in sources], rebuild)
-        check(run, run.owners.keys())
-        if fresh_build:
-            if live_ix is not None:
-                live_ix.close()
-            gen, ix = storage.new_generation(index_dir)
-        else:
-            gen, ix = live, live_ix
+        ix = storage.open_index_at(live) if live is not None else None
+        gen = live
         try:
+            fresh_build = rebuild or live is None
+            # A rebuild replaces the live index: its documents are what the guard weighs.
+            previous = Existing.load(ix) if ix and (guard or not fresh_build) else Existing()
+            existing = Existing() if fresh_build else previous
+            manifest = {} if fresh_build else storage.read_manifest(live)
+            report = IndexReport()
+            sources, report.skipped = discover(paths)
+            run = Run(existing, manifest, report)
+            fresh, stale = run.split_by_stat(sources)
+            run.delete_vanished(paths, seen=run.owners.keys())  # an estimate: nothing read yet
+            check = _DeleteCheck(guard, previous.docs, [s.path for s in sources], rebuild)
+            check(run, run.owners.keys())  # before anything is written
+            if fresh_build:
+                gen, ix = storage.new_generation(index_dir)
             if stale or run.to_delete or gen != live:
                 plan = _Plan(procs, progress, len(fresh), len(sources), len(stale))
                 _write(ix, run, paths, stale, plan, always_commit=gen != live, check=check)
             # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
+            if run.new_manifest != manifest:
+                storage.write_manifest(gen, run.new_manifest)
+            if gen != live:
+                storage.swap_in(index_dir, gen)
+                live = gen
+            report.total = storage.doc_count(ix)
         except BaseException:
-            ix.close()
-            storage.remove_orphans(index_dir, keep=kept)  # a new generation, half-built
+            if gen != live:  # a new generation, half-built and never swapped in
+                storage.remove_orphans(index_dir, keep=kept)
             raise
-        if run.new_manifest != manifest:
-            storage.write_manifest(gen, run.new_manifest)
-        if gen != live:
-            storage.swap_in(index_dir, gen)
-        report.total = storage.doc_count(ix)
-        ix.close()
+        finally:
+            if ix is not None:
+                ix.close()
     report.seconds = time.perf_counter() - started
     return report
 
