@@ -229,6 +229,26 @@ def test_an_unreadable_root_keeps_its_documents(tmp_path, seeds, monkeypatch):
     assert state(ix)[:2] == before[:2]
 
 
+def test_an_unreadable_file_keeps_its_documents(tmp_path, seeds, monkeypatch):
+    ix = tmp_path / "ix"
+    index_paths(ix, [seeds], procs=1)
+    locked = seeds / "000_151069118a277199.txt"
+    locked.write_text(release(1), encoding="utf-8")  # changed, so it is read again
+    real = os.open
+
+    def deny(path, *args, **kwargs):
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", deny)
+    report = index_paths(ix, [seeds], procs=1)
+    assert [(s.path, s.reason) for s in report.skipped] == [
+        (str(locked), "cannot read file: Permission denied")
+    ]
+    assert (report.deleted, report.updated, report.total) == (0, 0, 5)
+
+
 LAUNCHER = """
 import os, sys
 denied, real = sys.argv.pop(1), os.scandir
