@@ -87,6 +87,12 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0.1,
     ),
     Setting(
+        "REQUEST_TIMEOUT",
+        5.0,
+        "Seconds a search may take; past it a 503 that says how to narrow it (0: none).",
+        minimum=0,
+    ),
+    Setting(
         "CONNECTIONS",
         1000,
         "Open connections per worker process; beyond it new ones wait to be accepted.",

@@ -85,8 +85,8 @@ def parse_date(value: object) -> datetime | None:
         when = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
         when = _parse_text(value.strip())
-    else:
-        raise DateError(f"unreadable date {str(value)[:40]!r}")
+    else:  # a mapping or list from front matter: name its type, never render it whole
+        raise DateError(f"unreadable date (a {type(value).__name__}, not a date)")
     if when.tzinfo is not None:
         try:
             when = when.astimezone(timezone.utc).replace(tzinfo=None)

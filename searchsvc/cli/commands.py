@@ -2,7 +2,8 @@
 
 A thin click layer over the library: it reads options (defaulting from the same settings
 as the web app), calls one library function, and turns every expected error into one
-line that says what to do next. Never a traceback.
+line that says what to do next. Never a traceback. A warning of the engine (an older
+generation served because the live one is damaged) goes to stderr.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ import click
 
 from searchsvc import config
 from searchsvc.cli.serve import serve_cmd
-from searchsvc.searching import IndexLockedError, IndexNotFoundError
+from searchsvc.reading import printable
+from searchsvc.searching import (
+    DeadlineExceededError,
+    DeleteRefusedError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexNotFoundError,
+)
 
 # Options whose default is a setting of another name than their own (--size: PAGE_SIZE).
-SETTING_OF = {"size": "PAGE_SIZE"}
+SETTING_OF = {"size": "PAGE_SIZE", "timeout": "REQUEST_TIMEOUT"}
 
 
 class SettingsGroup(click.Group):
@@ -70,7 +78,13 @@ def _friendly_errors(index_dir: str):
         raise click.ClickException(
             f"No index at {index_dir}/. Run: searchsvc index --index-dir {index_dir}"
         ) from None
-    except (IndexLockedError, SearchError) as exc:
+    except (
+        IndexLockedError,
+        IndexDamagedError,
+        SearchError,
+        DeadlineExceededError,
+        DeleteRefusedError,
+    ) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
@@ -91,22 +105,27 @@ def main():
 @click.option(
     "--wait", type=float, default=0.0, help="Seconds to wait for another indexer to finish."
 )
+@click.option(
+    "--allow-delete",
+    is_flag=True,
+    help="Delete even when that empties a folder or takes more than 20% of the index.",
+)
 @click.pass_obj
-def index_cmd(settings, paths, index_dir, rebuild, strict, procs, wait):
+def index_cmd(settings, paths, index_dir, rebuild, strict, procs, wait, allow_delete):
     """Index PATHS (files or folders; default: the bundled seeds/)."""
     from searchsvc.searching import open_backend
 
     paths = paths or (settings["SEEDS_DIR"],)
+    options = dict(rebuild=rebuild, procs=procs, wait=wait, allow_delete=allow_delete)
     with _friendly_errors(index_dir), _progress() as progress:
-        report = open_backend(index_dir).index(
-            paths, rebuild=rebuild, procs=procs, wait=wait, progress=progress
-        )
+        report = open_backend(index_dir).index(paths, progress=progress, **options)
     for skipped in report.skipped:
-        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)  # reasons name lines
+        # One line each: a name's control characters are escaped; reasons name JSONL lines.
+        click.echo(f"skipped {printable(skipped.path)}: {skipped.reason}", err=True)
     click.echo(report.summary())
     if report.skipped and strict:
         sys.exit(1)
-    if report.total == 0:
+    if report.total == 0 and not report.deleted:  # emptied on purpose, with --allow-delete
         raise click.ClickException(f"Nothing was indexed from {', '.join(paths)}.")
 
 
@@ -152,14 +171,24 @@ def _search_options(f):
 @click.argument("query", default="")
 @_search_options
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=config.DEFAULTS["REQUEST_TIMEOUT"],
+    show_default=True,
+    help="Seconds the search may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
+)
 @_index_dir_option
-def search_cmd(query, index_dir, as_json, **params):
+def search_cmd(query, index_dir, as_json, timeout, **params):
     """Search the index for QUERY and print the ranked results."""
+    from searchsvc.deadline import Deadline
     from searchsvc.searching import SearchRequest, open_backend
     from searchsvc.web import search_payload
 
-    with _friendly_errors(index_dir):
-        result = open_backend(index_dir).search(SearchRequest(q=query, **params))
+    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+        backend.freshness()  # the deadline starts once the index is open, as in a server
+        result = backend.search(SearchRequest(q=query, **params), Deadline(timeout))
+        _warn(backend)
     if as_json:
         click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
         return
@@ -180,7 +209,9 @@ def stats_cmd(index_dir):
     from searchsvc.searching import open_backend
 
     with _friendly_errors(index_dir):
-        stats = open_backend(index_dir).stats()
+        backend = open_backend(index_dir)
+        stats = backend.stats()
+        _warn(backend)
     first = stats.first_date.date().isoformat() if stats.first_date else "-"
     last = stats.last_date.date().isoformat() if stats.last_date else "-"
     click.echo(f"documents: {stats.documents} ({stats.undated} undated)")
@@ -188,6 +219,39 @@ def stats_cmd(index_dir):
     click.echo("per year: " + ", ".join(f"{y}:{n}" for y, n in stats.per_year.items()))
     click.echo(f"index size: {stats.size_bytes / 1e6:.1f} MB at {stats.path}")
     click.echo(f"updated: {stats.updated_at:%Y-%m-%d %H:%M:%S}")
+
+
+def _warn(backend) -> None:
+    """Print the backend's warning, if any (an older state answers), to stderr."""
+    warning = backend.freshness().warning
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@main.command("check")
+@_index_dir_option
+def check_cmd(index_dir):
+    """Verify every file of the live index generation against its checksums."""
+    from searchsvc.searching import open_backend
+
+    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+        report = backend.verify()
+    click.echo(
+        f"checked {report.files} files, {report.bytes:,} bytes of {report.path} "
+        f"in {report.seconds:.2f} s"
+    )
+    if report.unverified:
+        click.echo(
+            f"{len(report.unverified)} files have no checksum yet (the next "
+            f"`searchsvc index` lists them): {', '.join(report.unverified)}"
+        )
+    if not report.problems:
+        click.echo("intact")
+        return
+    for line in report.problems:
+        click.echo(f"damaged: {line}", err=True)
+    click.echo(f"run: searchsvc index PATH --rebuild --index-dir {index_dir}", err=True)
+    sys.exit(1)
 
 
 main.add_command(serve_cmd, "serve")

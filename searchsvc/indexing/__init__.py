@@ -7,7 +7,9 @@ Whoosh's internals stay in two adapters, ``segments`` (reading) and ``writing``;
 the package uses this face.
 """
 
+from searchsvc.indexing.deletions import DeleteRefusedError
 from searchsvc.indexing.indexer import IndexReport, index_paths
+from searchsvc.indexing.integrity import latest_toc, toc_name
 from searchsvc.indexing.segments import (
     encoded_positions,
     length_column,
@@ -19,14 +21,29 @@ from searchsvc.indexing.segments import (
     reads_blocks,
 )
 from searchsvc.indexing.storage import (
+    REBUILD_HINT,
+    IndexDamagedError,
     IndexLockedError,
     IndexNotFoundError,
     current_generation,
+    damaged_error,
+    drop_half_open,
+    earlier_generations,
     open_index_at,
+    verify_generation,
     writer_lock,
 )
 
 __all__ = [
+    "REBUILD_HINT",
+    "DeleteRefusedError",
+    "IndexDamagedError",
+    "damaged_error",
+    "drop_half_open",
+    "earlier_generations",
+    "latest_toc",
+    "toc_name",
+    "verify_generation",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexReport",

@@ -6,7 +6,7 @@
 Nothing here knows about the index; a bad file is reported and skipped, never fatal.
 """
 
-from searchsvc.reading.discovery import Skipped, SourceFile, discover
+from searchsvc.reading.discovery import Skipped, SourceFile, discover, doc_id, printable
 from searchsvc.reading.documents import Document, DocumentError, parse_jsonl_line, read_source
 
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "Skipped",
     "SourceFile",
     "discover",
+    "doc_id",
     "parse_jsonl_line",
+    "printable",
     "read_source",
 ]

@@ -23,7 +23,8 @@ A match is what Whoosh's SpanNear2 (ordered, mindist=1) accepts: word i+1 occurs
 position) spans, Whoosh's ``len(matcher.spans())``. It is not the matcher's ``weight()``:
 that is the sum of the words' own frequencies (an IntersectionMatcher's), phrase or not.
 
-Deleted documents are left in (the caller masks them), unlike in Whoosh's matcher.
+Deleted documents are left in (the caller masks them), unlike in Whoosh's matcher. The
+request's deadline is checked per segment and per word read.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pickle import loads
 import numpy as np
 
 from searchsvc.caching import LruCache
+from searchsvc.deadline import NEVER, Deadline
 from searchsvc.indexing import (
     encoded_positions,
     open_postings,
@@ -58,9 +60,12 @@ _NONE = (_NO_IDS, _NO_IDS)
 
 
 def phrase_frequencies(
-    reader, fieldname: str, words: list[str], slop: int = 1
+    reader, fieldname: str, words: list[str], slop: int = 1, deadline: Deadline | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The documents whose field holds the phrase (sorted int64), and its frequency in each."""
+    """The documents whose field holds the phrase (sorted int64), and its frequency in each.
+
+    Past `deadline` (None: no deadline) it raises DeadlineExceededError.
+    """
     schema = reader.schema
     if not words or fieldname not in schema:
         return _NONE  # as Whoosh: no field, no matches
@@ -69,7 +74,7 @@ def phrase_frequencies(
         raise PhraseError(f"Phrase search: {fieldname!r} field has no positions")
     docs, freqs = [_NO_IDS], [_NO_IDS]
     for leaf, base in reader.leaf_readers():
-        leaf_docs, leaf_freqs = _leaf_phrase(leaf, fieldname, fmt, words, slop)
+        leaf_docs, leaf_freqs = _leaf_phrase(leaf, fieldname, fmt, words, slop, deadline or NEVER)
         docs.append(leaf_docs + base)
         freqs.append(leaf_freqs)
     return np.concatenate(docs), np.concatenate(freqs)
@@ -80,10 +85,11 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int):
+def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int, deadline: Deadline):
     """The phrase's documents (segment numbers) and frequencies in one segment."""
     postings = {}
     for word in dict.fromkeys(words):  # a repeated word is read once
+        deadline.check("phrases")
         found = _postings(leaf, fieldname, word, fmt)
         if found is None:
             return _NONE
@@ -91,6 +97,7 @@ def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int):
     order = sorted(postings, key=lambda w: leaf.doc_frequency(fieldname, w))
     docs = None
     for word in order:
+        deadline.check("phrases")
         ids = postings[word].ids(docs)
         docs = ids if docs is None else docs[_in_sorted(docs, ids)]
         if not len(docs):

@@ -7,10 +7,14 @@ SearchRequest (request: every parameter declared once)
 
 from searchsvc.searching.backend import (
     Backend,
+    DeadlineExceededError,
+    DeleteRefusedError,
     Freshness,
+    IndexDamagedError,
     IndexLockedError,
     IndexNotFoundError,
     IndexStats,
+    Verification,
 )
 from searchsvc.searching.engine import Engine, open_backend
 from searchsvc.searching.request import (
@@ -27,7 +31,10 @@ from searchsvc.searching.search import FacetCount, Hit, SearchResult
 
 __all__ = [
     "Backend",
+    "DeadlineExceededError",
+    "DeleteRefusedError",
     "Freshness",
+    "IndexDamagedError",
     "IndexLockedError",
     "IndexNotFoundError",
     "open_backend",
@@ -38,6 +45,7 @@ __all__ = [
     "FacetCount",
     "Hit",
     "IndexStats",
+    "Verification",
     "Param",
     "SearchError",
     "SearchRequest",

@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, request, url_for
 from werkzeug.exceptions import NotFound
 
-from searchsvc.searching import SearchError, SearchResult
-from searchsvc.web.context import get_backend, search_args, search_request
-from searchsvc.web.errors import bad_request
+from searchsvc.searching import IndexDamagedError, SearchError, SearchResult
+from searchsvc.web.context import get_backend, request_deadline, search_args, search_request
+from searchsvc.web.errors import bad_request, error_response
 from searchsvc.web.openapi import spec
 from searchsvc.web.payload import document_payload, search_payload
 
@@ -29,7 +29,7 @@ bp.register_error_handler(SearchError, bad_request)
 def search():
     """Search; an empty q lists documents newest first."""
     req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
-    result = get_backend().search(req)
+    result = get_backend().search(req, request_deadline())  # past it: errors.handle_deadline
     return search_payload(result, next_url(result))
 
 
@@ -51,8 +51,20 @@ def document(doc_id: str):
 
 @bp.get("/health")
 def health():
-    """Whether the index answers, how many documents it holds, and how old it is."""
-    stats = get_backend().stats()
+    """Whether the index answers, how many documents it holds, how old it is, and any warning.
+
+    200 with ``"warning": null`` when the live state of the index is served. 200 with a
+    warning when an older snapshot is served because the newest cannot be used (damaged,
+    unopenable, gone): the service still answers, so a liveness check passes, and the
+    warning says what is wrong and what to do. 503 in the error envelope when no snapshot
+    can be opened at all (no index: see errors.handle_no_index; a damaged one: here).
+    """
+    backend = get_backend()
+    try:
+        stats = backend.stats()
+        state = backend.freshness()
+    except IndexDamagedError as exc:
+        return error_response(str(exc), 503)
     # Engine reports a naive local time (from the file's mtime); say which zone it is.
     updated = stats.updated_at.astimezone(timezone.utc)
     age = (datetime.now(timezone.utc) - updated).total_seconds()
@@ -61,6 +73,8 @@ def health():
         "documents": stats.documents,
         "age_seconds": round(max(age, 0.0), 1),
         "updated_at": updated.isoformat(timespec="seconds"),
+        "generation": state.generation,
+        "warning": state.warning,
     }
 
 

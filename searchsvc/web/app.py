@@ -9,9 +9,14 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from searchsvc import config
-from searchsvc.searching import IndexNotFoundError
+from searchsvc.searching import DeadlineExceededError, IndexDamagedError, IndexNotFoundError
 from searchsvc.web import api, pages
-from searchsvc.web.errors import handle_http_error, handle_no_index
+from searchsvc.web.errors import (
+    handle_damaged_index,
+    handle_deadline,
+    handle_http_error,
+    handle_no_index,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATES = PACKAGE.parent / "templates"
@@ -36,6 +41,8 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IndexNotFoundError, handle_no_index)
+    app.register_error_handler(DeadlineExceededError, handle_deadline)
+    app.register_error_handler(IndexDamagedError, handle_damaged_index)
     app.after_request(add_security_headers)
     app.add_template_global(pages.url_with)
     app.add_template_global(pages.search_args)

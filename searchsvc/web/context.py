@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from flask import current_app, request
 
+from searchsvc.deadline import Deadline
 from searchsvc.searching import PARAMS, Backend, SearchRequest, open_backend, request_from_args
 
 _backend_lock = threading.Lock()
@@ -31,6 +32,11 @@ def get_backend() -> Backend:
                 )
                 current_app.extensions[KEY] = backend
     return backend
+
+
+def request_deadline() -> Deadline:
+    """The deadline of the current request: REQUEST_TIMEOUT seconds from now."""
+    return Deadline(float(current_app.config["REQUEST_TIMEOUT"]))
 
 
 def search_request(args: Mapping[str, str], page_size: int) -> SearchRequest:

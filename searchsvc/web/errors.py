@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from searchsvc.searching import IndexNotFoundError, SearchError
+from searchsvc.searching import (
+    DeadlineExceededError,
+    IndexDamagedError,
+    IndexNotFoundError,
+    SearchError,
+)
 from searchsvc.web.payload import error_payload
 
 
@@ -59,4 +66,28 @@ def handle_no_index(exc: IndexNotFoundError):
     if is_api_request():
         return error_response(message, 503)
     page = render_template("error.html", title="No index yet", message=message, q="")
+    return page, 503
+
+
+def handle_deadline(exc: DeadlineExceededError):
+    """A 503 that says the search took too long and how to narrow it (search page: in place)."""
+    if is_api_request():
+        response = error_response(str(exc), 503)
+    else:
+        page = render_template("error.html", title="Too slow", message=str(exc), q="")
+        response = current_app.make_response((page, 503))
+    response.headers["Retry-After"] = retry_after(exc)
+    return response
+
+
+def retry_after(exc: DeadlineExceededError) -> str:
+    """Retry-After for a request past its deadline: as many seconds as it was given."""
+    return str(max(1, math.ceil(exc.seconds)))
+
+
+def handle_damaged_index(exc: IndexDamagedError):
+    """A 503 that names the damaged file and says how to rebuild (no intact state to serve)."""
+    if is_api_request():
+        return error_response(str(exc), 503)
+    page = render_template("error.html", title="Index damaged", message=str(exc), q="")
     return page, 503

@@ -20,11 +20,13 @@ from werkzeug.exceptions import NotFound
 from searchsvc.searching import (
     MAX_DEPTH,
     PARAMS,
+    DeadlineExceededError,
     SearchError,
     SearchResult,
 )
 from searchsvc.snippets import highlight_all
-from searchsvc.web.context import get_backend, search_args, search_request
+from searchsvc.web.context import get_backend, request_deadline, search_args, search_request
+from searchsvc.web.errors import retry_after
 
 # The page's labels of the active filters, in the order of their declaration.
 FILTER_LABELS = {p.name: p.label for p in PARAMS if p.label}
@@ -86,9 +88,12 @@ def search():
     }
     try:
         req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
-        result = get_backend().search(req)
+        result = get_backend().search(req, request_deadline())
     except SearchError as exc:
         return render_template("search.html", error=str(exc), **page), 400
+    except DeadlineExceededError as exc:
+        html = render_template("search.html", error=str(exc), **page)
+        return html, 503, {"Retry-After": retry_after(exc)}
     # Deeper pages than MAX_DEPTH are refused, so the pager stops before them.
     last_page = min(result.pages, max(MAX_DEPTH // result.request.size, 1))
     return render_template(
