@@ -15,9 +15,15 @@ import pytest
 from markup import Markup
 
 from searchsvc.searching import MAX_DEPTH, SearchRequest
-from searchsvc.searching.query import MAX_EDITS, MAX_FUZZY, MAX_FUZZY_LENGTH, MAX_QUERY_LENGTH
+from searchsvc.searching.query import (
+    MAX_EDITS,
+    MAX_EXPANSIONS,
+    MAX_FUZZY,
+    MAX_FUZZY_LENGTH,
+    MAX_QUERY_LENGTH,
+)
 from searchsvc.searching.request import MAX_SIZE
-from searchsvc.searching.search import MAX_EXPANSIONS, MAX_FACET_VALUES
+from searchsvc.searching.search import MAX_FACET_VALUES
 from searchsvc.web import create_app
 
 N = 300

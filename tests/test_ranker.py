@@ -9,8 +9,8 @@ from whoosh import query as wq
 from searchsvc.indexing import index_paths
 from searchsvc.scoring import bm25 as ranking
 from searchsvc.scoring import top
+from searchsvc.searching.query import expand_multiterms as _expand_multiterms
 from searchsvc.searching.query import parse_query
-from searchsvc.searching.search import _expand_multiterms
 
 # Queries of every shape the parser makes: words, AND/OR/NOT, fields, phrases, wildcards.
 QUERIES = [

@@ -21,7 +21,6 @@ manifest stay exactly as they were.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import threading
@@ -31,9 +30,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from whoosh.codec.whoosh3 import W3Codec
-
-from searchsvc.indexing import storage
+from searchsvc.indexing import storage, writing
 from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_add
 from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
 from searchsvc.indexing.writing import to_fields
@@ -43,12 +40,6 @@ from searchsvc.reading import Document, SourceFile, discover
 PARALLEL_THRESHOLD = 400
 
 WHOOSH_LOCK_TIMEOUT = 5.0
-
-# Whoosh zlib-compresses each term's block of postings. In a segment of a few documents
-# nearly every block holds one or two postings, and setting zlib up for each (~60 us)
-# was half the commit of 50 new releases. Blocks record their own compression, so any
-# reader reads both kinds. Runs that read many files keep Whoosh's default.
-SMALL_SEGMENT_CODEC = W3Codec(compression=0)
 
 Progress = Callable[[int, int], None]
 
@@ -166,7 +157,7 @@ def _write(
     check: Callable[[Run, Iterable[str]], None],
 ) -> None:
     """Read the stale sources, add and delete documents, and commit if anything changed."""
-    codec = SMALL_SEGMENT_CODEC if plan.few else None
+    codec = writing.SMALL_SEGMENT_CODEC if plan.few else None
     writer = _LazyWriter(ix, codec)
     try:
         segments = _build(writer, ix, run, stale, plan)
@@ -180,7 +171,7 @@ def _write(
         writer.cancel()
         raise
     if changed or writer.added:
-        _commit(writer.get(), segments)
+        writing.commit(writer.get(), segments)
     elif writer.writer is None:  # the workers' temporary folder, which a writer's end removes
         shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
     else:
@@ -199,20 +190,20 @@ class _LazyWriter:
         """The writer, opened now if it was not yet."""
         if self.writer is None:
             # Whoosh's own lock may still be held for a moment by the workers of a killed run.
-            self.writer = self.ix.writer(limitmb=256, timeout=WHOOSH_LOCK_TIMEOUT, codec=self.codec)
+            self.writer = writing.open_writer(self.ix, self.codec, WHOOSH_LOCK_TIMEOUT)
         return self.writer
 
     @property
     def added(self) -> bool:
         """Whether documents were added to it."""
-        return self.writer is not None and bool(self.writer._added)
+        return self.writer is not None and writing.has_added(self.writer)
 
     def cancel(self) -> None:
         """Cancel the writer if one was opened, and remove its unfinished segment's files."""
         if self.writer is None:
             return
         self.writer.cancel()
-        _remove_files(self.ix, self.writer.newsegment)
+        writing.remove_segment_files(self.ix, self.writer.newsegment)
 
 
 def _open_live(index_dir, live: Path | None, rebuild: bool):
@@ -303,25 +294,10 @@ def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
 
 
 def _build_segment(sources: list[SourceFile]):
-    from whoosh.writing import SegmentWriter
-
     ix, existing, owners = (_worker_state[k] for k in ("ix", "existing", "owners"))
-    writer = SegmentWriter(ix, _lk=False, limitmb=256)
+    writer = writing.worker_writer(ix)
     outcomes = [read_and_add(src, existing, owners, _adder(writer)) for src in sources]
-    if not writer._added:
-        # Not writer.cancel(): it would remove the temporary folder (MAIN.tmp) that every
-        # writer of the index shares, under a worker still assembling its segment there.
-        writer._close_segment()
-        _remove_files(ix, writer.newsegment)
-        return None, outcomes
-    return writer._finalize_segment(), outcomes
-
-
-def _remove_files(ix, segment) -> None:
-    """Remove the files of a segment that no table of contents names."""
-    for name in segment.list_files(ix.storage):
-        with contextlib.suppress(OSError):
-            ix.storage.delete_file(name)
+    return writing.finish_worker_segment(ix, writer), outcomes
 
 
 def _exit_with_parent() -> None:
@@ -335,18 +311,3 @@ def _exit_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
-
-
-def _commit(writer, segments: list) -> None:
-    """Commit the writer, with segments that workers built, in one new table of contents."""
-    if not segments:
-        writer.commit()
-        return
-    # SegmentWriter.commit(), with the workers' segments added (as MpWriter does).
-    final = writer._merge_segments(None, None, None) + segments
-    if writer._added:
-        final.append(writer._finalize_segment())
-    else:
-        writer._close_segment()
-    writer._commit_toc(final)
-    writer._finish()

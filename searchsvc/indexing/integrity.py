@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeGuard
 
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC
+from searchsvc.indexing.segments import toc_segment_ids
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name
 TOC_PATTERN = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
@@ -134,11 +133,10 @@ def needed_files(gen: Path) -> tuple[str, dict[str, list[str]]]:
     if latest is None:
         raise FileNotFoundError(f"no table of contents (_{INDEX_NAME}_N.toc) in {gen}")
     number, toc_name = latest
-    toc = TOC.read(FileStorage(str(gen)), INDEX_NAME, gen=number)
     on_disk = sorted(p.name for p in gen.iterdir())
     segments = {}
-    for segment in toc.segments:
-        prefix = f"{segment.segment_id()}."
+    for segment_id in toc_segment_ids(gen, INDEX_NAME, number):
+        prefix = f"{segment_id}."
         segments[prefix] = [name for name in on_disk if name.startswith(prefix)]
     return toc_name, segments
 

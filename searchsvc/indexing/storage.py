@@ -31,14 +31,16 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import OverlayStorage
-from whoosh.index import FileIndex
+from searchsvc.indexing import integrity, writing
 
-from searchsvc.indexing import integrity
+# Re-exported: the index as storage hands it out (the reading adapter opens and counts it).
+from searchsvc.indexing.segments import FileIndex
+from searchsvc.indexing.segments import column_rows as column_rows
+from searchsvc.indexing.segments import doc_count as doc_count
+from searchsvc.indexing.segments import open_index_at as open_index_at
 from searchsvc.schema import build_schema
 
 CURRENT = "current"
@@ -125,59 +127,13 @@ def drop_half_open(exc: BaseException) -> None:
         gc.collect()
 
 
-def open_index_at(gen: Path) -> FileIndex:
-    """Open one generation directory."""
-    return whoosh_index.open_dir(str(gen))
-
-
-def doc_count(ix: FileIndex) -> int:
-    """The number of live documents, from the table of contents alone."""
-    # ix.doc_count() opens a reader, which copies every segment's term file (~0.2 s).
-    return sum(segment.doc_count() for segment in ix._segments())
-
-
-def column_rows(ix: FileIndex, names: Sequence[str]) -> Iterator[tuple[str, ...]]:
-    """The named columns' values for each live document, segment by segment."""
-    # What ix.reader().column_reader() gives, without opening the term files the reader
-    # loads (~0.2 s on a 14,000-document index) and without a lookup per document.
-    for segment in ix._segments():
-        compound = segment.open_compound_file(ix.storage) if segment.is_compound() else None
-        # As SegmentReader does: a file added after the compound one was written is read too.
-        files = ix.storage if compound is None else OverlayStorage(compound, ix.storage)
-        perdoc = None
-        try:
-            perdoc = segment.codec().per_document_reader(files, segment)
-            yield from _segment_rows(ix.schema, segment, perdoc, names)
-        finally:
-            if perdoc is not None:
-                perdoc.close()
-            if compound is not None:
-                compound.close()
-
-
-def _segment_rows(schema, segment, perdoc, names: Sequence[str]) -> Iterator[tuple[str, ...]]:
-    count = segment.doc_count_all()
-    values = []
-    for name in names:
-        field = schema[name]
-        if perdoc.has_column(name):
-            raw = list(perdoc.column_reader(name, field.column_type))
-        else:  # a segment written without the column: Whoosh's default value
-            raw = [field.column_type.default_value()] * count
-        values.append([field.from_column_value(v) for v in raw])
-    gone = set(segment.deleted_docs()) if segment.has_deletions() else set()
-    for n, row in enumerate(zip(*values, strict=True)):
-        if n not in gone:
-            yield row
-
-
 def new_generation(index_dir: str | Path) -> tuple[Path, FileIndex]:
     """Create an empty generation beside the live one; it is not live until swapped in."""
     root = Path(index_dir)
     numbers = [int(p.name[4:]) for p in root.glob("gen-*") if p.name[4:].isdigit()]
     gen = root / f"gen-{max(numbers, default=0) + 1:06d}"
     gen.mkdir(parents=True)
-    return gen, whoosh_index.create_in(str(gen), build_schema())
+    return gen, writing.create_index(gen, build_schema())
 
 
 def swap_in(index_dir: str | Path, gen: Path) -> None:

@@ -17,6 +17,9 @@ checked first, and the parsed query is checked for the error markers Whoosh leav
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from itertools import islice
+from typing import Protocol
 
 from whoosh import query as wq
 from whoosh.qparser import (
@@ -29,10 +32,13 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin
 
+from searchsvc.analysis import exact_term
+from searchsvc.deadline import NEVER, Deadline
 from searchsvc.schema import QUERY_FIELDS
 from searchsvc.snippets import QueryTerms
 
 FIELDS = (*QUERY_FIELDS, "year", "month")
+MAX_EXPANSIONS = 500  # words one prefix*, wildcard or fuzzy~ term may stand for
 MAX_QUERY_LENGTH = 2000  # long enough for a pasted paragraph
 # Boost of the AND of all the words over the OR of any: all-word matches rank first.
 ALL_WORDS_BOOST = 3.0
@@ -54,6 +60,14 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _BINARY = _OPERATORS - {"NOT"}
 _FIELD_RE = re.compile(r"^(\w+):(.*)$", re.S)
 _FUZZY_RE = re.compile(r'(?<=[^\s"])~(\d?)')  # as Whoosh's FuzzyTermPlugin reads it
+
+
+class _Speller(Protocol):
+    """What expanding a fuzzy~ word needs of the spelling dictionary (spelling.Speller)."""
+
+    def within(
+        self, field: str, text: str, maxdist: int, prefixlength: int, deadline: Deadline
+    ) -> Iterable[str]: ...
 
 
 class QueryError(ValueError):
@@ -237,3 +251,62 @@ def plain_words(text: str) -> list[str]:
         if re.fullmatch(r"\w+", tok):
             words.append(tok)
     return words
+
+
+def build_query(
+    text: str, schema, reader, deadline: Deadline | None = None, speller: _Speller | None = None
+) -> wq.Query:
+    """The query to run for text: every document for none, its words expanded otherwise."""
+    if not text:
+        return wq.Every()
+    q = parse_query(text, schema)
+    if q is wq.NullQuery and plain_words(text):
+        q = exact_fallback(text)  # only stop words: look for them as written
+    (deadline or NEVER).check("parsing")
+    return expand_multiterms(q, reader, deadline, speller)
+
+
+def expand_multiterms(
+    q: wq.Query, reader, deadline: Deadline | None = None, speller: _Speller | None = None
+) -> wq.Query:
+    """Replace each prefix*, wildcard and fuzzy~ term by an OR of the words it stands for.
+
+    Expanded once here, the words are then counted, ranked and highlighted as plain terms,
+    instead of each step walking the lexicon again; and "a*" over a large lexicon, which
+    would stand for thousands of words, is refused. A fuzzy~ word is compared, in C, with
+    the speller's words of its field and first letter (Whoosh computes each edit distance
+    in Python on an index of several segments: 0.1 to 0.2 s a word on the White House
+    corpus, with no deadline check until a word matches); the same words either way.
+    """
+    deadline = deadline or NEVER
+
+    def expand(node: wq.Query) -> wq.Query:
+        if not isinstance(node, wq.MultiTerm):
+            return node
+        deadline.check("expanding wildcards")
+        if isinstance(node, wq.FuzzyTerm) and speller is not None:
+            words = [
+                (node.fieldname, w)
+                for w in speller.within(
+                    node.fieldname, node.text, node.maxdist, node.prefixlength, deadline
+                )
+            ]
+        else:
+            words = []
+            for word in islice(node.expanded_terms(reader), MAX_EXPANSIONS + 1):
+                deadline.check("expanding wildcards")
+                words.append(word)
+        if len(words) > MAX_EXPANSIONS:
+            raise QueryError(
+                f"{node} stands for more than {MAX_EXPANSIONS} words; add letters to narrow it"
+            )
+        terms = [wq.Term(f, t.decode("utf-8") if isinstance(t, bytes) else t) for f, t in words]
+        return wq.Or(terms, boost=node.boost) if terms else wq.NullQuery
+
+    return q.accept(expand).normalize()
+
+
+def exact_fallback(text: str) -> wq.Query:
+    """A query of only stop words, looked for as written in the exact field."""
+    words = [exact_term(w) for w in plain_words(text)]
+    return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)

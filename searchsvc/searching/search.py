@@ -23,24 +23,20 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from itertools import islice
 
 import numpy as np
-from whoosh import query as wq
 
-from searchsvc.analysis import exact_term
 from searchsvc.dates import DateError, date_bounds
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.schema import FACET_FIELDS
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
 from searchsvc.searching.facets import FacetTable
-from searchsvc.searching.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
+from searchsvc.searching.query import QueryError, QueryTerms, build_query, parse_query, query_terms
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
 from searchsvc.snippets import snippet
 
 MAX_FACET_VALUES = 50
-MAX_EXPANSIONS = 500  # words one prefix*, wildcard or fuzzy~ term may stand for
 
 
 @dataclass(frozen=True)
@@ -110,14 +106,10 @@ def search(
     req = check_request(req)
     try:
         start, end = date_bounds(req.date_from, req.date_to)
-        q = parse_query(req.q, searcher.schema) if req.q else wq.Every()
+        speller = speller if speller is not None else Speller(searcher.reader())
+        q = build_query(req.q, searcher.schema, searcher.reader(), deadline, speller)
     except (DateError, QueryError) as exc:
         raise SearchError(str(exc)) from exc
-    if q is wq.NullQuery and plain_words(req.q):
-        q = _exact_fallback(req.q)  # only stop words: look for them as written
-    deadline.check("parsing")
-    speller = speller if speller is not None else Speller(searcher.reader())
-    q = _expand_multiterms(q, searcher.reader(), deadline, speller)
     match, scores = ranker.evaluate(q, deadline)
     match &= facets.live_mask
     allowed = facets.allowed(req.filters(), start, end)
@@ -151,51 +143,6 @@ def _notice(req: SearchRequest) -> str | None:
             "narrow the search with dates or facets."
         )
     return None
-
-
-def _expand_multiterms(
-    q: wq.Query, reader, deadline: Deadline | None = None, speller: Speller | None = None
-) -> wq.Query:
-    """Replace each prefix*, wildcard and fuzzy~ term by an OR of the words it stands for.
-
-    Expanded once here, the words are then counted, ranked and highlighted as plain terms,
-    instead of each step walking the lexicon again; and "a*" over a large lexicon, which
-    would stand for thousands of words, is refused. A fuzzy~ word is compared, in C, with
-    the speller's words of its field and first letter (Whoosh computes each edit distance
-    in Python on an index of several segments: 0.1 to 0.2 s a word on the White House
-    corpus, with no deadline check until a word matches); the same words either way.
-    """
-    deadline = deadline or NEVER
-
-    def expand(node: wq.Query) -> wq.Query:
-        if not isinstance(node, wq.MultiTerm):
-            return node
-        deadline.check("expanding wildcards")
-        if isinstance(node, wq.FuzzyTerm) and speller is not None:
-            words = [
-                (node.fieldname, w)
-                for w in speller.within(
-                    node.fieldname, node.text, node.maxdist, node.prefixlength, deadline
-                )
-            ]
-        else:
-            words = []
-            for word in islice(node.expanded_terms(reader), MAX_EXPANSIONS + 1):
-                deadline.check("expanding wildcards")
-                words.append(word)
-        if len(words) > MAX_EXPANSIONS:
-            raise SearchError(
-                f"{node} stands for more than {MAX_EXPANSIONS} words; add letters to narrow it"
-            )
-        terms = [wq.Term(f, t.decode("utf-8") if isinstance(t, bytes) else t) for f, t in words]
-        return wq.Or(terms, boost=node.boost) if terms else wq.NullQuery
-
-    return q.accept(expand).normalize()
-
-
-def _exact_fallback(text: str) -> wq.Query:
-    words = [exact_term(w) for w in plain_words(text)]
-    return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
 
 
 def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms, deadline):
