@@ -74,4 +74,5 @@ def test_options_default_from_the_settings_in_force(runner, monkeypatch):
 @pytest.mark.parametrize("setting", config.SETTINGS, ids=lambda s: s.name)
 def test_every_setting_has_help_and_is_in_the_readme(setting):
     assert setting.help.strip()
-    assert f"`{setting.variable}`" in README, f"README does not document {setting.variable}"
+    row = f"| `{setting.variable}` | `{setting.default}` | {setting.help} |"
+    assert row in README, f"README's Configuration table lacks or misstates {setting.variable}"

@@ -1,8 +1,12 @@
-"""Search: one function that the CLI, the web pages, the API and the benchmarks all call.
+"""Search: the one function that answers a SearchRequest over an open index.
+
+The edges (pages, API, CLI, benchmarks) call the backend protocol (backend.py); the
+embedded engine (engine.py) answers each request with this function, on the searcher,
+ranker, facet table and speller it keeps for the current state of the index.
 
     SearchRequest --check--> filters (dates, facet values) as a boolean array over documents
-                  --parse--> Whoosh query (or every document, for an empty query)
-    query --ranker.py--> which documents match and their scores, as arrays
+                  --build_query--> Whoosh query (or every document, for an empty query)
+    query --the scoring wing--> which documents match and their scores, as arrays
     matches & filters & live --> total and facet counts (from in-memory columns)
                              --top page, by score or date--> Hits with snippets
     unknown words --spelling.py, the exact field's words--> a "did you mean" suggestion
@@ -12,7 +16,7 @@ whose length the query or the corpus sets checks it as it goes: past it, the sea
 with DeadlineExceededError instead of running on until a worker is killed.
 
 Whoosh parses the query and holds the index; matching, scoring and facet counting run over
-numpy arrays (ranker.py, facets.py), because Whoosh's matchers and ``groupedby`` visit
+numpy arrays (scoring/, facets.py), because Whoosh's matchers and ``groupedby`` visit
 every match through layers of Python objects (see WHOOSH-NOTES).
 """
 
