@@ -88,7 +88,7 @@ class _Snapshot:
 
     def __init__(self, gen: Path, cache_size: int):
         self.gen = gen
-        self.ix = storage.open_index_at(gen)
+        self.ix = storage.open_for_search(gen)
         self.searcher = None
         try:
             self.searcher = self.ix.searcher()
@@ -116,6 +116,7 @@ class _Snapshot:
         if self.searcher is not None:
             self.searcher.close()
         self.ix.close()
+        self.ix.storage.close()  # unmaps the files: after the searcher, never before
 
 
 class Engine:

@@ -38,7 +38,7 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import OverlayStorage
 from whoosh.index import FileIndex
 
-from searchsvc import integrity
+from searchsvc import integrity, threadsafe_storage
 from searchsvc.schema import build_schema
 
 CURRENT = "current"
@@ -126,8 +126,17 @@ def drop_half_open(exc: BaseException) -> None:
 
 
 def open_index_at(gen: Path) -> FileIndex:
-    """Open one generation directory."""
+    """Open one generation directory, with Whoosh's own storage (for writing)."""
     return whoosh_index.open_dir(str(gen))
+
+
+def open_for_search(gen: Path) -> FileIndex:
+    """Open one generation directory for searching by many threads at once.
+
+    Its files are read through threadsafe_storage: shared bytes, a position per thread.
+    Close its storage (``ix.storage.close()``) after its searcher.
+    """
+    return threadsafe_storage.open_shared_index(gen)
 
 
 def doc_count(ix: FileIndex) -> int:
