@@ -50,8 +50,12 @@ class PostingCache:
             if found is not None:
                 self._lists.move_to_end(key)
                 return found
-        found = read_postings(self.reader, fieldname, text)
+        found = read_postings(self.reader, fieldname, text)  # outside the lock: threads read on
         with self._lock:
+            kept = self._lists.get(key)
+            if kept is not None:  # another thread read it meanwhile: keep (and count) one
+                self._lists.move_to_end(key)
+                return kept
             self._lists[key] = found
             self._held += len(found[0])
             while self._held > self.budget and len(self._lists) > 1:
