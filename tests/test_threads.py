@@ -130,6 +130,7 @@ def _tasks(engine: Engine, vocabulary: list[str]) -> list[tuple]:
         tasks.append(("phrase", tuple(rng.choices(REAL_WORDS[:20], k=rng.randint(2, 3))), 1))
     tasks += [("phrase", ("ministry", "president", "delegation"), 4)] * 5
     tasks += [("stored", n) for n in range(0, reader.doc_count_all(), 3)]
+    tasks += [("document", f"batch-{n // 100:03d}/release-{n:05d}") for n in range(0, 600, 9)]
     tasks += [("suggest", w[:2] + w[3:]) for w in words[:: len(words) // 40]]
     tasks += [("within", w[:1] + "x" + w[1:]) for w in vocabulary[:: len(vocabulary) // 20]]
     queries = [*rng.sample(vocabulary, 20), "energy gas", '"foreign affairs"', "pre*"]
@@ -153,6 +154,8 @@ def _answer(engine: Engine, speller: Speller, task: tuple):
         return ids.tolist(), freqs.tolist()
     if kind == "stored":
         return snap.searcher.stored_fields(args[0])
+    if kind == "document":
+        return engine.document(args[0])
     if kind == "suggest":
         return snap.speller.suggest(args[0])
     if kind == "within":
@@ -202,6 +205,7 @@ def test_threads_reading_one_engine_get_the_single_threaded_answers(segmented_in
         speller = Speller(alone.snapshot().searcher.reader())
         expected = {task: _answer(alone, speller, task) for task in tasks}
     assert sum(1 for t in tasks if t[0] == "search" and expected[t].total) > 20
+    assert all(expected[t] is not None for t in tasks if t[0] == "document")
     # A fresh engine: its posting cache, dictionary letters and phrase cache are empty, so
     # the threads read the index files themselves, side by side.
     phrases.clear_cache()
