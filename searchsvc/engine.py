@@ -4,7 +4,9 @@ Opening a searcher and reading the facet columns costs far more than a query, so
 keeps one of each and reuses it. At most every ``check_interval`` seconds it looks whether
 the live generation was swapped (a rebuild) or committed to (an incremental run), and
 if so opens a new searcher beside the old one. The old one is closed only after a grace
-period, because a request in flight may still be using it.
+period, because a request in flight may still be using it. A searcher reads its files
+through threadsafe_storage (a read position per thread), so a process's request threads
+share one.
 
 A new state is swapped in only once it is trusted:
 

@@ -14,6 +14,10 @@ error". Here each thread sees exactly what it would see alone, so one searcher s
 process's threads together. Index files never change once written (a commit writes new
 ones), so the bytes are safe to share; the indexer keeps Whoosh's own storage.
 
+Whoosh's per-document reader builds its column readers lazily in unlocked dicts: two
+threads may each build one and one is dropped, unclosed. Harmless here (a file holds no
+descriptor of its own), so it is left alone.
+
 Whoosh's internals this relies on are listed in PRIVATE_NAMES; tests/test_threads.py
 fails, naming the one that is gone, if the pinned Whoosh changes them.
 """

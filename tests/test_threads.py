@@ -1,12 +1,17 @@
-"""One searcher, many threads: every read answers as it does alone (threadsafe_storage.py).
+r"""One searcher, many threads: every read answers as it does alone (threadsafe_storage.py).
 
 The first test makes 8 threads read one Engine's index at once (postings, phrases, stored
-fields, frequencies, suggestions, whole searches) with the interpreter switching threads
-every microsecond, and compares every answer with the single-threaded one. With Whoosh's
-own storage it fails (wrong posting lists, EOFError, "Block tag error"); see the report
-of the trust-threads branch. The last test runs `searchsvc serve` and checks that a cheap
-query answers quickly while other clients run expensive ones in the same processes.
-"""
+fields, frequencies, suggestions, documents, whole searches) with the interpreter switching
+threads every microsecond, and compares every answer with the single-threaded one. With
+Whoosh's own storage it fails: 498 to 2,699 wrong answers and 116 to 276 errors ("Block tag
+error", UnpicklingError, ValueError) of about 18,000 in three runs, as this shows:
+
+    .venv/bin/python -c "import pytest; from searchsvc import storage; \
+    storage.open_for_search = storage.open_index_at; \
+    pytest.main(['-q', '-p', 'no:cacheprovider', 'tests/test_threads.py', '-k', 'single'])"
+
+The last test runs `searchsvc serve` and checks that cheap queries answer quickly while two
+other clients run expensive ones in the same processes."""
 
 from __future__ import annotations
 
@@ -199,6 +204,7 @@ def _run_threads(engine: Engine, tasks: list[tuple], expected: dict) -> tuple[li
     return wrong, errors
 
 
+@pytest.mark.slow
 def test_threads_reading_one_engine_get_the_single_threaded_answers(segmented_index, vocabulary):
     with Engine(segmented_index, cache_size=0) as alone:
         tasks = list(dict.fromkeys(_tasks(alone, vocabulary)))
