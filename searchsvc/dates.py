@@ -63,7 +63,7 @@ def _grammar() -> str:
     """The date forms a request may give, as one regular expression (also in OpenAPI).
 
     2023, 2023-05, 2023-05-04, 5 May 2023, May 2023, May 5, 2023: months by name or their
-    first three letters, capitalised or not; only days that exist (29 February in leap
+    first three letters, in any case; only days that exist (29 February in leap
     years). Then the relative forms (_relative_grammar). Spaces around are allowed,
     nothing else.
     """
@@ -71,9 +71,8 @@ def _grammar() -> str:
     leap = r"(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)"
 
     def name(full: str) -> str:
-        cap, rest = full[0], full[1:]
-        short = rest[:2] + ("t?" if full == "September" else "")
-        return f"[{cap}{cap.lower()}](?:{rest}|{short})"
+        tail = _ci(full[3:]) + (f"|{_ci('t')}" if full == "September" else "")
+        return f"{_ci(full[:3])}(?:{tail})?" if tail else _ci(full)
 
     long_months = "|".join(map(name, ["January", "March", "May", "July", "August", "October",
                                       "December"]))  # fmt: skip

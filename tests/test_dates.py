@@ -34,6 +34,7 @@ D = date
         ("2023-05", datetime(2023, 5, 1), datetime(2023, 5, 31, **END)),
         ("2024-02", datetime(2024, 2, 1), datetime(2024, 2, 29, **END)),
         ("December 2023", datetime(2023, 12, 1), datetime(2023, 12, 31, **END)),
+        ("DECEMBER 2023", datetime(2023, 12, 1), datetime(2023, 12, 31, **END)),  # any case
         ("5 May 2023", datetime(2023, 5, 5), datetime(2023, 5, 5, **END)),
         ("2023-05-05", datetime(2023, 5, 5), datetime(2023, 5, 5, **END)),
         ("May 5, 2023", datetime(2023, 5, 5), datetime(2023, 5, 5, **END)),
@@ -82,6 +83,8 @@ def test_periods(text, first, last):
         ("  Past   Month ", D(2026, 10, 31), D(2026, 11, 30)),
         ("7D", D(2026, 11, 24), D(2026, 11, 30)),
         ("Since March", D(2026, 3, 1), D(2026, 11, 30)),
+        ("SINCE MARCH", D(2026, 3, 1), D(2026, 11, 30)),
+        ("since Sept", D(2026, 9, 1), D(2026, 11, 30)),
         ("ToDay", D(2026, 11, 30), D(2026, 11, 30)),
     ],
 )

@@ -11,7 +11,7 @@ that is already escaped except for our ``<mark>`` tags; everything else is autoe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -221,7 +221,7 @@ def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
     return out
 
 
-def format_date(value: datetime | None, style: str = "short") -> str:
+def format_date(value: date | None, style: str = "short") -> str:
     """A date as '5 May 2023', or with style 'long' as '5 December 2023'."""
     if value is None:
         return "Undated"
