@@ -98,6 +98,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Open connections per worker process; beyond it new ones wait to be accepted.",
         minimum=1,
     ),
+    Setting(
+        "EXPORT_LIMIT",
+        100000,
+        "Rows an export gives at most; past it the answer says it was cut short.",
+        minimum=1,
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}

@@ -329,10 +329,43 @@ def test_the_app_runs_for_one_thread_at_a_time():
         start_response("200 OK", [])
         return Body([b"x"])
 
+    def serve(_):  # as gunicorn does: call, send each chunk, close
+        body = wrapped({}, lambda *a: None)
+        try:
+            return list(body)
+        finally:
+            body.close()
+
     wrapped = one_at_a_time(app)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        bodies = list(pool.map(lambda _: wrapped({}, lambda *a: None), range(40)))
+        bodies = list(pool.map(serve, range(40)))
     assert bodies == [[b"x"]] * 40 and most == [1] and len(closed) == 40
+
+
+def test_a_streamed_body_is_made_under_the_lock_and_sent_without_it():
+    from searchsvc.cli.workers import one_at_a_time
+
+    log = []
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        if environ["name"] == "short":
+            return [b"short"]
+
+        def chunks():
+            for n in range(3):
+                log.append(f"make {n}")
+                yield b"%d" % n
+
+        return chunks()
+
+    wrapped = one_at_a_time(app)
+    long = wrapped({"name": "long"}, lambda *a: None)
+    assert next(long) == b"0"
+    # Between two chunks of the long body, another request runs to its end.
+    assert list(wrapped({"name": "short"}, lambda *a: None)) == [b"short"]
+    assert list(long) == [b"1", b"2"] and log == ["make 0", "make 1", "make 2"]
+    long.close()
 
 
 def _answer(url: str) -> tuple[str, dict]:

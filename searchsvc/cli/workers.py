@@ -14,7 +14,8 @@ idle connections hold every thread for 5 s. Here only a complete head costs a th
 A process's threads run the app one at a time (``one_at_a_time``): they share one Whoosh
 searcher, and Whoosh's postings matchers share one file cursor per segment (seek, then
 read), so two concurrent searches can read each other's blocks. Threads still read heads
-and send answers side by side; the app's work is CPU-bound under the GIL anyway.
+and send answers side by side (a streamed body is made chunk by chunk under the lock and
+sent without it); the app's work is CPU-bound under the GIL anyway.
 
 Errors that gunicorn answers itself (a request line or header it cannot parse, limits)
 come back as the API's JSON envelope, with a message that says what to change, instead
@@ -294,19 +295,38 @@ class SearchWorker(ThreadWorker):
 
 
 def one_at_a_time(app):
-    """A WSGI app that runs app (to the end of its body) for one caller at a time."""
+    """A WSGI app that runs app, and makes each chunk of its body, for one caller at a time.
+
+    The chunks are sent without the lock: a streamed body (an export) is made a chunk at a
+    time between the other requests of the process, and never held whole in memory.
+    """
     lock = threading.Lock()
 
     def call(environ, start_response):
         with lock:
-            result = app(environ, start_response)
-            try:
-                return list(result)
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
+            return _Stepwise(app(environ, start_response), lock)
 
     return call
+
+
+class _Stepwise:
+    """A WSGI body whose every step (each next chunk, and close) runs under a lock."""
+
+    def __init__(self, body, lock: threading.Lock):
+        self._body, self._lock = body, lock
+        self._chunks = iter(body)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        with self._lock:
+            return next(self._chunks)
+
+    def close(self) -> None:
+        if hasattr(self._body, "close"):
+            with self._lock:
+                self._body.close()
 
 
 def _head_complete(head: bytearray, start: int) -> bool:
