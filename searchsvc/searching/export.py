@@ -13,6 +13,7 @@ when a 503 can no longer be sent, so reading them is bounded by the limit instea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,10 @@ EXPORT_FIELDS = ("id", "title", "date", "source", "category", "place", "url", "b
 DEFAULT_FIELDS = tuple(f for f in EXPORT_FIELDS if f != "body")
 # An export has every match: paging means nothing to it.
 EXPORT_PARAMS = tuple(p for p in PARAMS if p.name not in ("page", "size"))
+# What fields= accepts: column names, comma-separated ("" for the default); OpenAPI says so.
+_NAME = f"(?:{'|'.join(EXPORT_FIELDS)})"
+FIELDS_PATTERN = f"^(?:{_NAME}(?:,{_NAME})*)?$"
+_FIELDS_RE = re.compile(FIELDS_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -131,14 +136,13 @@ def export(
 
 def parse_fields(text: str) -> tuple[str, ...]:
     """The columns a comma-separated list names, in its order; '' gives the default ones."""
-    if not text:
-        return DEFAULT_FIELDS
-    names = text.split(",")
-    unknown = [n for n in names if n not in EXPORT_FIELDS]
-    if unknown:
+    if not _FIELDS_RE.search(text):
         raise SearchError(
-            f"fields may name {', '.join(EXPORT_FIELDS)} (comma-separated), not {unknown[0][:40]!r}"
+            f"fields must name columns of {', '.join(EXPORT_FIELDS)}, comma-separated, "
+            f"not {text[:60]!r}"
         )
+    # The pattern's $, as Python reads it, lets one final newline through: drop it.
+    names = text.removesuffix("\n").split(",") if text.strip() else DEFAULT_FIELDS
     return tuple(dict.fromkeys(names))  # each once, in the order first named
 
 
