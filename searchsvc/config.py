@@ -118,6 +118,12 @@ SETTINGS: tuple[Setting, ...] = (
         "from, when each search runs.",
         check=_time_zone,
     ),
+    Setting(
+        "EXPORT_LIMIT",
+        100000,
+        "Rows an export gives at most; past it the answer says it was cut short.",
+        minimum=1,
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}

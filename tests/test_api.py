@@ -86,6 +86,9 @@ ERRORS = [
     ("get", "/api/search?q=title:(", 400, ""),  # its wording is tests/test_query.py's business
     ("get", "/api/search?q=AND+OR", 400, "AND"),
     ("get", '/api/search?q="unclosed', 400, ""),
+    ("get", "/api/export?format=xml", 400, "xml"),
+    ("get", "/api/export?fields=id,secret", 400, "secret"),
+    ("post", "/api/export", 405, "GET"),
 ]
 
 

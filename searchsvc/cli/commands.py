@@ -1,4 +1,4 @@
-"""The `searchsvc` command: index, search, stats and serve.
+"""The `searchsvc` command: index, search, export, stats and serve.
 
 A thin click layer over the library: it reads options (defaulting from the same settings
 as the web app), calls one library function, and turns every expected error into one
@@ -8,6 +8,7 @@ generation served because the live one is damaged) goes to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from searchsvc.searching import (
 )
 
 # Options whose default is a setting of another name than their own (--size: PAGE_SIZE).
-SETTING_OF = {"size": "PAGE_SIZE", "timeout": "REQUEST_TIMEOUT"}
+SETTING_OF = {"size": "PAGE_SIZE", "timeout": "REQUEST_TIMEOUT", "limit": "EXPORT_LIMIT"}
 
 
 class SettingsGroup(click.Group):
@@ -151,11 +152,11 @@ def _progress():
             bar.__exit__(None, None, None)
 
 
-def _search_options(f):
+def _search_options(f, params=None):
     """The search parameters' options, from their one declaration (searching/request.py)."""
     from searchsvc.searching import PARAMS, SearchRequest
 
-    for p in reversed(PARAMS):
+    for p in reversed(PARAMS if params is None else params):
         if p.name == "q":
             continue  # the QUERY argument
         default = SearchRequest.__dataclass_fields__[p.attr].default
@@ -198,6 +199,71 @@ def search_cmd(settings, query, index_dir, as_json, timeout, **params):
         click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
         return
     _print_result(result)
+
+
+def _export_options(f):
+    """The search parameters that mean something to an export: all but page and size."""
+    from searchsvc.searching import EXPORT_PARAMS
+
+    return _search_options(f, EXPORT_PARAMS)
+
+
+@main.command("export")
+@click.argument("query", default="")
+@_export_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="CSV for a spreadsheet, or JSON Lines (one object a line) for a program.",
+)
+@click.option(
+    "--fields",
+    default="",
+    help="Columns, comma-separated, of id, title, date, source, category, place, url, body "
+    "(default: all but body).",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=config.DEFAULTS["EXPORT_LIMIT"],
+    show_default=True,
+    help="Rows at most; past it a last line says so (SEARCHSVC_EXPORT_LIMIT).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=config.DEFAULTS["REQUEST_TIMEOUT"],
+    show_default=True,
+    help="Seconds finding and ordering the matches may take; 0: no limit.",
+)
+@_index_dir_option
+@click.pass_obj
+def export_cmd(settings, query, fmt, fields, output, limit, timeout, index_dir, **params):
+    """Write every release matching QUERY (not one page) as CSV or JSON Lines."""
+    from searchsvc.dates import today_in
+    from searchsvc.deadline import Deadline
+    from searchsvc.searching import SearchRequest, open_backend, parse_fields
+    from searchsvc.web import export_chunks, truncation_message
+
+    clock = settings.get("CLOCK")
+    today = today_in(str(settings["TIMEZONE"]), clock() if clock else None)
+    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+        columns = parse_fields(fields)
+        backend.freshness()  # the deadline starts once the index is open, as in a server
+        request = SearchRequest(q=query, **params)
+        export = backend.export(request, limit=limit, deadline=Deadline(timeout), today=today)
+        with contextlib.closing(export.rows), click.open_file(output or "-", "wb") as out:
+            for chunk in export_chunks(export, fmt, columns):
+                out.write(chunk)
+        _warn(backend)
+    where = f" to {output}" if output else ""
+    click.echo(f"{len(export.rows):,} rows{where}, {export.order} first", err=True)
+    if export.truncated:
+        click.echo(f"warning: {truncation_message(export)}", err=True)
 
 
 def _print_result(result) -> None:

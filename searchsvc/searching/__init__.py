@@ -3,6 +3,7 @@
 SearchRequest (request: every parameter declared once)
   --engine (a reused searcher per index state, a result cache)--> search()
   --query, dates, facets, scoring, snippets--> SearchResult
+  --export()--> every match in order, as rows read one document at a time
 """
 
 from searchsvc.searching.backend import (
@@ -17,6 +18,15 @@ from searchsvc.searching.backend import (
     Verification,
 )
 from searchsvc.searching.engine import Engine, open_backend
+from searchsvc.searching.export import (
+    DEFAULT_FIELDS,
+    EXPORT_FIELDS,
+    EXPORT_PARAMS,
+    FIELDS_PATTERN,
+    Export,
+    ExportRow,
+    parse_fields,
+)
 from searchsvc.searching.request import (
     MAX_DEPTH,
     PARAMS,
@@ -38,6 +48,13 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "open_backend",
+    "DEFAULT_FIELDS",
+    "EXPORT_FIELDS",
+    "EXPORT_PARAMS",
+    "FIELDS_PATTERN",
+    "Export",
+    "ExportRow",
+    "parse_fields",
     "MAX_DEPTH",
     "PARAMS",
     "SORTS",

@@ -1,7 +1,8 @@
 """The backend seam: what the edges (web, API, CLI, benchmarks) need of a search engine.
 
     edges --Backend--> index(paths), exists(), search(request, deadline, today), document(id),
-                       query_terms(text), stats(), freshness(), verify(), close()
+                       export(request, limit, deadline, today), query_terms(text), stats(),
+                       freshness(), verify(), close()
     and its errors: IndexNotFoundError (nothing to search yet), IndexLockedError (another
     indexer), IndexDamagedError, DeleteRefusedError, DeadlineExceededError
 
@@ -27,6 +28,7 @@ from searchsvc.indexing import (
     IndexReport,
 )
 from searchsvc.reading import Document
+from searchsvc.searching.export import Export
 from searchsvc.searching.request import SearchRequest
 from searchsvc.searching.search import SearchResult
 from searchsvc.snippets import QueryTerms
@@ -111,6 +113,24 @@ class Backend(Protocol):
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""
+        ...
+
+    def export(
+        self,
+        request: SearchRequest,
+        *,
+        limit: int,
+        deadline: Deadline | None = None,
+        today: date | None = None,
+    ) -> Export:
+        """Every match of request (its page and size aside), up to limit, in its order.
+
+        Relative dates count from `today` (None: today in UTC), as in search().
+
+        The match and the order are computed at once (past deadline, DeadlineExceededError);
+        the rows are read one document at a time as they are iterated, and must be
+        exhausted or closed (Export.rows.close()) to let go of the index state.
+        """
         ...
 
     def query_terms(self, text: str) -> QueryTerms:

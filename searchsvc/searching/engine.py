@@ -37,6 +37,7 @@ from searchsvc.dates import is_relative, today_in
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import Document
 from searchsvc.scoring import Ranker
+from searchsvc.searching import export as export_module
 from searchsvc.searching import search as search_module
 from searchsvc.searching.backend import Backend, Freshness, IndexStats, Verification
 from searchsvc.searching.facets import FacetTable
@@ -65,6 +66,21 @@ class _Snapshot:
         self.results: LruCache[tuple[SearchRequest, date | None], SearchResult] = LruCache(
             cache_size
         )
+        # Exports still reading rows from it: a retired snapshot stays open while any is.
+        self._readers = 0
+        self._readers_lock = threading.Lock()
+
+    def hold(self) -> None:
+        with self._readers_lock:
+            self._readers += 1
+
+    def release(self) -> None:
+        with self._readers_lock:
+            self._readers -= 1
+
+    @property
+    def busy(self) -> bool:
+        return self._readers > 0
 
     def current(self, gen: Path | None) -> bool:
         return gen == self.gen and self.searcher.up_to_date()
@@ -87,7 +103,8 @@ class _Snapshot:
 class Engine:
     """Searches the index at index_dir, refreshing when it changes."""
 
-    # Seconds a replaced searcher stays open for the requests still using it.
+    # Seconds a replaced searcher stays open for the requests still using it (and longer
+    # while an export reads rows from it).
     GRACE = 30.0
 
     def __init__(
@@ -224,7 +241,7 @@ class Engine:
         now = time.monotonic()
         keep = []
         for since, snap in self._retired:
-            if now - since > self.GRACE:
+            if now - since > self.GRACE and not snap.busy:
                 snap.close()
             else:
                 keep.append((since, snap))
@@ -261,6 +278,38 @@ class Engine:
         if not deadline.expired():
             snap.results.put(key, result)
         return result
+
+    def export(
+        self,
+        request: SearchRequest,
+        *,
+        limit: int,
+        deadline: Deadline | None = None,
+        today: date | None = None,
+    ) -> export_module.Export:
+        """Every match of request (paging aside), up to limit, in its order (never cached).
+
+        Past `deadline` while matching and sorting, DeadlineExceededError; the rows are read
+        afterwards, one stored document at a time, from the same state of the index, which
+        stays open (even if replaced) until they are exhausted or closed.
+        """
+        snap = self.snapshot()
+        snap.hold()
+        try:
+            return export_module.export(
+                snap.searcher,
+                snap.ranker,
+                snap.facets,
+                request,
+                limit=limit,
+                deadline=deadline,
+                speller=snap.speller,
+                release=snap.release,
+                today=today,
+            )
+        except BaseException:
+            snap.release()
+            raise
 
     def index(
         self,

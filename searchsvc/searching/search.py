@@ -111,19 +111,8 @@ def search(
     started = time.perf_counter()
     deadline = deadline or NEVER
     req = check_request(req)
-    try:
-        dates = resolve_range(req.date_from, req.date_to, today)
-        start, end = dates.bounds() if dates else (None, None)
-        speller = speller if speller is not None else Speller(searcher.reader())
-        q = build_query(req.q, searcher.schema, searcher.reader(), deadline, speller)
-    except (DateError, QueryError) as exc:
-        raise SearchError(str(exc)) from exc
-    match, scores = ranker.evaluate(q, deadline)
-    match &= facets.live_mask
-    allowed = facets.allowed(req.filters(), start, end)
-    if allowed is not None:
-        match &= allowed
-    terms = query_terms(q, searcher.reader()) if req.q else None
+    speller = speller if speller is not None else Speller(searcher.reader())
+    match, scores, terms, dates = matches(searcher, ranker, facets, req, deadline, speller, today)
     # The re-ranking reads the best documents' text; the page's snippets read it again.
     stored = lru_cache(maxsize=None)(searcher.stored_fields)
     docnums = _page(stored, ranker, match, scores, facets, req, terms, deadline)
@@ -145,6 +134,33 @@ def search(
     )
 
 
+def matches(
+    searcher,
+    ranker: Ranker,
+    facets: FacetTable,
+    req: SearchRequest,
+    deadline: Deadline,
+    speller: Speller,
+    today: date | None = None,
+) -> tuple[np.ndarray, np.ndarray, QueryTerms | None, DateRange | None]:
+    """Which live documents match a checked request and pass its filters, their scores, the
+    query's terms (None for an empty query) and the date range the request resolved to
+    (relative dates counted from `today`); SearchError for a bad query or date."""
+    try:
+        dates = resolve_range(req.date_from, req.date_to, today)
+        start, end = dates.bounds() if dates else (None, None)
+        q = build_query(req.q, searcher.schema, searcher.reader(), deadline, speller)
+    except (DateError, QueryError) as exc:
+        raise SearchError(str(exc)) from exc
+    match, scores = ranker.evaluate(q, deadline)
+    match &= facets.live_mask
+    allowed = facets.allowed(req.filters(), start, end)
+    if allowed is not None:
+        match &= allowed
+    terms = query_terms(q, searcher.reader()) if req.q else None
+    return match, scores, terms, dates
+
+
 def _notice(req: SearchRequest) -> str | None:
     if req.page * req.size > MAX_DEPTH:
         return (
@@ -159,15 +175,22 @@ def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest,
     depth = req.page * req.size
     if depth > MAX_DEPTH:
         return np.zeros(0, dtype=np.int64)
+    ranked = ranking(stored, ranker, match, scores, facets, req, terms, deadline, depth)
+    return ranked[(req.page - 1) * req.size :]
+
+
+def ranking(
+    stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms, deadline, depth
+) -> np.ndarray:
+    """The document numbers of the first `depth` matches, best first or by date."""
     deadline.check("sorting")
     if req.sort == "relevance" and req.q:
         ranked = top(match, scores, max(depth, PROXIMITY_DEPTH))
-        ranked = _by_proximity(stored, ranker, ranked, scores, terms, deadline)[:depth]
-    elif req.sort == "oldest":
-        ranked = top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
-    else:  # newest first, and the order of an empty query; undated documents last
-        ranked = top(match, _undated_as(facets.date_keys, -np.inf), depth)
-    return ranked[(req.page - 1) * req.size :]
+        return _by_proximity(stored, ranker, ranked, scores, terms, deadline)[:depth]
+    if req.sort == "oldest":
+        return top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
+    # Newest first, and the order of an empty query; undated documents last.
+    return top(match, _undated_as(facets.date_keys, -np.inf), depth)
 
 
 def _by_proximity(

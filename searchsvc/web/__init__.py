@@ -1,6 +1,14 @@
 """The web edge: the app factory, the search pages and the JSON API."""
 
 from searchsvc.web.app import SECURITY_HEADERS, create_app
+from searchsvc.web.export import export_chunks, truncation_message
 from searchsvc.web.payload import error_payload, search_payload
 
-__all__ = ["SECURITY_HEADERS", "create_app", "error_payload", "search_payload"]
+__all__ = [
+    "SECURITY_HEADERS",
+    "create_app",
+    "error_payload",
+    "export_chunks",
+    "search_payload",
+    "truncation_message",
+]

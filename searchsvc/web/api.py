@@ -1,11 +1,13 @@
-"""The JSON API, a blueprint mounted at /api: search, documents, health, OpenAPI.
+"""The JSON API, a blueprint mounted at /api: search, export, documents, health, OpenAPI.
 
     query string --web.search_request()--> SearchRequest --engine--> SearchResult
     SearchResult --payload.search_payload()--> JSON (the same shape as `searchsvc search --json`)
+    query string --export.export_response()--> every match as CSV or JSON Lines, streamed
 
 Every answer is an envelope. Success is ``{"ok": true, ...}``; every 4xx and 5xx under /api/,
 routing errors included, is ``{"ok": false, "error": "...", "status": N}``: the app's
-error handlers send API paths here (see web.handle_http_error).
+error handlers send API paths here (see web.handle_http_error). An export's errors come
+before its first byte, so they are the envelope too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from searchsvc.web.context import (
     search_request,
 )
 from searchsvc.web.errors import bad_request, error_response
+from searchsvc.web.export import export_response
 from searchsvc.web.openapi import spec
 from searchsvc.web.payload import document_payload, search_payload
 
@@ -45,6 +48,12 @@ def next_url(result: SearchResult) -> str | None:
     if not result.has_next:
         return None
     return url_for("api.search", **{**search_args(), "page": str(result.request.page + 1)})
+
+
+@bp.get("/export")
+def export():
+    """Every match of a search (not one page) as CSV or JSON Lines, streamed."""
+    return export_response(request.args)
 
 
 @bp.get("/documents/<path:doc_id>")

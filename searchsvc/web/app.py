@@ -17,6 +17,7 @@ from searchsvc.web.errors import (
     handle_http_error,
     handle_no_index,
 )
+from searchsvc.web.export import export_url
 
 PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATES = PACKAGE.parent / "templates"
@@ -46,6 +47,7 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.after_request(add_security_headers)
     app.add_template_global(pages.url_with)
     app.add_template_global(pages.search_args)
+    app.add_template_global(export_url)
     app.add_template_filter(pages.format_date, "date")
     return app
 

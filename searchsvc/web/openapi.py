@@ -6,7 +6,15 @@ tests/test_api.py validates every response it sees against them, so the two cann
 
 from __future__ import annotations
 
-from searchsvc.searching import PARAMS, Param, SearchRequest
+from searchsvc.searching import (
+    DEFAULT_FIELDS,
+    EXPORT_FIELDS,
+    EXPORT_PARAMS,
+    FIELDS_PATTERN,
+    PARAMS,
+    Param,
+    SearchRequest,
+)
 
 
 def _nullable(kind: str, **extra) -> dict:
@@ -172,6 +180,48 @@ def _parameter(p: Param) -> dict:
 
 SEARCH_PARAMETERS = [_parameter(p) for p in PARAMS]
 
+_EMPTY = {"type": "string", "maxLength": 0}  # as a form sends an unset value: the default
+EXPORT_PARAMETERS = [
+    *(_parameter(p) for p in EXPORT_PARAMS),
+    {
+        "name": "format",
+        "in": "query",
+        "required": False,
+        "description": "csv (UTF-8 with a byte-order mark, for spreadsheets) or jsonl "
+        "(JSON Lines, one object a line).",
+        "schema": {"anyOf": [{"type": "string", "enum": ["csv", "jsonl"]}, _EMPTY]},
+    },
+    {
+        "name": "fields",
+        "in": "query",
+        "required": False,
+        "description": f"Columns, comma-separated, of {', '.join(EXPORT_FIELDS)}; "
+        f"default: {','.join(DEFAULT_FIELDS)}.",
+        "schema": {"type": "string", "pattern": FIELDS_PATTERN},
+    },
+]
+
+
+def _header(description: str, schema: dict) -> dict:
+    return {"description": description, "required": True, "schema": schema}
+
+
+_EXPORT_HEADERS = {
+    "Content-Disposition": _header(
+        "attachment, with a file name ending in .csv or .jsonl", {"type": "string"}
+    ),
+    "X-Export-Order": _header(
+        "The order of the rows: relevance (an empty query: newest), newest or oldest.",
+        {"type": "string", "enum": ["relevance", "newest", "oldest"]},
+    ),
+    "X-Export-Total": _header("How many releases match.", {"type": "integer", "minimum": 0}),
+    "X-Export-Rows": _header("How many rows follow.", {"type": "integer", "minimum": 0}),
+    "X-Export-Truncated": _header(
+        "true when more releases match than the export limit gives; the last line says so too.",
+        {"type": "string", "enum": ["true", "false"]},
+    ),
+}
+
 
 def _json(schema: str, description: str) -> dict:
     ref = {"$ref": f"#/components/schemas/{schema}"}
@@ -197,6 +247,34 @@ PATHS = {
             "responses": {
                 "200": _json("SearchResponse", "A page of results with facet counts."),
                 "400": _json("Error", "A bad date, query, sort or page; the message says which."),
+                "414": _json("Error", "The URL is longer than 8,190 bytes; shorten the query."),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/export": {
+        "get": {
+            "operationId": "export",
+            "summary": "Every release a search matches, as CSV or JSON Lines",
+            "description": "Not one page: every match, in the search's order, streamed, up to "
+            "the export limit (SEARCHSVC_EXPORT_LIMIT, 100,000 by default). Past it the headers "
+            "say X-Export-Truncated: true, and the last line says so: a CSV row whose one cell "
+            'begins "# truncated", or a JSON line {"truncated": true, "rows": N, "total": M, '
+            '"message": "..."}. CSV cells beginning with =, +, -, @, a tab or a carriage '
+            "return get a ' in front, so that a spreadsheet does not run them as formulas.",
+            "parameters": EXPORT_PARAMETERS,
+            "responses": {
+                "200": {
+                    "description": "The matching releases, a header line first (CSV).",
+                    "headers": _EXPORT_HEADERS,
+                    "content": {
+                        "text/csv": {"schema": {"type": "string"}},
+                        "application/x-ndjson": {"schema": {"type": "string"}},
+                    },
+                },
+                "400": _json(
+                    "Error", "A bad format, fields, date or query; the message says which."
+                ),
                 "414": _json("Error", "The URL is longer than 8,190 bytes; shorten the query."),
                 **_ERRORS,
             },
