@@ -160,6 +160,15 @@ def test_if_modified_since(client):
     )
 
 
+def test_if_none_match_wins_and_compares_weakly(client):
+    response = client.get("/search.atom?q=Turkmenistan")
+    tag, modified = response.headers["ETag"], response.headers["Last-Modified"]
+    stale = {"If-None-Match": '"stale"', "If-Modified-Since": modified}
+    assert client.get("/search.atom?q=Turkmenistan", headers=stale).status_code == 200
+    weak = {"If-None-Match": f'"other", W/{tag}'}  # as a gzipping proxy hands it back
+    assert client.get("/search.atom?q=Turkmenistan", headers=weak).status_code == 304
+
+
 def test_etag_depends_on_the_parameters(client):
     tags = {client.get(url).headers["ETag"] for url in (
         "/search.atom?q=Turkmenistan", "/search.atom?q=Turkmenistan&size=2",

@@ -47,7 +47,7 @@ FORMAT = "1"
 UNDATED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Characters XML 1.0 cannot carry at all; lxml refuses a string that holds one.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_LABELS = {p.name: p.label.lower() for p in PARAMS if p.label}
+_FILTERS = [p for p in PARAMS if p.label]  # those the page shows as filters, in order
 
 bp = Blueprint("feed", __name__)
 
@@ -99,10 +99,10 @@ def written(state: Freshness) -> datetime:
 def describe(req: SearchRequest) -> str:
     """What the search is, in words: 'energy, from 2023' (or 'latest releases')."""
     words = [req.q.strip() or "latest releases"]
-    for name, label in _LABELS.items():
-        value = request.args.get(name, "").strip()
+    for p in _FILTERS:
+        value = (getattr(req, p.attr) or "").strip()
         if value:
-            words.append(f"{label} {month_name(value) if name == 'month' else value}")
+            words.append(f"{p.label.lower()} {month_name(value) if p.name == 'month' else value}")
     return xml_text(", ".join(words))
 
 
