@@ -114,8 +114,8 @@ def feed_xml(result: SearchResult, state: Freshness) -> bytes:
     fg.id(url_for("feed.search", **args, _external=True))
     fg.title(f"searchsvc: {what}")
     fg.subtitle(
-        f"Press releases matching {what}, newest first: {len(result.hits)} of "
-        f"{result.total:,}. A feed is always newest first, whatever its sort says."
+        f"The newest {len(result.hits)} of {result.total:,} press releases for this search "
+        f"({what}). A feed is always newest first, whatever its sort says."
     )
     fg.updated(written(state))
     fg.author(name="searchsvc")
