@@ -9,16 +9,25 @@ kept up to date, so the required elements are checked one by one instead.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from datetime import datetime, timedelta
 from email.utils import format_datetime
-from urllib.parse import parse_qs, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
 
 import feedparser
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from lxml import etree
 from markup import Markup, fragment_problems
 
+from searchsvc.searching import PARAMS
 from searchsvc.web import create_app
+
+# Hypothesis keeps a cache in .hypothesis/ of the working directory: not in the checkout.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "searchsvc-hypothesis")
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 A = "{http://www.w3.org/2005/Atom}"  # the namespace, as lxml spells tags
@@ -281,6 +290,37 @@ def test_odd_values_are_never_a_500(client, query):
     assert response.status_code in (200, 400), response.data[:300]
     if response.status_code == 200:
         read(client, f"/search.atom?{query}")
+
+
+odd_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+samples = st.sampled_from(
+    ["Turkmenistan", "2023", "2023-05", "nCa", "5", "0", "101", "-1", "9" * 40, "title:(",
+     '"', "*", "a~", "\x00", "\ufffe", "\ud800", "<script>", "newest", "oldest"]
+)  # fmt: skip
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.dictionaries(st.sampled_from([p.name for p in PARAMS]), samples | odd_text, max_size=5))
+def test_any_parameters_answer_a_valid_feed_or_a_plain_400(client, values):
+    wire = "&".join(
+        f"{n}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}" for n, v in values.items()
+    )
+    response = client.get(f"/search.atom?{wire}")
+    event(f"status {response.status_code}")  # --hypothesis-show-statistics: both kinds come
+    assert response.status_code in (200, 400), response.data[:300]
+    if response.status_code == 400:
+        assert response.content_type == "text/plain; charset=utf-8"
+        return
+    parsed = feedparser.parse(response.data)
+    assert parsed.bozo == 0 and atom_problems(response.data) == []
+    dates = published(parsed)
+    assert dates == sorted(dates, reverse=True)
 
 
 # -- escaping: hostile titles, bodies, sources and URLs ----------------------------------------
