@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, quote, urlsplit
 
 import feedparser
@@ -236,6 +238,22 @@ def test_a_changed_index_changes_the_etag(seeds_index, tmp_path):
     assert response.headers["ETag"] != tag
     assert len(parsed.entries) == 6 and doc_id(parsed.entries[0]) == "zz_new"
     assert parsed.entries[0].title == "Turkmenistan opens a new port"
+
+
+def test_another_answer_from_the_same_index_changes_the_etag(app, client):
+    tag = client.get("/search.atom?q=Turkmenistan").headers["ETag"]
+    backend = app.extensions["searchsvc.backend"]
+    search = backend.search
+
+    def one_less(req, deadline=None):  # as tomorrow's answer to from=last 7 days might be
+        result = search(req, deadline)
+        return replace(result, hits=result.hits[1:], total=result.total - 1)
+
+    app.extensions["searchsvc.backend"] = SimpleNamespace(
+        search=one_less, freshness=backend.freshness
+    )
+    response = client.get("/search.atom?q=Turkmenistan", headers={"If-None-Match": tag})
+    assert response.status_code == 200 and response.headers["ETag"] != tag
 
 
 # -- parameters: filters, dates, size; sort is always newest -------------------------------------

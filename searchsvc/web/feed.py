@@ -71,7 +71,7 @@ def search():
     except DeadlineExceededError as exc:
         return _plain(str(exc), 503, {"Retry-After": retry_after(exc)})
     response = Response(feed_xml(result, state), content_type=ATOM)
-    response.set_etag(etag(req, state))
+    response.set_etag(etag(req, state, result))
     response.last_modified = written(state)
     response.headers["Cache-Control"] = "no-cache"  # keep it, but ask each time
     return response.make_conditional(request)
@@ -85,9 +85,12 @@ def feed_url() -> str:
     return url_for("feed.search", **args)
 
 
-def etag(req: SearchRequest, state: Freshness) -> str:
-    """A tag that changes with the index's state, the request and the host links name."""
-    key = [FORMAT, state.generation, state.commit, req.to_dict(), request.host_url]
+def etag(req: SearchRequest, state: Freshness, result: SearchResult) -> str:
+    """A tag of the index's state, the request, the host that links name, and the answer."""
+    # The answer too: a date relative to today may give another answer from the same index
+    # and parameters tomorrow.
+    answer = [result.total, [hit.id for hit in result.hits]]
+    key = [FORMAT, state.generation, state.commit, req.to_dict(), request.host_url, answer]
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
 
 
