@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from searchsvc import config
 from searchsvc.searching import DeadlineExceededError, IndexDamagedError, IndexNotFoundError
-from searchsvc.web import api, pages
+from searchsvc.web import api, feed, pages
 from searchsvc.web.errors import (
     handle_damaged_index,
     handle_deadline,
@@ -40,6 +40,7 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.json.sort_keys = False  # keep the envelope's documented order: ok first
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(feed.bp)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IndexNotFoundError, handle_no_index)
     app.register_error_handler(DeadlineExceededError, handle_deadline)
@@ -48,6 +49,7 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.add_template_global(pages.url_with)
     app.add_template_global(pages.search_args)
     app.add_template_global(export_url)
+    app.add_template_global(feed.feed_url)
     app.add_template_filter(pages.format_date, "date")
     return app
 
