@@ -83,9 +83,16 @@ class Server:
 
 @contextlib.contextmanager
 def serve(
-    index_dir: Path, workdir: Path, workers: int = 2, extra_env: dict[str, str] | None = None
+    index_dir: Path,
+    workdir: Path,
+    workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    healthy: bool = True,
 ) -> Iterator[Server]:
-    """Run `searchsvc serve` on a free loopback port until the block ends."""
+    """Run `searchsvc serve` on a free loopback port until the block ends.
+
+    It is up once /api/health answers 200; with healthy=False, once it answers at all.
+    """
     port = free_port()
     log = workdir / f"serve-{port}.log"
     with open(log, "wb") as out:
@@ -94,7 +101,7 @@ def serve(
         proc = subprocess.Popen(cmd, cwd=workdir, env=env(extra_env), stdout=out, stderr=out)
         server = Server(proc, port, log)
         try:
-            _wait_until_up(server)
+            _wait_until_up(server, healthy)
             yield server
         finally:
             stop(proc)
@@ -111,13 +118,13 @@ def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
             proc.wait()
 
 
-def _wait_until_up(server: Server, seconds: float = 30.0) -> None:
+def _wait_until_up(server: Server, healthy: bool = True, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
             raise SystemExit(f"serve exited {server.proc.returncode}:\n{server.log.read_text()}")
         with contextlib.suppress(OSError):
-            if request(server.port, "/api/health", timeout=2).status == 200:
+            if request(server.port, "/api/health", timeout=2).status == 200 or not healthy:
                 return
         time.sleep(0.1)
     raise SystemExit(f"serve did not answer within {seconds} s:\n{server.log.read_text()}")

@@ -257,7 +257,7 @@ def undated(work: Path, checks: Checks) -> None:
     records = [UNDATED, {**UNDATED, "id": "undated-2", "body": "gas talks"}]
     ran = index(index_dir, write_jsonl(folder / "notes.jsonl", records).parent)
     checks.expect(ran.status == 0, f"index undated records only: {ran.summary}", ran.tail())
-    with _harness.serve(index_dir, work) as server:
+    with _harness.serve(index_dir, work, healthy=False) as server:
         a, n = answer_all(checks, server.port, endpoints(["undated-1"]), "undated only")
         answered, asked = answered + a, asked + n
         write_jsonl(folder / "dated.jsonl", [DATED])
@@ -686,7 +686,7 @@ def damaged_segment(work: Path, checks: Checks) -> None:
     warning = ran.done.stderr.strip()[:200]
     checks.expect(bool(fell_back), f"`searchsvc search` falls back with a warning (exit "
                   f"{ran.status}, stderr {warning!r})", ran.tail())  # fmt: skip
-    with _harness.serve(index_dir, work) as server:
+    with _harness.serve(index_dir, work, healthy=False) as server:
         status, body = _harness.get_json(server.port, "/api/search?q=Turkmenistan")
         served = status == 200 and body and body.get("total") == 5
         checks.expect(bool(served), "serve answers from the previous generation",
@@ -742,6 +742,8 @@ def run_here(name: str, workdir: Path) -> int:
     started = time.monotonic()
     try:
         CASES[name].run(workdir, checks)
+    except SystemExit as exc:  # the harness gave up, on a server that never came up, say
+        checks.failures.append(f"gave up: {str(exc)[:300]}")
     except Exception as exc:  # a case that crashes has found something, or is broken: say so
         import traceback
 
