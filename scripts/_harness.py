@@ -130,6 +130,31 @@ def _wait_until_up(server: Server, healthy: bool = True, seconds: float = 30.0) 
     raise SystemExit(f"serve did not answer within {seconds} s:\n{server.log.read_text()}")
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is pid (an indexer's or a server's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def index_open_in(pid: int, index_dir: Path) -> bool:
+    """Whether process pid holds a file of the index open or mapped (its searcher is open)."""
+    root = str(Path(index_dir).resolve())
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return False
+    return root in maps or any(target.startswith(root) for target in fds)
+
+
 def run_cli(
     *args: str, timeout: float = 600.0, prefix: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess:
