@@ -477,6 +477,8 @@ def expensive_queries(work: Path, checks: Checks) -> None:
     ms = [x * 1000 for x in cheap]
     slow = [x for x in ms if x >= 200]
     p50, top = percentile(ms, 0.5), max(ms, default=0)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    checks.note(f"load average {load} on {os.cpu_count()} cores")
     checks.note(f"{counts['expensive']} expensive queries answered beside "
                 f"({counts['expensive errors']} 5xx or dropped)")  # fmt: skip
     checks.expect(not cheap_failures, f"{len(ms)} cheap queries answer 200",
