@@ -19,6 +19,14 @@ DEFAULTS: dict[str, object] = {
     "REFRESH_INTERVAL": 1.0,
     # Answers kept per worker for repeated requests (0: none); emptied when the index changes.
     "RESULT_CACHE": 1024,
+    # Threads per worker process: how many requests one process answers at once.
+    "THREADS": 8,
+    # Seconds an idle kept-alive connection stays open for its next request.
+    "KEEPALIVE": 5,
+    # Seconds a client has, from connecting (or its last answer), to send a request's headers.
+    "HEADER_TIMEOUT": 10.0,
+    # Open connections per worker process; beyond it new ones wait in the listen queue.
+    "CONNECTIONS": 1000,
 }
 
 PREFIX = "SEARCHSVC_"

@@ -1,7 +1,12 @@
 """`searchsvc serve`: the web app under gunicorn, a production WSGI server.
 
     options (defaulting from config.load()) --no index?--> index_paths(SEEDS_DIR) first
-    create_app(those settings) --gunicorn, N sync workers--> one access-log line per request
+    create_app(those settings) --gunicorn, N workers x T threads--> one access-log line each
+
+The workers are gunicorn's threaded ones as searchsvc.workers hardens them: a connection
+costs a thread only once its request head is in, so slow or idle clients cannot stop the
+service, and gunicorn's own errors answer the API's JSON envelope. The README's
+Deployment section says why, and how to put nginx in front.
 
 Flask and gunicorn are imported inside the command, so `searchsvc --help` stays fast.
 Each worker opens the index lazily on its first request and follows it as it changes.
@@ -31,17 +36,25 @@ ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
     help="Worker processes.",
 )
 @click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=SETTINGS["THREADS"],
+    show_default=True,
+    help="Threads per worker process (SEARCHSVC_THREADS).",
+)
+@click.option(
     "--index-dir",
     default=SETTINGS["INDEX_DIR"],
     show_default=True,
     type=click.Path(file_okay=False),
     help="Where the index lives (SEARCHSVC_INDEX_DIR); built from seeds if missing.",
 )
-def serve_cmd(host: str, port: int, workers: int, index_dir: str):
+def serve_cmd(host: str, port: int, workers: int, threads: int, index_dir: str):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     if storage.current_generation(index_dir) is None:
         _build_from_seeds(index_dir)
-    settings = {"HOST": host, "PORT": port, "WORKERS": workers, "INDEX_DIR": index_dir}
+    settings = {**SETTINGS, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
+    settings["INDEX_DIR"] = index_dir
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
     _gunicorn(settings).run()
 
@@ -77,10 +90,17 @@ def _gunicorn(settings: dict):
                     handler.setStream(sys.stderr)
 
     class Server(BaseApplication):
+        # gunicorn has no setting for it; searchsvc.workers.SearchWorker reads it here.
+        header_timeout = float(settings["HEADER_TIMEOUT"])
+
         def load_config(self):
             options = {
                 "bind": f"{settings['HOST']}:{settings['PORT']}",
                 "workers": settings["WORKERS"],
+                "worker_class": "searchsvc.workers.SearchWorker",
+                "threads": int(settings["THREADS"]),
+                "keepalive": int(settings["KEEPALIVE"]),
+                "worker_connections": int(settings["CONNECTIONS"]),
                 "accesslog": "-",
                 "access_log_format": ACCESS_FORMAT,
                 "errorlog": "-",
@@ -89,10 +109,13 @@ def _gunicorn(settings: dict):
                 # gunicorn 25+ opens a control socket at one fixed path under $HOME: two
                 # servers would fight over it, and nothing here uses it.
                 "control_socket_disable": True,
-                # gunicorn's most (its default is 4094): a longer URL gets gunicorn's HTML 414,
-                # not the API's envelope. 8190 bytes hold a query of 2,000 ASCII letters, or
+                # gunicorn's most (its default is 4094); a longer URL gets the envelope's 414
+                # (searchsvc.workers). 8190 bytes hold a query of 2,000 ASCII letters, or
                 # some 1,300 Cyrillic ones (6 bytes each, percent-encoded).
                 "limit_request_line": 8190,
+                # gunicorn's defaults, named because the workers' error messages quote them.
+                "limit_request_fields": 100,
+                "limit_request_field_size": 8190,
             }
             for key, value in options.items():
                 if key in self.cfg.settings:  # older gunicorns lack the newer settings
