@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from searchsvc.openapi import spec
 from searchsvc.payload import document_payload, error_payload, search_payload
 from searchsvc.search import SearchError, SearchResult
-from searchsvc.web import get_engine, search_args, search_request
+from searchsvc.web import get_engine, request_deadline, search_args, search_request
 
 bp = Blueprint("api", __name__)
 
@@ -27,7 +27,7 @@ bp = Blueprint("api", __name__)
 def search():
     """Search; an empty q lists documents newest first."""
     req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
-    result = get_engine().search(req)
+    result = get_engine().search(req, request_deadline())  # past it: web.handle_deadline
     return search_payload(result, next_url(result))
 
 

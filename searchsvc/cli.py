@@ -33,6 +33,7 @@ def _index_dir_option(f):
 @contextmanager
 def _friendly_errors(index_dir: str):
     """Turn the library's expected errors into one-line messages with a fix."""
+    from searchsvc.deadline import DeadlineExceededError
     from searchsvc.search import SearchError
 
     try:
@@ -41,7 +42,7 @@ def _friendly_errors(index_dir: str):
         raise click.ClickException(
             f"No index at {index_dir}/. Run: searchsvc index --index-dir {index_dir}"
         ) from None
-    except (IndexLockedError, SearchError) as exc:
+    except (IndexLockedError, SearchError, DeadlineExceededError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
@@ -115,15 +116,24 @@ def _progress():
 @click.option("--year", help="Only this year, e.g. 2023.")
 @click.option("--month", help="Only this month, e.g. 2023-05.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=SETTINGS["REQUEST_TIMEOUT"],
+    show_default=True,
+    help="Seconds the search may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
+)
 @_index_dir_option
-def search_cmd(query, index_dir, as_json, **params):
+def search_cmd(query, index_dir, as_json, timeout, **params):
     """Search the index for QUERY and print the ranked results."""
+    from searchsvc.deadline import Deadline
     from searchsvc.engine import Engine
     from searchsvc.payload import search_payload
     from searchsvc.search import SearchRequest
 
-    with _friendly_errors(index_dir):
-        result = Engine(index_dir).search(SearchRequest(q=query, **params))
+    with _friendly_errors(index_dir), Engine(index_dir) as engine:
+        engine.snapshot()  # the deadline starts once the index is open, as in a server
+        result = engine.search(SearchRequest(q=query, **params), Deadline(timeout))
     if as_json:
         click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
         return

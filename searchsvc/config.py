@@ -27,6 +27,8 @@ DEFAULTS: dict[str, object] = {
     "HEADER_TIMEOUT": 10.0,
     # Open connections per worker process; beyond it new ones wait in the listen queue.
     "CONNECTIONS": 1000,
+    # Seconds a search may take before it stops with a 503 (0: no deadline).
+    "REQUEST_TIMEOUT": 5.0,
 }
 
 PREFIX = "SEARCHSVC_"

@@ -18,10 +18,12 @@ from datetime import datetime
 from pathlib import Path
 
 from searchsvc import storage
+from searchsvc.deadline import NEVER, Deadline
 from searchsvc.documents import Document
 from searchsvc.facets import FacetTable
 from searchsvc.ranker import Ranker
 from searchsvc.search import SearchRequest, SearchResult, search
+from searchsvc.spelling import Speller
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class _Snapshot:
         self.searcher = self.ix.searcher()
         self.ranker = Ranker(self.searcher)
         self.facets = FacetTable(self.searcher.reader())
+        self.speller = Speller(self.searcher.reader()).preload()
         # Lives and dies with the snapshot: a changed index never serves an old answer.
         self.results = ResultCache(cache_size)
 
@@ -139,15 +142,29 @@ class Engine:
                 keep.append((since, snap))
         self._retired = keep
 
-    def search(self, request: SearchRequest) -> SearchResult:
-        """Run a search on the current state of the index (or answer it from the cache)."""
+    def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResult:
+        """Run a search on the current state of the index (or answer it from the cache).
+
+        Past `deadline` (None: no deadline) it raises DeadlineExceededError. An answer
+        that finished after its deadline is returned but not cached: the cache keeps only
+        answers computed within their deadline.
+        """
         started = time.perf_counter()
+        deadline = deadline or NEVER
         snap = self.snapshot()
         cached = snap.results.get(request)
         if cached is not None:
             return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
-        result = search(snap.searcher, snap.ranker, snap.facets, request)
-        snap.results.put(request, result)
+        result = search(
+            snap.searcher,
+            snap.ranker,
+            snap.facets,
+            request,
+            deadline=deadline,
+            speller=snap.speller,
+        )
+        if not deadline.expired():
+            snap.results.put(request, result)
         return result
 
     def document(self, doc_id: str) -> Document | None:

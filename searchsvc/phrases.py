@@ -23,7 +23,8 @@ A match is what Whoosh's SpanNear2 (ordered, mindist=1) accepts: word i+1 occurs
 position) spans, Whoosh's ``len(matcher.spans())``. It is not the matcher's ``weight()``:
 that is the sum of the words' own frequencies (an IntersectionMatcher's), phrase or not.
 
-Deleted documents are left in (the caller masks them), unlike in Whoosh's matcher.
+Deleted documents are left in (the caller masks them), unlike in Whoosh's matcher. The
+request's deadline is checked per segment and per word read.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.qcore import QueryError
 from whoosh.reading import TermNotFound
 
+from searchsvc.deadline import NEVER, Deadline
+
 # Decoded words kept per process. The words of the 60 phrases of the benchmark workload on
 # the White House corpus take 25 MB; "the" alone, in 14,384 documents, 4.8 MB.
 CACHE_BYTES = 64 * 1024 * 1024
@@ -48,9 +51,12 @@ _NONE = (_EMPTY, _EMPTY)
 
 
 def phrase_frequencies(
-    reader, fieldname: str, words: list[str], slop: int = 1
+    reader, fieldname: str, words: list[str], slop: int = 1, deadline: Deadline | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The documents whose field holds the phrase (sorted int64), and its frequency in each."""
+    """The documents whose field holds the phrase (sorted int64), and its frequency in each.
+
+    Past `deadline` (None: no deadline) it raises DeadlineExceededError.
+    """
     schema = reader.schema
     if not words or fieldname not in schema:
         return _NONE  # as Whoosh: no field, no matches
@@ -59,7 +65,7 @@ def phrase_frequencies(
         raise QueryError(f"Phrase search: {fieldname!r} field has no positions")
     docs, freqs = [_EMPTY], [_EMPTY]
     for leaf, base in reader.leaf_readers():
-        leaf_docs, leaf_freqs = _leaf_phrase(leaf, fieldname, fmt, words, slop)
+        leaf_docs, leaf_freqs = _leaf_phrase(leaf, fieldname, fmt, words, slop, deadline or NEVER)
         docs.append(leaf_docs + base)
         freqs.append(leaf_freqs)
     return np.concatenate(docs), np.concatenate(freqs)
@@ -70,10 +76,11 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int):
+def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int, deadline: Deadline):
     """The phrase's documents (segment numbers) and frequencies in one segment."""
     postings = {}
     for word in dict.fromkeys(words):  # a repeated word is read once
+        deadline.check("phrases")
         try:
             postings[word] = _postings(leaf, fieldname, word, fmt)
         except TermNotFound:
@@ -81,6 +88,7 @@ def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int):
     order = sorted(postings, key=lambda w: leaf.doc_frequency(fieldname, w))
     docs = None
     for word in order:
+        deadline.check("phrases")
         ids = postings[word].ids(docs)
         docs = ids if docs is None else docs[_in_sorted(docs, ids)]
         if not len(docs):

@@ -20,6 +20,7 @@ from itertools import repeat
 import numpy as np
 
 from searchsvc.analysis import WORD_RE, stem_term
+from searchsvc.deadline import NEVER, Deadline
 
 DEPTH = 30  # documents re-ranked; 20 to 200 gave the same figures
 WINDOW = 12  # words
@@ -51,13 +52,17 @@ def best_window(positions: np.ndarray, which: np.ndarray, idfs: np.ndarray) -> f
     return float(present.max())
 
 
-def bonuses(texts: list[str], idf_of: dict[str, float]) -> np.ndarray:
+def bonuses(
+    texts: list[str], idf_of: dict[str, float], deadline: Deadline | None = None
+) -> np.ndarray:
     """WEIGHT x the best window of each text, for the query words (stems) and their idf."""
+    deadline = deadline or NEVER
     out = np.zeros(len(texts), dtype=np.float64)
     if len(idf_of) < 2:
         return out
     terms = {stem: k for k, stem in enumerate(idf_of)}
     idfs = np.array(list(idf_of.values()), dtype=np.float64)
     for n, text in enumerate(texts):
+        deadline.check("proximity")
         out[n] = WEIGHT * best_window(*word_positions(text, terms), idfs)
     return out

@@ -5,7 +5,11 @@
     query --ranker.py--> which documents match and their scores, as arrays
     matches & filters & live --> total and facet counts (from in-memory columns)
                              --top page, by score or date--> Hits with snippets
-    unknown words --the exact field's lexicon--> a "did you mean" suggestion
+    unknown words --spelling.py, the exact field's words--> a "did you mean" suggestion
+
+Every phase checks the request's deadline (deadline.py) before it starts, and every loop
+whose length the query or the corpus sets checks it as it goes: past it, the search stops
+with DeadlineExceededError instead of running on until a worker is killed.
 
 Whoosh parses the query and holds the index; matching, scoring and facet counting run over
 numpy arrays (ranker.py, facets.py), because Whoosh's matchers and ``groupedby`` visit
@@ -25,13 +29,15 @@ import numpy as np
 from whoosh import query as wq
 
 from searchsvc import proximity
-from searchsvc.analysis import exact_term, stem_term
+from searchsvc.analysis import exact_term
 from searchsvc.dates import DateError, date_bounds
+from searchsvc.deadline import NEVER, Deadline
 from searchsvc.facets import FacetTable
 from searchsvc.highlight import snippet
 from searchsvc.query import QueryError, QueryTerms, parse_query, plain_words, query_terms
 from searchsvc.ranker import Ranker, top
 from searchsvc.schema import FACET_FIELDS
+from searchsvc.spelling import Speller
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_SIZE = 100
@@ -133,9 +139,22 @@ def check_request(req: SearchRequest) -> SearchRequest:
     return replace(req, q=req.q.strip())
 
 
-def search(searcher, ranker: Ranker, facets: FacetTable, req: SearchRequest) -> SearchResult:
-    """Run a search request against a Whoosh searcher, its ranker and its facet table."""
+def search(
+    searcher,
+    ranker: Ranker,
+    facets: FacetTable,
+    req: SearchRequest,
+    deadline: Deadline | None = None,
+    speller: Speller | None = None,
+) -> SearchResult:
+    """Run a search request against a Whoosh searcher, its ranker and its facet table.
+
+    Past `deadline` (None: no deadline) it raises DeadlineExceededError. `speller` is the
+    reader's dictionary for the "did you mean" (without one, each search reads the words
+    it needs from the index).
+    """
     started = time.perf_counter()
+    deadline = deadline or NEVER
     req = check_request(req)
     try:
         start, end = date_bounds(req.date_from, req.date_to)
@@ -144,8 +163,10 @@ def search(searcher, ranker: Ranker, facets: FacetTable, req: SearchRequest) -> 
         raise SearchError(str(exc)) from exc
     if q is wq.NullQuery and plain_words(req.q):
         q = _exact_fallback(req.q)  # only stop words: look for them as written
-    q = _expand_multiterms(q, searcher.reader())
-    match, scores = ranker.evaluate(q)
+    deadline.check("parsing")
+    speller = speller if speller is not None else Speller(searcher.reader())
+    q = _expand_multiterms(q, searcher.reader(), deadline, speller)
+    match, scores = ranker.evaluate(q, deadline)
     match &= facets.live_mask
     allowed = facets.allowed(req.filters(), start, end)
     if allowed is not None:
@@ -153,30 +174,54 @@ def search(searcher, ranker: Ranker, facets: FacetTable, req: SearchRequest) -> 
     terms = query_terms(q, searcher.reader()) if req.q else None
     # The re-ranking reads the best documents' text; the page's snippets read it again.
     stored = lru_cache(maxsize=None)(searcher.stored_fields)
-    docnums = _page(stored, ranker, match, scores, facets, req, terms)
+    docnums = _page(stored, ranker, match, scores, facets, req, terms, deadline)
+    hits = []
+    for n in docnums:
+        deadline.check("snippets")
+        hits.append(_hit(stored(int(n)), scores[n], terms))
+    deadline.check("facets")
+    counts = _facet_counts(facets, match, req)
     return SearchResult(
         request=req,
-        hits=[_hit(stored(int(n)), scores[n], terms) for n in docnums],
+        hits=hits,
         total=int(np.count_nonzero(match)),
-        facets=_facet_counts(facets, match, req),
-        suggestion=suggest(searcher, req.q),
+        facets=counts,
+        suggestion=speller.suggest(req.q, deadline),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         terms=terms,
     )
 
 
-def _expand_multiterms(q: wq.Query, reader) -> wq.Query:
+def _expand_multiterms(
+    q: wq.Query, reader, deadline: Deadline | None = None, speller: Speller | None = None
+) -> wq.Query:
     """Replace each prefix*, wildcard and fuzzy~ term by an OR of the words it stands for.
 
     Expanded once here, the words are then counted, ranked and highlighted as plain terms,
     instead of each step walking the lexicon again; and "a*" over a large lexicon, which
-    would stand for thousands of words, is refused.
+    would stand for thousands of words, is refused. A fuzzy~ word is compared, in C, with
+    the speller's words of its field and first letter (Whoosh computes each edit distance
+    in Python on an index of several segments: 0.1 to 0.2 s a word on the White House
+    corpus, with no deadline check until a word matches); the same words either way.
     """
+    deadline = deadline or NEVER
 
     def expand(node: wq.Query) -> wq.Query:
         if not isinstance(node, wq.MultiTerm):
             return node
-        words = list(islice(node.expanded_terms(reader), MAX_EXPANSIONS + 1))
+        deadline.check("expanding wildcards")
+        if isinstance(node, wq.FuzzyTerm) and speller is not None:
+            words = [
+                (node.fieldname, w)
+                for w in speller.within(
+                    node.fieldname, node.text, node.maxdist, node.prefixlength, deadline
+                )
+            ]
+        else:
+            words = []
+            for word in islice(node.expanded_terms(reader), MAX_EXPANSIONS + 1):
+                deadline.check("expanding wildcards")
+                words.append(word)
         if len(words) > MAX_EXPANSIONS:
             raise SearchError(
                 f"{node} stands for more than {MAX_EXPANSIONS} words; add letters to narrow it"
@@ -192,12 +237,13 @@ def _exact_fallback(text: str) -> wq.Query:
     return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
 
 
-def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms):
+def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms, deadline):
     """The document numbers of the requested page, best first or by date."""
     depth = req.page * req.size
+    deadline.check("sorting")
     if req.sort == "relevance" and req.q:
         ranked = top(match, scores, max(depth, proximity.DEPTH))
-        ranked = _by_proximity(stored, ranker, ranked, scores, terms)[:depth]
+        ranked = _by_proximity(stored, ranker, ranked, scores, terms, deadline)[:depth]
     elif req.sort == "oldest":
         ranked = top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
     else:  # newest first, and the order of an empty query; undated documents last
@@ -205,14 +251,19 @@ def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest,
     return ranked[(req.page - 1) * req.size :]
 
 
-def _by_proximity(stored, ranker: Ranker, ranked: np.ndarray, scores: np.ndarray, terms):
+def _by_proximity(
+    stored, ranker: Ranker, ranked: np.ndarray, scores: np.ndarray, terms, deadline: Deadline
+):
     """Re-rank the best documents with the proximity bonus (their scores updated in place)."""
-    idf_of = ranker.word_idfs(sorted(terms.stems))
+    idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
     if len(idf_of) < 2:
         return ranked
     head = ranked[: proximity.DEPTH]
-    texts = [_text(stored(int(n))) for n in head]
-    scores[head] += proximity.bonuses(texts, idf_of)
+    texts = []
+    for n in head:
+        deadline.check("proximity")
+        texts.append(_text(stored(int(n))))
+    scores[head] += proximity.bonuses(texts, idf_of, deadline)
     order = np.lexsort((head, -scores[head]))
     return np.concatenate([head[order], ranked[len(head) :]])
 
@@ -256,33 +307,3 @@ def _facet_counts(facets: FacetTable, match: np.ndarray, req: SearchRequest):
         # Months only make sense within a chosen year or range: 60 bars say nothing.
         out["month"] = []
     return out
-
-
-def suggest(searcher, text: str) -> str | None:
-    """The query with words that occur nowhere replaced by close, frequent ones."""
-    # Each unknown word is compared with every indexed word (23 s for 250 words, 37 s for
-    # one of 2,000 letters): only the first ten words of a sensible length are looked at.
-    words = [w for w in plain_words(text) if len(w) <= 40][:10]
-    if not words:
-        return None
-    reader = searcher.reader()
-    corrector = searcher.corrector("exact")
-    suggestion = text
-    changed = False
-    for word in words:
-        term = exact_term(word)
-        if len(term) < 3 or reader.doc_frequency("exact", term) or _stem_found(reader, word):
-            continue
-        for maxdist in (1, 2):
-            found = corrector.suggest(term, limit=1, maxdist=maxdist, prefix=1)
-            if found:
-                suggestion = suggestion.replace(word, found[0], 1)
-                changed = True
-                break
-    return suggestion if changed else None
-
-
-def _stem_found(reader, word: str) -> bool:
-    # "consultation" is no typo when "consultations" is indexed: its stem matches.
-    stem = stem_term(word)
-    return stem is not None and reader.doc_frequency("body", stem) > 0

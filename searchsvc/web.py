@@ -10,6 +10,7 @@ that is already escaped except for our ``<mark>`` tags; everything else is autoe
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from flask import Blueprint, Flask, current_app, render_template, request, url_f
 from werkzeug.exceptions import HTTPException, NotFound
 
 from searchsvc import config
+from searchsvc.deadline import Deadline, DeadlineExceededError
 from searchsvc.engine import Engine
 from searchsvc.highlight import highlight_all
 from searchsvc.query import QueryError, QueryTerms, parse_query, query_terms
@@ -76,6 +78,7 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IndexNotFoundError, handle_no_index)
+    app.register_error_handler(DeadlineExceededError, handle_deadline)
     app.after_request(add_security_headers)
     app.add_template_global(url_with)
     app.add_template_global(search_args)
@@ -97,6 +100,11 @@ def get_engine() -> Engine:
                 )
                 current_app.extensions["searchsvc.engine"] = engine
     return engine
+
+
+def request_deadline() -> Deadline:
+    """The deadline of the current request: REQUEST_TIMEOUT seconds from now."""
+    return Deadline(float(current_app.config["REQUEST_TIMEOUT"]))
 
 
 def add_security_headers(response):
@@ -190,9 +198,12 @@ def search():
     }
     try:
         req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
-        result = get_engine().search(req)
+        result = get_engine().search(req, request_deadline())
     except SearchError as exc:
         return render_template("search.html", error=str(exc), **page), 400
+    except DeadlineExceededError as exc:
+        html = render_template("search.html", error=str(exc), **page)
+        return html, 503, {"Retry-After": retry_after(exc)}
     # Deeper pages than MAX_DEPTH are refused, so the pager stops before them.
     last_page = min(result.pages, max(MAX_DEPTH // result.request.size, 1))
     return render_template(
@@ -350,6 +361,24 @@ def handle_http_error(exc: HTTPException):
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.code or 500, exc.name)
     page = render_template("error.html", title=title, message=exc.description, q="")
     return page, exc.code or 500
+
+
+def handle_deadline(exc: DeadlineExceededError):
+    """A 503 that says the search took too long and how to narrow it (search page: in place)."""
+    from searchsvc import api
+
+    if api.is_api_request():
+        response = api.error_response(str(exc), 503)
+    else:
+        page = render_template("error.html", title="Too slow", message=str(exc), q="")
+        response = current_app.make_response((page, 503))
+    response.headers["Retry-After"] = retry_after(exc)
+    return response
+
+
+def retry_after(exc: DeadlineExceededError) -> str:
+    """Retry-After for a request past its deadline: as many seconds as it was given."""
+    return str(max(1, math.ceil(exc.seconds)))
 
 
 def handle_no_index(exc: IndexNotFoundError):

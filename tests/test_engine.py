@@ -19,9 +19,9 @@ def counted(monkeypatch) -> list[SearchRequest]:
     asked: list[SearchRequest] = []
     real = engine_module.search
 
-    def search(searcher, ranker, facets, request):
+    def search(searcher, ranker, facets, request, **options):
         asked.append(request)
-        return real(searcher, ranker, facets, request)
+        return real(searcher, ranker, facets, request, **options)
 
     monkeypatch.setattr(engine_module, "search", search)
     return asked
