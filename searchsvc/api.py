@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from searchsvc.openapi import spec
 from searchsvc.payload import document_payload, error_payload, search_payload
 from searchsvc.search import SearchError, SearchResult
+from searchsvc.storage import IndexDamagedError
 from searchsvc.web import get_engine, request_deadline, search_args, search_request
 
 bp = Blueprint("api", __name__)
@@ -49,8 +50,20 @@ def document(doc_id: str):
 
 @bp.get("/health")
 def health():
-    """Whether the index answers, how many documents it holds, and how old it is."""
-    stats = get_engine().stats()
+    """Whether the index answers, how many documents it holds, how old it is, and any warning.
+
+    200 with ``"warning": null`` when the live state of the index is served. 200 with a
+    warning when an older snapshot is served because the newest cannot be used (damaged,
+    unopenable, gone): the service still answers, so a liveness check passes, and the
+    warning says what is wrong and what to do. 503 in the error envelope when no snapshot
+    can be opened at all (no index: see web.handle_no_index; a damaged one: here).
+    """
+    engine = get_engine()
+    try:
+        stats = engine.stats()
+        state = engine.health()
+    except IndexDamagedError as exc:
+        return error_response(str(exc), 503)
     # Engine reports a naive local time (from the file's mtime); say which zone it is.
     updated = stats.updated_at.astimezone(timezone.utc)
     age = (datetime.now(timezone.utc) - updated).total_seconds()
@@ -59,6 +72,8 @@ def health():
         "documents": stats.documents,
         "age_seconds": round(max(age, 0.0), 1),
         "updated_at": updated.isoformat(timespec="seconds"),
+        "generation": state.generation,
+        "warning": state.warning,
     }
 
 

@@ -2,7 +2,8 @@
 
 A thin click layer over the library: it reads options (defaulting from the same settings
 as the web app), calls one library function, and turns every expected error into one
-line that says what to do next. Never a traceback.
+line that says what to do next. Never a traceback. A warning of the engine (an older
+generation served because the live one is damaged) goes to stderr.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import click
 
 from searchsvc import config
 from searchsvc.serve import serve_cmd
-from searchsvc.storage import IndexLockedError, IndexNotFoundError
+from searchsvc.storage import IndexDamagedError, IndexLockedError, IndexNotFoundError
 
 SETTINGS = config.load()
 
@@ -42,7 +43,7 @@ def _friendly_errors(index_dir: str):
         raise click.ClickException(
             f"No index at {index_dir}/. Run: searchsvc index --index-dir {index_dir}"
         ) from None
-    except (IndexLockedError, SearchError, DeadlineExceededError) as exc:
+    except (IndexLockedError, IndexDamagedError, SearchError, DeadlineExceededError) as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
@@ -134,6 +135,7 @@ def search_cmd(query, index_dir, as_json, timeout, **params):
     with _friendly_errors(index_dir), Engine(index_dir) as engine:
         engine.snapshot()  # the deadline starts once the index is open, as in a server
         result = engine.search(SearchRequest(q=query, **params), Deadline(timeout))
+        _warn(engine)
     if as_json:
         click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
         return
@@ -154,7 +156,9 @@ def stats_cmd(index_dir):
     from searchsvc.engine import Engine
 
     with _friendly_errors(index_dir):
-        stats = Engine(index_dir).stats()
+        engine = Engine(index_dir)
+        stats = engine.stats()
+        _warn(engine)
     first = stats.first_date.date().isoformat() if stats.first_date else "-"
     last = stats.last_date.date().isoformat() if stats.last_date else "-"
     click.echo(f"documents: {stats.documents} ({stats.undated} undated)")
@@ -162,6 +166,49 @@ def stats_cmd(index_dir):
     click.echo("per year: " + ", ".join(f"{y}:{n}" for y, n in stats.per_year.items()))
     click.echo(f"index size: {stats.size_bytes / 1e6:.1f} MB at {stats.path}")
     click.echo(f"updated: {stats.updated_at:%Y-%m-%d %H:%M:%S}")
+
+
+def _warn(engine) -> None:
+    """Print the engine's warning, if any, to stderr."""
+    warning = engine.health().warning
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@main.command("check")
+@_index_dir_option
+def check_cmd(index_dir):
+    """Verify every file of the live index generation against its checksums."""
+    from searchsvc import storage
+    from searchsvc.engine import Engine
+
+    with _friendly_errors(index_dir):
+        gen = storage.current_generation(index_dir)
+        if gen is None:
+            raise IndexNotFoundError(index_dir)
+        verdict = storage.verify_generation(gen)
+        click.echo(
+            f"checked {verdict.files} files, {verdict.bytes:,} bytes of {gen} "
+            f"in {verdict.seconds:.2f} s"
+        )
+        if verdict.unverified:
+            click.echo(
+                f"{len(verdict.unverified)} files have no checksum yet (the next "
+                f"`searchsvc index` lists them): {', '.join(verdict.unverified)}"
+            )
+        problems = [f"damaged: {gen / d.name}: {d.reason}" for d in verdict.damaged]
+        if not problems:  # the checksums agree: does it open and answer, as a server would?
+            with Engine(index_dir) as engine:
+                state = engine.health()
+            if state.warning:
+                problems.append(f"damaged: {state.warning}")
+    if not problems:
+        click.echo("intact")
+        return
+    for line in problems:
+        click.echo(line, err=True)
+    click.echo(f"run: searchsvc index PATH --rebuild --index-dir {index_dir}", err=True)
+    sys.exit(1)
 
 
 main.add_command(serve_cmd, "serve")

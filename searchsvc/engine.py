@@ -5,6 +5,16 @@ keeps one of each and reuses it. At most every ``check_interval`` seconds it loo
 the live generation was swapped (a rebuild) or committed to (an incremental run), and
 if so opens a new searcher beside the old one. The old one is closed only after a grace
 period, because a request in flight may still be using it.
+
+A new state is swapped in only once it is trusted:
+
+    verify its files against their checksums --> open a searcher and the facets
+    --> answer a probe (a one-hit listing, through search()) --> serve it
+
+If any step fails, the last good snapshot keeps serving, the error becomes the engine's
+warning (``health()``), and the same state is tried again only after ``retry_interval``
+seconds. With no good snapshot yet, an intact earlier generation is served instead (with
+a warning); with none, IndexDamagedError says which file is damaged and what to do.
 """
 
 from __future__ import annotations
@@ -17,7 +27,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from searchsvc import storage
+from searchsvc import integrity, storage
+from searchsvc import search as search_module
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.documents import Document
 from searchsvc.facets import FacetTable
@@ -38,6 +49,14 @@ class IndexStats:
     size_bytes: int
     updated_at: datetime
     path: str
+
+
+@dataclass(frozen=True)
+class EngineHealth:
+    """Which generation is served, and why it is not the live state (if it is not)."""
+
+    generation: str
+    warning: str | None
 
 
 class ResultCache:
@@ -70,18 +89,32 @@ class _Snapshot:
     def __init__(self, gen: Path, cache_size: int):
         self.gen = gen
         self.ix = storage.open_index_at(gen)
-        self.searcher = self.ix.searcher()
-        self.ranker = Ranker(self.searcher)
-        self.facets = FacetTable(self.searcher.reader())
-        self.speller = Speller(self.searcher.reader()).preload()
+        self.searcher = None
+        try:
+            self.searcher = self.ix.searcher()
+            self.ranker = Ranker(self.searcher)
+            self.facets = FacetTable(self.searcher.reader())
+            self.speller = Speller(self.searcher.reader()).preload()
+        except BaseException:
+            self.close()
+            raise
         # Lives and dies with the snapshot: a changed index never serves an old answer.
         self.results = ResultCache(cache_size)
 
     def current(self, gen: Path | None) -> bool:
         return gen == self.gen and self.searcher.up_to_date()
 
+    def toc_generation(self) -> int | None:
+        return self.searcher.reader().generation()
+
+    def probe(self) -> None:
+        """Answer a one-hit listing through search(), as a request would; raise if it fails."""
+        # Through the module, not this one's name for it: tests count the requests it serves.
+        search_module.search(self.searcher, self.ranker, self.facets, SearchRequest(size=1))
+
     def close(self) -> None:
-        self.searcher.close()
+        if self.searcher is not None:
+            self.searcher.close()
         self.ix.close()
 
 
@@ -91,14 +124,26 @@ class Engine:
     # Seconds a replaced searcher stays open for the requests still using it.
     GRACE = 30.0
 
-    def __init__(self, index_dir: str | Path, check_interval: float = 1.0, cache_size: int = 1024):
+    def __init__(
+        self,
+        index_dir: str | Path,
+        check_interval: float = 1.0,
+        cache_size: int = 1024,
+        retry_interval: float = 5.0,
+    ):
         self.index_dir = Path(index_dir)
         self.check_interval = check_interval
         self.cache_size = cache_size
+        self.retry_interval = retry_interval
         self._snapshot: _Snapshot | None = None
         self._retired: list[tuple[float, _Snapshot]] = []
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._warning: str | None = None
+        # The state that failed to open, and when it may be tried again.
+        self._failed: tuple | None = None
+        self._retry_at = 0.0
+        self._error: storage.IndexDamagedError | None = None
 
     def __enter__(self) -> Engine:
         return self
@@ -116,21 +161,100 @@ class Engine:
             self._snapshot, self._retired = None, []
 
     def snapshot(self) -> _Snapshot:
-        """The current searcher and facets, reopened if the index changed."""
+        """The current searcher and facets, reopened if the index changed and the change opens.
+
+        Raises IndexNotFoundError if there is no index, IndexDamagedError if neither the live
+        generation nor an earlier one can be verified and opened.
+        """
         snap = self._snapshot
         if snap is not None and time.monotonic() - self._checked < self.check_interval:
             return snap
-        with self._lock:
-            gen = storage.current_generation(self.index_dir)
-            if gen is None:
-                raise storage.IndexNotFoundError(f"No index at {self.index_dir}")
-            if self._snapshot is None or not self._snapshot.current(gen):
-                if self._snapshot is not None:
-                    self._retired.append((time.monotonic(), self._snapshot))
-                self._snapshot = _Snapshot(gen, self.cache_size)
-            self._close_retired()
-            self._checked = time.monotonic()
+        # While one request refreshes, the others keep the snapshot they have.
+        if not self._lock.acquire(blocking=snap is None):
+            return snap
+        try:
+            if self._snapshot is None or time.monotonic() - self._checked >= self.check_interval:
+                self._refresh()
+                self._close_retired()
+                self._checked = time.monotonic()
             return self._snapshot
+        finally:
+            self._lock.release()
+
+    def health(self) -> EngineHealth:
+        """The generation served and a warning if it is not the live state; refreshes first."""
+        snap = self.snapshot()
+        return EngineHealth(generation=snap.gen.name, warning=self._warning)
+
+    def _refresh(self) -> None:
+        gen = storage.current_generation(self.index_dir)
+        snap = self._snapshot
+        if gen is None:
+            if snap is None:
+                raise storage.IndexNotFoundError(f"No index at {self.index_dir}")
+            self._warning = f"No index at {self.index_dir} any more; serving {_state(snap)}."
+            return
+        if snap is not None and snap.current(gen):
+            self._warning = None
+            return
+        state = (gen, integrity.latest_toc(gen))
+        if state == self._failed and time.monotonic() < self._retry_at:
+            if snap is None:  # nothing to serve: the same error, without trying again
+                raise self._error
+            return  # it failed a moment ago: no retry on every request
+        try:
+            fresh = self._open(gen)
+        except storage.IndexDamagedError as exc:
+            self._failed, self._retry_at = state, time.monotonic() + self.retry_interval
+            self._error = exc
+            if snap is None:
+                self._snapshot = snap = self._fall_back(exc)
+                self._warning = f"{exc}. Meanwhile serving the earlier {_state(snap)}."
+            else:
+                self._warning = f"{exc}. Meanwhile serving the last good state, {_state(snap)}."
+            return
+        if snap is not None:
+            self._retired.append((time.monotonic(), snap))
+        self._snapshot, self._warning, self._failed = fresh, None, None
+
+    def _open(self, gen: Path) -> _Snapshot:
+        """Verify, open and probe a generation; IndexDamagedError if any step fails."""
+        try:
+            snap = self._open_verified(gen)
+            try:
+                snap.probe()
+            except BaseException:
+                snap.close()
+                raise
+            return snap
+        except storage.IndexDamagedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unverified damaged files raise anything
+            message = f"{gen} cannot be opened ({exc!r:.160}). {storage.REBUILD_HINT}"
+            storage.drop_half_open(exc)
+            raise storage.IndexDamagedError(message) from None
+
+    def _open_verified(self, gen: Path) -> _Snapshot:
+        """Open a generation whose files verified, with the table of contents verified."""
+        for attempt in range(3):
+            verdict = storage.verify_generation(gen)
+            if not verdict.ok:
+                raise storage.damaged_error(verdict)
+            snap = _Snapshot(gen, self.cache_size)
+            opened = snap.toc_generation()
+            if opened is None or verdict.toc == integrity.toc_name(opened) or attempt == 2:
+                return snap
+            snap.close()  # a commit came between verifying and opening: verify that one
+        raise AssertionError("unreachable")
+
+    def _fall_back(self, error: storage.IndexDamagedError) -> _Snapshot:
+        """The newest intact earlier generation (never the seeds), or raise error."""
+        for gen in storage.earlier_generations(self.index_dir):
+            try:
+                return self._open(gen)
+            except storage.IndexDamagedError:
+                continue
+        raise error
 
     def _close_retired(self) -> None:
         now = time.monotonic()
@@ -201,3 +325,7 @@ class Engine:
             updated_at=datetime.fromtimestamp(toc or os.path.getmtime(snap.gen)),
             path=str(snap.gen),
         )
+
+
+def _state(snap: _Snapshot) -> str:
+    return f"{snap.gen.name} (commit {snap.toc_generation()})"

@@ -42,18 +42,11 @@ class FacetTable:
         )
 
     def _column(self, reader, name: str) -> list[str]:
-        if self.size == 0 or not reader.has_column(name):
-            return [""] * self.size
-        col = reader.column_reader(name)
-        return [v or "" for v in (col[n] for n in range(self.size))]
+        return [v or "" for v in _column_values(reader, name, self.size)]
 
     def _dates(self, reader) -> list[datetime | None]:
         # A document without a date has no year; the date column holds a filler there.
-        years = self.values["year"]
-        if self.size == 0 or not reader.has_column("date"):
-            return [None] * self.size
-        col = reader.column_reader("date")
-        return [col[n] if years[n] else None for n in range(self.size)]
+        return _column_values(reader, "date", self.size, wanted=self.values["year"])
 
     def allowed(
         self,
@@ -91,6 +84,26 @@ class FacetTable:
         """The earliest and latest document date."""
         dated = [d for n in self.live if (d := self.dates[n]) is not None]
         return (min(dated), max(dated)) if dated else (None, None)
+
+
+def _column_values(reader, name: str, size: int, wanted: list | None = None) -> list:
+    """A column's value for every document number (None where wanted[n] is false).
+
+    Read segment by segment: a segment written before any document had this field has no
+    column file, and its documents get None. (Whoosh's multi-segment column reader skips
+    such a segment and so shifts every later document onto the wrong values, or past the
+    end of an array.)
+    """
+    values: list = [None] * size
+    for leaf, base in reader.leaf_readers():
+        if not leaf.doc_count_all() or not leaf.has_column(name):
+            continue
+        # Untranslated: an undated document's filler is no date Python can hold.
+        convert = leaf.schema[name].from_column_value
+        for n, raw in enumerate(leaf.column_reader(name, translate=False), start=base):
+            if wanted is None or wanted[n]:
+                values[n] = convert(raw)
+    return values
 
 
 def _encode(values: list[str]) -> tuple[list[str], np.ndarray]:

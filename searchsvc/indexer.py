@@ -125,6 +125,7 @@ def index_paths(
         # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
         if run.new_manifest != manifest:
             storage.write_manifest(gen, run.new_manifest)
+        storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
         if gen != live:
             storage.swap_in(index_dir, gen)
         report.total = storage.doc_count(ix)

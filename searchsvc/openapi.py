@@ -116,6 +116,11 @@ SCHEMAS = {
             "documents": {"type": "integer", "minimum": 0},
             "age_seconds": {"type": "number", "minimum": 0},
             "updated_at": {"type": "string", "format": "date-time"},
+            "generation": {"type": "string"},
+            "warning": {
+                "type": ["string", "null"],
+                "description": "Set when an older snapshot is served: why, and what to do.",
+            },
         }
     ),
 }
@@ -164,7 +169,11 @@ def _json(schema: str, description: str) -> dict:
 
 
 _ERRORS = {
-    "503": _json("Error", "There is no index yet; build one with `searchsvc index`."),
+    "503": _json(
+        "Error",
+        "There is no index yet (build one with `searchsvc index`), or it is damaged and no "
+        "earlier generation is intact (rebuild it with `searchsvc index PATH --rebuild`).",
+    ),
     "default": _json("Error", "Any other error, as the error envelope."),
 }
 

@@ -27,7 +27,7 @@ from searchsvc.engine import Engine
 from searchsvc.highlight import highlight_all
 from searchsvc.query import QueryError, QueryTerms, parse_query, query_terms
 from searchsvc.search import MAX_DEPTH, SearchError, SearchRequest, SearchResult
-from searchsvc.storage import IndexNotFoundError
+from searchsvc.storage import IndexDamagedError, IndexNotFoundError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -79,6 +79,7 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IndexNotFoundError, handle_no_index)
     app.register_error_handler(DeadlineExceededError, handle_deadline)
+    app.register_error_handler(IndexDamagedError, handle_damaged_index)
     app.after_request(add_security_headers)
     app.add_template_global(url_with)
     app.add_template_global(search_args)
@@ -390,4 +391,14 @@ def handle_no_index(exc: IndexNotFoundError):
     if api.is_api_request():
         return api.error_response(message, 503)
     page = render_template("error.html", title="No index yet", message=message, q="")
+    return page, 503
+
+
+def handle_damaged_index(exc: IndexDamagedError):
+    """A 503 that names the damaged file and says how to rebuild (no intact state to serve)."""
+    from searchsvc import api
+
+    if api.is_api_request():
+        return api.error_response(str(exc), 503)
+    page = render_template("error.html", title="Index damaged", message=str(exc), q="")
     return page, 503

@@ -1,0 +1,182 @@
+"""A refresh swaps in a new state of the index only once it verifies, opens and answers a probe;
+otherwise the engine keeps serving its last good snapshot, says why, and retries no more
+often than its retry interval.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS
+from test_integrity import ZEBRA, damage
+
+from searchsvc import storage
+from searchsvc.engine import Engine
+from searchsvc.indexer import index_paths
+from searchsvc.search import SearchRequest
+from searchsvc.web import create_app
+
+ZEBRA_Q = SearchRequest(q="zebra")
+
+
+@pytest.fixture
+def seeds_copy(tmp_path) -> Path:
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    index_paths(tmp_path / "ix", [tmp_path / "seeds"], procs=1)
+    return tmp_path
+
+
+@pytest.fixture
+def opens(monkeypatch) -> list[Path]:
+    """Every generation the engines verify (each try to open one)."""
+    seen: list[Path] = []
+    real = storage.verify_generation
+
+    def verify(gen):
+        seen.append(gen)
+        return real(gen)
+
+    monkeypatch.setattr(storage, "verify_generation", verify)
+    return seen
+
+
+def _commit_zebra(root: Path) -> set[str]:
+    """Add a release in an incremental commit; return the files it created."""
+    gen = storage.current_generation(root / "ix")
+    before = {p.name for p in gen.iterdir()}
+    (root / "seeds" / "zebra.md").write_text(ZEBRA, encoding="utf-8")
+    index_paths(root / "ix", [root / "seeds"], procs=1)
+    return {p.name for p in gen.iterdir()} - before
+
+
+def _new(gen: Path, names: set[str], suffix: str) -> Path:
+    return next(gen / n for n in names if n.endswith(suffix))
+
+
+@pytest.mark.parametrize("what", ["segment truncated", "segment overwritten", "toc overwritten"])
+def test_a_damaged_commit_is_not_swapped_in(seeds_copy, opens, what):
+    ix = seeds_copy / "ix"
+    with Engine(ix, check_interval=0, retry_interval=3600) as engine:
+        assert engine.search(ZEBRA_Q).total == 0
+        created = _commit_zebra(seeds_copy)
+        gen = storage.current_generation(ix)
+        kind, how = what.split()
+        damage(_new(gen, created, ".seg" if kind == "segment" else ".toc"), how)
+        opens.clear()
+        for _ in range(5):  # every request answers, from the last good snapshot
+            assert engine.search(SearchRequest(q="turkmenistan")).total == 5
+            assert engine.search(ZEBRA_Q).total == 0
+        health = engine.health()
+    assert len(opens) == 1  # tried once, not on every request
+    assert health.generation == gen.name
+    assert "is damaged" in health.warning
+    assert "Meanwhile serving the last good state, gen-000001 (commit 1)" in health.warning
+
+
+def test_an_unopenable_commit_without_checksums_is_not_swapped_in(seeds_copy):
+    # Checksums cannot catch damage to files not listed yet: the open or the probe does.
+    ix = seeds_copy / "ix"
+    with Engine(ix, check_interval=0, retry_interval=3600) as engine:
+        assert engine.search(ZEBRA_Q).total == 0
+        created = _commit_zebra(seeds_copy)
+        gen = storage.current_generation(ix)
+        files = storage.read_checksums(gen)
+        storage._write_manifest_file(
+            gen,
+            {
+                "sources": storage.read_manifest(gen),
+                "files": {k: v for k, v in files.items() if k not in created},
+            },
+        )
+        damage(_new(gen, created, ".seg"), "truncated")
+        assert engine.search(SearchRequest(q="turkmenistan")).total == 5
+        warning = engine.health().warning
+    assert "cannot be opened" in warning and "gen-000001 (commit 1)" in warning
+
+
+def test_the_state_is_retried_after_the_retry_interval(seeds_copy, opens, monkeypatch):
+    from searchsvc import engine as engine_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(engine_module.time, "monotonic", lambda: clock[0])
+    ix = seeds_copy / "ix"
+    with Engine(ix, check_interval=0, retry_interval=5) as engine:
+        engine.search(ZEBRA_Q)
+        created = _commit_zebra(seeds_copy)
+        segment = _new(storage.current_generation(ix), created, ".seg")
+        saved = segment.read_bytes()
+        damage(segment, "overwritten")
+        opens.clear()
+        engine.search(ZEBRA_Q)
+        clock[0] += 4
+        engine.search(ZEBRA_Q)
+        assert len(opens) == 1
+        clock[0] += 2
+        engine.search(ZEBRA_Q)
+        assert len(opens) == 2
+        segment.write_bytes(saved)  # repaired (same size, new mtime: hashed again)
+        clock[0] += 6
+        assert engine.search(ZEBRA_Q).total == 1
+        assert engine.health().warning is None
+
+
+def test_a_new_state_is_tried_at_once_even_within_the_retry_interval(seeds_copy):
+    ix = seeds_copy / "ix"
+    with Engine(ix, check_interval=0, retry_interval=3600) as engine:
+        engine.search(ZEBRA_Q)
+        created = _commit_zebra(seeds_copy)
+        damage(_new(storage.current_generation(ix), created, ".seg"), "truncated")
+        assert engine.search(ZEBRA_Q).total == 0 and engine.health().warning
+        index_paths(ix, [seeds_copy / "seeds"], procs=1, rebuild=True)
+        assert engine.search(ZEBRA_Q).total == 1
+        assert engine.health() == engine.health().__class__("gen-000002", None)
+
+
+def test_health_warns_while_the_last_good_snapshot_is_served(seeds_copy):
+    ix = seeds_copy / "ix"
+    app = create_app({"TESTING": True, "INDEX_DIR": str(ix), "REFRESH_INTERVAL": 0})
+    client = app.test_client()
+    assert client.get("/api/health").get_json()["warning"] is None
+    created = _commit_zebra(seeds_copy)
+    damage(_new(storage.current_generation(ix), created, ".seg"), "overwritten")
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["ok"] is True and body["documents"] == 5
+    assert "sha256 differs" in body["warning"] and "last good state" in body["warning"]
+    assert client.get("/api/search?q=zebra").get_json()["total"] == 0
+
+
+def test_commits_while_the_engine_verifies_are_never_called_damage(seeds_copy):
+    # Whoosh deletes merged segments and old tables of contents at each commit: a file the
+    # engine was verifying may vanish. That is a newer state, not damage.
+    import threading
+
+    ix = seeds_copy / "ix"
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for n in range(12):
+                note = seeds_copy / "seeds" / f"note{n}.md"
+                note.write_text(ZEBRA.replace("Zebra", f"Zebra{n}"), encoding="utf-8")
+                index_paths(ix, [seeds_copy / "seeds"], procs=1)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    warnings = []
+    with Engine(ix, check_interval=0, retry_interval=0) as engine:
+        while not done.is_set():
+            engine.search(SearchRequest(q="turkmenistan"))
+            if engine.health().warning:
+                warnings.append(engine.health().warning)
+        writer.join()
+        assert engine.search(ZEBRA_Q).total == 12
+    assert not errors and not warnings

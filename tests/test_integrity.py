@@ -1,0 +1,343 @@
+"""Damage is detected: checksums at commit, `searchsvc check`, the Engine and the CLI refuse a
+damaged generation (or fall back to an intact earlier one), and a refresh keeps serving the
+last good snapshot when the new state cannot be used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS
+
+from searchsvc import integrity, storage
+from searchsvc.cli import main
+from searchsvc.engine import Engine
+from searchsvc.indexer import index_paths
+from searchsvc.search import SearchRequest
+from searchsvc.web import create_app
+
+ZEBRA = "---\ntitle: Zebra crossing\ndate: 2024-05-01\n---\nA zebra crossing opened.\n"
+
+
+@pytest.fixture
+def seeds_copy(tmp_path) -> Path:
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    report = index_paths(tmp_path / "ix", [tmp_path / "seeds"], procs=1)
+    assert report.total == 5
+    return tmp_path
+
+
+def _files(gen: Path) -> set[str]:
+    return {p.name for p in gen.iterdir()}
+
+
+def _segment(gen: Path, among: set[str] | None = None) -> Path:
+    """The largest segment file of a generation (of the names in among, if given)."""
+    names = [n for n in _files(gen) if n.endswith(".seg") and (among is None or n in among)]
+    return max((gen / n for n in names), key=lambda p: p.stat().st_size)
+
+
+def damage(path: Path, how: str) -> None:
+    """Truncate a file to half its size, or overwrite up to 4 KB in its middle."""
+    size = path.stat().st_size
+    if how == "truncated":
+        os.truncate(path, size // 2)
+        return
+    length = min(4096, size)
+    with open(path, "r+b") as f:
+        f.seek((size - length) // 2)
+        original = f.read(length)
+        f.seek((size - length) // 2)
+        f.write(bytes(b ^ 0xFF for b in original))  # every byte differs
+
+
+DAMAGE = ["truncated", "overwritten"]
+
+
+# -- checksums at commit -----------------------------------------------------------------------
+
+
+def test_every_needed_file_is_listed_after_a_commit(seeds_copy):
+    gen = storage.current_generation(seeds_copy / "ix")
+    listed = storage.read_checksums(gen)
+    toc, segments = integrity.needed_files(gen)
+    assert set(listed) == {toc, *(n for names in segments.values() for n in names)}
+    for name, (size, digest) in listed.items():
+        assert size == (gen / name).stat().st_size and len(digest) == 64
+    verdict = storage.verify_generation(gen)
+    assert verdict.ok and not verdict.unverified and verdict.files == len(listed)
+    assert storage.read_manifest(gen)  # the sources' stat cache is still there
+
+
+def test_an_incremental_commit_lists_its_new_files_and_drops_merged_ones(seeds_copy):
+    (seeds_copy / "seeds" / "zebra.md").write_text(ZEBRA, encoding="utf-8")
+    index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
+    gen = storage.current_generation(seeds_copy / "ix")
+    listed = storage.read_checksums(gen)
+    assert all((gen / name).exists() for name in listed)
+    assert integrity.latest_toc(gen)[1] in listed
+    assert storage.verify_generation(gen).ok
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_damage_is_found_by_verify(seeds_copy, how):
+    gen = storage.current_generation(seeds_copy / "ix")
+    segment = _segment(gen)
+    damage(segment, how)
+    verdict = storage.verify_generation(gen)
+    assert [d.name for d in verdict.damaged] == [segment.name]
+    reason = verdict.damaged[0].reason
+    assert "truncated" in reason if how == "truncated" else "sha256 differs" in reason
+
+
+def test_a_damaged_table_of_contents_is_found(seeds_copy):
+    gen = storage.current_generation(seeds_copy / "ix")
+    toc = gen / integrity.latest_toc(gen)[1]
+    damage(toc, "overwritten")
+    verdict = storage.verify_generation(gen)
+    assert [d.name for d in verdict.damaged] == [toc.name]
+
+
+def test_a_missing_segment_file_is_damage(seeds_copy):
+    gen = storage.current_generation(seeds_copy / "ix")
+    segment = _segment(gen)
+    segment.unlink()
+    verdict = storage.verify_generation(gen)
+    assert [(d.name, d.reason) for d in verdict.damaged] == [(segment.name, "missing")]
+
+
+def test_files_whoosh_no_longer_references_are_ignored(seeds_copy):
+    gen = storage.current_generation(seeds_copy / "ix")
+    (gen / "MAIN_zzzzzzzzzzzzzzzz.seg").write_bytes(b"left by a killed writer")
+    (gen / "_MAIN_0.toc").write_bytes(b"an old table of contents")
+    assert storage.verify_generation(gen).ok
+
+
+def test_a_commit_not_yet_listed_is_unverified_not_damaged(seeds_copy):
+    # As a writer killed between Whoosh's commit and the manifest write leaves it.
+    gen = storage.current_generation(seeds_copy / "ix")
+    writer = storage.open_index(seeds_copy / "ix").writer()
+    writer.add_document(id="z1", title="Zebra", body="zebra", path="/nowhere", hash="h")
+    writer.commit(merge=False)
+    verdict = storage.verify_generation(gen)
+    assert verdict.ok and len(verdict.unverified) == 2  # the new TOC and segment
+    with Engine(seeds_copy / "ix") as engine:
+        assert engine.search(SearchRequest(q="zebra")).total == 1
+        assert engine.health().warning is None
+    index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)  # lists them
+    assert not storage.verify_generation(gen).unverified
+
+
+def test_an_index_with_the_old_flat_manifest_opens_unverified(seeds_copy, runner):
+    gen = storage.current_generation(seeds_copy / "ix")
+    sources = storage.read_manifest(gen)
+    (gen / storage.MANIFEST).write_text(json.dumps(sources), encoding="utf-8")
+    assert storage.read_manifest(gen) == sources and storage.read_checksums(gen) == {}
+    verdict = storage.verify_generation(gen)
+    assert verdict.ok and len(verdict.unverified) == verdict.files == 2
+    with Engine(seeds_copy / "ix") as engine:
+        assert engine.search(SearchRequest(q="turkmenistan")).total == 5
+    result = runner.invoke(main, ["check", "--index-dir", str(seeds_copy / "ix")])
+    assert result.exit_code == 0 and "2 files have no checksum yet" in result.stdout
+    assert result.stdout.endswith("intact\n")
+    report = index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
+    assert report.unchanged == 5
+    assert set(storage.read_checksums(gen)) == _files(gen) - {storage.MANIFEST, "MAIN_WRITELOCK"}
+
+
+# -- searchsvc check, the Engine and the CLI ---------------------------------------------------
+
+
+def test_check_an_intact_index(seeds_copy, runner):
+    ix = seeds_copy / "ix"
+    result = runner.invoke(main, ["check", "--index-dir", str(ix)])
+    assert result.exit_code == 0, result.output
+    first, last = result.stdout.splitlines()
+    gen = storage.current_generation(ix)
+    assert first.startswith("checked 2 files, ") and f"bytes of {gen} in " in first
+    assert last == "intact"
+
+
+def test_check_without_an_index(tmp_path, runner):
+    result = runner.invoke(main, ["check", "--index-dir", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "No index at" in result.stderr
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_check_names_the_damaged_file_and_what_to_do(seeds_copy, runner, how):
+    ix = seeds_copy / "ix"
+    segment = _segment(storage.current_generation(ix))
+    damage(segment, how)
+    result = runner.invoke(main, ["check", "--index-dir", str(ix)])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("checked 2 files")
+    damaged, advice = result.stderr.splitlines()
+    assert damaged.startswith(f"damaged: {segment}: ")
+    assert advice == f"run: searchsvc index PATH --rebuild --index-dir {ix}"
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_the_engine_refuses_a_damaged_generation(seeds_copy, how):
+    ix = seeds_copy / "ix"
+    segment = _segment(storage.current_generation(ix))
+    damage(segment, how)
+    with Engine(ix) as engine, pytest.raises(storage.IndexDamagedError) as caught:
+        engine.search(SearchRequest(q="turkmenistan"))
+    message = str(caught.value)
+    assert str(segment) in message and "searchsvc index PATH --rebuild" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+@pytest.mark.parametrize("command", [["search", "turkmenistan"], ["stats"], ["index"]])
+def test_the_cli_says_which_file_is_damaged(seeds_copy, runner, how, command):
+    ix = seeds_copy / "ix"
+    segment = _segment(storage.current_generation(ix))
+    damage(segment, how)
+    if command == ["index"]:
+        command = ["index", str(seeds_copy / "seeds")]
+    result = runner.invoke(main, [*command, "--index-dir", str(ix)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    line = result.stderr.strip()
+    assert line.startswith(f"Error: {segment} is damaged: ") and "\n" not in line
+    assert line.endswith("Run: searchsvc index PATH --rebuild")
+
+
+def test_a_rebuild_replaces_a_damaged_generation(seeds_copy, runner):
+    ix = seeds_copy / "ix"
+    damage(_segment(storage.current_generation(ix)), "truncated")
+    result = runner.invoke(
+        main, ["index", str(seeds_copy / "seeds"), "--rebuild", "--index-dir", str(ix)]
+    )
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(main, ["check", "--index-dir", str(ix)]).exit_code == 0
+
+
+# -- falling back to an intact earlier generation -----------------------------------------------
+
+
+@pytest.fixture
+def rebuilt(seeds_copy) -> Path:
+    """Two generations: gen-000001 with the seeds, and the live gen-000002 with a zebra too."""
+    (seeds_copy / "seeds" / "zebra.md").write_text(ZEBRA, encoding="utf-8")
+    index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1, rebuild=True)
+    assert storage.current_generation(seeds_copy / "ix").name == "gen-000002"
+    return seeds_copy / "ix"
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_the_engine_falls_back_to_the_intact_earlier_generation(rebuilt, how):
+    segment = _segment(rebuilt / "gen-000002")
+    damage(segment, how)
+    with Engine(rebuilt, check_interval=0) as engine:
+        result = engine.search(SearchRequest(q="turkmenistan"))
+        assert result.total == 5
+        assert engine.search(SearchRequest(q="zebra")).total == 0  # gen-000001 has none
+        health = engine.health()
+    assert health.generation == "gen-000001"
+    assert str(segment) in health.warning and "serving the earlier gen-000001" in health.warning
+
+
+def test_the_cli_warns_on_stderr_when_it_falls_back(rebuilt, runner):
+    segment = _segment(rebuilt / "gen-000002")
+    damage(segment, "truncated")
+    result = runner.invoke(main, ["search", "turkmenistan", "--index-dir", str(rebuilt)])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("5 results")
+    assert result.stderr.startswith(f"warning: {segment} is damaged: ")
+    assert "serving the earlier gen-000001" in result.stderr
+    stats = runner.invoke(main, ["stats", "--index-dir", str(rebuilt)])
+    assert stats.exit_code == 0 and "documents: 5 " in stats.stdout
+    assert f"{segment} is damaged" in stats.stderr
+
+
+def test_no_fall_back_to_a_damaged_earlier_generation(rebuilt):
+    damage(_segment(rebuilt / "gen-000002"), "truncated")
+    earlier = _segment(rebuilt / "gen-000001")
+    damage(earlier, "overwritten")
+    with Engine(rebuilt) as engine, pytest.raises(storage.IndexDamagedError) as caught:
+        engine.search(SearchRequest(q="turkmenistan"))
+    assert "gen-000002" in str(caught.value)  # the live generation's damage is reported
+
+
+def test_health_warns_while_an_earlier_generation_is_served(rebuilt):
+    segment = _segment(rebuilt / "gen-000002")
+    damage(segment, "overwritten")
+    client = create_app({"TESTING": True, "INDEX_DIR": str(rebuilt)}).test_client()
+    response = client.get("/api/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["ok"] is True and body["documents"] == 5
+    assert body["generation"] == "gen-000001" and str(segment) in body["warning"]
+    assert client.get("/api/search?q=turkmenistan").get_json()["total"] == 5
+
+
+def test_health_is_503_when_nothing_can_be_served(seeds_copy):
+    ix = seeds_copy / "ix"
+    segment = _segment(storage.current_generation(ix))
+    damage(segment, "truncated")
+    client = create_app({"TESTING": True, "INDEX_DIR": str(ix)}).test_client()
+    for url in ("/api/health", "/api/search?q=turkmenistan"):
+        response = client.get(url)
+        assert response.status_code == 503
+        body = response.get_json()
+        assert body["ok"] is False and body["status"] == 503 and str(segment) in body["error"]
+    page = client.get("/?q=turkmenistan")
+    assert page.status_code == 503 and b"Index damaged" in page.data
+
+
+def test_health_of_an_intact_index_has_no_warning(seeds_copy):
+    client = create_app({"TESTING": True, "INDEX_DIR": str(seeds_copy / "ix")}).test_client()
+    body = client.get("/api/health").get_json()
+    assert body["warning"] is None and body["generation"] == "gen-000001"
+
+
+@pytest.mark.parametrize("command", [["search", "turkmenistan"], ["stats"], ["index"], ["check"]])
+def test_damage_without_checksums_is_one_line_not_aborted(seeds_copy, runner, command):
+    # An index written before checksums: the open (or a read of its columns) finds it.
+    ix = seeds_copy / "ix"
+    gen = storage.current_generation(ix)
+    sources = storage.read_manifest(gen)
+    (gen / storage.MANIFEST).write_text(json.dumps(sources), encoding="utf-8")
+    damage(_segment(gen), "truncated")
+    if command == ["index"]:
+        command = ["index", str(seeds_copy / "seeds")]
+    result = runner.invoke(main, [*command, "--index-dir", str(ix)])
+    assert result.exit_code == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"Error: {gen} cannot be opened (")
+    assert line.endswith("Run: searchsvc index PATH --rebuild")
+    assert "Aborted" not in result.output
+
+
+def test_the_manifest_keeps_sources_and_checksums_apart(seeds_copy):
+    gen = storage.current_generation(seeds_copy / "ix")
+    files = storage.read_checksums(gen)
+    storage.write_manifest(gen, {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]})
+    data = json.loads((gen / storage.MANIFEST).read_text(encoding="utf-8"))
+    assert data == {"sources": {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]}, "files": files}
+    assert storage.read_manifest(gen) == data["sources"] and storage.read_checksums(gen) == files
+
+
+def test_a_run_killed_before_its_checksums_leaves_a_usable_index(seeds_copy, runner, monkeypatch):
+    def killed(gen):
+        raise KeyboardInterrupt("killed between Whoosh's commit and the checksums")
+
+    (seeds_copy / "seeds" / "zebra.md").write_text(ZEBRA, encoding="utf-8")
+    with monkeypatch.context() as m:
+        m.setattr(storage, "write_checksums", killed)
+        with pytest.raises(KeyboardInterrupt):
+            index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
+    ix = seeds_copy / "ix"
+    result = runner.invoke(main, ["check", "--index-dir", str(ix)])
+    assert result.exit_code == 0 and "2 files have no checksum yet" in result.stdout
+    with Engine(ix) as engine:
+        assert engine.search(SearchRequest(q="zebra")).total == 1
+        assert engine.health().warning is None
+    index_paths(ix, [seeds_copy / "seeds"], procs=1)
+    assert not storage.verify_generation(storage.current_generation(ix)).unverified
