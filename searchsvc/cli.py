@@ -64,21 +64,31 @@ def main():
 @click.option(
     "--wait", type=float, default=0.0, help="Seconds to wait for another indexer to finish."
 )
-def index_cmd(paths, index_dir, rebuild, strict, procs, wait):
+@click.option(
+    "--allow-delete",
+    is_flag=True,
+    help="Delete even when that empties a folder or takes more than 20% of the index.",
+)
+def index_cmd(paths, index_dir, rebuild, strict, procs, wait, allow_delete):
     """Index PATHS (files or folders; default: the bundled seeds/)."""
+    from searchsvc.deletions import DeleteRefusedError
+    from searchsvc.discovery import printable
     from searchsvc.indexer import index_paths
 
     paths = paths or (SETTINGS["SEEDS_DIR"],)
+    options = dict(rebuild=rebuild, procs=procs, wait=wait, allow_delete=allow_delete)
     with _friendly_errors(index_dir), _progress() as progress:
-        report = index_paths(
-            index_dir, paths, rebuild=rebuild, procs=procs, wait=wait, progress=progress
-        )
+        try:
+            report = index_paths(index_dir, paths, progress=progress, **options)
+        except DeleteRefusedError as exc:
+            raise click.ClickException(str(exc)) from None
     for skipped in report.skipped:
-        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)  # reasons name lines
+        # One line each: a name's control characters are escaped; reasons name JSONL lines.
+        click.echo(f"skipped {printable(skipped.path)}: {skipped.reason}", err=True)
     click.echo(report.summary())
     if report.skipped and strict:
         sys.exit(1)
-    if report.total == 0:
+    if report.total == 0 and not report.deleted:  # emptied on purpose, with --allow-delete
         raise click.ClickException(f"Nothing was indexed from {', '.join(paths)}.")
 
 

@@ -16,14 +16,23 @@ out silently. Reading what is found is documents.read_source's job.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".jsonl": "jsonl"}
+MAX_REASON = 200  # characters of a Skipped reason
+
+# Characters that would break a report line or a terminal: C0 and C1 controls, line and
+# paragraph separators, bidirectional overrides, and the surrogates that stand for the
+# bytes of a name that is not UTF-8.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,33 @@ class Skipped:
     path: str
     reason: str  # short and human: "empty file", "line 3: not JSON (...)"
     line: int | None = None  # JSONL line number (1-based) where relevant
+    folder: bool = False  # a folder (or what may be one) passed over: its documents stay
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", printable(self.reason, MAX_REASON))
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """text with control characters escaped (a byte that is not UTF-8 as \\xff), cut at limit."""
+    if _UNPRINTABLE.search(text):
+        text = _UNPRINTABLE.sub(_escape, text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for a byte that is not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def name_problem(name: str) -> str:
+    """Why a file or folder name cannot be indexed ('' if it can)."""
+    if _SURROGATE.search(name):
+        return "name is not UTF-8"
+    return "name holds control characters" if _UNPRINTABLE.search(name) else ""
 
 
 @dataclass(frozen=True)
@@ -44,21 +80,21 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skippe
     found: list[SourceFile] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
-    ids: dict[str, str] = {}  # document id -> the file that has it (x.md and x.txt clash)
     for given in paths:
         path = os.path.abspath(given)
-        if os.path.isdir(path):
+        kind = _path_kind(path)
+        if kind == "folder":
             candidates = _walk(path, skipped)
-        elif os.path.lexists(path):
+        elif kind == "file":
             candidates = [(SourceFile(os.path.dirname(path), path), False)]
         else:
-            skipped.append(Skipped(path, "no such file or folder"))
+            skipped.append(Skipped(path, kind, folder=kind.startswith("cannot")))
             continue
         for src, regular in candidates:
             if src.path in seen:  # overlapping paths (a folder and a file in it) read it once
                 continue
             seen.add(src.path)
-            problem = unreadable_kind(src.path, regular) or _id_taken(src, ids)
+            problem = name_problem(src.path) or unreadable_kind(src.path, regular)
             if problem:
                 skipped.append(Skipped(src.path, problem))
             else:
@@ -66,11 +102,14 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skippe
     return found, skipped
 
 
-def _id_taken(src: SourceFile, ids: dict[str, str]) -> str:
-    if src.path.lower().endswith(".jsonl"):
-        return ""  # its records carry their own ids
-    first = ids.setdefault(doc_id(src), src.path)
-    return f"same document id as {first}; rename one of them" if first != src.path else ""
+def _path_kind(path: str) -> str:
+    """'folder', 'file' (anything else that exists), or why the path cannot be used."""
+    try:
+        return "folder" if stat.S_ISDIR(os.stat(path).st_mode) else "file"
+    except FileNotFoundError:
+        return "file" if os.path.lexists(path) else "no such file or folder"  # a broken link
+    except OSError as error:  # a stale network mount, a folder above it that cannot be read
+        return f"cannot read: {error.strerror or error}"
 
 
 def _walk(root: str, skipped: list[Skipped]) -> Iterator[tuple[SourceFile, bool]]:
@@ -91,24 +130,35 @@ def _list_folder(folder: str, skipped: list[Skipped]) -> tuple[list[str], list[o
         with os.scandir(folder) as listing:
             entries = sorted((e for e in listing if e.name[0] != "."), key=lambda e: e.name)
     except OSError as error:
-        skipped.append(Skipped(str(error.filename), f"cannot read folder: {error.strerror}"))
+        reason = f"cannot read folder: {error.strerror or error}"
+        skipped.append(Skipped(folder, reason, folder=True))
         return [], []
     dirs, files = [], []
     for entry in entries:
-        if not _is_dir(entry):
+        kind = _entry_kind(entry)
+        if kind == "file":
             files.append(entry)  # symlinked files are read
+        elif kind != "folder":
+            skipped.append(Skipped(entry.path, kind, folder=True))
         elif entry.is_symlink():
             skipped.append(Skipped(entry.path, "symlinked folder, not followed"))
+        elif name_problem(entry.name):
+            skipped.append(Skipped(entry.path, f"folder {name_problem(entry.name)}", folder=True))
         else:
             dirs.append(entry.path)
     return dirs, files
 
 
-def _is_dir(entry: os.DirEntry) -> bool:
+def _entry_kind(entry: os.DirEntry) -> str:
+    """'folder' (a symlink to one too), 'file' (anything else), or why it cannot be told."""
     try:
-        return entry.is_dir()  # a symlink to a folder too
-    except OSError:  # as os.walk does
-        return False
+        return "folder" if entry.is_dir() else "file"
+    except FileNotFoundError:
+        return "file"  # a broken symlink: unreadable_kind names it
+    except OSError as error:  # a stale mount, a symlink loop
+        if error.errno == errno.ELOOP:
+            return "file"
+        return f"cannot read: {error.strerror or error}"
 
 
 def unreadable_kind(path: str, regular: bool = False) -> str:

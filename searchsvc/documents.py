@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date as Date
@@ -74,12 +75,12 @@ def read_source(src: SourceFile) -> Iterator[Document | Skipped]:
         yield Skipped(src.path, unreadable_kind(src.path))
         return
     try:
-        with open(src.path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            # A JSON Lines file holds many records (a BEIR corpus, say): its lines are checked.
-            raw = f.read() if kind == "jsonl" or size <= MAX_FILE_SIZE else None
+        raw, size = _read_bytes(src.path, whole=kind == "jsonl")
     except OSError as e:
         yield Skipped(src.path, f"cannot read file: {e.strerror or e}")
+        return
+    except DocumentError as e:
+        yield Skipped(src.path, str(e))
         return
     if raw is None:
         yield Skipped(src.path, _too_large("file", size))
@@ -95,6 +96,19 @@ def read_source(src: SourceFile) -> Iterator[Document | Skipped]:
         yield Skipped(src.path, str(e))
         return
     yield replace(doc, path=src.path, hash=_sha1(raw))
+
+
+def _read_bytes(path: str, whole: bool) -> tuple[bytes | None, int]:
+    """A regular file's bytes (None if over MAX_FILE_SIZE and not whole) and its size."""
+    # O_NONBLOCK: a FIFO put in a file's place after discovery must not block the run forever.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with open(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError("not a regular file")
+        # A JSON Lines file holds many records (a BEIR corpus, say): its lines are checked.
+        size = info.st_size
+        return (f.read() if whole or size <= MAX_FILE_SIZE else None), size
 
 
 def decode(raw: bytes) -> str:
@@ -223,11 +237,13 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     # the process; text this short cannot nest that deep. Python's loader raises instead.
     loader = _YAML_LOADER if len(front) <= _C_LOADER_LIMIT else yaml.SafeLoader
     try:
-        meta = yaml.load(front, Loader=loader)
+        meta = _load_yaml(front, loader)
     except yaml.YAMLError as e:
         raise DocumentError(f"broken front matter: invalid YAML ({_yaml_problem(e)})") from None
     except RecursionError:
         raise DocumentError("broken front matter: nested too deeply") from None
+    except DocumentError:
+        raise
     except Exception as e:  # PyYAML's own constructors: date: 2023-02-30, !!float x, !!bool
         problem = f"{type(e).__name__}: {str(e)[:60]}"
         raise DocumentError(f"broken front matter: invalid YAML ({problem})") from None
@@ -236,6 +252,16 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     if not isinstance(meta, dict):
         raise DocumentError(f"broken front matter: YAML {type(meta).__name__}, not a mapping")
     return meta, rest[end.end() :]
+
+
+def _load_yaml(front: str, loader: type) -> object:
+    """The YAML value of front matter, refusing aliases: a few hundred bytes of nested
+    aliases (a "billion laughs") expand to gigabytes. Anchors alone are harmless."""
+    if "*" in front:  # no alias without one; the events pass costs a second parse
+        for event in yaml.parse(front, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise DocumentError("broken front matter: YAML aliases (*name) are not allowed")
+    return yaml.load(front, Loader=loader)
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -283,7 +309,7 @@ def parse_date(value: object) -> datetime | None:
     elif isinstance(value, str):
         when = _parse_date_text(value.strip())
     else:
-        raise DocumentError(f"unreadable date {value!r}")
+        raise DocumentError(f"unreadable date {repr(value)[:40]}")
     if when.tzinfo is not None:
         try:
             when = when.astimezone(timezone.utc).replace(tzinfo=None)

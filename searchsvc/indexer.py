@@ -3,33 +3,41 @@
 One run, under the index directory's writer lock:
 
     discover files --stat against the manifest--> unchanged files are not read at all
+    every file claims its ids (claims) --> one owner per id: the first path wins
+    ids whose file vanished from an indexed folder --> deletions, weighed (deletions)
     changed files --read (in several processes when many)--> Documents
     compare each Document's hash with the index --> add / update / unchanged
-    ids whose file vanished from an indexed folder --> delete
     one Whoosh commit, then the manifest; a rebuild swaps its new generation in last
 
 The index's state (id, hash and path of each document) is read from its columns alone;
 a run with nothing to read or delete opens no Whoosh reader or writer at all.
 
-A file that fails to read is skipped and reported, and whatever the index already holds
-from it stays: bad input never deletes good data.
+A file or folder that fails to read is skipped and reported, and whatever the index
+already holds from it stays: bad input never deletes good data. A run that would delete
+a large part of the index stops before writing anything (DeleteRefusedError) unless
+allow_delete. A run that fails for any reason cancels its writer: the index and its
+manifest stay exactly as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3Codec
 
 from searchsvc import storage
-from searchsvc.discovery import Skipped, SourceFile, discover
-from searchsvc.documents import Document, read_source
+from searchsvc.bookkeeping import Existing, IndexReport, Run, read_and_add
+from searchsvc.deletions import MAX_DELETE_SHARE, DeleteGuard
+from searchsvc.discovery import SourceFile, discover
+from searchsvc.documents import Document
 from searchsvc.schema import to_fields
 
 # Below this many files to read, starting worker processes costs more than it saves.
@@ -46,52 +54,6 @@ SMALL_SEGMENT_CODEC = W3Codec(compression=0)
 Progress = Callable[[int, int], None]
 
 
-@dataclass
-class IndexReport:
-    """What one indexing run did."""
-
-    added: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    undated: int = 0
-    skipped: list[Skipped] = field(default_factory=list)
-    seconds: float = 0.0
-    total: int = 0
-
-    @property
-    def processed(self) -> int:
-        """Documents looked at: added, updated and unchanged."""
-        return self.added + self.updated + self.unchanged
-
-    @property
-    def docs_per_second(self) -> float:
-        """Documents looked at per second of the run."""
-        return self.processed / self.seconds if self.seconds > 0 else 0.0
-
-    def summary(self) -> str:
-        """The one-line summary the CLI prints."""
-        return (
-            f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
-            f"unchanged {self.unchanged}, skipped {len(self.skipped)}, "
-            f"undated {self.undated}, total {self.total} documents; "
-            f"{self.seconds:.2f} s, {self.docs_per_second:,.0f} docs/s"
-        )
-
-
-@dataclass
-class _Existing:
-    """What the index holds now: id -> (hash, path)."""
-
-    docs: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, ix) -> _Existing:
-        """Read ids, hashes and paths from the index's columns."""
-        rows = storage.column_rows(ix, ("id", "hash", "path"))
-        return cls({doc_id: (doc_hash, path) for doc_id, doc_hash, path in rows})
-
-
 def index_paths(
     index_dir: str | Path,
     paths: Sequence[str | Path],
@@ -100,38 +62,77 @@ def index_paths(
     procs: int | None = None,
     wait: float = 0.0,
     progress: Progress | None = None,
+    allow_delete: bool = False,
+    max_delete_share: float = MAX_DELETE_SHARE,
 ) -> IndexReport:
-    """Bring the index at index_dir up to date with the files under paths."""
+    """Bring the index at index_dir up to date with the files under paths.
+
+    Raises deletions.DeleteRefusedError, writing nothing, if the run would delete more than
+    max_delete_share of the index or empty a folder (see deletions), unless allow_delete.
+    """
     started = time.perf_counter()
     procs = procs or os.cpu_count() or 1
+    guard = None if allow_delete else DeleteGuard(paths, max_delete_share)
     with storage.writer_lock(index_dir, wait=wait):
         live = storage.current_generation(index_dir)
-        storage.remove_orphans(index_dir, keep=_kept_generations(index_dir, live))
-        if rebuild or live is None:
-            gen, ix = storage.new_generation(index_dir)
-            existing, manifest = _Existing(), {}
-        else:
-            gen, ix = live, storage.open_index(index_dir)
-            existing, manifest = _Existing.load(ix), storage.read_manifest(live)
-        report = IndexReport()
-        sources, report.skipped = discover(paths)
-        run = _Run(existing, manifest, report)
-        fresh, stale = run.split_by_stat(sources)
-        if not stale:
-            run.delete_vanished(paths)  # nothing to read, so every id seen is known already
-        if stale or run.to_delete or gen != live:
-            plan = _Plan(procs, progress, len(fresh), len(sources), len(stale))
-            _write(ix, run, paths, stale, plan, always_commit=gen != live)
-        # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
-        if run.new_manifest != manifest:
-            storage.write_manifest(gen, run.new_manifest)
-        storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
-        if gen != live:
-            storage.swap_in(index_dir, gen)
-        report.total = storage.doc_count(ix)
-        ix.close()
+        kept = _kept_generations(index_dir, live)
+        storage.remove_orphans(index_dir, keep=kept)
+        ix = _open_live(index_dir, live, rebuild)
+        gen = live
+        try:
+            fresh_build = rebuild or live is None
+            # A rebuild replaces the live index: its documents are what the guard weighs.
+            previous = _previous(ix, rebuild) if ix and (guard or not fresh_build) else Existing()
+            existing = Existing() if fresh_build else previous
+            manifest = {} if fresh_build else storage.read_manifest(live)
+            report = IndexReport()
+            sources, report.skipped = discover(paths)
+            run = Run(existing, manifest, report)
+            fresh, stale = run.split_by_stat(sources)
+            run.delete_vanished(paths, seen=run.owners.keys())  # an estimate: nothing read yet
+            check = _DeleteCheck(guard, previous.docs, [s.path for s in sources], rebuild)
+            check(run, run.owners.keys())  # before anything is written
+            if fresh_build:
+                gen, ix = storage.new_generation(index_dir)
+            if stale or run.to_delete or gen != live:
+                plan = _Plan(procs, progress, len(fresh), len(sources), len(stale))
+                _write(ix, run, paths, stale, plan, always_commit=gen != live, check=check)
+            # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
+            if run.new_manifest != manifest:
+                storage.write_manifest(gen, run.new_manifest)
+            storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
+            if gen != live:
+                storage.swap_in(index_dir, gen)
+                live = gen
+            report.total = storage.doc_count(ix)
+        except BaseException:
+            if gen != live:  # a new generation, half-built and never swapped in
+                storage.remove_orphans(index_dir, keep=kept)
+            raise
+        finally:
+            if ix is not None:
+                ix.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _DeleteCheck:
+    """The guard, with what it weighs: the index before the run, and the files found."""
+
+    guard: DeleteGuard | None
+    previous: dict[str, tuple[str, str]]
+    found: list[str]
+    rebuild: bool
+
+    def __call__(self, run: Run, seen: Iterable[str]) -> None:
+        """Raise DeleteRefusedError if the run's deletions need confirmation."""
+        if self.guard is None:
+            return
+        # A rebuild keeps only what it writes.
+        seen = set(seen)
+        doomed = self.previous.keys() - seen if self.rebuild else run.to_delete
+        self.guard.check(self.previous, doomed, self.found, gives=len(seen))
 
 
 @dataclass
@@ -156,24 +157,89 @@ class _Plan:
 
 
 def _write(
-    ix, run: _Run, paths: Sequence[str | Path], stale: list, plan: _Plan, always_commit: bool
+    ix,
+    run: Run,
+    paths: Sequence[str | Path],
+    stale: list,
+    plan: _Plan,
+    always_commit: bool,
+    check: Callable[[Run, Iterable[str]], None],
 ) -> None:
     """Read the stale sources, add and delete documents, and commit if anything changed."""
     codec = SMALL_SEGMENT_CODEC if plan.few else None
-    # Whoosh's own lock may still be held for a moment by the workers of a killed run.
-    writer = ix.writer(limitmb=256, timeout=WHOOSH_LOCK_TIMEOUT, codec=codec)
+    writer = _LazyWriter(ix, codec)
     try:
         segments = _build(writer, ix, run, stale, plan)
-        run.delete_vanished(paths)
-        for doc_id in run.to_delete + run.to_replace:
-            writer.delete_by_term("id", doc_id)
+        run.delete_vanished(paths, seen=run.seen_ids)
+        check(run, run.seen_ids)  # what was read may differ from what was claimed
+        changed = always_commit or segments or run.to_delete or run.to_replace
+        if changed or writer.added:
+            for doc_id_ in run.to_delete + run.to_replace:
+                writer.get().delete_by_term("id", doc_id_)
     except BaseException:
         writer.cancel()
         raise
-    if always_commit or segments or writer._added or run.to_delete or run.to_replace:
-        _commit(writer, segments)
+    if changed or writer.added:
+        _commit(writer.get(), segments)
+    elif writer.writer is None:  # the workers' temporary folder, which a writer's end removes
+        shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
     else:
         writer.cancel()  # nothing changed: no new generation for searchers to reopen
+
+
+class _LazyWriter:
+    """A Whoosh writer opened when first needed: a run that only finds collisions or bad
+    files opens none (a cancelled writer leaves stray segment files)."""
+
+    def __init__(self, ix, codec) -> None:
+        self.ix, self.codec = ix, codec
+        self.writer = None
+
+    def get(self):
+        """The writer, opened now if it was not yet."""
+        if self.writer is None:
+            # Whoosh's own lock may still be held for a moment by the workers of a killed run.
+            self.writer = self.ix.writer(limitmb=256, timeout=WHOOSH_LOCK_TIMEOUT, codec=self.codec)
+        return self.writer
+
+    @property
+    def added(self) -> bool:
+        """Whether documents were added to it."""
+        return self.writer is not None and bool(self.writer._added)
+
+    def cancel(self) -> None:
+        """Cancel the writer if one was opened, and remove its unfinished segment's files."""
+        if self.writer is None:
+            return
+        self.writer.cancel()
+        _remove_files(self.ix, self.writer.newsegment)
+
+
+def _open_live(index_dir, live: Path | None, rebuild: bool):
+    """The live generation to update, or to weigh a rebuild against (None if there is none).
+
+    An update refuses a damaged generation (open_index says what to do: --rebuild). A
+    rebuild is that remedy, so it goes ahead, weighing against whatever can still be read.
+    """
+    if live is None:
+        return None
+    if not rebuild:
+        return storage.open_index(index_dir)
+    try:
+        return storage.open_index_at(live)
+    except Exception as exc:  # noqa: BLE001 - damaged beyond opening: nothing left to weigh
+        storage.drop_half_open(exc)
+        return None
+
+
+def _previous(ix, rebuild: bool) -> Existing:
+    try:
+        return Existing.load(ix)
+    except Exception as exc:  # noqa: BLE001 - a damaged column: weigh what can be read
+        if not rebuild:
+            raise
+        storage.drop_half_open(exc)
+        return Existing()
 
 
 def _kept_generations(index_dir, live: Path | None) -> set[str | None]:
@@ -184,119 +250,23 @@ def _kept_generations(index_dir, live: Path | None) -> set[str | None]:
     return {live.name, older[-1] if older else None}
 
 
-class _Run:
-    """The bookkeeping of one indexing run: what is seen, kept, written and deleted."""
-
-    def __init__(self, existing: _Existing, manifest: dict, report: IndexReport):
-        self.existing = existing.docs
-        self.manifest = manifest
-        self.report = report
-        self.new_manifest: dict = {}
-        self.seen_ids: set[str] = set()
-        self.to_delete: list[str] = []
-        self.to_replace: list[str] = []  # ids whose new version replaces the old
-        # Files (or JSONL files with a bad line) that failed to read keep what they had.
-        self.keep_paths = {s.path for s in report.skipped}
-
-    def split_by_stat(self, sources: Iterable[SourceFile]) -> tuple[list, list]:
-        """Sources whose size and mtime match the manifest (not read), and the rest."""
-        fresh, stale = [], []
-        for src in sources:
-            entry = self.manifest.get(src.path)
-            try:
-                st = os.stat(src.path)
-            except OSError:
-                stale.append(src)  # read_source reports why
-                continue
-            if entry and entry[:2] == [st.st_mtime_ns, st.st_size] and self._intact(entry[2]):
-                fresh.append(src)
-                self.new_manifest[src.path] = entry
-                self.seen_ids.update(entry[2])
-                self.report.unchanged += len(entry[2])
-                self.report.undated += entry[3]
-            else:
-                stale.append(src)
-        return fresh, stale
-
-    def _intact(self, ids: dict[str, str]) -> bool:
-        return all(self.existing.get(i, ("",))[0] == h for i, h in ids.items())
-
-    def record(self, outcome: _Outcome) -> None:
-        """Account for one source file's documents after they were read (and written)."""
-        for item in outcome.skipped:
-            self.report.skipped.append(item)
-            self.keep_paths.add(item.path)
-        for doc_id, doc_hash, dated in outcome.docs:
-            self.seen_ids.add(doc_id)
-            self.report.undated += not dated
-            old = self.existing.get(doc_id)
-            if old is None:
-                self.report.added += 1
-            elif old[0] == doc_hash:
-                self.report.unchanged += 1
-            else:
-                self.report.updated += 1
-                self.to_replace.append(doc_id)
-        path, st = outcome.src.path, outcome.stat
-        if st is not None and outcome.docs and path not in self.keep_paths:
-            ids = {doc_id: doc_hash for doc_id, doc_hash, _ in outcome.docs}
-            undated = sum(not dated for _, _, dated in outcome.docs)
-            self.new_manifest[path] = [st.st_mtime_ns, st.st_size, ids, undated]
-
-    def delete_vanished(self, paths: Sequence[str | Path]) -> None:
-        """Mark for deletion documents whose file is gone from an indexed folder."""
-        roots = [os.path.abspath(p) for p in paths]
-        self.to_delete = []  # called before and again after reading: the later call counts
-        for doc_id, (_, path) in self.existing.items():
-            if doc_id in self.seen_ids or path in self.keep_paths:
-                continue
-            if any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
-                self.to_delete.append(doc_id)
-        self.report.deleted = len(self.to_delete)
-
-
-@dataclass
-class _Outcome:
-    """What reading one source file gave: (id, hash, dated) per document, and skips."""
-
-    src: SourceFile
-    stat: os.stat_result | None
-    docs: list[tuple[str, str, bool]]
-    skipped: list[Skipped]
-
-
-def _read_and_add(src: SourceFile, existing: dict, add) -> _Outcome:
-    """Read a source and pass each new or changed Document to add()."""
-    try:
-        st = os.stat(src.path)
-    except OSError:
-        st = None
-    docs, skipped = [], []
-    for item in read_source(src):
-        if isinstance(item, Skipped):
-            skipped.append(item)
-            continue
-        docs.append((item.id, item.hash, item.date is not None))
-        old = existing.get(item.id)
-        if old is None or old[0] != item.hash:
-            add(item)
-    return _Outcome(src, st, docs, skipped)
-
-
-def _build(writer, ix, run: _Run, stale, plan: _Plan) -> list:
+def _build(writer, ix, run: Run, stale, plan: _Plan) -> list:
     """Read stale sources and write their new documents; return segments built elsewhere."""
     if plan.parallel:
         return _build_parallel(ix, run, stale, plan)
     for i, src in enumerate(stale, start=1):
-        run.record(_read_and_add(src, run.existing, _adder(writer)))
+        run.record(read_and_add(src, run.existing, run.owners, _adder(writer)))
         if plan.progress:
             plan.progress(plan.done + i, plan.total)
     return []
 
 
 def _adder(writer):
+    """add(doc) for a Whoosh writer, or a _LazyWriter (opened by the first document)."""
+
     def add(doc: Document) -> None:
-        writer.add_document(**to_fields(doc))
+        target = writer.get() if isinstance(writer, _LazyWriter) else writer
+        target.add_document(**to_fields(doc))
 
     return add
 
@@ -312,9 +282,10 @@ def _adder(writer):
 _worker_state: dict = {}
 
 
-def _build_parallel(ix, run: _Run, stale, plan: _Plan) -> list:
+def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
     procs, progress, done, total = plan.procs, plan.progress, plan.done, plan.total
-    _worker_state.update(ix=ix, existing=run.existing)  # inherited by fork, not pickled
+    # Inherited by fork, not pickled.
+    _worker_state.update(ix=ix, existing=run.existing, owners=run.owners)
     chunks = [stale[i::procs] for i in range(procs)]
     segments = []
     ctx = get_context("fork")
@@ -334,13 +305,23 @@ def _build_parallel(ix, run: _Run, stale, plan: _Plan) -> list:
 def _build_segment(sources: list[SourceFile]):
     from whoosh.writing import SegmentWriter
 
-    ix, existing = _worker_state["ix"], _worker_state["existing"]
+    ix, existing, owners = (_worker_state[k] for k in ("ix", "existing", "owners"))
     writer = SegmentWriter(ix, _lk=False, limitmb=256)
-    outcomes = [_read_and_add(src, existing, _adder(writer)) for src in sources]
+    outcomes = [read_and_add(src, existing, owners, _adder(writer)) for src in sources]
     if not writer._added:
-        writer.cancel()
+        # Not writer.cancel(): it would remove the temporary folder (MAIN.tmp) that every
+        # writer of the index shares, under a worker still assembling its segment there.
+        writer._close_segment()
+        _remove_files(ix, writer.newsegment)
         return None, outcomes
     return writer._finalize_segment(), outcomes
+
+
+def _remove_files(ix, segment) -> None:
+    """Remove the files of a segment that no table of contents names."""
+    for name in segment.list_files(ix.storage):
+        with contextlib.suppress(OSError):
+            ix.storage.delete_file(name)
 
 
 def _exit_with_parent() -> None:

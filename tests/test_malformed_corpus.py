@@ -195,7 +195,7 @@ def _corpus(root: Path) -> tuple[set[str], dict[tuple[str, int | None], str]]:
     _write(root / "twins" / "same.md", GOOD_MD.format(n=77, d=7).encode())
     _write(root / "twins" / "same.txt", GOOD_TXT.format(n=78, d=8).encode())
     good.add("twins/same")
-    bad[("twins/same.txt", None)] = "same document id as"
+    bad[("twins/same.txt", None)] = "same document id 'twins/same' as"
     return good, bad
 
 
