@@ -183,6 +183,10 @@ def counts(port: int, documents: int, times: int = 6) -> bool:
 
 def served(checks: Checks, port: int, documents: int) -> None:
     """Wait (10 s at most) until every worker serves the new document count."""
+    # A worker looks for a changed index at most once a second (SEARCHSVC_REFRESH_INTERVAL):
+    # until a second has passed, one that looked just before the commit rightly answers
+    # from the state before it. After that, its next request looks.
+    time.sleep(1.2)
     found = wait_for(lambda: counts(port, documents), 10)
     checks.expect(found, f"/api/health counts {documents} documents within 10 s")
     if not found:
