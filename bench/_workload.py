@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from searchsvc import storage
 from searchsvc.analysis import STOP, WORD_RE
-from searchsvc.search import SearchRequest
+from searchsvc.indexing import storage
+from searchsvc.searching import SearchRequest
 
 KINDS = ("words", "phrase", "dated", "faceted")
 # Share of each kind in a workload: 1-3 word queries, phrases, date ranges, facet filters.

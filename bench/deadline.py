@@ -23,8 +23,7 @@ import argparse
 import inspect
 import time
 
-from searchsvc.engine import Engine
-from searchsvc.search import SearchRequest
+from searchsvc.searching import Engine, SearchRequest, open_backend
 
 # The README's limits table, then a query of unknown words.
 LONG = " ".join(["energy cooperation partnership infrastructure investment"] * 36)[:2000]
@@ -49,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         from searchsvc.deadline import Deadline, DeadlineExceededError
     else:  # an older checkout
         Deadline = None  # noqa: N806
-    with Engine(args.index_dir, cache_size=0) as engine:
+    with open_backend(args.index_dir, cache_size=0) as engine:
         engine.search(SearchRequest(q="energy"))  # open the index first
         for q in QUERIES:
             best = min(_time(lambda q=q: engine.search(SearchRequest(q=q))) for _ in range(3))

@@ -44,8 +44,7 @@ from urllib.parse import urlencode
 from _common import latency_ms, machine, machine_line, table
 from _workload import BenchQuery, make_queries, read_docs
 
-from searchsvc import storage
-from searchsvc.indexer import index_paths
+from searchsvc.searching import open_backend
 
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -66,7 +65,7 @@ def free_port() -> int:
 def serve_command(index_dir: Path, port: int, workers: int) -> list[str]:
     """The `searchsvc serve` command line of this virtualenv."""
     exe = Path(sys.executable).with_name("searchsvc")
-    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "searchsvc.cli"]
+    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "searchsvc"]
     return [
         *base,
         "serve",
@@ -232,7 +231,7 @@ def load(port: int, feed: QueryFeed, concurrency: int, duration: float) -> dict:
 def seeds_index(tmp: Path) -> Path:
     """An index of the repository's seeds, built into tmp."""
     index_dir = tmp / "index"
-    report = index_paths(index_dir, [REPO / "seeds"], rebuild=True)
+    report = open_backend(index_dir).index([REPO / "seeds"], rebuild=True)
     if report.total == 0:
         raise SystemExit(f"Nothing indexed from {REPO / 'seeds'}")
     return index_dir
@@ -249,7 +248,7 @@ def query_pool(docs: list, seed: int) -> list[BenchQuery]:
 def benchmark(args: argparse.Namespace, tmp: Path) -> dict:
     """Start the server, warm it, load it at each concurrency, stop it."""
     index_dir = Path(args.index_dir) if args.index_dir else seeds_index(tmp)
-    if storage.current_generation(index_dir) is None:
+    if not open_backend(index_dir).exists():
         raise SystemExit(f"No index at {index_dir}. Run: searchsvc index --index-dir {index_dir}")
     docs = read_docs(index_dir)
     feed = QueryFeed(query_pool(docs, args.seed))

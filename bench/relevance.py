@@ -1,7 +1,7 @@
 """Relevance benchmark: searchsvc beside SQLite FTS5 on a BEIR-layout test collection.
 
-    COLLECTION_DIR/corpus.jsonl --index_paths--> a temporary index
-    queries.jsonl (those judged in the qrels) --Engine.search, as typed--> 100 hits each
+    COLLECTION_DIR/corpus.jsonl --Backend.index--> a temporary index
+    queries.jsonl (those judged in the qrels) --Backend.search, as typed--> 100 hits each
     the same corpus --FTS5 table (title, text), words OR-ed--> bm25(), 100 hits each
     both runs + qrels --nDCG@10, Recall@100, MAP (as trec_eval computes them)--> a table
 
@@ -45,11 +45,9 @@ from _common import (
     table,
 )
 
-from searchsvc.documents import DocumentError, parse_jsonl_line
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.query import MAX_QUERY_LENGTH
-from searchsvc.search import SearchError, SearchRequest
+from searchsvc.reading import DocumentError, parse_jsonl_line
+from searchsvc.searching import Backend, SearchError, SearchRequest, open_backend
+from searchsvc.searching.query import MAX_QUERY_LENGTH
 
 HITS = 100
 LONG_QUERY_WORDS = 20
@@ -192,7 +190,7 @@ def words_only(text: str) -> str:
     return out[:MAX_QUERY_LENGTH].rsplit(" ", 1)[0] if len(out) > MAX_QUERY_LENGTH else out
 
 
-def ask(engine: Engine, text: str) -> tuple[Ranked, bool]:
+def ask(engine: Backend, text: str) -> tuple[Ranked, bool]:
     """Search as a user would; on a rejected query, again with its words only.
 
     Returns the hits, and whether the fallback was needed.
@@ -210,10 +208,10 @@ def ask(engine: Engine, text: str) -> tuple[Ranked, bool]:
 
 
 def run_searchsvc(collection: Collection, workdir: Path) -> SystemRun:
-    """Index the corpus into workdir and run every query through Engine.search."""
-    report = index_paths(workdir / "index", [collection.corpus], rebuild=True)
+    """Index the corpus into workdir and run every query through Backend.search."""
+    report = open_backend(workdir / "index").index([collection.corpus], rebuild=True)
     run = SystemRun("searchsvc", index_seconds=report.seconds)
-    with Engine(workdir / "index") as engine:
+    with open_backend(workdir / "index") as engine:
         run_queries(run, collection.queries, lambda text: ask(engine, text))
     return run
 

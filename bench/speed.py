@@ -1,9 +1,9 @@
 """Speed benchmark: indexing, queries, memory and growth of searchsvc, beside SQLite FTS5.
 
 corpus (default: the White House archive, unpacked to a temporary folder)
-  --index_paths, one process per core--> full build, no-op reindex, 50 documents added
+  --Backend.index, one process per core--> full build, no-op reindex, 50 documents added
 the index --a seeded set of distinct queries (words, phrases, dated, faceted)-->
-  Engine.search with size 10 (snippets and facet counts, as the API) in a fresh engine:
+  Backend.search with size 10 (snippets and facet counts, as the API) in a fresh engine:
   first pass cold, second pass warm (no result cache in either); then repeated queries,
   answered from the result cache
 the same documents --FTS5 table: bm25(), snippet(), per-year GROUP BY--> the same queries,
@@ -53,11 +53,9 @@ from _common import (
 )
 from _workload import KINDS, BenchQuery, make_queries, read_docs
 
-from searchsvc import storage
-from searchsvc.discovery import discover
-from searchsvc.engine import Engine
-from searchsvc.indexer import IndexReport, index_paths
-from searchsvc.search import SearchError
+from searchsvc.indexing import IndexReport, storage
+from searchsvc.reading import discover
+from searchsvc.searching import Backend, SearchError, open_backend
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ARCHIVE = REPO.parent / "shared" / "corpora" / "wh-briefings.tar.gz"
@@ -135,16 +133,18 @@ def indexing(corpus: Path, index_dir: Path, tmp: Path, skip_build: bool) -> dict
     procs = os.cpu_count() or 1
     out: dict = {"procs": procs}
     if not skip_build:
-        out["full_build"] = _report(index_paths(index_dir, [corpus], rebuild=True, procs=procs))
+        out["full_build"] = _report(
+            open_backend(index_dir).index([corpus], rebuild=True, procs=procs)
+        )
     else:
         # Leave the given index as it was: update a copy of it.
         copy = tmp / "index-copy"
         shutil.copytree(index_dir, copy, symlinks=True)
         index_dir = copy
-    out["noop_reindex"] = _report(index_paths(index_dir, [corpus], procs=procs))
+    out["noop_reindex"] = _report(open_backend(index_dir).index([corpus], procs=procs))
     extra = tmp / "new-documents"
     write_new_documents(corpus, extra, NEW_DOCUMENTS)
-    out["add_50"] = _report(index_paths(index_dir, [corpus, extra], procs=procs))
+    out["add_50"] = _report(open_backend(index_dir).index([corpus, extra], procs=procs))
     return out
 
 
@@ -165,17 +165,17 @@ def _report(report: IndexReport) -> dict:
 
 
 def run_ours(index_dir: Path, queries: list[BenchQuery]) -> dict:
-    """Each query through a fresh Engine, twice: the first pass cold, the second warm.
+    """Each query through a fresh backend, twice: the first pass cold, the second warm.
 
     Neither pass uses the result cache, so every query is computed; a third pass, in an
     engine whose cache has seen every query once, measures repeated queries.
     """
     started = time.perf_counter()
-    with Engine(index_dir, cache_size=0) as engine:
+    with open_backend(index_dir, cache_size=0) as engine:
         engine.snapshot()  # open the searcher and read the facet columns
         opened = time.perf_counter() - started
         passes = [_timed(queries, lambda bq: _ours_one(engine, bq)) for _ in range(2)]
-    with Engine(index_dir, cache_size=len(queries)) as engine:
+    with open_backend(index_dir, cache_size=len(queries)) as engine:
         for _ in range(2):
             cached, _ = _timed(queries, lambda bq: _ours_one(engine, bq))
     return {
@@ -185,7 +185,7 @@ def run_ours(index_dir: Path, queries: list[BenchQuery]) -> dict:
     }
 
 
-def _ours_one(engine: Engine, bq: BenchQuery) -> int:
+def _ours_one(engine: Backend, bq: BenchQuery) -> int:
     try:
         return engine.search(bq.request()).total
     except SearchError:
@@ -303,7 +303,9 @@ def growth(corpus: Path, tmp: Path, factor: int, queries: list[BenchQuery]) -> d
     written = time.perf_counter() - started
     index_dir = tmp / "growth-index"
     # One root for the copies, so their ids (copy-K/...) differ from the originals'.
-    report = index_paths(index_dir, [corpus, copies], rebuild=True, procs=os.cpu_count() or 1)
+    report = open_backend(index_dir).index(
+        [corpus, copies], rebuild=True, procs=os.cpu_count() or 1
+    )
     result = {
         "factor": factor,
         "documents": report.total,

@@ -5,7 +5,7 @@
 
 Prints each query's suggestion and time, then p50 / p95 / max. Runs against whichever
 searchsvc is importable, so the same script times an older checkout (PYTHONPATH=...):
-with searchsvc.spelling, one preloaded Speller per index state, as the Engine keeps it;
+with searchsvc.searching.spelling, one preloaded Speller per index state, as the Engine keeps it;
 without, search.suggest as it was.
 """
 
@@ -25,9 +25,9 @@ import argparse
 import statistics
 import time
 
-from searchsvc import storage
-from searchsvc.engine import Engine
-from searchsvc.search import SearchRequest
+from searchsvc.indexing import storage
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.search import SearchRequest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _suggester(searcher):
-    from searchsvc import search
+    from searchsvc.searching import search
 
     if not hasattr(search, "Speller"):  # an older checkout: Whoosh's corrector
         return lambda q: search.suggest(searcher, q)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT / "seeds"
-CLI = [sys.executable, "-c", "from searchsvc.cli import main; main()"]
+CLI = [sys.executable, "-m", "searchsvc"]
 
 
 def env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -50,8 +50,7 @@ class State:
 
 def read_state(index_dir: Path, queries: list[str]) -> State:
     """Open the index (in this process, as a server would) and ask it."""
-    from searchsvc.engine import Engine
-    from searchsvc.search import SearchRequest
+    from searchsvc.searching import Engine, SearchRequest
 
     with Engine(index_dir) as engine:
         totals = tuple(engine.search(SearchRequest(q=q)).total for q in queries)
@@ -210,7 +209,7 @@ def check_after_kill(trial: Trial, ctx: dict, killed_pid: int) -> None:
 
 def lock_state(index_dir: Path, killed_pid: int, trial: Trial) -> str:
     """Whether the killed run left its lock file, and whether the lock can be taken now."""
-    from searchsvc.storage import IndexLockedError, writer_lock
+    from searchsvc.indexing import IndexLockedError, writer_lock
 
     lock = index_dir / ".writer.lock"
     holder = lock.read_text().strip() if lock.exists() else ""
@@ -278,7 +277,7 @@ def main() -> int:
             "queries": queries,
             "build_seconds": {},
         }
-        from searchsvc.indexer import index_paths
+        from searchsvc.indexing import index_paths
 
         report = index_paths(ctx["baseline_copy"], [docs])
         ctx["before"] = read_state(ctx["baseline_copy"], queries)

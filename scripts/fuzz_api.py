@@ -273,7 +273,7 @@ def client(port: int, generator: Generator, tally: Tally, stop_at: float, total:
 
 def build_index(work: Path) -> tuple[Path, list[str]]:
     """An index of the seeds and two hostile releases; the ids it holds."""
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     docs = work / "docs"
     shutil.copytree(_harness.SEEDS, docs)

@@ -183,7 +183,7 @@ def main() -> int:
         docs, index_dir = work / "docs", work / "index"
         shutil.copytree(_harness.SEEDS, docs / "seeds")
         existing = _harness.write_releases(docs / "generated", range(args.docs))
-        from searchsvc.indexer import index_paths
+        from searchsvc.indexing import index_paths
 
         first = index_paths(index_dir, [docs])
         ids = [f"generated/{p.relative_to(docs / 'generated').with_suffix('')}" for p in existing]

@@ -162,8 +162,3 @@ def stemming_analyzer() -> StemmingTokenizer:
 def exact_analyzer() -> ExactTokenizer:
     """The analyzer of the exact field and the facet text fields."""
     return ExactTokenizer()
-
-
-def stem_terms(text: str) -> list[str]:
-    """The stemmed terms of a text, in order, stop words dropped."""
-    return [t for t in (stem_term(m.group()) for m in WORD_RE.finditer(text)) if t]

@@ -1,46 +1,119 @@
-"""Settings: defaults, then the environment (SEARCHSVC_*), then explicit values.
+"""Settings: each declared once, with its type, default and help.
 
-Only the edges (CLI, web) read this; library modules take paths and values as arguments.
+    DEFAULTS --SEARCHSVC_* environment--> --explicit values--> load() --> a checked dict
+
+Only the edges read settings, when they start (the CLI in its group, the web app in
+create_app); the library takes paths and values as arguments. A value that does not parse
+is a ConfigError whose one line names the variable and the type it wants.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-
-DEFAULTS: dict[str, object] = {
-    "INDEX_DIR": "index",
-    "SEEDS_DIR": "seeds",
-    "HOST": "127.0.0.1",
-    "PORT": 8000,
-    "WORKERS": 2,
-    "PAGE_SIZE": 10,
-    # How often (seconds) a server looks whether the index changed under it.
-    "REFRESH_INTERVAL": 1.0,
-    # Answers kept per worker for repeated requests (0: none); emptied when the index changes.
-    "RESULT_CACHE": 1024,
-    # Threads per worker process: how many requests one process answers at once.
-    "THREADS": 8,
-    # Seconds an idle kept-alive connection stays open for its next request.
-    "KEEPALIVE": 5,
-    # Seconds a client has, from connecting (or its last answer), to send a request's headers.
-    "HEADER_TIMEOUT": 10.0,
-    # Open connections per worker process; beyond it new ones wait in the listen queue.
-    "CONNECTIONS": 1000,
-    # Seconds a search may take before it stops with a 503 (0: no deadline).
-    "REQUEST_TIMEOUT": 5.0,
-}
+from dataclasses import dataclass
 
 PREFIX = "SEARCHSVC_"
 
 
-def load(explicit: Mapping[str, object] | None = None, environ=None) -> dict[str, object]:
-    """Defaults overridden by SEARCHSVC_* variables, overridden by explicit values."""
+class ConfigError(ValueError):
+    """A setting whose value cannot be used; the message names it and what it takes."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name (without the prefix), default, type and help."""
+
+    name: str
+    default: str | int | float
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def variable(self) -> str:
+        """The environment variable that sets it."""
+        return PREFIX + self.name
+
+    def parse(self, raw: object, source: str) -> str | int | float:
+        """The value raw stands for, checked; raise ConfigError naming source if it cannot."""
+        if isinstance(self.default, str):
+            return str(raw)
+        text = raw.strip() if isinstance(raw, str) else str(raw)
+        kind = int if isinstance(self.default, int) else float
+        try:
+            value: int | float = kind(text)
+        except (TypeError, ValueError):
+            what = "a whole number" if isinstance(self.default, int) else "a number"
+            raise ConfigError(f"{source} must be {what}, not {str(raw)[:40]!r}") from None
+        if self.minimum is not None and value < self.minimum:
+            raise ConfigError(f"{source} must be at least {self.minimum:g}, not {value}")
+        if self.maximum is not None and value > self.maximum:
+            raise ConfigError(f"{source} must be at most {self.maximum:g}, not {value}")
+        return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("INDEX_DIR", "index", "Where the index lives."),
+    Setting("SEEDS_DIR", "seeds", "What `searchsvc index` and a first `serve` index by default."),
+    Setting("HOST", "127.0.0.1", "The address `searchsvc serve` binds."),
+    Setting("PORT", 8000, "The port `searchsvc serve` listens on.", minimum=0, maximum=65535),
+    Setting("WORKERS", 2, "Worker processes of `searchsvc serve`.", minimum=1, maximum=64),
+    Setting("PAGE_SIZE", 10, "Results per page when a request names no size.", 1, 100),
+    Setting(
+        "REFRESH_INTERVAL",
+        1.0,
+        "Seconds between a server's checks for a changed index.",
+        minimum=0,
+    ),
+    Setting(
+        "RESULT_CACHE",
+        1024,
+        "Answers kept per worker for repeated requests, emptied whenever the index changes "
+        "(0: none).",
+        minimum=0,
+    ),
+    Setting("THREADS", 8, "Threads per worker process of `searchsvc serve`.", 1, 256),
+    Setting(
+        "KEEPALIVE",
+        5,
+        "Seconds an idle kept-alive connection stays open for its next request.",
+        minimum=0,
+    ),
+    Setting(
+        "HEADER_TIMEOUT",
+        10.0,
+        "Seconds a client has, from connecting (or its last answer), to send its headers.",
+        minimum=0.1,
+    ),
+    Setting(
+        "REQUEST_TIMEOUT",
+        5.0,
+        "Seconds a search may take; past it a 503 that says how to narrow it (0: none).",
+        minimum=0,
+    ),
+    Setting(
+        "CONNECTIONS",
+        1000,
+        "Open connections per worker process; beyond it new ones wait to be accepted.",
+        minimum=1,
+    ),
+)
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+DEFAULTS: dict[str, object] = {s.name: s.default for s in SETTINGS}
+
+
+def load(
+    explicit: Mapping[str, object] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, object]:
+    """Defaults overridden by SEARCHSVC_* variables, overridden by explicit values, checked."""
     environ = os.environ if environ is None else environ
     settings = dict(DEFAULTS)
-    for key, default in DEFAULTS.items():
-        raw = environ.get(PREFIX + key)
+    for s in SETTINGS:
+        raw = environ.get(s.variable)
         if raw is not None:
-            settings[key] = type(default)(raw) if not isinstance(default, str) else raw
-    settings.update(explicit or {})
+            settings[s.name] = s.parse(raw, s.variable)
+    for name, value in (explicit or {}).items():
+        setting = BY_NAME.get(name)
+        settings[name] = setting.parse(value, name) if setting else value
     return settings

@@ -22,7 +22,7 @@ SHARED = PROJECT.parent / "shared"
 @pytest.fixture(scope="session")
 def docs_index(tmp_path_factory) -> Path:
     """An index of the small test documents in tests/data/docs."""
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     index_dir = tmp_path_factory.mktemp("docs-index")
     report = index_paths(index_dir, [DATA / "docs"], procs=1)
@@ -33,7 +33,7 @@ def docs_index(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seeds_index(tmp_path_factory) -> Path:
     """An index of a copy of the five seed releases."""
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     root = tmp_path_factory.mktemp("seeds")
     shutil.copytree(SEEDS, root / "seeds")
@@ -45,7 +45,7 @@ def seeds_index(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def seeds_engine(seeds_index):
-    from searchsvc.engine import Engine
+    from searchsvc.searching import Engine
 
     with Engine(seeds_index) as engine:
         yield engine
@@ -53,7 +53,7 @@ def seeds_engine(seeds_index):
 
 @pytest.fixture(scope="session")
 def docs_engine(docs_index):
-    from searchsvc.engine import Engine
+    from searchsvc.searching import Engine
 
     with Engine(docs_index) as engine:
         yield engine
@@ -109,7 +109,7 @@ An ordinary Zanzibar release.
 @pytest.fixture(scope="session")
 def hostile_index(tmp_path_factory) -> Path:
     """An index of releases whose title, fields, body and URL carry markup and javascript:."""
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     root = tmp_path_factory.mktemp("hostile")
     (root / "docs" / "press").mkdir(parents=True)
@@ -187,7 +187,7 @@ def _servers(tmp: Path):
         port = free_port()
         out, err = tmp / f"serve-{port}.out", tmp / f"serve-{port}.err"
         files = [open(out, "wb"), open(err, "wb")]  # noqa: SIM115 - closed by Server.stop
-        cmd = [sys.executable, "-c", "from searchsvc.cli import main; main()", "serve"]
+        cmd = [sys.executable, "-m", "searchsvc", "serve"]
         cmd += ["--port", str(port), "--index-dir", str(index_dir), "--workers", str(workers)]
         # PYTHONPATH: the package imports from this checkout even when it is not installed.
         path = os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))
@@ -222,7 +222,7 @@ def module_live_server(tmp_path_factory):
 @pytest.fixture
 def broken_app(seeds_index, monkeypatch):
     """An app whose search raises an unexpected error, with error handling as in production."""
-    from searchsvc.engine import Engine
+    from searchsvc.searching import Engine
     from searchsvc.web import create_app
 
     def broken(self, request):

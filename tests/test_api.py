@@ -12,8 +12,8 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from searchsvc.openapi import spec
 from searchsvc.web import create_app
+from searchsvc.web.openapi import spec
 
 SPEC = spec()
 ENVELOPE = {"ok", "error", "status"}
@@ -77,14 +77,12 @@ ERRORS = [
     ("get", "/api/documents/no/such/doc", 404, "no/such/doc"),
     ("get", "/api/search?from=bogus-date", 400, "bogus-date"),
     ("get", "/api/search?to=31+Febtember", 400, "Febtember"),
-    ("get", "/api/search?from=2024&to=2023", 400, "after"),
     ("get", "/api/search?sort=sideways", 400, "sideways"),
     ("get", "/api/search?size=1000", 400, "size"),
     ("get", "/api/search?size=0", 400, "size"),
     ("get", "/api/search?page=0", 400, "page"),
     ("get", "/api/search?page=abc", 400, "abc"),
     ("get", "/api/search?size=1.5", 400, "1.5"),
-    ("get", "/api/search?page=200&size=100", 400, "10000"),
     ("get", "/api/search?q=title:(", 400, ""),  # its wording is tests/test_query.py's business
     ("get", "/api/search?q=AND+OR", 400, "AND"),
     ("get", '/api/search?q="unclosed', 400, ""),

@@ -17,12 +17,13 @@ from test_api import check_schema
 
 from searchsvc import config, web
 from searchsvc import deadline as deadline_module
-from searchsvc import engine as engine_module
 from searchsvc.cli import main
 from searchsvc.deadline import Deadline, DeadlineExceededError
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchRequest
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.searching import engine as engine_module
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.search import SearchRequest
+from searchsvc.web import context as web_context
 
 MESSAGE = (
     "The search took too long (over 5 s); narrow the query: fewer words, more letters "
@@ -200,7 +201,7 @@ def test_a_phrase_checks_per_word(seeds_engine):
 @pytest.fixture
 def too_slow(monkeypatch):
     """Every request's deadline has passed by its first check."""
-    monkeypatch.setattr(web, "Deadline", lambda seconds: passed(seconds))
+    monkeypatch.setattr(web_context, "Deadline", lambda seconds: passed(seconds))
 
 
 def test_api_answers_503_in_the_envelope(client, too_slow):
@@ -213,7 +214,9 @@ def test_api_answers_503_in_the_envelope(client, too_slow):
 
 def test_api_uses_the_configured_timeout(seeds_index, monkeypatch):
     made = []
-    monkeypatch.setattr(web, "Deadline", lambda seconds: made.append(seconds) or passed(seconds))
+    monkeypatch.setattr(
+        web_context, "Deadline", lambda seconds: made.append(seconds) or passed(seconds)
+    )
     app = web.create_app({"TESTING": True, "INDEX_DIR": str(seeds_index), "REQUEST_TIMEOUT": 0.25})
     response = app.test_client().get("/api/search?q=energy")
     assert made == [0.25] and response.status_code == 503

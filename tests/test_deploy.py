@@ -91,7 +91,7 @@ def idle_connections(port: int, count: int):
 @pytest.fixture(scope="module")
 def server(module_live_server, tmp_path_factory):
     """`searchsvc serve` (2 workers) on the seeds, with 2 s header and keep-alive timeouts."""
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     index_dir = tmp_path_factory.mktemp("deploy") / "index"
     index_paths(index_dir, [PROJECT / "seeds"], procs=1)
@@ -187,7 +187,7 @@ def test_a_pipelined_request_left_unfinished_gets_the_header_timeout_too(server)
     ],
 )
 def test_when_the_main_loop_hands_a_head_to_a_thread(head, new_from, complete):
-    from searchsvc.workers import _head_complete
+    from searchsvc.cli.workers import _head_complete
 
     assert _head_complete(bytearray(head), new_from) is complete
 
@@ -274,7 +274,7 @@ def test_gunicorn_errors_leave_no_traceback_in_the_log(server):
 
 
 def test_a_page_path_gets_a_page_of_ours_with_the_message_escaped():
-    from searchsvc.workers import error_answer
+    from searchsvc.cli.workers import error_answer
 
     answer = error_answer(400, "Bad Request", "A <script> in 'x'", page=True)
     head, _, body = answer.partition(b"\r\n\r\n")
@@ -285,7 +285,7 @@ def test_a_page_path_gets_a_page_of_ours_with_the_message_escaped():
 
 
 def test_gunicorns_thread_worker_still_has_what_searchworker_overrides():
-    # searchsvc.workers relies on gthread internals; a new gunicorn may move them.
+    # searchsvc.cli.workers relies on gthread internals; a new gunicorn may move them.
     import inspect
 
     from gunicorn.workers import gthread
@@ -310,7 +310,7 @@ SORTS = ("relevance", "newest")
 
 
 def test_the_app_runs_for_one_thread_at_a_time():
-    from searchsvc.workers import one_at_a_time
+    from searchsvc.cli.workers import one_at_a_time
 
     inside, most, closed = [0], [0], []
     guard = threading.Lock()
@@ -353,18 +353,18 @@ def test_concurrent_requests_match_sequential_ones(server):
     assert [url for url, body in answers if body != expected[url]] == []
 
 
-def test_the_engine_is_created_once_under_threads(app, monkeypatch):
-    from searchsvc import web
+def test_the_backend_is_opened_once_under_threads(app, monkeypatch):
+    from searchsvc.web import context
 
     made = []
-    real = web.Engine
+    real = context.open_backend
 
     def counting(*args, **kwargs):
         made.append(1)
         time.sleep(0.05)  # widen the window a race would need
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(web, "Engine", counting)
+    monkeypatch.setattr(context, "open_backend", counting)
     barrier = threading.Barrier(8)
 
     def first_request():
@@ -374,7 +374,7 @@ def test_the_engine_is_created_once_under_threads(app, monkeypatch):
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(lambda _: first_request(), range(8)))
     assert statuses == [200] * 8 and len(made) == 1
-    app.extensions["searchsvc.engine"].close()
+    app.extensions[context.KEY].close()
 
 
 # -- nginx in front, configured as the README says ---------------------------------------------

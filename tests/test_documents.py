@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.discovery import SUPPORTED_SUFFIXES, Skipped, SourceFile, discover, doc_id
-from searchsvc.documents import (
+from searchsvc.reading.discovery import SUPPORTED_SUFFIXES, Skipped, SourceFile, discover, doc_id
+from searchsvc.reading.documents import (
     Document,
     DocumentError,
     parse_date,
@@ -20,8 +20,8 @@ from searchsvc.documents import (
     parse_text,
     read_source,
 )
-from searchsvc.markdown_text import markdown_to_text
-from searchsvc.release_text import is_date
+from searchsvc.reading.markdown_text import markdown_to_text
+from searchsvc.reading.release_text import is_date
 
 HERE = Path(__file__).parent
 SEEDS = HERE.parent / "seeds"

@@ -7,10 +7,11 @@ import shutil
 import pytest
 from conftest import SEEDS
 
-from searchsvc import engine as engine_module
-from searchsvc.engine import Engine, ResultCache
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchError, SearchRequest
+from searchsvc.caching import LruCache
+from searchsvc.indexing import index_paths
+from searchsvc.searching import SearchError, SearchRequest
+from searchsvc.searching import engine as engine_module
+from searchsvc.searching.engine import Engine
 
 
 @pytest.fixture
@@ -73,10 +74,20 @@ def test_errors_are_not_cached(seeds_copy, counted):
 
 
 def test_the_cache_drops_the_least_recently_used():
-    cache = ResultCache(2)
+    cache: LruCache = LruCache(2)
     a, b, c = (SearchRequest(q=w) for w in "abc")
     cache.put(a, "A")
     cache.put(b, "B")
     assert cache.get(a) == "A"  # a is now the most recently used
     cache.put(c, "C")
     assert cache.get(b) is None and cache.get(a) == "A" and cache.get(c) == "C"
+
+
+def test_the_cache_keeps_within_its_budget_of_costs():
+    cache: LruCache = LruCache(10, cost=len, largest=6)
+    cache.put("a", "xxxx")
+    cache.put("b", "xxxx")
+    cache.put("c", "xxxxxxx")  # costs more than the largest allowed: not kept
+    assert "c" not in cache and cache.held == 8
+    cache.put("d", "xxxx")  # 12 > 10: the least recently used (a) goes
+    assert "a" not in cache and cache.held == 8

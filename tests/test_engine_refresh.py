@@ -12,10 +12,11 @@ import pytest
 from conftest import SEEDS
 from test_integrity import ZEBRA, damage
 
-from searchsvc import storage
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchRequest
+from searchsvc import indexing
+from searchsvc.indexing import storage
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.search import SearchRequest
 from searchsvc.web import create_app
 
 ZEBRA_Q = SearchRequest(q="zebra")
@@ -38,7 +39,7 @@ def opens(monkeypatch) -> list[Path]:
         seen.append(gen)
         return real(gen)
 
-    monkeypatch.setattr(storage, "verify_generation", verify)
+    monkeypatch.setattr(indexing, "verify_generation", verify)  # as the engine calls it
     return seen
 
 
@@ -68,7 +69,7 @@ def test_a_damaged_commit_is_not_swapped_in(seeds_copy, opens, what):
         for _ in range(5):  # every request answers, from the last good snapshot
             assert engine.search(SearchRequest(q="turkmenistan")).total == 5
             assert engine.search(ZEBRA_Q).total == 0
-        health = engine.health()
+        health = engine.freshness()
     assert len(opens) == 1  # tried once, not on every request
     assert health.generation == gen.name
     assert "is damaged" in health.warning
@@ -92,12 +93,12 @@ def test_an_unopenable_commit_without_checksums_is_not_swapped_in(seeds_copy):
         )
         damage(_new(gen, created, ".seg"), "truncated")
         assert engine.search(SearchRequest(q="turkmenistan")).total == 5
-        warning = engine.health().warning
+        warning = engine.freshness().warning
     assert "cannot be opened" in warning and "gen-000001 (commit 1)" in warning
 
 
 def test_the_state_is_retried_after_the_retry_interval(seeds_copy, opens, monkeypatch):
-    from searchsvc import engine as engine_module
+    from searchsvc.searching import engine as engine_module
 
     clock = [1000.0]
     monkeypatch.setattr(engine_module.time, "monotonic", lambda: clock[0])
@@ -119,7 +120,7 @@ def test_the_state_is_retried_after_the_retry_interval(seeds_copy, opens, monkey
         segment.write_bytes(saved)  # repaired (same size, new mtime: hashed again)
         clock[0] += 6
         assert engine.search(ZEBRA_Q).total == 1
-        assert engine.health().warning is None
+        assert engine.freshness().warning is None
 
 
 def test_a_new_state_is_tried_at_once_even_within_the_retry_interval(seeds_copy):
@@ -128,10 +129,11 @@ def test_a_new_state_is_tried_at_once_even_within_the_retry_interval(seeds_copy)
         engine.search(ZEBRA_Q)
         created = _commit_zebra(seeds_copy)
         damage(_new(storage.current_generation(ix), created, ".seg"), "truncated")
-        assert engine.search(ZEBRA_Q).total == 0 and engine.health().warning
+        assert engine.search(ZEBRA_Q).total == 0 and engine.freshness().warning
         index_paths(ix, [seeds_copy / "seeds"], procs=1, rebuild=True)
         assert engine.search(ZEBRA_Q).total == 1
-        assert engine.health() == engine.health().__class__("gen-000002", None)
+        state = engine.freshness()
+        assert (state.generation, state.warning) == ("gen-000002", None)
 
 
 def test_health_warns_while_the_last_good_snapshot_is_served(seeds_copy):
@@ -175,8 +177,8 @@ def test_commits_while_the_engine_verifies_are_never_called_damage(seeds_copy):
     with Engine(ix, check_interval=0, retry_interval=0) as engine:
         while not done.is_set():
             engine.search(SearchRequest(q="turkmenistan"))
-            if engine.health().warning:
-                warnings.append(engine.health().warning)
+            if engine.freshness().warning:
+                warnings.append(engine.freshness().warning)
         writer.join()
         assert engine.search(ZEBRA_Q).total == 12
     assert not errors and not warnings

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from markup import Markup
 
-from searchsvc.query import QueryError, parse_query
 from searchsvc.schema import build_schema
+from searchsvc.searching.query import QueryError, parse_query
 
 # Hypothesis keeps a cache in .hypothesis/ of the working directory: not in the checkout.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "searchsvc-hypothesis")

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from searchsvc.analysis import WORD_CHAR, WORD_RE, exact_term, stem_term
-from searchsvc.highlight import SEPARATOR, _best_window, highlight_all, lead, snippet
-from searchsvc.matching import _SEPS, SCAN_LIMIT, find_matches
-from searchsvc.query import QueryTerms
+from searchsvc.snippets import QueryTerms
+from searchsvc.snippets.highlight import SEPARATOR, _best_window, highlight_all, lead, snippet
+from searchsvc.snippets.spans import _SEPS, SCAN_LIMIT, find_matches
 
 TEXT = (
     "Meetings were held in Ashgabat. " * 3

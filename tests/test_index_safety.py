@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import storage
 from searchsvc.cli import main
-from searchsvc.deletions import SMALL_DELETE, DeleteRefusedError
-from searchsvc.engine import Engine
-from searchsvc.indexer import PARALLEL_THRESHOLD, index_paths
+from searchsvc.indexing import storage
+from searchsvc.indexing.deletions import SMALL_DELETE, DeleteRefusedError
+from searchsvc.indexing.indexer import PARALLEL_THRESHOLD, index_paths
+from searchsvc.searching.engine import Engine
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 
@@ -282,7 +282,7 @@ def test_cli_keeps_an_unreadable_folder(tmp_path):
 
 
 def _fail_on(monkeypatch, names: set[str]) -> None:
-    import searchsvc.bookkeeping as bookkeeping
+    import searchsvc.indexing.bookkeeping as bookkeeping
 
     real = bookkeeping.read_source
 

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import storage
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchRequest
+from searchsvc.indexing import index_paths, storage
+from searchsvc.searching import Engine, SearchRequest
 
 DATA = Path(__file__).parent / "data"
 SEEDS = Path(__file__).parent.parent / "seeds"
@@ -143,7 +141,7 @@ def test_second_writer_can_wait(tmp_path, folder):
 
 HOLD_LOCK = """
 import sys, time
-from searchsvc.storage import writer_lock
+from searchsvc.indexing.storage import writer_lock
 with writer_lock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(1.0)
@@ -165,7 +163,7 @@ def test_sigkill_mid_run_leaves_the_previous_index(tmp_path, folder, rebuild):
     index_paths(ix, [folder], procs=1)  # the previous index: the 5 seeds
     _add_generated(folder, 2000)
 
-    cmd = [sys.executable, "-m", "searchsvc.cli", "index", str(folder), "--index-dir", str(ix)]
+    cmd = [sys.executable, "-m", "searchsvc", "index", str(folder), "--index-dir", str(ix)]
     proc = subprocess.Popen(cmd + (["--rebuild"] if rebuild else []), stderr=subprocess.PIPE)
     time.sleep(1.0)
     assert proc.poll() is None, "the index run finished before it could be killed"
@@ -274,7 +272,7 @@ def test_small_update_is_searchable_by_word_and_phrase(tmp_path, folder):
     ],
 )
 def test_doc_id_is_the_path_relative_to_the_root(root, path):
-    from searchsvc.discovery import SourceFile, doc_id
+    from searchsvc.reading.discovery import SourceFile, doc_id
 
     relative = os.path.relpath(path, root)
     assert doc_id(SourceFile(root, path)) == os.path.splitext(relative)[0]

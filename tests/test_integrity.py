@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from searchsvc import integrity, storage
 from searchsvc.cli import main
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchRequest
+from searchsvc.indexing import integrity, storage
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.search import SearchRequest
 from searchsvc.web import create_app
 
 ZEBRA = "---\ntitle: Zebra crossing\ndate: 2024-05-01\n---\nA zebra crossing opened.\n"
@@ -127,7 +127,7 @@ def test_a_commit_not_yet_listed_is_unverified_not_damaged(seeds_copy):
     assert verdict.ok and len(verdict.unverified) == 2  # the new TOC and segment
     with Engine(seeds_copy / "ix") as engine:
         assert engine.search(SearchRequest(q="zebra")).total == 1
-        assert engine.health().warning is None
+        assert engine.freshness().warning is None
     index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)  # lists them
     assert not storage.verify_generation(gen).unverified
 
@@ -238,7 +238,7 @@ def test_the_engine_falls_back_to_the_intact_earlier_generation(rebuilt, how):
         result = engine.search(SearchRequest(q="turkmenistan"))
         assert result.total == 5
         assert engine.search(SearchRequest(q="zebra")).total == 0  # gen-000001 has none
-        health = engine.health()
+        health = engine.freshness()
     assert health.generation == "gen-000001"
     assert str(segment) in health.warning and "serving the earlier gen-000001" in health.warning
 
@@ -338,6 +338,6 @@ def test_a_run_killed_before_its_checksums_leaves_a_usable_index(seeds_copy, run
     assert result.exit_code == 0 and "2 files have no checksum yet" in result.stdout
     with Engine(ix) as engine:
         assert engine.search(SearchRequest(q="zebra")).total == 1
-        assert engine.health().warning is None
+        assert engine.freshness().warning is None
     index_paths(ix, [seeds_copy / "seeds"], procs=1)
     assert not storage.verify_generation(storage.current_generation(ix)).unverified

@@ -14,15 +14,16 @@ from urllib.parse import urlencode
 import pytest
 from markup import Markup
 
-from searchsvc.query import MAX_EDITS, MAX_FUZZY, MAX_FUZZY_LENGTH, MAX_QUERY_LENGTH
-from searchsvc.search import (
-    MAX_DEPTH,
+from searchsvc.searching import MAX_DEPTH, SearchRequest
+from searchsvc.searching.query import (
+    MAX_EDITS,
     MAX_EXPANSIONS,
-    MAX_FACET_VALUES,
-    MAX_SIZE,
-    SearchError,
-    SearchRequest,
+    MAX_FUZZY,
+    MAX_FUZZY_LENGTH,
+    MAX_QUERY_LENGTH,
 )
+from searchsvc.searching.request import MAX_SIZE
+from searchsvc.searching.search import MAX_FACET_VALUES
 from searchsvc.web import create_app
 
 N = 300
@@ -45,7 +46,7 @@ def _record(n: int) -> str:
 
 @pytest.fixture(scope="module")
 def limits_index(tmp_path_factory):
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     root = tmp_path_factory.mktemp("limits")
     (root / "docs").mkdir()
@@ -62,7 +63,7 @@ def client(limits_index):
 
 @pytest.fixture(scope="module")
 def engine(limits_index):
-    from searchsvc.engine import Engine
+    from searchsvc.searching import Engine
 
     with Engine(limits_index) as engine:
         yield engine
@@ -94,7 +95,7 @@ def test_query_of_the_longest_length_runs(client):
 @pytest.mark.parametrize("length", [MAX_QUERY_LENGTH + 1, 10_000, 100_000])
 def test_longer_query_is_refused(client, length):
     body = get(client, 400, q="x" * length)
-    assert f"{length} characters long; the limit is {MAX_QUERY_LENGTH}" in body["error"]
+    assert f"{length:,} characters long; the limit is {MAX_QUERY_LENGTH:,}" in body["error"]
 
 
 # -- page, size and depth ------------------------------------------------------------------------
@@ -107,17 +108,29 @@ def test_longer_query_is_refused(client, length):
         ({"size": MAX_SIZE + 1}, "size must be between 1 and 100"),
         ({"size": -5}, "size must be between"),
         ({"size": 10**30}, "size must be between"),
-        ({"size": "9" * 5000}, "size must be a whole number"),
+        ({"size": "9" * 5000}, "size must be between 1 and 100"),
+        ({"size": " 5"}, "size must be a whole number"),
         ({"page": 0}, "page must be 1 or more"),
         ({"page": -1}, "page must be 1 or more"),
-        ({"page": 10**30}, "deeper than the first 10000"),
-        ({"page": MAX_DEPTH // 10 + 1, "size": 10}, "deeper than the first 10000"),
-        ({"page": MAX_DEPTH // MAX_SIZE + 1, "size": MAX_SIZE}, "narrow the search"),
         ({"page": "1.5"}, "page must be a whole number"),
     ],
 )
 def test_paging_out_of_range_is_400(client, params, words):
     assert words in get(client, 400, q="energy", **params)["error"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page": 10**30},
+        {"page": MAX_DEPTH // 10 + 1, "size": 10},
+        {"page": MAX_DEPTH // MAX_SIZE + 1, "size": MAX_SIZE},
+    ],
+)
+def test_pages_past_the_depth_limit_answer_empty_with_a_notice(client, params):
+    body = get(client, 200, q="energy", **params)
+    assert body["total"] == N and body["results"] == [] and body["next_url"] is None
+    assert "narrow the search" in body["notice"]
 
 
 def test_deepest_allowed_page_is_empty_but_answers(client):
@@ -135,8 +148,8 @@ def test_pager_never_links_past_the_depth_limit(engine):
     # With 300 matches and size 1 the pager could go to page 300: it stops at MAX_DEPTH.
     result = engine.search(SearchRequest(q="energy", size=1, page=N))
     assert result.pages == N and not result.has_next
-    with pytest.raises(SearchError):
-        engine.search(SearchRequest(q="energy", size=100, page=MAX_DEPTH // 100 + 1))
+    deep = engine.search(SearchRequest(q="energy", size=100, page=MAX_DEPTH // 100 + 1))
+    assert deep.hits == [] and deep.notice
 
 
 # -- expansion -----------------------------------------------------------------------------------

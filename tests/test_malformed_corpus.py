@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from searchsvc.cli import main
-from searchsvc.documents import MAX_FILE_SIZE
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
+from searchsvc.indexing import index_paths
+from searchsvc.reading.documents import MAX_FILE_SIZE
+from searchsvc.searching import Engine
 
 GOOD_MD = "---\ntitle: Good {n}\ndate: 2024-01-{d:02d}\n---\n\nThe goodword{n} release.\n"
 GOOD_TXT = " date 2024-02-{d:02d}\n\nGood seed {n}\n\nASHGABAT. The goodword{n} release.\n"
@@ -237,7 +237,7 @@ def test_every_bad_file_and_line_is_named_with_its_reason(corpus):
 
 def test_good_text_survives_in_the_index(corpus):
     _, index_dir, _, _, _ = corpus
-    from searchsvc.search import SearchRequest
+    from searchsvc.searching import SearchRequest
 
     with Engine(index_dir) as engine:
         assert engine.search(SearchRequest(q="goodword17")).total == 2

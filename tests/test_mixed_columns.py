@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchRequest
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.searching.engine import Engine
+from searchsvc.searching.search import SearchRequest
 
 DATED_EXTRA = [
     {

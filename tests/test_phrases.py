@@ -25,12 +25,13 @@ from whoosh.fields import TEXT, Schema
 from whoosh.query import Phrase
 from whoosh.query.qcore import QueryError
 
-from searchsvc import phrases, storage
 from searchsvc.analysis import exact_analyzer
-from searchsvc.documents import Document
-from searchsvc.indexer import index_paths
-from searchsvc.phrases import clear_cache, phrase_frequencies
-from searchsvc.schema import build_schema, to_fields
+from searchsvc.indexing import index_paths, storage
+from searchsvc.indexing.writing import to_fields
+from searchsvc.reading import Document
+from searchsvc.schema import build_schema
+from searchsvc.scoring import phrases
+from searchsvc.scoring.phrases import PhraseError, clear_cache, phrase_frequencies
 
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "searchsvc-hypothesis")
 
@@ -223,7 +224,7 @@ def test_field_without_positions_is_an_error(searcher):
     # The stemmed body keeps no positions: Whoosh refuses a phrase there, and so do we.
     with pytest.raises(QueryError):
         Phrase("body", ["the", "president"]).matcher(searcher)
-    with pytest.raises(QueryError):
+    with pytest.raises(PhraseError):
         phrase_frequencies(searcher.reader(), "body", ["the", "president"])
 
 
@@ -240,10 +241,10 @@ def test_one_word_counts_its_positions(searcher):
 
 
 def test_a_small_cache_still_answers(searcher, monkeypatch):
-    monkeypatch.setattr(phrases, "CACHE_BYTES", 20_000)
+    monkeypatch.setattr(phrases, "_CACHE", phrases._Cache(20_000))
     for words in PHRASES[:6]:
         assert_same(searcher, "exact", words, 1)
-        assert phrases._CACHE.nbytes <= 20_000
+        assert phrases._CACHE.words.held <= 20_000
 
 
 def test_other_position_formats_go_through_the_matcher_api(tmp_path):

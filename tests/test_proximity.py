@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from searchsvc import proximity
 from searchsvc.analysis import stem_term
-from searchsvc.engine import Engine
-from searchsvc.indexer import index_paths
-from searchsvc.search import SearchRequest
+from searchsvc.indexing import index_paths
+from searchsvc.scoring import proximity
+from searchsvc.searching import Engine, SearchRequest
 
 
 def terms(*words: str) -> dict[str, int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from whoosh import query as wq
 
-from searchsvc.query import QueryError, check_syntax, parse_query, plain_words
 from searchsvc.schema import build_schema
+from searchsvc.searching.query import QueryError, check_syntax, parse_query, plain_words
 
 SCHEMA = build_schema()
 

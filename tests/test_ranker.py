@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 
-from searchsvc import ranking
-from searchsvc.indexer import index_paths
-from searchsvc.query import parse_query
-from searchsvc.ranker import top
-from searchsvc.search import _expand_multiterms
+from searchsvc.indexing import index_paths
+from searchsvc.scoring import bm25 as ranking
+from searchsvc.scoring import top
+from searchsvc.searching.query import expand_multiterms as _expand_multiterms
+from searchsvc.searching.query import parse_query
 
 # Queries of every shape the parser makes: words, AND/OR/NOT, fields, phrases, wildcards.
 QUERIES = [
@@ -71,14 +71,14 @@ def small(tmp_path_factory):
     for n in range(6):
         write(docs, f"other{n}", f"Notice {n}", filler)
     index_paths(root / "ix", [docs], procs=1)
-    from searchsvc.engine import Engine
+    from searchsvc.searching import Engine
 
     with Engine(root / "ix") as engine:
         yield engine
 
 
 def ranked_ids(engine, text: str) -> list[str]:
-    from searchsvc.search import SearchRequest
+    from searchsvc.searching import SearchRequest
 
     return [h.id for h in engine.search(SearchRequest(q=text)).hits]
 

@@ -48,7 +48,7 @@ def search(server, q: str) -> dict:
 
 def run_index(folder: Path, index_dir: Path, *extra: str) -> str:
     """Run `searchsvc index` as its own process, as a user would."""
-    cmd = [sys.executable, "-c", "from searchsvc.cli import main; main()", "index"]
+    cmd = [sys.executable, "-m", "searchsvc", "index"]
     cmd += [str(folder), "--index-dir", str(index_dir), "--wait", "10", *extra]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -58,7 +58,7 @@ def run_index(folder: Path, index_dir: Path, *extra: str) -> str:
 @pytest.fixture
 def seeds_copy(tmp_path) -> tuple[Path, Path]:
     """A folder with a copy of the seeds, and an index of it."""
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     folder, index_dir = tmp_path / "releases", tmp_path / "index"
     shutil.copytree(SEEDS, folder)

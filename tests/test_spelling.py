@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from searchsvc import storage
 from searchsvc.deadline import Deadline, DeadlineExceededError
-from searchsvc.indexer import index_paths
-from searchsvc.spelling import Speller, read_words
+from searchsvc.indexing import storage
+from searchsvc.indexing.indexer import index_paths
+from searchsvc.searching.spelling import Speller, read_words
 
 # Each release's body; a word's frequency is how often the releases hold it.
 BODIES = [

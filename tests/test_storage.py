@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc import storage
-from searchsvc.indexer import index_paths
+from searchsvc.indexing import index_paths, storage
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 DATA = Path(__file__).parent / "data"

@@ -84,7 +84,7 @@ SEED = " date 2024-02-02 Новости Ашхабада\n\nАШХАБАД, 2 ф
 
 @pytest.fixture(scope="module")
 def app_client(tmp_path_factory):
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     root = tmp_path_factory.mktemp("unicode")
     docs = root / "docs"
@@ -240,9 +240,8 @@ def test_soft_hyphen_joins_a_word(tmp_path):
 
 
 def _finds(tmp_path, body: str, q: str) -> bool:
-    from searchsvc.engine import Engine
-    from searchsvc.indexer import index_paths
-    from searchsvc.search import SearchRequest
+    from searchsvc.indexing import index_paths
+    from searchsvc.searching import Engine, SearchRequest
 
     (tmp_path / "docs").mkdir()
     record = {"id": "x", "title": "t", "body": body}

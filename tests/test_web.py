@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from markup import PAGE_TAGS, VOID
 
-from searchsvc.web import create_app, page_numbers, safe_link
+from searchsvc.web import create_app
+from searchsvc.web.pages import page_numbers, safe_link
 
 OUR_TAGS = PAGE_TAGS  # every tag the templates write, and the <mark> of snippets
 
@@ -397,7 +398,7 @@ def test_unexpected_failure_is_a_500_page(broken_app):
 
 def test_create_app_opens_no_index(tmp_path):
     app = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "missing")})
-    assert "searchsvc.engine" not in app.extensions
+    assert "searchsvc.backend" not in app.extensions
     page = load(app.test_client(), "/", status=503)
     assert "searchsvc index" in page.texts("error-page")
 
@@ -405,9 +406,9 @@ def test_create_app_opens_no_index(tmp_path):
 def test_one_engine_per_app(app):
     client = app.test_client()
     client.get("/?q=a")
-    engine = app.extensions["searchsvc.engine"]
+    engine = app.extensions["searchsvc.backend"]
     client.get("/api/search?q=b")
-    assert app.extensions["searchsvc.engine"] is engine
+    assert app.extensions["searchsvc.backend"] is engine
 
 
 def test_config_defaults_then_environment_then_explicit(monkeypatch, seeds_index):

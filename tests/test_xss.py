@@ -90,7 +90,7 @@ def _jsonl_record(n: int, vector: str, url: str) -> str:
 @pytest.fixture(scope="module")
 def hostile_corpus(tmp_path_factory):
     """(client, doc ids): an app over every vector in every field of every format."""
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     root = tmp_path_factory.mktemp("xss")
     docs = root / "docs"

@@ -1,0 +1,5 @@
+"""`python -m searchsvc`: the command line."""
+
+from searchsvc.cli import main
+
+main()

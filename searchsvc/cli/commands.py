@@ -1,0 +1,261 @@
+"""The `searchsvc` command: index, search, stats and serve.
+
+A thin click layer over the library: it reads options (defaulting from the same settings
+as the web app), calls one library function, and turns every expected error into one
+line that says what to do next. Never a traceback. A warning of the engine (an older
+generation served because the live one is damaged) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+import click
+
+from searchsvc import config
+from searchsvc.cli.serve import serve_cmd
+from searchsvc.reading import printable
+from searchsvc.searching import (
+    DeadlineExceededError,
+    DeleteRefusedError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexNotFoundError,
+)
+
+# Options whose default is a setting of another name than their own (--size: PAGE_SIZE).
+SETTING_OF = {"size": "PAGE_SIZE", "timeout": "REQUEST_TIMEOUT"}
+
+
+class SettingsGroup(click.Group):
+    """A group that reads the settings when it starts, not at import.
+
+    Every option named after a setting (--index-dir: INDEX_DIR, --port: PORT, ...) takes its
+    default from it, through click's default_map, so `--help` shows the values in force.
+    A setting that does not parse stops here with one line that names it.
+    """
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if parent is None and "obj" not in extra:
+            try:
+                settings = config.load()
+            except config.ConfigError as exc:
+                raise click.ClickException(str(exc)) from None
+            extra["obj"] = settings
+            extra.setdefault("default_map", self._default_map(settings))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def _default_map(self, settings: dict) -> dict:
+        defaults: dict[str, dict] = {}
+        for name, command in self.commands.items():
+            for param in command.params:
+                setting = SETTING_OF.get(param.name or "", (param.name or "").upper())
+                if setting in settings:
+                    defaults.setdefault(name, {})[param.name] = settings[setting]
+        return defaults
+
+
+def _index_dir_option(f):
+    return click.option(
+        "--index-dir",
+        default=config.DEFAULTS["INDEX_DIR"],
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Where the index lives (SEARCHSVC_INDEX_DIR).",
+    )(f)
+
+
+@contextmanager
+def _friendly_errors(index_dir: str):
+    """Turn the library's expected errors into one-line messages with a fix."""
+    from searchsvc.searching import SearchError
+
+    try:
+        yield
+    except IndexNotFoundError:
+        raise click.ClickException(
+            f"No index at {index_dir}/. Run: searchsvc index --index-dir {index_dir}"
+        ) from None
+    except (
+        IndexLockedError,
+        IndexDamagedError,
+        SearchError,
+        DeadlineExceededError,
+        DeleteRefusedError,
+    ) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
+
+
+@click.group(cls=SettingsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="searchsvc")
+def main():
+    """Full-text search for press releases: index folders, then search them."""
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path())
+@_index_dir_option
+@click.option("--rebuild", is_flag=True, help="Build a new index and swap it in atomically.")
+@click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
+@click.option("--procs", type=click.IntRange(1, 64), help="Worker processes (default: cores).")
+@click.option(
+    "--wait", type=float, default=0.0, help="Seconds to wait for another indexer to finish."
+)
+@click.option(
+    "--allow-delete",
+    is_flag=True,
+    help="Delete even when that empties a folder or takes more than 20% of the index.",
+)
+@click.pass_obj
+def index_cmd(settings, paths, index_dir, rebuild, strict, procs, wait, allow_delete):
+    """Index PATHS (files or folders; default: the bundled seeds/)."""
+    from searchsvc.searching import open_backend
+
+    paths = paths or (settings["SEEDS_DIR"],)
+    options = dict(rebuild=rebuild, procs=procs, wait=wait, allow_delete=allow_delete)
+    with _friendly_errors(index_dir), _progress() as progress:
+        report = open_backend(index_dir).index(paths, progress=progress, **options)
+    for skipped in report.skipped:
+        # One line each: a name's control characters are escaped; reasons name JSONL lines.
+        click.echo(f"skipped {printable(skipped.path)}: {skipped.reason}", err=True)
+    click.echo(report.summary())
+    if report.skipped and strict:
+        sys.exit(1)
+    if report.total == 0 and not report.deleted:  # emptied on purpose, with --allow-delete
+        raise click.ClickException(f"Nothing was indexed from {', '.join(paths)}.")
+
+
+@contextmanager
+def _progress():
+    """A progress bar on a terminal; nothing when output is piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="indexing", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _search_options(f):
+    """The search parameters' options, from their one declaration (searching/request.py)."""
+    from searchsvc.searching import PARAMS, SearchRequest
+
+    for p in reversed(PARAMS):
+        if p.name == "q":
+            continue  # the QUERY argument
+        default = SearchRequest.__dataclass_fields__[p.attr].default
+        kind = click.Choice(p.choices) if p.choices else p.kind
+        show = default not in (None, "")
+        f = click.option(
+            f"--{p.name}", p.attr, type=kind, default=default, show_default=show, help=p.help
+        )(f)
+    return f
+
+
+@main.command("search")
+@click.argument("query", default="")
+@_search_options
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=config.DEFAULTS["REQUEST_TIMEOUT"],
+    show_default=True,
+    help="Seconds the search may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
+)
+@_index_dir_option
+def search_cmd(query, index_dir, as_json, timeout, **params):
+    """Search the index for QUERY and print the ranked results."""
+    from searchsvc.deadline import Deadline
+    from searchsvc.searching import SearchRequest, open_backend
+    from searchsvc.web import search_payload
+
+    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+        backend.freshness()  # the deadline starts once the index is open, as in a server
+        result = backend.search(SearchRequest(q=query, **params), Deadline(timeout))
+        _warn(backend)
+    if as_json:
+        click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
+        return
+    _print_result(result)
+
+
+def _print_result(result) -> None:
+    from searchsvc.cli.format import format_result
+
+    for line in format_result(result):
+        click.echo(line)
+
+
+@main.command("stats")
+@_index_dir_option
+def stats_cmd(index_dir):
+    """Show how many documents the index holds, their dates, and its size."""
+    from searchsvc.searching import open_backend
+
+    with _friendly_errors(index_dir):
+        backend = open_backend(index_dir)
+        stats = backend.stats()
+        _warn(backend)
+    first = stats.first_date.date().isoformat() if stats.first_date else "-"
+    last = stats.last_date.date().isoformat() if stats.last_date else "-"
+    click.echo(f"documents: {stats.documents} ({stats.undated} undated)")
+    click.echo(f"dates: {first} .. {last}")
+    click.echo("per year: " + ", ".join(f"{y}:{n}" for y, n in stats.per_year.items()))
+    click.echo(f"index size: {stats.size_bytes / 1e6:.1f} MB at {stats.path}")
+    click.echo(f"updated: {stats.updated_at:%Y-%m-%d %H:%M:%S}")
+
+
+def _warn(backend) -> None:
+    """Print the backend's warning, if any (an older state answers), to stderr."""
+    warning = backend.freshness().warning
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@main.command("check")
+@_index_dir_option
+def check_cmd(index_dir):
+    """Verify every file of the live index generation against its checksums."""
+    from searchsvc.searching import open_backend
+
+    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+        report = backend.verify()
+    click.echo(
+        f"checked {report.files} files, {report.bytes:,} bytes of {report.path} "
+        f"in {report.seconds:.2f} s"
+    )
+    if report.unverified:
+        click.echo(
+            f"{len(report.unverified)} files have no checksum yet (the next "
+            f"`searchsvc index` lists them): {', '.join(report.unverified)}"
+        )
+    if not report.problems:
+        click.echo("intact")
+        return
+    for line in report.problems:
+        click.echo(f"damaged: {line}", err=True)
+    click.echo(f"run: searchsvc index PATH --rebuild --index-dir {index_dir}", err=True)
+    sys.exit(1)
+
+
+main.add_command(serve_cmd, "serve")
+
+
+if __name__ == "__main__":
+    main()

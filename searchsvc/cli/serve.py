@@ -1,0 +1,126 @@
+"""`searchsvc serve`: the web app under gunicorn, a production WSGI server.
+
+    options (defaulting from the settings) --no index?--> the backend indexes SEEDS_DIR first
+    create_app(those settings) --gunicorn, N workers x T threads--> one access-log line each
+
+The workers are gunicorn's threaded ones as searchsvc.cli.workers hardens them: a connection
+costs a thread only once its request head is in, so slow or idle clients cannot stop the
+service, and gunicorn's own errors answer the API's JSON envelope. The README's
+Deployment section says why, and how to put nginx in front.
+
+Flask and gunicorn are imported inside the command, so `searchsvc --help` stays fast.
+Each worker opens the index lazily on its first request and follows it as it changes.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from searchsvc import config
+from searchsvc.searching import IndexLockedError, open_backend
+
+ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+@click.command("serve")
+@click.option("--host", default=config.DEFAULTS["HOST"], show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=config.DEFAULTS["PORT"], show_default=True, help="Port.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=config.DEFAULTS["WORKERS"],
+    show_default=True,
+    help="Worker processes.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=config.DEFAULTS["THREADS"],
+    show_default=True,
+    help="Threads per worker process (SEARCHSVC_THREADS).",
+)
+@click.option(
+    "--index-dir",
+    default=config.DEFAULTS["INDEX_DIR"],
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the index lives (SEARCHSVC_INDEX_DIR); built from seeds if missing.",
+)
+@click.pass_obj
+def serve_cmd(settings: dict, host: str, port: int, workers: int, threads: int, index_dir: str):
+    """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
+    if not open_backend(index_dir).exists():
+        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]))
+    settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
+    settings["INDEX_DIR"] = index_dir
+    click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
+    _gunicorn(settings).run()
+
+
+def _build_from_seeds(index_dir: str, seeds: str) -> None:
+    click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
+    try:
+        report = open_backend(index_dir).index([seeds])
+    except (OSError, IndexLockedError) as exc:
+        raise click.ClickException(f"Could not build the index: {exc}") from None
+    click.echo(report.summary())
+    if report.total == 0:
+        raise click.ClickException(
+            f"Nothing was indexed from {seeds}/. Run: searchsvc index PATH --index-dir {index_dir}"
+        )
+
+
+def _gunicorn(settings: dict):
+    """A gunicorn application that serves create_app(settings)."""
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger
+
+    class StderrLogger(Logger):
+        """gunicorn's logger with the access log on stderr (gunicorn's '-' means stdout)."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            for handler in self.access_log.handlers:
+                if getattr(handler, "stream", None) is sys.stdout:
+                    handler.setStream(sys.stderr)
+
+    class Server(BaseApplication):
+        # gunicorn has no setting for it; searchsvc.cli.workers.SearchWorker reads it here.
+        header_timeout = float(settings["HEADER_TIMEOUT"])
+
+        def load_config(self):
+            options = {
+                "bind": f"{settings['HOST']}:{settings['PORT']}",
+                "workers": settings["WORKERS"],
+                "worker_class": "searchsvc.cli.workers.SearchWorker",
+                "threads": int(settings["THREADS"]),
+                "keepalive": int(settings["KEEPALIVE"]),
+                "worker_connections": int(settings["CONNECTIONS"]),
+                "accesslog": "-",
+                "access_log_format": ACCESS_FORMAT,
+                "errorlog": "-",
+                "logger_class": StderrLogger,
+                "proc_name": "searchsvc",
+                # gunicorn 25+ opens a control socket at one fixed path under $HOME: two
+                # servers would fight over it, and nothing here uses it.
+                "control_socket_disable": True,
+                # gunicorn's most (its default is 4094); a longer URL gets the envelope's 414
+                # (searchsvc.cli.workers). 8190 bytes hold a query of 2,000 ASCII letters, or
+                # some 1,300 Cyrillic ones (6 bytes each, percent-encoded).
+                "limit_request_line": 8190,
+                # gunicorn's defaults, named because the workers' error messages quote them.
+                "limit_request_fields": 100,
+                "limit_request_field_size": 8190,
+            }
+            for key, value in options.items():
+                if key in self.cfg.settings:  # older gunicorns lack the newer settings
+                    self.cfg.set(key, value)
+
+        def load(self):
+            from searchsvc.web import create_app
+
+            return create_app(settings)
+
+    return Server()

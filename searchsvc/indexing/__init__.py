@@ -1,0 +1,62 @@
+"""Building the index: the directory's generations and lock, and the indexer.
+
+    paths --reading--> Documents --indexer (under the writer lock)--> a Whoosh generation
+    storage: which generation is live, the atomic swap, the manifest of sources
+
+Whoosh's internals stay in two adapters, ``segments`` (reading) and ``writing``; the rest of
+the package uses this face.
+"""
+
+from searchsvc.indexing.deletions import DeleteRefusedError
+from searchsvc.indexing.indexer import IndexReport, index_paths
+from searchsvc.indexing.integrity import latest_toc, toc_name
+from searchsvc.indexing.segments import (
+    encoded_positions,
+    length_column,
+    length_of_byte,
+    open_postings,
+    posting_blocks,
+    postings_key,
+    read_all,
+    reads_blocks,
+)
+from searchsvc.indexing.storage import (
+    REBUILD_HINT,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    current_generation,
+    damaged_error,
+    drop_half_open,
+    earlier_generations,
+    open_index_at,
+    verify_generation,
+    writer_lock,
+)
+
+__all__ = [
+    "REBUILD_HINT",
+    "DeleteRefusedError",
+    "IndexDamagedError",
+    "damaged_error",
+    "drop_half_open",
+    "earlier_generations",
+    "latest_toc",
+    "toc_name",
+    "verify_generation",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "IndexReport",
+    "current_generation",
+    "encoded_positions",
+    "length_column",
+    "length_of_byte",
+    "open_postings",
+    "posting_blocks",
+    "postings_key",
+    "read_all",
+    "reads_blocks",
+    "index_paths",
+    "open_index_at",
+    "writer_lock",
+]

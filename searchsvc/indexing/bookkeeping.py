@@ -1,0 +1,207 @@
+"""The bookkeeping of one indexing run: what the index holds, what each file gave.
+
+    the index's columns --Existing--> id -> (hash, path)
+    each source read --read_and_add()--> Outcome: (id, hash, dated) per document, skips
+    Outcomes --Run.record()--> added / updated / unchanged, the new manifest
+    ids neither seen nor kept --Run.delete_vanished()--> to delete
+
+A file that failed to read (or lost an id to another file) keeps what the index holds
+from it, and so does everything under a folder that could not be read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from searchsvc.indexing import storage
+from searchsvc.indexing.claims import Owners, claim, collision, is_jsonl, source_ids
+from searchsvc.reading import Skipped, SourceFile, doc_id, read_source
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    undated: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+    total: int = 0
+
+    @property
+    def processed(self) -> int:
+        """Documents looked at: added, updated and unchanged."""
+        return self.added + self.updated + self.unchanged
+
+    @property
+    def docs_per_second(self) -> float:
+        """Documents looked at per second of the run."""
+        return self.processed / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """The one-line summary the CLI prints."""
+        return (
+            f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
+            f"unchanged {self.unchanged}, skipped {len(self.skipped)}, "
+            f"undated {self.undated}, total {self.total} documents; "
+            f"{self.seconds:.2f} s, {self.docs_per_second:,.0f} docs/s"
+        )
+
+
+@dataclass
+class Existing:
+    """What the index holds now: id -> (hash, path)."""
+
+    docs: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, ix) -> Existing:
+        """Read ids, hashes and paths from the index's columns."""
+        rows = storage.column_rows(ix, ("id", "hash", "path"))
+        return cls({doc_id: (doc_hash, path) for doc_id, doc_hash, path in rows})
+
+
+class Run:
+    """The bookkeeping of one indexing run: what is seen, kept, written and deleted."""
+
+    def __init__(self, existing: Existing, manifest: dict, report: IndexReport):
+        self.existing = existing.docs
+        self.manifest = manifest
+        self.report = report
+        self.owners: Owners = {}
+        self.new_manifest: dict = {}
+        self.seen_ids: set[str] = set()
+        self.to_delete: list[str] = []
+        self.to_replace: list[str] = []  # ids whose new version replaces the old
+        # Files (or JSONL files with a bad line) that failed to read keep what they had,
+        # and so does everything under a folder that could not be read.
+        self.keep_paths = {s.path for s in report.skipped}
+        self.keep_folders = tuple(
+            s.path.rstrip(os.sep) + os.sep for s in report.skipped if s.folder
+        )
+
+    def split_by_stat(self, sources: Iterable[SourceFile]) -> tuple[list, list]:
+        """Sources whose size and mtime match the manifest (not read), and the rest.
+
+        Every source claims its ids first (see claims); an unchanged file that lost a
+        claim to a new one is read again, so that it reports the collision.
+        """
+        fresh, stale = [], []
+        for src in sources:
+            entry = self.manifest.get(src.path)
+            try:
+                st = os.stat(src.path)
+            except OSError:
+                stale.append(src)  # read_source reports why
+                continue
+            if entry and entry[:2] == [st.st_mtime_ns, st.st_size] and self._intact(entry[2]):
+                fresh.append((src, entry))
+            else:
+                stale.append(src)
+        for src, entry in fresh:
+            claim(self.owners, entry[2], src.path)
+        for src in stale:
+            claim(self.owners, source_ids(src), src.path)
+        kept = []
+        for src, entry in fresh:
+            if any(self.owners[i] != src.path for i in entry[2]):
+                stale.append(src)
+                continue
+            kept.append(src)
+            self.new_manifest[src.path] = entry
+            self.seen_ids.update(entry[2])
+            self.report.unchanged += len(entry[2])
+            self.report.undated += entry[3]
+        return kept, stale
+
+    def _intact(self, ids: dict[str, str]) -> bool:
+        return all(self.existing.get(i, ("",))[0] == h for i, h in ids.items())
+
+    def record(self, outcome: Outcome) -> None:
+        """Account for one source file's documents after they were read (and written)."""
+        for item in outcome.skipped:
+            self.report.skipped.append(item)
+            self.keep_paths.add(item.path)
+        for doc_id_, doc_hash, dated in outcome.docs:
+            self.seen_ids.add(doc_id_)
+            self.report.undated += not dated
+            old = self.existing.get(doc_id_)
+            if old is None:
+                self.report.added += 1
+            elif old[0] == doc_hash:
+                self.report.unchanged += 1
+            else:
+                self.report.updated += 1
+                self.to_replace.append(doc_id_)
+        path, st = outcome.src.path, outcome.stat
+        if st is not None and outcome.docs and path not in self.keep_paths:
+            ids = {doc_id_: doc_hash for doc_id_, doc_hash, _ in outcome.docs}
+            undated = sum(not dated for _, _, dated in outcome.docs)
+            self.new_manifest[path] = [st.st_mtime_ns, st.st_size, ids, undated]
+
+    def delete_vanished(self, paths: Sequence[str | Path], seen: Collection[str]) -> None:
+        """Mark for deletion documents whose file is gone from an indexed folder.
+
+        seen: the ids the run gives (before reading: every id claimed).
+        """
+        roots = tuple(os.path.abspath(p).rstrip(os.sep) + os.sep for p in paths)
+        exact = {os.path.abspath(p) for p in paths}
+        self.to_delete = []  # called before and again after reading: the later call counts
+        for doc_id_, (_, path) in self.existing.items():
+            if doc_id_ in seen or path in self.keep_paths or path.startswith(self.keep_folders):
+                continue
+            if path in exact or path.startswith(roots):
+                self.to_delete.append(doc_id_)
+        self.report.deleted = len(self.to_delete)
+
+
+@dataclass
+class Outcome:
+    """What reading one source file gave: (id, hash, dated) per document, and skips."""
+
+    src: SourceFile
+    stat: os.stat_result | None
+    docs: list[tuple[str, str, bool]]
+    skipped: list[Skipped]
+
+
+MAX_COLLISIONS_SHOWN = 5  # per file: a copied JSON Lines corpus must not flood the report
+
+
+def read_and_add(src: SourceFile, existing: dict, owners: Owners, add) -> Outcome:
+    """Read a source and pass each new or changed Document it owns to add()."""
+    try:
+        st = os.stat(src.path)
+    except OSError:
+        st = None
+    docs: list[tuple[str, str, bool]] = []
+    skipped: list[Skipped] = []
+    given: set[str] = set()
+    if not is_jsonl(src) and owners.get(doc_id(src), src.path) != src.path:
+        return Outcome(src, st, docs, [collision(src.path, doc_id(src), owners[doc_id(src)])])
+    collisions = 0
+    for item in read_source(src):
+        if isinstance(item, Skipped):
+            skipped.append(item)
+            continue
+        owner = owners.get(item.id, src.path)  # an id not claimed: the file changed since
+        if owner != src.path or item.id in given:
+            collisions += 1
+            if collisions <= MAX_COLLISIONS_SHOWN:
+                skipped.append(collision(src.path, item.id, owner))
+            continue
+        given.add(item.id)
+        docs.append((item.id, item.hash, item.date is not None))
+        old = existing.get(item.id)
+        if old is None or old[0] != item.hash:
+            add(item)
+    if collisions > MAX_COLLISIONS_SHOWN:
+        more = collisions - MAX_COLLISIONS_SHOWN
+        skipped.append(Skipped(src.path, f"{more} more documents with ids given before; not kept"))
+    return Outcome(src, st, docs, skipped)

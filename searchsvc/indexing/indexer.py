@@ -1,0 +1,313 @@
+"""Building and updating the index from source files.
+
+One run, under the index directory's writer lock:
+
+    discover files --stat against the manifest--> unchanged files are not read at all
+    every file claims its ids (claims) --> one owner per id: the first path wins
+    ids whose file vanished from an indexed folder --> deletions, weighed (deletions)
+    changed files --read (in several processes when many)--> Documents
+    compare each Document's hash with the index --> add / update / unchanged
+    one Whoosh commit, then the manifest; a rebuild swaps its new generation in last
+
+The index's state (id, hash and path of each document) is read from its columns alone;
+a run with nothing to read or delete opens no Whoosh reader or writer at all.
+
+A file or folder that fails to read is skipped and reported, and whatever the index
+already holds from it stays: bad input never deletes good data. A run that would delete
+a large part of the index stops before writing anything (DeleteRefusedError) unless
+allow_delete. A run that fails for any reason cancels its writer: the index and its
+manifest stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from searchsvc.indexing import storage, writing
+from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_add
+from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
+from searchsvc.indexing.writing import to_fields
+from searchsvc.reading import Document, SourceFile, discover
+
+# Below this many files to read, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 400
+
+WHOOSH_LOCK_TIMEOUT = 5.0
+
+Progress = Callable[[int, int], None]
+
+
+def index_paths(
+    index_dir: str | Path,
+    paths: Sequence[str | Path],
+    *,
+    rebuild: bool = False,
+    procs: int | None = None,
+    wait: float = 0.0,
+    progress: Progress | None = None,
+    allow_delete: bool = False,
+    max_delete_share: float = MAX_DELETE_SHARE,
+) -> IndexReport:
+    """Bring the index at index_dir up to date with the files under paths.
+
+    Raises deletions.DeleteRefusedError, writing nothing, if the run would delete more than
+    max_delete_share of the index or empty a folder (see deletions), unless allow_delete.
+    """
+    started = time.perf_counter()
+    procs = procs or os.cpu_count() or 1
+    guard = None if allow_delete else DeleteGuard(paths, max_delete_share)
+    with storage.writer_lock(index_dir, wait=wait):
+        live = storage.current_generation(index_dir)
+        kept = _kept_generations(index_dir, live)
+        storage.remove_orphans(index_dir, keep=kept)
+        ix = _open_live(index_dir, live, rebuild)
+        gen = live
+        try:
+            fresh_build = rebuild or live is None
+            # A rebuild replaces the live index: its documents are what the guard weighs.
+            previous = _previous(ix, rebuild) if ix and (guard or not fresh_build) else Existing()
+            existing = Existing() if fresh_build else previous
+            manifest = {} if fresh_build or live is None else storage.read_manifest(live)
+            report = IndexReport()
+            sources, report.skipped = discover(paths)
+            run = Run(existing, manifest, report)
+            fresh, stale = run.split_by_stat(sources)
+            run.delete_vanished(paths, seen=run.owners.keys())  # an estimate: nothing read yet
+            check = _DeleteCheck(guard, previous.docs, [s.path for s in sources], rebuild)
+            check(run, run.owners.keys())  # before anything is written
+            if fresh_build:
+                gen, ix = storage.new_generation(index_dir)
+            assert gen is not None  # live, or the new generation of a fresh build
+            if stale or run.to_delete or gen != live:
+                plan = _Plan(procs, progress, len(fresh), len(sources), len(stale))
+                _write(ix, run, paths, stale, plan, always_commit=gen != live, check=check)
+            # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
+            if run.new_manifest != manifest:
+                storage.write_manifest(gen, run.new_manifest)
+            storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
+            if gen != live:
+                storage.swap_in(index_dir, gen)
+                live = gen
+            report.total = storage.doc_count(ix)
+        except BaseException:
+            if gen != live:  # a new generation, half-built and never swapped in
+                storage.remove_orphans(index_dir, keep=kept)
+            raise
+        finally:
+            if ix is not None:
+                ix.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@dataclass
+class _DeleteCheck:
+    """The guard, with what it weighs: the index before the run, and the files found."""
+
+    guard: DeleteGuard | None
+    previous: dict[str, tuple[str, str]]
+    found: list[str]
+    rebuild: bool
+
+    def __call__(self, run: Run, seen: Iterable[str]) -> None:
+        """Raise DeleteRefusedError if the run's deletions need confirmation."""
+        if self.guard is None:
+            return
+        # A rebuild keeps only what it writes.
+        seen = set(seen)
+        doomed = self.previous.keys() - seen if self.rebuild else run.to_delete
+        self.guard.check(self.previous, doomed, self.found, gives=len(seen))
+
+
+@dataclass
+class _Plan:
+    """How to read the stale sources: in how many processes, and whom to tell."""
+
+    procs: int
+    progress: Progress | None
+    done: int  # sources already accounted for (unchanged by stat)
+    total: int  # all sources
+    stale: int  # sources to read
+
+    @property
+    def few(self) -> bool:
+        """Whether so few files are to be read that worker processes cost more than they save."""
+        return self.stale < PARALLEL_THRESHOLD
+
+    @property
+    def parallel(self) -> bool:
+        """Whether to read the stale sources in worker processes."""
+        return self.procs > 1 and not self.few
+
+
+def _write(
+    ix,
+    run: Run,
+    paths: Sequence[str | Path],
+    stale: list,
+    plan: _Plan,
+    always_commit: bool,
+    check: Callable[[Run, Iterable[str]], None],
+) -> None:
+    """Read the stale sources, add and delete documents, and commit if anything changed."""
+    codec = writing.SMALL_SEGMENT_CODEC if plan.few else None
+    writer = _LazyWriter(ix, codec)
+    try:
+        segments = _build(writer, ix, run, stale, plan)
+        run.delete_vanished(paths, seen=run.seen_ids)
+        check(run, run.seen_ids)  # what was read may differ from what was claimed
+        changed = always_commit or segments or run.to_delete or run.to_replace
+        if changed or writer.added:
+            for doc_id_ in run.to_delete + run.to_replace:
+                writer.get().delete_by_term("id", doc_id_)
+    except BaseException:
+        writer.cancel()
+        raise
+    if changed or writer.added:
+        writing.commit(writer.get(), segments)
+    elif writer.writer is None:  # the workers' temporary folder, which a writer's end removes
+        shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
+    else:
+        writer.cancel()  # nothing changed: no new generation for searchers to reopen
+
+
+class _LazyWriter:
+    """A Whoosh writer opened when first needed: a run that only finds collisions or bad
+    files opens none (a cancelled writer leaves stray segment files)."""
+
+    def __init__(self, ix, codec) -> None:
+        self.ix, self.codec = ix, codec
+        self.writer = None
+
+    def get(self):
+        """The writer, opened now if it was not yet."""
+        if self.writer is None:
+            # Whoosh's own lock may still be held for a moment by the workers of a killed run.
+            self.writer = writing.open_writer(self.ix, self.codec, WHOOSH_LOCK_TIMEOUT)
+        return self.writer
+
+    @property
+    def added(self) -> bool:
+        """Whether documents were added to it."""
+        return self.writer is not None and writing.has_added(self.writer)
+
+    def cancel(self) -> None:
+        """Cancel the writer if one was opened, and remove its unfinished segment's files."""
+        if self.writer is None:
+            return
+        self.writer.cancel()
+        writing.remove_segment_files(self.ix, self.writer.newsegment)
+
+
+def _open_live(index_dir, live: Path | None, rebuild: bool):
+    """The live generation to update, or to weigh a rebuild against (None if there is none).
+
+    An update refuses a damaged generation (open_index says what to do: --rebuild). A
+    rebuild is that remedy, so it goes ahead, weighing against whatever can still be read.
+    """
+    if live is None:
+        return None
+    if not rebuild:
+        return storage.open_index(index_dir)
+    try:
+        return storage.open_index_at(live)
+    except Exception as exc:  # noqa: BLE001 - damaged beyond opening: nothing left to weigh
+        storage.drop_half_open(exc)
+        return None
+
+
+def _previous(ix, rebuild: bool) -> Existing:
+    try:
+        return Existing.load(ix)
+    except Exception as exc:  # noqa: BLE001 - a damaged column: weigh what can be read
+        if not rebuild:
+            raise
+        storage.drop_half_open(exc)
+        return Existing()
+
+
+def _kept_generations(index_dir, live: Path | None) -> set[str | None]:
+    # The live generation, and the one before it (a server may still be reading it).
+    if live is None:
+        return set()
+    older = sorted(p.name for p in Path(index_dir).glob("gen-*") if p.name < live.name)
+    return {live.name, older[-1] if older else None}
+
+
+def _build(writer, ix, run: Run, stale, plan: _Plan) -> list:
+    """Read stale sources and write their new documents; return segments built elsewhere."""
+    if plan.parallel:
+        return _build_parallel(ix, run, stale, plan)
+    for i, src in enumerate(stale, start=1):
+        run.record(read_and_add(src, run.existing, run.owners, _adder(writer)))
+        if plan.progress:
+            plan.progress(plan.done + i, plan.total)
+    return []
+
+
+def _adder(writer):
+    """add(doc) for a Whoosh writer, or a _LazyWriter (opened by the first document)."""
+
+    def add(doc: Document) -> None:
+        target = writer.get() if isinstance(writer, _LazyWriter) else writer
+        target.add_document(**to_fields(doc))
+
+    return add
+
+
+# -- several processes --------------------------------------------------------------------
+#
+# Each worker reads its share of the files and writes the new documents into a segment of
+# its own, in the same index directory; the parent adds the finished segments to its
+# commit. This is what Whoosh's MpWriter does with multisegment=True. We do it ourselves
+# because MpWriter's workers block forever on their queue if the indexer is killed, still
+# holding its locks; ours watch their parent and exit with it.
+
+_worker_state: dict = {}
+
+
+def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
+    procs, progress, done, total = plan.procs, plan.progress, plan.done, plan.total
+    # Inherited by fork, not pickled.
+    _worker_state.update(ix=ix, existing=run.existing, owners=run.owners)
+    chunks = [stale[i::procs] for i in range(procs)]
+    segments = []
+    ctx = get_context("fork")
+    with ctx.Pool(procs, initializer=_exit_with_parent) as pool:
+        for segment, outcomes in pool.imap_unordered(_build_segment, chunks):
+            for outcome in outcomes:
+                run.record(outcome)
+            done += len(outcomes)
+            if progress:
+                progress(done, total)
+            if segment is not None:
+                segments.append(segment)
+    _worker_state.clear()
+    return segments
+
+
+def _build_segment(sources: list[SourceFile]):
+    ix, existing, owners = (_worker_state[k] for k in ("ix", "existing", "owners"))
+    writer = writing.worker_writer(ix)
+    outcomes = [read_and_add(src, existing, owners, _adder(writer)) for src in sources]
+    return writing.finish_worker_segment(ix, writer), outcomes
+
+
+def _exit_with_parent() -> None:
+    # A worker must not outlive a killed indexer, nor keep its lock alive.
+    storage.release_inherited_locks()
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()

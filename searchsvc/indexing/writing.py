@@ -1,0 +1,114 @@
+"""Writing a Whoosh index below its public API: the one module that knows how (writing side).
+
+    Document --to_fields--> a row of the schema's fields
+    a new generation --create_index--> an empty Whoosh index
+    open_writer / worker_writer --add documents--> finish_worker_segment, commit(writer, segments)
+
+Several processes build segments of one commit (see indexer.py): each worker finalises a
+segment of its own with a SegmentWriter that takes no lock, and the parent commits them
+with its own in one table of contents, as Whoosh's MpWriter does. That needs Whoosh's
+private writer methods, listed in PRIVATE_NAMES; tests/test_whoosh_adapters.py fails,
+naming the missing one, if the pinned Whoosh changes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.writing import SegmentWriter
+
+from searchsvc.reading import Document
+
+PRIVATE_NAMES = (
+    ("whoosh.writing.SegmentWriter", "_added"),
+    ("whoosh.writing.SegmentWriter", "_finalize_segment"),
+    ("whoosh.writing.SegmentWriter", "_close_segment"),
+    ("whoosh.writing.SegmentWriter", "_merge_segments"),
+    ("whoosh.writing.SegmentWriter", "_commit_toc"),
+    ("whoosh.writing.SegmentWriter", "_finish"),
+)
+
+# Whoosh zlib-compresses each term's block of postings. In a segment of a few documents
+# nearly every block holds one or two postings, and setting zlib up for each (~60 us)
+# was half the commit of 50 new releases. Blocks record their own compression, so any
+# reader reads both kinds. Runs that read many files keep Whoosh's default.
+SMALL_SEGMENT_CODEC = W3Codec(compression=0)
+
+LIMIT_MB = 256
+
+
+def create_index(gen: Path, schema):
+    """An empty Whoosh index in the generation directory gen."""
+    return whoosh_index.create_in(str(gen), schema)
+
+
+def open_writer(ix, codec=None, timeout: float = 5.0):
+    """The index's writer (Whoosh's lock, waited for up to timeout seconds)."""
+    return ix.writer(limitmb=LIMIT_MB, timeout=timeout, codec=codec)
+
+
+def has_added(writer) -> bool:
+    """Whether documents were added to the writer."""
+    return bool(writer._added)
+
+
+def worker_writer(ix):
+    """A writer of one segment for a worker process: no lock, committed by the parent."""
+    return SegmentWriter(ix, _lk=False, limitmb=LIMIT_MB)
+
+
+def finish_worker_segment(ix, writer):
+    """The worker's finished segment, or None (its files removed) if it added nothing."""
+    if not writer._added:
+        # Not writer.cancel(): it would remove the temporary folder (MAIN.tmp) that every
+        # writer of the index shares, under a worker still assembling its segment there.
+        writer._close_segment()
+        remove_segment_files(ix, writer.newsegment)
+        return None
+    return writer._finalize_segment()
+
+
+def remove_segment_files(ix, segment) -> None:
+    """Remove the files of a segment that no table of contents names."""
+    for name in segment.list_files(ix.storage):
+        with contextlib.suppress(OSError):
+            ix.storage.delete_file(name)
+
+
+def commit(writer, segments: list) -> None:
+    """Commit the writer, with segments that workers built, in one new table of contents."""
+    if not segments:
+        writer.commit()
+        return
+    # SegmentWriter.commit(), with the workers' segments added (as MpWriter does).
+    final = writer._merge_segments(None, None, None) + segments
+    if writer._added:
+        final.append(writer._finalize_segment())
+    else:
+        writer._close_segment()
+    writer._commit_toc(final)
+    writer._finish()
+
+
+def to_fields(doc: Document) -> dict[str, object]:
+    """The field values Whoosh indexes for a document."""
+    fields: dict[str, object] = {
+        "id": doc.id,
+        "title": doc.title,
+        "body": doc.body,
+        "exact": f"{doc.title}\n{doc.body}",
+        "source": doc.source,
+        "category": doc.category,
+        "place": doc.place,
+        "url": doc.url,
+        "path": doc.path,
+        "hash": doc.hash,
+    }
+    if doc.date is not None:
+        fields["date"] = doc.date
+        fields["year"] = f"{doc.date.year:04d}"
+        fields["month"] = f"{doc.date.year:04d}-{doc.date.month:02d}"
+    return fields

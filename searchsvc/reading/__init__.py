@@ -1,0 +1,22 @@
+"""Reading releases: finding source files, and turning each into Documents.
+
+    paths --discover--> SourceFiles (and Skipped: what cannot be read, and why)
+    SourceFile --read_source--> Documents (.txt seeds, Markdown with front matter, JSON Lines)
+
+Nothing here knows about the index; a bad file is reported and skipped, never fatal.
+"""
+
+from searchsvc.reading.discovery import Skipped, SourceFile, discover, doc_id, printable
+from searchsvc.reading.documents import Document, DocumentError, parse_jsonl_line, read_source
+
+__all__ = [
+    "Document",
+    "DocumentError",
+    "Skipped",
+    "SourceFile",
+    "discover",
+    "doc_id",
+    "parse_jsonl_line",
+    "printable",
+    "read_source",
+]

@@ -1,0 +1,322 @@
+"""Source files to Documents: the readers at the start of the pipeline.
+
+    paths --discover()--> SourceFiles --read_source()--> Documents, or Skipped with a reason
+
+discover() (in discovery) finds the files, in a fixed order. read_source() picks the format
+from the file's suffix, reads the bytes once, hashes them, rejects what is not text (empty,
+binary, not UTF-8, or over MAX_FILE_SIZE), and hands the text to one parser per format:
+
+- ``.txt``: the seed format, a `` date YYYY-MM-DD`` header, then free text from which the
+  title, dateline place and news source are guessed (see release_text);
+- ``.md`` and ``.markdown``: optional YAML front matter, then Markdown stripped to plain
+  text (see markdown_text);
+- ``.jsonl``: one JSON object per line, one Document each (BEIR corpora load as they are).
+
+A parser raises DocumentError for bad content; read_source turns it into a Skipped record,
+so one bad file (or JSONL line) never stops a build. Dates become naive UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import yaml
+
+from searchsvc import dates
+from searchsvc.reading.discovery import (
+    SUPPORTED_SUFFIXES,
+    Skipped,
+    SourceFile,
+    doc_id,
+    unreadable_kind,
+)
+from searchsvc.reading.markdown_text import markdown_to_text
+from searchsvc.reading.release_text import find_source, shorten, tidy_paragraphs, title_and_place
+
+# The largest of 14,396 White House releases is 0.25 MB. A bigger .txt or .md file (or JSONL
+# record) is not a release: indexing 50 MB takes half a minute and 0.7 GB, for one document.
+MAX_FILE_SIZE = 10 * 1024 * 1024
+
+
+# The one date regex allowed: the seed header. dateutil reads the value itself.
+_SEED_HEADER = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})(?!\d)[ \t]*")
+_FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    body: str  # plain text
+    date: datetime | None = None  # naive datetime in UTC, or None
+    source: str = ""
+    place: str = ""
+    url: str = ""
+    category: str = ""
+    path: str = ""  # absolute path of the file it came from
+    hash: str = ""  # sha1 hex of the raw bytes: the whole file, or for JSONL the record's line
+
+
+class DocumentError(ValueError):
+    """Content that cannot become a Document; the message is the Skipped reason."""
+
+
+# -- reading files ------------------------------------------------------------------------
+
+
+def read_source(src: SourceFile) -> Iterator[Document | Skipped]:
+    """Read one file and yield its Documents (many for JSON Lines) or Skipped records."""
+    kind = SUPPORTED_SUFFIXES.get(os.path.splitext(src.path)[1].lower())
+    if kind is None:
+        yield Skipped(src.path, unreadable_kind(src.path))
+        return
+    try:
+        raw, size = _read_bytes(src.path, whole=kind == "jsonl")
+    except OSError as e:
+        yield Skipped(src.path, f"cannot read file: {e.strerror or e}")
+        return
+    except DocumentError as e:
+        yield Skipped(src.path, str(e))
+        return
+    if raw is None:
+        yield Skipped(src.path, _too_large("file", size))
+        return
+    try:
+        text = decode(raw)  # a JSONL file too: binary or not UTF-8 condemns the whole file
+        if kind == "jsonl":
+            yield from _read_jsonl(src.path, raw)
+            return
+        parse = parse_markdown if kind == "markdown" else parse_text
+        doc = parse(text, doc_id(src))
+    except DocumentError as e:
+        yield Skipped(src.path, str(e))
+        return
+    yield replace(doc, path=src.path, hash=_sha1(raw))
+
+
+def _read_bytes(path: str, whole: bool) -> tuple[bytes | None, int]:
+    """A regular file's bytes (None if over MAX_FILE_SIZE and not whole) and its size."""
+    # O_NONBLOCK: a FIFO put in a file's place after discovery must not block the run forever.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with open(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError("not a regular file")
+        # A JSON Lines file holds many records (a BEIR corpus, say): its lines are checked.
+        size = info.st_size
+        return (f.read() if whole or size <= MAX_FILE_SIZE else None), size
+
+
+def decode(raw: bytes) -> str:
+    """The text of a file's bytes, without a BOM; DocumentError if it is not UTF-8 text."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError("not UTF-8 (UTF-16 byte order mark)")
+    if b"\0" in raw:
+        raise DocumentError("binary file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DocumentError(f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise DocumentError("empty file")
+    return text
+
+
+def _too_large(what: str, size: int) -> str:
+    mb = 1024 * 1024
+    return f"{what} too large ({size / mb:.1f} MB; the limit is {MAX_FILE_SIZE // mb} MB)"
+
+
+def _sha1(raw: bytes) -> str:
+    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+
+
+def _read_jsonl(path: str, raw: bytes) -> Iterator[Document | Skipped]:
+    # Split the bytes, not the text: each record's hash is of its own line's raw bytes.
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue  # blank lines separate nothing and mean nothing
+        if len(line) > MAX_FILE_SIZE:
+            yield Skipped(path, f"line {number}: {_too_large('record', len(line))}", number)
+            continue
+        try:
+            doc = parse_jsonl_line(line.decode("utf-8").removeprefix("\ufeff"))
+        except DocumentError as e:
+            yield Skipped(path, f"line {number}: {e}", number)
+            continue
+        yield replace(doc, path=path, hash=_sha1(line))
+
+
+# -- JSON Lines -----------------------------------------------------------------------------
+
+
+def parse_jsonl_line(line: str) -> Document:
+    """One JSON Lines record (id or _id, title, body or text, date, url...) as a Document."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise DocumentError(f"not JSON ({e.msg} at column {e.colno})") from None
+    except (ValueError, RecursionError) as e:  # a 5,000-digit number; arrays 100,000 deep
+        raise DocumentError(f"not JSON ({str(e)[:60]})") from None
+    if not isinstance(record, dict):
+        raise DocumentError(f"not a JSON object but {_JSON_TYPES[type(record)]}")
+    ident = _as_text(record.get("id", record.get("_id"))).strip()
+    if not ident:
+        raise DocumentError("no id (expected 'id' or '_id')")
+    title = " ".join(_as_text(record.get("title")).split())  # BEIR titles hold newlines
+    body = _as_text(record.get("body") or record.get("text"))
+    if not (title.strip() or body.strip()):
+        raise DocumentError("no text")
+    return Document(
+        id=ident,
+        title=title,
+        body=body,
+        date=parse_date(record.get("date")),
+        source=_as_text(record.get("source")),
+        place=_as_text(record.get("place")),
+        url=_as_text(record.get("url")),
+        category=_as_text(record.get("category")),
+    )
+
+
+_JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
+# -- Markdown with front matter --------------------------------------------------------------
+
+
+def parse_markdown(text: str, id: str = "") -> Document:
+    """A Markdown file, with optional YAML front matter, as a Document."""
+    meta, markdown = split_front_matter(text)
+    content = markdown_to_text(markdown)
+    title = " ".join(_as_text(meta.get("title")).split())  # also folds non-breaking spaces
+    title = title or content.heading or shorten(content.text.split("\n", 1)[0])
+    if not (title or content.text):
+        raise DocumentError("no text")
+    # `date` is the date of record; published_time is a fallback carrying a timezone.
+    when = meta.get("date")
+    if when is None or when == "":
+        when = meta.get("published_time")
+    return Document(
+        id=id,
+        title=title,
+        body=content.text,
+        date=parse_date(when),
+        source=_as_text(meta.get("source")),
+        place=_as_text(meta.get("place")),
+        url=_as_text(meta.get("source_url") or meta.get("url")),
+        category=_as_text(meta.get("tags") or meta.get("category")),
+    )
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """The YAML mapping between leading '---' lines, and the text after it."""
+    first_line, _, rest = text.partition("\n")
+    if first_line.rstrip() != "---":
+        return {}, text
+    end = _FENCE.search(rest)
+    if end is None:
+        raise DocumentError("broken front matter: no closing '---'")
+    front = rest[: end.start()]
+    if len(front) > MAX_FRONT_MATTER:
+        raise DocumentError(f"broken front matter: longer than {MAX_FRONT_MATTER // 1024} KB")
+    # The C loader (same safe semantics as yaml.safe_load) when PyYAML has it: much faster.
+    # But libyaml recurses on the C stack, and nesting ~20,000 deep ("- - - ...") crashes
+    # the process; text this short cannot nest that deep. Python's loader raises instead.
+    loader = _YAML_LOADER if len(front) <= _C_LOADER_LIMIT else yaml.SafeLoader
+    try:
+        meta = _load_yaml(front, loader)
+    except yaml.YAMLError as e:
+        raise DocumentError(f"broken front matter: invalid YAML ({_yaml_problem(e)})") from None
+    except RecursionError:
+        raise DocumentError("broken front matter: nested too deeply") from None
+    except DocumentError:
+        raise
+    except Exception as e:  # PyYAML's own constructors: date: 2023-02-30, !!float x, !!bool
+        problem = f"{type(e).__name__}: {str(e)[:60]}"
+        raise DocumentError(f"broken front matter: invalid YAML ({problem})") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise DocumentError(f"broken front matter: YAML {type(meta).__name__}, not a mapping")
+    return meta, rest[end.end() :]
+
+
+def _load_yaml(front: str, loader: type) -> object:
+    """The YAML value of front matter, refusing aliases: a few hundred bytes of nested
+    aliases (a "billion laughs") expand to gigabytes. Anchors alone are harmless."""
+    if "*" in front:  # no alias without one; the events pass costs a second parse
+        for event in yaml.parse(front, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise DocumentError("broken front matter: YAML aliases (*name) are not allowed")
+    return yaml.load(front, Loader=loader)
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_C_LOADER_LIMIT = 4096  # characters; real front matter is under 1 KB
+MAX_FRONT_MATTER = 64 * 1024
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    problem = getattr(error, "problem", None) or str(error).split("\n", 1)[0]
+    mark = getattr(error, "problem_mark", None)
+    # +2: the mark counts from 0, inside the front matter, which starts on the file's line 2.
+    return f"{problem} at line {mark.line + 2}" if mark is not None else problem
+
+
+# -- the seed text format -------------------------------------------------------------------
+
+
+def parse_text(text: str, id: str = "") -> Document:
+    """A seed-format text file (' date YYYY-MM-DD' header, then the release) as a Document."""
+    text = text.replace("\r\n", "\n")
+    when = None
+    header = _SEED_HEADER.match(text)
+    if header:
+        when = parse_date(header.group(1))
+        text = text[header.end() :]
+    body = tidy_paragraphs(text)
+    if not body:
+        raise DocumentError("no text")
+    title, place = title_and_place(body.split("\n"))
+    return Document(id=id, title=title, body=body, date=when, source=find_source(body), place=place)
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def parse_date(value: object) -> datetime | None:
+    """A date, datetime or date text as a naive UTC datetime; None for no value."""
+    try:
+        return dates.parse_date(value)
+    except dates.DateError as exc:
+        raise DocumentError(str(exc)) from None
+
+
+def _as_text(value: object) -> str:
+    # YAML and JSON give numbers, lists (tags) and nulls where text is expected.
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return _as_text(value[0]) if value else ""
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii():
+        return text
+    # A JSON or YAML escape can spell a lone surrogate ("\ud800"), which no page can encode.
+    return _SURROGATE.sub("\ufffd", text)

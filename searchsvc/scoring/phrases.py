@@ -1,0 +1,294 @@
+"""Where a quoted phrase occurs, and how often, without Whoosh's span matchers.
+
+Whoosh's Phrase matcher walks the intersection of its words document by document and, in
+each, builds a Span object per position of every word: 0.1-1 s for a phrase of common
+words over the long White House releases. Here, one segment at a time:
+
+    each word --its posting blocks, rarest word first--> candidate documents
+        (a block whose id range holds no candidate left is skipped, not decoded)
+    candidates --the values kept from the same blocks--> each word's positions there
+    positions --numpy: keys doc << 32 | position, shifted and looked up--> matches
+    matches --counted per document--> the phrase's frequency there
+
+Whoosh's W3 codec keeps postings in blocks of up to 128, each a zlib-compressed pickle of
+(ids, weights, values): one decoding gives a block's ids and values. A Positions value is a
+pickled list of gaps; the lists of all the candidates are spliced into one pickle, decoded
+in one call. An adjacent phrase (slop 1) takes its words rarest first and, after each,
+drops the documents where the words so far do not line up: a common word's positions are
+decoded only where the phrase may still be. A word asked for a second time is decoded whole
+and kept (least recently used out first, up to CACHE_BYTES): common words recur.
+
+A match is what Whoosh's SpanNear2 (ordered, mindist=1) accepts: word i+1 occurs 1 to
+``slop`` positions after word i. The frequency is the number of distinct (first, last
+position) spans, Whoosh's ``len(matcher.spans())``. It is not the matcher's ``weight()``:
+that is the sum of the words' own frequencies (an IntersectionMatcher's), phrase or not.
+
+Deleted documents are left in (the caller masks them), unlike in Whoosh's matcher. The
+request's deadline is checked per segment and per word read.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from pickle import loads
+
+import numpy as np
+
+from searchsvc.caching import LruCache
+from searchsvc.deadline import NEVER, Deadline
+from searchsvc.indexing import (
+    encoded_positions,
+    open_postings,
+    posting_blocks,
+    postings_key,
+    read_all,
+    reads_blocks,
+)
+
+# Decoded words kept per process. The words of the 60 phrases of the benchmark workload on
+# the White House corpus take 25 MB; "the" alone, in 14,384 documents, 4.8 MB.
+CACHE_BYTES = 64 * 1024 * 1024
+
+_NO_IDS = np.zeros(0, dtype=np.int64)
+
+
+class PhraseError(ValueError):
+    """A phrase asked of a field that keeps no positions (Whoosh raises its QueryError)."""
+
+
+_NONE = (_NO_IDS, _NO_IDS)
+
+
+def phrase_frequencies(
+    reader, fieldname: str, words: list[str], slop: int = 1, deadline: Deadline | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The documents whose field holds the phrase (sorted int64), and its frequency in each.
+
+    Past `deadline` (None: no deadline) it raises DeadlineExceededError.
+    """
+    schema = reader.schema
+    if not words or fieldname not in schema:
+        return _NONE  # as Whoosh: no field, no matches
+    fmt = schema[fieldname].format
+    if not fmt or not fmt.supports("positions"):
+        raise PhraseError(f"Phrase search: {fieldname!r} field has no positions")
+    docs, freqs = [_NO_IDS], [_NO_IDS]
+    for leaf, base in reader.leaf_readers():
+        leaf_docs, leaf_freqs = _leaf_phrase(leaf, fieldname, fmt, words, slop, deadline or NEVER)
+        docs.append(leaf_docs + base)
+        freqs.append(leaf_freqs)
+    return np.concatenate(docs), np.concatenate(freqs)
+
+
+def clear_cache() -> None:
+    """Forget the decoded words (they stay valid: a segment never changes its postings)."""
+    _CACHE.clear()
+
+
+def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int, deadline: Deadline):
+    """The phrase's documents (segment numbers) and frequencies in one segment."""
+    postings = {}
+    for word in dict.fromkeys(words):  # a repeated word is read once
+        deadline.check("phrases")
+        found = _postings(leaf, fieldname, word, fmt)
+        if found is None:
+            return _NONE
+        postings[word] = found
+    order = sorted(postings, key=lambda w: leaf.doc_frequency(fieldname, w))
+    docs = None
+    for word in order:
+        deadline.check("phrases")
+        ids = postings[word].ids(docs)
+        docs = ids if docs is None else docs[_in_sorted(docs, ids)]
+        if not len(docs):
+            return _NONE
+    assert docs is not None  # postings has at least one word
+    if slop == 1:
+        return _adjacent(docs, words, order, postings)
+    positions = {word: postings[word].positions(docs) for word in order}
+    return _spans(docs, [positions[w] for w in words], slop)
+
+
+def _adjacent(docs: np.ndarray, words: list[str], order: list[str], postings: dict):
+    """Docs and counts of the words at p, p + 1, ..., read rarest first, pruning docs."""
+    starts: np.ndarray | None = None  # doc << 32 | p where the words read so far line up
+    for word in order:
+        flat, lens = postings[word].positions(docs)
+        keys = (np.repeat(docs, lens) << 32) + flat
+        for i in (i for i, w in enumerate(words) if w == word):
+            shifted = keys[flat >= i] - i
+            starts = shifted if starts is None else starts[_in_sorted(starts, shifted)]
+        assert starts is not None  # every word of order occurs in words
+        docs = np.unique(starts >> 32)
+        if not len(docs):
+            return _NONE
+    assert starts is not None
+    found, freqs = np.unique(starts >> 32, return_counts=True)
+    return found, freqs.astype(np.int64)
+
+
+def _spans(docs: np.ndarray, positions: list, slop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Docs and counts of Whoosh's spans, extended word by word in phrase order."""
+    # One key per position, slop keys of room after each doc's last: a span's end plus a
+    # gap never reaches the next doc's keys.
+    room = max(slop, 0)
+    last = np.max([flat[np.cumsum(lens) - 1] for flat, lens in positions], axis=0)
+    offsets = np.concatenate(([0], np.cumsum(last + room + 1)[:-1]))
+    keys = [np.repeat(offsets, lens) + flat for flat, lens in positions]
+    # A span is the key of its last position, times width, plus its length.
+    width = room * (len(positions) - 1) + 1
+    spans = keys[0] * width
+    for nxt in keys[1:]:
+        ends, lengths = np.divmod(spans, width)
+        out = [_NO_IDS]
+        for gap in range(1, slop + 1):
+            hit = _in_sorted(ends + gap, nxt)
+            out.append((ends[hit] + gap) * width + lengths[hit] + gap)
+        # Different middles may reach the same (first, last) pair: Whoosh keeps one.
+        spans = np.unique(np.concatenate(out))
+    doc_of = np.searchsorted(offsets, spans // width, "right") - 1
+    found, freqs = np.unique(doc_of, return_counts=True)
+    return docs[found], freqs.astype(np.int64)
+
+
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """A mask of the values found in sorted_keys."""
+    if not len(sorted_keys):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, values), len(sorted_keys) - 1)
+    return sorted_keys[at] == values
+
+
+def _postings(leaf, fieldname: str, word: str, fmt):
+    """A word's postings in a segment: kept whole, read by blocks (W3), or None if absent."""
+    matcher = open_postings(leaf, fieldname, word)
+    if matcher is None:
+        return None
+    # Plain Positions values are pickled lists of gaps, decoded here; others by Whoosh.
+    if not reads_blocks(matcher) or not encoded_positions(fmt):
+        return _Decoded.read(matcher)
+    key = (*postings_key(leaf, matcher), fieldname, word)
+    whole = _CACHE.lookup(key, lambda: _Decoded.of(_BlockPostings(matcher)))
+    return whole if whole is not None else _BlockPostings(matcher)
+
+
+class _BlockPostings:
+    """One word's W3 postings, decoded a block at a time: only blocks that may matter."""
+
+    def __init__(self, matcher):
+        self.matcher = matcher
+        self.all_ids: np.ndarray = _NO_IDS
+        self.values: list[bytes] = []  # the encoded positions of each of all_ids
+
+    def ids(self, among: np.ndarray | None) -> np.ndarray:
+        """The word's documents in the blocks that may hold one of among (None: all)."""
+        wanted = None if among is None else lambda last, top: _any_within(among, last, top)
+        parts = []
+        for block in posting_blocks(self.matcher, values=True, wanted=wanted):
+            parts.append(block.ids)
+            self.values.extend(block.values)
+        self.all_ids = np.fromiter(chain.from_iterable(parts), np.int64, len(self.values))
+        return self.all_ids
+
+    def positions(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each doc's positions, concatenated, and how many each has (docs: among ids)."""
+        values = self.values
+        picked = [values[i] for i in np.searchsorted(self.all_ids, docs).tolist()]
+        return _gaps_to_positions(*_pickled_gaps(picked))
+
+
+class _Decoded:
+    """One word's postings decoded whole: ids, where each doc's positions start, positions."""
+
+    def __init__(self, ids: np.ndarray, flat: np.ndarray, lens: np.ndarray):
+        self.all_ids, self.starts = ids, np.concatenate(([0], np.cumsum(lens)))
+        self.flat = flat.astype(np.int32 if flat.max(initial=0) < 2**31 else np.int64)
+        self.nbytes = ids.nbytes + self.starts.nbytes + self.flat.nbytes
+
+    @classmethod
+    def of(cls, postings: _BlockPostings) -> _Decoded:
+        """Every block of a W3 posting list."""
+        ids = postings.ids(None)
+        return cls(ids, *postings.positions(ids))
+
+    @classmethod
+    def read(cls, matcher) -> _Decoded:
+        """Every posting, decoded by Whoosh (other codecs, or formats other than Positions)."""
+        block = read_all(matcher, values=True)
+        return cls(np.array(block.ids, dtype=np.int64), *_flatten(block.values))
+
+    def ids(self, among: np.ndarray | None) -> np.ndarray:
+        """All the word's documents."""
+        return self.all_ids
+
+    def positions(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each doc's positions, concatenated, and how many each has (docs: among ids)."""
+        at = np.searchsorted(self.all_ids, docs)
+        lo, lens = self.starts[at], self.starts[at + 1] - self.starts[at]
+        # Index of every wanted position: each doc's run lo, lo + 1, ..., back to back.
+        idx = np.arange(int(lens.sum())) + np.repeat(lo - (np.cumsum(lens) - lens), lens)
+        return self.flat[idx].astype(np.int64), lens
+
+
+class _Cache:
+    """Decoded words by segment and term, least recently used out first, up to budget bytes."""
+
+    def __init__(self, budget: int = CACHE_BYTES):
+        self.words: LruCache[tuple, _Decoded] = LruCache(
+            budget, cost=lambda word: word.nbytes, largest=budget // 4
+        )
+        self.seen: LruCache[tuple, bool] = LruCache(100_000)  # words asked for once
+
+    def lookup(self, key, decode) -> _Decoded | None:
+        """The word if kept; decode() and kept if asked for before; else None."""
+        found = self.words.get(key)
+        if found is not None:
+            return found
+        if self.seen.get(key) is None:
+            self.seen.put(key, True)
+            return None  # a word asked for once may never be again: not worth decoding whole
+        word = decode()
+        self.words.put(key, word)
+        return word
+
+    def clear(self) -> None:
+        """Forget every word."""
+        self.words.clear()
+        self.seen.clear()
+
+
+_CACHE = _Cache()
+
+
+def _pickled_gaps(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The position gaps in Positions values, concatenated, and how many each value holds."""
+    # A value is a 4-byte count, then a pickled list: PROTO 2, EMPTY_LIST, BINPUT 0, its
+    # items appended, STOP. Their items spliced into one list unpickle in one C call.
+    lens = np.frombuffer(b"".join([v[:4] for v in values]), ">u4").astype(np.int64)
+    try:
+        gaps = loads(b"\x80\x02]" + b"".join([v[9:-1] for v in values]) + b".")
+    except Exception:  # noqa: BLE001 - not the layout above: decode one by one below
+        gaps = None
+    if isinstance(gaps, list) and len(gaps) == lens.sum():
+        return np.array(gaps, dtype=np.int64), lens
+    # The pickle's final STOP may be missing; Whoosh's decode_positions adds it back.
+    return _flatten([loads(v[4:] if v[-1:] == b"." else v[4:] + b".") for v in values])
+
+
+def _gaps_to_positions(gaps: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions from gaps that restart from 0 in each document."""
+    sums = np.cumsum(gaps)
+    before = np.concatenate(([0], sums[np.cumsum(lens)[:-1] - 1]))[: len(lens)]
+    return sums - np.repeat(before, lens), lens
+
+
+def _any_within(sorted_ids: np.ndarray, above: int, upto: int) -> bool:
+    """Whether some id lies in (above, upto]."""
+    i = int(np.searchsorted(sorted_ids, above, "right"))
+    return i < len(sorted_ids) and sorted_ids[i] <= upto
+
+
+def _flatten(lists: list) -> tuple[np.ndarray, np.ndarray]:
+    """The lists' items as one array, and each list's length."""
+    lens = np.fromiter(map(len, lists), np.int64, len(lists))
+    return np.fromiter(chain.from_iterable(lists), np.int64, int(lens.sum())), lens

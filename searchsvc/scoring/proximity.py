@@ -1,0 +1,70 @@
+"""Proximity: a bonus for the best-ranked documents where the query's words occur close together.
+
+    top DEPTH documents by BM25F --their stored title and body, word by word-->
+        positions of each query word (by stem; stop words keep their places)
+    every position --a window of WINDOW words from it--> the idf of the distinct query
+        words inside it; the best window is the bonus
+    score + WEIGHT x bonus --> the final order of those documents
+
+BM25 treats a document as a bag of words: "vitamin D deficiency" scattered over three
+paragraphs scores as high as the phrase itself. On scifact's training queries and on
+cranfield the bonus adds about 0.009 nDCG@10 (bench/README.md). Only the top DEPTH
+documents are re-read, and at most SCAN_CHARS characters of each, so the cost is bounded
+whatever the corpus and however long its releases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import repeat
+
+import numpy as np
+
+from searchsvc.analysis import WORD_RE, stem_term
+from searchsvc.deadline import NEVER, Deadline
+
+DEPTH = 30  # documents re-ranked; 20 to 200 gave the same figures
+WINDOW = 12  # words
+WEIGHT = 0.6
+SCAN_CHARS = 3_000  # of a long release: its opening states its subject (as a news lede does)
+
+
+def word_positions(text: str, terms: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The positions (in words) of text's words whose stems are terms, and which term each is."""
+    words = WORD_RE.findall(text[:SCAN_CHARS])
+    # map() over C functions (the cached stemmer, dict.get) keeps Python out of the loop
+    # over every word: 0.1 microseconds a word instead of 0.5.
+    lookup: Callable[[str | None, int], int] = terms.get  # type: ignore[assignment]
+    found = np.fromiter(
+        map(lookup, map(stem_term, words), repeat(-1)), dtype=np.int64, count=len(words)
+    )
+    positions = np.flatnonzero(found >= 0)
+    return positions, found[positions]
+
+
+def best_window(positions: np.ndarray, which: np.ndarray, idfs: np.ndarray) -> float:
+    """The largest idf mass of distinct query words in one window starting at a match."""
+    if len(positions) < 2:
+        return 0.0
+    present = np.zeros(len(positions), dtype=np.float64)
+    for k in np.unique(which):
+        own = positions[which == k]  # sorted: positions come in text order
+        inside = np.searchsorted(own, positions + WINDOW) > np.searchsorted(own, positions)
+        present += idfs[k] * inside
+    return float(present.max())
+
+
+def bonuses(
+    texts: list[str], idf_of: dict[str, float], deadline: Deadline | None = None
+) -> np.ndarray:
+    """WEIGHT x the best window of each text, for the query words (stems) and their idf."""
+    deadline = deadline or NEVER
+    out = np.zeros(len(texts), dtype=np.float64)
+    if len(idf_of) < 2:
+        return out
+    terms = {stem: k for k, stem in enumerate(idf_of)}
+    idfs = np.array(list(idf_of.values()), dtype=np.float64)
+    for n, text in enumerate(texts):
+        deadline.check("proximity")
+        out[n] = WEIGHT * best_window(*word_positions(text, terms), idfs)
+    return out

@@ -1,0 +1,55 @@
+"""Searching: the one search function, and the engine that serves it from an open index.
+
+SearchRequest (request: every parameter declared once)
+  --engine (a reused searcher per index state, a result cache)--> search()
+  --query, dates, facets, scoring, snippets--> SearchResult
+"""
+
+from searchsvc.searching.backend import (
+    Backend,
+    DeadlineExceededError,
+    DeleteRefusedError,
+    Freshness,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexStats,
+    Verification,
+)
+from searchsvc.searching.engine import Engine, open_backend
+from searchsvc.searching.request import (
+    MAX_DEPTH,
+    PARAMS,
+    SORTS,
+    Param,
+    SearchError,
+    SearchRequest,
+    check_request,
+    request_from_args,
+)
+from searchsvc.searching.search import FacetCount, Hit, SearchResult
+
+__all__ = [
+    "Backend",
+    "DeadlineExceededError",
+    "DeleteRefusedError",
+    "Freshness",
+    "IndexDamagedError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "open_backend",
+    "MAX_DEPTH",
+    "PARAMS",
+    "SORTS",
+    "Engine",
+    "FacetCount",
+    "Hit",
+    "IndexStats",
+    "Verification",
+    "Param",
+    "SearchError",
+    "SearchRequest",
+    "SearchResult",
+    "check_request",
+    "request_from_args",
+]

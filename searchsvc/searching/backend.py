@@ -1,0 +1,133 @@
+"""The backend seam: what the edges (web, API, CLI, benchmarks) need of a search engine.
+
+    edges --Backend--> index(paths), exists(), search(request, deadline), document(id),
+                       query_terms(text), stats(), freshness(), verify(), close()
+    and its errors: IndexNotFoundError (nothing to search yet), IndexLockedError (another
+    indexer), IndexDamagedError, DeleteRefusedError, DeadlineExceededError
+
+The embedded Whoosh Engine (engine.py) is the default and, for now, the only one. The edges
+are written against this protocol alone, so another engine behind the same protocol (a
+cluster, say) serves the same page, API and CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from searchsvc.deadline import Deadline, DeadlineExceededError
+from searchsvc.indexing import (
+    DeleteRefusedError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexReport,
+)
+from searchsvc.reading import Document
+from searchsvc.searching.request import SearchRequest
+from searchsvc.searching.search import SearchResult
+from searchsvc.snippets import QueryTerms
+
+__all__ = [
+    "Backend",
+    "DeadlineExceededError",
+    "DeleteRefusedError",
+    "Freshness",
+    "IndexDamagedError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "IndexStats",
+    "Verification",
+]
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds."""
+
+    documents: int
+    undated: int
+    first_date: datetime | None
+    last_date: datetime | None
+    per_year: dict[str, int]
+    size_bytes: int
+    updated_at: datetime
+    path: str
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """Which state of the index answers now, and since when."""
+
+    generation: str  # the generation served (a rebuild makes a new one)
+    commit: int | None  # its commit: with generation, it changes whenever answers may
+    updated_at: datetime  # when that state was written (naive local time)
+    warning: str | None = None  # set while an older state answers because a newer one failed
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What checking the index's files found."""
+
+    path: str
+    files: int
+    bytes: int
+    seconds: float
+    unverified: list[str]  # files no checksum lists yet (the next index run lists them)
+    problems: list[str]  # damaged files, or why the index does not open; empty: intact
+
+
+class Backend(Protocol):
+    """A search engine as the edges use it."""
+
+    def index(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        rebuild: bool = False,
+        procs: int | None = None,
+        wait: float = 0.0,
+        progress: Callable[[int, int], None] | None = None,
+        allow_delete: bool = False,
+    ) -> IndexReport:
+        """Add, update and delete documents so the index matches the files under paths."""
+        ...
+
+    def exists(self) -> bool:
+        """Whether there is an index to search yet."""
+        ...
+
+    def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResult:
+        """Answer a search request; past deadline, raise DeadlineExceededError."""
+        ...
+
+    def document(self, doc_id: str) -> Document | None:
+        """The stored document with this id, or None."""
+        ...
+
+    def query_terms(self, text: str) -> QueryTerms:
+        """What a query looks for, to mark its words in a document."""
+        ...
+
+    def stats(self) -> IndexStats:
+        """Document count, date range, per-year counts, size and age of the index."""
+        ...
+
+    def freshness(self) -> Freshness:
+        """Which state of the index answers now."""
+        ...
+
+    def verify(self) -> Verification:
+        """Check the index's files against their checksums."""
+        ...
+
+    def __enter__(self) -> Backend: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def close(self) -> None:
+        """Release what the backend holds open."""
+        ...

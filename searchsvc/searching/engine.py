@@ -1,0 +1,356 @@
+"""An open index: a reused searcher that follows the index as it changes.
+
+Opening a searcher and reading the facet columns costs far more than a query, so an Engine
+keeps one of each and reuses it. At most every ``check_interval`` seconds it looks whether
+the live generation was swapped (a rebuild) or committed to (an incremental run), and
+if so opens a new searcher beside the old one. The old one is closed only after a grace
+period, because a request in flight may still be using it.
+
+A new state is swapped in only once it is trusted:
+
+    verify its files against their checksums --> open a searcher and the facets
+    --> answer a probe (a one-hit listing, through search()) --> serve it
+
+If any step fails, the last good snapshot keeps serving, the error becomes the engine's
+warning (``freshness()``), and the same state is tried again only after ``retry_interval``
+seconds. With no good snapshot yet, an intact earlier generation is served instead (with
+a warning); with none, IndexDamagedError says which file is damaged and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from searchsvc import indexing
+from searchsvc.caching import LruCache
+from searchsvc.deadline import NEVER, Deadline
+from searchsvc.reading import Document
+from searchsvc.scoring import Ranker
+from searchsvc.searching import search as search_module
+from searchsvc.searching.backend import Backend, Freshness, IndexStats, Verification
+from searchsvc.searching.facets import FacetTable
+from searchsvc.searching.search import SearchRequest, SearchResult, highlight_terms, search
+from searchsvc.searching.spelling import Speller
+from searchsvc.snippets import QueryTerms
+
+
+class _Snapshot:
+    """A searcher of one state of the index, with its ranker, facets and result cache."""
+
+    def __init__(self, gen: Path, cache_size: int):
+        self.gen = gen
+        self.ix = indexing.open_index_at(gen)
+        self.searcher: Any = None  # a Whoosh searcher, once opened
+        try:
+            self.searcher = self.ix.searcher()
+            self.ranker = Ranker(self.searcher)
+            self.facets = FacetTable(self.searcher.reader())
+            self.speller = Speller(self.searcher.reader()).preload()
+        except BaseException:
+            self.close()
+            raise
+        # Lives and dies with the snapshot: a changed index never serves an old answer.
+        self.results: LruCache[SearchRequest, SearchResult] = LruCache(cache_size)
+
+    def current(self, gen: Path | None) -> bool:
+        return gen == self.gen and self.searcher.up_to_date()
+
+    def toc_generation(self) -> int | None:
+        return self.searcher.reader().generation()
+
+    def probe(self) -> None:
+        """Answer a one-hit listing through search(), as a request would; raise if it fails."""
+        # Through the module, not this one's name for it: tests count the requests it serves.
+        search_module.search(self.searcher, self.ranker, self.facets, SearchRequest(size=1))
+
+    def close(self) -> None:
+        if self.searcher is not None:
+            self.searcher.close()
+        self.ix.close()
+
+
+class Engine:
+    """Searches the index at index_dir, refreshing when it changes."""
+
+    # Seconds a replaced searcher stays open for the requests still using it.
+    GRACE = 30.0
+
+    def __init__(
+        self,
+        index_dir: str | Path,
+        check_interval: float = 1.0,
+        cache_size: int = 1024,
+        retry_interval: float = 5.0,
+    ):
+        self.index_dir = Path(index_dir)
+        self.check_interval = check_interval
+        self.cache_size = cache_size
+        self.retry_interval = retry_interval
+        self._snapshot: _Snapshot | None = None
+        self._retired: list[tuple[float, _Snapshot]] = []
+        self._checked = 0.0
+        self._lock = threading.Lock()
+        self._warning: str | None = None
+        # The state that failed to open, and when it may be tried again.
+        self._failed: tuple | None = None
+        self._retry_at = 0.0
+        self._error: indexing.IndexDamagedError | None = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every searcher this engine opened."""
+        with self._lock:
+            for _, snap in self._retired:
+                snap.close()
+            if self._snapshot is not None:
+                self._snapshot.close()
+            self._snapshot, self._retired = None, []
+
+    def snapshot(self) -> _Snapshot:
+        """The current searcher and facets, reopened if the index changed and the change opens.
+
+        Raises IndexNotFoundError if there is no index, IndexDamagedError if neither the live
+        generation nor an earlier one can be verified and opened.
+        """
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked < self.check_interval:
+            return snap
+        # While one request refreshes, the others keep the snapshot they have.
+        if snap is not None and not self._lock.acquire(blocking=False):
+            return snap
+        if snap is None:
+            self._lock.acquire()
+        try:
+            if self._snapshot is None or time.monotonic() - self._checked >= self.check_interval:
+                self._refresh()
+                self._close_retired()
+                self._checked = time.monotonic()
+            assert self._snapshot is not None  # _refresh opened one, or raised
+            return self._snapshot
+        finally:
+            self._lock.release()
+
+    def _refresh(self) -> None:
+        gen = indexing.current_generation(self.index_dir)
+        snap = self._snapshot
+        if gen is None:
+            if snap is None:
+                raise indexing.IndexNotFoundError(f"No index at {self.index_dir}")
+            self._warning = f"No index at {self.index_dir} any more; serving {_state(snap)}."
+            return
+        if snap is not None and snap.current(gen):
+            self._warning = None
+            return
+        state = (gen, indexing.latest_toc(gen))
+        if state == self._failed and time.monotonic() < self._retry_at:
+            if snap is None and self._error is not None:  # nothing to serve: the same error
+                raise self._error
+            return  # it failed a moment ago: no retry on every request
+        try:
+            fresh = self._open(gen)
+        except indexing.IndexDamagedError as exc:
+            self._failed, self._retry_at = state, time.monotonic() + self.retry_interval
+            self._error = exc
+            if snap is None:
+                self._snapshot = snap = self._fall_back(exc)
+                self._warning = f"{exc}. Meanwhile serving the earlier {_state(snap)}."
+            else:
+                self._warning = f"{exc}. Meanwhile serving the last good state, {_state(snap)}."
+            return
+        if snap is not None:
+            self._retired.append((time.monotonic(), snap))
+        self._snapshot, self._warning, self._failed = fresh, None, None
+
+    def _open(self, gen: Path) -> _Snapshot:
+        """Verify, open and probe a generation; IndexDamagedError if any step fails."""
+        try:
+            snap = self._open_verified(gen)
+            try:
+                snap.probe()
+            except BaseException:
+                snap.close()
+                raise
+            return snap
+        except indexing.IndexDamagedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unverified damaged files raise anything
+            message = f"{gen} cannot be opened ({exc!r:.160}). {indexing.REBUILD_HINT}"
+            indexing.drop_half_open(exc)
+            raise indexing.IndexDamagedError(message) from None
+
+    def _open_verified(self, gen: Path) -> _Snapshot:
+        """Open a generation whose files verified, with the table of contents verified."""
+        for attempt in range(3):
+            verdict = indexing.verify_generation(gen)
+            if not verdict.ok:
+                raise indexing.damaged_error(verdict)
+            snap = _Snapshot(gen, self.cache_size)
+            opened = snap.toc_generation()
+            if opened is None or verdict.toc == indexing.toc_name(opened) or attempt == 2:
+                return snap
+            snap.close()  # a commit came between verifying and opening: verify that one
+        raise AssertionError("unreachable")
+
+    def _fall_back(self, error: indexing.IndexDamagedError) -> _Snapshot:
+        """The newest intact earlier generation (never the seeds), or raise error."""
+        for gen in indexing.earlier_generations(self.index_dir):
+            try:
+                return self._open(gen)
+            except indexing.IndexDamagedError:
+                continue
+        raise error
+
+    def _close_retired(self) -> None:
+        now = time.monotonic()
+        keep = []
+        for since, snap in self._retired:
+            if now - since > self.GRACE:
+                snap.close()
+            else:
+                keep.append((since, snap))
+        self._retired = keep
+
+    def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResult:
+        """Run a search on the current state of the index (or answer it from the cache).
+
+        Past `deadline` (None: no deadline) it raises DeadlineExceededError. An answer
+        that finished after its deadline is returned but not cached: the cache keeps only
+        answers computed within their deadline.
+        """
+        started = time.perf_counter()
+        deadline = deadline or NEVER
+        snap = self.snapshot()
+        cached = snap.results.get(request)
+        if cached is not None:
+            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        result = search(
+            snap.searcher,
+            snap.ranker,
+            snap.facets,
+            request,
+            deadline=deadline,
+            speller=snap.speller,
+        )
+        if not deadline.expired():
+            snap.results.put(request, result)
+        return result
+
+    def index(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        rebuild: bool = False,
+        procs: int | None = None,
+        wait: float = 0.0,
+        progress: Callable[[int, int], None] | None = None,
+        allow_delete: bool = False,
+    ) -> indexing.IndexReport:
+        """Bring the index up to date with the files under paths (see indexing.index_paths)."""
+        return indexing.index_paths(
+            self.index_dir,
+            paths,
+            rebuild=rebuild,
+            procs=procs,
+            wait=wait,
+            progress=progress,
+            allow_delete=allow_delete,
+        )
+
+    def exists(self) -> bool:
+        """Whether the index directory has a live generation."""
+        return indexing.current_generation(self.index_dir) is not None
+
+    def freshness(self) -> Freshness:
+        """The generation and commit served, when written, and a warning if not the live one."""
+        snap = self.snapshot()
+        commit = snap.toc_generation()
+        toc = snap.gen / indexing.toc_name(commit) if commit is not None else snap.gen
+        written = toc if toc.exists() else snap.gen
+        return Freshness(
+            generation=snap.gen.name,
+            commit=commit,
+            updated_at=datetime.fromtimestamp(written.stat().st_mtime),
+            warning=self._warning,
+        )
+
+    def verify(self) -> Verification:
+        """Check every file of the live generation against its checksums, then open it."""
+        gen = indexing.current_generation(self.index_dir)
+        if gen is None:
+            raise indexing.IndexNotFoundError(f"No index at {self.index_dir}")
+        verdict = indexing.verify_generation(gen)
+        problems = [f"{gen / d.name}: {d.reason}" for d in verdict.damaged]
+        if not problems:  # the checksums agree: does it open and answer, as a server would?
+            warning = self.freshness().warning
+            if warning:
+                problems.append(warning)
+        return Verification(
+            path=str(gen),
+            files=verdict.files,
+            bytes=verdict.bytes,
+            seconds=verdict.seconds,
+            unverified=list(verdict.unverified),
+            problems=problems,
+        )
+
+    def query_terms(self, text: str) -> QueryTerms:
+        """What a query looks for, to mark its words in a document; nothing if it is bad."""
+        return highlight_terms(self.snapshot().searcher, text)
+
+    def document(self, doc_id: str) -> Document | None:
+        """The stored document with this id, or None."""
+        stored = self.snapshot().searcher.document(id=doc_id)
+        if stored is None:
+            return None
+        fields = {k: stored.get(k, "") for k in ("title", "body", "source", "place", "url")}
+        return Document(
+            id=stored["id"],
+            date=stored.get("date"),
+            category=stored.get("category", ""),
+            path=stored.get("path", ""),
+            hash=stored.get("hash", ""),
+            **fields,
+        )
+
+    def stats(self) -> IndexStats:
+        """Document count, date range, per-year counts, size and age of the index."""
+        snap = self.snapshot()
+        facets = snap.facets
+        years = Counter(facets.values["year"][n] for n in facets.live)
+        undated = years.pop("", 0)
+        first, last = facets.date_range()
+        files = [p for p in snap.gen.iterdir() if p.is_file()]
+        toc = max((p.stat().st_mtime for p in files if p.suffix == ".toc"), default=0.0)
+        return IndexStats(
+            documents=len(facets.live),
+            undated=undated,
+            first_date=first,
+            last_date=last,
+            per_year=dict(sorted(years.items())),
+            size_bytes=sum(p.stat().st_size for p in files),
+            updated_at=datetime.fromtimestamp(toc or os.path.getmtime(snap.gen)),
+            path=str(snap.gen),
+        )
+
+
+def open_backend(index_dir: str | Path, *, check_interval: float = 1.0, cache_size: int = 1024):
+    """The default backend: the embedded Whoosh engine over the index at index_dir."""
+    backend: Backend = Engine(index_dir, check_interval=check_interval, cache_size=cache_size)
+    return backend
+
+
+def _state(snap: _Snapshot) -> str:
+    return f"{snap.gen.name} (commit {snap.toc_generation()})"

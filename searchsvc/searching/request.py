@@ -1,0 +1,160 @@
+"""What a search asks for: each search parameter declared once, on SearchRequest's fields.
+
+    SearchRequest field + param(...) --PARAMS--> the CLI's options (cli/commands.py)
+                                             --> query-string parsing (request_from_args)
+                                             --> the OpenAPI parameters (web/openapi.py)
+                                             --> the page's filter chips and links (web/pages.py)
+
+Adding a parameter is one edit here, a field with its ``param(...)``; search() then gives
+it a meaning. Limits are checked once, by check_request, whichever edge asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from searchsvc.dates import DATE_PATTERN, MAX_DATE_TEXT
+from searchsvc.schema import FACET_FIELDS
+from searchsvc.searching.query import MAX_QUERY_LENGTH
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_SIZE = 100
+MAX_DEPTH = 10_000  # page x size: a deeper page is answered empty, with a notice
+
+
+class SearchError(ValueError):
+    """A request that cannot be answered as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One search parameter as the edges see it."""
+
+    name: str  # the query-string name, and the CLI's --option
+    help: str  # one line: the CLI's help and the OpenAPI description
+    kind: type = str  # str or int
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    pattern: str | None = None  # a regular expression the whole value must match
+    max_length: int | None = None
+    label: str = ""  # the page's label for it as an active filter ("" if not a filter)
+    attr: str = ""  # the SearchRequest field (filled in from the declaration)
+
+
+def param(default: Any, **declaration: Any) -> Any:
+    """A SearchRequest field with its Param."""
+    return field(default=default, metadata={"param": Param(**declaration)})
+
+
+_DATE_HELP = "2023, 2023-05, 2023-05-04, 5 May 2023 or December 2023"
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What to search for, filter by, sort by and which page to return."""
+
+    q: str = param(
+        "",
+        name="q",
+        max_length=MAX_QUERY_LENGTH,
+        help='The query: words, "phrases", AND/OR/NOT, field:value, prefix*, fuzzy~. '
+        "Empty lists documents newest first.",
+    )
+    date_from: str | None = param(
+        None,
+        name="from",
+        label="From",
+        pattern=DATE_PATTERN,
+        max_length=MAX_DATE_TEXT,
+        help=f"Earliest date: {_DATE_HELP}.",
+    )
+    date_to: str | None = param(
+        None,
+        name="to",
+        label="To",
+        pattern=DATE_PATTERN,
+        max_length=MAX_DATE_TEXT,
+        help="Latest date, read the same way; a partial date covers its whole year or month.",
+    )
+    year: str | None = param(None, name="year", label="Year", help="Only this year, e.g. 2023.")
+    month: str | None = param(
+        None, name="month", label="Month", help="Only this month, e.g. 2023-05."
+    )
+    source: str | None = param(
+        None, name="source", label="Source", help="Only this source (a value of its facet)."
+    )
+    category: str | None = param(
+        None, name="category", label="Category", help="Only this category."
+    )
+    place: str | None = param(None, name="place", label="Place", help="Only this place.")
+    sort: str = param("relevance", name="sort", choices=SORTS, help="Order of results.")
+    page: int = param(
+        1,
+        name="page",
+        kind=int,
+        minimum=1,
+        help=f"Page number; pages past the first {MAX_DEPTH:,} results come back empty.",
+    )
+    size: int = param(
+        10, name="size", kind=int, minimum=1, maximum=MAX_SIZE, help="Results per page."
+    )
+
+    def filters(self) -> dict[str, str]:
+        """The facet filters that are set."""
+        return {f: getattr(self, f) for f in FACET_FIELDS if getattr(self, f)}
+
+    def to_dict(self) -> dict:
+        """The request as plain values, for JSON."""
+        return asdict(self)
+
+
+PARAMS: tuple[Param, ...] = tuple(
+    replace(f.metadata["param"], attr=f.name) for f in fields(SearchRequest)
+)
+BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
+
+
+def request_from_args(args: Mapping[str, str], defaults: Mapping[str, Any] | None = None):
+    """A SearchRequest from query-string values; raise SearchError for a bad number."""
+    values: dict[str, Any] = {}
+    for p in PARAMS:
+        raw = args.get(p.name, "")
+        # Facet values are trimmed; the query, dates, numbers and choices are read exactly
+        # as sent, so that what OpenAPI says they accept is what they accept ("" is absent).
+        loose = p.kind is str and not (p.name == "q" or p.pattern or p.choices)
+        raw = raw.strip() if loose else raw
+        if p.max_length is not None and len(raw) > p.max_length:
+            raise SearchError(
+                f"{p.name} is {len(raw):,} characters long; the limit is {p.max_length:,}."
+            )
+        if raw.strip(" "):
+            values[p.attr] = _int(p.name, raw) if p.kind is int else raw
+        elif defaults and p.name in defaults:
+            values[p.attr] = defaults[p.name]
+    return SearchRequest(**values)
+
+
+def _int(name: str, raw: str) -> int:
+    if not _INT.fullmatch(raw):  # int() would also take " 5", "5_0" and "٥"
+        raise SearchError(f"{name} must be a whole number, not {raw[:40]!r}")
+    if len(raw) > 30:  # past any limit; Python refuses to convert 4,300 digits or more
+        return -(10**30) if raw.startswith("-") else 10**30
+    return int(raw)
+
+
+_INT = re.compile(r"-?[0-9]+")
+
+
+def check_request(req: SearchRequest) -> SearchRequest:
+    """Raise SearchError for out-of-range paging or sort; return the request normalised."""
+    if req.sort not in SORTS:
+        raise SearchError(f"sort must be one of {', '.join(SORTS)}, not {req.sort!r}")
+    if not 1 <= req.size <= MAX_SIZE:
+        raise SearchError(f"size must be between 1 and {MAX_SIZE}, not {req.size}")
+    if req.page < 1:
+        raise SearchError(f"page must be 1 or more, not {req.page}")
+    return replace(req, q=req.q.strip())

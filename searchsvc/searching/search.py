@@ -1,0 +1,233 @@
+"""Search: the one function that answers a SearchRequest over an open index.
+
+The edges (pages, API, CLI, benchmarks) call the backend protocol (backend.py); the
+embedded engine (engine.py) answers each request with this function, on the searcher,
+ranker, facet table and speller it keeps for the current state of the index.
+
+    SearchRequest --check--> filters (dates, facet values) as a boolean array over documents
+                  --build_query--> Whoosh query (or every document, for an empty query)
+    query --the scoring wing--> which documents match and their scores, as arrays
+    matches & filters & live --> total and facet counts (from in-memory columns)
+                             --top page, by score or date--> Hits with snippets
+    unknown words --spelling.py, the exact field's words--> a "did you mean" suggestion
+
+Every phase checks the request's deadline (deadline.py) before it starts, and every loop
+whose length the query or the corpus sets checks it as it goes: past it, the search stops
+with DeadlineExceededError instead of running on until a worker is killed.
+
+Whoosh parses the query and holds the index; matching, scoring and facet counting run over
+numpy arrays (scoring/, facets.py), because Whoosh's matchers and ``groupedby`` visit
+every match through layers of Python objects (see WHOOSH-NOTES).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
+
+from searchsvc.dates import DateError, date_bounds
+from searchsvc.deadline import NEVER, Deadline
+from searchsvc.schema import FACET_FIELDS
+from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
+from searchsvc.searching.facets import FacetTable
+from searchsvc.searching.query import QueryError, QueryTerms, build_query, parse_query, query_terms
+from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
+from searchsvc.searching.spelling import Speller
+from searchsvc.snippets import snippet
+
+MAX_FACET_VALUES = 50
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: a document's fields, its score and a marked-up snippet (HTML)."""
+
+    id: str
+    title: str
+    date: datetime | None
+    source: str
+    category: str
+    place: str
+    url: str
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    """One facet value and how many matches have it."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The answer to a SearchRequest."""
+
+    request: SearchRequest
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[FacetCount]]
+    suggestion: str | None
+    took_ms: float
+    notice: str | None = None  # how the request was read, when not quite as asked
+
+    @property
+    def pages(self) -> int:
+        """How many pages the matches fill (at most MAX_DEPTH matches are reachable)."""
+        reachable = min(self.total, MAX_DEPTH)
+        return max((reachable + self.request.size - 1) // self.request.size, 1)
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a next page exists and may be asked for."""
+        nxt = self.request.page + 1
+        return nxt <= self.pages and nxt * self.request.size <= MAX_DEPTH
+
+
+def search(
+    searcher,
+    ranker: Ranker,
+    facets: FacetTable,
+    req: SearchRequest,
+    deadline: Deadline | None = None,
+    speller: Speller | None = None,
+) -> SearchResult:
+    """Run a search request against a Whoosh searcher, its ranker and its facet table.
+
+    Past `deadline` (None: no deadline) it raises DeadlineExceededError. `speller` is the
+    reader's dictionary for the "did you mean" (without one, each search reads the words
+    it needs from the index).
+    """
+    started = time.perf_counter()
+    deadline = deadline or NEVER
+    req = check_request(req)
+    try:
+        start, end = date_bounds(req.date_from, req.date_to)
+        speller = speller if speller is not None else Speller(searcher.reader())
+        q = build_query(req.q, searcher.schema, searcher.reader(), deadline, speller)
+    except (DateError, QueryError) as exc:
+        raise SearchError(str(exc)) from exc
+    match, scores = ranker.evaluate(q, deadline)
+    match &= facets.live_mask
+    allowed = facets.allowed(req.filters(), start, end)
+    if allowed is not None:
+        match &= allowed
+    terms = query_terms(q, searcher.reader()) if req.q else None
+    # The re-ranking reads the best documents' text; the page's snippets read it again.
+    stored = lru_cache(maxsize=None)(searcher.stored_fields)
+    docnums = _page(stored, ranker, match, scores, facets, req, terms, deadline)
+    hits = []
+    for n in docnums:
+        deadline.check("snippets")
+        hits.append(_hit(stored(int(n)), scores[n], terms))
+    deadline.check("facets")
+    counts = _facet_counts(facets, match, req)
+    return SearchResult(
+        request=req,
+        hits=hits,
+        total=int(np.count_nonzero(match)),
+        facets=counts,
+        suggestion=speller.suggest(req.q, deadline),
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        notice=_notice(req),
+    )
+
+
+def _notice(req: SearchRequest) -> str | None:
+    if req.page * req.size > MAX_DEPTH:
+        return (
+            f"Only the first {MAX_DEPTH:,} results can be paged through; "
+            "narrow the search with dates or facets."
+        )
+    return None
+
+
+def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms, deadline):
+    """The document numbers of the requested page, best first or by date."""
+    depth = req.page * req.size
+    if depth > MAX_DEPTH:
+        return np.zeros(0, dtype=np.int64)
+    deadline.check("sorting")
+    if req.sort == "relevance" and req.q:
+        ranked = top(match, scores, max(depth, PROXIMITY_DEPTH))
+        ranked = _by_proximity(stored, ranker, ranked, scores, terms, deadline)[:depth]
+    elif req.sort == "oldest":
+        ranked = top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
+    else:  # newest first, and the order of an empty query; undated documents last
+        ranked = top(match, _undated_as(facets.date_keys, -np.inf), depth)
+    return ranked[(req.page - 1) * req.size :]
+
+
+def _by_proximity(
+    stored, ranker: Ranker, ranked: np.ndarray, scores: np.ndarray, terms, deadline: Deadline
+):
+    """Re-rank the best documents with the proximity bonus (their scores updated in place)."""
+    idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
+    if len(idf_of) < 2:
+        return ranked
+    head = ranked[:PROXIMITY_DEPTH]
+    texts = []
+    for n in head:
+        deadline.check("proximity")
+        texts.append(_text(stored(int(n))))
+    scores[head] += proximity_bonuses(texts, idf_of, deadline)
+    order = np.lexsort((head, -scores[head]))
+    return np.concatenate([head[order], ranked[len(head) :]])
+
+
+def _text(stored: dict) -> str:
+    # As the exact field reads it, so word positions agree with the index's.
+    return f"{stored.get('title', '')}\n{stored.get('body', '')}"
+
+
+def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
+    return np.where(np.isnan(keys), value, keys)
+
+
+def _hit(stored: dict, score: float | None, terms) -> Hit:
+    body = stored.get("body", "")
+    return Hit(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        date=stored.get("date"),
+        source=stored.get("source", ""),
+        category=stored.get("category", ""),
+        place=stored.get("place", ""),
+        url=stored.get("url", ""),
+        score=round(float(score or 0.0), 4),
+        snippet=snippet(body, terms or QueryTerms()),
+    )
+
+
+def _facet_counts(facets: FacetTable, match: np.ndarray, req: SearchRequest):
+    counts = facets.count(match)
+    out = {}
+    for name in FACET_FIELDS:
+        counter: Counter = counts[name]
+        if name in ("year", "month"):
+            # A timeline reads in date order, newest last; other facets by count.
+            items = sorted(counter.items())
+        else:
+            items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES]
+        out[name] = [FacetCount(v, c) for v, c in items if v]
+    if not (req.year or req.month or req.date_from or req.date_to):
+        # Months only make sense within a chosen year or range: 60 bars say nothing.
+        out["month"] = []
+    return out
+
+
+def highlight_terms(searcher, text: str) -> QueryTerms:
+    """What the query text looks for, to mark in a document; nothing for a bad query."""
+    if not text.strip():
+        return QueryTerms()
+    try:
+        return query_terms(parse_query(text, searcher.schema), searcher.reader())
+    except QueryError:
+        return QueryTerms()  # a query that cannot run just highlights nothing

@@ -1,0 +1,252 @@
+"""Where a query's words are in a text: the matches the highlighter marks.
+
+    text --a regex per query, in C: where a word that may match opens--> a few words
+    a few words --the index's own term functions--> word matches
+    text --a regex per phrase, in C: its words one after another--> phrase matches
+
+Words are matched through the same cached functions the index used (``stem_term``,
+``exact_term``), so the query ``meeting`` marks ``Meetings`` and ``"meetings"`` does not
+mark ``meeting``. Reading every word of a long release through them cost milliseconds; so
+regexes, built once per query, find in C the few places where a match may be, and only the
+words there are read. The matches are those of reading every word by the rules below (the
+tests compare the two).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
+
+from searchsvc.analysis import MARKS, WORD_CHAR, WORD_RE, exact_term, stem_term
+from searchsvc.snippets.terms import QueryTerms
+
+# Only a text's first characters are read: this bounds the cost of a 250,000-character release.
+SCAN_LIMIT = 100_000
+
+Span = tuple[int, int, str]  # start, end, the term it matched (for counting distinct terms)
+
+# A word (WORD_RE) is runs of word characters joined by single dots or apostrophes ("U.S.").
+_SEPS = ".'’"
+_SEP = f"[{_SEPS}]"
+_IS_WORD_CHAR = re.compile(WORD_CHAR)
+_ENDS_WORD = f"(?!{WORD_CHAR}|{_SEP}{WORD_CHAR})"
+_GAP = f"[^\\w{MARKS}]+"  # what lies between two words
+# Outside ASCII, any character but General Punctuation (quotes, dashes), less the joiners
+# in it: a single class, which re scans for quickly.
+_NON_ASCII = re.compile("[^\\x00-\\x7f\\u2000-\\u200b\\u200e-\\u206f]")
+_NO_WORD_CHAR = re.compile(f"[^\\w{MARKS}{_SEPS}]")  # a character no word holds
+# Snowball keeps a word's first two letters, except in its exceptional forms: dying -> die.
+_IRREGULAR = {"die": "dy", "lie": "ly", "tie": "ty"}
+
+
+def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[Span]:
+    """The spans of text[:limit] that match the query's terms, in order."""
+    if not terms:
+        return []
+    text = text[:limit]
+    phrases = tuple(p for p in terms.phrases if p)  # an empty phrase matches nothing
+    strict = not terms.phrases
+    plan = _finders(frozenset(terms.stems), frozenset(terms.exact), phrases, strict)
+    odd = _odd_words(text)
+    spans = _word_spans(text, terms, plan.words, odd, strict)
+    for phrase, finder in zip(phrases, plan.phrases, strict=True):
+        spans.extend(_phrase_spans(text, phrase, finder, odd))
+    return spans if strict else _merge(spans)
+
+
+# Which words are read:
+# - with a phrase in the query, every word: so any word whose stem may be a query stem
+#   (it starts with the stem's first two letters) or whose exact term may be a query word
+#   (its first three);
+# - without, a word that opens after no dot or apostrophe and that starts with a term's
+#   first three letters, or has a dot or apostrophe inside (whose stem may be any). So
+#   "try" (stem "tri") and "'Meeting'" are not marked: kept as it was, for the same output.
+# Both: any word with a letter or mark outside ASCII, which folds (_odd_words). Dots and
+# apostrophes vanish from terms ("U.S." is "us"), so the regexes allow them between letters.
+
+
+@dataclass(frozen=True)
+class _Finders:
+    """A query's compiled regexes, built once per query."""
+
+    words: re.Pattern | None  # where a word that may match a stem or exact word opens
+    phrases: tuple[_PhraseFinder | None, ...]
+
+
+@dataclass(frozen=True)
+class _PhraseFinder:
+    """Where a phrase's words follow one another, when they are all ASCII."""
+
+    pattern: re.Pattern
+    overlaps: bool  # whether one match can start inside another ("a a" in "a a a")
+
+
+@lru_cache(maxsize=1024)
+def _finders(stems: frozenset, exact: frozenset, phrases: tuple, strict: bool) -> _Finders:
+    words = _word_finder(stems, exact, strict) if stems or exact else None
+    return _Finders(words, tuple(_phrase_finder(phrase) for phrase in phrases))
+
+
+def _word_finder(stems: frozenset, exact: frozenset, strict: bool) -> re.Pattern | None:
+    short = {s[:2] for s in stems} | {_IRREGULAR[s] for s in stems if s in _IRREGULAR}
+    full = {t[:3] for t in (*stems, *exact)}
+    if not strict:
+        return _finder([_spelled(p) for p in _ascii(short | {e[:3] for e in exact})], strict)
+    alts = [_spelled(p) for p in _ascii(full)]
+    for p in _ascii(short - full):  # a word with a dot or apostrophe whose stem may be p
+        alts.append((p[0], f"{_SEP}{_char(p[1])}"))
+        alts.append((p[0], f"{_char(p[1])}{WORD_CHAR}*{_SEP}{WORD_CHAR}"))
+    return _finder(alts, strict)
+
+
+def _ascii(prefixes: set[str]) -> list[str]:
+    # A word that may match a prefix outside ASCII holds a letter outside ASCII: it is odd.
+    return sorted(p for p in prefixes if p and p.isascii())
+
+
+def _spelled(word: str) -> tuple[str, str]:
+    # The first letter, and a pattern of the rest, a dot or apostrophe allowed before each.
+    return word[0], "".join(f"{_SEP}?{_char(c)}" for c in word[1:])
+
+
+def _char(c: str) -> str:
+    return f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c)
+
+
+def _finder(alts: list[tuple[str, str]], strict: bool) -> re.Pattern | None:
+    # re scans quickly for a leading class, not for a choice of classes: so one class of
+    # first letters, each rest checking its own; and a look back that no word goes on.
+    if not alts:
+        return None
+    firsts = "".join(sorted({_char(c).strip("[]") for c, _ in alts}))
+    rests = "|".join(f"(?<={_char(c)}){rest}" for c, rest in sorted(set(alts)))
+    before = f"[\\w{MARKS}{_SEPS}]" if strict else WORD_CHAR
+    return re.compile(f"[{firsts}](?<!{before}.)(?:{rests})")
+
+
+def _phrase_finder(phrase: tuple[str, ...]) -> _PhraseFinder | None:
+    # Terms are lowercase, with no dots or apostrophes; a word that is not ASCII can only
+    # be matched by an odd word.
+    if not all(word and word.isascii() and word == word.lower() for word in phrase):
+        return None
+    words = [_char(first) + rest + _ENDS_WORD for first, rest in map(_spelled, phrase)]
+    first, rest = _spelled(phrase[0])
+    words[0] = f"{_char(first)}(?<!{WORD_CHAR}.){rest}{_ENDS_WORD}"  # that opens a word
+    n = len(phrase)
+    overlaps = any(phrase[j:] == phrase[: n - j] for j in range(1, n))
+    return _PhraseFinder(re.compile(_GAP.join(words)), overlaps)
+
+
+def _odd_words(text: str) -> list[re.Match]:
+    """The words holding a letter or mark outside ASCII, in order."""
+    words: list[re.Match] = []
+    if text.isascii():
+        return words
+    pos = floor = 0
+    while hit := _NON_ASCII.search(text, pos):
+        pos = hit.start()
+        if not _IS_WORD_CHAR.match(text, pos):
+            pos += 1
+            continue
+        word = _word_at(text, pos, floor)
+        words.append(word)
+        pos = floor = word.end()
+    return words
+
+
+def _word_at(text: str, pos: int, floor: int) -> re.Match:
+    # Words read from just after a space, or from the end of a word (floor), are the words
+    # of the whole text: no word holds a space, and the next word opens after an end.
+    start = max(text.rfind(" ", floor, pos), text.rfind("\n", floor, pos)) + 1
+    return next(w for w in WORD_RE.finditer(text, max(start, floor)) if w.end() > pos)
+
+
+def _opens_word(text: str, i: int) -> bool:
+    # The regex has checked that no word character is at i - 1; a dot or apostrophe there
+    # is inside a word if a word character is before it.
+    return i < 2 or text[i - 1] not in _SEPS or not _IS_WORD_CHAR.match(text, i - 2)
+
+
+def _after_sep(text: str, i: int) -> bool:
+    return i > 0 and text[i - 1] in _SEPS
+
+
+def _word_spans(
+    text: str, terms: QueryTerms, finder: re.Pattern | None, odd: list[re.Match], strict: bool
+) -> list[Span]:
+    if not (terms.stems or terms.exact):
+        return []
+    words = {w.start(): w for w in odd if not (strict and _after_sep(text, w.start()))}
+    for hit in finder.finditer(text) if finder else ():
+        i = hit.start()
+        if i not in words and (strict or _opens_word(text, i)) and (w := WORD_RE.match(text, i)):
+            words[i] = w
+    spans = []
+    for i in sorted(words):
+        word = words[i].group()
+        stem = stem_term(word) if terms.stems else None
+        if stem is not None and stem in terms.stems:
+            spans.append((i, words[i].end(), stem))
+        elif terms.exact and exact_term(word) in terms.exact:
+            spans.append((i, words[i].end(), exact_term(word)))
+    return spans
+
+
+def _phrase_spans(
+    text: str, phrase: tuple[str, ...], finder: _PhraseFinder | None, odd: list[re.Match]
+) -> list[Span]:
+    """Where the phrase's words follow one another, in order."""
+    found = dict(_ascii_phrases(text, finder)) if finder else {}
+    # An odd word may be any word of the phrase: look around it.
+    for j, term in enumerate(phrase):
+        for word in odd:
+            if exact_term(word.group()) == term and (span := _phrase_at(text, phrase, j, word)):
+                found[span[0]] = span[1]
+    key = " ".join(phrase)
+    return [(start, found[start], key) for start in sorted(found)]
+
+
+def _ascii_phrases(text: str, finder: _PhraseFinder) -> Iterator[tuple[int, int]]:
+    pos = 0
+    while match := finder.pattern.search(text, pos):
+        if _opens_word(text, match.start()):
+            yield match.span()
+        # A match that overlaps no other can be passed whole.
+        pos = match.start() + 1 if finder.overlaps else match.end()
+
+
+def _phrase_at(text: str, phrase: tuple[str, ...], j: int, word: re.Match) -> tuple | None:
+    """The phrase's span if `word` is its j-th word there."""
+    n = len(phrase)
+    after = islice(WORD_RE.finditer(text, word.end()), n - 1 - j)
+    words = [*_words_before(text, word.start(), j), word, *after]
+    if len(words) == n and [exact_term(w.group()) for w in words] == list(phrase):
+        return words[0].start(), words[-1].end()
+    return None
+
+
+def _words_before(text: str, end: int, k: int) -> list[re.Match]:
+    """The last k words before `end`, where a word opens (fewer at the text's start)."""
+    reach = 40 * k
+    while k:
+        start = max(end - reach, 0)
+        sync = _NO_WORD_CHAR.search(text, start, end) if start else None
+        if sync or not start:  # words are read from a point no word spans
+            words = list(WORD_RE.finditer(text, sync.end() if sync else 0, end))
+            if len(words) >= k or not start:
+                return words[-k:]
+        reach *= 4
+    return []
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    # Phrase spans may cover word spans; keep the widest, in order.
+    merged: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if merged and span[0] < merged[-1][1]:
+            continue
+        merged.append(span)
+    return merged

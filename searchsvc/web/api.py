@@ -1,0 +1,84 @@
+"""The JSON API, a blueprint mounted at /api: search, documents, health, OpenAPI.
+
+    query string --web.search_request()--> SearchRequest --engine--> SearchResult
+    SearchResult --payload.search_payload()--> JSON (the same shape as `searchsvc search --json`)
+
+Every answer is an envelope. Success is ``{"ok": true, ...}``; every 4xx and 5xx under /api/,
+routing errors included, is ``{"ok": false, "error": "...", "status": N}``: the app's
+error handlers send API paths here (see web.handle_http_error).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, request, url_for
+from werkzeug.exceptions import NotFound
+
+from searchsvc.searching import IndexDamagedError, SearchError, SearchResult
+from searchsvc.web.context import get_backend, request_deadline, search_args, search_request
+from searchsvc.web.errors import bad_request, error_response
+from searchsvc.web.openapi import spec
+from searchsvc.web.payload import document_payload, search_payload
+
+bp = Blueprint("api", __name__)
+bp.register_error_handler(SearchError, bad_request)
+
+
+@bp.get("/search")
+def search():
+    """Search; an empty q lists documents newest first."""
+    req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
+    result = get_backend().search(req, request_deadline())  # past it: errors.handle_deadline
+    return search_payload(result, next_url(result))
+
+
+def next_url(result: SearchResult) -> str | None:
+    """The relative URL of the next page with the same parameters, or None on the last."""
+    if not result.has_next:
+        return None
+    return url_for("api.search", **{**search_args(), "page": str(result.request.page + 1)})
+
+
+@bp.get("/documents/<path:doc_id>")
+def document(doc_id: str):
+    """One stored document."""
+    doc = get_backend().document(doc_id)
+    if doc is None:
+        raise NotFound(f"There is no document with the id {doc_id!r}.")
+    return document_payload(doc)
+
+
+@bp.get("/health")
+def health():
+    """Whether the index answers, how many documents it holds, how old it is, and any warning.
+
+    200 with ``"warning": null`` when the live state of the index is served. 200 with a
+    warning when an older snapshot is served because the newest cannot be used (damaged,
+    unopenable, gone): the service still answers, so a liveness check passes, and the
+    warning says what is wrong and what to do. 503 in the error envelope when no snapshot
+    can be opened at all (no index: see errors.handle_no_index; a damaged one: here).
+    """
+    backend = get_backend()
+    try:
+        stats = backend.stats()
+        state = backend.freshness()
+    except IndexDamagedError as exc:
+        return error_response(str(exc), 503)
+    # Engine reports a naive local time (from the file's mtime); say which zone it is.
+    updated = stats.updated_at.astimezone(timezone.utc)
+    age = (datetime.now(timezone.utc) - updated).total_seconds()
+    return {
+        "ok": True,
+        "documents": stats.documents,
+        "age_seconds": round(max(age, 0.0), 1),
+        "updated_at": updated.isoformat(timespec="seconds"),
+        "generation": state.generation,
+        "warning": state.warning,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI description of this API."""
+    return spec()

@@ -1,0 +1,53 @@
+"""The request's context: the app's one backend, and the search parameters of the request.
+
+Per-request resources follow flaskr's get_x() idiom: created on first use, never at import
+or in create_app, and shared by the pages and the API.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from flask import current_app, request
+
+from searchsvc.deadline import Deadline
+from searchsvc.searching import PARAMS, Backend, SearchRequest, open_backend, request_from_args
+
+_backend_lock = threading.Lock()
+KEY = "searchsvc.backend"
+
+
+def get_backend() -> Backend:
+    """The app's one backend, opened on first use (never at import or in create_app)."""
+    backend = current_app.extensions.get(KEY)
+    if backend is None:
+        with _backend_lock:
+            backend = current_app.extensions.get(KEY)
+            if backend is None:
+                backend = open_backend(
+                    current_app.config["INDEX_DIR"],
+                    check_interval=float(current_app.config["REFRESH_INTERVAL"]),
+                    cache_size=int(current_app.config["RESULT_CACHE"]),
+                )
+                current_app.extensions[KEY] = backend
+    return backend
+
+
+def request_deadline() -> Deadline:
+    """The deadline of the current request: REQUEST_TIMEOUT seconds from now."""
+    return Deadline(float(current_app.config["REQUEST_TIMEOUT"]))
+
+
+def search_request(args: Mapping[str, str], page_size: int) -> SearchRequest:
+    """A SearchRequest from query-string arguments; raise SearchError for bad numbers."""
+    return request_from_args(args, defaults={"size": page_size})
+
+
+def search_args() -> dict[str, str]:
+    """The current request's search parameters that are set, q first.
+
+    Only these known names are passed on to url_for: it reads some keywords itself
+    (_external, _scheme, _anchor), which a query string must not reach.
+    """
+    return {p.name: value for p in PARAMS if (value := request.args.get(p.name, ""))}

@@ -1,0 +1,229 @@
+"""The Flask app: the factory, the search and document pages, and the error pages.
+
+    request args --search_request()--> SearchRequest --get_backend().search()--> SearchResult
+    SearchResult --view helpers (links, bars, chips)--> templates/search.html
+
+Pages work without JavaScript: every control is a plain GET form or a link, built by
+``url_with()`` from the current arguments. Snippets and highlighted text arrive as HTML
+that is already escaped except for our ``<mark>`` tags; everything else is autoescaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from werkzeug.exceptions import NotFound
+
+from searchsvc.searching import (
+    MAX_DEPTH,
+    PARAMS,
+    DeadlineExceededError,
+    SearchError,
+    SearchResult,
+)
+from searchsvc.snippets import highlight_all
+from searchsvc.web.context import get_backend, request_deadline, search_args, search_request
+from searchsvc.web.errors import retry_after
+
+# The page's labels of the active filters, in the order of their declaration.
+FILTER_LABELS = {p.name: p.label for p in PARAMS if p.label}
+FACET_LABELS = {"source": "Source", "category": "Category", "place": "Place"}
+SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
+
+bp = Blueprint("web", __name__)
+
+
+# -- reading requests -----------------------------------------------------------------------
+
+
+def url_with(**changes: object) -> str:
+    """The search page's URL with the current arguments changed (None removes one)."""
+    args = search_args()
+    if "page" not in changes:
+        args.pop("page", None)  # a new filter or sort starts again at page 1
+    for name, value in changes.items():
+        if value is None or value == "":
+            args.pop(name, None)
+        else:
+            args[name] = str(value)
+    return url_for("web.search", **args)
+
+
+# -- the search page -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of the timeline: a year or a month, its count, width class and link."""
+
+    label: str
+    count: int
+    width: int  # percent of the longest bar, in steps of 5 (a CSS class, no inline style)
+    url: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One active filter and the link that removes it."""
+
+    label: str
+    value: str
+    remove_url: str
+
+
+@bp.get("/")
+def search():
+    """The search page: results, facets, timeline and paging, or an error in place."""
+    q = request.args.get("q", "")
+    page = {
+        "q": q,
+        "chips": chips(),
+        "clear_url": url_with(**dict.fromkeys(FILTER_LABELS)),
+        "facet_names": FACET_LABELS,
+        "sorts": SORT_LABELS,
+    }
+    try:
+        req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
+        result = get_backend().search(req, request_deadline())
+    except SearchError as exc:
+        return render_template("search.html", error=str(exc), **page), 400
+    except DeadlineExceededError as exc:
+        html = render_template("search.html", error=str(exc), **page)
+        return html, 503, {"Retry-After": retry_after(exc)}
+    # Deeper pages than MAX_DEPTH are refused, so the pager stops before them.
+    last_page = min(result.pages, max(MAX_DEPTH // result.request.size, 1))
+    return render_template(
+        "search.html",
+        result=result,
+        years=year_bars(result),
+        months=month_bars(result),
+        pages=page_numbers(result.request.page, last_page),
+        last_page=last_page,
+        # A document link carries the search, so its page can mark the words and link back.
+        doc_args=search_args(),
+        **page,
+    )
+
+
+def chips() -> list[Chip]:
+    """The active filters, each with a link that removes it."""
+    out = []
+    for name, label in FILTER_LABELS.items():
+        value = request.args.get(name, "").strip()
+        if not value:
+            continue
+        # Without its year a month filter would still pin the year: drop both together.
+        remove = url_with(year=None, month=None) if name == "year" else url_with(**{name: None})
+        out.append(Chip(label, month_name(value) if name == "month" else value, remove))
+    return out
+
+
+def year_bars(result: SearchResult) -> list[Bar]:
+    """The timeline's years; a link on each shows that year's months."""
+    years = result.facets.get("year", [])
+    chosen = request.args.get("year", "")
+    top = max((f.count for f in years), default=0)
+    return [
+        Bar(
+            f.value,
+            f.count,
+            _width(f.count, top),
+            url_with(year=f.value, month=None),
+            f.value == chosen,
+        )
+        for f in years
+    ]
+
+
+def month_bars(result: SearchResult) -> list[Bar]:
+    """The chosen year's (or range's) months; a link on each filters to that month."""
+    months = result.facets.get("month", [])
+    chosen = request.args.get("month", "")
+    top = max((f.count for f in months), default=0)
+    # Within one year "May" says enough; across years each bar needs its year.
+    fmt = "%b" if len({f.value[:4] for f in months}) == 1 else "%b %Y"
+    return [
+        Bar(
+            month_name(f.value, fmt),
+            f.count,
+            _width(f.count, top),
+            url_with(month=f.value),
+            f.value == chosen,
+        )
+        for f in months
+    ]
+
+
+def _width(count: int, top: int) -> int:
+    # A bar of one hit among thousands must still be visible: at least one step.
+    return max(5, round(count * 20 / top) * 5) if top else 0
+
+
+def month_name(value: str, fmt: str = "%B %Y") -> str:
+    """'2023-05' as 'May 2023' (or as fmt says); anything else as it is."""
+    try:
+        return datetime.strptime(value, "%Y-%m").strftime(fmt)
+    except ValueError:
+        return value
+
+
+def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
+    """Page numbers to link, with None where a run of pages is left out."""
+    wanted = {1, pages, *range(page - around, page + around + 1)}
+    shown = sorted(n for n in wanted if 1 <= n <= pages)
+    out: list[int | None] = []
+    for n in shown:
+        last = out[-1] if out else n - 1
+        if n - last == 2:
+            out.append(n - 1)  # a gap of one page: show the page, not an ellipsis
+        elif n - last > 2:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+def format_date(value: datetime | None, style: str = "short") -> str:
+    """A date as '5 May 2023', or with style 'long' as '5 December 2023'."""
+    if value is None:
+        return "Undated"
+    month = value.strftime("%B" if style == "long" else "%b")
+    return f"{value.day} {month} {value.year}"
+
+
+# -- the document page -----------------------------------------------------------------------
+
+
+@bp.get("/doc/<path:doc_id>")
+def document(doc_id: str):
+    """One document in full, the query's words marked when reached from a search."""
+    doc = get_backend().document(doc_id)
+    if doc is None:
+        raise NotFound(f"There is no document with the id {doc_id!r}.")
+    q = request.args.get("q", "").strip()
+    terms = get_backend().query_terms(q)
+    paragraphs = [highlight_all(p, terms) for p in doc.body.split("\n\n") if p.strip()]
+    link = safe_link(doc.url)
+    return render_template(
+        "document.html",
+        doc=doc,
+        q=q,
+        title=highlight_all(doc.title or doc.id, terms),
+        paragraphs=paragraphs,
+        link=link,
+        host=urlsplit(link).hostname if link else None,
+        back_url=url_for("web.search", **search_args()),
+        plain_url=url_for("web.document", doc_id=doc.id),
+    )
+
+
+def safe_link(url: str) -> str | None:
+    """The URL if it is an absolute http(s) URL, else None (never javascript: and kin)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None

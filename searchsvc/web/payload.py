@@ -1,0 +1,50 @@
+"""The JSON shapes of results, shared by the API and `searchsvc search --json`.
+
+Every JSON answer is an envelope: ``{"ok": true, ...}`` on success and
+``{"ok": false, "error": "...", "status": N}`` on failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from searchsvc.reading import Document
+from searchsvc.searching import SearchResult
+
+
+def _date(value: datetime | None) -> str | None:
+    return value.date().isoformat() if value else None
+
+
+def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
+    """A search result as the API returns it."""
+    return {
+        "ok": True,
+        "query": result.request.to_dict(),
+        "total": result.total,
+        "page": result.request.page,
+        "size": result.request.size,
+        "took_ms": result.took_ms,
+        "results": [{**asdict(hit), "date": _date(hit.date)} for hit in result.hits],
+        "facets": {
+            name: [{"value": f.value, "count": f.count} for f in counts]
+            for name, counts in result.facets.items()
+        },
+        "suggestion": result.suggestion,
+        "notice": result.notice,
+        "next_url": next_url,
+    }
+
+
+def document_payload(doc: Document) -> dict:
+    """A stored document as the API returns it."""
+    fields = asdict(doc)
+    fields["date"] = _date(doc.date)
+    fields.pop("path", None)  # a server-side path is none of a caller's business
+    return {"ok": True, "document": fields}
+
+
+def error_payload(message: str, status: int) -> dict:
+    """The one error envelope."""
+    return {"ok": False, "error": message, "status": status}
