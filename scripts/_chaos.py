@@ -111,7 +111,7 @@ class Ran:
 
 def documents(index_dir: Path) -> int | str:
     """How many documents the index answers with (in this process), or why it cannot."""
-    from searchsvc.engine import Engine
+    from searchsvc.searching import Engine
 
     try:
         with Engine(index_dir) as engine:
@@ -121,7 +121,7 @@ def documents(index_dir: Path) -> int | str:
 
 
 def stored_title(index_dir: Path, doc_id: str) -> str | None:
-    from searchsvc.engine import Engine
+    from searchsvc.searching import Engine
 
     with Engine(index_dir) as engine:
         doc = engine.document(doc_id)
@@ -239,7 +239,7 @@ def costly_corpus(folder: Path, count: int = 500) -> None:
 
 
 def costly_index(work: Path) -> Path:
-    from searchsvc.indexer import index_paths
+    from searchsvc.indexing import index_paths
 
     costly_corpus(work / "costly")
     report = index_paths(work / "index", [work / "costly"], procs=2)
