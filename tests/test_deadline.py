@@ -19,10 +19,9 @@ from searchsvc import config, web
 from searchsvc import deadline as deadline_module
 from searchsvc.cli import main
 from searchsvc.deadline import Deadline, DeadlineExceededError
-from searchsvc.indexing.indexer import index_paths
+from searchsvc.indexing import index_paths
+from searchsvc.searching import Engine, SearchRequest
 from searchsvc.searching import engine as engine_module
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.search import SearchRequest
 from searchsvc.web import context as web_context
 
 MESSAGE = (

@@ -291,7 +291,7 @@ def test_gunicorns_thread_worker_still_has_what_searchworker_overrides():
     from gunicorn.workers import gthread
 
     methods = ["accept", "on_client_socket_readable", "murder_pending", "finish_request"]
-    methods += ["enqueue_req", "handle", "handle_request", "handle_error", "load_wsgi"]
+    methods += ["enqueue_req", "handle", "handle_request", "handle_error"]
     missing = [name for name in methods if not hasattr(gthread.ThreadWorker, name)]
     state = inspect.getsource(gthread.ThreadWorker.__init__)
     missing += [name for name in ("pending_conns", "keepalived_conns") if name not in state]
@@ -307,32 +307,6 @@ def test_gunicorns_thread_worker_still_has_what_searchworker_overrides():
 QUERIES = ["Turkmenistan", "strategic partnership", '"foreign affairs"', "partner*", "gas OR oil"]
 QUERIES += ["turkmenstan~", "", "consultations", "energy AND (gas OR oil) NOT coal"]
 SORTS = ("relevance", "newest")
-
-
-def test_the_app_runs_for_one_thread_at_a_time():
-    from searchsvc.cli.workers import one_at_a_time
-
-    inside, most, closed = [0], [0], []
-    guard = threading.Lock()
-
-    class Body(list):
-        def close(self):
-            closed.append(1)
-
-    def app(environ, start_response):
-        with guard:
-            inside[0] += 1
-            most[0] = max(most[0], inside[0])
-        time.sleep(0.01)
-        with guard:
-            inside[0] -= 1
-        start_response("200 OK", [])
-        return Body([b"x"])
-
-    wrapped = one_at_a_time(app)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        bodies = list(pool.map(lambda _: wrapped({}, lambda *a: None), range(40)))
-    assert bodies == [[b"x"]] * 40 and most == [1] and len(closed) == 40
 
 
 def _answer(url: str) -> tuple[str, dict]:

@@ -9,9 +9,8 @@ from conftest import SEEDS
 
 from searchsvc.caching import LruCache
 from searchsvc.indexing import index_paths
-from searchsvc.searching import SearchError, SearchRequest
+from searchsvc.searching import Engine, SearchError, SearchRequest
 from searchsvc.searching import engine as engine_module
-from searchsvc.searching.engine import Engine
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ from conftest import SEEDS
 from test_integrity import ZEBRA, damage
 
 from searchsvc import indexing
-from searchsvc.indexing import storage
-from searchsvc.indexing.indexer import index_paths
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.search import SearchRequest
+from searchsvc.indexing import index_paths, storage
+from searchsvc.searching import Engine, SearchRequest
 from searchsvc.web import create_app
 
 ZEBRA_Q = SearchRequest(q="zebra")

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from searchsvc.cli import main
-from searchsvc.indexing.indexer import index_paths
+from searchsvc.indexing import index_paths
 from searchsvc.reading.discovery import MAX_REASON, SourceFile, printable
 from searchsvc.reading.documents import read_source, split_front_matter
-from searchsvc.searching.engine import Engine
+from searchsvc.searching import Engine
 
 GOOD = "---\ntitle: Good {n}\ndate: 2024-01-01\n---\n\nThe hostilegood{n} release.\n"
 

@@ -20,7 +20,7 @@ from searchsvc.cli import main
 from searchsvc.indexing import storage
 from searchsvc.indexing.deletions import SMALL_DELETE, DeleteRefusedError
 from searchsvc.indexing.indexer import PARALLEL_THRESHOLD, index_paths
-from searchsvc.searching.engine import Engine
+from searchsvc.searching import Engine
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 

@@ -272,7 +272,7 @@ def test_small_update_is_searchable_by_word_and_phrase(tmp_path, folder):
     ],
 )
 def test_doc_id_is_the_path_relative_to_the_root(root, path):
-    from searchsvc.reading.discovery import SourceFile, doc_id
+    from searchsvc.reading import SourceFile, doc_id
 
     relative = os.path.relpath(path, root)
     assert doc_id(SourceFile(root, path)) == os.path.splitext(relative)[0]

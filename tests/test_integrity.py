@@ -14,10 +14,8 @@ import pytest
 from conftest import SEEDS
 
 from searchsvc.cli import main
-from searchsvc.indexing import integrity, storage
-from searchsvc.indexing.indexer import index_paths
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.search import SearchRequest
+from searchsvc.indexing import index_paths, integrity, storage
+from searchsvc.searching import Engine, SearchRequest
 from searchsvc.web import create_app
 
 ZEBRA = "---\ntitle: Zebra crossing\ndate: 2024-05-01\n---\nA zebra crossing opened.\n"

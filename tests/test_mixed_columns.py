@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from searchsvc.indexing.indexer import index_paths
-from searchsvc.searching.engine import Engine
-from searchsvc.searching.search import SearchRequest
+from searchsvc.indexing import index_paths
+from searchsvc.searching import Engine, SearchRequest
 
 DATED_EXTRA = [
     {

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from searchsvc.deadline import Deadline, DeadlineExceededError
-from searchsvc.indexing import storage
-from searchsvc.indexing.indexer import index_paths
+from searchsvc.indexing import index_paths, storage
 from searchsvc.searching.spelling import Speller, read_words
 
 # Each release's body; a word's frequency is how often the releases hold it.

@@ -11,10 +11,10 @@ for a first byte, then reads the head with a blocking socket and no deadline: a 
 sending a header a byte a second holds a thread for as long as it likes, and a few dozen
 idle connections hold every thread for 5 s. Here only a complete head costs a thread.
 
-A process's threads run the app one at a time (``one_at_a_time``): they share one Whoosh
-searcher, and Whoosh's postings matchers share one file cursor per segment (seek, then
-read), so two concurrent searches can read each other's blocks. Threads still read heads
-and send answers side by side; the app's work is CPU-bound under the GIL anyway.
+A process's threads run the app side by side: they share one Whoosh searcher, whose
+index files are read through searchsvc.indexing.shared_storage (shared mmapped bytes, a read
+position per thread), so one request's reads never move another's. A cheap query is not
+held up behind an expensive one of its process; the GIL shares the CPU between them.
 
 Errors that gunicorn answers itself (a request line or header it cannot parse, limits)
 come back as the API's JSON envelope, with a message that says what to change, instead
@@ -29,7 +29,6 @@ import html
 import json
 import re
 import selectors
-import threading
 import time
 from functools import partial
 
@@ -96,11 +95,6 @@ class SearchWorker(ThreadWorker):
         if self.cfg.is_ssl:
             raise RuntimeError("searchsvc's worker does not speak TLS; terminate it in nginx")
         self.header_timeout = float(getattr(self.app, "header_timeout", DEFAULT_HEADER_TIMEOUT))
-
-    def load_wsgi(self):
-        """The app, called by one thread at a time."""
-        super().load_wsgi()
-        self.wsgi = one_at_a_time(self.wsgi)
 
     # -- the main loop: waiting for a head costs a socket, not a thread ------------------------
 
@@ -291,22 +285,6 @@ class SearchWorker(ThreadWorker):
 
     def _timeout_answer(self) -> bytes:
         return error_answer(408, "Request Timeout", self._timeout_message(), page=False)
-
-
-def one_at_a_time(app):
-    """A WSGI app that runs app (to the end of its body) for one caller at a time."""
-    lock = threading.Lock()
-
-    def call(environ, start_response):
-        with lock:
-            result = app(environ, start_response)
-            try:
-                return list(result)
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
-
-    return call
 
 
 def _head_complete(head: bytearray, start: int) -> bool:

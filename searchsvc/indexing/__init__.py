@@ -29,6 +29,7 @@ from searchsvc.indexing.storage import (
     damaged_error,
     drop_half_open,
     earlier_generations,
+    open_for_search,
     open_index_at,
     verify_generation,
     writer_lock,
@@ -57,6 +58,7 @@ __all__ = [
     "read_all",
     "reads_blocks",
     "index_paths",
+    "open_for_search",
     "open_index_at",
     "writer_lock",
 ]

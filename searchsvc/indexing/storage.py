@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from searchsvc.indexing import integrity, writing
+from searchsvc.indexing import integrity, shared_storage, writing
 
 # Re-exported: the index as storage hands it out (the reading adapter opens and counts it).
 from searchsvc.indexing.segments import FileIndex
@@ -125,6 +125,15 @@ def drop_half_open(exc: BaseException) -> None:
         exc.__traceback__ = None
         exc.__context__ = exc.__cause__ = None
         gc.collect()
+
+
+def open_for_search(gen: Path) -> FileIndex:
+    """Open one generation directory for searching by many threads at once.
+
+    Its files are read through shared_storage: shared bytes, a read position per thread.
+    Close its storage (``ix.storage.close()``) after its searcher.
+    """
+    return shared_storage.open_shared_index(gen)
 
 
 def new_generation(index_dir: str | Path) -> tuple[Path, FileIndex]:

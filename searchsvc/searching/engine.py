@@ -4,7 +4,9 @@ Opening a searcher and reading the facet columns costs far more than a query, so
 keeps one of each and reuses it. At most every ``check_interval`` seconds it looks whether
 the live generation was swapped (a rebuild) or committed to (an incremental run), and
 if so opens a new searcher beside the old one. The old one is closed only after a grace
-period, because a request in flight may still be using it.
+period, because a request in flight may still be using it. A searcher reads its files
+through threadsafe_storage (a read position per thread), so a process's request threads
+share one.
 
 A new state is swapped in only once it is trusted:
 
@@ -47,7 +49,7 @@ class _Snapshot:
 
     def __init__(self, gen: Path, cache_size: int):
         self.gen = gen
-        self.ix = indexing.open_index_at(gen)
+        self.ix = indexing.open_for_search(gen)
         self.searcher: Any = None  # a Whoosh searcher, once opened
         try:
             self.searcher = self.ix.searcher()
@@ -75,6 +77,7 @@ class _Snapshot:
         if self.searcher is not None:
             self.searcher.close()
         self.ix.close()
+        self.ix.storage.close()  # unmaps the files: after the searcher, never before
 
 
 class Engine:
