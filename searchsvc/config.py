@@ -10,8 +10,9 @@ is a ConfigError whose one line names the variable and the type it wants.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "SEARCHSVC_"
 
@@ -29,6 +30,7 @@ class Setting:
     help: str
     minimum: float | None = None
     maximum: float | None = None
+    check: Callable[[str], str | None] | None = None  # a text's problem, or None if none
 
     @property
     def variable(self) -> str:
@@ -38,6 +40,9 @@ class Setting:
     def parse(self, raw: object, source: str) -> str | int | float:
         """The value raw stands for, checked; raise ConfigError naming source if it cannot."""
         if isinstance(self.default, str):
+            problem = self.check(str(raw)) if self.check else None
+            if problem:
+                raise ConfigError(f"{source} must be {problem}, not {str(raw)[:40]!r}")
             return str(raw)
         text = raw.strip() if isinstance(raw, str) else str(raw)
         kind = int if isinstance(self.default, int) else float
@@ -51,6 +56,14 @@ class Setting:
         if self.maximum is not None and value > self.maximum:
             raise ConfigError(f"{source} must be at most {self.maximum:g}, not {value}")
         return value
+
+
+def _time_zone(name: str) -> str | None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, too long
+        return "a time zone such as UTC or Europe/Berlin"
+    return None
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -97,6 +110,13 @@ SETTINGS: tuple[Setting, ...] = (
         1000,
         "Open connections per worker process; beyond it new ones wait to be accepted.",
         minimum=1,
+    ),
+    Setting(
+        "TIMEZONE",
+        "UTC",
+        "The time zone whose date `today`, `last 7 days` and the other relative dates count "
+        "from, when each search runs.",
+        check=_time_zone,
     ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

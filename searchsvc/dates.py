@@ -3,19 +3,28 @@
     a release's date (text, date or datetime) --parse_date--> a naive UTC datetime
     a short line of a release --is_date--> whether it is a date and nothing else
     a request's from/to --parse_date_range--> the first and last instant of its period
+    a request's from and to, and today --resolve_range--> the DateRange they stand for
 
 ``2023`` means the whole year, ``2023-05`` and ``December 2023`` the whole month, and
 ``5 May 2023`` or ``2023-05-05`` the whole day. dateutil reads the text; parsing it twice
 against two different default dates tells which parts the text actually gave.
+
+Relative forms (``today``, ``last 7 days``, ``2w``, ``past month``, ``last year``,
+``since March``) name a period that ends today at the latest, counted from the ``today``
+the caller passes: the edges take it from the clock in the configured time zone when the
+search runs, so a saved ``from=last 7 days`` keeps meaning the last seven days.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateparser
+from dateutil.relativedelta import relativedelta
 
 # The default for parts a text leaves out: fixed, so the same text always gives the same
 # date, and a leap year, so "29 February" parses. A range is parsed once more against a
@@ -26,20 +35,44 @@ _OTHER = datetime(2001, 2, 2)
 MAX_DATE_TEXT = 64
 
 
+def _ci(word: str) -> str:
+    """A word in any case, as character classes (JSON Schema patterns have no flags)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in word)
+
+
+def _relative_grammar(absolute: str, any_month: str) -> str:
+    """today, yesterday, last/past N days|weeks|months|years, past day|week|month|year,
+    Nd/Nw/Nm/Ny, this/last week|month|year, since <a date or a month>: words in any case."""
+    n = "[1-9][0-9]{0,2}"
+    unit = f"(?:{_ci('day')}|{_ci('week')}|{_ci('month')}|{_ci('year')})"
+    calendar_unit = f"(?:{_ci('week')}|{_ci('month')}|{_ci('year')})"
+    return "|".join(
+        [
+            _ci("today"),
+            _ci("yesterday"),
+            f"(?:{_ci('last')}|{_ci('past')}) +{n} +{unit}[Ss]?",
+            f"{_ci('past')} +{unit}",
+            f"(?:{_ci('this')}|{_ci('last')}) +{calendar_unit}",
+            f"{n}[DdWwMmYy]",
+            f"{_ci('since')} +(?:{absolute}|{any_month})",
+        ]
+    )
+
+
 def _grammar() -> str:
     """The date forms a request may give, as one regular expression (also in OpenAPI).
 
     2023, 2023-05, 2023-05-04, 5 May 2023, May 2023, May 5, 2023: months by name or their
-    first three letters, capitalised or not; only days that exist (29 February in leap
-    years). Spaces around are allowed, nothing else.
+    first three letters, in any case; only days that exist (29 February in leap
+    years). Then the relative forms (_relative_grammar). Spaces around are allowed,
+    nothing else.
     """
     year = r"[1-9][0-9]{3}"
     leap = r"(?:[1-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)"
 
     def name(full: str) -> str:
-        cap, rest = full[0], full[1:]
-        short = rest[:2] + ("t?" if full == "September" else "")
-        return f"[{cap}{cap.lower()}](?:{rest}|{short})"
+        tail = _ci(full[3:]) + (f"|{_ci('t')}" if full == "September" else "")
+        return f"{_ci(full[:3])}(?:{tail})?" if tail else _ci(full)
 
     long_months = "|".join(map(name, ["January", "March", "May", "July", "August", "October",
                                       "December"]))  # fmt: skip
@@ -63,7 +96,8 @@ def _grammar() -> str:
         f"(?:{day_month}) +{year}|{any_month} +{year}|(?:{month_day}), *{year}"
         f"|(?:29 +{feb}|{feb} +29,) *{leap}"
     )
-    return f"^ *(?:{iso}|{text})? *$"
+    relative = _relative_grammar(f"(?:{iso}|{text})", any_month)
+    return f"^ *(?:{iso}|{text}|{relative})? *$"
 
 
 # Every from/to a request may give ("" or spaces: none); the OpenAPI document says the same.
@@ -71,8 +105,36 @@ DATE_PATTERN = _grammar()
 _DATE_RE = re.compile(DATE_PATTERN)
 
 
+# What an error lists: the forms that work.
+FORMS = (
+    "2023, 2023-05, 5 May 2023, today, yesterday, last 7 days, 2w, past month, this year, "
+    "last year or since March"
+)
+
+
 class DateError(ValueError):
     """A text that is not a date."""
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """What a request's from and to resolved to: first and last day (inclusive), as typed."""
+
+    start: date | None
+    end: date | None
+    typed: dict[str, str] = field(default_factory=dict)  # {"from": "last 7 days"}: as given
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """The first and last instant of the range (naive UTC, as releases' dates are)."""
+        start = datetime.combine(self.start, time.min) if self.start else None
+        end = datetime.combine(self.end, time.max) if self.end else None
+        return start, end
+
+
+def today_in(zone: str | tzinfo = "UTC", now: datetime | None = None) -> date:
+    """Today's date in a time zone (a name such as Europe/Berlin), at now or the clock's now."""
+    tz = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return (now or datetime.now(timezone.utc)).astimezone(tz).date()
 
 
 def parse_date(value: object) -> datetime | None:
@@ -116,16 +178,26 @@ def is_date(text: str) -> bool:
     return True
 
 
-def parse_date_range(text: str) -> tuple[datetime, datetime]:
-    """The first and last instant (naive UTC) of the period a date text names."""
+def parse_date_range(text: str, today: date | None = None) -> tuple[datetime, datetime]:
+    """The first and last instant (naive UTC) of the period a date text names.
+
+    A relative form counts from today (None: today in UTC).
+    """
     if len(text) > MAX_DATE_TEXT or not _DATE_RE.match(text) or not text.strip():
-        raise DateError(f"{_show(text)} is not a date; try 2023, 2023-05 or 5 May 2023")
+        raise DateError(f"{_show(text)} is not a date; try {FORMS}")
+    found = _relative(_trimmed(text), today or today_in())
+    if found is not None:
+        return datetime.combine(found[0], time.min), datetime.combine(found[1], time.max)
+    return _absolute(text)
+
+
+def _absolute(text: str) -> tuple[datetime, datetime]:
     text = text.strip(" ").replace(",", ", ")  # dateutil reads "May 5,2023" as no year
     try:
         a = dateparser.parse(text, default=DEFAULT)
         b = dateparser.parse(text, default=_OTHER)
     except (ValueError, OverflowError) as exc:
-        raise DateError(f"{_show(text)} is not a date; try 2023, 2023-05 or 5 May 2023") from exc
+        raise DateError(f"{_show(text)} is not a date; try {FORMS}") from exc
     if a.year != b.year:
         raise DateError(f"{_show(text)} has no year; try {text} 2023")
     if a.tzinfo is not None:
@@ -143,13 +215,101 @@ def parse_date_range(text: str) -> tuple[datetime, datetime]:
     return day, day.replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
+def resolve_range(
+    date_from: str | None, date_to: str | None, today: date | None = None
+) -> DateRange | None:
+    """The days from `date_from`'s period to `date_to`'s; None when neither is given.
+
+    A relative `date_from` with no `date_to` ends today: a release dated later is not in
+    the last seven days. An absolute one stays open, as it always was.
+    """
+    if not date_from and not date_to:
+        return None
+    today = today or today_in()
+    start = parse_date_range(date_from, today)[0].date() if date_from else None
+    end = parse_date_range(date_to, today)[1].date() if date_to else None
+    if date_from and not date_to and is_relative(date_from):
+        end = today
+    typed = {k: v for k, v in (("from", date_from), ("to", date_to)) if v}
+    return DateRange(start, end, typed)  # a start after the end is no error: nothing between
+
+
 def date_bounds(
-    date_from: str | None, date_to: str | None
+    date_from: str | None, date_to: str | None, today: date | None = None
 ) -> tuple[datetime | None, datetime | None]:
     """The start of `date_from`'s period and the end of `date_to`'s; either may be absent."""
-    start = parse_date_range(date_from)[0] if date_from else None
-    end = parse_date_range(date_to)[1] if date_to else None
-    return start, end  # a start after the end is no error: nothing lies between them
+    found = resolve_range(date_from, date_to, today)
+    return found.bounds() if found else (None, None)
+
+
+def is_relative(text: str) -> bool:
+    """Whether a from/to text is one of the relative forms (its meaning moves with today)."""
+    return bool(_DATE_RE.match(text)) and _relative(_trimmed(text), date(2000, 1, 1)) is not None
+
+
+# The relative forms, read once the published pattern has admitted the text (ASCII only:
+# Python's IGNORECASE would also take "ſ" for "s", which the pattern does not).
+_FLAGS = re.IGNORECASE | re.ASCII
+_ROLLING = re.compile(r"(?:last|past) +([0-9]+) +(day|week|month|year)s?|([0-9]+)([dwmy])", _FLAGS)
+_PAST_ONE = re.compile(r"past +(day|week|month|year)", _FLAGS)
+_CALENDAR = re.compile(r"(this|last) +(week|month|year)", _FLAGS)
+_SINCE = re.compile(r"since +(.+)", _FLAGS)
+_UNITS = {"d": "day", "w": "week", "m": "month", "y": "year"}
+
+
+def _trimmed(text: str) -> str:
+    # The pattern's $ also admits one newline at the very end, as Python reads it.
+    return (text[:-1] if text.endswith("\n") else text).strip(" ")
+
+
+def _relative(text: str, today: date) -> tuple[date, date] | None:
+    """The first and last day of the period a relative form names, or None if not one."""
+    word = text.lower()
+    try:
+        if word in ("today", "yesterday"):
+            day = today - timedelta(days=word == "yesterday")
+            return day, day
+        if m := _ROLLING.fullmatch(text):
+            count = int(m.group(1) or m.group(3))
+            unit = m.group(2) or _UNITS[m.group(4).lower()]
+            return _rolling(today, count, unit.lower()), today
+        if m := _PAST_ONE.fullmatch(text):
+            return _rolling(today, 1, m.group(1).lower()), today
+        if m := _CALENDAR.fullmatch(text):
+            return _calendar(today, m.group(1).lower() == "last", m.group(2).lower())
+        if m := _SINCE.fullmatch(text):
+            return _since(m.group(1).strip(" "), today), today
+    except (ValueError, OverflowError):  # a period before year 1
+        raise DateError(f"{_show(text)} reaches too far back; try a shorter period") from None
+    return None
+
+
+def _rolling(today: date, count: int, unit: str) -> date:
+    """The first day of the `count` days (weeks, months, years) that end today."""
+    return today - relativedelta(**{f"{unit}s": count}) + timedelta(days=1)  # type: ignore[arg-type]
+
+
+def _calendar(today: date, previous: bool, unit: str) -> tuple[date, date]:
+    """This week (from Monday), month or year so far, or the whole previous one."""
+    if unit == "week":
+        first = today - timedelta(days=today.weekday())
+    elif unit == "month":
+        first = today.replace(day=1)
+    else:
+        first = today.replace(month=1, day=1)
+    if not previous:
+        return first, today
+    before = first - relativedelta(**{f"{unit}s": 1})  # type: ignore[arg-type]
+    return before, first - timedelta(days=1)
+
+
+def _since(rest: str, today: date) -> date:
+    """The first day of `since`'s date, or of the latest month of that name begun by today."""
+    start, _ = _absolute(rest) if any(c.isdigit() for c in rest) else (None, None)
+    if start is not None:
+        return start.date()
+    month = dateparser.parse(rest, default=DEFAULT).month
+    return date(today.year - (month > today.month), month, 1)
 
 
 def _show(text: str) -> str:

@@ -144,7 +144,7 @@ def test_an_answer_that_finished_late_is_returned_but_not_cached(seeds_copy, mon
     with Engine(seeds_copy) as engine:
         late = engine.search(req, Deadline(5.0, clock=clock))
         assert late.total == 5
-        assert engine.snapshot().results.get(req) is None
+        assert engine.snapshot().results.get((req, None)) is None
         engine.search(req, Deadline(5.0, clock=clock))
     assert clock.now == 120.0  # computed twice
 

@@ -179,15 +179,20 @@ def _search_options(f):
     help="Seconds the search may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
 )
 @_index_dir_option
-def search_cmd(query, index_dir, as_json, timeout, **params):
+@click.pass_obj
+def search_cmd(settings, query, index_dir, as_json, timeout, **params):
     """Search the index for QUERY and print the ranked results."""
+    from searchsvc.dates import today_in
     from searchsvc.deadline import Deadline
     from searchsvc.searching import SearchRequest, open_backend
     from searchsvc.web import search_payload
 
+    # Relative dates count from today in SEARCHSVC_TIMEZONE (a CLOCK setting pins it in tests).
+    clock = settings.get("CLOCK")
+    today = today_in(str(settings["TIMEZONE"]), clock() if clock else None)
     with _friendly_errors(index_dir), open_backend(index_dir) as backend:
         backend.freshness()  # the deadline starts once the index is open, as in a server
-        result = backend.search(SearchRequest(q=query, **params), Deadline(timeout))
+        result = backend.search(SearchRequest(q=query, **params), Deadline(timeout), today)
         _warn(backend)
     if as_json:
         click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))

@@ -22,6 +22,11 @@ def format_result(result: SearchResult) -> Iterator[str]:
     first = (req.page - 1) * req.size + 1 if result.hits else 0
     last = first + len(result.hits) - 1 if result.hits else 0
     yield f"{result.total} results ({first}-{last} shown, {result.took_ms:.0f} ms)"
+    if result.range:
+        span = result.range
+        days = " .. ".join(d.isoformat() if d else "-" for d in (span.start, span.end))
+        typed = ", ".join(f"{name} {text.strip()}" for name, text in span.typed.items())
+        yield f"dates: {days} ({typed})"
     if result.suggestion:
         yield f"Did you mean: {result.suggestion}"
     for hit in result.hits:

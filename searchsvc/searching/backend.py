@@ -1,6 +1,6 @@
 """The backend seam: what the edges (web, API, CLI, benchmarks) need of a search engine.
 
-    edges --Backend--> index(paths), exists(), search(request, deadline), document(id),
+    edges --Backend--> index(paths), exists(), search(request, deadline, today), document(id),
                        query_terms(text), stats(), freshness(), verify(), close()
     and its errors: IndexNotFoundError (nothing to search yet), IndexLockedError (another
     indexer), IndexDamagedError, DeleteRefusedError, DeadlineExceededError
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -100,8 +100,13 @@ class Backend(Protocol):
         """Whether there is an index to search yet."""
         ...
 
-    def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResult:
-        """Answer a search request; past deadline, raise DeadlineExceededError."""
+    def search(
+        self, request: SearchRequest, deadline: Deadline | None = None, today: date | None = None
+    ) -> SearchResult:
+        """Answer a search request, relative dates counted from today (None: today in UTC).
+
+        Past deadline, raise DeadlineExceededError.
+        """
         ...
 
     def document(self, doc_id: str) -> Document | None:

@@ -27,12 +27,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from searchsvc import indexing
 from searchsvc.caching import LruCache
+from searchsvc.dates import is_relative, today_in
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import Document
 from searchsvc.scoring import Ranker
@@ -60,7 +61,10 @@ class _Snapshot:
             self.close()
             raise
         # Lives and dies with the snapshot: a changed index never serves an old answer.
-        self.results: LruCache[SearchRequest, SearchResult] = LruCache(cache_size)
+        # Keyed by the request and, when it has a relative date, the day it counts from.
+        self.results: LruCache[tuple[SearchRequest, date | None], SearchResult] = LruCache(
+            cache_size
+        )
 
     def current(self, gen: Path | None) -> bool:
         return gen == self.gen and self.searcher.up_to_date()
@@ -226,17 +230,23 @@ class Engine:
                 keep.append((since, snap))
         self._retired = keep
 
-    def search(self, request: SearchRequest, deadline: Deadline | None = None) -> SearchResult:
+    def search(
+        self, request: SearchRequest, deadline: Deadline | None = None, today: date | None = None
+    ) -> SearchResult:
         """Run a search on the current state of the index (or answer it from the cache).
 
         Past `deadline` (None: no deadline) it raises DeadlineExceededError. An answer
         that finished after its deadline is returned but not cached: the cache keeps only
-        answers computed within their deadline.
+        answers computed within their deadline. Relative dates count from `today` (None:
+        today in UTC); an answer that depends on the day is cached for that day only.
         """
         started = time.perf_counter()
         deadline = deadline or NEVER
         snap = self.snapshot()
-        cached = snap.results.get(request)
+        today = today or today_in()
+        moving = any(is_relative(d) for d in (request.date_from, request.date_to) if d)
+        key = (request, today if moving else None)
+        cached = snap.results.get(key)
         if cached is not None:
             return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
         result = search(
@@ -246,9 +256,10 @@ class Engine:
             request,
             deadline=deadline,
             speller=snap.speller,
+            today=today,
         )
         if not deadline.expired():
-            snap.results.put(request, result)
+            snap.results.put(key, result)
         return result
 
     def index(

@@ -50,7 +50,10 @@ def param(default: Any, **declaration: Any) -> Any:
     return field(default=default, metadata={"param": Param(**declaration)})
 
 
-_DATE_HELP = "2023, 2023-05, 2023-05-04, 5 May 2023 or December 2023"
+_DATE_HELP = (
+    "2023, 2023-05, 2023-05-04, 5 May 2023 or December 2023; or relative to today: today, "
+    "yesterday, last 7 days, 7d, 2w, past month, this year, last year, since March"
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,8 @@ class SearchRequest:
         label="To",
         pattern=DATE_PATTERN,
         max_length=MAX_DATE_TEXT,
-        help="Latest date, read the same way; a partial date covers its whole year or month.",
+        help="Latest date, read the same way; a partial date covers its whole year or month, "
+        "a relative one its whole period (a relative from with no to ends today).",
     )
     year: str | None = param(None, name="year", label="Year", help="Only this year, e.g. 2023.")
     month: str | None = param(

@@ -5,6 +5,7 @@ embedded engine (engine.py) answers each request with this function, on the sear
 ranker, facet table and speller it keeps for the current state of the index.
 
     SearchRequest --check--> filters (dates, facet values) as a boolean array over documents
+                             (relative dates counted from the `today` the caller gives)
                   --build_query--> Whoosh query (or every document, for an empty query)
     query --the scoring wing--> which documents match and their scores, as arrays
     matches & filters & live --> total and facet counts (from in-memory columns)
@@ -25,12 +26,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 import numpy as np
 
-from searchsvc.dates import DateError, date_bounds
+from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.schema import FACET_FIELDS
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
@@ -77,6 +78,7 @@ class SearchResult:
     suggestion: str | None
     took_ms: float
     notice: str | None = None  # how the request was read, when not quite as asked
+    range: DateRange | None = None  # the days from and to resolved to; None: no date filter
 
     @property
     def pages(self) -> int:
@@ -98,18 +100,20 @@ def search(
     req: SearchRequest,
     deadline: Deadline | None = None,
     speller: Speller | None = None,
+    today: date | None = None,
 ) -> SearchResult:
     """Run a search request against a Whoosh searcher, its ranker and its facet table.
 
     Past `deadline` (None: no deadline) it raises DeadlineExceededError. `speller` is the
     reader's dictionary for the "did you mean" (without one, each search reads the words
-    it needs from the index).
+    it needs from the index). Relative dates count from `today` (None: today in UTC).
     """
     started = time.perf_counter()
     deadline = deadline or NEVER
     req = check_request(req)
     try:
-        start, end = date_bounds(req.date_from, req.date_to)
+        dates = resolve_range(req.date_from, req.date_to, today)
+        start, end = dates.bounds() if dates else (None, None)
         speller = speller if speller is not None else Speller(searcher.reader())
         q = build_query(req.q, searcher.schema, searcher.reader(), deadline, speller)
     except (DateError, QueryError) as exc:
@@ -137,6 +141,7 @@ def search(
         suggestion=speller.suggest(req.q, deadline),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         notice=_notice(req),
+        range=dates,
     )
 
 

@@ -16,7 +16,13 @@ from flask import Blueprint, current_app, request, url_for
 from werkzeug.exceptions import NotFound
 
 from searchsvc.searching import IndexDamagedError, SearchError, SearchResult
-from searchsvc.web.context import get_backend, request_deadline, search_args, search_request
+from searchsvc.web.context import (
+    get_backend,
+    request_deadline,
+    request_today,
+    search_args,
+    search_request,
+)
 from searchsvc.web.errors import bad_request, error_response
 from searchsvc.web.openapi import spec
 from searchsvc.web.payload import document_payload, search_payload
@@ -29,7 +35,8 @@ bp.register_error_handler(SearchError, bad_request)
 def search():
     """Search; an empty q lists documents newest first."""
     req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
-    result = get_backend().search(req, request_deadline())  # past it: errors.handle_deadline
+    # Past the deadline: errors.handle_deadline.
+    result = get_backend().search(req, request_deadline(), request_today())
     return search_payload(result, next_url(result))
 
 

@@ -1,16 +1,19 @@
 """The request's context: the app's one backend, and the search parameters of the request.
 
 Per-request resources follow flaskr's get_x() idiom: created on first use, never at import
-or in create_app, and shared by the pages and the API.
+or in create_app, and shared by the pages and the API. Each search counts its relative
+dates from request_today(): the date in the TIMEZONE setting when the request runs.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from datetime import date
 
 from flask import current_app, request
 
+from searchsvc.dates import today_in
 from searchsvc.deadline import Deadline
 from searchsvc.searching import PARAMS, Backend, SearchRequest, open_backend, request_from_args
 
@@ -37,6 +40,13 @@ def get_backend() -> Backend:
 def request_deadline() -> Deadline:
     """The deadline of the current request: REQUEST_TIMEOUT seconds from now."""
     return Deadline(float(current_app.config["REQUEST_TIMEOUT"]))
+
+
+def request_today() -> date:
+    """Today in the app's TIMEZONE, now; an explicit CLOCK (a function giving an aware
+    datetime, as tests pass to create_app) stands in for the system clock."""
+    clock = current_app.config.get("CLOCK")
+    return today_in(current_app.config["TIMEZONE"], clock() if clock else None)
 
 
 def search_request(args: Mapping[str, str], page_size: int) -> SearchRequest:

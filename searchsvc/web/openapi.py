@@ -80,10 +80,29 @@ SCHEMAS = {
     "FacetCount": _object(
         {"value": _STRING, "count": {"type": "integer", "minimum": 1}},
     ),
+    "Range": _object(
+        {
+            "from": _nullable("string", format="date", description="First day; null: open."),
+            "to": _nullable("string", format="date", description="Last day; null: open."),
+            "as_typed": {
+                "type": "object",
+                "properties": {"from": _STRING, "to": _STRING},
+                "additionalProperties": False,
+                "description": "The from and to the request gave, exactly as typed.",
+            },
+        },
+        "The days a request's from and to resolved to when the search ran (relative dates "
+        "such as 'last 7 days' count from today in the server's time zone). A relative from "
+        "with no to ends today.",
+    ),
     "SearchResponse": _object(
         {
             "ok": _OK,
             "query": {"$ref": "#/components/schemas/Query"},
+            "range": {
+                "oneOf": [{"$ref": "#/components/schemas/Range"}, {"type": "null"}],
+                "description": "What from and to resolved to, or null with neither.",
+            },
             "total": {"type": "integer", "minimum": 0},
             "page": {"type": "integer", "minimum": 1},
             "size": {"type": "integer", "minimum": 1},

@@ -11,7 +11,7 @@ that is already escaped except for our ``<mark>`` tags; everything else is autoe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -25,13 +25,26 @@ from searchsvc.searching import (
     SearchResult,
 )
 from searchsvc.snippets import highlight_all
-from searchsvc.web.context import get_backend, request_deadline, search_args, search_request
+from searchsvc.web.context import (
+    get_backend,
+    request_deadline,
+    request_today,
+    search_args,
+    search_request,
+)
 from searchsvc.web.errors import retry_after
 
 # The page's labels of the active filters, in the order of their declaration.
 FILTER_LABELS = {p.name: p.label for p in PARAMS if p.label}
 FACET_LABELS = {"source": "Source", "category": "Category", "place": "Place"}
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
+# The date panel's quick ranges: the `from` each sets ("": none), with `to` cleared.
+QUICK_RANGES = {
+    "": "Any time",
+    "past week": "Past week",
+    "past month": "Past month",
+    "past year": "Past year",
+}
 
 bp = Blueprint("web", __name__)
 
@@ -75,6 +88,15 @@ class Chip:
     remove_url: str
 
 
+@dataclass(frozen=True)
+class QuickRange:
+    """One of the date panel's quick ranges: its label, link, and whether it is in force."""
+
+    label: str
+    url: str
+    current: bool
+
+
 @bp.get("/")
 def search():
     """The search page: results, facets, timeline and paging, or an error in place."""
@@ -85,10 +107,11 @@ def search():
         "clear_url": url_with(**dict.fromkeys(FILTER_LABELS)),
         "facet_names": FACET_LABELS,
         "sorts": SORT_LABELS,
+        "quick_ranges": quick_ranges(),
     }
     try:
         req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
-        result = get_backend().search(req, request_deadline())
+        result = get_backend().search(req, request_deadline(), request_today())
     except SearchError as exc:
         return render_template("search.html", error=str(exc), **page), 400
     except DeadlineExceededError as exc:
@@ -120,6 +143,18 @@ def chips() -> list[Chip]:
         remove = url_with(year=None, month=None) if name == "year" else url_with(**{name: None})
         out.append(Chip(label, month_name(value) if name == "month" else value, remove))
     return out
+
+
+def quick_ranges() -> list[QuickRange]:
+    """Any time, past week, month, year: links that set from and clear to."""
+    typed = " ".join(request.args.get("from", "").split()).lower()
+    open_end = not request.args.get("to", "").strip()
+    return [
+        QuickRange(
+            label, url_with(**{"from": value or None, "to": None}), open_end and typed == value
+        )
+        for value, label in QUICK_RANGES.items()
+    ]
 
 
 def year_bars(result: SearchResult) -> list[Bar]:
@@ -186,7 +221,7 @@ def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
     return out
 
 
-def format_date(value: datetime | None, style: str = "short") -> str:
+def format_date(value: date | None, style: str = "short") -> str:
     """A date as '5 May 2023', or with style 'long' as '5 December 2023'."""
     if value is None:
         return "Undated"

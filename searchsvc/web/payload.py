@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
+from searchsvc.dates import DateRange
 from searchsvc.reading import Document
 from searchsvc.searching import SearchResult
 
@@ -22,6 +23,7 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
     return {
         "ok": True,
         "query": result.request.to_dict(),
+        "range": range_payload(result.range),
         "total": result.total,
         "page": result.request.page,
         "size": result.request.size,
@@ -34,6 +36,17 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
         "suggestion": result.suggestion,
         "notice": result.notice,
         "next_url": next_url,
+    }
+
+
+def range_payload(found: DateRange | None) -> dict | None:
+    """The days a search's from and to resolved to, and what was typed; None: no dates."""
+    if found is None:
+        return None
+    return {
+        "from": found.start.isoformat() if found.start else None,
+        "to": found.end.isoformat() if found.end else None,
+        "as_typed": dict(found.typed),
     }
 
 
