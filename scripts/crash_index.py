@@ -88,20 +88,6 @@ def wh_corpus(docs: Path, source: Path, limit: int | None) -> tuple[list[str], c
 # -- one trial -----------------------------------------------------------------------------------
 
 
-def children(pid: int) -> list[int]:
-    """The processes whose parent is pid (the indexer's workers)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -154,7 +140,7 @@ def run_trial(trial: Trial, ctx: dict) -> Trial:
     if proc.poll() is not None:
         log.close()
         return trial  # finished before the kill: the caller retries earlier
-    workers = children(proc.pid)
+    workers = _harness.children(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     log.close()
