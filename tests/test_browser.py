@@ -128,3 +128,37 @@ def test_error_in_place(browser, server):
     assert page.get_by_label("Search press releases").input_value() == "title:("
     assert page.get_by_role("alert").is_visible()
     shot(page, "error-desktop")
+
+
+def test_follow_past_year_feed_and_download(browser, server, tmp_path):
+    """Choose "Past year", follow the search's feed, and download it as CSV."""
+    import csv
+    from datetime import date, timedelta
+
+    import feedparser
+
+    page, errors = open_page(browser, DESKTOP)
+    page.goto(server.base + "/?q=Turkmenistan")
+    page.get_by_role("link", name="Past year").click()
+    page.wait_for_url(lambda url: "from" in params_of(url))
+    assert page.locator(".quick-range.is-current").inner_text() == "Past year"
+    # Whatever today is, every result is within the last year (the seeds span 2020 to 2026).
+    year_ago = (date.today() - timedelta(days=366)).isoformat()
+    dates = result_dates(page)
+    assert all(d[:10] >= year_ago for d in dates), dates
+    shot(page, "past-year")
+
+    feed_href = page.get_by_role("link", name="Follow this search").get_attribute("href")
+    assert params_of(feed_href).get("from") == params_of(page.url)["from"]
+    response = page.request.get(server.base + feed_href)
+    assert response.ok and "atom+xml" in response.headers["content-type"]
+    feed = feedparser.parse(response.body())
+    assert not feed.bozo and len(feed.entries) == len(dates)
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    path = tmp_path / "export.csv"
+    download_info.value.save_as(path)
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert [r["date"][:10] for r in rows] == [d[:10] for d in dates]
+    assert errors == []
