@@ -11,7 +11,7 @@ that is already escaped except for our ``<mark>`` tags; everything else is autoe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -105,8 +105,24 @@ def search():
         last_page=last_page,
         # A document link carries the search, so its page can mark the words and link back.
         doc_args=search_args(),
+        index=index_state(),
         **page,
     )
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """The page's line about the index: when it last changed, and how many it holds."""
+
+    updated_at: datetime  # UTC
+    documents: int
+
+
+def index_state() -> IndexState:
+    """When the index served last changed (a watched folder's release shows up here)."""
+    stats = get_backend().stats()
+    # The engine reports naive local time (a file's mtime), as /api/health says.
+    return IndexState(stats.updated_at.astimezone(timezone.utc), stats.documents)
 
 
 def chips() -> list[Chip]:
