@@ -1,11 +1,13 @@
 """The folder watcher (reading/watch.py): when a burst of changes becomes one batch.
 
 Batch is driven by a fake clock and a fake stat; Watcher runs for real on a temporary
-folder (inotify, and the polling observer) with short timings.
+folder (inotify, and the polling observer) with short timings: seconds, so marked slow.
 """
 
 from __future__ import annotations
 
+import errno
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -163,6 +165,7 @@ class Running:
             time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("poll", [False, True], ids=["events", "polling"])
 def test_a_burst_of_200_files_is_one_batch(tmp_path, poll):
     with Running(tmp_path, poll=poll) as running:
@@ -175,6 +178,7 @@ def test_a_burst_of_200_files_is_one_batch(tmp_path, poll):
         assert {str(tmp_path / f"{i:03}.txt") for i in range(200)} <= running.batches[0]
 
 
+@pytest.mark.slow
 def test_reading_the_files_wakes_no_one_and_the_index_dir_is_ignored(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     ignored = tmp_path / "index"
@@ -189,6 +193,7 @@ def test_reading_the_files_wakes_no_one_and_the_index_dir_is_ignored(tmp_path):
         assert running.batches[0] - {str(tmp_path)} == {str(tmp_path / "a.txt")}
 
 
+@pytest.mark.slow
 def test_a_file_written_in_chunks_is_seen_only_once_complete(tmp_path):
     target = tmp_path / "slow.txt"
     sizes: list[int] = []
@@ -203,9 +208,58 @@ def test_a_file_written_in_chunks_is_seen_only_once_complete(tmp_path):
     assert sizes and sizes[0] == 12 * 600, sizes  # the first batch saw the whole file
 
 
+@pytest.mark.slow
 def test_catch_up_runs_once_at_start(tmp_path):
     batches: list[set[str]] = []
     stop = threading.Event()
     watcher = Watcher([tmp_path], lambda p: (batches.append(p), stop.set()), timings=FAST)
     watcher.run(stop, catch_up=True)
     assert batches == [set()]
+
+
+@pytest.mark.slow
+def test_a_folder_removed_and_back_is_watched_again(tmp_path):
+    folder = tmp_path / "share"
+    folder.mkdir()
+    with Running(folder) as running:
+        shutil.rmtree(folder)  # unmounted, say: the system's watch is gone with it
+        running.wait_for(1)
+        folder.mkdir()
+        (folder / "back.txt").write_text("x")
+        running.wait_for(2)  # the identity check (every 2 s) notices, and watches it again
+        (folder / "later.txt").write_text("y")
+        running.wait_for(3)
+        assert str(folder / "later.txt") in running.batches[2]
+
+
+@pytest.mark.slow
+def test_a_file_given_is_watched_without_its_neighbours(tmp_path):
+    release = tmp_path / "one.txt"
+    release.write_text("x")
+    with Running(release) as running:
+        (tmp_path / "other.txt").write_text("y")
+        time.sleep(1.0)
+        assert running.batches == []
+        release.write_text("changed")
+        running.wait_for(1)
+        assert running.batches[0] == {str(release)}
+
+
+@pytest.mark.slow
+def test_without_file_events_it_polls_and_says_why(tmp_path, monkeypatch):
+    from watchdog.observers.polling import PollingObserver
+
+    from searchsvc.reading import watch
+
+    class BrokenObserver(PollingObserver):
+        def schedule(self, *args, **kwargs):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    monkeypatch.setattr(watch, "Observer", BrokenObserver)
+    with Running(tmp_path) as running:
+        assert (
+            running.watcher.method
+            == "polling (file events unavailable: inotify watch limit reached)"
+        )
+        (tmp_path / "a.txt").write_text("x")
+        running.wait_for(1)

@@ -71,6 +71,11 @@ ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
     is_flag=True,
     help="With --watch: scan every second instead of file events (network shares).",
 )
+@click.option(
+    "--allow-delete",
+    is_flag=True,
+    help="With --watch: delete even when a folder empties (see `searchsvc index`).",
+)
 @click.pass_obj
 def serve_cmd(
     settings: dict,
@@ -82,6 +87,7 @@ def serve_cmd(
     watch: bool,
     folders: tuple[str, ...],
     poll: bool,
+    allow_delete: bool,
 ):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     if not open_backend(index_dir).exists():
@@ -90,7 +96,8 @@ def serve_cmd(
     settings["INDEX_DIR"] = index_dir
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
     folders = folders or (str(settings["SEEDS_DIR"]),)
-    watcher = _start_watcher(index_dir, folders, poll) if watch else None
+    flags = [flag for flag, on in (("--poll", poll), ("--allow-delete", allow_delete)) if on]
+    watcher = _start_watcher(index_dir, folders, flags) if watch else None
     try:
         _gunicorn(settings).run()
     finally:
@@ -98,7 +105,7 @@ def serve_cmd(
             _stop_watcher(watcher)
 
 
-def _start_watcher(index_dir: str, folders: Sequence[str], poll: bool) -> subprocess.Popen:
+def _start_watcher(index_dir: str, folders: Sequence[str], flags: list[str]) -> subprocess.Popen:
     """`searchsvc index FOLDERS --watch` as this server's one child beside gunicorn's workers.
 
     Not a thread of the gunicorn master: the master forks workers at any time (at start,
@@ -107,7 +114,7 @@ def _start_watcher(index_dir: str, folders: Sequence[str], poll: bool) -> subpro
     Its output goes where the server's does.
     """
     cmd = [sys.executable, "-m", "searchsvc", "index", *folders, "--index-dir", index_dir]
-    cmd += ["--watch", "--exit-with", str(os.getpid()), *(["--poll"] if poll else [])]
+    cmd += ["--watch", "--exit-with", str(os.getpid()), *flags]
     return subprocess.Popen(cmd)
 
 

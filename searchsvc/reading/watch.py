@@ -16,6 +16,7 @@ stat; Watcher adds the observer thread and the loop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -119,22 +120,79 @@ class Batch:
 
 
 class _Handler(FileSystemEventHandler):
-    """Passes each change outside `ignore` to the watcher."""
+    """Passes each change under a root and outside `ignore` to the watcher."""
 
-    def __init__(self, notice: Callable[[str], None], ignore: Sequence[str]):
-        self.notice, self.ignore = notice, [os.path.abspath(p) for p in ignore]
+    def __init__(self, notice: Callable[[str], None], roots: Sequence[str], ignore: Sequence[str]):
+        self.notice = notice
+        self.roots = [os.path.abspath(p) for p in roots]
+        self.ignore = [os.path.abspath(p) for p in ignore]
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in CHANGES:
             return
         for raw in (event.src_path, event.dest_path):
             path = os.fsdecode(raw)
-            if path and not any(_under(os.path.abspath(path), i) for i in self.ignore):
+            if not path:
+                continue
+            full = os.path.abspath(path)
+            # A file given as a root is watched through its folder: not its neighbours.
+            if any(_under(full, r) for r in self.roots) and not any(
+                _under(full, i) for i in self.ignore
+            ):
                 self.notice(path)
 
 
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class _Roots:
+    """The watches of the paths given, scheduled again when a path comes back or is remounted.
+
+    An observer loses a folder that is removed or unmounted (inotify drops its watch), and
+    never learns of the one mounted in its place: each path's (device, inode) is checked
+    every ROOT_CHECK seconds, and a change reschedules its watch and counts as an event.
+    """
+
+    def __init__(self, paths: Sequence[str], handler: _Handler):
+        self.paths, self.handler = paths, handler
+        self.known: dict[str, tuple[object, object]] = {}  # path -> (its key, its watch)
+
+    def check(self, observer, notice: Callable[[str], None]) -> None:
+        """Schedule each path whose identity changed; OSError if the observer cannot."""
+        for path in self.paths:
+            folder, recursive = (path, True) if os.path.isdir(path) else _parent(path)
+            key = _identity(folder)
+            old_key, watch = self.known.get(path, (_UNSEEN, None))
+            if key == old_key:
+                continue
+            if watch is not None:
+                observer.unschedule(watch)
+                watch = None
+            if key is not None:
+                try:
+                    watch = observer.schedule(self.handler, folder, recursive=recursive)
+                except (FileNotFoundError, NotADirectoryError):  # gone again meanwhile
+                    key = None
+            if old_key is not _UNSEEN:
+                notice(path)  # it came, went or was remounted: a run looks at it
+            self.known[path] = (key, watch)
+
+
+def _parent(path: str) -> tuple[str, bool]:
+    # A file is watched through its folder (editors replace files by renaming).
+    return os.path.dirname(os.path.abspath(path)), False
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+ROOT_CHECK = 2.0  # seconds between two checks that each path given is the one watched
 
 
 class Watcher:
@@ -162,7 +220,7 @@ class Watcher:
         self.batch = Batch(timings, stat)
         self.poll = poll
         self.method = ""
-        self._handler = _Handler(self._notice, [str(p) for p in ignore])
+        self._handler = _Handler(self._notice, self.paths, [str(p) for p in ignore])
         self._changed = threading.Condition()
 
     def _notice(self, path: str) -> None:
@@ -182,13 +240,18 @@ class Watcher:
         catch_up, on_batch(set()) follows at once: a run then sees every change made while
         nobody watched, and none made during it is missed.
         """
-        observer = self._start()
+        observer, roots = self._start()
         try:
             if on_start:
                 on_start()
             if catch_up:
                 self.on_batch(set())
+            checked = self.clock()
             while not stop.is_set():
+                if self.clock() - checked >= ROOT_CHECK:
+                    with contextlib.suppress(OSError):  # inotify's limits: the next check retries
+                        roots.check(observer, self._notice)
+                    checked = self.clock()
                 with self._changed:
                     paths, wait = self.batch.poll(self.clock())
                     if paths is None:
@@ -204,19 +267,22 @@ class Watcher:
         if self.poll:
             return self._observe(PollingObserver(timeout=POLL_INTERVAL), "polling")
         observer = Observer()
+        # InotifyObserver -> "inotify" (FSEventsObserver on macOS, ...)
+        name = type(observer).__name__.removesuffix("Observer").lower()
         try:
-            # InotifyObserver -> "inotify" (FSEventsObserver on macOS, ...)
-            name = type(observer).__name__.removesuffix("Observer").lower()
             return self._observe(observer, name)
         except OSError as exc:  # no inotify, or its limits reached
-            observer.unschedule_all()  # stops the emitters that did start
-            why = exc.strerror or str(exc)
-            method = f"polling (file events unavailable: {why})"
+            method = f"polling (file events unavailable: {exc.strerror or exc})"
             return self._observe(PollingObserver(timeout=POLL_INTERVAL), method)
 
     def _observe(self, observer, method: str):
-        for path in self.paths:
-            observer.schedule(self._handler, path, recursive=True)
         observer.start()
+        roots = _Roots(self.paths, self._handler)
+        try:
+            roots.check(observer, self._notice)
+        except BaseException:
+            observer.stop()
+            observer.join(timeout=5)
+            raise
         self.method = method
-        return observer
+        return observer, roots
