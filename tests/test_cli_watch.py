@@ -45,6 +45,22 @@ def eventually(check, seconds: float = 10.0, what: str = "") -> float:
     return time.monotonic() - started
 
 
+def steadily(check, seconds: float = 10.0, what: str = "") -> float:
+    """Poll until check() has held for 1.5 s, so that every worker of a server (each
+    refreshes on its own, within REFRESH_INTERVAL) agrees; when that began."""
+    started, since = time.monotonic(), None
+    while True:
+        now = time.monotonic()
+        if not check():
+            since = None
+        elif since is None:
+            since = now
+        elif now - since >= 1.5:
+            return since - started
+        assert now - started < seconds + 1.5, f"not within {seconds} s: {what}"
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def releases(tmp_path) -> tuple[Path, Path]:
     """A folder with a copy of the seeds, and an index built from it."""
@@ -79,14 +95,14 @@ def test_serve_watch_indexes_a_new_release_then_its_removal_with_one_watcher(liv
     eventually(lambda: "searchsvc: watching" in server.err.read_text(), what="watching")
 
     (folder / "900_new.txt").write_text(RELEASE.format(n=1), encoding="utf-8")
-    took = eventually(lambda: total(server, "zorblaxian1") == 1, what="the new release")
+    took = steadily(lambda: total(server, "zorblaxian1") == 1, what="the new release")
     assert took < 10
     assert get(server.base + "/api/health")["documents"] == 6
     with urllib.request.urlopen(server.base + "/", timeout=10) as response:
         assert "6 releases" in response.read().decode()
 
     (folder / "900_new.txt").unlink()
-    eventually(lambda: total(server, "zorblaxian1") == 0, what="the removal")
+    steadily(lambda: total(server, "zorblaxian1") == 0, what="the removal")
     assert get(server.base + "/api/health")["documents"] == 5
 
     log = server.err.read_text()
@@ -122,7 +138,7 @@ def test_serve_watch_refuses_to_empty_the_index_when_the_folder_empties(live_ser
     for name in names:  # the share is back, with one release more: still watched
         shutil.copy(SEEDS / name, folder / name)
     (folder / "901_new.txt").write_text(RELEASE.format(n=2), encoding="utf-8")
-    eventually(lambda: total(server, "zorblaxian2") == 1, what="the release after")
+    steadily(lambda: total(server, "zorblaxian2") == 1, what="the release after")
     assert get(server.base + "/api/health")["documents"] == 6
 
 
