@@ -10,8 +10,9 @@ that is already escaped except for our ``<mark>`` tags; everything else is autoe
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -114,15 +115,16 @@ def search():
 class IndexState:
     """The page's line about the index: when it last changed, and how many it holds."""
 
-    updated_at: datetime  # UTC
+    updated: str  # "2026-11-30 07:54 UTC"
     documents: int
 
 
 def index_state() -> IndexState:
     """When the index served last changed (a watched folder's release shows up here)."""
     stats = get_backend().stats()
-    # The engine reports naive local time (a file's mtime), as /api/health says.
-    return IndexState(stats.updated_at.astimezone(timezone.utc), stats.documents)
+    # The engine reports naive local time (a file's mtime); /api/health says it in UTC too.
+    utc = time.gmtime(stats.updated_at.timestamp())
+    return IndexState(time.strftime("%Y-%m-%d %H:%M UTC", utc), stats.documents)
 
 
 def chips() -> list[Chip]:
