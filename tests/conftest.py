@@ -174,8 +174,8 @@ def _wait_until_up(server: Server, seconds: float = 20.0) -> None:
 def _servers(tmp: Path):
     """Yield start(index_dir), which runs `searchsvc serve` on a free port; stop all after.
 
-    start() returns a Server once /api/health answers. Logs go to files under tmp: a pipe
-    that nobody reads would block the server.
+    start() returns a Server once /api/health answers (args: more options of serve). Logs
+    go to files under tmp: a pipe that nobody reads would block the server.
     """
     import os
     import subprocess
@@ -183,12 +183,13 @@ def _servers(tmp: Path):
 
     servers: list[Server] = []
 
-    def start(index_dir, *, env=None, workers=2) -> Server:
+    def start(index_dir, *, env=None, workers=2, args=()) -> Server:
         port = free_port()
         out, err = tmp / f"serve-{port}.out", tmp / f"serve-{port}.err"
         files = [open(out, "wb"), open(err, "wb")]  # noqa: SIM115 - closed by Server.stop
         cmd = [sys.executable, "-m", "searchsvc", "serve"]
         cmd += ["--port", str(port), "--index-dir", str(index_dir), "--workers", str(workers)]
+        cmd += args
         # PYTHONPATH: the package imports from this checkout even when it is not installed.
         path = os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": path, **(env or {})}

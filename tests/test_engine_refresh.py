@@ -180,3 +180,38 @@ def test_commits_while_the_engine_verifies_are_never_called_damage(seeds_copy):
         writer.join()
         assert engine.search(ZEBRA_Q).total == 12
     assert not errors and not warnings
+
+
+def test_stats_and_freshness_while_commits_remove_old_files(seeds_copy):
+    # A watched folder commits every few seconds while the page and /api/health ask for the
+    # index's size and age: a file listed a moment ago may be gone when it is stat()ed.
+    import threading
+
+    ix = seeds_copy / "ix"
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for n in range(15):
+                note = seeds_copy / "seeds" / f"note{n}.md"
+                note.write_text(ZEBRA.replace("Zebra", f"Zebra{n}"), encoding="utf-8")
+                index_paths(ix, [seeds_copy / "seeds"], procs=1)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    calls = 0
+    with Engine(ix, check_interval=0, retry_interval=0) as engine:
+        try:
+            while not done.is_set():
+                assert engine.stats().size_bytes > 0
+                engine.freshness()
+                calls += 1
+        finally:
+            writer.join()
+        assert engine.stats().documents == 20
+    assert not errors and calls > 10

@@ -419,3 +419,17 @@ def test_config_defaults_then_environment_then_explicit(monkeypatch, seeds_index
     assert app.test_client().get("/api/search").get_json()["size"] == 2
     app = create_app({"TESTING": True, "PAGE_SIZE": 3})
     assert app.config["PAGE_SIZE"] == 3
+
+
+def test_the_results_header_says_when_the_index_changed_and_what_it_holds(client, seeds_index):
+    import re
+    import time
+
+    from searchsvc.searching import Engine
+
+    with Engine(seeds_index) as engine:
+        updated = engine.stats().updated_at
+    line = load(client, "/?q=partnership").texts("index-state")
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(updated.timestamp()))
+    assert line == f"· index updated {stamp} · 5 releases"
+    assert re.fullmatch(r"· index updated \d{4}-\d\d-\d\d \d\d:\d\d UTC · 5 releases", line)

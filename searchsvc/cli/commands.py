@@ -17,7 +17,7 @@ import click
 
 from searchsvc import config
 from searchsvc.cli.serve import serve_cmd
-from searchsvc.reading import printable
+from searchsvc.cli.watch import follow, print_report
 from searchsvc.searching import (
     DeadlineExceededError,
     DeleteRefusedError,
@@ -111,19 +111,32 @@ def main():
     is_flag=True,
     help="Delete even when that empties a folder or takes more than 20% of the index.",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep running: index again within seconds whenever files under PATHS change.",
+)
+@click.option(
+    "--poll",
+    is_flag=True,
+    help="With --watch: scan every second instead of file events (network shares).",
+)
+@click.option("--exit-with", type=int, hidden=True, help="With --watch: stop when PID exits.")
 @click.pass_obj
-def index_cmd(settings, paths, index_dir, rebuild, strict, procs, wait, allow_delete):
+def index_cmd(
+    settings, paths, index_dir, rebuild, strict, procs, wait, allow_delete, watch, poll, exit_with
+):
     """Index PATHS (files or folders; default: the bundled seeds/)."""
     from searchsvc.searching import open_backend
 
     paths = paths or (settings["SEEDS_DIR"],)
     options = dict(rebuild=rebuild, procs=procs, wait=wait, allow_delete=allow_delete)
+    if watch:
+        follow(index_dir, paths, options, poll=poll, exit_with=exit_with)
+        return
     with _friendly_errors(index_dir), _progress() as progress:
         report = open_backend(index_dir).index(paths, progress=progress, **options)
-    for skipped in report.skipped:
-        # One line each: a name's control characters are escaped; reasons name JSONL lines.
-        click.echo(f"skipped {printable(skipped.path)}: {skipped.reason}", err=True)
-    click.echo(report.summary())
+    print_report(report)
     if report.skipped and strict:
         sys.exit(1)
     if report.total == 0 and not report.deleted:  # emptied on purpose, with --allow-delete

@@ -8,13 +8,19 @@ costs a thread only once its request head is in, so slow or idle clients cannot 
 service, and gunicorn's own errors answer the API's JSON envelope. The README's
 Deployment section says why, and how to put nginx in front.
 
+With --watch, one child process (`searchsvc index FOLDERS --watch`) follows the folders
+and indexes their changes; the workers see each commit within REFRESH_INTERVAL.
+
 Flask and gunicorn are imported inside the command, so `searchsvc --help` stays fast.
 Each worker opens the index lazily on its first request and follows it as it changes.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from collections.abc import Sequence
 
 import click
 
@@ -48,15 +54,79 @@ ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
     type=click.Path(file_okay=False),
     help="Where the index lives (SEARCHSVC_INDEX_DIR); built from seeds if missing.",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Index the folders again within seconds of a change (one watcher process).",
+)
+@click.option(
+    "--folder",
+    "folders",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A folder to watch with --watch; repeatable (default: SEARCHSVC_SEEDS_DIR).",
+)
+@click.option(
+    "--poll",
+    is_flag=True,
+    help="With --watch: scan every second instead of file events (network shares).",
+)
+@click.option(
+    "--allow-delete",
+    is_flag=True,
+    help="With --watch: delete even when a folder empties (see `searchsvc index`).",
+)
 @click.pass_obj
-def serve_cmd(settings: dict, host: str, port: int, workers: int, threads: int, index_dir: str):
+def serve_cmd(
+    settings: dict,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    index_dir: str,
+    watch: bool,
+    folders: tuple[str, ...],
+    poll: bool,
+    allow_delete: bool,
+):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     if not open_backend(index_dir).exists():
         _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]))
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
     settings["INDEX_DIR"] = index_dir
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
-    _gunicorn(settings).run()
+    folders = folders or (str(settings["SEEDS_DIR"]),)
+    flags = [flag for flag, on in (("--poll", poll), ("--allow-delete", allow_delete)) if on]
+    watcher = _start_watcher(index_dir, folders, flags) if watch else None
+    try:
+        _gunicorn(settings).run()
+    finally:
+        if watcher is not None:
+            _stop_watcher(watcher)
+
+
+def _start_watcher(index_dir: str, folders: Sequence[str], flags: list[str]) -> subprocess.Popen:
+    """`searchsvc index FOLDERS --watch` as this server's one child beside gunicorn's workers.
+
+    Not a thread of the gunicorn master: the master forks workers at any time (at start,
+    and to replace one), and a fork during a run would hand the worker copies of the
+    writer lock's descriptor (keeping the lock held) and of locks held by other threads.
+    Its output goes where the server's does.
+    """
+    cmd = [sys.executable, "-m", "searchsvc", "index", *folders, "--index-dir", index_dir]
+    cmd += ["--watch", "--exit-with", str(os.getpid()), *flags]
+    return subprocess.Popen(cmd)
+
+
+def _stop_watcher(watcher: subprocess.Popen) -> None:
+    """SIGTERM: the watcher finishes the run in progress and exits (SIGKILL after a minute)."""
+    if watcher.poll() is None:
+        watcher.terminate()
+    try:
+        watcher.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        watcher.kill()
+        watcher.wait()
 
 
 def _build_from_seeds(index_dir: str, seeds: str) -> None:

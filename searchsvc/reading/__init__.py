@@ -2,14 +2,19 @@
 
     paths --discover--> SourceFiles (and Skipped: what cannot be read, and why)
     SourceFile --read_source--> Documents (.txt seeds, Markdown with front matter, JSON Lines)
+    folders --Watcher--> batches of changed paths, once a burst has settled (watch)
 
 Nothing here knows about the index; a bad file is reported and skipped, never fatal.
 """
 
 from searchsvc.reading.discovery import Skipped, SourceFile, discover, doc_id, printable
 from searchsvc.reading.documents import Document, DocumentError, parse_jsonl_line, read_source
+from searchsvc.reading.watch import Batch, Timings, Watcher
 
 __all__ = [
+    "Batch",
+    "Timings",
+    "Watcher",
     "Document",
     "DocumentError",
     "Skipped",

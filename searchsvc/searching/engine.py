@@ -22,6 +22,7 @@ a warning); with none, IndexDamagedError says which file is damaged and what to 
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections import Counter
@@ -341,11 +342,14 @@ class Engine:
         snap = self.snapshot()
         commit = snap.toc_generation()
         toc = snap.gen / indexing.toc_name(commit) if commit is not None else snap.gen
-        written = toc if toc.exists() else snap.gen
+        try:
+            written = toc.stat().st_mtime
+        except FileNotFoundError:  # a commit since removed it (a newer state exists)
+            written = snap.gen.stat().st_mtime
         return Freshness(
             generation=snap.gen.name,
             commit=commit,
-            updated_at=datetime.fromtimestamp(written.stat().st_mtime),
+            updated_at=datetime.fromtimestamp(written),
             warning=self._warning,
         )
 
@@ -395,18 +399,36 @@ class Engine:
         years = Counter(facets.values["year"][n] for n in facets.live)
         undated = years.pop("", 0)
         first, last = facets.date_range()
-        files = [p for p in snap.gen.iterdir() if p.is_file()]
-        toc = max((p.stat().st_mtime for p in files if p.suffix == ".toc"), default=0.0)
+        size, toc = _files_of(snap.gen)
         return IndexStats(
             documents=len(facets.live),
             undated=undated,
             first_date=first,
             last_date=last,
             per_year=dict(sorted(years.items())),
-            size_bytes=sum(p.stat().st_size for p in files),
+            size_bytes=size,
             updated_at=datetime.fromtimestamp(toc or os.path.getmtime(snap.gen)),
             path=str(snap.gen),
         )
+
+
+def _files_of(gen: Path) -> tuple[int, float]:
+    """The size of a generation's files, and the mtime of its newest table of contents.
+
+    A commit (a watched folder makes one every few seconds) removes merged segments and
+    old tables of contents: a file listed a moment ago may be gone when it is stat()ed.
+    """
+    size, toc = 0, 0.0
+    for path in gen.iterdir():
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            size += st.st_size
+            if path.suffix == ".toc":
+                toc = max(toc, st.st_mtime)
+    return size, toc
 
 
 def open_backend(index_dir: str | Path, *, check_interval: float = 1.0, cache_size: int = 1024):

@@ -10,6 +10,7 @@ that is already escaped except for our ``<mark>`` tags; everything else is autoe
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
@@ -128,8 +129,25 @@ def search():
         last_page=last_page,
         # A document link carries the search, so its page can mark the words and link back.
         doc_args=search_args(),
+        index=index_state(),
         **page,
     )
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """The page's line about the index: when it last changed, and how many it holds."""
+
+    updated: str  # "2026-11-30 07:54 UTC"
+    documents: int
+
+
+def index_state() -> IndexState:
+    """When the index served last changed (a watched folder's release shows up here)."""
+    stats = get_backend().stats()
+    # The engine reports naive local time (a file's mtime); /api/health says it in UTC too.
+    utc = time.gmtime(stats.updated_at.timestamp())
+    return IndexState(time.strftime("%Y-%m-%d %H:%M UTC", utc), stats.documents)
 
 
 def chips() -> list[Chip]:

@@ -1,0 +1,95 @@
+"""`searchsvc index --watch`: index, then index again each time the folders change.
+
+    start the watcher --> one run now (catch up) --> each settled burst of changes --> one run
+    each run: the backend's index() under the writer lock, its summary and skipped files
+    printed as `searchsvc index` prints them; a refusal of the delete guard (an emptied or
+    unmounted folder), a lock held too long or a damaged index is one line, and the watch
+    goes on
+
+`searchsvc serve --watch` runs this command as its one child process (see serve.py). It
+stops on SIGTERM or SIGINT, after the run in progress, and with the server that started
+it (--exit-with PID).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Sequence
+
+import click
+
+from searchsvc.reading import Watcher, printable
+from searchsvc.searching import (
+    DeleteRefusedError,
+    IndexDamagedError,
+    IndexLockedError,
+    open_backend,
+)
+
+# A watched run waits this long for another indexer (a manual `searchsvc index`) to finish.
+LOCK_WAIT = 30.0
+
+
+def follow(
+    index_dir: str, paths: Sequence[str], options: dict, *, poll: bool, exit_with: int | None
+) -> None:
+    """Index paths now and on every settled change, until SIGTERM, SIGINT or exit_with dies."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    if exit_with:
+        threading.Thread(target=_stop_with, args=(exit_with, stop), daemon=True).start()
+    backend = open_backend(index_dir)
+    options = {**options, "wait": max(options.get("wait") or 0.0, LOCK_WAIT)}
+    first = {"rebuild": options.pop("rebuild", False)}
+
+    def run(changed: set[str]) -> None:
+        _run(backend, paths, {**options, **first})
+        first["rebuild"] = False  # only the first run rebuilds
+
+    # The index directory may lie inside a watched folder: its writes are not news.
+    watcher = Watcher(paths, run, poll=poll, ignore=[index_dir])
+    try:
+        watcher.run(stop, catch_up=True, on_start=lambda: _watching(watcher, paths, index_dir))
+    finally:
+        backend.close()
+    click.echo("searchsvc: stopped watching", err=True)
+
+
+def _watching(watcher: Watcher, paths: Sequence[str], index_dir: str) -> None:
+    where = ", ".join(printable(p) for p in paths)
+    click.echo(
+        f"searchsvc: watching {where} ({watcher.method}) for {printable(index_dir)}, "
+        f"pid {os.getpid()}",
+        err=True,
+    )
+
+
+def _run(backend, paths: Sequence[str], options: dict) -> None:
+    """One indexing run, reported as `searchsvc index` reports it; errors are one line."""
+    try:
+        report = backend.index(paths, **options)
+    except (DeleteRefusedError, IndexLockedError, IndexDamagedError) as exc:
+        click.echo(f"searchsvc: not indexed: {exc} Still watching.", err=True)
+        return
+    except Exception as exc:  # noqa: BLE001 - a watch outlives one bad run, and says why
+        click.echo(f"searchsvc: not indexed: {exc!r:.300}. Still watching.", err=True)
+        return
+    print_report(report)
+
+
+def print_report(report) -> None:
+    """A run's skipped files (stderr, one line each) and its summary line (stdout)."""
+    for skipped in report.skipped:
+        # One line each: a name's control characters are escaped; reasons name JSONL lines.
+        click.echo(f"skipped {printable(skipped.path)}: {skipped.reason}", err=True)
+    click.echo(report.summary())
+
+
+def _stop_with(pid: int, stop: threading.Event) -> None:
+    """Set stop once the process pid is no longer this one's parent (it died)."""
+    while not stop.wait(1.0):
+        if os.getppid() != pid:
+            stop.set()
