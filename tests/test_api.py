@@ -83,9 +83,11 @@ ERRORS = [
     ("get", "/api/search?page=0", 400, "page"),
     ("get", "/api/search?page=abc", 400, "abc"),
     ("get", "/api/search?size=1.5", 400, "1.5"),
-    ("get", "/api/search?q=title:(", 400, ""),  # its wording is tests/test_query.py's business
-    ("get", "/api/search?q=AND+OR", 400, "AND"),
-    ("get", '/api/search?q="unclosed', 400, ""),
+    # strict: a query that cannot be read as typed is refused (else: plain words, a notice)
+    ("get", "/api/search?q=title:(&strict=true", 400, ""),  # wording: test_query.py's
+    ("get", "/api/search?q=AND+OR&strict=true", 400, "AND"),
+    ("get", '/api/search?q="unclosed&strict=true', 400, ""),
+    ("get", "/api/search?q=energy&strict=yes", 400, "strict must be true or false"),
     ("get", "/api/export?format=xml", 400, "xml"),
     ("get", "/api/export?fields=id,secret", 400, "secret"),
     ("post", "/api/export", 405, "GET"),

@@ -123,11 +123,22 @@ def test_phone_width(browser, server):
 
 def test_error_in_place(browser, server):
     page, _ = open_page(browser, DESKTOP)  # the 400 itself is logged as a console error
-    response = page.goto(server.base + "/?q=title:(")
+    response = page.goto(server.base + "/?q=energy&from=notadate")
     assert response.status == 400
-    assert page.get_by_label("Search press releases").input_value() == "title:("
+    assert page.get_by_label("Search press releases").input_value() == "energy"
     assert page.get_by_role("alert").is_visible()
     shot(page, "error-desktop")
+
+
+def test_a_query_read_as_plain_words_says_so(browser, server):
+    page, errors = open_page(browser, DESKTOP)
+    response = page.goto(server.base + "/?q=Turkmenistan%20(energy")
+    assert response.status == 200
+    assert page.get_by_label("Search press releases").input_value() == "Turkmenistan (energy"
+    notice = page.get_by_role("status")
+    assert notice.is_visible() and "Searched for Turkmenistan energy" in notice.inner_text()
+    assert errors == []
+    shot(page, "notice-desktop")
 
 
 def test_follow_past_year_feed_and_download(browser, server, tmp_path):

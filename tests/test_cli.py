@@ -88,7 +88,10 @@ def test_search_suggestion(runner, seeds_index):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["search", "title:("], "Error: Unbalanced parenthesis: a ( is never closed.\n"),
+        (
+            ["search", "title:(", "--strict"],
+            "Error: Unbalanced parenthesis: a ( is never closed.\n",
+        ),
         (["search", "x", "--from", "someday"], "Error: 'someday' is not a date; try 2023,"),
         (["search", "x", "--size", "500"], "Error: size must be between 1 and 100, not 500\n"),
     ],

@@ -68,7 +68,7 @@ def test_errors_are_not_cached(seeds_copy, counted):
     with Engine(seeds_copy / "ix") as engine:
         for _ in range(2):
             with pytest.raises(SearchError):
-                engine.search(SearchRequest(q="title:("))
+                engine.search(SearchRequest(q="title:(", strict=True))
     assert len(counted) == 2
 
 

@@ -243,7 +243,7 @@ def test_within_the_limit_nothing_is_said(export_client):
         ("/api/export?fields=id,", "fields"),
         ("/api/export?sort=sideways", "sideways"),
         ("/api/export?from=bogus-date", "bogus-date"),
-        ('/api/export?q="unclosed', ""),
+        ('/api/export?q="unclosed&strict=true', ""),
     ],
 )
 def test_a_bad_request_is_the_400_envelope(export_client, url, word):

@@ -299,7 +299,7 @@ def test_twenty_five_entries_by_default(docs_index):
         ("size=101", "size"),
         ("size=0", "size"),
         ("page=abc", "abc"),
-        ("q=title:(", ""),
+        ("q=title:(&strict=true", ""),
         ("q=" + "a" * 2001, "2,001"),
     ],
 )

@@ -126,12 +126,12 @@ def test_paging(seeds_engine):
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        (SearchRequest(q="title:("), "a ( is never closed"),
-        (SearchRequest(q="AND OR"), "AND needs a word on each side"),
-        (SearchRequest(q="(energy"), "never closed"),
-        (SearchRequest(q='"strategic partnership'), "Unbalanced quote"),
-        (SearchRequest(q="body:energy"), "Unknown field 'body'"),
-        (SearchRequest(q="a*"), "at least 2 letters"),
+        (SearchRequest(q="title:(", strict=True), "a ( is never closed"),
+        (SearchRequest(q="AND OR", strict=True), "AND needs a word on each side"),
+        (SearchRequest(q="(energy", strict=True), "never closed"),
+        (SearchRequest(q='"strategic partnership', strict=True), "Unbalanced quote"),
+        (SearchRequest(q="body:energy", strict=True), "Unknown field 'body'"),
+        (SearchRequest(q="a*", strict=True), "at least 2 letters"),
         (SearchRequest(q="energy", date_from="notadate"), "'notadate' is not a date"),
         (SearchRequest(q="energy", sort="best"), "sort must be one of"),
         (SearchRequest(q="energy", size=0), "size must be between 1 and 100"),
@@ -226,3 +226,31 @@ def test_undated_documents_are_searchable_and_counted(docs_engine):
 
 def test_markdown_urls_are_not_indexed(docs_engine):
     assert docs_engine.search(SearchRequest(q="https")).total == 0
+
+
+@pytest.mark.parametrize(
+    ("q", "read_as", "why"),
+    [
+        ("Note: the ministers met (in Ashgabat)", "Note the ministers met in Ashgabat", "Note"),
+        ("U.S. policy: trade & energy", "U.S policy trade energy", "policy"),
+        ('"strategic partnership', "strategic partnership", "Unbalanced quote"),
+        ("(energy", "energy", "never closed"),
+        ("energy AND", "energy", "AND at the end"),
+        ("a*", "a", "at least 2 letters"),
+    ],
+)
+def test_a_query_that_cannot_be_read_as_typed_is_read_as_its_words(seeds_engine, q, read_as, why):
+    # The default: an answer, and a notice that says how the query was read (issue 13's
+    # forgiving box, at its simplest); strict=True refuses it instead (the table above).
+    result = seeds_engine.search(SearchRequest(q=q))
+    assert result.notice.startswith(f"Searched for {read_as}: ")
+    assert why in result.notice
+    plain = seeds_engine.search(SearchRequest(q=read_as))
+    assert [h.id for h in result.hits] == [h.id for h in plain.hits]
+
+
+def test_a_query_of_no_words_that_cannot_be_read_finds_nothing(seeds_engine):
+    result = seeds_engine.search(SearchRequest(q="title:("))
+    assert result.total == 0 and result.notice.startswith("Searched for title:")
+    nothing = seeds_engine.search(SearchRequest(q="((("))
+    assert nothing.total == 0 and nothing.notice.startswith("Nothing to search for")

@@ -101,8 +101,8 @@ def test_query_is_kept_in_the_box(client):
 @pytest.mark.parametrize(
     ("url", "value", "words"),
     [
-        ("/?q=title:(", "title:(", ""),
-        ("/?q=AND+OR", "AND OR", "AND"),
+        ("/?q=title:(&strict=true", "title:(", ""),
+        ("/?q=AND+OR&strict=true", "AND OR", "AND"),
         ("/?q=energy&from=bogus", "energy", "bogus"),
         ("/?q=energy&page=abc", "energy", "abc"),
         ("/?q=energy&size=500", "energy", "size"),

@@ -173,6 +173,9 @@ def _search_options(f, params=None):
         if p.name == "q":
             continue  # the QUERY argument
         default = SearchRequest.__dataclass_fields__[p.attr].default
+        if p.kind is bool:  # a flag: --strict
+            f = click.option(f"--{p.name}", p.attr, is_flag=True, help=p.help)(f)
+            continue
         kind = click.Choice(p.choices) if p.choices else p.kind
         show = default not in (None, "")
         f = click.option(

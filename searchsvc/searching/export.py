@@ -127,7 +127,7 @@ def export(
     deadline = deadline or NEVER
     req = check_request(req)
     speller = speller if speller is not None else Speller(searcher.reader())
-    match, scores, terms, _ = matches(searcher, ranker, facets, req, deadline, speller, today)
+    match, scores, terms, _, _ = matches(searcher, ranker, facets, req, deadline, speller, today)
     stored = lru_cache(maxsize=None)(searcher.stored_fields)  # for the proximity re-rank
     docnums = ranking(stored, ranker, match, scores, facets, req, terms, deadline, limit)
     order = req.sort if req.q or req.sort != "relevance" else "newest"

@@ -32,7 +32,7 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin
 
-from searchsvc.analysis import exact_term
+from searchsvc.analysis import WORD_RE, exact_term
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.schema import QUERY_FIELDS
 from searchsvc.snippets import QueryTerms
@@ -251,6 +251,36 @@ def plain_words(text: str) -> list[str]:
         if re.fullmatch(r"\w+", tok):
             words.append(tok)
     return words
+
+
+def read_query(
+    text: str,
+    schema,
+    reader,
+    deadline: Deadline | None = None,
+    speller: _Speller | None = None,
+    strict: bool = False,
+) -> tuple[wq.Query, str | None]:
+    """The query to run for text, and a notice when it was not read as typed.
+
+    A query that cannot be read as typed (an unknown field, an unclosed quote or
+    parenthesis, a dangling operator, a wildcard standing for too many words) is read as
+    its plain words, and the notice says so; with strict, it raises QueryError instead.
+    """
+    try:
+        return build_query(text, schema, reader, deadline, speller), None
+    except QueryError as exc:
+        if strict:
+            raise
+        words = [w for w in WORD_RE.findall(text) if w not in _OPERATORS]
+        if not words:
+            return wq.NullQuery, f"Nothing to search for: {exc}"
+        plain = " ".join(words)
+        notice = f"Searched for {plain}: {exc}"
+        try:
+            return build_query(plain, schema, reader, deadline, speller), notice
+        except QueryError as again:  # only limits of the whole text can fail plain words
+            return wq.NullQuery, f"{notice} {again}"
 
 
 def build_query(

@@ -35,7 +35,7 @@ class Param:
 
     name: str  # the query-string name, and the CLI's --option
     help: str  # one line: the CLI's help and the OpenAPI description
-    kind: type = str  # str or int
+    kind: type = str  # str, int or bool
     choices: tuple[str, ...] = ()
     minimum: int | None = None
     maximum: int | None = None
@@ -96,6 +96,13 @@ class SearchRequest:
     )
     place: str | None = param(None, name="place", label="Place", help="Only this place.")
     sort: str = param("relevance", name="sort", choices=SORTS, help="Order of results.")
+    strict: bool = param(
+        False,
+        name="strict",
+        kind=bool,
+        help="Refuse a query that cannot be read as typed (400), instead of searching its "
+        "plain words with a notice.",
+    )
     page: int = param(
         1,
         name="page",
@@ -136,10 +143,20 @@ def request_from_args(args: Mapping[str, str], defaults: Mapping[str, Any] | Non
                 f"{p.name} is {len(raw):,} characters long; the limit is {p.max_length:,}."
             )
         if raw.strip(" "):
-            values[p.attr] = _int(p.name, raw) if p.kind is int else raw
+            values[p.attr] = _PARSE.get(p.kind, _text)(p.name, raw)
         elif defaults and p.name in defaults:
             values[p.attr] = defaults[p.name]
     return SearchRequest(**values)
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _bool(name: str, raw: str) -> bool:
+    if raw not in ("true", "false"):  # as OpenAPI's boolean query parameters are sent
+        raise SearchError(f"{name} must be true or false, not {raw[:40]!r}")
+    return raw == "true"
 
 
 def _int(name: str, raw: str) -> int:
@@ -151,6 +168,7 @@ def _int(name: str, raw: str) -> int:
 
 
 _INT = re.compile(r"-?[0-9]+")
+_PARSE = {int: _int, bool: _bool}
 
 
 def check_request(req: SearchRequest) -> SearchRequest:

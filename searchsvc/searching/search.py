@@ -36,7 +36,7 @@ from searchsvc.deadline import NEVER, Deadline
 from searchsvc.schema import FACET_FIELDS
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
 from searchsvc.searching.facets import FacetTable
-from searchsvc.searching.query import QueryError, QueryTerms, build_query, parse_query, query_terms
+from searchsvc.searching.query import QueryError, QueryTerms, parse_query, query_terms, read_query
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
 from searchsvc.snippets import snippet
@@ -112,7 +112,8 @@ def search(
     deadline = deadline or NEVER
     req = check_request(req)
     speller = speller if speller is not None else Speller(searcher.reader())
-    match, scores, terms, dates = matches(searcher, ranker, facets, req, deadline, speller, today)
+    found = matches(searcher, ranker, facets, req, deadline, speller, today)
+    match, scores, terms, dates, reading = found
     # The re-ranking reads the best documents' text; the page's snippets read it again.
     stored = lru_cache(maxsize=None)(searcher.stored_fields)
     docnums = _page(stored, ranker, match, scores, facets, req, terms, deadline)
@@ -129,7 +130,7 @@ def search(
         facets=counts,
         suggestion=speller.suggest(req.q, deadline),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
-        notice=_notice(req),
+        notice=_notice(req, reading),
         range=dates,
     )
 
@@ -142,14 +143,20 @@ def matches(
     deadline: Deadline,
     speller: Speller,
     today: date | None = None,
-) -> tuple[np.ndarray, np.ndarray, QueryTerms | None, DateRange | None]:
+) -> tuple[np.ndarray, np.ndarray, QueryTerms | None, DateRange | None, str | None]:
     """Which live documents match a checked request and pass its filters, their scores, the
-    query's terms (None for an empty query) and the date range the request resolved to
-    (relative dates counted from `today`); SearchError for a bad query or date."""
+    query's terms (None for an empty query), the date range the request resolved to
+    (relative dates counted from `today`), and how the query was read if not as typed.
+
+    SearchError for a bad date, and for a query that cannot be read as typed if the
+    request is strict (otherwise its plain words are searched, and the notice says so).
+    """
     try:
         dates = resolve_range(req.date_from, req.date_to, today)
         start, end = dates.bounds() if dates else (None, None)
-        q = build_query(req.q, searcher.schema, searcher.reader(), deadline, speller)
+        q, reading = read_query(
+            req.q, searcher.schema, searcher.reader(), deadline, speller, req.strict
+        )
     except (DateError, QueryError) as exc:
         raise SearchError(str(exc)) from exc
     match, scores = ranker.evaluate(q, deadline)
@@ -158,16 +165,17 @@ def matches(
     if allowed is not None:
         match &= allowed
     terms = query_terms(q, searcher.reader()) if req.q else None
-    return match, scores, terms, dates
+    return match, scores, terms, dates, reading
 
 
-def _notice(req: SearchRequest) -> str | None:
+def _notice(req: SearchRequest, reading: str | None) -> str | None:
+    notes = [reading] if reading else []
     if req.page * req.size > MAX_DEPTH:
-        return (
+        notes.append(
             f"Only the first {MAX_DEPTH:,} results can be paged through; "
             "narrow the search with dates or facets."
         )
-    return None
+    return " ".join(notes) or None
 
 
 def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms, deadline):

@@ -33,7 +33,7 @@ def _object(properties: dict, description: str = "") -> dict:
 
 def _value_schema(p: Param, nullable: bool = False) -> dict:
     """What a parameter accepts: its type, choices and limits, from its declaration."""
-    schema: dict = {"type": "integer" if p.kind is int else "string"}
+    schema: dict = {"type": {int: "integer", bool: "boolean"}.get(p.kind, "string")}
     if p.choices:
         schema["enum"] = list(p.choices)
     if p.minimum is not None:
