@@ -12,7 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from searchsvc.dates import today_in
 
 PREFIX = "SEARCHSVC_"
 
@@ -143,3 +146,14 @@ def load(
         setting = BY_NAME.get(name)
         settings[name] = setting.parse(value, name) if setting else value
     return settings
+
+
+def today(settings: Mapping[str, object]) -> date:
+    """Today in the settings' TIMEZONE, which relative dates count from.
+
+    A CLOCK entry (a function giving an aware datetime, as tests pass in) stands in for the
+    system clock.
+    """
+    clock = settings.get("CLOCK")
+    now = clock() if callable(clock) else None
+    return today_in(str(settings["TIMEZONE"]), now)

@@ -199,14 +199,11 @@ def _search_options(f, params=None):
 @click.pass_obj
 def search_cmd(settings, query, index_dir, as_json, timeout, **params):
     """Search the index for QUERY and print the ranked results."""
-    from searchsvc.dates import today_in
     from searchsvc.deadline import Deadline
     from searchsvc.searching import SearchRequest, open_backend
     from searchsvc.web import search_payload
 
-    # Relative dates count from today in SEARCHSVC_TIMEZONE (a CLOCK setting pins it in tests).
-    clock = settings.get("CLOCK")
-    today = today_in(str(settings["TIMEZONE"]), clock() if clock else None)
+    today = config.today(settings)  # what relative dates count from
     with _friendly_errors(index_dir), open_backend(index_dir) as backend:
         backend.freshness()  # the deadline starts once the index is open, as in a server
         result = backend.search(SearchRequest(q=query, **params), Deadline(timeout), today)
@@ -260,13 +257,11 @@ def _export_options(f):
 @click.pass_obj
 def export_cmd(settings, query, fmt, fields, output, limit, timeout, index_dir, **params):
     """Write every release matching QUERY (not one page) as CSV or JSON Lines."""
-    from searchsvc.dates import today_in
     from searchsvc.deadline import Deadline
     from searchsvc.searching import SearchRequest, open_backend, parse_fields
     from searchsvc.web import export_chunks, truncation_message
 
-    clock = settings.get("CLOCK")
-    today = today_in(str(settings["TIMEZONE"]), clock() if clock else None)
+    today = config.today(settings)
     with _friendly_errors(index_dir), open_backend(index_dir) as backend:
         columns = parse_fields(fields)
         backend.freshness()  # the deadline starts once the index is open, as in a server

@@ -25,7 +25,7 @@ from searchsvc.deadline import NEVER, Deadline
 from searchsvc.scoring import Ranker
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.request import PARAMS, SearchError, SearchRequest, check_request
-from searchsvc.searching.search import matches, ranking
+from searchsvc.searching.search import listed_fields, matches, ranking
 from searchsvc.searching.spelling import Speller
 
 # The columns of an export, in their default order; the body only when asked for.
@@ -148,13 +148,4 @@ def parse_fields(text: str) -> tuple[str, ...]:
 
 
 def _row(stored: dict) -> ExportRow:
-    return ExportRow(
-        id=stored["id"],
-        title=stored.get("title", ""),
-        date=stored.get("date"),
-        source=stored.get("source", ""),
-        category=stored.get("category", ""),
-        place=stored.get("place", ""),
-        url=stored.get("url", ""),
-        body=stored.get("body", ""),
-    )
+    return ExportRow(**listed_fields(stored), body=stored.get("body", ""))

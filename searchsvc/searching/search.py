@@ -227,16 +227,16 @@ def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
     return np.where(np.isnan(keys), value, keys)
 
 
+def listed_fields(stored: dict) -> dict:
+    """The fields a result lists (a hit's, an export row's), from a stored document."""
+    fields = {name: stored.get(name, "") for name in ("title", "source", "category", "place")}
+    return {"id": stored["id"], "date": stored.get("date"), **fields, "url": stored.get("url", "")}
+
+
 def _hit(stored: dict, score: float | None, terms) -> Hit:
     body = stored.get("body", "")
     return Hit(
-        id=stored["id"],
-        title=stored.get("title", ""),
-        date=stored.get("date"),
-        source=stored.get("source", ""),
-        category=stored.get("category", ""),
-        place=stored.get("place", ""),
-        url=stored.get("url", ""),
+        **listed_fields(stored),
         score=round(float(score or 0.0), 4),
         snippet=snippet(body, terms or QueryTerms()),
     )

@@ -13,7 +13,7 @@ from datetime import date
 
 from flask import current_app, request
 
-from searchsvc.dates import today_in
+from searchsvc import config
 from searchsvc.deadline import Deadline
 from searchsvc.searching import PARAMS, Backend, SearchRequest, open_backend, request_from_args
 
@@ -43,10 +43,8 @@ def request_deadline() -> Deadline:
 
 
 def request_today() -> date:
-    """Today in the app's TIMEZONE, now; an explicit CLOCK (a function giving an aware
-    datetime, as tests pass to create_app) stands in for the system clock."""
-    clock = current_app.config.get("CLOCK")
-    return today_in(current_app.config["TIMEZONE"], clock() if clock else None)
+    """Today in the app's TIMEZONE (or its CLOCK's, in tests): see config.today."""
+    return config.today(current_app.config)
 
 
 def search_request(args: Mapping[str, str], page_size: int) -> SearchRequest:
