@@ -12,6 +12,23 @@ QUERY_FIELDS = ("title", "source", "place", "category")
 # Fields with facet counts; each is also stored as a column so counting never reads the text.
 FACET_FIELDS = ("year", "month", "source", "category", "place")
 
+# What a release names (searchsvc.entities), found at index time: each a list of values.
+ENTITY_FIELDS = ("country", "person", "organisation")
+
+
+class MultiText(TEXT):
+    """A facet text field whose stored value may be a list of str.
+
+    Whoosh gives the stored value to the column too, and its own fields column only the
+    first item of a list; this one columns them all, sorted, de-duplicated, joined by "\\n".
+    At module level: Whoosh pickles the schema into the index.
+    """
+
+    def to_column_value(self, value):
+        if isinstance(value, (list, tuple)):
+            value = "\n".join(sorted({v for v in value if v}))
+        return super().to_column_value(value)
+
 
 def build_schema() -> Schema:
     """The Whoosh schema of a searchsvc index."""
@@ -30,6 +47,11 @@ def build_schema() -> Schema:
         source=TEXT(analyzer=exact_analyzer(), stored=True, sortable=True),
         category=TEXT(analyzer=exact_analyzer(), stored=True, sortable=True),
         place=TEXT(analyzer=exact_analyzer(), stored=True, sortable=True),
+        # Entities: the stored field holds the list; the column and the indexed text, the
+        # values sorted and joined by newlines (searchable word by word: country:russia).
+        country=MultiText(analyzer=exact_analyzer(), stored=True, sortable=True),
+        person=MultiText(analyzer=exact_analyzer(), stored=True, sortable=True),
+        organisation=MultiText(analyzer=exact_analyzer(), stored=True, sortable=True),
         url=STORED(),
         path=ID(stored=True, sortable=True),
         hash=ID(stored=True, sortable=True),

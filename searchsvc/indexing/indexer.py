@@ -7,6 +7,8 @@ One run, under the index directory's writer lock:
     ids whose file vanished from an indexed folder --> deletions, weighed (deletions)
     changed files --read (in several processes when many)--> Documents
     compare each Document's hash with the index --> add / update / unchanged
+    each Document written --derived--> its countries, people and organisations
+    the entity lists changed since the last run --derived--> every document re-derived
     one Whoosh commit, then the manifest; a rebuild swaps its new generation in last
 
 The index's state (id, hash and path of each document) is read from its columns alone;
@@ -26,11 +28,12 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from searchsvc.indexing import storage, writing
+from searchsvc.entities import Recognizer
+from searchsvc.indexing import derived, storage, writing
 from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_add
 from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
 from searchsvc.indexing.writing import to_fields
@@ -54,8 +57,13 @@ def index_paths(
     progress: Progress | None = None,
     allow_delete: bool = False,
     max_delete_share: float = MAX_DELETE_SHARE,
+    recognizer: Recognizer | None = None,
 ) -> IndexReport:
     """Bring the index at index_dir up to date with the files under paths.
+
+    recognizer (by default, the lists shipped in searchsvc/data) finds each document's
+    countries, people and organisations; when its fingerprint differs from the one the
+    index was written with, every document's are re-derived from its stored text.
 
     Raises deletions.DeleteRefusedError, writing nothing, if the run would delete more than
     max_delete_share of the index or empty a folder (see deletions), unless allow_delete.
@@ -63,6 +71,8 @@ def index_paths(
     started = time.perf_counter()
     procs = procs or os.cpu_count() or 1
     guard = None if allow_delete else DeleteGuard(paths, max_delete_share)
+    recognizer = recognizer or Recognizer()
+    mark = recognizer.fingerprint  # before the lock: an unreadable list changes nothing
     with storage.writer_lock(index_dir, wait=wait):
         live = storage.current_generation(index_dir)
         kept = _kept_generations(index_dir, live)
@@ -71,6 +81,8 @@ def index_paths(
         gen = live
         try:
             fresh_build = rebuild or live is None
+            if ix is not None and not fresh_build:
+                writing.add_missing_fields(ix)  # an index from before a field was added
             # A rebuild replaces the live index: its documents are what the guard weighs.
             previous = _previous(ix, rebuild) if ix and (guard or not fresh_build) else Existing()
             existing = Existing() if fresh_build else previous
@@ -85,12 +97,16 @@ def index_paths(
             if fresh_build:
                 gen, ix = storage.new_generation(index_dir)
             assert gen is not None  # live, or the new generation of a fresh build
-            if stale or run.to_delete or gen != live:
+            rederive = not fresh_build and storage.read_mark(gen, derived.MARK) != mark
+            if stale or run.to_delete or gen != live or rederive:
                 plan = _Plan(procs, progress, len(fresh), len(sources), len(stale))
+                plan.recognizer, plan.rederive = recognizer, rederive
                 _write(ix, run, paths, stale, plan, always_commit=gen != live, check=check)
             # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
             if run.new_manifest != manifest:
                 storage.write_manifest(gen, run.new_manifest)
+            if storage.read_mark(gen, derived.MARK) != mark:
+                storage.write_mark(gen, derived.MARK, mark)
             storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
             if gen != live:
                 storage.swap_in(index_dir, gen)
@@ -135,6 +151,8 @@ class _Plan:
     done: int  # sources already accounted for (unchanged by stat)
     total: int  # all sources
     stale: int  # sources to read
+    recognizer: Recognizer = field(default_factory=Recognizer)
+    rederive: bool = False  # the entity lists changed: re-derive every document's entities
 
     @property
     def few(self) -> bool:
@@ -163,9 +181,10 @@ def _write(
         segments = _build(writer, ix, run, stale, plan)
         run.delete_vanished(paths, seen=run.seen_ids)
         check(run, run.seen_ids)  # what was read may differ from what was claimed
-        changed = always_commit or segments or run.to_delete or run.to_replace
+        rederived = _rederive(writer, ix, run, plan) if plan.rederive else []
+        changed = always_commit or segments or run.to_delete or run.to_replace or rederived
         if changed or writer.added:
-            for doc_id_ in run.to_delete + run.to_replace:
+            for doc_id_ in run.to_delete + run.to_replace + rederived:
                 writer.get().delete_by_term("id", doc_id_)
     except BaseException:
         writer.cancel()
@@ -241,23 +260,35 @@ def _kept_generations(index_dir, live: Path | None) -> set[str | None]:
     return {live.name, older[-1] if older else None}
 
 
+def _rederive(writer, ix, run: Run, plan: _Plan) -> list[str]:
+    """Add each document whose entities the lists now see otherwise; return their ids."""
+    skip = set(run.to_delete) | set(run.to_replace)  # gone, or written anew from source
+    ids = []
+    for doc in derived.outdated(ix, plan.recognizer, skip):
+        writer.get().add_document(**to_fields(doc))
+        ids.append(doc.id)
+    run.report.rederived = len(ids)
+    return ids
+
+
 def _build(writer, ix, run: Run, stale, plan: _Plan) -> list:
     """Read stale sources and write their new documents; return segments built elsewhere."""
     if plan.parallel:
         return _build_parallel(ix, run, stale, plan)
+    add = _adder(writer, plan.recognizer)
     for i, src in enumerate(stale, start=1):
-        run.record(read_and_add(src, run.existing, run.owners, _adder(writer)))
+        run.record(read_and_add(src, run.existing, run.owners, add))
         if plan.progress:
             plan.progress(plan.done + i, plan.total)
     return []
 
 
-def _adder(writer):
+def _adder(writer, recognizer: Recognizer):
     """add(doc) for a Whoosh writer, or a _LazyWriter (opened by the first document)."""
 
     def add(doc: Document) -> None:
         target = writer.get() if isinstance(writer, _LazyWriter) else writer
-        target.add_document(**to_fields(doc))
+        target.add_document(**to_fields(derived.with_entities(doc, recognizer)))
 
     return add
 
@@ -276,7 +307,8 @@ _worker_state: dict = {}
 def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
     procs, progress, done, total = plan.procs, plan.progress, plan.done, plan.total
     # Inherited by fork, not pickled.
-    _worker_state.update(ix=ix, existing=run.existing, owners=run.owners)
+    plan.recognizer.prepare()  # once, inherited by the workers
+    _worker_state.update(ix=ix, existing=run.existing, owners=run.owners, rec=plan.recognizer)
     chunks = [stale[i::procs] for i in range(procs)]
     segments = []
     ctx = get_context("fork")
@@ -294,9 +326,9 @@ def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
 
 
 def _build_segment(sources: list[SourceFile]):
-    ix, existing, owners = (_worker_state[k] for k in ("ix", "existing", "owners"))
+    ix, existing, owners, rec = (_worker_state[k] for k in ("ix", "existing", "owners", "rec"))
     writer = writing.worker_writer(ix)
-    outcomes = [read_and_add(src, existing, owners, _adder(writer)) for src in sources]
+    outcomes = [read_and_add(src, existing, owners, _adder(writer, rec)) for src in sources]
     return writing.finish_worker_segment(ix, writer), outcomes
 
 

@@ -21,6 +21,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from searchsvc.reading import Document
+from searchsvc.schema import ENTITY_FIELDS, build_schema
 
 PRIVATE_NAMES = (
     ("whoosh.writing.SegmentWriter", "_added"),
@@ -93,6 +94,19 @@ def commit(writer, segments: list) -> None:
     writer._finish()
 
 
+def add_missing_fields(ix) -> bool:
+    """Add to an existing index the schema's fields it lacks (one commit); True if any."""
+    schema = build_schema()
+    missing = [name for name in schema.names() if name not in ix.schema]
+    if not missing:
+        return False
+    writer = open_writer(ix)
+    for name in missing:
+        writer.add_field(name, schema[name])
+    writer.commit()
+    return True
+
+
 def to_fields(doc: Document) -> dict[str, object]:
     """The field values Whoosh indexes for a document."""
     fields: dict[str, object] = {
@@ -107,6 +121,10 @@ def to_fields(doc: Document) -> dict[str, object]:
         "path": doc.path,
         "hash": doc.hash,
     }
+    for name in ENTITY_FIELDS:  # lists: stored as such, columned and indexed joined by "\n"
+        values = list(getattr(doc, name))
+        fields[name] = "\n".join(values)
+        fields[f"_stored_{name}"] = values
     if doc.date is not None:
         fields["date"] = doc.date
         fields["year"] = f"{doc.date.year:04d}"

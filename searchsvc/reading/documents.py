@@ -62,6 +62,10 @@ class Document:
     category: str = ""
     path: str = ""  # absolute path of the file it came from
     hash: str = ""  # sha1 hex of the raw bytes: the whole file, or for JSONL the record's line
+    # What the release names, filled in by the indexer (searchsvc.entities), not by readers.
+    country: tuple[str, ...] = ()
+    person: tuple[str, ...] = ()
+    organisation: tuple[str, ...] = ()
 
 
 class DocumentError(ValueError):
