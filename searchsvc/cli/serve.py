@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import click
 
 from searchsvc import config
+from searchsvc.entities import ListError
 from searchsvc.searching import IndexLockedError, open_backend
 
 ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
@@ -91,7 +92,7 @@ def serve_cmd(
 ):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     if not open_backend(index_dir).exists():
-        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]))
+        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]), entity_lists(settings))
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
     settings["INDEX_DIR"] = index_dir
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
@@ -129,11 +130,19 @@ def _stop_watcher(watcher: subprocess.Popen) -> None:
         watcher.wait()
 
 
-def _build_from_seeds(index_dir: str, seeds: str) -> None:
+def entity_lists(settings) -> dict:
+    """The name lists the settings point to, as Backend.index takes them."""
+    return {
+        "people_file": settings["PEOPLE_FILE"] or None,
+        "organisations_file": settings["ORGANISATIONS_FILE"] or None,
+    }
+
+
+def _build_from_seeds(index_dir: str, seeds: str, lists: dict) -> None:
     click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
     try:
-        report = open_backend(index_dir).index([seeds])
-    except (OSError, IndexLockedError) as exc:
+        report = open_backend(index_dir).index([seeds], **lists)
+    except (OSError, IndexLockedError, ListError) as exc:
         raise click.ClickException(f"Could not build the index: {exc}") from None
     click.echo(report.summary())
     if report.total == 0:

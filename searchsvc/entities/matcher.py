@@ -55,8 +55,8 @@ class Matcher:
     def find(self, text: str) -> Found:
         """The countries, people and organisations text names."""
         low = text.lower()
-        if len(low) != len(text):  # a letter whose lowercase is longer (İ): go letter by letter
-            low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+        if len(low) != len(text):  # a letter whose lowercase is longer (İ: i + a dot)
+            low = "".join(c.lower()[0] for c in text)
         picked = _longest(self._candidates(text, low))
         return _resolve([entries for _, _, entries in picked])
 

@@ -94,8 +94,13 @@ class Backend(Protocol):
         wait: float = 0.0,
         progress: Callable[[int, int], None] | None = None,
         allow_delete: bool = False,
+        people_file: str | None = None,
+        organisations_file: str | None = None,
     ) -> IndexReport:
-        """Add, update and delete documents so the index matches the files under paths."""
+        """Add, update and delete documents so the index matches the files under paths.
+
+        people_file, organisations_file: the name lists to recognise (None: those shipped).
+        """
         ...
 
     def exists(self) -> bool:

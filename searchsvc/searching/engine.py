@@ -36,6 +36,7 @@ from searchsvc import indexing
 from searchsvc.caching import LruCache
 from searchsvc.dates import is_relative, today_in
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.entities import Recognizer
 from searchsvc.reading import Document
 from searchsvc.scoring import Ranker
 from searchsvc.searching import export as export_module
@@ -321,6 +322,8 @@ class Engine:
         wait: float = 0.0,
         progress: Callable[[int, int], None] | None = None,
         allow_delete: bool = False,
+        people_file: str | None = None,
+        organisations_file: str | None = None,
     ) -> indexing.IndexReport:
         """Bring the index up to date with the files under paths (see indexing.index_paths)."""
         return indexing.index_paths(
@@ -331,6 +334,7 @@ class Engine:
             wait=wait,
             progress=progress,
             allow_delete=allow_delete,
+            recognizer=Recognizer(people_file or None, organisations_file or None),
         )
 
     def exists(self) -> bool:
