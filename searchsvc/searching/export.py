@@ -47,7 +47,7 @@ class ExportRow:
     title: str
     date: datetime | None  # naive UTC; midnight when the source gave a date alone
     source: str
-    category: str
+    category: tuple[str, ...]
     place: str
     url: str
     body: str
