@@ -32,6 +32,8 @@ COUNTRIES = [
     ("a visit to Moscow", {"Russia"}),
     ("the summit held in Ashgabat", {"Turkmenistan"}),
     ("the ministry spells it Ashkhabad", {"Turkmenistan"}),
+    ("Aşgabat, Türkmen halky", {"Turkmenistan"}),
+    ("ASGABAT", {"Turkmenistan"}),
     (" date 2020-12-17 BAKU, Azerbaijan, December 17", {"Azerbaijan"}),
     ("BAKU, December 17", {"Azerbaijan"}),
     ("Turkmenistan and the US continued", {"Turkmenistan", "United States"}),

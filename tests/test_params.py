@@ -44,8 +44,13 @@ def test_every_parameter_reaches_the_engine_through_the_api(seeds_index):
     args |= {"page": "2", "size": "3", "strict": "true"}
     assert set(args) == {p.name for p in PARAMS}, "add the new parameter to this table"
     body = client.get("/api/search", query_string=args).get_json()
-    sent = {p.name: str(body["query"][p.attr]) for p in PARAMS}
+    sent = {p.name: _one(body["query"][p.attr]) for p in PARAMS}
     assert sent == args | {"strict": "True"}
+
+
+def _one(value) -> str:
+    # A facet's filter is a list of values (place=a&place=b): here one.
+    return value[0] if isinstance(value, list) and len(value) == 1 else str(value)
 
 
 def test_the_page_labels_every_filter():

@@ -180,6 +180,9 @@ def _search_options(f, params=None):
         if p.kind is bool:  # a flag: --strict
             f = click.option(f"--{p.name}", p.attr, is_flag=True, help=p.help)(f)
             continue
+        if p.multiple:  # a facet: --place ghana --place nigeria --place -usa
+            f = click.option(f"--{p.name}", p.attr, multiple=True, metavar="VALUE", help=p.help)(f)
+            continue
         kind = click.Choice(p.choices) if p.choices else p.kind
         show = default not in (None, "")
         f = click.option(

@@ -1,7 +1,8 @@
 """Recognising countries, people and organisations in a release: one pass over its text.
 
-    every name of the gazetteer and the lists, lowercased --> one Aho-Corasick automaton
-    a text, lowercased --automaton--> every occurrence of every name (C, one pass)
+    every name of the gazetteer and the lists, folded --> one Aho-Corasick automaton
+    a text, folded (lowercase, no accents: one letter for one) --automaton-->
+        every occurrence of every name (C, one pass)
         --> whole words only, case rules --> leftmost longest, no overlaps
         --> countries (weak names need a strong one), people (shared names resolved)
 
@@ -13,6 +14,7 @@ name nothing, hiding the names inside them.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import ahocorasick
@@ -22,6 +24,28 @@ COUNTRY, PERSON, ORGANISATION, IGNORE = "country", "person", "organisation", "ig
 # A short name in capitals (US, UN) is skipped with no lowercase letter this near.
 SHOUT_WINDOW = 24
 SHORT = 3
+
+
+def _fold_table() -> dict[int, str]:
+    # Latin letters with accents to their base letter, one for one (ş -> s, Ý -> y), so
+    # that "Aşgabat" and "Türkmen" match "Asgabat" and "Turkmen" and offsets stay put.
+    table = {}
+    for code in range(0xC0, 0x250):
+        base = unicodedata.normalize("NFD", chr(code))[0].lower()
+        if base.isascii() and base.isalpha():
+            table[code] = base
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fold(text: str) -> str:
+    """text lowercased and without accents, letter for letter (the same length)."""
+    low = text.lower()
+    if len(low) != len(text):  # a letter whose lowercase is longer (İ: i + a dot)
+        low = "".join(c.lower()[0] for c in text)
+    return low.translate(_FOLD)
 
 
 @dataclass(frozen=True)
@@ -54,9 +78,7 @@ class Matcher:
 
     def find(self, text: str) -> Found:
         """The countries, people and organisations text names."""
-        low = text.lower()
-        if len(low) != len(text):  # a letter whose lowercase is longer (İ: i + a dot)
-            low = "".join(c.lower()[0] for c in text)
+        low = fold(text)
         picked = _longest(self._candidates(text, low))
         return _resolve([entries for _, _, entries in picked])
 

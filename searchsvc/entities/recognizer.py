@@ -24,7 +24,15 @@ from searchsvc.entities.lists import (
     read_names,
     read_yaml,
 )
-from searchsvc.entities.matcher import COUNTRY, IGNORE, ORGANISATION, PERSON, Entry, Matcher
+from searchsvc.entities.matcher import (
+    COUNTRY,
+    IGNORE,
+    ORGANISATION,
+    PERSON,
+    Entry,
+    Matcher,
+    fold,
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,7 @@ def _add(table: dict[str, list[Entry]], name: str, kind: str, target: str, weak=
     exact_case = kind != IGNORE and not any(c.islower() for c in name)
     for spelling in spellings(name):
         entry = Entry(kind, target, spelling if exact_case else None, weak)
-        entries = table.setdefault(spelling.lower(), [])
+        entries = table.setdefault(fold(spelling), [])
         if entry not in entries:
             entries.append(entry)
 

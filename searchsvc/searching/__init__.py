@@ -6,6 +6,7 @@ SearchRequest (request: every parameter declared once)
   --export()--> every match in order, as rows read one document at a time
 """
 
+from searchsvc.schema import FACET_FIELDS, FACETS, NONE_VALUE, Facet
 from searchsvc.searching.backend import (
     Backend,
     DeadlineExceededError,
@@ -27,8 +28,10 @@ from searchsvc.searching.export import (
     ExportRow,
     parse_fields,
 )
+from searchsvc.searching.facets import FacetFilter
 from searchsvc.searching.request import (
     MAX_DEPTH,
+    MAX_FILTER_VALUES,
     PARAMS,
     SORTS,
     Param,
@@ -37,9 +40,14 @@ from searchsvc.searching.request import (
     check_request,
     request_from_args,
 )
-from searchsvc.searching.search import FacetCount, Hit, SearchResult
+from searchsvc.searching.search import MAX_FACET_VALUES, FacetCount, FacetValues, Hit, SearchResult
 
 __all__ = [
+    "FACETS",
+    "FACET_FIELDS",
+    "NONE_VALUE",
+    "Facet",
+    "MAX_FILTER_VALUES",
     "Backend",
     "DeadlineExceededError",
     "DeleteRefusedError",
@@ -60,6 +68,9 @@ __all__ = [
     "SORTS",
     "Engine",
     "FacetCount",
+    "FacetFilter",
+    "FacetValues",
+    "MAX_FACET_VALUES",
     "Hit",
     "IndexStats",
     "Verification",

@@ -38,12 +38,20 @@ from searchsvc.dates import is_relative, today_in
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.entities import Recognizer
 from searchsvc.reading import Document
+from searchsvc.schema import stored_values
 from searchsvc.scoring import Ranker
 from searchsvc.searching import export as export_module
 from searchsvc.searching import search as search_module
 from searchsvc.searching.backend import Backend, Freshness, IndexStats, Verification
 from searchsvc.searching.facets import FacetTable
-from searchsvc.searching.search import SearchRequest, SearchResult, highlight_terms, search
+from searchsvc.searching.search import (
+    FacetValues,
+    SearchRequest,
+    SearchResult,
+    facet_values,
+    highlight_terms,
+    search,
+)
 from searchsvc.searching.spelling import Speller
 from searchsvc.snippets import QueryTerms
 
@@ -313,6 +321,31 @@ class Engine:
             snap.release()
             raise
 
+    def facet_values(
+        self,
+        request: SearchRequest,
+        name: str,
+        *,
+        contains: str = "",
+        limit: int = 100,
+        deadline: Deadline | None = None,
+        today: date | None = None,
+    ) -> FacetValues:
+        """The values of one facet among request's matches (see search.facet_values)."""
+        snap = self.snapshot()
+        return facet_values(
+            snap.searcher,
+            snap.ranker,
+            snap.facets,
+            request,
+            name,
+            contains=contains,
+            limit=limit,
+            deadline=deadline,
+            speller=snap.speller,
+            today=today or today_in(),
+        )
+
     def index(
         self,
         paths: Sequence[str | Path],
@@ -390,7 +423,10 @@ class Engine:
         return Document(
             id=stored["id"],
             date=stored.get("date"),
-            category=stored.get("category", ""),
+            category=stored_values(stored, "category"),
+            country=stored_values(stored, "country"),
+            person=stored_values(stored, "person"),
+            organisation=stored_values(stored, "organisation"),
             path=stored.get("path", ""),
             hash=stored.get("hash", ""),
             **fields,

@@ -10,11 +10,21 @@ from searchsvc.searching import (
     DEFAULT_FIELDS,
     EXPORT_FIELDS,
     EXPORT_PARAMS,
+    FACET_FIELDS,
     FIELDS_PATTERN,
+    MAX_FILTER_VALUES,
     PARAMS,
     Param,
     SearchRequest,
 )
+
+_STRING = {"type": "string"}
+_STRINGS = {"type": "array", "items": _STRING}
+_WHAT = {"country": "countries", "person": "people", "organisation": "organisations"}
+_ENTITIES = {
+    name: {**_STRINGS, "description": f"The {plural} the release names (recognised)."}
+    for name, plural in _WHAT.items()
+}
 
 
 def _nullable(kind: str, **extra) -> dict:
@@ -33,6 +43,9 @@ def _object(properties: dict, description: str = "") -> dict:
 
 def _value_schema(p: Param, nullable: bool = False) -> dict:
     """What a parameter accepts: its type, choices and limits, from its declaration."""
+    if p.multiple:  # a facet's values: the parameter repeated, or an array in JSON
+        item = {"type": "string", "maxLength": p.max_length} if p.max_length else _STRING
+        return {"type": "array", "items": item, "maxItems": MAX_FILTER_VALUES}
     schema: dict = {"type": {int: "integer", bool: "boolean"}.get(p.kind, "string")}
     if p.choices:
         schema["enum"] = list(p.choices)
@@ -53,7 +66,6 @@ def _value_schema(p: Param, nullable: bool = False) -> dict:
 
 
 _OK = {"type": "boolean", "const": True}
-_STRING = {"type": "string"}
 _DATE = _nullable("string", format="date")
 
 SCHEMAS = {
@@ -75,7 +87,7 @@ SCHEMAS = {
             "title": _STRING,
             "date": _DATE,
             "source": _STRING,
-            "category": _STRING,
+            "category": {**_STRINGS, "description": "Every category (tag) of the release."},
             "place": _STRING,
             "url": _STRING,
             "score": {"type": "number"},
@@ -83,6 +95,7 @@ SCHEMAS = {
                 "type": "string",
                 "description": "HTML: escaped text with the query's words in <mark> tags.",
             },
+            **_ENTITIES,
         }
     ),
     "FacetCount": _object(
@@ -119,10 +132,13 @@ SCHEMAS = {
             "facets": _object(
                 {
                     name: {"type": "array", "items": {"$ref": "#/components/schemas/FacetCount"}}
-                    for name in ("year", "month", "source", "category", "place")
+                    for name in FACET_FIELDS
                 },
-                "Counts over all matches. Years and months in date order, the rest by count; "
-                "months only when a year, month or date range is chosen.",
+                "Counts over all matches. Years and months in date order, the rest by count "
+                "(the 50 most frequent, and any value chosen), releases without a value "
+                "as (none). A facet's own chosen values do not narrow its own counts; its "
+                "exclusions and every other filter do. Months only when a year, month or "
+                "date range is chosen.",
             ),
             "suggestion": _nullable("string", description="A 'did you mean' query, or null."),
             "notice": _nullable(
@@ -142,8 +158,9 @@ SCHEMAS = {
             "source": _STRING,
             "place": _STRING,
             "url": _STRING,
-            "category": _STRING,
+            "category": _STRINGS,
             "hash": {"type": "string", "description": "sha1 of the source bytes."},
+            **_ENTITIES,
         }
     ),
     "DocumentResponse": _object(
@@ -169,13 +186,16 @@ def _parameter(p: Param) -> dict:
     schema = _value_schema(p)
     if p.kind is not str or p.choices:  # "" (as a form sends it) means the default
         schema = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
-    return {
+    out = {
         "name": p.name,
         "in": "query",
         "required": False,
         "description": p.help,
         "schema": schema,
     }
+    if p.multiple:  # place=ghana&place=nigeria
+        out |= {"style": "form", "explode": True}
+    return out
 
 
 SEARCH_PARAMETERS = [_parameter(p) for p in PARAMS]

@@ -19,6 +19,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
 from searchsvc.searching import (
+    FACETS,
     MAX_DEPTH,
     PARAMS,
     DeadlineExceededError,
@@ -37,7 +38,8 @@ from searchsvc.web.errors import retry_after
 
 # The page's labels of the active filters, in the order of their declaration.
 FILTER_LABELS = {p.name: p.label for p in PARAMS if p.label}
-FACET_LABELS = {"source": "Source", "category": "Category", "place": "Place"}
+# The sidebar's facets (the timeline draws year and month), from their one declaration.
+FACET_LABELS = {f.name: f.label for f in FACETS if not f.timeline}
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
 # The date panel's quick ranges: the `from` each sets ("": none), with `to` cleared.
 QUICK_RANGES = {
@@ -59,8 +61,10 @@ def url_with(**changes: object) -> str:
     if "page" not in changes:
         args.pop("page", None)  # a new filter or sort starts again at page 1
     for name, value in changes.items():
-        if value is None or value == "":
+        if value is None or value == "" or value == []:
             args.pop(name, None)
+        elif isinstance(value, (list, tuple)):
+            args[name] = [str(v) for v in value]  # a facet's values: repeated in the URL
         else:
             args[name] = str(value)
     return url_for("web.search", **args)
@@ -98,6 +102,33 @@ class QuickRange:
     current: bool
 
 
+@dataclass(frozen=True)
+class FacetRow:
+    """One value in a facet's panel, with the links that include and exclude it."""
+
+    value: str
+    count: int | None  # None for an excluded value: it has no matches to count
+    state: str  # "included", "excluded" or ""
+    include_url: str  # adds it to the facet's chosen values (OR), or removes it from them
+    exclude_url: str  # excludes it (NOT), or lifts its exclusion
+
+
+@dataclass(frozen=True)
+class FacetPanel:
+    """One facet in the sidebar: its top values, or with "show more" many and a filter."""
+
+    name: str
+    label: str
+    plural: str
+    rows: list[FacetRow]
+    expanded: bool  # showing up to MORE_VALUES (this facet is the one named by more=)
+    contains: str  # the text its values were filtered by ("" for none)
+    total: int  # distinct values (containing the text), of which rows shows some
+    more_url: str | None  # "Show more": None when every value is shown
+    less_url: str  # back to the top values
+    searchable: bool  # whether to offer "Filter places…"
+
+
 @bp.get("/")
 def search():
     """The search page: results, facets, timeline and paging, or an error in place."""
@@ -123,6 +154,7 @@ def search():
     return render_template(
         "search.html",
         result=result,
+        facet_panels=facet_panels(result),
         years=year_bars(result),
         months=month_bars(result),
         pages=page_numbers(result.request.page, last_page),
@@ -151,16 +183,117 @@ def index_state() -> IndexState:
 
 
 def chips() -> list[Chip]:
-    """The active filters, each with a link that removes it."""
+    """The active filters, one a value, each with a link that removes it."""
     out = []
+    args = search_args()
     for name, label in FILTER_LABELS.items():
-        value = request.args.get(name, "").strip()
-        if not value:
+        given = args.get(name)
+        if not given:
             continue
-        # Without its year a month filter would still pin the year: drop both together.
-        remove = url_with(year=None, month=None) if name == "year" else url_with(**{name: None})
-        out.append(Chip(label, month_name(value) if name == "month" else value, remove))
+        for value in given if isinstance(given, list) else [given]:
+            out.append(_chip(name, label, value, given))
     return out
+
+
+def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
+    shown = value.strip()
+    if isinstance(given, list):  # a facet's value: removing it keeps the others
+        remove = url_with(**{name: [v for v in given if v != value]})
+        if shown.startswith("-"):
+            shown = f"not {shown[1:].strip()}"
+    else:
+        remove = url_with(**{name: None})
+    if name == "year":
+        # Without its year a month filter would still pin the year: drop both together.
+        remove = url_with(year=[v for v in given if v != value] or None, month=None)
+    if name == "month":
+        shown = month_name(shown)
+    return Chip(label, shown, remove)
+
+
+# A facet shows its TOP_VALUES most frequent values; "Show more" up to MORE_VALUES, with a
+# filter box that reaches every other value by its text.
+TOP_VALUES = 10
+MORE_VALUES = 200
+
+
+def facet_panels(result: SearchResult) -> list[FacetPanel]:
+    """The sidebar's facets for a result, each with include and exclude links per value."""
+    more = request.args.get("more", "")
+    contains = " ".join(request.args.get("contains", "").split())[:100]
+    panels = []
+    for facet in FACETS:
+        if facet.timeline:
+            continue
+        counts = [(f.value, f.count) for f in result.facets.get(facet.name, [])]
+        total = len(counts)
+        expanded = more == facet.name
+        if expanded:
+            found = get_backend().facet_values(
+                result.request,
+                facet.name,
+                contains=contains,
+                limit=MORE_VALUES,
+                deadline=request_deadline(),
+                today=request_today(),
+            )
+            counts, total = [(f.value, f.count) for f in found.values], found.total
+        panel = _panel(facet, counts, total, expanded, contains if expanded else "")
+        if panel.rows or panel.contains:
+            panels.append(panel)
+    return panels
+
+
+def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, contains: str):
+    given = request.args.getlist(facet.name)
+    included = {v.strip().casefold() for v in given if v.strip() and not v.startswith("-")}
+    excluded = [v[1:].strip() for v in given if v.startswith("-") and v[1:].strip()]
+    keep = {"more": facet.name, "contains": contains or None} if expanded else {}
+    shown = counts if expanded else counts[:TOP_VALUES]
+    # A chosen value stays in view however rare, so that it can be unchosen in place.
+    shown += [c for c in counts[len(shown) :] if c[0].casefold() in included]
+    rows = [
+        _row(facet.name, value, count, given, keep, value.casefold() in included)
+        for value, count in shown
+    ]
+    rows += [_row(facet.name, value, None, given, keep, False) for value in excluded]
+    more_url = None
+    if not expanded and total > TOP_VALUES:
+        more_url = url_with(more=facet.name) + f"#facet-{facet.name}"
+    return FacetPanel(
+        name=facet.name,
+        label=facet.label,
+        plural=facet.plural,
+        rows=rows,
+        expanded=expanded,
+        contains=contains,
+        total=total,
+        more_url=more_url,
+        less_url=url_with() + f"#facet-{facet.name}",
+        searchable=expanded or total > TOP_VALUES,
+    )
+
+
+def _row(name, value, count, given, keep, included) -> FacetRow:
+    """A value's row: include toggles it among the chosen (OR), exclude toggles NOT."""
+    folded = value.casefold()
+    others = [v for v in given if v.strip() and _bare(v).casefold() != folded]
+    excluded = count is None
+    include = others if included else [*others, value]
+    exclude = others if excluded else [*others, f"-{value}"]
+    state = "included" if included else "excluded" if excluded else ""
+    return FacetRow(
+        value,
+        count,
+        state,
+        url_with(**{name: include}, **keep),
+        url_with(**{name: exclude}, **keep),
+    )
+
+
+def _bare(value: str) -> str:
+    value = value.strip()
+    return value[1:].strip() if value.startswith("-") else value
 
 
 def quick_ranges() -> list[QuickRange]:
