@@ -173,3 +173,32 @@ def test_follow_past_year_feed_and_download(browser, server, tmp_path):
     rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
     assert [r["date"][:10] for r in rows] == [d[:10] for d in dates]
     assert errors == []
+
+
+def test_filter_by_a_country_from_the_sidebar_and_remove_it(browser, server):
+    page, errors = open_page(browser, DESKTOP)
+    page.goto(server.base + "/?q=Turkmenistan")
+    results = page.locator("li.result")
+    assert results.count() == 5
+    countries = page.locator("#facet-country")
+    counts = dict(
+        zip(
+            countries.locator(".facet-value").all_inner_texts(),
+            map(int, countries.locator(".facet-count").all_inner_texts()),
+        )
+    )
+    assert counts["Russia"] == 3 and counts["Azerbaijan"] == 2 and counts["India"] == 1
+
+    countries.locator("a.facet", has_text="Azerbaijan").click()
+    page.wait_for_url(lambda url: params_of(url) == {"q": "Turkmenistan", "country": "Azerbaijan"})
+    assert results.count() == 2
+    chip = page.locator(".chip", has_text="Azerbaijan")
+    assert chip.is_visible()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("2 results")
+    shot(page, "search-country-desktop")
+
+    chip.click()
+    page.wait_for_url(lambda url: params_of(url) == {"q": "Turkmenistan"})
+    assert results.count() == 5
+    assert page.locator(".chip").count() == 0
+    assert errors == []
