@@ -181,12 +181,9 @@ def test_filter_by_a_country_from_the_sidebar_and_remove_it(browser, server):
     results = page.locator("li.result")
     assert results.count() == 5
     countries = page.locator("#facet-country")
-    counts = dict(
-        zip(
-            countries.locator(".facet-value").all_inner_texts(),
-            map(int, countries.locator(".facet-count").all_inner_texts()),
-        )
-    )
+    values = countries.locator(".facet-value").all_inner_texts()
+    numbers = map(int, countries.locator(".facet-count").all_inner_texts())
+    counts = dict(zip(values, numbers, strict=True))
     assert counts["Russia"] == 3 and counts["Azerbaijan"] == 2 and counts["India"] == 1
 
     countries.locator("a.facet", has_text="Azerbaijan").click()

@@ -33,6 +33,7 @@ import numpy as np
 
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
 from searchsvc.searching.facets import FacetFilter, FacetTable
@@ -273,6 +274,7 @@ def listed_fields(stored: dict) -> dict:
     for name in (f.name for f in FACETS if not f.timeline):
         multi = BY_FACET[name].multi_valued
         fields[name] = stored_values(stored, name) if multi else stored.get(name, "")
+    fields["title"] = shown_title(fields["title"], stored.get("body", ""))
     return {"id": stored["id"], "date": stored.get("date"), **fields, "url": stored.get("url", "")}
 
 
