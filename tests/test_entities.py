@@ -60,6 +60,10 @@ COUNTRIES = [
     ("King Abdullah II of Jordan, in Amman", {"Jordan"}),
     ("the American Indian tribes of New Mexico and New Jersey", set()),
     ("the Indian Ocean", set()),
+    ("Frederick Douglass and Stephen Douglas at Georgetown", set()),
+    ("English learners in Jersey", set()),
+    ("Congo", set()),  # the Republic of the Congo or the DRC: only their full names count
+    ("the Democratic Republic of the Congo", {"DR Congo"}),
     ("Russians and Afghans", {"Russia", "Afghanistan"}),
     ("Belarussian", set()),  # not Russia: whole words only
     ("woman", set()),  # not Oman
