@@ -14,6 +14,7 @@ name nothing, hiding the names inside them.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ def _fold_table() -> dict[int, str]:
 
 
 _FOLD = _fold_table()
+_ACCENTED = re.compile("[\u00c0-\u024f]")
 
 
 def fold(text: str) -> str:
@@ -45,7 +47,12 @@ def fold(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # a letter whose lowercase is longer (İ: i + a dot)
         low = "".join(c.lower()[0] for c in text)
-    return low.translate(_FOLD)
+    # Only the accented letters are looked up (translate() would look up all: 2 ms).
+    return _ACCENTED.sub(_unaccent, low)
+
+
+def _unaccent(m: re.Match) -> str:
+    return _FOLD.get(ord(m.group()), m.group())
 
 
 @dataclass(frozen=True)
