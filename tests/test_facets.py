@@ -272,3 +272,27 @@ def test_api_facet_values_errors(client, url, status, says):
     assert response.status_code == status
     body = response.get_json()
     assert body["ok"] is False and says in body["error"]
+
+
+def test_an_index_with_other_fields_is_searched_but_not_updated(facet_index, tmp_path, monkeypatch):
+    import shutil
+
+    from whoosh.fields import STORED
+
+    from searchsvc import schema
+    from searchsvc.indexing import IndexDamagedError, index_paths
+
+    copy = tmp_path / "index"
+    shutil.copytree(facet_index, copy, symlinks=True)
+    declared = schema.build_schema
+
+    def with_a_new_facet():
+        fields = declared()
+        fields.add("country", STORED())
+        return fields
+
+    monkeypatch.setattr(schema, "build_schema", with_a_new_facet)
+    with pytest.raises(IndexDamagedError, match=r"new field country.*--rebuild"):
+        index_paths(copy, [tmp_path], procs=1)
+    with Engine(copy) as engine:  # searching it still works
+        assert engine.search(SearchRequest(q="report")).total == 6

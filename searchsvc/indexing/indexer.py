@@ -35,6 +35,7 @@ from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_
 from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
 from searchsvc.indexing.writing import to_fields
 from searchsvc.reading import Document, SourceFile, discover
+from searchsvc.schema import schema_changes
 
 # Below this many files to read, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
@@ -206,6 +207,10 @@ class _LazyWriter:
         writing.remove_segment_files(self.ix, self.writer.newsegment)
 
 
+class SchemaChangedError(storage.IndexDamagedError):
+    """An update of an index written with other fields (facets declared since): rebuild it."""
+
+
 def _open_live(index_dir, live: Path | None, rebuild: bool):
     """The live generation to update, or to weigh a rebuild against (None if there is none).
 
@@ -215,7 +220,15 @@ def _open_live(index_dir, live: Path | None, rebuild: bool):
     if live is None:
         return None
     if not rebuild:
-        return storage.open_index(index_dir)
+        ix = storage.open_index(index_dir)
+        changes = schema_changes(ix.schema)
+        if changes:
+            ix.close()
+            raise SchemaChangedError(
+                f"The index at {index_dir} was built with other fields ({'; '.join(changes)}): "
+                f"its releases need reading again. Run: searchsvc index PATH --rebuild"
+            )
+        return ix
     try:
         return storage.open_index_at(live)
     except Exception as exc:  # noqa: BLE001 - damaged beyond opening: nothing left to weigh
