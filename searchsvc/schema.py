@@ -109,6 +109,23 @@ def stored_values(stored: Mapping, name: str) -> tuple[str, ...]:
     return tuple(str(v) for v in value if v)
 
 
+def schema_changes(schema: Schema) -> list[str]:
+    """How an index's schema differs from build_schema()'s: fields added, gone or retyped.
+
+    An index written before a facet was declared (or made multi-valued) can still be
+    searched, but not updated: its documents would lack the new field's values.
+    """
+    wanted = build_schema()
+    changes = [f"new field {name}" for name in wanted.names() if name not in schema]
+    changes += [f"no field {name} any more" for name in schema.names() if name not in wanted]
+    changes += [
+        f"field {name} is now {type(wanted[name]).__name__}"
+        for name in wanted.names()
+        if name in schema and type(schema[name]) is not type(wanted[name])
+    ]
+    return changes
+
+
 def _facet_field(facet: Facet):
     if facet.timeline:
         return ID(stored=True, sortable=True)

@@ -225,3 +225,31 @@ def test_a_list_that_cannot_be_read_changes_nothing(tmp_path):
         index_paths(index_dir, [tmp_path / "seeds"], procs=1, recognizer=Recognizer(bad))
     assert current_generation(index_dir) == gen
     assert _stored(index_dir)["002_77df0451d7f08fe1"]["person"]
+
+
+def test_an_index_without_the_entity_fields_gets_them_without_a_rebuild(tmp_path, monkeypatch):
+    import searchsvc.indexing.bookkeeping as bookkeeping
+    import searchsvc.indexing.writing as writing
+    import searchsvc.schema as schema
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    index_dir = tmp_path / "ix"
+    older = tuple(f for f in schema.FACETS if f.name not in ("country", "person", "organisation"))
+    with monkeypatch.context() as m:  # an index written before the entity facets existed
+        m.setattr(schema, "FACETS", older)
+        m.setattr(writing, "FACETS", older)
+        index_paths(index_dir, [tmp_path / "seeds"], procs=1)
+    assert "country" not in _stored(index_dir)["003_ec0c8cdd937fe39f"]
+
+    monkeypatch.setattr(bookkeeping, "read_source", lambda src: pytest.fail(f"read {src.path}"))
+    report = index_paths(index_dir, [tmp_path / "seeds"], procs=1)
+    assert (report.unchanged, report.rederived) == (5, 5)
+    stored = _stored(index_dir)["003_ec0c8cdd937fe39f"]
+    assert stored["country"] == [
+        "Afghanistan",
+        "Azerbaijan",
+        "India",
+        "Pakistan",
+        "Turkmenistan",
+        "United States",
+    ]

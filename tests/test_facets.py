@@ -234,3 +234,65 @@ def test_feed_takes_the_same_filters(client):
     assert [e.title for e in feed.entries] == ["Release a"]
     assert [t.term for t in feed.entries[0].tags] == ["energy", "pipelines"]
     assert "place ghana, place not usa" in feed.feed.title
+
+
+def test_api_facet_values(client):
+    body = client.get("/api/facets/place?q=report&contains=GH").get_json()
+    assert body == {
+        "ok": True,
+        "facet": "place",
+        "contains": "GH",
+        "limit": 100,
+        "total": 1,
+        "values": [{"value": "Ghana", "count": 2}],
+    }
+    # Counted as in the search's facets: the chosen places do not narrow the places.
+    body = client.get("/api/facets/place?q=report&place=usa&limit=1").get_json()
+    assert (body["total"], len(body["values"])) == (4, 1)
+    body = client.get("/api/facets/category?q=report&place=ghana").get_json()
+    assert {v["value"]: v["count"] for v in body["values"]} == {
+        "energy": 1,
+        "pipelines": 1,
+        "(none)": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "says"),
+    [
+        ("/api/facets/colour", 404, "no facet 'colour'"),
+        ("/api/facets/place?limit=0", 400, "limit must be"),
+        ("/api/facets/place?limit=x", 400, "limit must be"),
+        ("/api/facets/place?contains=" + "x" * 201, 400, "the limit is 200"),
+        ("/api/facets/place?from=never", 400, "never"),
+    ],
+)
+def test_api_facet_values_errors(client, url, status, says):
+    response = client.get(url)
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["ok"] is False and says in body["error"]
+
+
+def test_an_index_with_other_fields_is_searched_but_not_updated(facet_index, tmp_path, monkeypatch):
+    import shutil
+
+    from whoosh.fields import STORED
+
+    from searchsvc import schema
+    from searchsvc.indexing import IndexDamagedError, index_paths
+
+    copy = tmp_path / "index"
+    shutil.copytree(facet_index, copy, symlinks=True)
+    declared = schema.build_schema
+
+    def with_a_new_facet():
+        fields = declared()
+        fields.add("country", STORED())
+        return fields
+
+    monkeypatch.setattr(schema, "build_schema", with_a_new_facet)
+    with pytest.raises(IndexDamagedError, match=r"new field country.*--rebuild"):
+        index_paths(copy, [tmp_path], procs=1)
+    with Engine(copy) as engine:  # searching it still works
+        assert engine.search(SearchRequest(q="report")).total == 6

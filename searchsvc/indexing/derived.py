@@ -18,6 +18,7 @@ from searchsvc.entities import Recognizer
 from searchsvc.reading import Document
 
 MARK = "entities"  # the manifest's name for the Recognizer's fingerprint
+FIELDS = ("country", "person", "organisation")  # the Document's fields derived here
 
 _FIELDS = dataclasses.fields(Document)
 

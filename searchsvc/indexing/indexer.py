@@ -39,6 +39,7 @@ from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_
 from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
 from searchsvc.indexing.writing import to_fields
 from searchsvc.reading import Document, SourceFile, discover
+from searchsvc.schema import schema_changes
 
 # Below this many files to read, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
@@ -82,8 +83,6 @@ def index_paths(
         gen = live
         try:
             fresh_build = rebuild or live is None
-            if ix is not None and not fresh_build:
-                writing.add_missing_fields(ix)  # an index from before a field was added
             # A rebuild replaces the live index: its documents are what the guard weighs.
             previous = _previous(ix, rebuild) if ix and (guard or not fresh_build) else Existing()
             existing = Existing() if fresh_build else previous
@@ -258,6 +257,14 @@ class _LazyWriter:
         writing.remove_segment_files(self.ix, self.writer.newsegment)
 
 
+class SchemaChangedError(storage.IndexDamagedError):
+    """An update of an index written with other fields (facets declared since): rebuild it."""
+
+
+def _added(names: list[str]) -> set[str]:
+    return {f"new field {name}" for name in names}  # as schema_changes says it
+
+
 def _open_live(index_dir, live: Path | None, rebuild: bool):
     """The live generation to update, or to weigh a rebuild against (None if there is none).
 
@@ -267,7 +274,21 @@ def _open_live(index_dir, live: Path | None, rebuild: bool):
     if live is None:
         return None
     if not rebuild:
-        return storage.open_index(index_dir)
+        ix = storage.open_index(index_dir)
+        # Entity fields come from the stored text (derived), so an index without them gets
+        # them added, and filled by the re-derivation; any other new field needs --rebuild.
+        missing = [name for name in derived.FIELDS if name not in ix.schema]
+        changes = [c for c in schema_changes(ix.schema) if c not in _added(missing)]
+        if changes:
+            ix.close()
+            raise SchemaChangedError(
+                f"The index at {index_dir} was built with other fields ({'; '.join(changes)}): "
+                f"its releases need reading again. Run: searchsvc index PATH --rebuild"
+            )
+        if missing:
+            writing.add_fields(ix, missing)
+            storage.write_mark(live, derived.MARK, "")  # whatever it says, derive them all
+        return ix
     try:
         return storage.open_index_at(live)
     except Exception as exc:  # noqa: BLE001 - damaged beyond opening: nothing left to weigh

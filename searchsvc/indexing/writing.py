@@ -94,17 +94,13 @@ def commit(writer, segments: list) -> None:
     writer._finish()
 
 
-def add_missing_fields(ix) -> bool:
-    """Add to an existing index the schema's fields it lacks (one commit); True if any."""
+def add_fields(ix, names: list[str]) -> None:
+    """Add the schema's fields of these names to an existing index (one commit)."""
     schema = build_schema()
-    missing = [name for name in schema.names() if name not in ix.schema]
-    if not missing:
-        return False
     writer = open_writer(ix)
-    for name in missing:
+    for name in names:
         writer.add_field(name, schema[name])
     writer.commit()
-    return True
 
 
 def to_fields(doc: Document) -> dict[str, object]:

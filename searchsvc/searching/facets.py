@@ -182,7 +182,8 @@ def _column_values(reader, name: str, size: int, wanted: list | None = None) -> 
     """
     values: list = [None] * size
     for leaf, base in reader.leaf_readers():
-        if not leaf.doc_count_all() or not leaf.has_column(name):
+        # An index written before a facet was declared has no such field: no values.
+        if not leaf.doc_count_all() or name not in leaf.schema or not leaf.has_column(name):
             continue
         # Untranslated: an undated document's filler is no date Python can hold.
         convert = leaf.schema[name].from_column_value

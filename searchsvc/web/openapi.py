@@ -18,6 +18,9 @@ from searchsvc.searching import (
     SearchRequest,
 )
 
+# /api/facets/<name>: its text filter and its number of values at most.
+MAX_CONTAINS = 200
+MAX_FACET_LIMIT = 1000
 _STRING = {"type": "string"}
 _STRINGS = {"type": "array", "items": _STRING}
 _WHAT = {"country": "countries", "person": "people", "organisation": "organisations"}
@@ -148,6 +151,26 @@ SCHEMAS = {
                 "string", description="Relative URL of the next page, or null on the last."
             ),
         }
+    ),
+    "FacetValues": _object(
+        {
+            "ok": _OK,
+            "facet": {"type": "string", "enum": list(FACET_FIELDS)},
+            "contains": {"type": "string", "description": "The text asked for, as sent."},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_FACET_LIMIT},
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many distinct values (containing the text) the matches have.",
+            },
+            "values": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/FacetCount"},
+                "description": "The most frequent first, at most limit; releases without a "
+                "value as (none). Counted as in the search's facets.",
+            },
+        },
+        "One facet's values among a search's matches.",
     ),
     "Document": _object(
         {
@@ -296,6 +319,49 @@ PATHS = {
                     "Error", "A bad format, fields, date or query; the message says which."
                 ),
                 "414": _json("Error", "The URL is longer than 8,190 bytes; shorten the query."),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/facets/{name}": {
+        "get": {
+            "operationId": "facet",
+            "summary": "Every value of one facet among a search's matches, filtered by text",
+            "description": "For a facet with more values than the search lists (50): "
+            "its values containing `contains` (without regard to case), most frequent first.",
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "description": "The facet.",
+                    "schema": {"type": "string", "enum": list(FACET_FIELDS)},
+                },
+                *(_parameter(p) for p in EXPORT_PARAMS),
+                {
+                    "name": "contains",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only values containing this text (any case): gh finds Ghana.",
+                    "schema": {"type": "string", "maxLength": MAX_CONTAINS},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": f"Values at most (default 100, at most {MAX_FACET_LIMIT}).",
+                    "schema": {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 1, "maximum": MAX_FACET_LIMIT},
+                            _EMPTY,
+                        ]
+                    },
+                },
+            ],
+            "responses": {
+                "200": _json("FacetValues", "The facet's values."),
+                "400": _json("Error", "A bad date, query, contains or limit."),
+                "404": _json("Error", "There is no facet of this name."),
                 **_ERRORS,
             },
         }

@@ -251,8 +251,13 @@ def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, con
     excluded = [v[1:].strip() for v in given if v.startswith("-") and v[1:].strip()]
     keep = {"more": facet.name, "contains": contains or None} if expanded else {}
     shown = counts if expanded else counts[:TOP_VALUES]
-    # A chosen value stays in view however rare, so that it can be unchosen in place.
+    # A chosen value stays in view however rare (even with no match), so that it can be
+    # unchosen in place.
     shown += [c for c in counts[len(shown) :] if c[0].casefold() in included]
+    listed = {value.casefold() for value, _ in counts}
+    chosen = [v.strip() for v in given if v.strip() and not v.startswith("-")]
+    if not contains:
+        shown += [(v, 0) for v in dict.fromkeys(chosen) if v.casefold() not in listed]
     rows = [
         _row(facet.name, value, count, given, keep, value.casefold() in included)
         for value, count in shown
