@@ -141,3 +141,13 @@ def test_the_export_filters_and_lists_the_entities(client):
     rows = [json.loads(line) for line in response.data.decode().splitlines()]
     assert [row["id"] for row in rows] == [S003]
     assert "Pakistan" in rows[0]["country"]
+
+
+def test_the_document_page_links_what_the_release_names(client):
+    html = client.get(f"/doc/{S003}").get_data(as_text=True)
+    assert '<a href="/?country=United+States">United States</a>' in html
+    assert '<a href="/?person=Gurbanguly+Berdimuhamedov">Gurbanguly Berdimuhamedov</a>' in html
+    document = client.get(f"/api/documents/{S003}").get_json()["document"]
+    assert document["country"][-1] == "United States" and document["organisation"] == [
+        "International Labour Organization"
+    ]
