@@ -76,6 +76,9 @@ def test_search_json_is_the_api_shape(runner, seeds_index):
         "url",
         "score",
         "snippet",
+        "country",
+        "person",
+        "organisation",
     }
     assert payload["suggestion"] is None
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pycountry
 
-from searchsvc.entities.gazetteer import build_gazetteer, spellings
+from searchsvc.entities.gazetteer import cached_gazetteer, spellings
 from searchsvc.entities.lists import (
     COUNTRIES_FILE,
     ORGANISATIONS_FILE,
@@ -52,8 +52,10 @@ class Recognizer:
         people_file: str | Path | None = None,
         organisations_file: str | Path | None = None,
         countries_file: str | Path | None = None,
+        cache_dir: str | Path | None = None,
     ):
         self.people_file = Path(people_file or PEOPLE_FILE)
+        self.cache_dir = Path(cache_dir) if cache_dir else None  # for the built gazetteer
         self.organisations_file = Path(organisations_file or ORGANISATIONS_FILE)
         self.countries_file = Path(countries_file or COUNTRIES_FILE)
         self._fingerprint: str | None = None
@@ -82,7 +84,7 @@ class Recognizer:
         return Entities(tuple(countries), found.people, found.organisations)
 
     def _build(self) -> tuple[Matcher, dict[str, str]]:
-        gaz = build_gazetteer(self.countries_file)
+        gaz = cached_gazetteer(self.countries_file, self.cache_dir)
         table: dict[str, list[Entry]] = {}
         for name, code in gaz.names.items():
             _add(table, name, COUNTRY, code)

@@ -74,6 +74,8 @@ def index_paths(
     procs = procs or os.cpu_count() or 1
     guard = None if allow_delete else DeleteGuard(paths, max_delete_share)
     recognizer = recognizer or Recognizer()
+    if recognizer.cache_dir is None:
+        recognizer.cache_dir = Path(index_dir)  # keeps the built gazetteer beside the index
     mark = recognizer.fingerprint  # before the lock: an unreadable list changes nothing
     with storage.writer_lock(index_dir, wait=wait):
         live = storage.current_generation(index_dir)

@@ -271,7 +271,7 @@ def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
 def listed_fields(stored: dict) -> dict:
     """The fields a result lists (a hit's, an export row's), from a stored document."""
     fields: dict = {"title": stored.get("title", "")}
-    for name in (f.name for f in FACETS if not f.timeline):
+    for name in ("source", "category", "place", "country", "person", "organisation"):
         multi = BY_FACET[name].multi_valued
         fields[name] = stored_values(stored, name) if multi else stored.get(name, "")
     fields["title"] = shown_title(fields["title"], stored.get("body", ""))
