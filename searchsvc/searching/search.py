@@ -33,6 +33,7 @@ import numpy as np
 
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
 from searchsvc.searching.facets import FacetFilter, FacetTable
@@ -265,7 +266,7 @@ def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
 
 def listed_fields(stored: dict) -> dict:
     """The fields a result lists (a hit's, an export row's), from a stored document."""
-    fields: dict = {"title": stored.get("title", "")}
+    fields: dict = {"title": shown_title(stored.get("title", ""), stored.get("body", ""))}
     for name in ("source", "category", "place"):
         multi = BY_FACET[name].multi_valued
         fields[name] = stored_values(stored, name) if multi else stored.get(name, "")
