@@ -176,8 +176,15 @@ def test_the_request_reads_values_and_exclusions():
 # -- the edges: API, CLI, feed, export ------------------------------------------------------
 
 
+def api(client, url: str) -> dict:
+    """The answer's body, checked against the OpenAPI document (as tests/test_api.py does)."""
+    from test_api import check_schema
+
+    return check_schema(client.get(url), url.split("?", 1)[0])
+
+
 def test_api_multi_select_and_exclusion(client):
-    body = client.get("/api/search?q=report&place=ghana&place=nigeria&place=-usa").get_json()
+    body = api(client, "/api/search?q=report&place=ghana&place=nigeria&place=-usa")
     assert sorted(h["id"] for h in body["results"]) == ["a", "b", "d", "f"]
     assert body["query"]["place"] == ["ghana", "nigeria", "-usa"]
     assert {f["value"]: f["count"] for f in body["facets"]["place"]}["(none)"] == 1
@@ -185,12 +192,12 @@ def test_api_multi_select_and_exclusion(client):
 
 
 def test_api_none_and_tags(client):
-    body = client.get("/api/search?q=report&place=(none)").get_json()
+    body = api(client, "/api/search?q=report&place=(none)")
     assert [(h["id"], h["category"]) for h in body["results"]] == [("e", ["energy"])]
-    body = client.get("/api/search?q=report&category=pipelines&size=1").get_json()
+    body = api(client, "/api/search?q=report&category=pipelines&size=1")
     assert body["total"] == 2
     assert "category=pipelines" in body["next_url"]
-    doc = client.get("/api/documents/a").get_json()["document"]
+    doc = api(client, "/api/documents/a")["document"]
     assert doc["category"] == ["energy", "pipelines"]
 
 
@@ -237,7 +244,7 @@ def test_feed_takes_the_same_filters(client):
 
 
 def test_api_facet_values(client):
-    body = client.get("/api/facets/place?q=report&contains=GH").get_json()
+    body = api(client, "/api/facets/place?q=report&contains=GH")
     assert body == {
         "ok": True,
         "facet": "place",
@@ -247,9 +254,9 @@ def test_api_facet_values(client):
         "values": [{"value": "Ghana", "count": 2}],
     }
     # Counted as in the search's facets: the chosen places do not narrow the places.
-    body = client.get("/api/facets/place?q=report&place=usa&limit=1").get_json()
+    body = api(client, "/api/facets/place?q=report&place=usa&limit=1")
     assert (body["total"], len(body["values"])) == (4, 1)
-    body = client.get("/api/facets/category?q=report&place=ghana").get_json()
+    body = api(client, "/api/facets/category?q=report&place=ghana")
     assert {v["value"]: v["count"] for v in body["values"]} == {
         "energy": 1,
         "pipelines": 1,
@@ -268,9 +275,11 @@ def test_api_facet_values(client):
     ],
 )
 def test_api_facet_values_errors(client, url, status, says):
+    from test_api import check_schema
+
     response = client.get(url)
     assert response.status_code == status
-    body = response.get_json()
+    body = check_schema(response, url.split("?", 1)[0])
     assert body["ok"] is False and says in body["error"]
 
 

@@ -277,4 +277,9 @@ def check_request(req: SearchRequest) -> SearchRequest:
         raise SearchError(f"size must be between 1 and {MAX_SIZE}, not {req.size}")
     if req.page < 1:
         raise SearchError(f"page must be 1 or more, not {req.page}")
-    return replace(req, q=req.q.strip())
+    # Facet values however the edge gave them (the CLI's options, a library caller's
+    # tuple): trimmed, each once, within the limits the query string has.
+    values: dict[str, Any] = {
+        p.attr: _values_of(p, list(getattr(req, p.attr))) for p in PARAMS if p.multiple
+    }
+    return replace(req, q=req.q.strip(), **values)
