@@ -151,3 +151,9 @@ def test_the_document_page_links_what_the_release_names(client):
     assert document["country"][-1] == "United States" and document["organisation"] == [
         "International Labour Organization"
     ]
+
+
+def test_a_chip_names_the_country_given_by_code(client):
+    html = client.get("/?q=Turkmenistan&country=AZ&country=-ru").get_data(as_text=True)
+    assert '<span class="chip-name">Country</span> Azerbaijan' in html
+    assert '<span class="chip-name">Country</span> not Russia' in html

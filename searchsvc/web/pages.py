@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
+from searchsvc.entities import country_label
 from searchsvc.reading import reflow
 from searchsvc.searching import (
     FACETS,
@@ -198,6 +199,8 @@ def chips() -> list[Chip]:
 
 def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
     shown = value.strip()
+    if name == "country":  # given by ISO code (TM, -az): shown by name
+        shown = ("-" if shown.startswith("-") else "") + country_label(shown.lstrip("-").strip())
     if isinstance(given, list):  # a facet's value: removing it keeps the others
         remove = url_with(**{name: [v for v in given if v != value]})
         if shown.startswith("-"):
