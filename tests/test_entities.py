@@ -85,6 +85,7 @@ PEOPLE = [
     ("President Berdimuhamedov said", set()),  # two Berdimuhamedovs: neither named in full
     ("Ilham Aliyev opened the Heydar Aliyev Center", {"Ilham Aliyev", "Heydar Aliyev"}),
     ("PUTIN SPOKE", {"Vladimir Putin"}),
+    ("said von der Leyen", {"Ursula von der Leyen"}),
     ("a putin recipe", set()),
 ]
 

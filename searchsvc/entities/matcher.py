@@ -8,8 +8,9 @@
 
 Case rules: a name in capitals only (US, UN) matches only as written, and not inside a
 stretch of capitals (a shouted "JOIN US"); any other name needs a capital first letter
-("Turkey", "BAKU"; not "turkey"). Ignored phrases ("China clay") match in any case and
-name nothing, hiding the names inside them.
+("Turkey", "BAKU"; not "turkey") unless it is listed without one ("von der Leyen").
+Ignored phrases ("China clay") match in any case and name nothing, hiding the names
+inside them.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Entry:
     target: str  # ISO code, canonical name, or "" for IGNORE
     exact: str | None = None  # a name in capitals only: the only form that matches
     weak: bool = False  # a country name that needs another name of the country
+    capital: bool = True  # whether the name starts with a capital ("von der Leyen" does not)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def _case_fits(entry: Entry, text: str, start: int, end: int) -> bool:
     if entry.kind == IGNORE:
         return True
     if entry.exact is None:
-        return text[start].isupper()
+        return text[start].isupper() or not entry.capital
     if text[start:end] != entry.exact:
         return False
     if sum(c.isalpha() for c in entry.exact) > SHORT:

@@ -102,7 +102,8 @@ class Recognizer:
 def _add(table: dict[str, list[Entry]], name: str, kind: str, target: str, weak=False) -> None:
     exact_case = kind != IGNORE and not any(c.islower() for c in name)
     for spelling in spellings(name):
-        entry = Entry(kind, target, spelling if exact_case else None, weak)
+        capital = not spelling[:1].islower()
+        entry = Entry(kind, target, spelling if exact_case else None, weak, capital)
         entries = table.setdefault(fold(spelling), [])
         if entry not in entries:
             entries.append(entry)
