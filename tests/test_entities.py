@@ -254,3 +254,22 @@ def test_an_index_without_the_entity_fields_gets_them_without_a_rebuild(tmp_path
         "Turkmenistan",
         "United States",
     ]
+
+
+def test_the_cli_says_in_one_line_what_is_wrong_with_a_list(tmp_path, runner, monkeypatch):
+    from searchsvc.cli import main
+
+    bad = tmp_path / "people.yaml"
+    bad.write_text("- a list, not a mapping\n", encoding="utf-8")
+    monkeypatch.setenv("SEARCHSVC_PEOPLE_FILE", str(bad))
+    result = runner.invoke(main, ["index", str(SEEDS), "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"Error: {bad}: must be a mapping of canonical name to a list of variants. "
+        "Fix the list, or unset the setting."
+    )
+    monkeypatch.setenv("SEARCHSVC_PEOPLE_FILE", str(tmp_path / "missing.yaml"))
+    result = runner.invoke(main, ["index", str(SEEDS), "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code != 0 and "SEARCHSVC_PEOPLE_FILE must be a readable YAML file" in (
+        result.output + result.stderr
+    )
