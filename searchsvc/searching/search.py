@@ -271,9 +271,12 @@ def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
 def listed_fields(stored: dict) -> dict:
     """The fields a result lists (a hit's, an export row's), from a stored document."""
     fields: dict = {"title": shown_title(stored.get("title", ""), stored.get("body", ""))}
-    for name in ("source", "category", "place", "country", "person", "organisation"):
-        multi = BY_FACET[name].multi_valued
-        fields[name] = stored_values(stored, name) if multi else stored.get(name, "")
+    # The facets Hit has a field for (add one there, and to ExportRow, to list a facet).
+    for facet in FACETS:
+        if facet.name in Hit.__dataclass_fields__:
+            name = facet.name
+            multi = facet.multi_valued
+            fields[name] = stored_values(stored, name) if multi else stored.get(name, "")
     return {"id": stored["id"], "date": stored.get("date"), **fields, "url": stored.get("url", "")}
 
 
