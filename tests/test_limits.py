@@ -207,6 +207,10 @@ def test_facet_lists_are_capped(client):
     # The page shows each facet's top values, and "Show more" asks for more of one.
     page = Markup(client.get("/?q=energy").get_data(as_text=True))
     links = [a for t, a, _ in page.tags if t == "a" and "facet" in a.get("class", "").split()]
+    # (the generated releases also name a few countries and people: those panels are short)
+    links = [
+        a for a in links if any(f"&{n}=" in a["href"] for n in ("source", "category", "place"))
+    ]
     assert len(links) == 3 * TOP_VALUES
     more = Markup(client.get("/?q=energy&more=place").get_data(as_text=True))
     links = [a for t, a, _ in more.tags if t == "a" and "facet" in a.get("class", "").split()]
