@@ -34,7 +34,7 @@ from searchsvc.dates import DateError, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.indexing import DeleteGuard, IndexNotFoundError, IndexReport
 from searchsvc.opensearch.mapping import MAPPING_VERSION, index_body, to_source
-from searchsvc.opensearch.translate import UntranslatableQuery, to_dsl
+from searchsvc.opensearch.translate import UntranslatableQuery, expanded_in, to_dsl
 from searchsvc.reading import Document, Skipped, discover, read_source, shown_title
 from searchsvc.schema import FACET_FIELDS, build_schema
 from searchsvc.searching import (
@@ -63,7 +63,6 @@ BATCH = 500  # documents per bulk request
 MAX_ATTEMPTS = 4  # per call, while the deadline allows: 429 and 503 are retried
 BACKOFF = 0.2  # seconds before the first retry; doubled each time
 PAGE = 500  # documents per page when reading every document (export, the incremental rule)
-_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
 
 @dataclass(frozen=True)
@@ -177,9 +176,7 @@ class OpenSearchBackend:
                     f"searchsvc writes {MAPPING_VERSION}. Run: searchsvc index PATH --rebuild"
                 )
         else:
-            physical = (
-                f"{self.alias}-v{MAPPING_VERSION}-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
-            )
+            physical = f"{self.alias}-v{MAPPING_VERSION}-{time.time_ns()}"
             self._create(physical)
         known = {} if physical != self._current_or_none() else previous
         sources, report.skipped = discover(paths)
@@ -318,7 +315,8 @@ class OpenSearchBackend:
         body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
         answer = self._search(deadline, body)
-        hits = [self._hit(h, terms) for h in answer["hits"]["hits"]]
+        q = self._query(req)[0] if req.q else None
+        hits = [self._hit(h, terms, q) for h in answer["hits"]["hits"]]
         return SearchResult(
             request=req,
             hits=hits,
@@ -331,9 +329,13 @@ class OpenSearchBackend:
         )
 
     def _search(self, deadline: Deadline, body: dict) -> dict:
-        if not self.exists():
-            raise IndexNotFoundError(f"No OpenSearch index {self.alias!r} at {self.options.url}")
-        return self._call(deadline, "search", self.client.search, index=self.alias, body=body)
+        try:
+            return self._call(deadline, "search", self.client.search, index=self.alias, body=body)
+        except os_errors.NotFoundError:
+            raise IndexNotFoundError(
+                f"No OpenSearch index {self.alias!r} at {self.options.url}. "
+                "Run: searchsvc index PATH (with SEARCHSVC_BACKEND=opensearch)"
+            ) from None
 
     def _body(self, req: SearchRequest, today: date | None):
         try:
@@ -343,7 +345,7 @@ class OpenSearchBackend:
         q, notice = self._query(req)
         terms = query_terms(q, None) if req.q else QueryTerms()
         try:
-            dsl = to_dsl(q)
+            dsl = to_dsl(q, req.q)
         except UntranslatableQuery as exc:
             raise SearchError(str(exc)) from exc
         filters: list[dict[str, Any]] = [
@@ -421,8 +423,13 @@ class OpenSearchBackend:
             out[name] = [FacetCount(str(v), c) for v, c in values if v and c]
         return out
 
-    def _hit(self, raw: dict, terms: QueryTerms) -> Hit:
+    def _hit(self, raw: dict, terms: QueryTerms, q=None) -> Hit:
         stored = _stored(raw)
+        if q is not None:
+            text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
+            stems, exact = expanded_in(q, text)
+            if stems or exact:
+                terms = QueryTerms(terms.stems | stems, terms.exact | exact, list(terms.phrases))
         return Hit(
             **listed_fields(stored),
             score=round(float(raw.get("_score") or 0.0), 4),
