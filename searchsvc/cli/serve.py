@@ -27,8 +27,9 @@ from collections.abc import Sequence
 import click
 
 from searchsvc import config
+from searchsvc.backends import open_backend
 from searchsvc.entities import ListError
-from searchsvc.searching import IndexLockedError, open_backend
+from searchsvc.searching import IndexLockedError
 
 ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
@@ -94,8 +95,8 @@ def serve_cmd(
 ):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     _check_address(host, port)
-    if not open_backend(index_dir).exists():
-        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]), entity_lists(settings))
+    if not open_backend(index_dir, settings).exists():
+        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]), settings)
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
     settings["INDEX_DIR"] = index_dir
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
@@ -164,10 +165,10 @@ def entity_lists(settings) -> dict:
     }
 
 
-def _build_from_seeds(index_dir: str, seeds: str, lists: dict) -> None:
+def _build_from_seeds(index_dir: str, seeds: str, settings: dict) -> None:
     click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
     try:
-        report = open_backend(index_dir).index([seeds], **lists)
+        report = open_backend(index_dir, settings).index([seeds], **entity_lists(settings))
     except (OSError, IndexLockedError, ListError) as exc:
         raise click.ClickException(f"Could not build the index: {exc}") from None
     click.echo(report.summary())

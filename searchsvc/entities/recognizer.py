@@ -10,6 +10,7 @@ so an indexing run with nothing to read stays cheap.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from searchsvc.entities.matcher import (
     Matcher,
     fold,
 )
+from searchsvc.reading import Document
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,13 @@ class Recognizer:
         labels = self._labels
         countries = sorted({labels.get(code, code) for code in found.countries})
         return Entities(tuple(countries), found.people, found.organisations)
+
+    def annotate(self, doc: Document) -> Document:
+        """The document with the countries, people and organisations its text names."""
+        found = self.recognise(doc.title, doc.body)
+        return dataclasses.replace(
+            doc, country=found.countries, person=found.people, organisation=found.organisations
+        )
 
     def _build(self) -> tuple[Matcher, dict[str, str]]:
         gaz = cached_gazetteer(self.countries_file, self.cache_dir)

@@ -25,10 +25,7 @@ _FIELDS = dataclasses.fields(Document)
 
 def with_entities(doc: Document, recognizer: Recognizer) -> Document:
     """The document with the countries, people and organisations its text names."""
-    found = recognizer.recognise(doc.title, doc.body)
-    return dataclasses.replace(
-        doc, country=found.countries, person=found.people, organisation=found.organisations
-    )
+    return recognizer.annotate(doc)
 
 
 def outdated(ix, recognizer: Recognizer, skip: set[str]) -> Iterator[Document]:

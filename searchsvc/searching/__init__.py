@@ -9,6 +9,7 @@ SearchRequest (request: every parameter declared once)
 from searchsvc.schema import FACET_FIELDS, FACETS, NONE_VALUE, Facet
 from searchsvc.searching.backend import (
     Backend,
+    BackendUnavailableError,
     DeadlineExceededError,
     DeleteRefusedError,
     Freshness,
@@ -26,9 +27,18 @@ from searchsvc.searching.export import (
     FIELDS_PATTERN,
     Export,
     ExportRow,
+    Rows,
     parse_fields,
 )
 from searchsvc.searching.facets import FacetFilter
+from searchsvc.searching.query import (
+    QueryError,
+    exact_fallback,
+    parse_query,
+    plain_words,
+    query_terms,
+    read_query,
+)
 from searchsvc.searching.request import (
     MAX_DEPTH,
     MAX_FILTER_VALUES,
@@ -40,7 +50,14 @@ from searchsvc.searching.request import (
     check_request,
     request_from_args,
 )
-from searchsvc.searching.search import MAX_FACET_VALUES, FacetCount, FacetValues, Hit, SearchResult
+from searchsvc.searching.search import (
+    MAX_FACET_VALUES,
+    FacetCount,
+    FacetValues,
+    Hit,
+    SearchResult,
+    listed_fields,
+)
 
 __all__ = [
     "FACETS",
@@ -49,6 +66,16 @@ __all__ = [
     "Facet",
     "MAX_FILTER_VALUES",
     "Backend",
+    "BackendUnavailableError",
+    "MAX_FACET_VALUES",
+    "QueryError",
+    "Rows",
+    "exact_fallback",
+    "listed_fields",
+    "parse_query",
+    "plain_words",
+    "query_terms",
+    "read_query",
     "DeadlineExceededError",
     "DeleteRefusedError",
     "Freshness",
@@ -70,7 +97,6 @@ __all__ = [
     "FacetCount",
     "FacetFilter",
     "FacetValues",
-    "MAX_FACET_VALUES",
     "Hit",
     "IndexStats",
     "Verification",
