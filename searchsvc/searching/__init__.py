@@ -38,6 +38,7 @@ from searchsvc.searching.request import (
     request_from_args,
 )
 from searchsvc.searching.search import FacetCount, Hit, SearchResult
+from searchsvc.searching.timeline import UNITS, Bucket, Timeline
 
 __all__ = [
     "Backend",
@@ -67,6 +68,9 @@ __all__ = [
     "SearchError",
     "SearchRequest",
     "SearchResult",
+    "Bucket",
+    "Timeline",
+    "UNITS",
     "check_request",
     "request_from_args",
 ]
