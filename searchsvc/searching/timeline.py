@@ -23,7 +23,13 @@ MAX_BARS = 40
 # Units by days (a step, aligned to Monday for weeks) or by months (a step of 12 for years,
 # 120 for decades...): the finest one that fits in MAX_BARS is used.
 _DAY_UNITS = (("day", 1), ("week", 7))
-_MONTH_UNITS = (("month", 1), ("year", 12), ("decade", 120), ("century", 1200), ("millennium", 12000))
+_MONTH_UNITS = (
+    ("month", 1),
+    ("year", 12),
+    ("decade", 120),
+    ("century", 1200),
+    ("millennium", 12000),
+)
 UNITS = tuple(name for name, _ in (*_DAY_UNITS, *_MONTH_UNITS))
 
 

@@ -101,14 +101,14 @@ def bucket_label(unit: str, bucket: Bucket) -> str:
         return _day(start)
     if unit == "month" and start.day == 1 and end.month == start.month:
         return f"{calendar.month_name[start.month]} {start.year}"
-    if unit == "year" and start.year == end.year and (start.month, start.day) == (1, 1):
-        if (end.month, end.day) == (12, 31):
-            return str(start.year)
+    whole_year = (start.month, start.day, end.month, end.day) == (1, 1, 12, 31)
+    if unit == "year" and start.year == end.year and whole_year:
+        return str(start.year)
     if start == end:
         return _day(start)
     if unit == "week":
         return f"{_day(start)} – {_day(end)}"
-    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
+    if whole_year:
         return f"{start.year}–{end.year}"
     return f"{_day(start)} – {_day(end)}"
 

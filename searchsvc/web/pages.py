@@ -24,7 +24,6 @@ from searchsvc.searching import (
     PARAMS,
     DeadlineExceededError,
     SearchError,
-    SearchResult,
 )
 from searchsvc.snippets import highlight_all
 from searchsvc.web.chart import chart
