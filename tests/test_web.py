@@ -156,6 +156,8 @@ def test_a_year_shows_months_and_a_month_days(year_client):
     assert args(march) == {"q": "harbour", "from": "2023-03", "to": "2023-03"}
     page = load(year_client, march)
     assert {t["datetime"][:7] for t in page.find_in("time", "meta")} == {"2023-03"}
+    (chip,) = page.find("a", "chip")  # from and to are one filter, shown and removed as one
+    assert "Dates 2023-03" in page.texts("chip") and args(chip["href"]) == {"q": "harbour"}
     days = bars(page)
     assert len(days) == 15 and list(days)[0] == "3 Mar 2023: 1 release"
     # The source gave a time of day for this one: the result shows it.
@@ -189,7 +191,8 @@ def test_active_filters_are_shown_and_removable(client):
     page = load(client, "/?q=partnership&year=2023&month=2023-05&source=nCa&from=2023")
     names = [name.strip() for name in page.text["chip-name"]]
     removes = {name: args(a["href"]) for name, a in zip(names, page.find("a", "chip"), strict=True)}
-    assert list(removes) == ["From", "Year", "Month", "Source"]
+    assert list(removes) == ["Dates", "Year", "Month", "Source"]
+    assert "from 2023" in page.texts("chips")
     everything = {"q": "partnership", "year": "2023", "month": "2023-05", "from": "2023"}
     assert removes["Source"] == everything
     assert removes["Month"] == {**without(everything, "month"), "source": "nCa"}
@@ -300,7 +303,7 @@ def test_no_results_with_filters_offers_to_drop_them(client):
 
 def test_empty_query_lists_newest_first_with_the_total(client):
     page = load(client, "/")
-    assert "5 releases" in page.texts("summary") and "Newest" in page.texts("is-current")
+    assert "5 releases" in page.texts("summary") and "Newest first" in page.texts("is-current")
     assert [a["href"] for a in page.find("a", "sort-option")] == ["/?sort=oldest"]
     dates = [t["datetime"] for t in page.find_in("time", "meta")]
     assert len(dates) == 5 and dates == sorted(dates, reverse=True)

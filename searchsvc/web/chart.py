@@ -19,6 +19,7 @@ from searchsvc.searching import Bucket, Timeline
 
 HEIGHT = 120  # the plot's height in pixels; bars grow up from its bottom
 MIN_BAR = 2  # a bar of one among thousands still shows
+MIN_SLOTS = 10  # fewer bars are centred, each a tenth of the width, not one wide block
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def chart(drawn: Timeline | None, link) -> Chart | None:
         return None
     n = len(drawn.buckets)
     top = max(b.count for b in drawn.buckets)
-    slot = 100 / n
-    gap = min(slot * 0.2, 1.0)
+    slot = 100 / max(n, MIN_SLOTS)
+    left = (100 - slot * n) / 2
+    gap = min(slot * 0.2, 1.0) if n > MIN_SLOTS else slot * 0.15
     # Ticks on every bar when they fit, else every few; "major" ones also on a phone.
     every, major = max(1, -(-n // 12)), max(1, -(-n // 6))
     bars = []
@@ -71,7 +73,7 @@ def chart(drawn: Timeline | None, link) -> Chart | None:
                 major=i % major == 0,
                 count=bucket.count,
                 url=link(*range_args(drawn.unit, bucket)),
-                x=round(i * slot + gap / 2, 3),
+                x=round(left + i * slot + gap / 2, 3),
                 width=round(slot - gap, 3),
                 y=HEIGHT - height,
                 height=height,

@@ -146,16 +146,34 @@ def index_state() -> IndexState:
 
 
 def chips() -> list[Chip]:
-    """The active filters, each with a link that removes it."""
+    """The active filters, each with a link that removes it (from and to: one, "Dates")."""
     out = []
     for name, label in FILTER_LABELS.items():
         value = request.args.get(name, "").strip()
+        if name in ("from", "to"):
+            if name == "from" and (dates := date_chip()):
+                out.append(dates)
+            continue
         if not value:
             continue
         # Without its year a month filter would still pin the year: drop both together.
         remove = url_with(year=None, month=None) if name == "year" else url_with(**{name: None})
         out.append(Chip(label, month_name(value) if name == "month" else value, remove))
     return out
+
+
+def date_chip() -> Chip | None:
+    """From and to as one filter: '2023-05', '2023 – 2023-06', 'from past week', 'to 2023'."""
+    start, end = (" ".join(request.args.get(n, "").split()) for n in ("from", "to"))
+    if not (start or end):
+        return None
+    if start == end:
+        value = start
+    elif start and end:
+        value = f"{start} – {end}"
+    else:
+        value = f"from {start}" if start else f"to {end}"
+    return Chip("Dates", value, url_with(**{"from": None, "to": None}))
 
 
 def quick_ranges() -> list[QuickRange]:
