@@ -59,15 +59,31 @@ def year_server(module_live_server, year_index):
     return module_live_server(year_index)
 
 
+# axe-core holds large text (24 px, or 18.7 px bold) to 3:1; the issue asks 4.5:1 of all text.
+AXE_STRICT_CONTRAST = """() => {
+  const check = axe._audit.checks["color-contrast"];
+  const ratios = check.options.contrastRatio;
+  const large = {...ratios.large, expected: 4.5};
+  const options = {...check.options, contrastRatio: {...ratios, large}};
+  axe.configure({checks: [{id: "color-contrast", options}]});
+}"""
+
+
 def check_axe(page) -> None:
-    """axe-core on the page as shown: no serious or critical violation."""
-    found = axe_sync.Axe().run(page).response["violations"]
+    """axe-core on the page as shown: no serious or critical violation, all text 4.5:1."""
+    page.evaluate(axe_sync.Axe().axe_script)
+    page.evaluate(AXE_STRICT_CONTRAST)
+    found = page.evaluate("axe.run({resultTypes: ['violations']})")["violations"]
     bad = [v for v in found if v["impact"] in ("serious", "critical")]
     report = [
         f"{v['id']} ({v['impact']}): {v['help']}: {[n['html'][:120] for n in v['nodes'][:3]]}"
         for v in bad
     ]
     assert not bad, "\n".join(report)
+    assert (
+        page.evaluate("axe._audit.checks['color-contrast'].options.contrastRatio.large")["expected"]
+        == 4.5
+    )
 
 
 def open_page(browser, viewport: dict):
