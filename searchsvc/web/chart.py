@@ -72,7 +72,7 @@ def chart(drawn: Timeline | None, link) -> Chart | None:
                 tick=tick_label(drawn.unit, bucket, first) if i % every == 0 else "",
                 major=i % major == 0,
                 count=bucket.count,
-                url=link(*range_args(drawn.unit, bucket)),
+                url=link(*range_args(bucket)),
                 x=round(left + i * slot + gap / 2, 3),
                 width=round(slot - gap, 3),
                 y=HEIGHT - height,
@@ -83,7 +83,7 @@ def chart(drawn: Timeline | None, link) -> Chart | None:
     return Chart(drawn.unit, bars, top, total, drawn.undated, show_counts=n <= 16)
 
 
-def range_args(unit: str, bucket: Bucket) -> tuple[str, str]:
+def range_args(bucket: Bucket) -> tuple[str, str]:
     """The from and to of a bar, as short as they can be written: 2023, 2023-05, 2023-05-04."""
     start, end = bucket.start, bucket.end
     whole_years = start.month == 1 and start.day == 1 and end.month == 12 and end.day == 31
