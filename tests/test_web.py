@@ -160,8 +160,12 @@ def test_a_year_shows_months_and_a_month_days(year_client):
     assert "Dates 2023-03" in page.texts("chip") and args(chip["href"]) == {"q": "harbour"}
     days = bars(page)
     assert len(days) == 15 and list(days)[0] == "3 Mar 2023: 1 release"
-    # The source gave a time of day for this one: the result shows it.
+    # The source gave a time of day for this one: the result shows it, and its page.
     assert "17 Mar 2023, 14:30 UTC" in page.texts("meta")
+    page = load(year_client, "/doc/harbour-2023-03-17")
+    assert "17 March 2023, 14:30 UTC" in page.texts("document-meta")
+    plain = load(year_client, "/doc/harbour-2023-03-03").texts("document-meta")
+    assert "3 March 2023" in plain and "3 March 2023," not in plain
 
 
 def test_a_bar_replaces_year_and_month_filters(client):
