@@ -72,7 +72,7 @@ def titles(page) -> set[int]:
 
 
 def test_choose_two_places_exclude_a_third_and_show_more(browser, facet_server):
-    from test_browser import DESKTOP, shot
+    from test_browser import DESKTOP, PHONE, shot
 
     page = browser.new_page(viewport=DESKTOP)
     errors: list[str] = []
@@ -137,4 +137,10 @@ def test_choose_two_places_exclude_a_third_and_show_more(browser, facet_server):
     page.locator(".chip", has_text="Nigeria").click()
     page.wait_for_url(lambda url: query(url).get("place") == ["Ghana", "-USA"])
     assert titles(page) == {i for i in either - piped if place_of(i) == "Ghana"}
+
+    # At phone width the facets fit: nothing scrolls sideways.
+    page.set_viewport_size(PHONE)
+    page.goto(page.url.split("#")[0] + "&more=place")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "facets-more-phone")
     assert errors == []
