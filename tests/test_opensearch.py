@@ -143,6 +143,7 @@ def test_both_backends_answer_alike(backends, request_, total):
     assert _marked(theirs) == _marked(ours)
     assert theirs.notice == ours.notice
     assert theirs.range == ours.range
+    assert theirs.timeline == ours.timeline
 
 
 @pytest.mark.parametrize("sort", ["newest", "oldest"])

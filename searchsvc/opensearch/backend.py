@@ -53,12 +53,14 @@ from searchsvc.searching import (
     SearchError,
     SearchRequest,
     SearchResult,
+    Timeline,
     Verification,
     check_request,
     listed_fields,
     plain_words,
     query_terms,
     read_query,
+    timeline_of,
 )
 from searchsvc.snippets import QueryTerms, highlight_all, snippet
 
@@ -329,7 +331,9 @@ class OpenSearchBackend:
         answer = self._search(deadline, body)
         q = self._query(req)[0] if req.q else None
         hits = [self._hit(h, terms, q) for h in answer["hits"]["hits"]]
+        drawn = _timeline(answer.get("aggregations", {}).get("timeline", {}), dates)
         return SearchResult(
+            timeline=drawn,
             request=req,
             hits=hits,
             total=int(answer["hits"]["total"]["value"]),
@@ -423,6 +427,12 @@ class OpenSearchBackend:
         timeline = _facet_clauses(chosen)
         aggs |= {"timeline": {"filter": {"bool": {"filter": timeline}}, "aggs": {}}}
         dated = aggs["timeline"]["aggs"]
+        # The chart's bars are drawn from the matches' days, as the engine draws them from
+        # its date column (timeline.py chooses the unit and the calendar edges).
+        dated["days"] = {
+            "date_histogram": {"field": "date", "calendar_interval": "day", "min_doc_count": 1}
+        }
+        dated["undated"] = {"missing": {"field": "date"}}
         dated["year"] = {
             "date_histogram": {
                 "field": "date",
@@ -718,3 +728,14 @@ def _millis(value: float | None) -> datetime | None:
 
 def _reason(exc: os_errors.TransportError) -> str:
     return str(getattr(exc, "error", "") or exc)[:200]
+
+
+def _timeline(found: dict, dates) -> Timeline | None:
+    """The timeline from the day histogram: each day's key as often as it has matches."""
+    buckets = found.get("days", {}).get("buckets", [])
+    days = np.array([b["key"] * 1000.0 for b in buckets], dtype=np.float64)  # microseconds
+    counts = np.array([int(b["doc_count"]) for b in buckets], dtype=np.int64)
+    undated = int(found.get("undated", {}).get("doc_count", 0))
+    keys = np.concatenate([np.repeat(days, counts), np.full(undated, np.nan)])
+    bounds = (dates.start, dates.end) if dates else ()
+    return timeline_of(keys, np.ones(keys.size, dtype=bool), *bounds)

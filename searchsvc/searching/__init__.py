@@ -59,6 +59,7 @@ from searchsvc.searching.search import (
     listed_fields,
 )
 from searchsvc.searching.timeline import UNITS, Bucket, Timeline
+from searchsvc.searching.timeline import timeline as timeline_of
 
 __all__ = [
     "FACETS",
@@ -107,6 +108,7 @@ __all__ = [
     "SearchResult",
     "Bucket",
     "Timeline",
+    "timeline_of",
     "UNITS",
     "check_request",
     "request_from_args",
