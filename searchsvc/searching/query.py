@@ -35,31 +35,44 @@ from whoosh.qparser.plugins import Plugin
 from searchsvc.analysis import WORD_RE, exact_term
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.schema import QUERY_FIELDS
+from searchsvc.searching.forgive import (
+    BINARY,
+    MAX_EDITS,
+    MAX_FUZZY,
+    MAX_FUZZY_LENGTH,
+    MAX_QUERY_LENGTH,
+    MIN_PREFIX,
+    OPERATORS,
+    mend,
+    tidy_operators,
+)
 from searchsvc.snippets import QueryTerms
 
 FIELDS = (*QUERY_FIELDS, "year", "month")
 MAX_EXPANSIONS = 500  # words one prefix*, wildcard or fuzzy~ term may stand for
-MAX_QUERY_LENGTH = 2000  # long enough for a pasted paragraph
 # Boost of the AND of all the words over the OR of any: all-word matches rank first.
 ALL_WORDS_BOOST = 3.0
 # More plain words than this read as a natural-language query; no all-words clause.
 MAX_ALL_WORDS = 8
-MIN_PREFIX = 2
-# A fuzzy~ word allows at most this many edits, keeps its first FUZZY_PREFIX letters unless
+# A fuzzy~ word allows at most MAX_EDITS edits, keeps its first FUZZY_PREFIX letters unless
 # ~N/P says otherwise, has at most MAX_FUZZY_LENGTH letters, and a query has at most
 # MAX_FUZZY of them: each is compared with every indexed word of its field that shares the
 # prefix, at a cost that grows with its length (with no prefix: 4 s on 14,000 releases).
-MAX_EDITS = 2
+# The limits themselves live with the forgiving reading (forgive.py), which mends past them.
 FUZZY_PREFIX = 1
-MAX_FUZZY = 5
-MAX_FUZZY_LENGTH = 40
 
-# A fielded phrase, a phrase, a field name opening a group, a parenthesis, a word, a stray ".
-_TOKEN_RE = re.compile(r'\w+:"[^"]*"~?\d*|"[^"]*"~?\d*|\w+:(?=\()|\(|\)|[^\s()"]+|"')
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
-_BINARY = _OPERATORS - {"NOT"}
+# A fielded phrase, a phrase, a field name opening a group, a parenthesis, a word, a stray ";
+# each but ) and " may carry a + (required) or - (excluded) in front.
+_TOKEN_RE = re.compile(
+    r'[-+]?\w+:"[^"]*"~?\d*|[-+]?"[^"]*"~?\d*|[-+]?\w+:(?=\()|[-+]?\(|\)|[^\s()"]+|"'
+)
+_OPERATORS = OPERATORS
+_BINARY = BINARY
 _FIELD_RE = re.compile(r"^(\w+):(.*)$", re.S)
 _FUZZY_RE = re.compile(r'(?<=[^\s"])~(\d?)')  # as Whoosh's FuzzyTermPlugin reads it
+# -word, -"a phrase", -title:x, -(a group) exclude; +word requires. Not a hyphen inside a
+# word (anti-corruption, COVID-19, 2019-2021), nor a negative number (-5, -0.5).
+_SIGNED_RE = re.compile(r'^([-+])(?=[^\W\d]|["(])')
 
 
 class _Speller(Protocol):
@@ -85,7 +98,7 @@ def check_syntax(text: str) -> list[str]:
     tokens = _TOKEN_RE.findall(text)
     depth = 0
     for i, tok in enumerate(tokens):
-        depth += (tok == "(") - (tok == ")")
+        depth += tok.endswith("(") - (tok == ")")
         if depth < 0:
             raise QueryError("Unbalanced parenthesis: a ) has no matching (.")
         prev = tokens[i - 1] if i else None
@@ -102,9 +115,10 @@ def check_syntax(text: str) -> list[str]:
 
 
 def _check_token(tok: str, prev: str | None, nxt: str | None) -> None:
-    if tok in _BINARY and (prev is None or prev in _OPERATORS or prev == "("):
+    tok = _unsigned(tok)[1]
+    if tok in _BINARY and (prev is None or prev in _OPERATORS or prev.endswith("(")):
         raise QueryError(f"{tok} needs a word on each side, as in: partnership {tok} energy.")
-    if tok == ")" and (prev in _OPERATORS or prev == "("):
+    if tok == ")" and (prev in _OPERATORS or (prev or "").endswith("(")):
         raise QueryError("Empty parentheses, or an operator just before ).")
     if tok == "NOT" and nxt == "NOT":  # Whoosh's parser fails on it (IndexError)
         raise QueryError("NOT NOT: one NOT is enough, as in: energy NOT coal.")
@@ -113,7 +127,7 @@ def _check_token(tok: str, prev: str | None, nxt: str | None) -> None:
         name, value = m.groups()
         if name not in FIELDS:
             raise QueryError(f"Unknown field {name!r}; you can search {', '.join(FIELDS)}.")
-        if not value and nxt != "(":
+        if not value and not (nxt or "").endswith("("):
             raise QueryError(f"{name}: needs a value, as in {name}:word.")
         if value and not value.startswith('"'):
             _check_word(value)
@@ -121,7 +135,14 @@ def _check_token(tok: str, prev: str | None, nxt: str | None) -> None:
         _check_word(tok)
 
 
+def _unsigned(tok: str) -> tuple[str, str]:
+    """The sign of a token (+ required, - excluded, or none) and the token without it."""
+    m = _SIGNED_RE.match(tok)
+    return (m.group(1), tok[1:]) if m else ("", tok)
+
+
 def _check_word(word: str) -> None:
+    word = _unquestioned(word)
     for edits in _FUZZY_RE.findall(word):
         if edits and int(edits) > MAX_EDITS:
             raise QueryError(f"{word!r}: a fuzzy~ word allows at most {MAX_EDITS} edits.")
@@ -168,16 +189,114 @@ def _parser(schema, group) -> MultifieldParser:
 
 
 def parse_query(text: str, schema) -> wq.Query:
-    """Parse user text into the Whoosh query that ranks all-word matches first."""
-    tokens = check_syntax(text)
-    any_words = _parse(_parser(schema, OrGroup), text)
+    """Parse user text into the Whoosh query that ranks all-word matches first.
+
+    +word (+"phrase", +(group)) must occur and -word, or NOT word, must not; the other
+    words rank as usual. Words that are all stop words are looked for as written.
+    """
+    main, required, excluded = _split([_unquestioned(t) for t in check_syntax(text)])
+    q = _ranked(main, schema)
+    if required:
+        needed = _and([_part(unit, schema, AndGroup) for unit in required])
+        q = needed if q is wq.NullQuery else wq.AndMaybe(needed, q)
+    if excluded:
+        positive = wq.Every() if q is wq.NullQuery and not main else q
+        q = wq.AndNot(positive, _or([_part(unit, schema, OrGroup) for unit in excluded]))
+    return q
+
+
+def parse_forgiving(text: str, schema) -> wq.Query:
+    """parse_query of text, or of text mended (forgive.py) if it cannot be read as typed."""
+    try:
+        return parse_query(text, schema)
+    except QueryError:
+        return parse_query(mend(text, FIELDS).text, schema)
+
+
+def _split(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The tokens to rank, the units required (+) and the units excluded (- or NOT).
+
+    Only at the top level: inside parentheses +word is a word and -word is NOT word.
+    """
+    main: list[str] = []
+    required: list[str] = []
+    excluded: list[str] = []
+    i = 0
+    while i < len(tokens):
+        sign, tok = _unsigned(tokens[i])
+        if tok == "NOT" and i + 1 < len(tokens):
+            sign, tokens[i + 1] = "-", _unsigned(tokens[i + 1])[1]
+            i += 1
+            tok = tokens[i]
+        end = _unit_end(tokens, i)
+        unit = " ".join(_inner([tok, *tokens[i + 1 : end]]))
+        if sign == "+":
+            required.append(unit)
+        elif sign == "-":
+            excluded.append(unit)
+        else:
+            main.append(unit)
+        i = end
+    return tidy_operators(main), required, excluded
+
+
+def _unquestioned(tok: str) -> str:
+    # "What is the policy?": a pasted question, not policy plus one letter.
+    return tok.rstrip("?") if tok.endswith("?") and tok.strip("?") and "*" not in tok else tok
+
+
+def _unit_end(tokens: list[str], i: int) -> int:
+    """Where the unit starting at tokens[i] (a word, a phrase, a group) ends."""
+    if not tokens[i].endswith("(") and not (
+        tokens[i].endswith(":") and i + 1 < len(tokens) and tokens[i + 1].endswith("(")
+    ):
+        return i + 1
+    depth, j = 0, i
+    while j < len(tokens):
+        depth += tokens[j].endswith("(") - (tokens[j] == ")")
+        j += 1
+        if depth == 0 and tokens[j - 1] == ")":
+            return j
+    return j
+
+
+def _inner(tokens: list[str]) -> list[str]:
+    """Tokens inside a group: +word is a word, -word is NOT word."""
+    out = [tokens[0]]
+    for tok in tokens[1:]:
+        sign, bare = _unsigned(tok)
+        out += ["NOT", bare] if sign == "-" else [bare]
+    return out
+
+
+def _ranked(tokens: list[str], schema) -> wq.Query:
+    if not tokens:
+        return wq.NullQuery
+    text = " ".join(tokens)
+    any_words = _part(text, schema, OrGroup)
     plain = [t for t in tokens if t not in _OPERATORS and t not in "()"]
     if len(plain) < 2 or len(plain) > MAX_ALL_WORDS:
         return any_words
-    all_words = _parse(_parser(schema, AndGroup), text)
+    all_words = _part(text, schema, AndGroup)
     if all_words == any_words or all_words is wq.NullQuery:
         return any_words
     return wq.Or([all_words.with_boost(ALL_WORDS_BOOST), any_words])
+
+
+def _part(text: str, schema, group) -> wq.Query:
+    """One part of a query; if it is all stop words, those words as written."""
+    q = _parse(_parser(schema, group), text)
+    if q is wq.NullQuery and plain_words(text):
+        return exact_fallback(text, group is AndGroup)
+    return q
+
+
+def _and(queries: list[wq.Query]) -> wq.Query:
+    return queries[0] if len(queries) == 1 else wq.And(queries)
+
+
+def _or(queries: list[wq.Query]) -> wq.Query:
+    return queries[0] if len(queries) == 1 else wq.Or(queries)
 
 
 def _parse(parser: MultifieldParser, text: str) -> wq.Query:
@@ -243,7 +362,7 @@ def _add_term(terms: QueryTerms, fieldname: str, text) -> None:
 
 
 def plain_words(text: str) -> list[str]:
-    """The unquoted, unfielded words of a query, as typed (for spelling suggestions)."""
+    """The unquoted, unfielded words of a query, as typed."""
     words = []
     for tok in _TOKEN_RE.findall(text):
         if tok in _OPERATORS or tok in "()" or tok.startswith('"') or ":" in tok:
@@ -251,6 +370,24 @@ def plain_words(text: str) -> list[str]:
         if re.fullmatch(r"\w+", tok):
             words.append(tok)
     return words
+
+
+def correctable_words(text: str) -> list[tuple[int, int, str]]:
+    """The words a "did you mean" may respell, with where each is in text.
+
+    Plain words and +required words only: never an operator, a field name or value, a
+    phrase, a wildcard or fuzzy~ word, nor an excluded word (-word, NOT word).
+    """
+    found = []
+    after_not = False
+    for m in _TOKEN_RE.finditer(text):
+        tok = m.group()
+        sign, bare = _unsigned(tok)
+        if sign != "-" and not after_not and bare not in _OPERATORS and re.fullmatch(r"\w+", bare):
+            start = m.start() + len(sign)
+            found.append((start, start + len(bare), bare))
+        after_not = tok == "NOT"
+    return found
 
 
 def read_query(
@@ -264,23 +401,32 @@ def read_query(
     """The query to run for text, and a notice when it was not read as typed.
 
     A query that cannot be read as typed (an unknown field, an unclosed quote or
-    parenthesis, a dangling operator, a wildcard standing for too many words) is read as
-    its plain words, and the notice says so; with strict, it raises QueryError instead.
+    parenthesis, a dangling operator, a wildcard standing for too many words) is mended
+    (forgive.py: as close to what was meant as can be) or, failing that, read as its plain
+    words, and the notice says how; with strict, it raises QueryError instead.
     """
     try:
         return build_query(text, schema, reader, deadline, speller), None
     except QueryError as exc:
         if strict:
             raise
-        words = [w for w in WORD_RE.findall(text) if w not in _OPERATORS]
-        if not words:
-            return wq.NullQuery, f"Nothing to search for: {exc}"
-        plain = " ".join(words)
-        notice = f"Searched for {plain}: {exc}"
+        error = exc
+    mended = mend(text, FIELDS)
+    if mended.reasons and mended.text:
+        notice = f"Searched for {mended.text}: {'; '.join(mended.reasons)}."
         try:
-            return build_query(plain, schema, reader, deadline, speller), notice
-        except QueryError as again:  # only limits of the whole text can fail plain words
-            return wq.NullQuery, f"{notice} {again}"
+            return build_query(mended.text, schema, reader, deadline, speller), notice
+        except QueryError as again:  # a wildcard for too many words, say
+            error = again
+    words = [w for w in WORD_RE.findall(text) if w not in _OPERATORS]
+    if not words:
+        return wq.NullQuery, f"Nothing to search for: {error}"
+    plain = " ".join(words)
+    notice = f"Searched for {plain}: {error}"
+    try:
+        return build_query(plain, schema, reader, deadline, speller), notice
+    except QueryError as again:  # only limits of the whole text can fail plain words
+        return wq.NullQuery, f"{notice} {again}"
 
 
 def build_query(
@@ -290,8 +436,6 @@ def build_query(
     if not text:
         return wq.Every()
     q = parse_query(text, schema)
-    if q is wq.NullQuery and plain_words(text):
-        q = exact_fallback(text)  # only stop words: look for them as written
     (deadline or NEVER).check("parsing")
     return expand_multiterms(q, reader, deadline, speller)
 
@@ -336,7 +480,11 @@ def expand_multiterms(
     return q.accept(expand).normalize()
 
 
-def exact_fallback(text: str) -> wq.Query:
-    """A query of only stop words, looked for as written in the exact field."""
-    words = [exact_term(w) for w in plain_words(text)]
-    return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
+def exact_fallback(text: str, every: bool = False) -> wq.Query:
+    """Words that are all stop words ("the of and"), looked for as written in the exact
+    field: any of them (every one, if `every`), as any other words would be."""
+    words = list(dict.fromkeys(exact_term(w) for w in plain_words(text)))
+    terms = [wq.Term("exact", w) for w in words]
+    if len(terms) == 1:
+        return terms[0]
+    return wq.And(terms) if every else wq.Or(terms)

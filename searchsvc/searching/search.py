@@ -36,7 +36,13 @@ from searchsvc.deadline import NEVER, Deadline
 from searchsvc.schema import FACET_FIELDS
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
 from searchsvc.searching.facets import FacetTable
-from searchsvc.searching.query import QueryError, QueryTerms, parse_query, query_terms, read_query
+from searchsvc.searching.query import (
+    QueryError,
+    QueryTerms,
+    parse_forgiving,
+    query_terms,
+    read_query,
+)
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
 from searchsvc.snippets import snippet
@@ -264,6 +270,6 @@ def highlight_terms(searcher, text: str) -> QueryTerms:
     if not text.strip():
         return QueryTerms()
     try:
-        return query_terms(parse_query(text, searcher.schema), searcher.reader())
+        return query_terms(parse_forgiving(text, searcher.schema), searcher.reader())
     except QueryError:
         return QueryTerms()  # a query that cannot run just highlights nothing
