@@ -220,7 +220,8 @@ def _join(text: str, tokens: list[_Token]) -> str:
         pieces.append(tok.text)
         pos = max(pos, tok.end)
     pieces.append(text[pos:])
-    return re.sub(r"\s+", " ", "".join(pieces)).strip()
+    text = re.sub(r"\s+", " ", "".join(pieces)).strip()
+    return re.sub(r"\s+\)", ")", text)  # "(gas OR) oil", mended: "(gas) oil"
 
 
 def _opens_group(tok: _Token | None) -> bool:
