@@ -72,8 +72,8 @@ def test_not_excludes_instead_of_matching_everything():
             "((exact:the AND exact:of AND exact:and) OR (exact:the OR exact:of OR exact:and))",
         ),
         ("+the energy", "(exact:the ANDMAYBE (title:energi OR body:energi))"),
-        # A pasted question is not a one-letter wildcard.
-        ("policy?", "(title:polici OR body:polici)"),
+        # A pasted question mark: the word itself, or the word and one more letter.
+        ("policy?", "(title:polici OR body:polici OR title:policy? OR body:policy?)"),
     ],
 )
 def test_conventions(text, expected):

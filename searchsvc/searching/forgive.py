@@ -110,11 +110,10 @@ def _mend_token(tok: _Token) -> None:
         return
     m = _FIELD_RE.match(text)
     head, word = (f"{m.group(1)}{m.group(2)}:", m.group(3)) if m else ("", text)
-    bare = word.rstrip("?") if "*" not in word else word  # "policy?": a question mark
     if word and not word.strip("?*+-"):
         tok.text, tok.reason = "", "a wildcard alone was ignored"
         return
-    if ("*" in bare or "?" in bare) and len(re.split(r"[*?]", word.lstrip("+-"))[0]) < MIN_PREFIX:
+    if ("*" in word or "?" in word) and len(re.split(r"[*?]", word.lstrip("+-"))[0]) < MIN_PREFIX:
         word = re.sub(r"[*?]", "", word)
         tok.reason = f"a wildcard needs {MIN_PREFIX} letters before it: read as a word"
     for fuzzy in _FUZZY_RE.finditer(word):

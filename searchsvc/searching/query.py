@@ -1,14 +1,19 @@
 """The query language: user text -> checked -> Whoosh query -> the terms to highlight.
 
-    text --check_syntax--> (QueryError with a message on malformed input)
-         --two Whoosh parsers--> all-words query OR any-word query
+    text --check_syntax (syntax.py)--> (QueryError with a message on malformed input)
+         --split--> words to rank, +required units, -excluded units (and NOT units)
+    words to rank --two Whoosh parsers--> all-words query OR any-word query
+    required, excluded --> (required ANDMAYBE ranked) ANDNOT (any excluded)
          --query_terms--> stems, exact words and phrases for the highlighter
+    text that cannot be read as typed --mend (forgive.py)--> a text that can, and why
 
 Plain words search the stemmed title and body, so ``consultation`` finds
 ``consultations``. A "quoted phrase" searches the exact field, where every word keeps its
 form and position. AND, OR, NOT, parentheses, ``field:value``, ``prefix*`` and ``fuzzy~``
-work as in Whoosh. Documents with all the words rank first: the query is an OR of every
-word, plus a boosted AND of them all.
+work as in Whoosh; ``-word`` excludes and ``+word`` requires, as in web search. Documents
+with all the words rank first: the query is an OR of every word, plus a boosted AND of
+them all. Words that are all stop words ("the of and") are looked for as written, in the
+exact field, the same way.
 
 Whoosh's parser never raises: malformed input comes back as an odd query. So the text is
 checked first, and the parsed query is checked for the error markers Whoosh leaves.
@@ -16,7 +21,6 @@ checked first, and the parsed query is checked for the error markers Whoosh leav
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from itertools import islice
 from typing import Protocol
@@ -34,21 +38,24 @@ from whoosh.qparser.plugins import Plugin
 
 from searchsvc.analysis import WORD_RE, exact_term
 from searchsvc.deadline import NEVER, Deadline
-from searchsvc.schema import QUERY_FIELDS
-from searchsvc.searching.forgive import (
-    BINARY,
-    MAX_EDITS,
-    MAX_FUZZY,
-    MAX_FUZZY_LENGTH,
-    MAX_QUERY_LENGTH,
-    MIN_PREFIX,
-    OPERATORS,
-    mend,
-    tidy_operators,
+from searchsvc.searching.forgive import MAX_EDITS as MAX_EDITS  # the limits, re-exported
+from searchsvc.searching.forgive import MAX_FUZZY as MAX_FUZZY
+from searchsvc.searching.forgive import MAX_FUZZY_LENGTH as MAX_FUZZY_LENGTH
+from searchsvc.searching.forgive import MAX_QUERY_LENGTH as MAX_QUERY_LENGTH
+from searchsvc.searching.forgive import mend
+from searchsvc.searching.syntax import (
+    _OPERATORS,
+    FIELDS,
+    QueryError,
+    check_syntax,
+    plain_words,
+    split,
+)
+from searchsvc.searching.syntax import (
+    correctable_words as correctable_words,
 )
 from searchsvc.snippets import QueryTerms
 
-FIELDS = (*QUERY_FIELDS, "year", "month")
 MAX_EXPANSIONS = 500  # words one prefix*, wildcard or fuzzy~ term may stand for
 # Boost of the AND of all the words over the OR of any: all-word matches rank first.
 ALL_WORDS_BOOST = 3.0
@@ -61,19 +68,6 @@ MAX_ALL_WORDS = 8
 # The limits themselves live with the forgiving reading (forgive.py), which mends past them.
 FUZZY_PREFIX = 1
 
-# A fielded phrase, a phrase, a field name opening a group, a parenthesis, a word, a stray ";
-# each but ) and " may carry a + (required) or - (excluded) in front.
-_TOKEN_RE = re.compile(
-    r'[-+]?\w+:"[^"]*"~?\d*|[-+]?"[^"]*"~?\d*|[-+]?\w+:(?=\()|[-+]?\(|\)|[^\s()"]+|"'
-)
-_OPERATORS = OPERATORS
-_BINARY = BINARY
-_FIELD_RE = re.compile(r"^(\w+):(.*)$", re.S)
-_FUZZY_RE = re.compile(r'(?<=[^\s"])~(\d?)')  # as Whoosh's FuzzyTermPlugin reads it
-# -word, -"a phrase", -title:x, -(a group) exclude; +word requires. Not a hyphen inside a
-# word (anti-corruption, COVID-19, 2019-2021), nor a negative number (-5, -0.5).
-_SIGNED_RE = re.compile(r'^([-+])(?=[^\W\d]|["(])')
-
 
 class _Speller(Protocol):
     """What expanding a fuzzy~ word needs of the spelling dictionary (spelling.Speller)."""
@@ -81,79 +75,6 @@ class _Speller(Protocol):
     def within(
         self, field: str, text: str, maxdist: int, prefixlength: int, deadline: Deadline
     ) -> Iterable[str]: ...
-
-
-class QueryError(ValueError):
-    """A query the user typed that cannot be run; the message says what to fix."""
-
-
-def check_syntax(text: str) -> list[str]:
-    """Raise QueryError if text is malformed; return its tokens."""
-    if len(text) > MAX_QUERY_LENGTH:
-        raise QueryError(
-            f"The query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}."
-        )
-    if text.count('"') % 2:
-        raise QueryError('Unbalanced quote: close the phrase with another ".')
-    tokens = _TOKEN_RE.findall(text)
-    depth = 0
-    for i, tok in enumerate(tokens):
-        depth += tok.endswith("(") - (tok == ")")
-        if depth < 0:
-            raise QueryError("Unbalanced parenthesis: a ) has no matching (.")
-        prev = tokens[i - 1] if i else None
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        _check_token(tok, prev, nxt)
-    if depth:
-        raise QueryError("Unbalanced parenthesis: a ( is never closed.")
-    fuzzy = sum(len(_FUZZY_RE.findall(t)) for t in tokens if not t.endswith('"'))
-    if fuzzy > MAX_FUZZY:
-        raise QueryError(f"The query has {fuzzy} fuzzy~ words; the limit is {MAX_FUZZY}.")
-    if tokens and tokens[-1] in _OPERATORS:
-        raise QueryError(f"{tokens[-1]} at the end of the query needs a word after it.")
-    return tokens
-
-
-def _check_token(tok: str, prev: str | None, nxt: str | None) -> None:
-    tok = _unsigned(tok)[1]
-    if tok in _BINARY and (prev is None or prev in _OPERATORS or prev.endswith("(")):
-        raise QueryError(f"{tok} needs a word on each side, as in: partnership {tok} energy.")
-    if tok == ")" and (prev in _OPERATORS or (prev or "").endswith("(")):
-        raise QueryError("Empty parentheses, or an operator just before ).")
-    if tok == "NOT" and nxt == "NOT":  # Whoosh's parser fails on it (IndexError)
-        raise QueryError("NOT NOT: one NOT is enough, as in: energy NOT coal.")
-    m = _FIELD_RE.match(tok)
-    if m:
-        name, value = m.groups()
-        if name not in FIELDS:
-            raise QueryError(f"Unknown field {name!r}; you can search {', '.join(FIELDS)}.")
-        if not value and not (nxt or "").endswith("("):
-            raise QueryError(f"{name}: needs a value, as in {name}:word.")
-        if value and not value.startswith('"'):
-            _check_word(value)
-    elif not tok.startswith('"') and tok not in "()":
-        _check_word(tok)
-
-
-def _unsigned(tok: str) -> tuple[str, str]:
-    """The sign of a token (+ required, - excluded, or none) and the token without it."""
-    m = _SIGNED_RE.match(tok)
-    return (m.group(1), tok[1:]) if m else ("", tok)
-
-
-def _check_word(word: str) -> None:
-    word = _unquestioned(word)
-    for edits in _FUZZY_RE.findall(word):
-        if edits and int(edits) > MAX_EDITS:
-            raise QueryError(f"{word!r}: a fuzzy~ word allows at most {MAX_EDITS} edits.")
-        if len(word) > MAX_FUZZY_LENGTH:
-            raise QueryError(f"A fuzzy~ word may have at most {MAX_FUZZY_LENGTH} letters.")
-    if "*" in word or "?" in word:
-        stem = re.split(r"[*?]", word, maxsplit=1)[0]
-        if len(stem) < MIN_PREFIX:
-            raise QueryError(
-                f"{word!r}: put at least {MIN_PREFIX} letters before a wildcard, as in partner*."
-            )
 
 
 class _FuzzyPlugin(FuzzyTermPlugin):
@@ -194,7 +115,7 @@ def parse_query(text: str, schema) -> wq.Query:
     +word (+"phrase", +(group)) must occur and -word, or NOT word, must not; the other
     words rank as usual. Words that are all stop words are looked for as written.
     """
-    main, required, excluded = _split([_unquestioned(t) for t in check_syntax(text)])
+    main, required, excluded = split(check_syntax(text))
     q = _ranked(main, schema)
     if required:
         needed = _and([_part(unit, schema, AndGroup) for unit in required])
@@ -211,62 +132,6 @@ def parse_forgiving(text: str, schema) -> wq.Query:
         return parse_query(text, schema)
     except QueryError:
         return parse_query(mend(text, FIELDS).text, schema)
-
-
-def _split(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """The tokens to rank, the units required (+) and the units excluded (- or NOT).
-
-    Only at the top level: inside parentheses +word is a word and -word is NOT word.
-    """
-    main: list[str] = []
-    required: list[str] = []
-    excluded: list[str] = []
-    i = 0
-    while i < len(tokens):
-        sign, tok = _unsigned(tokens[i])
-        if tok == "NOT" and i + 1 < len(tokens):
-            sign, tokens[i + 1] = "-", _unsigned(tokens[i + 1])[1]
-            i += 1
-            tok = tokens[i]
-        end = _unit_end(tokens, i)
-        unit = " ".join(_inner([tok, *tokens[i + 1 : end]]))
-        if sign == "+":
-            required.append(unit)
-        elif sign == "-":
-            excluded.append(unit)
-        else:
-            main.append(unit)
-        i = end
-    return tidy_operators(main), required, excluded
-
-
-def _unquestioned(tok: str) -> str:
-    # "What is the policy?": a pasted question, not policy plus one letter.
-    return tok.rstrip("?") if tok.endswith("?") and tok.strip("?") and "*" not in tok else tok
-
-
-def _unit_end(tokens: list[str], i: int) -> int:
-    """Where the unit starting at tokens[i] (a word, a phrase, a group) ends."""
-    if not tokens[i].endswith("(") and not (
-        tokens[i].endswith(":") and i + 1 < len(tokens) and tokens[i + 1].endswith("(")
-    ):
-        return i + 1
-    depth, j = 0, i
-    while j < len(tokens):
-        depth += tokens[j].endswith("(") - (tokens[j] == ")")
-        j += 1
-        if depth == 0 and tokens[j - 1] == ")":
-            return j
-    return j
-
-
-def _inner(tokens: list[str]) -> list[str]:
-    """Tokens inside a group: +word is a word, -word is NOT word."""
-    out = [tokens[0]]
-    for tok in tokens[1:]:
-        sign, bare = _unsigned(tok)
-        out += ["NOT", bare] if sign == "-" else [bare]
-    return out
 
 
 def _ranked(tokens: list[str], schema) -> wq.Query:
@@ -359,35 +224,6 @@ def _add_term(terms: QueryTerms, fieldname: str, text) -> None:
         terms.stems.add(text)
     elif fieldname == "exact":
         terms.exact.add(text)
-
-
-def plain_words(text: str) -> list[str]:
-    """The unquoted, unfielded words of a query, as typed."""
-    words = []
-    for tok in _TOKEN_RE.findall(text):
-        if tok in _OPERATORS or tok in "()" or tok.startswith('"') or ":" in tok:
-            continue
-        if re.fullmatch(r"\w+", tok):
-            words.append(tok)
-    return words
-
-
-def correctable_words(text: str) -> list[tuple[int, int, str]]:
-    """The words a "did you mean" may respell, with where each is in text.
-
-    Plain words and +required words only: never an operator, a field name or value, a
-    phrase, a wildcard or fuzzy~ word, nor an excluded word (-word, NOT word).
-    """
-    found = []
-    after_not = False
-    for m in _TOKEN_RE.finditer(text):
-        tok = m.group()
-        sign, bare = _unsigned(tok)
-        if sign != "-" and not after_not and bare not in _OPERATORS and re.fullmatch(r"\w+", bare):
-            start = m.start() + len(sign)
-            found.append((start, start + len(bare), bare))
-        after_not = tok == "NOT"
-    return found
 
 
 def read_query(
