@@ -11,8 +11,8 @@
         word, or as the stem of one), so it is neither another real word nor a typo the
         corpus holds; and it differs from its word
     --> bench/misspellings.tsv (misspelling, word, edit): the first 120 kept
-    SEED + 1 --> bench/correct-queries.txt: 200 of the 2,000 common words (3 letters or
-        more) and 20 queries of 2 or 3 of them: correctly spelled, never to be "corrected"
+    SEED + 1 --> bench/correct-queries.txt: 200 of the 2,000 common words and 20 queries
+        of 2 or 3 of them: correctly spelled, never to be "corrected"
 
 The sets are committed; rerun this only to rebuild them (the same index and seed give the
 same files).
