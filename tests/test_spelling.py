@@ -95,6 +95,9 @@ def test_a_rare_word_far_rarer_than_a_close_one_is_corrected(reader, monkeypatch
     monkeypatch.setattr(spelling, "RATIO", 3)
     assert Speller(reader).suggest("goverment") == "government"
     assert Speller(reader).suggest("government") is None
+    # ... and a typo the corpus holds is never offered for another: gooverment is one edit
+    # from goverment (1 release), two from government.
+    assert Speller(reader).suggest("gooverment") == "government"
     monkeypatch.setattr(spelling, "RARE", 0)  # frequent enough: left alone
     assert Speller(reader).suggest("goverment") is None
 

@@ -136,7 +136,12 @@ class Speller:
             score = math.log(freq) - WEIGHT * cost
             if best is None or score > best[0] or score == best[0] and word < best[1]:
                 best = (score, word)
-        return best[1] if best else None
+        if best is None:
+            return None
+        found = best[1]
+        if typed == 0 and self.frequency(found) <= RARE:  # a typo the corpus holds (coovid)?
+            return self.correct(found, deadline, self.frequency(found)) or found
+        return found
 
     def frequency(self, word: str) -> int:
         """How many releases hold word (in the exact field); cached for the reader."""
