@@ -5,7 +5,8 @@
     query --its plain and +required words (never operators, fields, phrases, excluded
         words)--> words that occur nowhere (nor their stem), or in at most RARE releases
     each such word --rapidfuzz: OSA distance (a swap of two letters is one edit) to every
-        word with the same first letter, cut off at 2, in C--> candidates
+        word with the same first letter, cut off at 2, in C--> candidates one edit away
+        (two, if none of those will do)
     candidates --noisy channel: log(releases holding the word) - WEIGHT x the edits' cost,
         where a swap, a doubled or undoubled letter, c/k, s/z and vowel for vowel cost
         less than other edits--> the best, never a word rarer than the one typed
@@ -42,9 +43,11 @@ MAX_WORDS = 10  # of a query, the first ones of a sensible length are looked at
 # The noisy channel: a candidate's score is log(its document frequency) - WEIGHT x the cost
 # of the edits from it to the word typed (see edit_cost). At 10, one cheap edit (0.6: opek
 # for opec) beats one plain edit (1.0: opek for open) unless the plain one's word is e^4 =
-# 55 times more frequent, and a word two plain edits away must be e^10 = 22,000 times more
-# frequent than one a plain edit away. Chosen on bench/misspellings.tsv and a few
-# well-known typos (bench/README.md), checked on sets drawn with other seeds.
+# 55 times more frequent. Words two edits away are scored only when none one edit away will
+# do (a word two edits away would need to be 7 to 22,000 times more frequent to win: measured,
+# the same answers, and the frequencies of dozens of words fewer to read). Chosen on
+# bench/misspellings.tsv and a few well-known typos (bench/README.md), checked on sets drawn
+# with other seeds.
 WEIGHT = 10.0
 # A word that occurs (or whose stem does) is respelled only if it is in at most RARE
 # releases, and a word one plain edit away is in at least RATIO times as many: a typo the
@@ -107,8 +110,9 @@ class Speller:
         """The indexed word most likely meant by term (which `typed` releases hold), with
         its first letter and within 2 edits, or None.
 
-        The noisy channel: the most frequent word at the least cost (see WEIGHT), never one
-        in no more releases than the word typed; among equals the first alphabetically.
+        The noisy channel over the words one edit away (two, if none will do): the most
+        frequent word at the least cost (see WEIGHT), never one in no more releases than the
+        word typed; among equals the first alphabetically.
         """
         words = self.words(term[:1], deadline)
         if not words:
@@ -116,17 +120,28 @@ class Speller:
         distances = process.cdist(
             [term], words, scorer=OSA.distance, score_cutoff=MAX_DISTANCE, dtype=np.int32
         )[0]
-        close = [(words[i], int(distances[i])) for i in np.flatnonzero(distances <= MAX_DISTANCE)]
+        best: tuple[float, str] | None = None
+        for distance in range(1, MAX_DISTANCE + 1):
+            if best is not None:  # words two edits away only if none one edit away will do
+                break
+            close = [words[i] for i in np.flatnonzero(distances == distance)]
+            best = self._best(term, close, distance, typed, best)
+        if best is None:
+            return None
+        found = best[1]
+        if typed == 0 and self.frequency(found) <= RARE:  # a typo the corpus holds (coovid)?
+            return self.correct(found, deadline, self.frequency(found)) or found
+        return found
+
+    def _best(self, term, close, distance, typed, best):
+        """The best of `close` words (`distance` edits away) and `best` so far."""
         candidates = []
-        for word, distance in close:
-            if distance == 0:
-                continue
+        for word in close:
             freq = self.frequency(word)
             if freq <= typed or typed and freq < RATIO * typed:
                 continue
             # The best score this word could reach, at the cheapest cost per edit.
             candidates.append((math.log(freq) - WEIGHT * CHEAP * distance, word, freq))
-        best: tuple[float, str] | None = None
         for bound, word, freq in sorted(candidates, key=lambda c: (-c[0], c[1])):
             if best is not None and bound < best[0]:
                 break
@@ -136,12 +151,7 @@ class Speller:
             score = math.log(freq) - WEIGHT * cost
             if best is None or score > best[0] or score == best[0] and word < best[1]:
                 best = (score, word)
-        if best is None:
-            return None
-        found = best[1]
-        if typed == 0 and self.frequency(found) <= RARE:  # a typo the corpus holds (coovid)?
-            return self.correct(found, deadline, self.frequency(found)) or found
-        return found
+        return best
 
     def frequency(self, word: str) -> int:
         """How many releases hold word (in the exact field); cached for the reader."""
