@@ -173,13 +173,13 @@ def test_error_in_place(browser, server):
     shot(page, "error-desktop")
 
 
-def test_a_query_read_as_plain_words_says_so(browser, server):
+def test_a_mended_query_says_so(browser, server):
     page, errors = open_page(browser, DESKTOP)
     response = page.goto(server.base + "/?q=Turkmenistan%20(energy")
     assert response.status == 200
     assert page.get_by_label("Search press releases").input_value() == "Turkmenistan (energy"
     notice = page.get_by_role("status")
-    assert notice.is_visible() and "Searched for Turkmenistan energy" in notice.inner_text()
+    assert notice.is_visible() and "Searched for Turkmenistan (energy)" in notice.inner_text()
     assert errors == []
     shot(page, "notice-desktop")
 

@@ -24,7 +24,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from markup import Markup
 
 from searchsvc.schema import build_schema
-from searchsvc.searching.query import QueryError, parse_query
+from searchsvc.searching.forgive import mend
+from searchsvc.searching.query import FIELDS, QueryError, check_syntax, parse_query
 
 # Hypothesis keeps a cache in .hypothesis/ of the working directory: not in the checkout.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "searchsvc-hypothesis")
@@ -222,3 +223,17 @@ def test_former_server_errors(client, url):
         check_api(response)
     else:
         check_page(response)
+
+
+@settings(FUZZ, max_examples=300)
+@given(text=fragments.map(" ".join) | fragments.map("".join))
+def test_mended_text_reads_as_typed(text):
+    # The forgiving reading turns (nearly) any text into one the language reads as typed;
+    # what it cannot mend is read as plain words, in read_query.
+    mended = mend(text, FIELDS)
+    try:
+        check_syntax(mended.text)
+    except QueryError as exc:
+        pytest.fail(f"{text!r} mended as {mended.text!r}: {exc}")
+    if not mended.reasons:
+        assert mended.text == " ".join(text.split())

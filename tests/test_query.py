@@ -6,7 +6,13 @@ import pytest
 from whoosh import query as wq
 
 from searchsvc.schema import build_schema
-from searchsvc.searching.query import QueryError, check_syntax, parse_query, plain_words
+from searchsvc.searching.query import (
+    QueryError,
+    check_syntax,
+    correctable_words,
+    parse_query,
+    plain_words,
+)
 
 SCHEMA = build_schema()
 
@@ -34,8 +40,48 @@ def test_all_words_clause_ranks_first():
 
 def test_not_excludes_instead_of_matching_everything():
     q = parse_query("gas NOT oil", SCHEMA)
-    assert all(not isinstance(sub, wq.Not) for sub in q.subqueries)
-    assert any(isinstance(sub, wq.AndNot) for sub in q.subqueries)
+    assert isinstance(q, wq.AndNot) and str(q.b) == "(title:oil OR body:oil)"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Web-search conventions: -word and -"a phrase" exclude, +word requires.
+        ("energy -coal", "((title:energi OR body:energi) ANDNOT (title:coal OR body:coal))"),
+        ('energy -"solar panels"', '((title:energi OR body:energi) ANDNOT exact:"solar panels")'),
+        ("-coal", "(None:* ANDNOT (title:coal OR body:coal))"),
+        ("+gas oil", "((title:gas OR body:gas) ANDMAYBE (title:oil OR body:oil))"),
+        ("+gas +oil", "((title:gas OR body:gas) AND (title:oil OR body:oil))"),
+        ("gas -title:oil", "((title:gas OR body:gas) ANDNOT title:oil)"),
+        ("(gas -oil)", "((title:gas OR body:gas) ANDNOT (title:oil OR body:oil))"),
+        (
+            "gas -(oil OR coal)",
+            "((title:gas OR body:gas) ANDNOT (title:oil OR body:oil OR title:coal OR body:coal))",
+        ),
+        ("gas AND NOT oil", "((title:gas OR body:gas) ANDNOT (title:oil OR body:oil))"),
+        # A hyphen inside a word, a negative number and a date range exclude nothing.
+        ("anti-corruption", "(title:anti OR title:corrupt OR body:anti OR body:corrupt)"),
+        ("COVID-19", "(title:covid OR title:19 OR body:covid OR body:19)"),
+        ("-5", "(title:5 OR body:5)"),
+        ("2019-2021", "(title:2019 OR title:2021 OR body:2019 OR body:2021)"),
+        ("energy - coal", None),  # a dash between words: both words, no exclusion
+        # Stop words only: searched as written, as any words are (any, all of them first).
+        ("the", "exact:the"),
+        (
+            "the of and",
+            "((exact:the AND exact:of AND exact:and) OR (exact:the OR exact:of OR exact:and))",
+        ),
+        ("+the energy", "(exact:the ANDMAYBE (title:energi OR body:energi))"),
+        # A pasted question mark: the word itself, or the word and one more letter.
+        ("policy?", "(title:polici OR body:polici OR title:policy? OR body:policy?)"),
+    ],
+)
+def test_conventions(text, expected):
+    q = parse_query(text, SCHEMA)
+    if expected is None:
+        assert not isinstance(q, wq.AndNot) and "coal" in str(q)
+    else:
+        assert str(q) == expected
 
 
 @pytest.mark.parametrize(
@@ -65,6 +111,13 @@ def test_malformed_queries_raise(text, message):
 def test_check_syntax_accepts_the_language():
     for text in ["energy AND (gas OR oil) NOT coal", 'title:"solar panels"', "partner* fuzzy~"]:
         check_syntax(text)
+
+
+def test_correctable_words_skip_operators_fields_phrases_and_exclusions():
+    text = 'turkmenstan AND "solar panel" title:x (gas OR oyl) -coall NOT coul +enrgy a*'
+    words = correctable_words(text)
+    assert [w for _, _, w in words] == ["turkmenstan", "gas", "oyl", "enrgy"]
+    assert all(text[start:end] == w for start, end, w in words)
 
 
 def test_plain_words_skip_phrases_fields_and_operators():

@@ -6,6 +6,7 @@ import pytest
 
 from searchsvc.deadline import Deadline, DeadlineExceededError
 from searchsvc.indexing import index_paths, storage
+from searchsvc.searching import spelling
 from searchsvc.searching.spelling import Speller, read_words
 
 # Each release's body; a word's frequency is how often the releases hold it.
@@ -17,6 +18,16 @@ BODIES = [
     "presidential statement",
     "president speaks",
     "marble marvel",
+    "coca coca",
+    "coca",
+    "cocoa",
+    "open open",
+    "open",
+    "opec",
+    "goverment",
+    "government",
+    "government",
+    "government",
 ]
 
 
@@ -58,13 +69,52 @@ def reader(tmp_path_factory):
         ("xyzzyq", None),  # nothing close
         ("ca", None),  # too short to correct
         ("the cartol release cabni", "the cartel release cabin"),
-        ("Cartol AND habbit", "cartel AND habit"),
+        ("Cartol AND habbit", "Cartel AND habit"),  # the case typed is kept
+        ("CARTOL", "CARTEL"),
         ('"cartol" title:cabni cartl', '"cartol" title:cabni cartel'),  # plain words only
+        # Noisy channel: a swap, or c for k, is a likelier slip than another edit, so the
+        # less frequent word wins here (coca, open: in two releases; cocoa, opec: one).
+        ("cocao", "cocoa"),
+        ("opek", "opec"),
+        # Never rewritten: operators, field names, excluded words, phrases.
+        ("cartol NOT cabni", "cartel NOT cabni"),
+        ("habbit -cartol", "habit -cartol"),
+        ('+cartol -"cabni"', '+cartel -"cabni"'),
+        ("cartol AND", "cartel AND"),
+        ("goverment", None),  # it occurs: a rare word, unless far rarer (see below)
     ],
 )
 def test_suggestions(reader, query, suggestion):
     assert Speller(reader).preload().suggest(query) == suggestion
     assert Speller(reader).suggest(query) == suggestion  # read letter by letter
+
+
+def test_a_rare_word_far_rarer_than_a_close_one_is_corrected(reader, monkeypatch):
+    # goverment is in 1 release, government in 3; with RATIO 3 the typo the corpus holds is
+    # corrected, never towards a word no more frequent than itself.
+    monkeypatch.setattr(spelling, "RATIO", 3)
+    assert Speller(reader).suggest("goverment") == "government"
+    assert Speller(reader).suggest("government") is None
+    # ... and a typo the corpus holds is never offered for another: gooverment is one edit
+    # from goverment (1 release), two from government.
+    assert Speller(reader).suggest("gooverment") == "government"
+    monkeypatch.setattr(spelling, "RARE", 0)  # frequent enough: left alone
+    assert Speller(reader).suggest("goverment") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "cost"),
+    [
+        ("cabni", "cabin", spelling.CHEAP),  # a swap
+        ("opek", "opec", spelling.CHEAP),  # a sound-alike
+        ("neeed", "need", spelling.CHEAP),  # a doubled letter
+        ("opek", "open", 1.0),
+        ("cartl", "cartel", 1.0),
+        ("crtl", "cartel", 2.0),
+    ],
+)
+def test_edit_costs(typed, meant, cost):
+    assert spelling.edit_cost(typed, meant) == pytest.approx(cost)
 
 
 def test_frequencies_add_up_over_segments(reader):

@@ -27,6 +27,8 @@ def format_result(result: SearchResult) -> Iterator[str]:
         days = " .. ".join(d.isoformat() if d else "-" for d in (span.start, span.end))
         typed = ", ".join(f"{name} {text.strip()}" for name, text in span.typed.items())
         yield f"dates: {days} ({typed})"
+    if result.notice:
+        yield result.notice
     if result.suggestion:
         yield f"Did you mean: {result.suggestion}"
     for hit in result.hits:

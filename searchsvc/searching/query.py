@@ -1,14 +1,19 @@
 """The query language: user text -> checked -> Whoosh query -> the terms to highlight.
 
-    text --check_syntax--> (QueryError with a message on malformed input)
-         --two Whoosh parsers--> all-words query OR any-word query
+    text --check_syntax (syntax.py)--> (QueryError with a message on malformed input)
+         --split--> words to rank, +required units, -excluded units (and NOT units)
+    words to rank --two Whoosh parsers--> all-words query OR any-word query
+    required, excluded --> (required ANDMAYBE ranked) ANDNOT (any excluded)
          --query_terms--> stems, exact words and phrases for the highlighter
+    text that cannot be read as typed --mend (forgive.py)--> a text that can, and why
 
 Plain words search the stemmed title and body, so ``consultation`` finds
 ``consultations``. A "quoted phrase" searches the exact field, where every word keeps its
 form and position. AND, OR, NOT, parentheses, ``field:value``, ``prefix*`` and ``fuzzy~``
-work as in Whoosh. Documents with all the words rank first: the query is an OR of every
-word, plus a boosted AND of them all.
+work as in Whoosh; ``-word`` excludes and ``+word`` requires, as in web search. Documents
+with all the words rank first: the query is an OR of every word, plus a boosted AND of
+them all. Words that are all stop words ("the of and") are looked for as written, in the
+exact field, the same way.
 
 Whoosh's parser never raises: malformed input comes back as an odd query. So the text is
 checked first, and the parsed query is checked for the error markers Whoosh leaves.
@@ -16,7 +21,6 @@ checked first, and the parsed query is checked for the error markers Whoosh leav
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from itertools import islice
 from typing import Protocol
@@ -34,32 +38,35 @@ from whoosh.qparser.plugins import Plugin
 
 from searchsvc.analysis import WORD_RE, exact_term
 from searchsvc.deadline import NEVER, Deadline
-from searchsvc.schema import QUERY_FIELDS
+from searchsvc.searching.forgive import MAX_EDITS as MAX_EDITS  # the limits, re-exported
+from searchsvc.searching.forgive import MAX_FUZZY as MAX_FUZZY
+from searchsvc.searching.forgive import MAX_FUZZY_LENGTH as MAX_FUZZY_LENGTH
+from searchsvc.searching.forgive import MAX_QUERY_LENGTH as MAX_QUERY_LENGTH
+from searchsvc.searching.forgive import mend
+from searchsvc.searching.syntax import (
+    _OPERATORS,
+    FIELDS,
+    QueryError,
+    check_syntax,
+    plain_words,
+    split,
+)
+from searchsvc.searching.syntax import (
+    correctable_words as correctable_words,
+)
 from searchsvc.snippets import QueryTerms
 
-FIELDS = (*QUERY_FIELDS, "year", "month")
 MAX_EXPANSIONS = 500  # words one prefix*, wildcard or fuzzy~ term may stand for
-MAX_QUERY_LENGTH = 2000  # long enough for a pasted paragraph
 # Boost of the AND of all the words over the OR of any: all-word matches rank first.
 ALL_WORDS_BOOST = 3.0
 # More plain words than this read as a natural-language query; no all-words clause.
 MAX_ALL_WORDS = 8
-MIN_PREFIX = 2
-# A fuzzy~ word allows at most this many edits, keeps its first FUZZY_PREFIX letters unless
+# A fuzzy~ word allows at most MAX_EDITS edits, keeps its first FUZZY_PREFIX letters unless
 # ~N/P says otherwise, has at most MAX_FUZZY_LENGTH letters, and a query has at most
 # MAX_FUZZY of them: each is compared with every indexed word of its field that shares the
 # prefix, at a cost that grows with its length (with no prefix: 4 s on 14,000 releases).
-MAX_EDITS = 2
+# The limits themselves live with the forgiving reading (forgive.py), which mends past them.
 FUZZY_PREFIX = 1
-MAX_FUZZY = 5
-MAX_FUZZY_LENGTH = 40
-
-# A fielded phrase, a phrase, a field name opening a group, a parenthesis, a word, a stray ".
-_TOKEN_RE = re.compile(r'\w+:"[^"]*"~?\d*|"[^"]*"~?\d*|\w+:(?=\()|\(|\)|[^\s()"]+|"')
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
-_BINARY = _OPERATORS - {"NOT"}
-_FIELD_RE = re.compile(r"^(\w+):(.*)$", re.S)
-_FUZZY_RE = re.compile(r'(?<=[^\s"])~(\d?)')  # as Whoosh's FuzzyTermPlugin reads it
 
 
 class _Speller(Protocol):
@@ -68,71 +75,6 @@ class _Speller(Protocol):
     def within(
         self, field: str, text: str, maxdist: int, prefixlength: int, deadline: Deadline
     ) -> Iterable[str]: ...
-
-
-class QueryError(ValueError):
-    """A query the user typed that cannot be run; the message says what to fix."""
-
-
-def check_syntax(text: str) -> list[str]:
-    """Raise QueryError if text is malformed; return its tokens."""
-    if len(text) > MAX_QUERY_LENGTH:
-        raise QueryError(
-            f"The query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}."
-        )
-    if text.count('"') % 2:
-        raise QueryError('Unbalanced quote: close the phrase with another ".')
-    tokens = _TOKEN_RE.findall(text)
-    depth = 0
-    for i, tok in enumerate(tokens):
-        depth += (tok == "(") - (tok == ")")
-        if depth < 0:
-            raise QueryError("Unbalanced parenthesis: a ) has no matching (.")
-        prev = tokens[i - 1] if i else None
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        _check_token(tok, prev, nxt)
-    if depth:
-        raise QueryError("Unbalanced parenthesis: a ( is never closed.")
-    fuzzy = sum(len(_FUZZY_RE.findall(t)) for t in tokens if not t.endswith('"'))
-    if fuzzy > MAX_FUZZY:
-        raise QueryError(f"The query has {fuzzy} fuzzy~ words; the limit is {MAX_FUZZY}.")
-    if tokens and tokens[-1] in _OPERATORS:
-        raise QueryError(f"{tokens[-1]} at the end of the query needs a word after it.")
-    return tokens
-
-
-def _check_token(tok: str, prev: str | None, nxt: str | None) -> None:
-    if tok in _BINARY and (prev is None or prev in _OPERATORS or prev == "("):
-        raise QueryError(f"{tok} needs a word on each side, as in: partnership {tok} energy.")
-    if tok == ")" and (prev in _OPERATORS or prev == "("):
-        raise QueryError("Empty parentheses, or an operator just before ).")
-    if tok == "NOT" and nxt == "NOT":  # Whoosh's parser fails on it (IndexError)
-        raise QueryError("NOT NOT: one NOT is enough, as in: energy NOT coal.")
-    m = _FIELD_RE.match(tok)
-    if m:
-        name, value = m.groups()
-        if name not in FIELDS:
-            raise QueryError(f"Unknown field {name!r}; you can search {', '.join(FIELDS)}.")
-        if not value and nxt != "(":
-            raise QueryError(f"{name}: needs a value, as in {name}:word.")
-        if value and not value.startswith('"'):
-            _check_word(value)
-    elif not tok.startswith('"') and tok not in "()":
-        _check_word(tok)
-
-
-def _check_word(word: str) -> None:
-    for edits in _FUZZY_RE.findall(word):
-        if edits and int(edits) > MAX_EDITS:
-            raise QueryError(f"{word!r}: a fuzzy~ word allows at most {MAX_EDITS} edits.")
-        if len(word) > MAX_FUZZY_LENGTH:
-            raise QueryError(f"A fuzzy~ word may have at most {MAX_FUZZY_LENGTH} letters.")
-    if "*" in word or "?" in word:
-        stem = re.split(r"[*?]", word, maxsplit=1)[0]
-        if len(stem) < MIN_PREFIX:
-            raise QueryError(
-                f"{word!r}: put at least {MIN_PREFIX} letters before a wildcard, as in partner*."
-            )
 
 
 class _FuzzyPlugin(FuzzyTermPlugin):
@@ -168,16 +110,58 @@ def _parser(schema, group) -> MultifieldParser:
 
 
 def parse_query(text: str, schema) -> wq.Query:
-    """Parse user text into the Whoosh query that ranks all-word matches first."""
-    tokens = check_syntax(text)
-    any_words = _parse(_parser(schema, OrGroup), text)
+    """Parse user text into the Whoosh query that ranks all-word matches first.
+
+    +word (+"phrase", +(group)) must occur and -word, or NOT word, must not; the other
+    words rank as usual. Words that are all stop words are looked for as written.
+    """
+    main, required, excluded = split(check_syntax(text))
+    q = _ranked(main, schema)
+    if required:
+        needed = _and([_part(unit, schema, AndGroup) for unit in required])
+        q = needed if q is wq.NullQuery else wq.AndMaybe(needed, q)
+    if excluded:
+        positive = wq.Every() if q is wq.NullQuery and not main else q
+        q = wq.AndNot(positive, _or([_part(unit, schema, OrGroup) for unit in excluded]))
+    return q
+
+
+def parse_forgiving(text: str, schema) -> wq.Query:
+    """parse_query of text, or of text mended (forgive.py) if it cannot be read as typed."""
+    try:
+        return parse_query(text, schema)
+    except QueryError:
+        return parse_query(mend(text, FIELDS).text, schema)
+
+
+def _ranked(tokens: list[str], schema) -> wq.Query:
+    if not tokens:
+        return wq.NullQuery
+    text = " ".join(tokens)
+    any_words = _part(text, schema, OrGroup)
     plain = [t for t in tokens if t not in _OPERATORS and t not in "()"]
     if len(plain) < 2 or len(plain) > MAX_ALL_WORDS:
         return any_words
-    all_words = _parse(_parser(schema, AndGroup), text)
+    all_words = _part(text, schema, AndGroup)
     if all_words == any_words or all_words is wq.NullQuery:
         return any_words
     return wq.Or([all_words.with_boost(ALL_WORDS_BOOST), any_words])
+
+
+def _part(text: str, schema, group) -> wq.Query:
+    """One part of a query; if it is all stop words, those words as written."""
+    q = _parse(_parser(schema, group), text)
+    if q is wq.NullQuery and plain_words(text):
+        return exact_fallback(text, group is AndGroup)
+    return q
+
+
+def _and(queries: list[wq.Query]) -> wq.Query:
+    return queries[0] if len(queries) == 1 else wq.And(queries)
+
+
+def _or(queries: list[wq.Query]) -> wq.Query:
+    return queries[0] if len(queries) == 1 else wq.Or(queries)
 
 
 def _parse(parser: MultifieldParser, text: str) -> wq.Query:
@@ -242,17 +226,6 @@ def _add_term(terms: QueryTerms, fieldname: str, text) -> None:
         terms.exact.add(text)
 
 
-def plain_words(text: str) -> list[str]:
-    """The unquoted, unfielded words of a query, as typed (for spelling suggestions)."""
-    words = []
-    for tok in _TOKEN_RE.findall(text):
-        if tok in _OPERATORS or tok in "()" or tok.startswith('"') or ":" in tok:
-            continue
-        if re.fullmatch(r"\w+", tok):
-            words.append(tok)
-    return words
-
-
 def read_query(
     text: str,
     schema,
@@ -264,23 +237,32 @@ def read_query(
     """The query to run for text, and a notice when it was not read as typed.
 
     A query that cannot be read as typed (an unknown field, an unclosed quote or
-    parenthesis, a dangling operator, a wildcard standing for too many words) is read as
-    its plain words, and the notice says so; with strict, it raises QueryError instead.
+    parenthesis, a dangling operator, a wildcard standing for too many words) is mended
+    (forgive.py: as close to what was meant as can be) or, failing that, read as its plain
+    words, and the notice says how; with strict, it raises QueryError instead.
     """
     try:
         return build_query(text, schema, reader, deadline, speller), None
     except QueryError as exc:
         if strict:
             raise
-        words = [w for w in WORD_RE.findall(text) if w not in _OPERATORS]
-        if not words:
-            return wq.NullQuery, f"Nothing to search for: {exc}"
-        plain = " ".join(words)
-        notice = f"Searched for {plain}: {exc}"
+        error = exc
+    mended = mend(text, FIELDS)
+    if mended.reasons and mended.text:
+        notice = f"Searched for {mended.text}: {'; '.join(mended.reasons)}."
         try:
-            return build_query(plain, schema, reader, deadline, speller), notice
-        except QueryError as again:  # only limits of the whole text can fail plain words
-            return wq.NullQuery, f"{notice} {again}"
+            return build_query(mended.text, schema, reader, deadline, speller), notice
+        except QueryError as again:  # a wildcard for too many words, say
+            error = again
+    words = [w for w in WORD_RE.findall(text) if w not in _OPERATORS]
+    if not words:
+        return wq.NullQuery, f"Nothing to search for: {error}"
+    plain = " ".join(words)
+    notice = f"Searched for {plain}: {error}"
+    try:
+        return build_query(plain, schema, reader, deadline, speller), notice
+    except QueryError as again:  # only limits of the whole text can fail plain words
+        return wq.NullQuery, f"{notice} {again}"
 
 
 def build_query(
@@ -290,8 +272,6 @@ def build_query(
     if not text:
         return wq.Every()
     q = parse_query(text, schema)
-    if q is wq.NullQuery and plain_words(text):
-        q = exact_fallback(text)  # only stop words: look for them as written
     (deadline or NEVER).check("parsing")
     if reader is None:  # no lexicon here (a cluster expands prefix* and fuzzy~ itself)
         return q
@@ -338,7 +318,11 @@ def expand_multiterms(
     return q.accept(expand).normalize()
 
 
-def exact_fallback(text: str) -> wq.Query:
-    """A query of only stop words, looked for as written in the exact field."""
-    words = [exact_term(w) for w in plain_words(text)]
-    return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
+def exact_fallback(text: str, every: bool = False) -> wq.Query:
+    """Words that are all stop words ("the of and"), looked for as written in the exact
+    field: any of them (every one, if `every`), as any other words would be."""
+    words = list(dict.fromkeys(exact_term(w) for w in plain_words(text)))
+    terms = [wq.Term("exact", w) for w in words]
+    if len(terms) == 1:
+        return terms[0]
+    return wq.And(terms) if every else wq.Or(terms)

@@ -129,8 +129,8 @@ class SearchRequest:
         False,
         name="strict",
         kind=bool,
-        help="Refuse a query that cannot be read as typed (400), instead of searching its "
-        "plain words with a notice.",
+        help="Refuse a query that cannot be read as typed (400), instead of searching it "
+        "mended (an unknown field: as words, a quote or parenthesis closed) with a notice.",
     )
     page: int = param(
         1,

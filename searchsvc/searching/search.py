@@ -38,7 +38,13 @@ from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
 from searchsvc.searching.facets import FacetFilter, FacetTable
-from searchsvc.searching.query import QueryError, QueryTerms, parse_query, query_terms, read_query
+from searchsvc.searching.query import (
+    QueryError,
+    QueryTerms,
+    parse_forgiving,
+    query_terms,
+    read_query,
+)
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
 from searchsvc.searching.timeline import Timeline, timeline
@@ -397,6 +403,6 @@ def highlight_terms(searcher, text: str) -> QueryTerms:
     if not text.strip():
         return QueryTerms()
     try:
-        return query_terms(parse_query(text, searcher.schema), searcher.reader())
+        return query_terms(parse_forgiving(text, searcher.schema), searcher.reader())
     except QueryError:
         return QueryTerms()  # a query that cannot run just highlights nothing
