@@ -70,6 +70,12 @@ class _Speller(Protocol):
     ) -> Iterable[str]: ...
 
 
+class _Variants(Protocol):
+    """What widening names to their other spellings needs (variants.Expansion)."""
+
+    def expand(self, q: wq.Query) -> wq.Query: ...
+
+
 class QueryError(ValueError):
     """A query the user typed that cannot be run; the message says what to fix."""
 
@@ -260,6 +266,7 @@ def read_query(
     deadline: Deadline | None = None,
     speller: _Speller | None = None,
     strict: bool = False,
+    variants: _Variants | None = None,
 ) -> tuple[wq.Query, str | None]:
     """The query to run for text, and a notice when it was not read as typed.
 
@@ -268,7 +275,7 @@ def read_query(
     its plain words, and the notice says so; with strict, it raises QueryError instead.
     """
     try:
-        return build_query(text, schema, reader, deadline, speller), None
+        return build_query(text, schema, reader, deadline, speller, variants), None
     except QueryError as exc:
         if strict:
             raise
@@ -278,20 +285,31 @@ def read_query(
         plain = " ".join(words)
         notice = f"Searched for {plain}: {exc}"
         try:
-            return build_query(plain, schema, reader, deadline, speller), notice
+            return build_query(plain, schema, reader, deadline, speller, variants), notice
         except QueryError as again:  # only limits of the whole text can fail plain words
             return wq.NullQuery, f"{notice} {again}"
 
 
 def build_query(
-    text: str, schema, reader, deadline: Deadline | None = None, speller: _Speller | None = None
+    text: str,
+    schema,
+    reader,
+    deadline: Deadline | None = None,
+    speller: _Speller | None = None,
+    variants: _Variants | None = None,
 ) -> wq.Query:
-    """The query to run for text: every document for none, its words expanded otherwise."""
+    """The query to run for text: every document for none, its words expanded otherwise.
+
+    With variants, names are widened to their other spellings before prefix*, wildcards
+    and fuzzy~ words are expanded, so that those stay as typed.
+    """
     if not text:
         return wq.Every()
     q = parse_query(text, schema)
     if q is wq.NullQuery and plain_words(text):
         q = exact_fallback(text)  # only stop words: look for them as written
+    if variants is not None:
+        q = variants.expand(q)
     (deadline or NEVER).check("parsing")
     return expand_multiterms(q, reader, deadline, speller)
 

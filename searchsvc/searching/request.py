@@ -103,6 +103,12 @@ class SearchRequest:
         help="Refuse a query that cannot be read as typed (400), instead of searching its "
         "plain words with a notice.",
     )
+    verbatim: bool = param(
+        False,
+        name="verbatim",
+        kind=bool,
+        help="Search names only as typed: not their other spellings from the variant lists.",
+    )
     page: int = param(
         1,
         name="page",
