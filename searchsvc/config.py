@@ -122,6 +122,12 @@ SETTINGS: tuple[Setting, ...] = (
         check=_time_zone,
     ),
     Setting(
+        "VARIANTS",
+        "builtin",
+        "Files of name spellings searched together, separated by `:` (`builtin`: the shipped "
+        "lists; empty: none). Read again when they change, no reindex.",
+    ),
+    Setting(
         "EXPORT_LIMIT",
         100000,
         "Rows an export gives at most; past it the answer says it was cut short.",
@@ -146,6 +152,11 @@ def load(
         setting = BY_NAME.get(name)
         settings[name] = setting.parse(value, name) if setting else value
     return settings
+
+
+def variant_files(settings: Mapping[str, object]) -> list[str]:
+    """The files of name variants the VARIANTS setting names (``builtin``: the shipped ones)."""
+    return [part for part in str(settings["VARIANTS"]).split(os.pathsep) if part.strip()]
 
 
 def today(settings: Mapping[str, object]) -> date:

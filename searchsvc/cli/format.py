@@ -27,8 +27,12 @@ def format_result(result: SearchResult) -> Iterator[str]:
         days = " .. ".join(d.isoformat() if d else "-" for d in (span.start, span.end))
         typed = ", ".join(f"{name} {text.strip()}" for name, text in span.typed.items())
         yield f"dates: {days} ({typed})"
+    if result.also_searched:
+        yield f"also searched: {', '.join(result.also_searched)}"
     if result.suggestion:
         yield f"Did you mean: {result.suggestion}"
+    if result.also_try:
+        yield f"Also try: {' | '.join(result.also_try)}"
     for hit in result.hits:
         date = hit.date.date().isoformat() if hit.date else "undated"
         meta = " · ".join(x for x in (date, hit.source, hit.category, hit.place) if x)

@@ -32,6 +32,7 @@ def get_backend() -> Backend:
                     current_app.config["INDEX_DIR"],
                     check_interval=float(current_app.config["REFRESH_INTERVAL"]),
                     cache_size=int(current_app.config["RESULT_CACHE"]),
+                    variants=config.variant_files(current_app.config),
                 )
                 current_app.extensions[KEY] = backend
     return backend

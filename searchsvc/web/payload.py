@@ -34,6 +34,8 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
             for name, counts in result.facets.items()
         },
         "suggestion": result.suggestion,
+        "also_searched": list(result.also_searched),
+        "also_try": list(result.also_try),
         "notice": result.notice,
         "next_url": next_url,
     }
