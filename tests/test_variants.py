@@ -298,9 +298,8 @@ def test_cli_reads_the_variants_setting(runner, seeds_index, tmp_path):
 def test_the_server_reloads_an_edited_list(tmp_path, seeds_index):
     own = tmp_path / "variants.txt"
     own.write_text("", encoding="utf-8")
-    app = create_app(
-        {"TESTING": True, "INDEX_DIR": str(seeds_index), "VARIANTS": str(own), "REFRESH_INTERVAL": 0}
-    )
+    settings = {"INDEX_DIR": str(seeds_index), "VARIANTS": str(own), "REFRESH_INTERVAL": 0}
+    app = create_app({"TESTING": True, **settings})
     client = app.test_client()
     assert client.get("/api/search?q=Galouzine").get_json()["total"] == 0
     time.sleep(0.01)

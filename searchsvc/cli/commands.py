@@ -204,7 +204,8 @@ def search_cmd(settings, query, index_dir, as_json, timeout, **params):
     from searchsvc.web import search_payload
 
     today = config.today(settings)  # what relative dates count from
-    with _friendly_errors(index_dir), open_backend(index_dir, variants=config.variant_files(settings)) as backend:
+    variants = config.variant_files(settings)  # name spellings searched together
+    with _friendly_errors(index_dir), open_backend(index_dir, variants=variants) as backend:
         backend.freshness()  # the deadline starts once the index is open, as in a server
         result = backend.search(SearchRequest(q=query, **params), Deadline(timeout), today)
         _warn(backend)
@@ -262,7 +263,8 @@ def export_cmd(settings, query, fmt, fields, output, limit, timeout, index_dir, 
     from searchsvc.web import export_chunks, truncation_message
 
     today = config.today(settings)
-    with _friendly_errors(index_dir), open_backend(index_dir, variants=config.variant_files(settings)) as backend:
+    variants = config.variant_files(settings)  # name spellings searched together
+    with _friendly_errors(index_dir), open_backend(index_dir, variants=variants) as backend:
         columns = parse_fields(fields)
         backend.freshness()  # the deadline starts once the index is open, as in a server
         request = SearchRequest(q=query, **params)
@@ -316,7 +318,7 @@ def check_cmd(index_dir):
     """Verify every file of the live index generation against its checksums."""
     from searchsvc.searching import open_backend
 
-    with _friendly_errors(index_dir), open_backend(index_dir, variants=config.variant_files(settings)) as backend:
+    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
         report = backend.verify()
     click.echo(
         f"checked {report.files} files, {report.bytes:,} bytes of {report.path} "
