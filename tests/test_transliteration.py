@@ -140,3 +140,37 @@ def test_api_page_and_cli_offer_also_try(client, runner, seeds_index):
     assert "Also try: Bayramov Sharifow | Bayramow Sharifov" in lines
     payload = json.loads(runner.invoke(main, [*args, "--json"]).output)
     assert payload["also_try"] == body["also_try"]
+
+
+@pytest.fixture(scope="module")
+def typo_engine(tmp_path_factory):
+    from searchsvc.indexing import index_paths
+
+    root = tmp_path_factory.mktemp("typos")
+    (root / "docs").mkdir()
+    texts = ["Biden spoke", "Biden met", "Biden left", "Bidden (a typo)", "Shell sold"]
+    texts += ["They sell gas", "We sell oil", "Ashgabat talks"]
+    for n, text in enumerate(texts):
+        (root / "docs" / f"{n}.txt").write_text(f" date 2024-01-0{n + 1}\n\n{text}\n\n{text}.\n")
+    index_paths(root / "ix", [root / "docs"], procs=1)
+    with Engine(root / "ix", variants=[]) as engine:
+        yield engine
+
+
+@pytest.mark.parametrize(
+    ("query", "offered"),
+    [
+        ("Bidden", ("Biden",)),  # the index holds Biden more often: worth trying
+        ("Biden", ()),  # not its rarer typo
+        ("Shell", ()),  # a word the index holds: sh is not read as ş, so no "Sell"
+        ("Aşgabat", ("Ashgabat",)),  # ş, which the index would fold to s, read as sh
+    ],
+)
+def test_a_known_word_is_offered_only_commoner_spellings(typo_engine, query, offered):
+    result = typo_engine.search(SearchRequest(q=query))
+    if not offered:
+        assert result.also_try == ()
+        return
+    # Once: as "also try", or as the "did you mean" when that is the same query.
+    said = [q.casefold() for q in (*result.also_try, result.suggestion) if q]
+    assert said.count(offered[0].casefold()) == 1

@@ -10,8 +10,10 @@
 
 Nothing is searched silently: each other spelling the index holds is offered as a query
 to try. Only words that look like names are looked at: typed with a capital or a letter
-outside ASCII, or found nowhere in the index; so ``sell`` offers no ``shell``. Excluded
-words (after NOT or -) and fielded, quoted and wildcard words are left alone.
+outside ASCII, or found nowhere in the index. A word the index holds is offered only the
+spellings it holds more often ("Meredow": try "Meredov"; "Biden": not its typo "Bidden"),
+and its sh, ch, zh are not read as ş, ç, ž ("Shell" offers no "Sell"). Excluded words
+(after NOT) and fielded, quoted and wildcard words are left alone.
 """
 
 from __future__ import annotations
@@ -78,15 +80,19 @@ class Transliterations:
         self._lock = threading.Lock()
 
     def spellings(self, word: str, deadline: Deadline | None = None) -> list[str]:
-        """The index's words with a key of word's, not word itself, most frequent first."""
-        term = exact_term(word)
+        """The index's words with a key of word's, most frequent first: for a word the index
+        holds, only those it holds more often (its typos are not worth offering), and
+        sh, ch, zh not read as ş, ç, ž (Shell is no Şell)."""
+        field, term = self.speller.fieldname, exact_term(word)
+        typed = self.reader.doc_frequency(field, term)
         found: set[str] = set()
-        for k in keys(word):
+        stand_ins = {key(term), key(exact_term(word.translate(_TURKMEN_MAP)))}
+        for k in stand_ins if typed else keys(word):
             for letter in _FIRST.get(k[:1], k[:1]):
                 found.update(self._table(letter, deadline or NEVER).get(k, ()))
         found.discard(term)
-        frequency = self.reader.doc_frequency
-        return sorted(found, key=lambda w: (-frequency(self.speller.fieldname, w), w))
+        counts = {w: self.reader.doc_frequency(field, w) for w in found}
+        return sorted((w for w in found if counts[w] > typed), key=lambda w: (-counts[w], w))
 
     def also_try(
         self, text: str, searched: Iterable[str] = (), deadline: Deadline | None = None
