@@ -111,6 +111,45 @@ def test_a_phrase_is_not_widened_to_a_part_of_a_name(tmp_path, seeds_index):
     assert ids(result) != seeds_saying("Berdimuhamedov")
 
 
+PEOPLE = """\
+Serdar Berdimuhamedov: [Berdimuhamedov, Berdymukhamedov, Serdar Berdymukhamedov]
+Gurbanguly Berdimuhamedov: [Berdimuhamedov, Berdymukhamedov, Gurbanguly Berdymukhamedov]
+United Nations: [UN, United Nations Organization]
+"""
+
+
+@pytest.fixture(scope="module")
+def people_engine(seeds_index, tmp_path_factory):
+    people = tmp_path_factory.mktemp("people") / "people.yaml"
+    people.write_text(PEOPLE, encoding="utf-8")
+    with Engine(seeds_index, variants=[str(people)]) as engine:
+        yield engine
+
+
+def test_a_shared_surname_stands_for_both_people(people_engine):
+    # As the entity lists write them: a surname under two people, and full names.
+    result = search(people_engine, '"President Berdymukhamedov"')
+    expected = ids(search(people_engine, '"President Serdar Berdimuhamedov"', verbatim=True))
+    expected |= ids(search(people_engine, '"President Gurbanguly Berdimuhamedov"', verbatim=True))
+    assert ids(result) == expected and len(expected) == 2
+    word = search(people_engine, "Berdymukhamedov")
+    assert ids(word) == seeds_saying("Berdimuhamedov")
+    assert word.also_searched == ("Berdimuhamedov",)  # the full names add nothing to it
+
+
+def test_a_full_name_is_not_widened_to_the_surname(people_engine):
+    result = search(people_engine, '"Serdar Berdymukhamedov"')
+    assert ids(result) == seeds_saying("Serdar Berdimuhamedov") != set()
+    assert result.also_searched == ("Serdar Berdimuhamedov",)
+
+
+def test_an_acronym_stands_for_its_name_only_in_capitals(people_engine):
+    result = search(people_engine, "UN")
+    assert result.also_searched == ("United Nations",)
+    assert ids(result) == seeds_saying("UN") | seeds_saying("United Nations")
+    assert search(people_engine, "un").also_searched == ()
+
+
 def test_variants_apply_to_a_field(engine):
     assert ids(search(engine, "title:Turkmenia")) == ids(search(engine, "title:Turkmenistan"))
     assert search(engine, "title:Turkmenia").also_searched == ("Turkmenistan",)

@@ -161,7 +161,7 @@ def expansion_for(variants: Variants | None, searcher, req: SearchRequest) -> Ex
     """A fresh expansion of req's names (None: no variants, a verbatim or empty query)."""
     if variants is None or req.verbatim or not req.q:
         return None
-    return variants.expansion(searcher.reader())
+    return variants.expansion(searcher.reader(), req.q)
 
 
 def _suggestion(
@@ -332,7 +332,7 @@ def highlight_terms(searcher, text: str, variants: Variants | None = None) -> Qu
     try:
         q = parse_query(text, searcher.schema)
         if variants is not None:
-            q = variants.expansion(searcher.reader()).expand(q)
+            q = variants.expansion(searcher.reader(), text).expand(q)
         return query_terms(q, searcher.reader())
     except QueryError:
         return QueryTerms()  # a query that cannot run just highlights nothing

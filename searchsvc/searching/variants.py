@@ -19,6 +19,7 @@ out of a phrase (``"Serdar Berdimuhamedov"`` does not widen to every Berdimuhame
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -87,9 +88,13 @@ class Variants:
             found.update(self.spellings.get(words, {}))
         return {w for w in typed if w in self.spellings}, list(found.values())
 
-    def expansion(self, reader) -> Expansion:
-        """A fresh expansion of one query against one reader (it records what it added)."""
-        return Expansion(self, reader)
+    def expansion(self, reader, text: str | None = None) -> Expansion:
+        """A fresh expansion of one query against one reader (it records what it added).
+
+        `text`, the query as typed, lets an acronym of the lists (UN, ECO) stand for its
+        group only when typed in capitals; without it, in any case.
+        """
+        return Expansion(self, reader, text)
 
 
 class VariantTable:
@@ -186,9 +191,10 @@ def _stat(path: Path) -> tuple[int, int] | None:
 class Expansion:
     """One query's expansion: the widened query, and the spellings it added, in order."""
 
-    def __init__(self, variants: Variants, reader):
+    def __init__(self, variants: Variants, reader, text: str | None = None):
         self.variants = variants
         self.reader = reader
+        self.text = text
         self.searched: dict[Words, str] = {}  # spellings added, as written
         self._typed: set[Words] = set()
         self.widened: set[str] = set()  # folded words typed that other spellings were added to
@@ -226,15 +232,23 @@ class Expansion:
 
     def _term(self, q: wq.Term) -> wq.Query:
         typed, spellings = self.variants.lookup(q.fieldname, (q.text,))
+        typed = self._as_written(typed)
+        if not typed:
+            return q
         self._typed |= typed
-        alternatives = []
+        found = {}
         for spelling in spellings:
-            if spelling.words in typed or any(_holds(spelling.words, t) for t in typed):
-                continue
-            alt = self._query(q.fieldname, spelling.words, q.boost)
-            if alt is not None:
+            if spelling.words not in typed:
+                alt = self._query(q.fieldname, spelling.words, q.boost)
+                if alt is not None:
+                    found[spelling.words] = (spelling, alt)
+        alternatives = []
+        for words, (spelling, alt) in found.items():
+            # A spelling holding the typed one or another searched adds nothing: any release
+            # with "Serdar Berdimuhamedov" has "Berdimuhamedov".
+            if not any(_holds(words, other) for other in (*typed, *found)):
                 alternatives.append(alt)
-                self.searched.setdefault(spelling.words, spelling.text)
+                self.searched.setdefault(words, spelling.text)
         if not alternatives:
             return q
         self.widened.update(w for words in typed for w in words)
@@ -268,13 +282,17 @@ class Expansion:
     def _run_options(self, fieldname: str, run: Words) -> list[Words]:
         """The run itself and the field's terms of each other spelling the index holds."""
         typed, spellings = self.variants.lookup(fieldname, run)
+        typed = self._as_written(typed)
         if not typed:
             return []
         self._typed |= typed
+        parts = self._parts(fieldname, run)
         options = [run]
         for spelling in spellings:
-            if spelling.words in typed or any(_holds(t, spelling.words) for t in typed):
-                continue  # a shorter spelling inside the typed one would widen the phrase
+            if spelling.words in typed:
+                continue
+            if len(spelling.words) < len(run) and spelling.words in parts:
+                continue  # a spelling of a part of the run would widen the phrase
             terms = self._terms(fieldname, spelling.words)
             if terms and self._occurs(fieldname, terms) and terms not in options:
                 options.append(terms)
@@ -283,6 +301,27 @@ class Expansion:
             return []
         self.widened.update(w for words in typed for w in words)
         return options
+
+    def _parts(self, fieldname: str, run: Words) -> set[Words]:
+        """The spellings of every shorter run inside run ("Serdar Berdimuhamedov": those
+        of Berdimuhamedov, which stand for his father too)."""
+        parts: set[Words] = set()
+        for n in range(1, len(run)):
+            for i in range(len(run) - n + 1):
+                parts.update(s.words for s in self.variants.lookup(fieldname, run[i : i + n])[1])
+        return parts
+
+    def _as_written(self, typed: set[Words]) -> set[Words]:
+        """The typed spellings, less acronyms of the lists (UN, ECO) not typed in capitals."""
+        if self.text is None:
+            return typed
+        kept = set()
+        for words in typed:
+            written = self.variants.spellings[words][words].text
+            acronym = written.isupper() and len(words) == 1
+            if not acronym or re.search(rf"(?<!\w){re.escape(written)}(?!\w)", self.text):
+                kept.add(words)
+        return kept
 
     def _query(self, fieldname: str, words: Words, boost: float) -> wq.Query | None:
         """A spelling asked of a field: a term, or a phrase (body's in the exact field)."""
