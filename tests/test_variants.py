@@ -304,6 +304,8 @@ def test_the_page_says_what_it_also_searched(client):
     assert "also searched: Ashgabat" in page
     assert "<mark>Ashgabat</mark>" in page
     assert "verbatim=true" in page  # a way to search only as typed
+    verbatim = client.get("/?q=Ashkhabad&verbatim=true").get_data(as_text=True)
+    assert "Names searched only as typed" in verbatim and "also searched" not in verbatim
     doc_id = sorted(seeds_saying("Ashgabat"))[0]
     doc = client.get(f"/doc/{doc_id}?q=Ashkhabad").get_data(as_text=True)
     assert "<mark>Ashgabat</mark>" in doc

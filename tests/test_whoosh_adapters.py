@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).parent.parent / "searchsvc"
 
 # The modules that may import Whoosh: the vocabulary that defines the index (analysis,
 # schema), the reading adapter (segments, and shared_storage: its files for many threads),
-# the writing adapter, and the two that build and walk Whoosh's query objects.
+# the writing adapter, and the three that build and walk Whoosh's query objects.
 MAY_IMPORT_WHOOSH = {
     "analysis.py",
     "schema.py",
@@ -27,6 +27,7 @@ MAY_IMPORT_WHOOSH = {
     "indexing/shared_storage.py",
     "indexing/writing.py",
     "searching/query.py",
+    "searching/variants.py",
     "scoring/ranker.py",
 }
 
