@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from searchsvc.dates import today_in
 
 PREFIX = "SEARCHSVC_"
+BACKENDS = ("whoosh", "opensearch")
 
 
 class ConfigError(ValueError):
@@ -128,6 +129,22 @@ SETTINGS: tuple[Setting, ...] = (
         "lists; empty: none). Read again when they change, no reindex.",
     ),
     Setting(
+        "BACKEND",
+        "whoosh",
+        "The search engine: `whoosh` (embedded, the index in INDEX_DIR) or `opensearch` (a "
+        "cluster at OPENSEARCH_URL).",
+        check=lambda v: None if v in BACKENDS else "whoosh or opensearch",
+    ),
+    Setting("OPENSEARCH_URL", "http://localhost:9200", "The OpenSearch cluster's address."),
+    Setting(
+        "OPENSEARCH_INDEX",
+        "searchsvc",
+        "The alias searchsvc reads and writes on the cluster (each rebuild makes a new index "
+        "behind it).",
+    ),
+    Setting("OPENSEARCH_USER", "", "User name for the cluster's basic authentication."),
+    Setting("OPENSEARCH_PASSWORD", "", "Password for the cluster's basic authentication."),
+    Setting(
         "EXPORT_LIMIT",
         100000,
         "Rows an export gives at most; past it the answer says it was cut short.",
@@ -152,11 +169,6 @@ def load(
         setting = BY_NAME.get(name)
         settings[name] = setting.parse(value, name) if setting else value
     return settings
-
-
-def variant_files(settings: Mapping[str, object]) -> list[str]:
-    """The files of name variants the VARIANTS setting names (``builtin``: the shipped ones)."""
-    return [part for part in str(settings["VARIANTS"]).split(os.pathsep) if part.strip()]
 
 
 def today(settings: Mapping[str, object]) -> date:
