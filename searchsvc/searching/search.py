@@ -9,6 +9,7 @@ ranker, facet table and speller it keeps for the current state of the index.
                   --build_query--> Whoosh query (or every document, for an empty query)
     query --the scoring wing--> which documents match and their scores, as arrays
     matches & filters & live --> total and facet counts (from in-memory columns)
+                             --timeline.py: one histogram of their dates--> the timeline
                              --top page, by score or date--> Hits with snippets
     unknown words --spelling.py, the exact field's words--> a "did you mean" suggestion
     names --variants.py: the spellings of the variant lists, searched with the typed one
@@ -50,9 +51,10 @@ from searchsvc.searching.query import (
 )
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
+from searchsvc.searching.timeline import Timeline, timeline
 from searchsvc.searching.transliteration import Transliterations
 from searchsvc.searching.variants import Expansion, Variants
-from searchsvc.snippets import snippet
+from searchsvc.snippets import highlight_all, snippet
 
 MAX_FACET_VALUES = 50
 
@@ -70,6 +72,7 @@ class Hit:
     url: str
     score: float
     snippet: str
+    title_html: str = ""  # the title as HTML: escaped, the query's words in <mark>
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class SearchResult:
     range: DateRange | None = None  # the days from and to resolved to; None: no date filter
     also_searched: tuple[str, ...] = ()  # other spellings of its names the query searched
     also_try: tuple[str, ...] = ()  # queries with other spellings the index holds
+    timeline: Timeline | None = None  # the matches by day, week, month or year; None: undated
 
     @property
     def pages(self) -> int:
@@ -144,6 +148,7 @@ def search(
     deadline.check("facets")
     counts = _facet_counts(facets, match, req)
     suggestion = _suggestion(speller, req.q, expansion, deadline)
+    drawn = timeline(facets.date_keys, match, *((dates.start, dates.end) if dates else ()))
     return SearchResult(
         request=req,
         hits=hits,
@@ -155,6 +160,7 @@ def search(
         range=dates,
         also_searched=tuple(expansion.also_searched) if expansion else (),
         also_try=_also_try(transliterations, req.q, expansion, suggestion, deadline),
+        timeline=drawn,
     )
 
 
@@ -300,10 +306,12 @@ def listed_fields(stored: dict) -> dict:
 
 def _hit(stored: dict, score: float | None, terms) -> Hit:
     body = stored.get("body", "")
+    fields = listed_fields(stored)
     return Hit(
-        **listed_fields(stored),
+        **fields,
         score=round(float(score or 0.0), 4),
         snippet=snippet(body, terms or QueryTerms()),
+        title_html=highlight_all(fields["title"], terms or QueryTerms()),
     )
 
 
