@@ -1,16 +1,17 @@
 """Which backend serves: the embedded Whoosh engine, or an OpenSearch cluster.
 
-    settings (BACKEND, INDEX_DIR or OPENSEARCH_*) --open_backend--> a Backend
+    settings (BACKEND, INDEX_DIR and VARIANTS, or OPENSEARCH_*) --open_backend--> a Backend
 
 The edges call this with the settings they read at start; the library never reads them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from searchsvc.searching import Backend
+from searchsvc.searching import BUILTIN, BUILTIN_FILES, Backend
 from searchsvc.searching import open_backend as open_engine
 
 
@@ -34,4 +35,20 @@ def open_backend(
         )
         backend: Backend = OpenSearchBackend(options)
         return backend
-    return open_engine(index_dir, check_interval=check_interval, cache_size=cache_size)
+    if settings is None or "VARIANTS" not in settings:  # the shipped name variants
+        return open_engine(index_dir, check_interval=check_interval, cache_size=cache_size)
+    # VARIANTS: files separated by os.pathsep, "builtin" standing for the shipped lists,
+    # whose people and organisations are the entity lists in force (PEOPLE_FILE and
+    # ORGANISATIONS_FILE, when set, replace the shipped ones there too).
+    words, people, organisations = BUILTIN_FILES
+    people = Path(str(settings.get("PEOPLE_FILE") or people))
+    organisations = Path(str(settings.get("ORGANISATIONS_FILE") or organisations))
+    variants: list[str | Path] = []
+    for part in str(settings["VARIANTS"]).split(os.pathsep):
+        if part.strip() == BUILTIN:
+            variants += [words, people, organisations]
+        elif part.strip():
+            variants.append(part)
+    return open_engine(
+        index_dir, check_interval=check_interval, cache_size=cache_size, variants=variants
+    )

@@ -143,6 +143,12 @@ SETTINGS: tuple[Setting, ...] = (
         check=_list_file,
     ),
     Setting(
+        "VARIANTS",
+        "builtin",
+        "Files of name spellings searched together, separated by `:` (`builtin`: the shipped "
+        "lists; empty: none). Read again when they change, no reindex.",
+    ),
+    Setting(
         "BACKEND",
         "whoosh",
         "The search engine: `whoosh` (embedded, the index in INDEX_DIR) or `opensearch` (a "

@@ -176,6 +176,7 @@ def test_every_phase_checks_the_deadline(seeds_index):
         "snippets",
         "facets",
         "spelling",
+        "also try",
     }
     assert phases.count("expanding wildcards") > 3  # per word the prefix stands for
     assert phases.count("snippets") == 3  # per hit

@@ -46,11 +46,12 @@ def test_every_parameter_reaches_the_engine_through_the_api(seeds_index):
         "country": "Turkmenistan",
         "person": "Vladimir Putin",
         "organisation": "United Nations",
+        "verbatim": "true",
     }
     assert set(args) == {p.name for p in PARAMS}, "add the new parameter to this table"
     body = client.get("/api/search", query_string=args).get_json()
     sent = {p.name: _one(body["query"][p.attr]) for p in PARAMS}
-    assert sent == args | {"strict": "True"}
+    assert sent == args | {"strict": "True"} | {"verbatim": "True"}
 
 
 def _one(value) -> str:

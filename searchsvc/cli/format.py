@@ -29,8 +29,12 @@ def format_result(result: SearchResult) -> Iterator[str]:
         yield f"dates: {days} ({typed})"
     if result.notice:
         yield result.notice
+    if result.also_searched:
+        yield f"also searched: {', '.join(result.also_searched)}"
     if result.suggestion:
         yield f"Did you mean: {result.suggestion}"
+    if result.also_try:
+        yield f"Also try: {' | '.join(result.also_try)}"
     for hit in result.hits:
         date = hit.date.date().isoformat() if hit.date else "undated"
         meta = " · ".join(x for x in (date, hit.source, ", ".join(hit.category), hit.place) if x)

@@ -60,8 +60,11 @@ from searchsvc.searching.search import (
 )
 from searchsvc.searching.timeline import UNITS, Bucket, Timeline
 from searchsvc.searching.timeline import timeline as timeline_of
+from searchsvc.searching.variants import BUILTIN, BUILTIN_FILES
 
 __all__ = [
+    "BUILTIN",
+    "BUILTIN_FILES",
     "FACETS",
     "FACET_FIELDS",
     "NONE_VALUE",

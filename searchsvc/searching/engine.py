@@ -53,6 +53,8 @@ from searchsvc.searching.search import (
     search,
 )
 from searchsvc.searching.spelling import Speller
+from searchsvc.searching.transliteration import Transliterations
+from searchsvc.searching.variants import BUILTIN, VariantTable
 from searchsvc.snippets import QueryTerms
 
 
@@ -68,12 +70,14 @@ class _Snapshot:
             self.ranker = Ranker(self.searcher)
             self.facets = FacetTable(self.searcher.reader())
             self.speller = Speller(self.searcher.reader()).preload()
+            self.transliterations = Transliterations(self.speller)  # built as asked
         except BaseException:
             self.close()
             raise
         # Lives and dies with the snapshot: a changed index never serves an old answer.
-        # Keyed by the request and, when it has a relative date, the day it counts from.
-        self.results: LruCache[tuple[SearchRequest, date | None], SearchResult] = LruCache(
+        # Keyed by the request, the day a relative date counts from (else None), and the
+        # version of the name variants (an edited list gives new answers).
+        self.results: LruCache[tuple[SearchRequest, date | None, int], SearchResult] = LruCache(
             cache_size
         )
         # Exports still reading rows from it: a retired snapshot stays open while any is.
@@ -123,8 +127,11 @@ class Engine:
         check_interval: float = 1.0,
         cache_size: int = 1024,
         retry_interval: float = 5.0,
+        variants: Sequence[str | Path] = (BUILTIN,),
     ):
         self.index_dir = Path(index_dir)
+        # Name variants: files read again when they change, no reindex (variants.py).
+        self.variants = VariantTable(variants, check_interval)
         self.check_interval = check_interval
         self.cache_size = cache_size
         self.retry_interval = retry_interval
@@ -272,7 +279,8 @@ class Engine:
         snap = self.snapshot()
         today = today or today_in()
         moving = any(is_relative(d) for d in (request.date_from, request.date_to) if d)
-        key = (request, today if moving else None)
+        variants = self.variants.current()
+        key = (request, today if moving else None, variants.version)
         cached = snap.results.get(key)
         if cached is not None:
             return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
@@ -284,6 +292,8 @@ class Engine:
             deadline=deadline,
             speller=snap.speller,
             today=today,
+            variants=variants,
+            transliterations=snap.transliterations,
         )
         if not deadline.expired():
             snap.results.put(key, result)
@@ -316,6 +326,7 @@ class Engine:
                 speller=snap.speller,
                 release=snap.release,
                 today=today,
+                variants=self.variants.current(),
             )
         except BaseException:
             snap.release()
@@ -412,7 +423,7 @@ class Engine:
 
     def query_terms(self, text: str) -> QueryTerms:
         """What a query looks for, to mark its words in a document; nothing if it is bad."""
-        return highlight_terms(self.snapshot().searcher, text)
+        return highlight_terms(self.snapshot().searcher, text, self.variants.current())
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""
@@ -472,9 +483,20 @@ def _files_of(gen: Path) -> tuple[int, float]:
     return size, toc
 
 
-def open_backend(index_dir: str | Path, *, check_interval: float = 1.0, cache_size: int = 1024):
-    """The default backend: the embedded Whoosh engine over the index at index_dir."""
-    backend: Backend = Engine(index_dir, check_interval=check_interval, cache_size=cache_size)
+def open_backend(
+    index_dir: str | Path,
+    *,
+    check_interval: float = 1.0,
+    cache_size: int = 1024,
+    variants: Sequence[str | Path] = (BUILTIN,),
+):
+    """The default backend: the embedded Whoosh engine over the index at index_dir.
+
+    `variants`: files of name spellings searched together (``builtin``: the shipped lists).
+    """
+    backend: Backend = Engine(
+        index_dir, check_interval=check_interval, cache_size=cache_size, variants=variants
+    )
     return backend
 
 

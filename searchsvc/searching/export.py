@@ -25,8 +25,9 @@ from searchsvc.deadline import NEVER, Deadline
 from searchsvc.scoring import Ranker
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.request import PARAMS, SearchError, SearchRequest, check_request
-from searchsvc.searching.search import listed_fields, matches, ranking
+from searchsvc.searching.search import expansion_for, listed_fields, matches, ranking
 from searchsvc.searching.spelling import Speller
+from searchsvc.searching.variants import Variants
 
 # The columns of an export, in their default order; the body only when asked for.
 EXPORT_FIELDS = (
@@ -122,6 +123,7 @@ def export(
     speller: Speller | None = None,
     release: Callable[[], None] | None = None,
     today: date | None = None,
+    variants: Variants | None = None,
 ) -> Export:
     """Every match of req (paging aside), up to limit, in its order; rows read lazily.
 
@@ -133,7 +135,9 @@ def export(
     deadline = deadline or NEVER
     req = check_request(req)
     speller = speller if speller is not None else Speller(searcher.reader())
-    match, scores, terms, _, _ = matches(searcher, ranker, facets, req, deadline, speller, today)
+    expansion = expansion_for(variants, searcher, req)
+    found = matches(searcher, ranker, facets, req, deadline, speller, today, expansion)
+    match, scores, terms, _, _ = found
     stored = lru_cache(maxsize=None)(searcher.stored_fields)  # for the proximity re-rank
     docnums = ranking(stored, ranker, match, scores, facets, req, terms, deadline, limit)
     order = req.sort if req.q or req.sort != "relevance" else "newest"

@@ -77,6 +77,12 @@ class _Speller(Protocol):
     ) -> Iterable[str]: ...
 
 
+class _Variants(Protocol):
+    """What widening names to their other spellings needs (variants.Expansion)."""
+
+    def expand(self, q: wq.Query) -> wq.Query: ...
+
+
 class _FuzzyPlugin(FuzzyTermPlugin):
     """word~ and word~2, which keep their first letter unless word~N/P says otherwise."""
 
@@ -233,6 +239,7 @@ def read_query(
     deadline: Deadline | None = None,
     speller: _Speller | None = None,
     strict: bool = False,
+    variants: _Variants | None = None,
 ) -> tuple[wq.Query, str | None]:
     """The query to run for text, and a notice when it was not read as typed.
 
@@ -242,7 +249,7 @@ def read_query(
     words, and the notice says how; with strict, it raises QueryError instead.
     """
     try:
-        return build_query(text, schema, reader, deadline, speller), None
+        return build_query(text, schema, reader, deadline, speller, variants), None
     except QueryError as exc:
         if strict:
             raise
@@ -251,7 +258,7 @@ def read_query(
     if mended.reasons and mended.text:
         notice = f"Searched for {mended.text}: {'; '.join(mended.reasons)}."
         try:
-            return build_query(mended.text, schema, reader, deadline, speller), notice
+            return build_query(mended.text, schema, reader, deadline, speller, variants), notice
         except QueryError as again:  # a wildcard for too many words, say
             error = again
     words = [w for w in WORD_RE.findall(text) if w not in _OPERATORS]
@@ -260,18 +267,29 @@ def read_query(
     plain = " ".join(words)
     notice = f"Searched for {plain}: {error}"
     try:
-        return build_query(plain, schema, reader, deadline, speller), notice
+        return build_query(plain, schema, reader, deadline, speller, variants), notice
     except QueryError as again:  # only limits of the whole text can fail plain words
         return wq.NullQuery, f"{notice} {again}"
 
 
 def build_query(
-    text: str, schema, reader, deadline: Deadline | None = None, speller: _Speller | None = None
+    text: str,
+    schema,
+    reader,
+    deadline: Deadline | None = None,
+    speller: _Speller | None = None,
+    variants: _Variants | None = None,
 ) -> wq.Query:
-    """The query to run for text: every document for none, its words expanded otherwise."""
+    """The query to run for text: every document for none, its words expanded otherwise.
+
+    With variants, names are widened to their other spellings before prefix*, wildcards
+    and fuzzy~ words are expanded, so that those stay as typed.
+    """
     if not text:
         return wq.Every()
     q = parse_query(text, schema)
+    if variants is not None:
+        q = variants.expand(q)
     (deadline or NEVER).check("parsing")
     if reader is None:  # no lexicon here (a cluster expands prefix* and fuzzy~ itself)
         return q

@@ -132,6 +132,12 @@ class SearchRequest:
         help="Refuse a query that cannot be read as typed (400), instead of searching it "
         "mended (an unknown field: as words, a quote or parenthesis closed) with a notice.",
     )
+    verbatim: bool = param(
+        False,
+        name="verbatim",
+        kind=bool,
+        help="Search names only as typed: not their other spellings from the variant lists.",
+    )
     page: int = param(
         1,
         name="page",

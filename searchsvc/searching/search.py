@@ -12,6 +12,8 @@ ranker, facet table and speller it keeps for the current state of the index.
                              --timeline.py: one histogram of their dates--> the timeline
                              --top page, by score or date--> Hits with snippets
     unknown words --spelling.py, the exact field's words--> a "did you mean" suggestion
+    names --variants.py: the spellings of the variant lists, searched with the typed one
+          --transliteration.py: other spellings the index holds--> "also try" queries
 
 Every phase checks the request's deadline (deadline.py) before it starts, and every loop
 whose length the query or the corpus sets checks it as it goes: past it, the search stops
@@ -32,6 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from searchsvc.analysis import exact_term
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import shown_title
@@ -42,12 +45,15 @@ from searchsvc.searching.query import (
     QueryError,
     QueryTerms,
     parse_forgiving,
+    plain_words,
     query_terms,
     read_query,
 )
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
 from searchsvc.searching.timeline import Timeline, timeline
+from searchsvc.searching.transliteration import Transliterations
+from searchsvc.searching.variants import Expansion, Variants
 from searchsvc.snippets import highlight_all, snippet
 
 MAX_FACET_VALUES = 50
@@ -93,6 +99,8 @@ class SearchResult:
     took_ms: float
     notice: str | None = None  # how the request was read, when not quite as asked
     range: DateRange | None = None  # the days from and to resolved to; None: no date filter
+    also_searched: tuple[str, ...] = ()  # other spellings of its names the query searched
+    also_try: tuple[str, ...] = ()  # queries with other spellings the index holds
     timeline: Timeline | None = None  # the matches by day, week, month or year; None: undated
 
     @property
@@ -116,18 +124,23 @@ def search(
     deadline: Deadline | None = None,
     speller: Speller | None = None,
     today: date | None = None,
+    variants: Variants | None = None,
+    transliterations: Transliterations | None = None,
 ) -> SearchResult:
     """Run a search request against a Whoosh searcher, its ranker and its facet table.
 
     Past `deadline` (None: no deadline) it raises DeadlineExceededError. `speller` is the
     reader's dictionary for the "did you mean" (without one, each search reads the words
     it needs from the index). Relative dates count from `today` (None: today in UTC).
+    `variants` widens names to their other spellings (none without); `transliterations`
+    offers other spellings the index holds as "also try" queries (none without).
     """
     started = time.perf_counter()
     deadline = deadline or NEVER
     req = check_request(req)
     speller = speller if speller is not None else Speller(searcher.reader())
-    found = _found(searcher, ranker, facets, req, deadline, speller, today)
+    expansion = expansion_for(variants, searcher, req)
+    found = _found(searcher, ranker, facets, req, deadline, speller, today, expansion)
     match, scores, terms, dates, reading = (
         found.match,
         found.scores,
@@ -144,16 +157,19 @@ def search(
         hits.append(_hit(stored(int(n)), scores[n], terms))
     deadline.check("facets")
     counts = _facet_counts(facets, found, req)
+    suggestion = _suggestion(speller, req.q, expansion, deadline)
     drawn = timeline(facets.date_keys, match, *((dates.start, dates.end) if dates else ()))
     return SearchResult(
         request=req,
         hits=hits,
         total=int(np.count_nonzero(match)),
         facets=counts,
-        suggestion=speller.suggest(req.q, deadline),
+        suggestion=suggestion,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         notice=_notice(req, reading),
         range=dates,
+        also_searched=tuple(expansion.also_searched) if expansion else (),
+        also_try=_also_try(transliterations, req.q, expansion, suggestion, deadline),
         timeline=drawn,
     )
 
@@ -171,6 +187,45 @@ class _Found:
     reading: str | None
 
 
+def expansion_for(variants: Variants | None, searcher, req: SearchRequest) -> Expansion | None:
+    """A fresh expansion of req's names (None: no variants, a verbatim or empty query)."""
+    if variants is None or req.verbatim or not req.q:
+        return None
+    return variants.expansion(searcher.reader(), req.q)
+
+
+def _suggestion(
+    speller: Speller, text: str, expansion: Expansion | None, deadline: Deadline
+) -> str | None:
+    """The "did you mean", leaving alone the names searched with their other spellings."""
+    suggestion = speller.suggest(text, deadline)
+    if suggestion is None or expansion is None or not expansion.widened:
+        return suggestion
+    typed, offered = plain_words(text), plain_words(suggestion)
+    if len(typed) != len(offered):
+        return suggestion
+    kept = suggestion
+    for word, other in zip(typed, offered, strict=True):
+        if word != other and exact_term(word) in expansion.widened:
+            kept = kept.replace(other, word, 1)
+    return None if kept == text else kept
+
+
+def _also_try(
+    transliterations: Transliterations | None,
+    text: str,
+    expansion: Expansion | None,
+    suggestion: str | None,
+    deadline: Deadline,
+) -> tuple[str, ...]:
+    if transliterations is None or not text:
+        return ()
+    searched = expansion.words if expansion else ()
+    found = transliterations.also_try(text, searched, deadline)
+    said = (suggestion or "").casefold()
+    return tuple(q for q in found if q.casefold() != said)
+
+
 def matches(
     searcher,
     ranker: Ranker,
@@ -179,15 +234,17 @@ def matches(
     deadline: Deadline,
     speller: Speller,
     today: date | None = None,
+    expansion: Expansion | None = None,
 ) -> tuple[np.ndarray, np.ndarray, QueryTerms | None, DateRange | None, str | None]:
     """Which live documents match a checked request and pass its filters, their scores, the
     query's terms (None for an empty query), the date range the request resolved to
     (relative dates counted from `today`), and how the query was read if not as typed.
+    With an `expansion`, names are widened to their other spellings (it records which).
 
     SearchError for a bad date, and for a query that cannot be read as typed if the
     request is strict (otherwise its plain words are searched, and the notice says so).
     """
-    found = _found(searcher, ranker, facets, req, deadline, speller, today)
+    found = _found(searcher, ranker, facets, req, deadline, speller, today, expansion)
     return found.match, found.scores, found.terms, found.dates, found.reading
 
 
@@ -199,12 +256,13 @@ def _found(
     deadline: Deadline,
     speller: Speller,
     today: date | None = None,
+    expansion: Expansion | None = None,
 ) -> _Found:
     try:
         dates = resolve_range(req.date_from, req.date_to, today)
         start, end = dates.bounds() if dates else (None, None)
         q, reading = read_query(
-            req.q, searcher.schema, searcher.reader(), deadline, speller, req.strict
+            req.q, searcher.schema, searcher.reader(), deadline, speller, req.strict, expansion
         )
     except (DateError, QueryError) as exc:
         raise SearchError(str(exc)) from exc
@@ -398,11 +456,17 @@ def facet_values(
     return FacetValues(name, [FacetCount(v, c) for v, c in items[:limit]], len(items))
 
 
-def highlight_terms(searcher, text: str) -> QueryTerms:
-    """What the query text looks for, to mark in a document; nothing for a bad query."""
+def highlight_terms(searcher, text: str, variants: Variants | None = None) -> QueryTerms:
+    """What the query text looks for, to mark in a document; nothing for a bad query.
+
+    With `variants`, every spelling searched for a name is marked too.
+    """
     if not text.strip():
         return QueryTerms()
     try:
-        return query_terms(parse_forgiving(text, searcher.schema), searcher.reader())
+        q = parse_forgiving(text, searcher.schema)
+        if variants is not None:
+            q = variants.expansion(searcher.reader(), text).expand(q)
+        return query_terms(q, searcher.reader())
     except QueryError:
         return QueryTerms()  # a query that cannot run just highlights nothing

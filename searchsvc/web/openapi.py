@@ -172,6 +172,18 @@ SCHEMAS = {
                 "description": "The matches over time, or null when none is dated.",
             },
             "suggestion": _nullable("string", description="A 'did you mean' query, or null."),
+            "also_searched": {
+                "type": "array",
+                "items": _STRING,
+                "description": "Other spellings of the query's names that were searched too "
+                "(from the name variant lists), as the lists write them.",
+            },
+            "also_try": {
+                "type": "array",
+                "items": _STRING,
+                "description": "Queries to try: the query with a name in another spelling "
+                "the index holds (transliteration-folded), not searched.",
+            },
             "notice": _nullable(
                 "string", description="How the request was read when not quite as asked, or null."
             ),

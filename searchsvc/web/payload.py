@@ -35,6 +35,8 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
         },
         "timeline": timeline_payload(result.timeline),
         "suggestion": result.suggestion,
+        "also_searched": list(result.also_searched),
+        "also_try": list(result.also_try),
         "notice": result.notice,
         "next_url": next_url,
     }
