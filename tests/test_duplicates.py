@@ -213,3 +213,11 @@ def test_signatures_estimate_similarity():
     assert minhash.similarity(minhash.signature(text), other) < 0.5
     assert minhash.signature(" ... ") == minhash.EMPTY
     assert minhash.similarity(minhash.EMPTY, minhash.EMPTY) == 0.0
+
+
+def test_the_cli_lines_say_stories_and_copies(engine, tmp_path: Path, runner):
+    args = ["search", "wheat harvest", "--index-dir", str(tmp_path / "index")]
+    lines = runner.invoke(main, args).output.splitlines()
+    assert lines[0].startswith("3 results in 1 story (1-1 shown, ")
+    also = [line for line in lines if line.startswith("  also published as: ")]
+    assert len(also) == 2
