@@ -54,7 +54,7 @@ def figures(index_dir: str, sample: int, show: str | None, seed: int) -> dict:
         snap = engine.snapshot()
         reader = snap.searcher.reader()
         started = time.perf_counter()
-        table = DuplicateTable(reader, snap.facets.live_mask)
+        table = DuplicateTable(reader, snap.facets.live_mask, snap.facets.date_keys)
         seconds = time.perf_counter() - started
         live = snap.facets.live
         stored = snap.searcher.stored_fields
