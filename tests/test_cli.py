@@ -77,6 +77,9 @@ def test_search_json_is_the_api_shape(runner, seeds_index):
         "score",
         "snippet",
         "also",
+        "country",
+        "person",
+        "organisation",
         "title_html",
     }
     assert payload["timeline"]["unit"] == "day"  # May 2023's matches: 5 and 8 May

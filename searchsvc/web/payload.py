@@ -11,7 +11,7 @@ from datetime import datetime
 
 from searchsvc.dates import DateRange
 from searchsvc.reading import Document
-from searchsvc.searching import Hit, SearchResult, Timeline
+from searchsvc.searching import FacetValues, Hit, SearchResult, Timeline
 
 
 def _date(value: datetime | None) -> str | None:
@@ -49,6 +49,18 @@ def hit_payload(hit: Hit) -> dict:
 def copies_payload(copies) -> list[dict]:
     """Other releases of a story: id, title, source, date and url each."""
     return [{**asdict(c), "date": _date(c.date)} for c in copies]
+
+
+def facet_payload(found: FacetValues, contains: str, limit: int) -> dict:
+    """One facet's values among a search's matches, as /api/facets/<name> returns them."""
+    return {
+        "ok": True,
+        "facet": found.name,
+        "contains": contains,
+        "limit": limit,
+        "total": found.total,
+        "values": [{"value": f.value, "count": f.count} for f in found.values],
+    }
 
 
 def range_payload(found: DateRange | None) -> dict | None:
