@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.fields import COLUMN, DATETIME, ID, STORED, TEXT, Schema
 
 from searchsvc.analysis import exact_analyzer, stemming_analyzer
 
@@ -149,4 +149,6 @@ def build_schema() -> Schema:
         url=STORED(),
         path=ID(stored=True, sortable=True),
         hash=ID(stored=True, sortable=True),
+        # The MinHash signature of the body (searchsvc.minhash), for grouping near-duplicates.
+        minhash=COLUMN(),
     )

@@ -37,7 +37,6 @@ from searchsvc.entities import Recognizer
 from searchsvc.indexing import derived, storage, writing
 from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_add
 from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
-from searchsvc.indexing.writing import to_fields
 from searchsvc.reading import Document, SourceFile, discover
 from searchsvc.schema import schema_changes
 
@@ -321,7 +320,7 @@ def _rederive(writer, ix, run: Run, plan: _Plan) -> list[str]:
     skip = set(run.to_delete) | set(run.to_replace)  # gone, or written anew from source
     ids = []
     for doc in derived.outdated(ix, plan.recognizer, skip):
-        writer.get().add_document(**to_fields(doc))
+        writing.add_document(writer.get(), doc)
         ids.append(doc.id)
     run.report.rederived = len(ids)
     return ids
@@ -342,7 +341,7 @@ def _adder(writer, recognizer: Recognizer):
 
     def add(doc: Document) -> None:
         target = writer.get() if isinstance(writer, _LazyWriter) else writer
-        target.add_document(**to_fields(derived.with_entities(doc, recognizer)))
+        writing.add_document(target, derived.with_entities(doc, recognizer))
 
     return add
 

@@ -20,6 +20,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
+from searchsvc import minhash
 from searchsvc.reading import Document
 from searchsvc.schema import FACETS, build_schema, join_values
 
@@ -39,6 +40,9 @@ PRIVATE_NAMES = (
 SMALL_SEGMENT_CODEC = W3Codec(compression=0)
 
 LIMIT_MB = 256
+
+# False writes no near-duplicate signatures: for measuring what they cost (bench/duplicates.py).
+SIGNATURES = True
 
 
 def create_index(gen: Path, schema):
@@ -94,6 +98,16 @@ def commit(writer, segments: list) -> None:
     writer._finish()
 
 
+def add_document(writer, doc: Document) -> None:
+    """Add a document's fields to a writer; fields the index's schema lacks (an index
+    written by an older version, before its --rebuild) are left out."""
+    fields = to_fields(doc)
+    schema = writer.schema
+    # "_stored_X" is Whoosh's name for what X stores (a multi-valued facet's list).
+    kept = {k: v for k, v in fields.items() if k.removeprefix("_stored_") in schema}
+    writer.add_document(**kept)
+
+
 def add_fields(ix, names: list[str]) -> None:
     """Add the schema's fields of these names to an existing index (one commit)."""
     schema = build_schema()
@@ -129,6 +143,8 @@ def to_fields(doc: Document) -> dict[str, object]:
             fields[f"_stored_{facet.name}"] = values
         else:
             fields[facet.name] = value
+    if SIGNATURES:
+        fields["minhash"] = minhash.signature(doc.body or doc.title)
     if doc.date is not None:
         fields["date"] = doc.date
         fields["year"] = f"{doc.date.year:04d}"

@@ -41,6 +41,7 @@ from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, build_schema, stored_
 from searchsvc.searching import (
     MAX_FACET_VALUES,
     BackendUnavailableError,
+    Copy,
     Export,
     FacetCount,
     FacetFilter,
@@ -528,6 +529,10 @@ class OpenSearchBackend:
             category=stored_values(stored, "category"),
             **fields,
         )
+
+    def duplicates(self, doc_id: str) -> list[Copy]:
+        """Near-duplicates are grouped by the embedded engine only: none here yet."""
+        return []
 
     def facet_values(
         self,

@@ -19,6 +19,7 @@ from searchsvc.searching.backend import (
     IndexStats,
     Verification,
 )
+from searchsvc.searching.duplicates import Copy
 from searchsvc.searching.engine import Engine, open_backend
 from searchsvc.searching.export import (
     DEFAULT_FIELDS,
@@ -88,6 +89,7 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "open_backend",
+    "Copy",
     "DEFAULT_FIELDS",
     "EXPORT_FIELDS",
     "EXPORT_PARAMS",

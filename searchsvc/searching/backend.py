@@ -1,6 +1,7 @@
 """The backend seam: what the edges (web, API, CLI, benchmarks) need of a search engine.
 
     edges --Backend--> index(paths), exists(), search(request, deadline, today), document(id),
+                       duplicates(id),
                        export(request, limit, deadline, today), query_terms(text), stats(),
                        facet_values(request, name, contains, limit, deadline, today),
                        freshness(), verify(), close()
@@ -29,6 +30,7 @@ from searchsvc.indexing import (
     IndexReport,
 )
 from searchsvc.reading import Document
+from searchsvc.searching.duplicates import Copy
 from searchsvc.searching.export import Export
 from searchsvc.searching.request import SearchRequest
 from searchsvc.searching.search import FacetValues, SearchResult
@@ -125,6 +127,11 @@ class Backend(Protocol):
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""
+        ...
+
+    def duplicates(self, doc_id: str) -> list[Copy]:
+        """The document's near-duplicates (the other releases of its group), oldest first;
+        [] if it has none or does not exist."""
         ...
 
     def export(

@@ -35,8 +35,8 @@ EXPORT_FIELDS = (
     *("country", "person", "organisation", "body"),
 )
 DEFAULT_FIELDS = tuple(f for f in EXPORT_FIELDS if f != "body")
-# An export has every match: paging means nothing to it.
-EXPORT_PARAMS = tuple(p for p in PARAMS if p.name not in ("page", "size"))
+# An export has every match: paging means nothing to it, nor grouping (every release is a row).
+EXPORT_PARAMS = tuple(p for p in PARAMS if p.name not in ("page", "size", "group"))
 # What fields= accepts: column names, comma-separated ("" for the default); OpenAPI says so.
 _NAME = f"(?:{'|'.join(EXPORT_FIELDS)})"
 FIELDS_PATTERN = f"^(?:{_NAME}(?:,{_NAME})*)?$"

@@ -125,6 +125,14 @@ class SearchRequest:
         "a relative one its whole period (a relative from with no to ends today).",
     )
     sort: str = param("relevance", name="sort", choices=SORTS, help="Order of results.")
+    group: bool = param(
+        True,
+        name="group",
+        kind=bool,
+        help="Show each group of near-duplicates (one release under several paths or "
+        "outlets) once, at its best member, with the others as also published as; "
+        "false lists every release.",
+    )
     strict: bool = param(
         False,
         name="strict",

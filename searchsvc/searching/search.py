@@ -10,7 +10,9 @@ ranker, facet table and speller it keeps for the current state of the index.
     query --the scoring wing--> which documents match and their scores, as arrays
     matches & filters & live --> total and facet counts (from in-memory columns)
                              --timeline.py: one histogram of their dates--> the timeline
-                             --top page, by score or date--> Hits with snippets
+                             --duplicates.py: each group of near-duplicates once-->
+                             --top page, by score or date--> Hits with snippets, and their
+                               other copies
     unknown words --spelling.py, the exact field's words--> a "did you mean" suggestion
     names --variants.py: the spellings of the variant lists, searched with the typed one
           --transliteration.py: other spellings the index holds--> "also try" queries
@@ -40,6 +42,7 @@ from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
+from searchsvc.searching.duplicates import Copy, DuplicateTable
 from searchsvc.searching.facets import FacetFilter, FacetTable
 from searchsvc.searching.query import (
     QueryError,
@@ -72,6 +75,9 @@ class Hit:
     url: str
     score: float
     snippet: str
+    # The other releases of its group that the search matched, shown "also published as"
+    # (none with group=false, which lists them as hits of their own).
+    also: tuple[Copy, ...] = ()
     title_html: str = ""  # the title as HTML: escaped, the query's words in <mark>
     # What the release names (searchsvc.entities), each sorted.
     country: tuple[str, ...] = ()
@@ -102,11 +108,19 @@ class SearchResult:
     also_searched: tuple[str, ...] = ()  # other spellings of its names the query searched
     also_try: tuple[str, ...] = ()  # queries with other spellings the index holds
     timeline: Timeline | None = None  # the matches by day, week, month or year; None: undated
+    stories: int | None = None  # the matches with each group of near-duplicates counted once
+
+    @property
+    def listed(self) -> int:
+        """How many results the pages list: the stories, or with group=false every release."""
+        if self.stories is None or not self.request.group:
+            return self.total
+        return self.stories
 
     @property
     def pages(self) -> int:
         """How many pages the matches fill (at most MAX_DEPTH matches are reachable)."""
-        reachable = min(self.total, MAX_DEPTH)
+        reachable = min(self.listed, MAX_DEPTH)
         return max((reachable + self.request.size - 1) // self.request.size, 1)
 
     @property
@@ -126,6 +140,7 @@ def search(
     today: date | None = None,
     variants: Variants | None = None,
     transliterations: Transliterations | None = None,
+    duplicates: DuplicateTable | None = None,
 ) -> SearchResult:
     """Run a search request against a Whoosh searcher, its ranker and its facet table.
 
@@ -134,6 +149,8 @@ def search(
     it needs from the index). Relative dates count from `today` (None: today in UTC).
     `variants` widens names to their other spellings (none without); `transliterations`
     offers other spellings the index holds as "also try" queries (none without).
+    With `duplicates`, each group of near-duplicates is listed once (unless req.group is
+    false) and counted in `stories`; facets count every release.
     """
     started = time.perf_counter()
     deadline = deadline or NEVER
@@ -150,11 +167,17 @@ def search(
     )
     # The re-ranking reads the best documents' text; the page's snippets read it again.
     stored = lru_cache(maxsize=None)(searcher.stored_fields)
-    docnums = _page(stored, ranker, match, scores, facets, req, terms, deadline)
+    deadline.check("grouping")
+    shown = match
+    if duplicates is not None:
+        shown = duplicates.collapse(match, _best_first(req, scores, facets))
+    listed = shown if req.group else match
+    docnums = _page(stored, ranker, listed, scores, facets, req, terms, deadline)
     hits = []
     for n in docnums:
         deadline.check("snippets")
-        hits.append(_hit(stored(int(n)), scores[n], terms))
+        also = copies(stored, duplicates, int(n), match) if req.group else ()
+        hits.append(_hit(stored(int(n)), scores[n], terms, also))
     deadline.check("facets")
     counts = _facet_counts(facets, found, req)
     suggestion = _suggestion(speller, req.q, expansion, deadline)
@@ -163,6 +186,7 @@ def search(
         request=req,
         hits=hits,
         total=int(np.count_nonzero(match)),
+        stories=int(np.count_nonzero(shown)),
         facets=counts,
         suggestion=suggestion,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -329,6 +353,27 @@ def _by_proximity(
     return np.concatenate([head[order], ranked[len(head) :]])
 
 
+def _best_first(req: SearchRequest, scores: np.ndarray, facets: FacetTable) -> np.ndarray:
+    """What makes a group's best member, in the order of the list: its score, or its date."""
+    if req.sort == "relevance" and req.q:
+        return scores
+    if req.sort == "oldest":
+        return -_undated_as(facets.date_keys, np.inf)
+    return _undated_as(facets.date_keys, -np.inf)
+
+
+def copies(
+    stored, duplicates: DuplicateTable | None, n: int, match: np.ndarray | None = None
+) -> tuple[Copy, ...]:
+    """The other releases of document n's group (those in match, if given), oldest first."""
+    if duplicates is None:
+        return ()
+    found = [listed_fields(stored(int(m))) for m in duplicates.others(n, match)]
+    found.sort(key=lambda f: (f["date"] is None, f["date"] or datetime.min, f["id"]))
+    keep = ("id", "title", "source", "date", "url")
+    return tuple(Copy(**{k: f[k] for k in keep}) for f in found)
+
+
 def _text(stored: dict) -> str:
     # As the exact field reads it, so word positions agree with the index's.
     return f"{stored.get('title', '')}\n{stored.get('body', '')}"
@@ -350,13 +395,14 @@ def listed_fields(stored: dict) -> dict:
     return {"id": stored["id"], "date": stored.get("date"), **fields, "url": stored.get("url", "")}
 
 
-def _hit(stored: dict, score: float | None, terms) -> Hit:
+def _hit(stored: dict, score: float | None, terms, also: tuple[Copy, ...] = ()) -> Hit:
     body = stored.get("body", "")
     fields = listed_fields(stored)
     return Hit(
         **fields,
         score=round(float(score or 0.0), 4),
         snippet=snippet(body, terms or QueryTerms()),
+        also=also,
         title_html=highlight_all(fields["title"], terms or QueryTerms()),
     )
 
