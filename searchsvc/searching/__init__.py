@@ -4,6 +4,7 @@ SearchRequest (request: every parameter declared once)
   --engine (a reused searcher per index state, a result cache)--> search()
   --query, dates, facets, scoring, snippets--> SearchResult
   --export()--> every match in order, as rows read one document at a time
+a document --similar (its most distinctive words, ranked as a search)--> SimilarResult
 """
 
 from searchsvc.searching.backend import (
@@ -38,6 +39,7 @@ from searchsvc.searching.request import (
     request_from_args,
 )
 from searchsvc.searching.search import FacetCount, Hit, SearchResult
+from searchsvc.searching.similar import SimilarRelease, SimilarResult
 
 __all__ = [
     "Backend",
@@ -67,6 +69,8 @@ __all__ = [
     "SearchError",
     "SearchRequest",
     "SearchResult",
+    "SimilarRelease",
+    "SimilarResult",
     "check_request",
     "request_from_args",
 ]

@@ -1,8 +1,8 @@
 """The backend seam: what the edges (web, API, CLI, benchmarks) need of a search engine.
 
     edges --Backend--> index(paths), exists(), search(request, deadline, today), document(id),
-                       export(request, limit, deadline, today), query_terms(text), stats(),
-                       freshness(), verify(), close()
+                       similar(id, count, deadline), export(request, limit, deadline, today),
+                       query_terms(text), stats(), freshness(), verify(), close()
     and its errors: IndexNotFoundError (nothing to search yet), IndexLockedError (another
     indexer), IndexDamagedError, DeleteRefusedError, DeadlineExceededError
 
@@ -31,6 +31,7 @@ from searchsvc.reading import Document
 from searchsvc.searching.export import Export
 from searchsvc.searching.request import SearchRequest
 from searchsvc.searching.search import SearchResult
+from searchsvc.searching.similar import SimilarResult
 from searchsvc.snippets import QueryTerms
 
 __all__ = [
@@ -113,6 +114,17 @@ class Backend(Protocol):
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""
+        ...
+
+    def similar(
+        self, doc_id: str, *, count: int = 10, deadline: Deadline | None = None
+    ) -> SimilarResult | None:
+        """Up to count releases most like the document doc_id, best first: found by its own
+        most distinctive words, ranked as a search ranks, without the document itself and
+        its near-duplicates. None if no document has this id.
+
+        Past deadline, raise DeadlineExceededError.
+        """
         ...
 
     def export(

@@ -43,6 +43,7 @@ from searchsvc.searching import search as search_module
 from searchsvc.searching.backend import Backend, Freshness, IndexStats, Verification
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.search import SearchRequest, SearchResult, highlight_terms, search
+from searchsvc.searching.similar import COUNT, MoreLikeThis, SimilarResult
 from searchsvc.searching.spelling import Speller
 from searchsvc.snippets import QueryTerms
 
@@ -59,6 +60,8 @@ class _Snapshot:
             self.ranker = Ranker(self.searcher)
             self.facets = FacetTable(self.searcher.reader())
             self.speller = Speller(self.searcher.reader()).preload()
+            # Cheap to make: it looks up each word's document frequency once, when needed.
+            self.more_like = MoreLikeThis(self.searcher, self.ranker, self.facets)
         except BaseException:
             self.close()
             raise
@@ -67,6 +70,7 @@ class _Snapshot:
         self.results: LruCache[tuple[SearchRequest, date | None], SearchResult] = LruCache(
             cache_size
         )
+        self.similar: LruCache[tuple[str, int], SimilarResult] = LruCache(cache_size)
         # Exports still reading rows from it: a retired snapshot stays open while any is.
         self._readers = 0
         self._readers_lock = threading.Lock()
@@ -376,6 +380,25 @@ class Engine:
     def query_terms(self, text: str) -> QueryTerms:
         """What a query looks for, to mark its words in a document; nothing if it is bad."""
         return highlight_terms(self.snapshot().searcher, text)
+
+    def similar(
+        self, doc_id: str, *, count: int = COUNT, deadline: Deadline | None = None
+    ) -> SimilarResult | None:
+        """Up to count releases most like doc_id, best first, without it and its copies.
+
+        None if no document has this id. Past `deadline` (None: no deadline) it raises
+        DeadlineExceededError; as with searches, only answers within it are cached.
+        """
+        deadline = deadline or NEVER
+        snap = self.snapshot()
+        started = time.perf_counter()
+        cached = snap.similar.get((doc_id, count))
+        if cached is not None:
+            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        result = snap.more_like.similar(doc_id, count=count, deadline=deadline)
+        if result is not None and not deadline.expired():
+            snap.similar.put((doc_id, count), result)
+        return result
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""

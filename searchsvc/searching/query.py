@@ -340,3 +340,11 @@ def exact_fallback(text: str) -> wq.Query:
     """A query of only stop words, looked for as written in the exact field."""
     words = [exact_term(w) for w in plain_words(text)]
     return wq.Term("exact", words[0]) if len(words) == 1 else wq.Phrase("exact", words)
+
+
+def weighted_words(weights: dict[str, float]) -> wq.Query:
+    """Any of these stems, each asked of title and body (one BM25F word) and boosted by its
+    weight: the query of a "more like this"."""
+    return wq.Or(
+        [wq.Or([wq.Term("title", t), wq.Term("body", t)], boost=w) for t, w in weights.items()]
+    )

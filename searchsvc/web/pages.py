@@ -24,6 +24,7 @@ from searchsvc.searching import (
     DeadlineExceededError,
     SearchError,
     SearchResult,
+    SimilarResult,
 )
 from searchsvc.snippets import highlight_all
 from searchsvc.web.context import (
@@ -260,8 +261,12 @@ def document(doc_id: str):
     terms = get_backend().query_terms(q)
     paragraphs = [highlight_all(p, terms) for p in doc.body.split("\n\n") if p.strip()]
     link = safe_link(doc.url)
+    similar, similar_error = similar_releases(doc.id)
     return render_template(
         "document.html",
+        similar=similar,
+        similar_error=similar_error,
+        doc_args=search_args(),
         doc=doc,
         q=q,
         title=highlight_all(doc.title or doc.id, terms),
@@ -271,6 +276,15 @@ def document(doc_id: str):
         back_url=url_for("web.search", **search_args()),
         plain_url=url_for("web.document", doc_id=doc.id),
     )
+
+
+def similar_releases(doc_id: str) -> tuple[SimilarResult | None, str | None]:
+    """The releases most like a document, or why there are none to show (the page still
+    shows the document when finding them takes too long)."""
+    try:
+        return get_backend().similar(doc_id, deadline=request_deadline()), None
+    except DeadlineExceededError:
+        return None, "Finding similar releases took too long; reload the page to try again."
 
 
 def safe_link(url: str) -> str | None:
