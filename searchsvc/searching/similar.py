@@ -4,7 +4,7 @@
         MAX_TOKENS_PARSED words--> each stem and how often the document uses it (tf)
     stems used at least MIN_TERM_FREQ times, numbers aside --their document frequency (df)
         in the index, looked up once per index state--> tf x idf; stems in fewer than
-        MIN_DOC_FREQ or more than MAX_DOC_FREQ of the documents left out
+        MIN_DOC_FREQ documents (or more than MAX_DOC_FREQ of them) left out
     the best MAX_QUERY_TERMS stems --one weighted OR query, each stem asked of title and
         body and boosted by its tf x idf over the best one's--> the Ranker, as a search
     scores --live documents, less the document itself and the ids to exclude (its
@@ -45,17 +45,18 @@ MIN_TERM_FREQ = 2  # Lucene's: a word used once says little of what a release is
 # Lucene's 5 would leave a small index (the five seeds) nothing to search with. A word only
 # this document holds cannot find another, so 2: in this one and at least one other.
 MIN_DOC_FREQ = 2
-# Words in more than this share of the documents ("president" in the White House's own
-# releases) describe the collection, not the release. Lucene: no limit by default.
-MAX_DOC_FREQ = 0.5
+# Lucene's (no limit): idf already weighs a common word little, and in a small index the
+# words most releases share may be its subject ("Russia" in three of the five seeds).
+MAX_DOC_FREQ = 1.0  # a share of the documents
 MAX_QUERY_TERMS = 25  # Lucene's
 MAX_TOKENS_PARSED = 5000  # Lucene's: the opening of a 250,000-character release is enough
 # Releases too short to use MAX_QUERY_TERMS words twice fill up with words used once.
 FILL_WITH_SINGLES = True
 COUNT = 10  # similar releases listed
 # Words that say nothing of a subject, beyond the index's stop words: pronouns, auxiliary
-# verbs, conjunctions, prepositions, determiners, honorifics. A speech uses "her" or "but"
-# often enough for tf x idf to pick them (Lucene leaves this list to its caller).
+# verbs, conjunctions, prepositions, determiners, honorifics, and (as numbers are) dates.
+# A speech uses "her" or "but" often enough for tf x idf to pick them (Lucene leaves this
+# list to its caller).
 _FUNCTION_WORDS = """
     that the i me my myself mine we our ours ourselves you yours yourself yourselves he him his
     himself she her hers herself it its itself they them their theirs themselves one ones
@@ -71,6 +72,8 @@ _FUNCTION_WORDS = """
     up down further here rather quite yes okay oh well
     mr mrs ms dr sir madam
     say says said tell told get got go going gone let lot lots thing things way
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
 """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
 # Until the index knows near-duplicates, a candidate is taken for the same release as the

@@ -310,26 +310,7 @@ PATHS = {
             },
         }
     },
-    "/api/documents/{id}": {
-        "get": {
-            "operationId": "document",
-            "summary": "One stored document",
-            "parameters": [
-                {
-                    "name": "id",
-                    "in": "path",
-                    "required": True,
-                    "description": "The document id; it may contain unescaped slashes.",
-                    "schema": {"type": "string"},
-                }
-            ],
-            "responses": {
-                "200": _json("DocumentResponse", "The document."),
-                "404": _json("Error", "No document has this id."),
-                **_ERRORS,
-            },
-        }
-    },
+    # Before /api/documents/{id}: a reader matching paths in order meets the longer first.
     "/api/documents/{id}/similar": {
         "get": {
             "operationId": "similar",
@@ -363,6 +344,26 @@ PATHS = {
                         }
                     },
                 },
+                "404": _json("Error", "No document has this id."),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/documents/{id}": {
+        "get": {
+            "operationId": "document",
+            "summary": "One stored document",
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The document id; it may contain unescaped slashes.",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": _json("DocumentResponse", "The document."),
                 "404": _json("Error", "No document has this id."),
                 **_ERRORS,
             },
