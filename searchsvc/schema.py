@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.fields import COLUMN, DATETIME, ID, STORED, TEXT, Schema
 
 from searchsvc.analysis import exact_analyzer, stemming_analyzer
 
@@ -33,4 +33,6 @@ def build_schema() -> Schema:
         url=STORED(),
         path=ID(stored=True, sortable=True),
         hash=ID(stored=True, sortable=True),
+        # The MinHash signature of the body (searchsvc.minhash), for grouping near-duplicates.
+        minhash=COLUMN(),
     )

@@ -76,6 +76,7 @@ def test_search_json_is_the_api_shape(runner, seeds_index):
         "url",
         "score",
         "snippet",
+        "also",
     }
     assert payload["suggestion"] is None
 

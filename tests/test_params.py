@@ -41,11 +41,11 @@ def test_every_parameter_reaches_the_engine_through_the_api(seeds_index):
     client = create_app({"TESTING": True, "INDEX_DIR": str(seeds_index)}).test_client()
     args = {"q": "energy", "from": "2020", "to": "2026", "year": "2023", "month": "2023-05"}
     args |= {"source": "Trend", "category": "x", "place": "Baku", "sort": "newest"}
-    args |= {"page": "2", "size": "3", "strict": "true"}
+    args |= {"page": "2", "size": "3", "strict": "true", "group": "false"}
     assert set(args) == {p.name for p in PARAMS}, "add the new parameter to this table"
     body = client.get("/api/search", query_string=args).get_json()
     sent = {p.name: str(body["query"][p.attr]) for p in PARAMS}
-    assert sent == args | {"strict": "True"}
+    assert sent == args | {"strict": "True", "group": "False"}
 
 
 def test_the_page_labels_every_filter():

@@ -173,8 +173,9 @@ def _search_options(f, params=None):
         if p.name == "q":
             continue  # the QUERY argument
         default = SearchRequest.__dataclass_fields__[p.attr].default
-        if p.kind is bool:  # a flag: --strict
-            f = click.option(f"--{p.name}", p.attr, is_flag=True, help=p.help)(f)
+        if p.kind is bool:  # a flag: --strict; one on by default also has --no-group
+            flag = f"--{p.name}/--no-{p.name}" if default else f"--{p.name}"
+            f = click.option(flag, p.attr, is_flag=True, default=default, help=p.help)(f)
             continue
         kind = click.Choice(p.choices) if p.choices else p.kind
         show = default not in (None, "")

@@ -21,7 +21,10 @@ def format_result(result: SearchResult) -> Iterator[str]:
     req = result.request
     first = (req.page - 1) * req.size + 1 if result.hits else 0
     last = first + len(result.hits) - 1 if result.hits else 0
-    yield f"{result.total} results ({first}-{last} shown, {result.took_ms:.0f} ms)"
+    stories = result.stories if result.stories is not None else result.total
+    noun = "story" if stories == 1 else "stories"
+    grouped = f" in {stories} {noun}" if stories != result.total else ""
+    yield f"{result.total} results{grouped} ({first}-{last} shown, {result.took_ms:.0f} ms)"
     if result.range:
         span = result.range
         days = " .. ".join(d.isoformat() if d else "-" for d in (span.start, span.end))
@@ -36,6 +39,9 @@ def format_result(result: SearchResult) -> Iterator[str]:
         yield f"{hit.title}  [{hit.id}]"
         yield f"  {meta}  score {hit.score:.2f}"
         yield f"  {plain_snippet(hit.snippet)}"
+        for copy in hit.also:
+            when = copy.date.date().isoformat() if copy.date else "undated"
+            yield f"  also published as: {copy.source or copy.title} {when}  [{copy.id}]"
     years = result.facets.get("year", [])
     if years:
         yield ""

@@ -34,7 +34,6 @@ from pathlib import Path
 from searchsvc.indexing import storage, writing
 from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_add
 from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
-from searchsvc.indexing.writing import to_fields
 from searchsvc.reading import Document, SourceFile, discover
 
 # Below this many files to read, starting worker processes costs more than it saves.
@@ -288,7 +287,7 @@ def _adder(writer):
 
     def add(doc: Document) -> None:
         target = writer.get() if isinstance(writer, _LazyWriter) else writer
-        target.add_document(**to_fields(doc))
+        writing.add_document(target, doc)
 
     return add
 

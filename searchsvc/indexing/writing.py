@@ -20,6 +20,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
+from searchsvc import minhash
 from searchsvc.reading import Document
 
 PRIVATE_NAMES = (
@@ -38,6 +39,9 @@ PRIVATE_NAMES = (
 SMALL_SEGMENT_CODEC = W3Codec(compression=0)
 
 LIMIT_MB = 256
+
+# False writes no near-duplicate signatures: for measuring what they cost (bench/duplicates.py).
+SIGNATURES = True
 
 
 def create_index(gen: Path, schema):
@@ -93,6 +97,14 @@ def commit(writer, segments: list) -> None:
     writer._finish()
 
 
+def add_document(writer, doc: Document) -> None:
+    """Add a document's fields to a writer; fields the index's schema lacks (an index
+    written by an older version, before its --rebuild) are left out."""
+    fields = to_fields(doc)
+    schema = writer.schema
+    writer.add_document(**{k: v for k, v in fields.items() if k in schema})
+
+
 def to_fields(doc: Document) -> dict[str, object]:
     """The field values Whoosh indexes for a document."""
     fields: dict[str, object] = {
@@ -107,6 +119,8 @@ def to_fields(doc: Document) -> dict[str, object]:
         "path": doc.path,
         "hash": doc.hash,
     }
+    if SIGNATURES:
+        fields["minhash"] = minhash.signature(doc.body or doc.title)
     if doc.date is not None:
         fields["date"] = doc.date
         fields["year"] = f"{doc.date.year:04d}"

@@ -18,6 +18,7 @@ from searchsvc.searching.backend import (
     IndexStats,
     Verification,
 )
+from searchsvc.searching.duplicates import Copy
 from searchsvc.searching.engine import Engine, open_backend
 from searchsvc.searching.export import (
     DEFAULT_FIELDS,
@@ -50,6 +51,7 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "open_backend",
+    "Copy",
     "DEFAULT_FIELDS",
     "EXPORT_FIELDS",
     "EXPORT_PARAMS",

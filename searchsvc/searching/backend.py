@@ -1,8 +1,9 @@
 """The backend seam: what the edges (web, API, CLI, benchmarks) need of a search engine.
 
     edges --Backend--> index(paths), exists(), search(request, deadline, today), document(id),
-                       similar(id, count, deadline), export(request, limit, deadline, today),
-                       query_terms(text), stats(), freshness(), verify(), close()
+                       similar(id, count, deadline), duplicates(id),
+                       export(request, limit, deadline, today), query_terms(text), stats(),
+                       freshness(), verify(), close()
     and its errors: IndexNotFoundError (nothing to search yet), IndexLockedError (another
     indexer), IndexDamagedError, DeleteRefusedError, DeadlineExceededError
 
@@ -28,6 +29,7 @@ from searchsvc.indexing import (
     IndexReport,
 )
 from searchsvc.reading import Document
+from searchsvc.searching.duplicates import Copy
 from searchsvc.searching.export import Export
 from searchsvc.searching.request import SearchRequest
 from searchsvc.searching.search import SearchResult
@@ -125,6 +127,11 @@ class Backend(Protocol):
 
         Past deadline, raise DeadlineExceededError.
         """
+        ...
+
+    def duplicates(self, doc_id: str) -> list[Copy]:
+        """The document's near-duplicates (the other releases of its group), oldest first;
+        [] if it has none or does not exist."""
         ...
 
     def export(

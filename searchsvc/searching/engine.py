@@ -41,6 +41,7 @@ from searchsvc.scoring import Ranker
 from searchsvc.searching import export as export_module
 from searchsvc.searching import search as search_module
 from searchsvc.searching.backend import Backend, Freshness, IndexStats, Verification
+from searchsvc.searching.duplicates import Copy, DuplicateTable
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.search import SearchRequest, SearchResult, highlight_terms, search
 from searchsvc.searching.similar import COUNT, MoreLikeThis, SimilarResult
@@ -59,6 +60,7 @@ class _Snapshot:
             self.searcher = self.ix.searcher()
             self.ranker = Ranker(self.searcher)
             self.facets = FacetTable(self.searcher.reader())
+            self.duplicates = DuplicateTable(self.searcher.reader(), self.facets.live_mask)
             self.speller = Speller(self.searcher.reader()).preload()
             # Cheap to make: it looks up each word's document frequency once, when needed.
             self.more_like = MoreLikeThis(self.searcher, self.ranker, self.facets)
@@ -96,7 +98,13 @@ class _Snapshot:
     def probe(self) -> None:
         """Answer a one-hit listing through search(), as a request would; raise if it fails."""
         # Through the module, not this one's name for it: tests count the requests it serves.
-        search_module.search(self.searcher, self.ranker, self.facets, SearchRequest(size=1))
+        search_module.search(
+            self.searcher,
+            self.ranker,
+            self.facets,
+            SearchRequest(size=1),
+            duplicates=self.duplicates,
+        )
 
     def close(self) -> None:
         if self.searcher is not None:
@@ -279,6 +287,7 @@ class Engine:
             deadline=deadline,
             speller=snap.speller,
             today=today,
+            duplicates=snap.duplicates,
         )
         if not deadline.expired():
             snap.results.put(key, result)
@@ -415,6 +424,16 @@ class Engine:
             hash=stored.get("hash", ""),
             **fields,
         )
+
+    def duplicates(self, doc_id: str) -> list[Copy]:
+        """The other releases of the document's group of near-duplicates, oldest first
+        ([] if it has none, or there is no such document)."""
+        snap = self.snapshot()
+        docnum = snap.searcher.document_number(id=doc_id)
+        if docnum is None:
+            return []
+        stored = snap.searcher.stored_fields
+        return list(search_module.copies(stored, snap.duplicates, docnum))
 
     def stats(self) -> IndexStats:
         """Document count, date range, per-year counts, size and age of the index."""

@@ -31,8 +31,8 @@ from searchsvc.searching.spelling import Speller
 # The columns of an export, in their default order; the body only when asked for.
 EXPORT_FIELDS = ("id", "title", "date", "source", "category", "place", "url", "body")
 DEFAULT_FIELDS = tuple(f for f in EXPORT_FIELDS if f != "body")
-# An export has every match: paging means nothing to it.
-EXPORT_PARAMS = tuple(p for p in PARAMS if p.name not in ("page", "size"))
+# An export has every match: paging means nothing to it, nor grouping (every release is a row).
+EXPORT_PARAMS = tuple(p for p in PARAMS if p.name not in ("page", "size", "group"))
 # What fields= accepts: column names, comma-separated ("" for the default); OpenAPI says so.
 _NAME = f"(?:{'|'.join(EXPORT_FIELDS)})"
 FIELDS_PATTERN = f"^(?:{_NAME}(?:,{_NAME})*)?$"

@@ -96,6 +96,14 @@ class SearchRequest:
     )
     place: str | None = param(None, name="place", label="Place", help="Only this place.")
     sort: str = param("relevance", name="sort", choices=SORTS, help="Order of results.")
+    group: bool = param(
+        True,
+        name="group",
+        kind=bool,
+        help="Show each group of near-duplicates (one release under several paths or "
+        "outlets) once, at its best member, with the others as also published as; "
+        "false lists every release.",
+    )
     strict: bool = param(
         False,
         name="strict",

@@ -9,7 +9,8 @@ ranker, facet table and speller it keeps for the current state of the index.
                   --build_query--> Whoosh query (or every document, for an empty query)
     query --the scoring wing--> which documents match and their scores, as arrays
     matches & filters & live --> total and facet counts (from in-memory columns)
-                             --top page, by score or date--> Hits with snippets
+                             --duplicates.py: each group of near-duplicates once-->
+                  --top page, by score or date--> Hits with snippets, and their other copies
     unknown words --spelling.py, the exact field's words--> a "did you mean" suggestion
 
 Every phase checks the request's deadline (deadline.py) before it starts, and every loop
@@ -36,6 +37,7 @@ from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import shown_title
 from searchsvc.schema import FACET_FIELDS
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
+from searchsvc.searching.duplicates import Copy, DuplicateTable
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.query import QueryError, QueryTerms, parse_query, query_terms, read_query
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
@@ -58,6 +60,9 @@ class Hit:
     url: str
     score: float
     snippet: str
+    # The other releases of its group that the search matched, shown "also published as"
+    # (none with group=false, which lists them as hits of their own).
+    also: tuple[Copy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,11 +85,19 @@ class SearchResult:
     took_ms: float
     notice: str | None = None  # how the request was read, when not quite as asked
     range: DateRange | None = None  # the days from and to resolved to; None: no date filter
+    stories: int | None = None  # the matches with each group of near-duplicates counted once
+
+    @property
+    def listed(self) -> int:
+        """How many results the pages list: the stories, or with group=false every release."""
+        if self.stories is None or not self.request.group:
+            return self.total
+        return self.stories
 
     @property
     def pages(self) -> int:
         """How many pages the matches fill (at most MAX_DEPTH matches are reachable)."""
-        reachable = min(self.total, MAX_DEPTH)
+        reachable = min(self.listed, MAX_DEPTH)
         return max((reachable + self.request.size - 1) // self.request.size, 1)
 
     @property
@@ -102,12 +115,15 @@ def search(
     deadline: Deadline | None = None,
     speller: Speller | None = None,
     today: date | None = None,
+    duplicates: DuplicateTable | None = None,
 ) -> SearchResult:
     """Run a search request against a Whoosh searcher, its ranker and its facet table.
 
     Past `deadline` (None: no deadline) it raises DeadlineExceededError. `speller` is the
     reader's dictionary for the "did you mean" (without one, each search reads the words
     it needs from the index). Relative dates count from `today` (None: today in UTC).
+    With `duplicates`, each group of near-duplicates is listed once (unless req.group is
+    false) and counted in `stories`; facets count every release.
     """
     started = time.perf_counter()
     deadline = deadline or NEVER
@@ -117,17 +133,24 @@ def search(
     match, scores, terms, dates, reading = found
     # The re-ranking reads the best documents' text; the page's snippets read it again.
     stored = lru_cache(maxsize=None)(searcher.stored_fields)
-    docnums = _page(stored, ranker, match, scores, facets, req, terms, deadline)
+    deadline.check("grouping")
+    shown = match
+    if duplicates is not None:
+        shown = duplicates.collapse(match, _best_first(req, scores, facets))
+    listed = shown if req.group else match
+    docnums = _page(stored, ranker, listed, scores, facets, req, terms, deadline)
     hits = []
     for n in docnums:
         deadline.check("snippets")
-        hits.append(_hit(stored(int(n)), scores[n], terms))
+        also = copies(stored, duplicates, int(n), match) if req.group else ()
+        hits.append(_hit(stored(int(n)), scores[n], terms, also))
     deadline.check("facets")
     counts = _facet_counts(facets, match, req)
     return SearchResult(
         request=req,
         hits=hits,
         total=int(np.count_nonzero(match)),
+        stories=int(np.count_nonzero(shown)),
         facets=counts,
         suggestion=speller.suggest(req.q, deadline),
         took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -219,6 +242,27 @@ def _by_proximity(
     return np.concatenate([head[order], ranked[len(head) :]])
 
 
+def _best_first(req: SearchRequest, scores: np.ndarray, facets: FacetTable) -> np.ndarray:
+    """What makes a group's best member, in the order of the list: its score, or its date."""
+    if req.sort == "relevance" and req.q:
+        return scores
+    if req.sort == "oldest":
+        return -_undated_as(facets.date_keys, np.inf)
+    return _undated_as(facets.date_keys, -np.inf)
+
+
+def copies(
+    stored, duplicates: DuplicateTable | None, n: int, match: np.ndarray | None = None
+) -> tuple[Copy, ...]:
+    """The other releases of document n's group (those in match, if given), oldest first."""
+    if duplicates is None:
+        return ()
+    found = [listed_fields(stored(int(m))) for m in duplicates.others(n, match)]
+    found.sort(key=lambda f: (f["date"] is None, f["date"] or datetime.min, f["id"]))
+    keep = ("id", "title", "source", "date", "url")
+    return tuple(Copy(**{k: f[k] for k in keep}) for f in found)
+
+
 def _text(stored: dict) -> str:
     # As the exact field reads it, so word positions agree with the index's.
     return f"{stored.get('title', '')}\n{stored.get('body', '')}"
@@ -235,12 +279,13 @@ def listed_fields(stored: dict) -> dict:
     return {"id": stored["id"], "date": stored.get("date"), **fields, "url": stored.get("url", "")}
 
 
-def _hit(stored: dict, score: float | None, terms) -> Hit:
+def _hit(stored: dict, score: float | None, terms, also: tuple[Copy, ...] = ()) -> Hit:
     body = stored.get("body", "")
     return Hit(
         **listed_fields(stored),
         score=round(float(score or 0.0), 4),
         snippet=snippet(body, terms or QueryTerms()),
+        also=also,
     )
 
 

@@ -63,7 +63,7 @@ def document(doc_id: str):
     doc = get_backend().document(doc_id)
     if doc is None:
         raise NotFound(f"There is no document with the id {doc_id!r}.")
-    return document_payload(doc)
+    return document_payload(doc, get_backend().duplicates(doc_id))
 
 
 @bp.get("/documents/<path:doc_id>/similar")

@@ -83,7 +83,17 @@ SCHEMAS = {
                 "type": "string",
                 "description": "HTML: escaped text with the query's words in <mark> tags.",
             },
+            "also": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Copy"},
+                "description": "The other releases of its group of near-duplicates that the "
+                "search matched ('also published as'); empty with group=false.",
+            },
         }
+    ),
+    "Copy": _object(
+        {"id": _STRING, "title": _STRING, "source": _STRING, "date": _DATE, "url": _STRING},
+        "Another release of the same story: the same text under another path or outlet.",
     ),
     "FacetCount": _object(
         {"value": _STRING, "count": {"type": "integer", "minimum": 1}},
@@ -111,7 +121,17 @@ SCHEMAS = {
                 "oneOf": [{"$ref": "#/components/schemas/Range"}, {"type": "null"}],
                 "description": "What from and to resolved to, or null with neither.",
             },
-            "total": {"type": "integer", "minimum": 0},
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Releases that match (facets count these).",
+            },
+            "stories": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "The matches with each group of near-duplicates counted once: "
+                "what the pages list unless group=false.",
+            },
             "page": {"type": "integer", "minimum": 1},
             "size": {"type": "integer", "minimum": 1},
             "took_ms": {"type": "number", "minimum": 0},
@@ -147,7 +167,15 @@ SCHEMAS = {
         }
     ),
     "DocumentResponse": _object(
-        {"ok": _OK, "document": {"$ref": "#/components/schemas/Document"}},
+        {
+            "ok": _OK,
+            "document": {"$ref": "#/components/schemas/Document"},
+            "duplicates": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Copy"},
+                "description": "Its near-duplicates: the other releases of its group.",
+            },
+        },
     ),
     "SimilarRelease": _object(
         {

@@ -276,6 +276,7 @@ def document(doc_id: str):
         host=urlsplit(link).hostname if link else None,
         back_url=url_for("web.search", **search_args()),
         plain_url=url_for("web.document", doc_id=doc.id),
+        duplicates=get_backend().duplicates(doc.id),
     )
 
 

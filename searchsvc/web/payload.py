@@ -11,7 +11,7 @@ from datetime import datetime
 
 from searchsvc.dates import DateRange
 from searchsvc.reading import Document
-from searchsvc.searching import SearchResult, SimilarResult
+from searchsvc.searching import Hit, SearchResult, SimilarResult
 
 
 def _date(value: datetime | None) -> str | None:
@@ -25,10 +25,11 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
         "query": result.request.to_dict(),
         "range": range_payload(result.range),
         "total": result.total,
+        "stories": result.listed if result.stories is None else result.stories,
         "page": result.request.page,
         "size": result.request.size,
         "took_ms": result.took_ms,
-        "results": [{**asdict(hit), "date": _date(hit.date)} for hit in result.hits],
+        "results": [hit_payload(hit) for hit in result.hits],
         "facets": {
             name: [{"value": f.value, "count": f.count} for f in counts]
             for name, counts in result.facets.items()
@@ -37,6 +38,16 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
         "notice": result.notice,
         "next_url": next_url,
     }
+
+
+def hit_payload(hit: Hit) -> dict:
+    """One result, with its other copies ("also published as") as the API gives them."""
+    return {**asdict(hit), "date": _date(hit.date), "also": copies_payload(hit.also)}
+
+
+def copies_payload(copies) -> list[dict]:
+    """Other releases of a story: id, title, source, date and url each."""
+    return [{**asdict(c), "date": _date(c.date)} for c in copies]
 
 
 def range_payload(found: DateRange | None) -> dict | None:
@@ -50,13 +61,13 @@ def range_payload(found: DateRange | None) -> dict | None:
     }
 
 
-def document_payload(doc: Document) -> dict:
-    """A stored document as the API returns it."""
+def document_payload(doc: Document, duplicates=()) -> dict:
+    """A stored document as the API returns it, with its near-duplicates."""
     fields = asdict(doc)
     fields["date"] = _date(doc.date)
     fields.pop("path", None)  # a server-side path is none of a caller's business
     fields.pop("warnings", None)  # the indexing run's notes, not stored with the document
-    return {"ok": True, "document": fields}
+    return {"ok": True, "document": fields, "duplicates": copies_payload(duplicates)}
 
 
 def similar_payload(result: SimilarResult) -> dict:

@@ -1,0 +1,145 @@
+"""Groups of near-duplicates (syndicated copies), found when a searcher opens.
+
+    the minhash column (one signature per release, written at index time: searchsvc.minhash)
+    --LSH: per band of ROWS values, releases sorted by the band; neighbours are candidates-->
+    candidate pairs --minhash.same_story: similar, or contained--> edges --union-find--> groups
+    a search's matches --collapse(): each group's best matching member only--> the list shown
+
+Groups live with the searcher, never on disk: each state of the index (a commit, a rebuild)
+opens a new searcher and so recomputes them from the signatures the index holds. A release
+added, changed or removed is therefore grouped anew without any bookkeeping, and the
+signatures themselves are ordinary Whoosh column data, under the generation's commit,
+manifest and checksums like every other field. On the White House corpus (14,396 releases)
+this takes about 0.1 s per searcher opened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from searchsvc.minhash import BANDS, ROWS, SIGNATURE_BYTES, same_story, split
+
+COLUMN = "minhash"
+NEIGHBOURS = 3  # in a band's sorted order, each release is compared with the next three
+
+
+@dataclass(frozen=True)
+class Copy:
+    """Another release of the same story: "also published as"."""
+
+    id: str
+    title: str
+    source: str
+    date: datetime | None
+    url: str
+
+
+class DuplicateTable:
+    """Which group each document belongs to, by document number."""
+
+    def __init__(self, reader, live_mask: np.ndarray):
+        size = len(live_mask)
+        signatures, present = _read_signatures(reader, size)
+        present &= live_mask
+        # Each document's group label: the smallest document number of its group.
+        self.label = _group_labels(signatures, present)
+        counts = np.bincount(self.label, minlength=size)
+        self.grouped = counts[self.label] > 1  # in a group of two or more
+
+    @property
+    def groups(self) -> int:
+        """How many groups of two or more releases there are."""
+        labels = self.label[self.grouped]
+        return len(np.unique(labels))
+
+    def collapse(self, match: np.ndarray, key: np.ndarray) -> np.ndarray:
+        """match with only the best member of each group left (highest key; ties: lowest number)."""
+        members = np.flatnonzero(match & self.grouped)
+        if not len(members):
+            return match
+        order = np.lexsort((members, -key[members], self.label[members]))
+        ordered = members[order]
+        labels = self.label[ordered]
+        later = np.zeros(len(ordered), dtype=bool)
+        later[1:] = labels[1:] == labels[:-1]
+        out = match.copy()
+        out[ordered[later]] = False
+        return out
+
+    def others(self, docnum: int, among: np.ndarray | None = None) -> np.ndarray:
+        """The other members of docnum's group (only those in among, if given)."""
+        if not self.grouped[docnum]:
+            return np.zeros(0, dtype=np.int64)
+        same = self.label == self.label[docnum]
+        if among is not None:
+            same &= among
+        same[docnum] = False
+        return np.flatnonzero(same)
+
+
+def _read_signatures(reader, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every document's signature as a row of bytes, and whether it has one."""
+    rows: list[bytes] = []
+    where: list[int] = []
+    for leaf, base in reader.leaf_readers():
+        # A segment written before signatures (or with them switched off) has no column.
+        if not leaf.doc_count_all() or not leaf.has_column(COLUMN):
+            continue
+        for n, raw in enumerate(leaf.column_reader(COLUMN, translate=False), start=base):
+            if len(raw) == SIGNATURE_BYTES:
+                rows.append(raw)
+                where.append(n)
+    signatures = np.zeros((size, SIGNATURE_BYTES), dtype=np.uint8)
+    present = np.zeros(size, dtype=bool)
+    if rows:
+        signatures[where] = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), -1)
+        present[where] = True
+    return signatures, present
+
+
+def _group_labels(signatures: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each document's group: the smallest document number among its near-duplicates."""
+    size = len(present)
+    docs = np.flatnonzero(present)
+    sigs, counts = split(signatures[docs])
+    first, second = _candidates(sigs)
+    similar = same_story(sigs[first], counts[first], sigs[second], counts[second])
+    parent = list(range(len(docs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(first[similar].tolist(), second[similar].tolist(), strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    label = np.arange(size)
+    if len(docs):
+        roots = np.array([root(i) for i in range(len(docs))])
+        label[docs] = docs[roots]  # docs ascend, so the smallest index is the smallest number
+    return label
+
+
+def _candidates(sigs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (as row indices, first < second) that agree on a whole band: LSH."""
+    if len(sigs) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    found = []
+    for band in range(BANDS):
+        key = np.ascontiguousarray(sigs[:, band * ROWS : (band + 1) * ROWS]).view(np.uint64)
+        key = key.reshape(-1)
+        order = np.argsort(key, kind="stable")
+        keys = key[order]
+        for step in range(1, NEIGHBOURS + 1):
+            same = keys[step:] == keys[:-step]
+            found.append(np.stack([order[:-step][same], order[step:][same]]))
+    pairs = np.concatenate(found, axis=1)
+    pairs.sort(axis=0)
+    pairs = np.unique(pairs, axis=1)
+    return pairs[0], pairs[1]

@@ -1,0 +1,223 @@
+"""Near-duplicates: one release under two paths, or re-posted with another header and footer,
+is one story; a different release that shares the ministry's boilerplate is not.
+
+A small corpus on disk, indexed for real; the engine refreshes after each indexing run,
+so adding, changing and removing a copy regroups at once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from searchsvc import minhash
+from searchsvc.cli import main
+from searchsvc.indexing import index_paths
+from searchsvc.searching import Engine, SearchRequest
+from searchsvc.web import create_app
+
+BOILERPLATE = (
+    "About the Ministry: the Ministry of Agriculture and Water Resources is responsible for "
+    "state policy on farming, irrigation, land reclamation and food security. It works with "
+    "regional administrations, research institutes and international partners, and publishes "
+    "its statistics every quarter. Media enquiries should be sent to the press service by "
+    "email or telephone during working hours, Monday to Friday."
+)
+
+GRAIN = (
+    "The harvest of winter wheat was completed ahead of schedule in all five provinces this "
+    "week, the Minister told a meeting of the government on Thursday. Farmers gathered more "
+    "than one million four hundred thousand tonnes of grain, about eight per cent above the "
+    "plan, thanks to new combine harvesters delivered in the spring and the repair of the "
+    "main irrigation canals. The state grain company will buy the crop at the fixed price "
+    "agreed in February, and the first trains have already left for the elevators near the "
+    "capital. The Minister thanked the machine operators and the mill workers, and said "
+    "that part of the surplus would be offered to neighbouring countries under long term "
+    "contracts. Preparations for the autumn sowing of cotton begin next month."
+)
+
+SOLAR = (
+    "A solar power station with a capacity of ten megawatts opened on Tuesday near the "
+    "southern border, supplying electricity to pumping stations that lift water from the "
+    "river to the fields of three districts. The panels were installed by a joint venture "
+    "with a foreign engineering firm, and local technicians were trained to run the plant. "
+    "The Minister said that the station would cut the use of diesel generators by half "
+    "and lower the cost of watering orchards and vineyards. Two more stations of the "
+    "same kind are planned for next year, financed by a loan from a development bank, "
+    "and the ministry will report on their progress in its quarterly statistics."
+)
+
+HEADER = "ASHGABAT, Turkmenistan, June 14 (Trend): "
+FOOTER = (
+    "Follow Trend News Agency on Telegram and subscribe to our newsletter for the latest "
+    "news from the Caspian region."
+)
+
+
+def release(title: str, date: str, source: str, body: str) -> str:
+    return f"---\ntitle: {title}\ndate: {date}\nsource: {source}\n---\n\n{body}\n"
+
+
+def ministry(title: str, date: str, text: str) -> str:
+    return release(title, date, "Ministry of Agriculture", f"{text}\n\n{BOILERPLATE}")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "docs"
+    for folder in ("press", "archive", "wire"):
+        (root / folder).mkdir(parents=True)
+    grain = ministry("Winter wheat harvest completed", "2024-06-13", GRAIN)
+    (root / "press" / "grain.md").write_text(grain, encoding="utf-8")
+    (root / "archive" / "grain.md").write_text(grain, encoding="utf-8")  # a second path
+    wire_body = f"{HEADER}{GRAIN}\n\n{FOOTER}"
+    wire = release("Turkmenistan completes wheat harvest", "2024-06-14", "Trend", wire_body)
+    (root / "wire" / "grain.md").write_text(wire, encoding="utf-8")
+    solar = ministry("Solar station opens in the south", "2024-06-11", SOLAR)
+    (root / "press" / "solar.md").write_text(solar, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def engine(corpus: Path, tmp_path: Path):
+    index_paths(tmp_path / "index", [corpus], procs=1)
+    with Engine(tmp_path / "index", check_interval=0) as engine:
+        yield engine
+
+
+def run(engine: Engine, corpus: Path) -> None:
+    engine.index([corpus], procs=1)
+
+
+def stories(engine: Engine, q: str, **params) -> list[tuple[str, tuple[str, ...]]]:
+    """Each hit's id with the ids it also stands for."""
+    result = engine.search(SearchRequest(q=q, size=20, **params))
+    return [(hit.id, tuple(c.id for c in hit.also)) for hit in result.hits]
+
+
+def test_copies_under_two_paths_and_with_another_header_are_one_story(engine):
+    result = engine.search(SearchRequest(q="wheat harvest"))
+    assert (result.total, result.stories) == (3, 1)
+    [hit] = result.hits
+    group = {hit.id, *(c.id for c in hit.also)}
+    assert group == {"press/grain", "archive/grain", "wire/grain"}
+    trend = [c for c in hit.also if c.id == "wire/grain"] or [hit]
+    assert trend[0].source == "Trend"
+
+
+def test_a_different_release_with_the_same_boilerplate_is_not_grouped(engine):
+    result = engine.search(SearchRequest(q="ministry"))  # in the boilerplate of both
+    assert (result.total, result.stories) == (3, 2)  # the wire copy has no boilerplate
+    assert len(result.hits) == 2
+    solar = next(h for h in result.hits if h.id == "press/solar")
+    assert solar.also == ()
+    assert engine.duplicates("press/solar") == []
+
+
+def test_group_false_lists_every_release(engine):
+    result = engine.search(SearchRequest(q="wheat harvest", group=False))
+    assert (result.total, result.stories) == (3, 1)
+    assert sorted(h.id for h in result.hits) == ["archive/grain", "press/grain", "wire/grain"]
+    assert all(h.also == () for h in result.hits)
+    assert engine.search(SearchRequest(q="wheat harvest", group=False, size=1)).pages == 3
+    assert engine.search(SearchRequest(q="wheat harvest", size=1)).pages == 1
+    assert SearchRequest().group is True
+
+
+def test_paging_counts_stories(engine):
+    first = engine.search(SearchRequest(q="", size=1, sort="oldest"))
+    second = engine.search(SearchRequest(q="", size=1, page=2, sort="oldest"))
+    assert (first.total, first.stories, first.pages) == (4, 2, 2)
+    assert [h.id for h in first.hits] == ["press/solar"]
+    # The grain story sits at its oldest member (sort=oldest), the other two behind it.
+    [grain] = second.hits
+    assert grain.date is not None and grain.date.day == 13
+    assert {c.id for c in grain.also} | {grain.id} == {
+        "press/grain",
+        "archive/grain",
+        "wire/grain",
+    }
+    assert not second.has_next
+
+
+def test_facets_count_every_release(engine):
+    result = engine.search(SearchRequest(q="wheat harvest"))
+    assert {f.value: f.count for f in result.facets["source"]} == {
+        "Ministry of Agriculture": 2,
+        "Trend": 1,
+    }
+
+
+def test_duplicates_of_a_document(engine):
+    copies = engine.duplicates("wire/grain")
+    assert [c.id for c in copies] == ["archive/grain", "press/grain"]  # oldest first, by id
+    assert engine.duplicates("no/such/id") == []
+
+
+def test_incremental_runs_regroup_added_changed_and_removed_copies(engine, corpus: Path):
+    # Added: another outlet re-posts it.
+    body = f"By our correspondent. {GRAIN} Read more on our site."
+    (corpus / "wire" / "grain-2.md").write_text(
+        release("Wheat harvest done", "2024-06-15", "Orient", body), encoding="utf-8"
+    )
+    run(engine, corpus)
+    assert len(engine.duplicates("press/grain")) == 3
+    # Changed: the wire copy is replaced by a different story.
+    (corpus / "wire" / "grain.md").write_text(
+        release("Solar station", "2024-06-16", "Trend", SOLAR.replace("ten", "twelve")),
+        encoding="utf-8",
+    )
+    run(engine, corpus)
+    assert {c.id for c in engine.duplicates("press/grain")} == {"archive/grain", "wire/grain-2"}
+    assert [c.id for c in engine.duplicates("wire/grain")] == ["press/solar"]
+    # Removed: two copies go, and the last one stands alone.
+    (corpus / "archive" / "grain.md").unlink()
+    (corpus / "wire" / "grain-2.md").unlink()
+    run(engine, corpus)
+    assert engine.duplicates("press/grain") == []
+    assert stories(engine, "wheat harvest") == [("press/grain", ())]
+
+
+def test_the_api_and_the_page_say_both_numbers(engine, tmp_path: Path):
+    app = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "index")})
+    client = app.test_client()
+    body = client.get("/api/search?q=wheat+harvest").get_json()
+    assert (body["total"], body["stories"], len(body["results"])) == (3, 1, 1)
+    also = body["results"][0]["also"]
+    assert len(also) == 2 and set(also[0]) == {"id", "title", "source", "date", "url"}
+    every = client.get("/api/search?q=wheat+harvest&group=false").get_json()
+    assert (every["total"], every["stories"], len(every["results"])) == (3, 1, 3)
+    page = client.get("/?q=wheat+harvest").get_data(as_text=True)
+    assert "3 releases in 1 story" in page and "Also published as" in page
+    assert "group=false" in page
+    doc = client.get("/api/documents/press/grain").get_json()
+    assert {d["id"] for d in doc["duplicates"]} == {"archive/grain", "wire/grain"}
+    assert "Also published as" in client.get("/doc/press/grain").get_data(as_text=True)
+
+
+def test_the_cli_lists_every_release_with_no_group(engine, tmp_path: Path, runner):
+    args = ["search", "wheat harvest", "--json", "--index-dir", str(tmp_path / "index")]
+    grouped = json.loads(runner.invoke(main, args).output)
+    every = json.loads(runner.invoke(main, [*args, "--no-group"]).output)
+    assert (len(grouped["results"]), len(every["results"])) == (1, 3)
+
+
+def test_signatures_estimate_similarity():
+    text = f"{GRAIN}\n\n{BOILERPLATE}"
+    assert minhash.similarity(minhash.signature(text), minhash.signature(text)) == 1.0
+    wire = minhash.signature(f"{HEADER}{GRAIN}\n\n{FOOTER}")
+    assert minhash.similarity(minhash.signature(GRAIN), wire) >= minhash.THRESHOLD
+    other = minhash.signature(f"{SOLAR}\n\n{BOILERPLATE}")
+    assert minhash.similarity(minhash.signature(text), other) < 0.5
+    assert minhash.signature(" ... ") == minhash.EMPTY
+    assert minhash.similarity(minhash.EMPTY, minhash.EMPTY) == 0.0
+
+
+def test_the_cli_lines_say_stories_and_copies(engine, tmp_path: Path, runner):
+    args = ["search", "wheat harvest", "--index-dir", str(tmp_path / "index")]
+    lines = runner.invoke(main, args).output.splitlines()
+    assert lines[0].startswith("3 results in 1 story (1-1 shown, ")
+    also = [line for line in lines if line.startswith("  also published as: ")]
+    assert len(also) == 2
