@@ -63,7 +63,7 @@ class _Snapshot:
             self.duplicates = DuplicateTable(self.searcher.reader(), self.facets.live_mask)
             self.speller = Speller(self.searcher.reader()).preload()
             # Cheap to make: it looks up each word's document frequency once, when needed.
-            self.more_like = MoreLikeThis(self.searcher, self.ranker, self.facets)
+            self.more_like = MoreLikeThis(self.searcher, self.ranker, self.facets, self.duplicates)
         except BaseException:
             self.close()
             raise

@@ -7,8 +7,9 @@
         MIN_DOC_FREQ documents (or more than MAX_DOC_FREQ of them) left out
     the best MAX_QUERY_TERMS stems --one weighted OR query, each stem asked of title and
         body and boosted by its tf x idf over the best one's--> the Ranker, as a search
-    scores --live documents, less the document itself and the ids to exclude (its
-        near-duplicates)--> the best COUNT, best first
+    scores --live documents, less the document itself, its near-duplicates (its group in
+        the DuplicateTable) and any ids to exclude; each other group once, at its best
+        member--> the best COUNT, best first
 
 This is Lucene's MoreLikeThis (same order of steps, and its defaults where they fit; see
 the constants), ranked by the same BM25F code as a search. The index keeps no term
@@ -34,6 +35,7 @@ import numpy as np
 from searchsvc.analysis import WORD_RE, fold, stem_term
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.scoring import Ranker, idf, top
+from searchsvc.searching.duplicates import DuplicateTable
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.query import weighted_words
 
@@ -76,10 +78,11 @@ _FUNCTION_WORDS = """
     monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
 """
 FUNCTION_WORDS = frozenset(_FUNCTION_WORDS.split())
-# Until the index knows near-duplicates, a candidate is taken for the same release as the
-# document (or as a release listed already) when it has the same URL, or the same title
-# (folded) and the same day, or the same title and a score this close: the same words
-# at the same length score the same, and a re-post a day later is a copy, not a sequel.
+# Beside the near-duplicate groups (which an index written before signatures lacks), a
+# candidate is taken for the same release as the document (or as a release listed already)
+# when it has the same URL, or the same title (folded) and the same day, or the same title
+# and a score this close: the same words at the same length score the same, and a re-post
+# a day later is a copy, not a sequel.
 SAME_SCORE = 1e-4
 
 
@@ -112,8 +115,15 @@ class SimilarResult:
 class MoreLikeThis:
     """Finds similar releases in one state of the index (one reader), keeping its dfs."""
 
-    def __init__(self, searcher, ranker: Ranker, facets: FacetTable):
+    def __init__(
+        self,
+        searcher,
+        ranker: Ranker,
+        facets: FacetTable,
+        duplicates: DuplicateTable | None = None,
+    ):
         self.searcher = searcher
+        self.duplicates = duplicates
         self.reader = searcher.reader()
         self.ranker = ranker
         self.facets = facets
@@ -202,6 +212,9 @@ class MoreLikeThis:
             n = self.searcher.document_number(id=other)
             if n is not None:
                 match[n] = False
+        if self.duplicates is not None:
+            match[self.duplicates.others(docnum)] = False
+            match = self.duplicates.collapse(match, scores)  # each story once
         # The document itself, then each release listed: a candidate that is the same
         # release as one of them is passed over.
         kept = [(stored, float(scores[docnum]))]
