@@ -194,16 +194,15 @@ SCHEMAS = {
             "terms": {
                 "type": "array",
                 "items": _STRING,
-                "maxItems": 25,
                 "description": "The document's most distinctive words (stems) that were "
-                "searched, most distinctive first.",
+                "searched, most distinctive first (at most 25).",
             },
             "took_ms": {"type": "number", "minimum": 0},
             "results": {
                 "type": "array",
                 "items": {"$ref": "#/components/schemas/SimilarRelease"},
-                "maxItems": 10,
-                "description": "Best first; never the document itself or its near-duplicates.",
+                "description": "Up to 10, best first; never the document itself or its "
+                "near-duplicates, and each other story once.",
             },
         }
     ),
