@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from searchsvc.searching import Engine
 from searchsvc.searching.similar import (
     MAX_QUERY_TERMS,
     MAX_TOKENS_PARSED,
+    identity,
     same_release,
     term_frequencies,
 )
@@ -241,25 +243,27 @@ def test_only_the_opening_words_of_a_long_release_are_read():
     assert term_frequencies("pipeline " * MAX_TOKENS_PARSED * 2) == {"pipelin": MAX_TOKENS_PARSED}
 
 
+DAY, NEXT_DAY = datetime(2024, 3, 2, 9), datetime(2024, 3, 3)
 SAME = [
     # a, b, the same release?
     ({"title": "A", "url": "https://x/1"}, {"title": "B", "url": "https://x/1"}, True),
-    ({"title": "Gas talks", "date": 1}, {"title": "gas  TALKS", "date": 1}, True),
-    ({"title": "Gas talks", "date": 1}, {"title": "Gas talks", "date": 2}, False),
-    ({"title": "", "date": 1}, {"title": "", "date": 1}, False),
+    ({"title": "Gas talks", "date": DAY}, {"title": "gas  TALKS", "date": DAY}, True),
+    ({"title": "Gas talks", "date": DAY}, {"title": "Gas talks", "date": NEXT_DAY}, False),
+    ({"title": "Gas talks"}, {"title": "Gas talks"}, False),
+    ({"title": "", "date": DAY}, {"title": "", "date": DAY}, False),
     ({"title": "A", "url": ""}, {"title": "B", "url": ""}, False),
 ]
 
 
 @pytest.mark.parametrize(("a", "b", "same"), SAME)
 def test_same_release(a, b, same):
-    assert same_release(a, 3.0, b, 2.0) is same
+    assert same_release(identity(a, 3.0), identity(b, 2.0)) is same
 
 
 def test_the_same_title_and_score_is_a_copy_posted_another_day():
-    a, b = {"title": "Gas talks", "date": 1}, {"title": "Gas talks", "date": 2}
-    assert same_release(a, 2.0, b, 2.0)
-    assert not same_release(a, 2.0, {**b, "title": "Oil talks"}, 2.0)
+    a, b = {"title": "Gas talks", "date": DAY}, {"title": "Gas talks", "date": NEXT_DAY}
+    assert same_release(identity(a, 2.0), identity(b, 2.0))
+    assert not same_release(identity(a, 2.0), identity({**b, "title": "Oil talks"}, 2.0))
 
 
 # -- the seeds -------------------------------------------------------------------------------
