@@ -182,7 +182,8 @@ class MoreLikeThis:
         return out
 
     def df(self, term: str) -> int:
-        """How many documents hold term in their title or body (the larger of the two)."""
+        """How many documents hold term in their body (in their title, for a word no body
+        holds): nearly always the documents holding it in either, at half the lookups."""
         found = self._df.get(term)
         if found is None:
             found = self.reader.doc_frequency("body", term)
