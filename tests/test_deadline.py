@@ -171,6 +171,7 @@ def test_every_phase_checks_the_deadline(seeds_index):
         "parsing",
         "expanding wildcards",
         "ranking",
+        "grouping",
         "sorting",
         "proximity",
         "snippets",
