@@ -28,7 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# bench/http.py would shadow the standard library's http: the folder goes last.
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
+sys.path.insert(0, str(_BENCH.parent))
 
 from searchsvc import minhash  # noqa: E402
 from searchsvc.indexing import index_paths, writing  # noqa: E402
@@ -51,7 +54,7 @@ def figures(index_dir: str, sample: int, show: str | None, seed: int) -> dict:
         snap = engine.snapshot()
         reader = snap.searcher.reader()
         started = time.perf_counter()
-        table = DuplicateTable(reader, snap.facets.live_mask)
+        table = DuplicateTable(reader, snap.facets.live_mask, snap.facets.date_keys)
         seconds = time.perf_counter() - started
         live = snap.facets.live
         stored = snap.searcher.stored_fields

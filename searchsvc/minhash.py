@@ -10,7 +10,9 @@ side (searching/duplicates.py) bands the signatures (LSH: BANDS bands of ROWS va
 find candidate pairs, and same_story() decides each pair: J >= THRESHOLD, or, for a copy
 with its own header and footer (which lower J the more the shorter the release), a
 J >= FLOOR where the shingles in common cover CONTAINED of the smaller text (estimated
-from J and the two shingle counts: |A & B| = J (|A| + |B|) / (1 + J)).
+from J and the two shingle counts: |A & B| = J (|A| + |B|) / (1 + J)); and, when both are
+dated, at most WINDOW_DAYS apart: copies appear within days, while a yearly notice renewed
+in the same words, or a monthly release from one template, is a new release each time.
 
 Why our own numpy MinHash rather than datasketch: the signature of one release is a few
 numpy operations (about 1 ms for 1,500 words, in the indexer's worker processes), it is
@@ -34,9 +36,10 @@ NUM_PERM = 128
 ROWS = 4  # values per band
 BANDS = NUM_PERM // ROWS
 SHINGLE = 5  # words per shingle
-THRESHOLD = 0.7  # estimated Jaccard similarity at which two releases are one story
-FLOOR = 0.45  # ... or this much, when the smaller text is CONTAINED in the other
-CONTAINED = 0.85
+THRESHOLD = 0.9  # estimated Jaccard similarity at which two releases are one story
+FLOOR = 0.5  # ... or this much, when the smaller text is CONTAINED in the other
+CONTAINED = 0.95
+WINDOW_DAYS = 31  # and, both dated, at most this far apart
 SIGNATURE_BYTES = NUM_PERM * 2 + 4
 EMPTY = b""  # the signature of a text without words: never grouped
 
@@ -94,12 +97,18 @@ def split(signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, counts
 
 
-def same_story(values_a, counts_a, values_b, counts_b) -> np.ndarray:
-    """Whether each pair of signatures (row by row) is one release: see the module's rule."""
+def same_story(values_a, counts_a, values_b, counts_b, days_apart=None) -> np.ndarray:
+    """Whether each pair of signatures (row by row) is one release: see the module's rule.
+
+    days_apart: how far apart each pair's dates are (NaN where either is undated).
+    """
     j = (values_a == values_b).mean(axis=1)
     common = j * (counts_a + counts_b.astype(np.float64)) / (1 + j)
     contained = common / np.maximum(np.minimum(counts_a, counts_b), 1)
-    return (j >= THRESHOLD) | ((j >= FLOOR) & (contained >= CONTAINED))
+    same = (j >= THRESHOLD) | ((j >= FLOOR) & (contained >= CONTAINED))
+    if days_apart is not None:
+        same &= ~(np.abs(days_apart) > WINDOW_DAYS)  # NaN (undated) compares False: kept
+    return same
 
 
 def similarity(a: bytes, b: bytes) -> float:

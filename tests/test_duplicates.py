@@ -35,7 +35,24 @@ GRAIN = (
     "agreed in February, and the first trains have already left for the elevators near the "
     "capital. The Minister thanked the machine operators and the mill workers, and said "
     "that part of the surplus would be offered to neighbouring countries under long term "
-    "contracts. Preparations for the autumn sowing of cotton begin next month."
+    "contracts. Preparations for the autumn sowing of cotton begin next month.\n\n"
+    "In the northern province, where the spring was unusually dry, yields were lower than "
+    "last year, but the new drip irrigation systems installed on the experimental farms "
+    "saved most of the crop. Agronomists from the national research institute visited the "
+    "fields in May and recommended earlier sowing dates and drought resistant varieties, "
+    "which several cooperatives have already ordered for the coming season. The regional "
+    "governor said that the local flour mills will run three shifts until the end of August "
+    "to process the grain, and that bakeries in the province will keep bread prices stable "
+    "throughout the year.\n\n"
+    "Exports of grain remain under a licence regime. Traders who wish to sell abroad must "
+    "first supply the domestic reserve, which the government intends to raise to half a "
+    "million tonnes by the end of the year. Talks with buyers from two neighbouring states "
+    "are under way, and a delegation of the state grain company will travel to the port of "
+    "Turkmenbashi next week to inspect the new grain terminal, built with a loan from an "
+    "Asian development bank and able to load a ship of twenty thousand tonnes in two days. "
+    "The Minister also announced a competition for the best harvest team, with prizes of "
+    "cars and tractors to be awarded on the national day of agricultural workers in "
+    "November, and invited journalists to visit the farms that set records this summer."
 )
 
 SOLAR = (
@@ -50,10 +67,7 @@ SOLAR = (
 )
 
 HEADER = "ASHGABAT, Turkmenistan, June 14 (Trend): "
-FOOTER = (
-    "Follow Trend News Agency on Telegram and subscribe to our newsletter for the latest "
-    "news from the Caspian region."
-)
+FOOTER = "Follow Trend News Agency on Telegram for the latest news."
 
 
 def release(title: str, date: str, source: str, body: str) -> str:
@@ -221,3 +235,12 @@ def test_the_cli_lines_say_stories_and_copies(engine, tmp_path: Path, runner):
     assert lines[0].startswith("3 results in 1 story (1-1 shown, ")
     also = [line for line in lines if line.startswith("  also published as: ")]
     assert len(also) == 2
+
+
+def test_the_same_words_a_year_later_are_a_new_release(engine, corpus: Path):
+    # A yearly notice renewed word for word is not a copy: copies appear within a month.
+    again = ministry("Winter wheat harvest completed", "2025-06-13", GRAIN)
+    (corpus / "press" / "grain-2025.md").write_text(again, encoding="utf-8")
+    run(engine, corpus)
+    assert "press/grain-2025" not in {c.id for c in engine.duplicates("press/grain")}
+    assert engine.duplicates("press/grain-2025") == []

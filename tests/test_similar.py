@@ -28,7 +28,7 @@ FILLER = (
     "thanked the partners for their cooperation."
 )
 
-# id (path without .md) -> (title, date, body). Four releases about pipelines, two about
+# id (path without .md) -> (title, date, body[, credit line]). Four releases about pipelines, two about
 # solar power, and others about other things; all share the ministry's boilerplate.
 CORPUS = {
     "pipelines/tapi": (
@@ -36,7 +36,7 @@ CORPUS = {
         "2024-03-02",
         "Construction of the TAPI gas pipeline reached Herat. The pipeline will carry natural "
         "gas from the Galkynysh field; welders joined pipeline sections and the first "
-        "compressor station of the gas pipeline was built. Zanzibarite zanzibarite.",
+        "compressor station of the gas pipeline was built.",
     ),
     "pipelines/caspian": (
         "Trans-Caspian gas pipeline talks in Baku",
@@ -73,13 +73,15 @@ CORPUS = {
         "2024-03-05",
         "Construction of the TAPI gas pipeline reached Herat. The pipeline will carry natural "
         "gas from the Galkynysh field; welders joined pipeline sections and the first "
-        "compressor station of the gas pipeline was built. Reporting by the wire desk.",
+        "compressor station of the gas pipeline was built.",
+        "Reporting by the wire desk.",
     ),
     "solar/schools": (
         "Solar panels for village schools",
         "2024-02-14",
         "Solar panels were fitted on the roofs of forty village schools. The solar power "
-        "lights classrooms, and spare solar power feeds the village grid.",
+        "lights classrooms, and spare solar power feeds the village grid. Zanzibarite "
+        "zanzibarite.",
     ),
     "solar/plant": (
         "Solar power plant opens",
@@ -117,8 +119,8 @@ CORPUS = {
 PIPELINES = {i for i in CORPUS if i.startswith("pipelines/")}
 
 
-def _markdown(title: str, date: str, body: str) -> str:
-    return f'---\ntitle: "{title}"\ndate: {date}\n---\n\n{body} {FILLER}\n\n{FILLER}\n'
+def _markdown(title: str, date: str, body: str, credit: str = "") -> str:
+    return f'---\ntitle: "{title}"\ndate: {date}\n---\n\n{body} {FILLER}\n\n{FILLER} {credit}\n'
 
 
 @pytest.fixture(scope="module")
@@ -188,10 +190,11 @@ def test_the_words_searched_are_the_documents_distinctive_ones(engine):
     assert terms[0] == "pipelin"  # used most, by few releases
     assert {"gas", "compressor", "herat"} <= set(terms)
     assert len(terms) <= MAX_QUERY_TERMS
-    # Only this release (and its copy, which lacks it) has it: it could find nothing else.
-    assert "zanzibarit" not in terms
     # The boilerplate every release shares weighs least, if it is there at all.
     assert "ministri" not in terms[:10]
+    # Only this release has it, twice: it could find nothing else.
+    assert "solar" in engine.similar("solar/schools").terms
+    assert "zanzibarit" not in engine.similar("solar/schools").terms
 
 
 def test_exclude_leaves_out_the_ids_given(engine):

@@ -23,6 +23,7 @@ import numpy as np
 from searchsvc.minhash import BANDS, ROWS, SIGNATURE_BYTES, same_story, split
 
 COLUMN = "minhash"
+_DAY = 86_400_000_000.0  # microseconds
 NEIGHBOURS = 3  # in a band's sorted order, each release is compared with the next three
 
 
@@ -40,12 +41,14 @@ class Copy:
 class DuplicateTable:
     """Which group each document belongs to, by document number."""
 
-    def __init__(self, reader, live_mask: np.ndarray):
+    def __init__(self, reader, live_mask: np.ndarray, date_keys: np.ndarray | None = None):
+        """date_keys: each document's date in microseconds since 1970 (NaN: undated)."""
         size = len(live_mask)
         signatures, present = _read_signatures(reader, size)
         present &= live_mask
+        days = np.full(size, np.nan) if date_keys is None else date_keys / _DAY
         # Each document's group label: the smallest document number of its group.
-        self.label = _group_labels(signatures, present)
+        self.label = _group_labels(signatures, present, days)
         counts = np.bincount(self.label, minlength=size)
         self.grouped = counts[self.label] > 1  # in a group of two or more
 
@@ -103,13 +106,14 @@ def _read_signatures(reader, size: int) -> tuple[np.ndarray, np.ndarray]:
     return signatures, present
 
 
-def _group_labels(signatures: np.ndarray, present: np.ndarray) -> np.ndarray:
+def _group_labels(signatures: np.ndarray, present: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Each document's group: the smallest document number among its near-duplicates."""
     size = len(present)
     docs = np.flatnonzero(present)
     sigs, counts = split(signatures[docs])
     first, second = _candidates(sigs)
-    similar = same_story(sigs[first], counts[first], sigs[second], counts[second])
+    apart = days[docs][first] - days[docs][second]
+    similar = same_story(sigs[first], counts[first], sigs[second], counts[second], apart)
     parent = list(range(len(docs)))
 
     def root(i: int) -> int:

@@ -60,7 +60,9 @@ class _Snapshot:
             self.searcher = self.ix.searcher()
             self.ranker = Ranker(self.searcher)
             self.facets = FacetTable(self.searcher.reader())
-            self.duplicates = DuplicateTable(self.searcher.reader(), self.facets.live_mask)
+            self.duplicates = DuplicateTable(
+                self.searcher.reader(), self.facets.live_mask, self.facets.date_keys
+            )
             self.speller = Speller(self.searcher.reader()).preload()
             # Cheap to make: it looks up each word's document frequency once, when needed.
             self.more_like = MoreLikeThis(self.searcher, self.ranker, self.facets, self.duplicates)
