@@ -28,8 +28,9 @@ FILLER = (
     "thanked the partners for their cooperation."
 )
 
-# id (path without .md) -> (title, date, body[, credit line]). Four releases about pipelines, two about
-# solar power, and others about other things; all share the ministry's boilerplate.
+# id (path without .md) -> (title, date, body[, credit line]). Four releases about
+# pipelines, two about solar power, and others about other things; all share the ministry's
+# boilerplate.
 CORPUS = {
     "pipelines/tapi": (
         "TAPI gas pipeline construction reaches Herat",

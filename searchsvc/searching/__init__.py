@@ -9,6 +9,7 @@ a document --similar (its most distinctive words, ranked as a search)--> Similar
 
 from searchsvc.searching.backend import (
     Backend,
+    BackendUnavailableError,
     DeadlineExceededError,
     DeleteRefusedError,
     Freshness,
@@ -27,7 +28,16 @@ from searchsvc.searching.export import (
     FIELDS_PATTERN,
     Export,
     ExportRow,
+    Rows,
     parse_fields,
+)
+from searchsvc.searching.query import (
+    QueryError,
+    exact_fallback,
+    parse_query,
+    plain_words,
+    query_terms,
+    read_query,
 )
 from searchsvc.searching.request import (
     MAX_DEPTH,
@@ -39,11 +49,37 @@ from searchsvc.searching.request import (
     check_request,
     request_from_args,
 )
-from searchsvc.searching.search import FacetCount, Hit, SearchResult
-from searchsvc.searching.similar import SimilarRelease, SimilarResult
+from searchsvc.searching.search import (
+    MAX_FACET_VALUES,
+    FacetCount,
+    Hit,
+    SearchResult,
+    listed_fields,
+)
+from searchsvc.searching.similar import (
+    COUNT as SIMILAR_COUNT,
+)
+from searchsvc.searching.similar import (
+    SimilarRelease,
+    SimilarResult,
+    identity,
+    more_like_this_settings,
+    same_release,
+    similar_release,
+)
 
 __all__ = [
     "Backend",
+    "BackendUnavailableError",
+    "MAX_FACET_VALUES",
+    "QueryError",
+    "Rows",
+    "exact_fallback",
+    "listed_fields",
+    "parse_query",
+    "plain_words",
+    "query_terms",
+    "read_query",
     "DeadlineExceededError",
     "DeleteRefusedError",
     "Freshness",
@@ -71,8 +107,13 @@ __all__ = [
     "SearchError",
     "SearchRequest",
     "SearchResult",
+    "SIMILAR_COUNT",
     "SimilarRelease",
     "SimilarResult",
+    "identity",
+    "more_like_this_settings",
+    "same_release",
+    "similar_release",
     "check_request",
     "request_from_args",
 ]

@@ -227,7 +227,7 @@ class MoreLikeThis:
             if any(same_release(this, other) for other in kept):
                 continue
             kept.append(this)
-            hits.append(_release(found, score))
+            hits.append(similar_release(found, score))
             if len(hits) == count:
                 break
         return hits
@@ -285,7 +285,18 @@ def _folded(value: object) -> str:
     return " ".join(fold(value).split()) if isinstance(value, str) else ""
 
 
-def _release(stored: dict, score: float) -> SimilarRelease:
+def more_like_this_settings() -> dict:
+    """These choices as the parameters of OpenSearch's (Lucene's) more_like_this query."""
+    return {
+        "min_term_freq": MIN_TERM_FREQ,
+        "min_doc_freq": MIN_DOC_FREQ,
+        "max_query_terms": MAX_QUERY_TERMS,
+        "stop_words": sorted(FUNCTION_WORDS),
+    }
+
+
+def similar_release(stored: dict, score: float) -> SimilarRelease:
+    """A stored document as a similar release with its score."""
     return SimilarRelease(
         id=stored["id"],
         title=stored.get("title", ""),
