@@ -12,7 +12,9 @@ with its own header and footer (which lower J the more the shorter the release),
 J >= FLOOR where the shingles in common cover CONTAINED of the smaller text (estimated
 from J and the two shingle counts: |A & B| = J (|A| + |B|) / (1 + J)); and, when both are
 dated, at most WINDOW_DAYS apart: copies appear within days, while a yearly notice renewed
-in the same words, or a monthly release from one template, is a new release each time.
+in the same words, or a monthly release from one template, is a new release each time. A
+text of fewer than MIN_SHINGLES shingles (about 34 words) is never grouped: two short
+notes that differ in a date or a link are different releases.
 
 Why our own numpy MinHash rather than datasketch: the signature of one release is a few
 numpy operations (about 1 ms for 1,500 words, in the indexer's worker processes), it is
@@ -40,6 +42,7 @@ THRESHOLD = 0.9  # estimated Jaccard similarity at which two releases are one st
 FLOOR = 0.5  # ... or this much, when the smaller text is CONTAINED in the other
 CONTAINED = 0.95
 WINDOW_DAYS = 31  # and, both dated, at most this far apart
+MIN_SHINGLES = 30  # a shorter text is never grouped: too few words to tell a copy
 SIGNATURE_BYTES = NUM_PERM * 2 + 4
 EMPTY = b""  # the signature of a text without words: never grouped
 
@@ -106,6 +109,7 @@ def same_story(values_a, counts_a, values_b, counts_b, days_apart=None) -> np.nd
     common = j * (counts_a + counts_b.astype(np.float64)) / (1 + j)
     contained = common / np.maximum(np.minimum(counts_a, counts_b), 1)
     same = (j >= THRESHOLD) | ((j >= FLOOR) & (contained >= CONTAINED))
+    same &= np.minimum(counts_a, counts_b) >= MIN_SHINGLES
     if days_apart is not None:
         same &= ~(np.abs(days_apart) > WINDOW_DAYS)  # NaN (undated) compares False: kept
     return same

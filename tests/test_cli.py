@@ -77,7 +77,9 @@ def test_search_json_is_the_api_shape(runner, seeds_index):
         "score",
         "snippet",
         "also",
+        "title_html",
     }
+    assert payload["timeline"]["unit"] == "day"  # May 2023's matches: 5 and 8 May
     assert payload["suggestion"] is None
 
 

@@ -41,6 +41,7 @@ from searchsvc.searching import (
     MAX_FACET_VALUES,
     SIMILAR_COUNT,
     BackendUnavailableError,
+    Copy,
     Export,
     FacetCount,
     Freshness,
@@ -63,7 +64,7 @@ from searchsvc.searching import (
     same_release,
     similar_release,
 )
-from searchsvc.snippets import QueryTerms, snippet
+from searchsvc.snippets import QueryTerms, highlight_all, snippet
 
 BATCH = 500  # documents per bulk request
 MAX_ATTEMPTS = 4  # per call, while the deadline allows: 429 and 503 are retried
@@ -440,6 +441,7 @@ class OpenSearchBackend:
             **listed_fields(stored),
             score=round(float(raw.get("_score") or 0.0), 4),
             snippet=snippet(stored.get("body", ""), terms),
+            title_html=highlight_all(stored.get("title", ""), terms),
         )
 
     def _suggest(self, req: SearchRequest, deadline: Deadline) -> str | None:
@@ -523,9 +525,8 @@ class OpenSearchBackend:
         took = round((time.perf_counter() - started) * 1000, 2)
         return SimilarResult(id=doc_id, terms=[], hits=hits, took_ms=took)
 
-    def duplicates(self, doc_id: str) -> list:
-        """None here: near-duplicate groups come from the MinHash signatures the embedded
-        engine's index holds, which an OpenSearch index does not."""
+    def duplicates(self, doc_id: str) -> list[Copy]:
+        """Near-duplicates are grouped by the embedded engine only: none here yet."""
         return []
 
     def export(

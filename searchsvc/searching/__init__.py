@@ -67,6 +67,7 @@ from searchsvc.searching.similar import (
     same_release,
     similar_release,
 )
+from searchsvc.searching.timeline import UNITS, Bucket, Timeline
 
 __all__ = [
     "Backend",
@@ -114,6 +115,9 @@ __all__ = [
     "more_like_this_settings",
     "same_release",
     "similar_release",
+    "Bucket",
+    "Timeline",
+    "UNITS",
     "check_request",
     "request_from_args",
 ]
