@@ -76,6 +76,8 @@ ERRORS = [
     ("post", "/api/search", 405, "GET"),
     ("delete", "/api/documents/000_151069118a277199", 405, "GET"),
     ("get", "/api/documents/no/such/doc", 404, "no/such/doc"),
+    ("get", "/api/documents/no/such/doc/similar", 404, "no/such/doc"),
+    ("post", "/api/documents/000_151069118a277199/similar", 405, "GET"),
     ("get", "/api/search?from=bogus-date", 400, "bogus-date"),
     ("get", "/api/search?to=31+Febtember", 400, "Febtember"),
     ("get", "/api/search?sort=sideways", 400, "sideways"),
@@ -109,7 +111,9 @@ def test_405_keeps_allow_header(client):
     assert "GET" in client.post("/api/health").headers["Allow"]
 
 
-@pytest.mark.parametrize("url", ["/api/search?q=x", "/api/health", "/api/documents/a/b"])
+@pytest.mark.parametrize(
+    "url", ["/api/search?q=x", "/api/health", "/api/documents/a/b", "/api/documents/a/similar"]
+)
 def test_missing_index_is_503_naming_the_fix(tmp_path, url):
     client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")}).test_client()
     response = get(client, url)

@@ -1,10 +1,11 @@
 """Property-based fuzzing of the API and the pages with hypothesis.
 
-Every parameter of /api/search and the search page, and the id of /api/documents/<id> and
-/doc/<id>, gets odd values: query syntax fragments, unbalanced quotes and parentheses, huge
-and negative numbers, dates that do not exist, control characters, NUL, invalid UTF-8 and
-lone surrogates (as the bytes a client would send), and very long values. Whatever comes:
-no 5xx, no traceback, every API error is the envelope, and every page escapes the input.
+Every parameter of /api/search and the search page, and the id of /api/documents/<id>, its
+/similar and /doc/<id>, gets odd values: query syntax fragments, unbalanced quotes and
+parentheses, huge and negative numbers, dates that do not exist, control characters, NUL,
+invalid UTF-8 and lone surrogates (as the bytes a client would send), and very long values.
+Whatever comes: no 5xx, no traceback, every API error is the envelope, and every page
+escapes the input.
 
 The app runs with TESTING on, so an exception in a view fails the test with its traceback
 instead of becoming a 500. Runs are derandomized: CI sees the same examples every time.
@@ -186,6 +187,8 @@ def test_document_api_and_page_never_fail(client, doc_id, q):
     path = _encode(doc_id).replace("%2F", "/")
     suffix = "" if q is None else "?q=" + _encode(q)
     body = check_api(client.get(f"/api/documents/{path}{suffix}"))
+    assert body["ok"] or body["status"] in (404, 405)
+    body = check_api(client.get(f"/api/documents/{path}/similar{suffix}"))
     assert body["ok"] or body["status"] in (404, 405)
     check_page(client.get(f"/doc/{path}{suffix}"))
 

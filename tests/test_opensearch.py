@@ -123,6 +123,19 @@ TABLE = [
 ]
 
 
+@pytest.mark.parametrize("name", ["whoosh", "opensearch"])
+def test_more_like_this_on_both_backends(backends, name):
+    backend = backends[name]
+    ids = {p.stem for p in SEEDS.glob("*.txt")}
+    for doc_id in sorted(ids):
+        result = backend.similar(doc_id)
+        found = [hit.id for hit in result.hits]
+        assert found and doc_id not in found and set(found) <= ids, (name, doc_id, found)
+        scores = [hit.score for hit in result.hits]
+        assert scores == sorted(scores, reverse=True)
+    assert backend.similar("no/such/id") is None
+
+
 def _facets(result) -> dict:
     return {name: [(f.value, f.count) for f in values] for name, values in result.facets.items()}
 

@@ -1,4 +1,4 @@
-"""The `searchsvc` command: index, search, export, stats and serve.
+"""The `searchsvc` command: index, search, similar, export, stats, check and serve.
 
 A thin click layer over the library: it reads options (defaulting from the same settings
 as the web app), calls one library function, and turns every expected error into one
@@ -221,6 +221,39 @@ def search_cmd(settings, query, index_dir, as_json, timeout, **params):
         click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
         return
     _print_result(result)
+
+
+@main.command("similar")
+@click.argument("doc_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=config.DEFAULTS["REQUEST_TIMEOUT"],
+    show_default=True,
+    help="Seconds finding them may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
+)
+@_index_dir_option
+def similar_cmd(doc_id, as_json, timeout, index_dir):
+    """List up to 10 releases most like the document ID (more like this)."""
+    from searchsvc.cli.format import format_similar
+    from searchsvc.deadline import Deadline
+    from searchsvc.searching import open_backend
+    from searchsvc.web import similar_payload
+
+    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+        backend.freshness()  # the deadline starts once the index is open, as in a server
+        result = backend.similar(doc_id, deadline=Deadline(timeout))
+        _warn(backend)
+    if result is None:
+        raise click.ClickException(
+            f"No document has the id {doc_id!r}. Find ids with: searchsvc search QUERY"
+        )
+    if as_json:
+        click.echo(json.dumps(similar_payload(result), indent=2, ensure_ascii=False))
+        return
+    for line in format_similar(result):
+        click.echo(line)
 
 
 def _export_options(f):

@@ -1,4 +1,4 @@
-"""Readable lines for `searchsvc search` (the terminal's version of the result page)."""
+"""Readable lines for `searchsvc search` and `similar` (the terminal's result pages)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import html
 import re
 from collections.abc import Iterator
 
-from searchsvc.searching import SearchResult
+from searchsvc.searching import SearchResult, SimilarResult
 
 _MARK = re.compile(r"</?mark>")
 
@@ -52,3 +52,16 @@ def format_result(result: SearchResult) -> Iterator[str]:
     if years:
         yield ""
         yield "by year: " + ", ".join(f"{f.value}:{f.count}" for f in years)
+
+
+def format_similar(result: SimilarResult) -> Iterator[str]:
+    """The lines that show the releases like one: a header, the words, then each release."""
+    yield f"{len(result.hits)} releases like {result.id} ({result.took_ms:.0f} ms)"
+    if result.terms:
+        yield "by its words: " + ", ".join(result.terms)
+    for hit in result.hits:
+        date = hit.date.date().isoformat() if hit.date else "undated"
+        meta = " · ".join(x for x in (date, hit.source) if x)
+        yield ""
+        yield f"{hit.title}  [{hit.id}]"
+        yield f"  {meta}  score {hit.score:.2f}"

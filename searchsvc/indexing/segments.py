@@ -41,6 +41,7 @@ PRIVATE_NAMES = (
     ("whoosh.codec.whoosh3.W3LeafMatcher", "_values"),
     ("whoosh.codec.whoosh3.W3LeafMatcher", "_startoffset"),
     ("whoosh.reading.SegmentReader", "_perdoc"),
+    ("whoosh.reading.SegmentReader", "_terms"),
     ("whoosh.codec.whoosh3.W3PerDocReader", "_cached_reader"),
     ("whoosh.codec.whoosh3", "_lenfield"),
     ("whoosh.codec.whoosh3", "LENGTHS_COLUMN"),
@@ -71,6 +72,20 @@ def segments(ix) -> list:
 
 def open_postings(leaf, fieldname: str, word: str):
     """The word's matcher in one segment with deleted documents left in, or None."""
+    terms = getattr(leaf, "_terms", None)
+    if terms is None or fieldname not in leaf.schema:
+        return _filtered_postings(leaf, fieldname, word)
+    field = leaf.schema[fieldname]
+    try:
+        # Straight from the segment's terms: Whoosh's postings() wraps a segment with
+        # deletions in a filter that steps over the deleted documents at its start one
+        # posting at a time, in Python (a quarter of a cold posting read, measured).
+        return terms.matcher(fieldname, field.to_bytes(word), field.format)
+    except TermNotFound:
+        return None
+
+
+def _filtered_postings(leaf, fieldname: str, word: str):
     try:
         matcher = leaf.postings(fieldname, word)
     except TermNotFound:

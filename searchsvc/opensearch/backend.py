@@ -40,6 +40,7 @@ from searchsvc.reading import Document, Skipped, discover, read_source, shown_ti
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, build_schema, stored_values
 from searchsvc.searching import (
     MAX_FACET_VALUES,
+    SIMILAR_COUNT,
     BackendUnavailableError,
     Copy,
     Export,
@@ -54,13 +55,18 @@ from searchsvc.searching import (
     SearchError,
     SearchRequest,
     SearchResult,
+    SimilarResult,
     Timeline,
     Verification,
     check_request,
+    identity,
     listed_fields,
+    more_like_this_settings,
     plain_words,
     query_terms,
     read_query,
+    same_release,
+    similar_release,
     timeline_of,
 )
 from searchsvc.snippets import QueryTerms, highlight_all, snippet
@@ -529,6 +535,42 @@ class OpenSearchBackend:
             category=stored_values(stored, "category"),
             **fields,
         )
+
+    def similar(
+        self, doc_id: str, *, count: int = SIMILAR_COUNT, deadline: Deadline | None = None
+    ) -> SimilarResult | None:
+        """Up to count releases most like doc_id: the cluster's own more_like_this, with
+        the embedded engine's choices (searching/similar.py); the same copies left out.
+
+        The cluster does not say which words it chose, so terms is empty.
+        """
+        started = time.perf_counter()
+        deadline = deadline or NEVER
+        try:
+            raw = self._call(deadline, "get", self.client.get, index=self.alias, id=doc_id)
+        except os_errors.NotFoundError:
+            return None
+        stored = _stored(raw)
+        like = f"{stored.get('title', '')}\n{stored.get('body', '')}"
+        mlt = {"fields": ["title", "body"], "like": like, **more_like_this_settings()}
+        query = {"more_like_this": mlt}
+        body = {
+            "size": count * 2,  # room for the copies passed over
+            "query": {"bool": {"must": [query], "must_not": [{"ids": {"values": [doc_id]}}]}},
+        }
+        kept = [identity(stored, math.inf)]
+        hits = []
+        for found in self._search(deadline, body)["hits"]["hits"]:
+            other, score = _stored(found), float(found.get("_score") or 0.0)
+            this = identity(other, score)
+            if any(same_release(this, seen) for seen in kept):
+                continue
+            kept.append(this)
+            hits.append(similar_release(other, score))
+            if len(hits) == count:
+                break
+        took = round((time.perf_counter() - started) * 1000, 2)
+        return SimilarResult(id=doc_id, terms=[], hits=hits, took_ms=took)
 
     def duplicates(self, doc_id: str) -> list[Copy]:
         """Near-duplicates are grouped by the embedded engine only: none here yet."""

@@ -4,8 +4,9 @@ Whoosh query --Ranker--> match mask and scores (postings read as whole blocks, B
 phrases from positions, a proximity re-rank of the best few, top-k selection
 """
 
+from searchsvc.scoring.bm25 import idf
 from searchsvc.scoring.proximity import DEPTH as PROXIMITY_DEPTH
 from searchsvc.scoring.proximity import bonuses as proximity_bonuses
 from searchsvc.scoring.ranker import Ranker, top
 
-__all__ = ["PROXIMITY_DEPTH", "Ranker", "proximity_bonuses", "top"]
+__all__ = ["PROXIMITY_DEPTH", "Ranker", "idf", "proximity_bonuses", "top"]

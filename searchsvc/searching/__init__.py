@@ -4,6 +4,7 @@ SearchRequest (request: every parameter declared once)
   --engine (a reused searcher per index state, a result cache)--> search()
   --query, dates, facets, scoring, snippets--> SearchResult
   --export()--> every match in order, as rows read one document at a time
+a document --similar (its most distinctive words, ranked as a search)--> SimilarResult
 """
 
 from searchsvc.schema import FACET_FIELDS, FACETS, NONE_VALUE, Facet
@@ -59,6 +60,17 @@ from searchsvc.searching.search import (
     SearchResult,
     listed_fields,
 )
+from searchsvc.searching.similar import (
+    COUNT as SIMILAR_COUNT,
+)
+from searchsvc.searching.similar import (
+    SimilarRelease,
+    SimilarResult,
+    identity,
+    more_like_this_settings,
+    same_release,
+    similar_release,
+)
 from searchsvc.searching.timeline import UNITS, Bucket, Timeline
 from searchsvc.searching.timeline import timeline as timeline_of
 from searchsvc.searching.variants import BUILTIN, BUILTIN_FILES
@@ -111,6 +123,13 @@ __all__ = [
     "SearchError",
     "SearchRequest",
     "SearchResult",
+    "SIMILAR_COUNT",
+    "SimilarRelease",
+    "SimilarResult",
+    "identity",
+    "more_like_this_settings",
+    "same_release",
+    "similar_release",
     "Bucket",
     "Timeline",
     "timeline_of",

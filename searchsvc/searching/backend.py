@@ -1,7 +1,7 @@
 """The backend seam: what the edges (web, API, CLI, benchmarks) need of a search engine.
 
     edges --Backend--> index(paths), exists(), search(request, deadline, today), document(id),
-                       duplicates(id),
+                       similar(id, count, deadline), duplicates(id),
                        export(request, limit, deadline, today), query_terms(text), stats(),
                        facet_values(request, name, contains, limit, deadline, today),
                        freshness(), verify(), close()
@@ -34,6 +34,7 @@ from searchsvc.searching.duplicates import Copy
 from searchsvc.searching.export import Export
 from searchsvc.searching.request import SearchRequest
 from searchsvc.searching.search import FacetValues, SearchResult
+from searchsvc.searching.similar import SimilarResult
 from searchsvc.snippets import QueryTerms
 
 __all__ = [
@@ -127,6 +128,17 @@ class Backend(Protocol):
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""
+        ...
+
+    def similar(
+        self, doc_id: str, *, count: int = 10, deadline: Deadline | None = None
+    ) -> SimilarResult | None:
+        """Up to count releases most like the document doc_id, best first: found by its own
+        most distinctive words, ranked as a search ranks, without the document itself and
+        its near-duplicates. None if no document has this id.
+
+        Past deadline, raise DeadlineExceededError.
+        """
         ...
 
     def duplicates(self, doc_id: str) -> list[Copy]:

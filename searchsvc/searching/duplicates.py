@@ -87,7 +87,10 @@ def _read_signatures(reader, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Every document's signature as a row of bytes, and whether it has one."""
     rows: list[bytes] = []
     where: list[int] = []
-    for leaf, base in reader.leaf_readers():
+    # An index written before signatures has no such field at all: Whoosh's has_column
+    # raises KeyError for it (the searcher would not open).
+    leaves = reader.leaf_readers() if COLUMN in reader.schema else []
+    for leaf, base in leaves:
         # A segment written before signatures (or with them switched off) has no column.
         if not leaf.doc_count_all() or not leaf.has_column(COLUMN):
             continue

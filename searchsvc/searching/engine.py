@@ -53,6 +53,7 @@ from searchsvc.searching.search import (
     highlight_terms,
     search,
 )
+from searchsvc.searching.similar import COUNT, MoreLikeThis, SimilarResult
 from searchsvc.searching.spelling import Speller
 from searchsvc.searching.transliteration import Transliterations
 from searchsvc.searching.variants import BUILTIN, VariantTable
@@ -75,6 +76,8 @@ class _Snapshot:
             )
             self.speller = Speller(self.searcher.reader()).preload()
             self.transliterations = Transliterations(self.speller)  # built as asked
+            # Cheap to make: it looks up each word's document frequency once, when needed.
+            self.more_like = MoreLikeThis(self.searcher, self.ranker, self.facets, self.duplicates)
         except BaseException:
             self.close()
             raise
@@ -84,6 +87,7 @@ class _Snapshot:
         self.results: LruCache[tuple[SearchRequest, date | None, int], SearchResult] = LruCache(
             cache_size
         )
+        self.similar: LruCache[tuple[str, int], SimilarResult] = LruCache(cache_size)
         # Exports still reading rows from it: a retired snapshot stays open while any is.
         self._readers = 0
         self._readers_lock = threading.Lock()
@@ -435,6 +439,25 @@ class Engine:
     def query_terms(self, text: str) -> QueryTerms:
         """What a query looks for, to mark its words in a document; nothing if it is bad."""
         return highlight_terms(self.snapshot().searcher, text, self.variants.current())
+
+    def similar(
+        self, doc_id: str, *, count: int = COUNT, deadline: Deadline | None = None
+    ) -> SimilarResult | None:
+        """Up to count releases most like doc_id, best first, without it and its copies.
+
+        None if no document has this id. Past `deadline` (None: no deadline) it raises
+        DeadlineExceededError; as with searches, only answers within it are cached.
+        """
+        deadline = deadline or NEVER
+        snap = self.snapshot()
+        started = time.perf_counter()
+        cached = snap.similar.get((doc_id, count))
+        if cached is not None:
+            return replace(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
+        result = snap.more_like.similar(doc_id, count=count, deadline=deadline)
+        if result is not None and not deadline.expired():
+            snap.similar.put((doc_id, count), result)
+        return result
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""

@@ -344,3 +344,11 @@ def exact_fallback(text: str, every: bool = False) -> wq.Query:
     if len(terms) == 1:
         return terms[0]
     return wq.And(terms) if every else wq.Or(terms)
+
+
+def weighted_words(weights: dict[str, float]) -> wq.Query:
+    """Any of these stems, each asked of title and body (one BM25F word) and boosted by its
+    weight: the query of a "more like this"."""
+    return wq.Or(
+        [wq.Or([wq.Term("title", t), wq.Term("body", t)], boost=w) for t, w in weights.items()]
+    )

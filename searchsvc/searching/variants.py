@@ -293,7 +293,7 @@ class Expansion:
                 continue
             if len(spelling.words) < len(run) and spelling.words in parts:
                 continue  # a spelling of a part of the run would widen the phrase
-            terms = self._terms(fieldname, spelling.words)
+            terms = self._term_queries(fieldname, spelling.words)
             if terms and self._occurs(fieldname, terms) and terms not in options:
                 options.append(terms)
                 self.searched.setdefault(spelling.words, spelling.text)
@@ -327,14 +327,14 @@ class Expansion:
         """A spelling asked of a field: a term, or a phrase (body's in the exact field)."""
         if len(words) > 1 and fieldname == "body":
             fieldname = "exact"  # body keeps no positions; exact is title and body
-        terms = self._terms(fieldname, words)
+        terms = self._term_queries(fieldname, words)
         if not terms or not self._occurs(fieldname, terms):
             return None
         if len(terms) == 1:
             return wq.Term(fieldname, terms[0], boost=boost)
         return wq.Phrase(fieldname, list(terms), boost=boost)
 
-    def _terms(self, fieldname: str, words: Words) -> Words:
+    def _term_queries(self, fieldname: str, words: Words) -> Words:
         if fieldname not in STEMMED:
             return words
         return tuple(s for s in map(stem_term, words) if s is not None)

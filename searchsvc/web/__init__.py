@@ -2,7 +2,7 @@
 
 from searchsvc.web.app import SECURITY_HEADERS, create_app
 from searchsvc.web.export import export_chunks, truncation_message
-from searchsvc.web.payload import error_payload, search_payload
+from searchsvc.web.payload import error_payload, search_payload, similar_payload
 
 __all__ = [
     "SECURITY_HEADERS",
@@ -10,5 +10,6 @@ __all__ = [
     "error_payload",
     "export_chunks",
     "search_payload",
+    "similar_payload",
     "truncation_message",
 ]

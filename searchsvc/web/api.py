@@ -2,6 +2,7 @@
 
     query string --web.search_request()--> SearchRequest --engine--> SearchResult
     SearchResult --payload.search_payload()--> JSON (the same shape as `searchsvc search --json`)
+    document id --engine.similar()--> SimilarResult --payload.similar_payload()--> JSON
     query string --export.export_response()--> every match as CSV or JSON Lines, streamed
     query string + a facet's name --backend.facet_values()--> that facet's values (any text)
 
@@ -29,7 +30,7 @@ from searchsvc.web.context import (
 from searchsvc.web.errors import bad_request, error_response
 from searchsvc.web.export import export_response
 from searchsvc.web.openapi import MAX_CONTAINS, MAX_FACET_LIMIT, spec
-from searchsvc.web.payload import document_payload, facet_payload, search_payload
+from searchsvc.web.payload import document_payload, facet_payload, search_payload, similar_payload
 
 bp = Blueprint("api", __name__)
 bp.register_error_handler(SearchError, bad_request)
@@ -96,6 +97,18 @@ def document(doc_id: str):
     if doc is None:
         raise NotFound(f"There is no document with the id {doc_id!r}.")
     return document_payload(doc, get_backend().duplicates(doc_id))
+
+
+@bp.get("/documents/<path:doc_id>/similar")
+def similar(doc_id: str):
+    """Up to 10 releases most like one, best first (not it, nor its near-duplicates)."""
+    backend = get_backend()
+    result = backend.similar(doc_id, deadline=request_deadline())
+    if result is None:
+        if backend.document(f"{doc_id}/similar") is not None:
+            return document(f"{doc_id}/similar")  # an id that itself ends in /similar
+        raise NotFound(f"There is no document with the id {doc_id!r}.")
+    return similar_payload(result)
 
 
 @bp.get("/health")

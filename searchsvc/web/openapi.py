@@ -257,6 +257,35 @@ SCHEMAS = {
             },
         },
     ),
+    "SimilarRelease": _object(
+        {
+            "id": _STRING,
+            "title": _STRING,
+            "date": _DATE,
+            "source": _STRING,
+            "url": _STRING,
+            "score": {"type": "number", "description": "Its score for the document's words."},
+        }
+    ),
+    "SimilarResponse": _object(
+        {
+            "ok": _OK,
+            "id": {"type": "string", "description": "The document the releases are like."},
+            "terms": {
+                "type": "array",
+                "items": _STRING,
+                "description": "The document's most distinctive words (stems) that were "
+                "searched, most distinctive first (at most 25).",
+            },
+            "took_ms": {"type": "number", "minimum": 0},
+            "results": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/SimilarRelease"},
+                "description": "Up to 10, best first; never the document itself or its "
+                "near-duplicates, and each other story once.",
+            },
+        }
+    ),
     "Health": _object(
         {
             "ok": _OK,
@@ -430,6 +459,45 @@ PATHS = {
                 "200": _json("FacetValues", "The facet's values."),
                 "400": _json("Error", "A bad date, query, contains or limit."),
                 "404": _json("Error", "There is no facet of this name."),
+                **_ERRORS,
+            },
+        }
+    },
+    # Before /api/documents/{id}: a reader matching paths in order meets the longer first.
+    "/api/documents/{id}/similar": {
+        "get": {
+            "operationId": "similar",
+            "summary": "Up to 10 releases most like one release",
+            "description": "More like this: the document's own most distinctive words (those "
+            "it uses most that few other releases use, as Lucene's MoreLikeThis picks them) "
+            "searched as one weighted query with the search's ranking. The document itself "
+            "and its near-duplicates (the same release under another id) are left out. For "
+            "a document whose id itself ends in /similar, this path answers that document, "
+            "as /api/documents/{id} does.",
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The document id; it may contain unescaped slashes.",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The similar releases, best first.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    {"$ref": "#/components/schemas/SimilarResponse"},
+                                    {"$ref": "#/components/schemas/DocumentResponse"},
+                                ]
+                            }
+                        }
+                    },
+                },
+                "404": _json("Error", "No document has this id."),
                 **_ERRORS,
             },
         }

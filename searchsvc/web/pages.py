@@ -28,6 +28,7 @@ from searchsvc.searching import (
     DeadlineExceededError,
     SearchError,
     SearchResult,
+    SimilarResult,
 )
 from searchsvc.snippets import highlight_all
 from searchsvc.web.chart import chart
@@ -406,8 +407,12 @@ def document(doc_id: str):
     terms = get_backend().query_terms(q)
     paragraphs = [highlight_all(p, terms) for p in reflow(doc.body)]
     link = safe_link(doc.url)
+    similar, similar_error = similar_releases(doc.id)
     return render_template(
         "document.html",
+        similar=similar,
+        similar_error=similar_error,
+        doc_args=search_args(),
         doc=doc,
         q=q,
         title=highlight_all(doc.title or doc.id, terms),
@@ -418,6 +423,15 @@ def document(doc_id: str):
         plain_url=url_for("web.document", doc_id=doc.id),
         duplicates=get_backend().duplicates(doc.id),
     )
+
+
+def similar_releases(doc_id: str) -> tuple[SimilarResult | None, str | None]:
+    """The releases most like a document, or why there are none to show (the page still
+    shows the document when finding them takes too long)."""
+    try:
+        return get_backend().similar(doc_id, deadline=request_deadline()), None
+    except DeadlineExceededError:
+        return None, "Finding similar releases took too long; reload the page to try again."
 
 
 def safe_link(url: str) -> str | None:

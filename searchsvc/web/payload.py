@@ -11,7 +11,7 @@ from datetime import datetime
 
 from searchsvc.dates import DateRange
 from searchsvc.reading import Document
-from searchsvc.searching import FacetValues, Hit, SearchResult, Timeline
+from searchsvc.searching import FacetValues, Hit, SearchResult, SimilarResult, Timeline
 
 
 def _date(value: datetime | None) -> str | None:
@@ -94,6 +94,17 @@ def document_payload(doc: Document, duplicates=()) -> dict:
     fields.pop("path", None)  # a server-side path is none of a caller's business
     fields.pop("warnings", None)  # the indexing run's notes, not stored with the document
     return {"ok": True, "document": fields, "duplicates": copies_payload(duplicates)}
+
+
+def similar_payload(result: SimilarResult) -> dict:
+    """The releases most like one release, as the API returns them."""
+    return {
+        "ok": True,
+        "id": result.id,
+        "terms": result.terms,
+        "took_ms": result.took_ms,
+        "results": [{**asdict(hit), "date": _date(hit.date)} for hit in result.hits],
+    }
 
 
 def error_payload(message: str, status: int) -> dict:
