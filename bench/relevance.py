@@ -3,14 +3,18 @@
     COLLECTION_DIR/corpus.jsonl --Backend.index--> a temporary index
     queries.jsonl (those judged in the qrels) --Backend.search, as typed--> 100 hits each
     the same corpus --FTS5 table (title, text), words OR-ed--> bm25(), 100 hits each
-    both runs + qrels --nDCG@10, Recall@100, MAP (as trec_eval computes them)--> a table
+                    (the words as typed, repeats kept; and each word once)
+    the runs + qrels --nDCG@10, Recall@100, MAP (as trec_eval computes them)--> a table
 
-A query the query language rejects is asked again with its words only (the fallback a
-search box would offer), and counted. The run file is TREC format; ``--verify`` checks our
-nDCG@10 against pytrec_eval or ranx when one of them is installed.
+Each query goes, as typed, to the default (forgiving) query parser, as a user's would. A
+query it could not read as typed (answered with a notice, or refused) is counted, and a
+refused one is asked again with its words only. The run file is TREC format; ``--verify``
+checks our nDCG@10 against pytrec_eval or ranx when one of them is installed. ``--all``
+runs every collection of a folder and prints one table.
 
     python bench/relevance.py ../shared/relevance/scifact [--qrels FILE] [--run FILE]
                               [--json] [--verify]
+    python bench/relevance.py --all ../shared/relevance [--verify] [--json]
 """
 
 # ruff: noqa: E402 (imports follow the sys.path fix above them)
@@ -75,7 +79,7 @@ class SystemRun:
     ranked: dict[str, Ranked] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     index_seconds: float = 0.0
-    fallbacks: int = 0  # queries asked again as words only
+    fallbacks: list[str] = field(default_factory=list)  # queries not read as typed
 
 
 # -- reading a collection -------------------------------------------------------------------
@@ -191,13 +195,14 @@ def words_only(text: str) -> str:
 
 
 def ask(engine: Backend, text: str) -> tuple[Ranked, bool]:
-    """Search as a user would; on a rejected query, again with its words only.
+    """Search as a user would, with the default parser; a refused query again as its words.
 
-    Returns the hits, and whether the fallback was needed.
+    Returns the hits, and whether the query was not read as typed: the parser searched
+    its plain words instead (and said so in a notice), or refused it.
     """
     try:
         result = engine.search(SearchRequest(q=text, size=HITS))
-        fell_back = False
+        fell_back = result.notice is not None
     except SearchError:
         plain = words_only(text)
         if not plain:
@@ -223,14 +228,19 @@ def run_queries(run: SystemRun, queries: dict[str, str], answer: Callable) -> No
         ranked, fell_back = answer(text)
         run.seconds[qid] = time.perf_counter() - started
         run.ranked[qid] = ranked
-        run.fallbacks += fell_back
+        if fell_back:
+            run.fallbacks.append(qid)
 
 
 # -- SQLite FTS5 --------------------------------------------------------------------------------
 
 
-def run_fts5(collection: Collection, workdir: Path) -> SystemRun:
-    """Load the corpus into an FTS5 table and answer each query's words OR-ed, by bm25()."""
+def run_fts5(collection: Collection, workdir: Path) -> tuple[SystemRun, SystemRun]:
+    """Load the corpus into an FTS5 table; answer each query's words OR-ed, by bm25().
+
+    Two runs: the words as typed (a repeated word OR-ed again, so bm25() counts it as
+    often as the query holds it), and each word once.
+    """
     conn = fts5_connect(str(workdir / "fts5.db"))
     started = time.perf_counter()
     conn.execute(
@@ -239,16 +249,20 @@ def run_fts5(collection: Collection, workdir: Path) -> SystemRun:
     )
     conn.executemany("INSERT INTO docs VALUES (?, ?, ?)", corpus_rows(collection.corpus))
     conn.commit()
-    run = SystemRun("FTS5", index_seconds=time.perf_counter() - started)
+    seconds = time.perf_counter() - started
     sql = "SELECT docid, -bm25(docs) FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?"
+    runs = []
+    for name, distinct in (("FTS5", False), ("FTS5 distinct", True)):
 
-    def answer(text: str) -> tuple[Ranked, bool]:
-        match = fts5_match(text)
-        return (conn.execute(sql, (match, HITS)).fetchall() if match else []), False
+        def answer(text: str, distinct: bool = distinct) -> tuple[Ranked, bool]:
+            match = fts5_match(text, distinct=distinct)
+            return (conn.execute(sql, (match, HITS)).fetchall() if match else []), False
 
-    run_queries(run, collection.queries, answer)
+        run = SystemRun(name, index_seconds=seconds)
+        run_queries(run, collection.queries, answer)
+        runs.append(run)
     conn.close()
-    return run
+    return runs[0], runs[1]
 
 
 # -- run files ------------------------------------------------------------------------------
@@ -321,7 +335,8 @@ def summary(run: SystemRun, collection: Collection) -> dict[str, object]:
         "long_queries": len(long),
         "long_p95_ms": latency_ms(long)["p95"],
         "index_seconds": round(run.index_seconds, 2),
-        "fallbacks": run.fallbacks,
+        "fallbacks": len(run.fallbacks),
+        "not_as_typed": run.fallbacks[:20],
     }
 
 
@@ -333,19 +348,22 @@ ROWS = [
     ("query p95 (ms)", "p95_ms"),
     (f"p95, queries of {LONG_QUERY_WORDS}+ words (ms)", "long_p95_ms"),
     ("index build (s)", "index_seconds"),
-    ("queries asked again as words only", "fallbacks"),
+    ("queries not read as typed", "fallbacks"),
 ]
 
 
 def print_report(report: dict) -> None:
     """The side-by-side table and where the run file is."""
-    ours, fts = report["searchsvc"], report["fts5"]
+    ours, fts, once = report["searchsvc"], report["fts5"], report["fts5_distinct"]
     print(
         f"{report['collection']}: {report['documents']:,} documents, {report['queries']} "
         f"queries ({ours['long_queries']} of {LONG_QUERY_WORDS}+ words), "
         f"{report['judgments']:,} judgments in {report['qrels']}"
     )
-    print(table(["", "searchsvc", "FTS5 bm25()"], [(k, ours[v], fts[v]) for k, v in ROWS]))
+    headers = ["", "searchsvc", "FTS5 bm25(), as typed", "FTS5, each word once"]
+    print(table(headers, [(k, ours[v], fts[v], once[v]) for k, v in ROWS]))
+    if ours["not_as_typed"]:
+        print(f"not read as typed: {', '.join(ours['not_as_typed'])}")
     print(f"run file: {report['run_file']} (FTS5: {report['fts5_run_file']})")
     check = report.get("verify")
     if check:
@@ -357,13 +375,57 @@ def print_report(report: dict) -> None:
     print(machine_line())
 
 
-def benchmark(args: argparse.Namespace) -> dict:
-    """Run both systems on the collection and gather every figure."""
-    collection = load_collection(Path(args.collection), args.qrels and Path(args.qrels))
+def print_all(reports: list[dict]) -> None:
+    """One table: every collection, ours beside FTS5, with the evaluator's check."""
+    rows = []
+    for r in reports:
+        ours, check = r["searchsvc"], r.get("verify") or {}
+        rows.append(
+            (
+                r["collection"],
+                r["queries"],
+                ours["ndcg@10"],
+                r["fts5"]["ndcg@10"],
+                r["fts5_distinct"]["ndcg@10"],
+                _verdict(check),
+                ours["fallbacks"],
+                ours["long_queries"],
+                ours["long_p95_ms"],
+            )
+        )
+    headers = [
+        "collection",
+        "queries",
+        "searchsvc nDCG@10",
+        "FTS5 as typed",
+        "FTS5 each word once",
+        "pytrec_eval",
+        "not read as typed",
+        f"{LONG_QUERY_WORDS}+ words",
+        "their p95 (ms)",
+    ]
+    print(table(headers, rows))
+    for r in reports:
+        if r["searchsvc"]["not_as_typed"]:
+            print(f"{r['collection']}, not read as typed: {r['searchsvc']['not_as_typed']}")
+    print(machine_line())
+
+
+def _verdict(check: dict) -> str:
+    if not check:
+        return "-"
+    if not check.get("tool"):
+        return "not installed"
+    return f"{check['ndcg@10']:.4f} " + ("agrees" if check["agrees"] else "DISAGREES")
+
+
+def benchmark(args: argparse.Namespace, folder: Path) -> dict:
+    """Run every system on the collection in folder and gather every figure."""
+    collection = load_collection(folder, args.qrels and Path(args.qrels))
     run_path = Path(args.run) if args.run else _default_run_path(collection.name)
     with tempfile.TemporaryDirectory(prefix="searchsvc-relevance-") as tmp:
         ours = run_searchsvc(collection, Path(tmp))
-        fts = run_fts5(collection, Path(tmp))
+        fts, fts_once = run_fts5(collection, Path(tmp))
     write_run(ours, run_path, "searchsvc")
     fts_path = run_path.with_name(run_path.name + ".fts5")
     write_run(fts, fts_path, "fts5")
@@ -375,6 +437,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         "judgments": sum(len(j) for j in collection.qrels.values()),
         "searchsvc": summary(ours, collection),
         "fts5": summary(fts, collection),
+        "fts5_distinct": summary(fts_once, collection),
         "run_file": str(run_path),
         "fts5_run_file": str(fts_path),
         "machine": machine(),
@@ -391,6 +454,9 @@ def _default_run_path(name: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("collection", help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    parser.add_argument(
+        "--all", action="store_true", help="COLLECTION is a folder of collections: run each"
+    )
     parser.add_argument("--qrels", help="judgments to evaluate (default: qrels/test.tsv)")
     parser.add_argument("--run", help="where to write our TREC run (default: a temp folder)")
     parser.add_argument("--json", action="store_true", help="print every figure as JSON")
@@ -398,9 +464,22 @@ def main(argv: list[str] | None = None) -> int:
         "--verify", action="store_true", help="check nDCG@10 with pytrec_eval or ranx"
     )
     args = parser.parse_args(argv)
-    if not (Path(args.collection) / "corpus.jsonl").is_file():
+    root = Path(args.collection)
+    if args.all:
+        if args.qrels or args.run:
+            parser.error("--qrels and --run name one collection's files; not with --all")
+        folders = sorted(p for p in root.iterdir() if (p / "corpus.jsonl").is_file())
+        if not folders:
+            parser.error(f"no folder with a corpus.jsonl in {root}")
+        reports = []
+        for folder in folders:
+            print(f"{folder.name}...", file=sys.stderr, flush=True)
+            reports.append(benchmark(args, folder))
+        print(json.dumps(reports, indent=2)) if args.json else print_all(reports)
+        return 0
+    if not (root / "corpus.jsonl").is_file():
         parser.error(f"no corpus.jsonl in {args.collection}")
-    report = benchmark(args)
+    report = benchmark(args, root)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
