@@ -31,6 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from searchsvc.analysis import WORD_RE, stem_term
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.schema import FACET_FIELDS
@@ -159,13 +160,19 @@ def matches(
         )
     except (DateError, QueryError) as exc:
         raise SearchError(str(exc)) from exc
-    match, scores = ranker.evaluate(q, deadline)
+    match, scores = ranker.evaluate(q, deadline, repeated_words(req.q))
     match &= facets.live_mask
     allowed = facets.allowed(req.filters(), start, end)
     if allowed is not None:
         match &= allowed
     terms = query_terms(q, searcher.reader()) if req.q else None
     return match, scores, terms, dates, reading
+
+
+def repeated_words(text: str) -> dict[str, int]:
+    """The stems a query's text holds more than once, and how often: each counts that often."""
+    counts = Counter(stem for stem in map(stem_term, WORD_RE.findall(text)) if stem)
+    return {stem: n for stem, n in counts.items() if n > 1}
 
 
 def _notice(req: SearchRequest, reading: str | None) -> str | None:
