@@ -7,10 +7,11 @@
     the runs + qrels --nDCG@10, Recall@100, MAP (as trec_eval computes them)--> a table
 
 Each query goes, as typed, to the default (forgiving) query parser, as a user's would. A
-query it could not read as typed (answered with a notice, or refused) is counted, and a
-refused one is asked again with its words only. The run file is TREC format; ``--verify``
-checks our nDCG@10 against pytrec_eval or ranx when one of them is installed. ``--all``
-runs every collection of a folder and prints one table.
+query it could not read as typed is counted twice over: mended (the parser read it as
+close to what was meant as it could, and said how) or searched as its plain words only
+(the parser's last resort, or, if it refused the query, the bench's). The run file is
+TREC format; ``--verify`` checks our nDCG@10 against pytrec_eval or ranx when one of them
+is installed. ``--all`` runs every collection of a folder and prints one table.
 
     python bench/relevance.py ../shared/relevance/scifact [--qrels FILE] [--run FILE]
                               [--json] [--verify]
@@ -49,6 +50,7 @@ from _common import (
     table,
 )
 
+from searchsvc.analysis import WORD_RE
 from searchsvc.reading import DocumentError, parse_jsonl_line
 from searchsvc.searching import Backend, SearchError, SearchRequest, open_backend
 from searchsvc.searching.query import MAX_QUERY_LENGTH
@@ -56,6 +58,7 @@ from searchsvc.searching.query import MAX_QUERY_LENGTH
 HITS = 100
 LONG_QUERY_WORDS = 20
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+_PARSER_OPERATORS = _OPERATORS - {"TO"}  # what the parser leaves out of its plain words
 
 Ranked = list[tuple[str, float]]  # (docid, score), best first
 Qrels = dict[str, dict[str, int]]
@@ -79,7 +82,8 @@ class SystemRun:
     ranked: dict[str, Ranked] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     index_seconds: float = 0.0
-    fallbacks: list[str] = field(default_factory=list)  # queries not read as typed
+    fallbacks: list[str] = field(default_factory=list)  # queries searched as words only
+    mended: list[str] = field(default_factory=list)  # queries mended by the parser
     page_seconds: list[float] = field(default_factory=list)  # long queries, a page of 10
 
 
@@ -195,22 +199,32 @@ def words_only(text: str) -> str:
     return out[:MAX_QUERY_LENGTH].rsplit(" ", 1)[0] if len(out) > MAX_QUERY_LENGTH else out
 
 
-def ask(engine: Backend, text: str) -> tuple[Ranked, bool]:
+def ask(engine: Backend, text: str) -> tuple[Ranked, str | None]:
     """Search as a user would, with the default parser; a refused query again as its words.
 
-    Returns the hits, and whether the query was not read as typed: the parser searched
-    its plain words instead (and said so in a notice), or refused it.
+    Returns the hits, and how the query was read if not as typed: "mended" (the parser
+    mended it and said how in a notice), "words" (it searched the plain words instead, or
+    refused the query and the bench asked its words), None (as typed).
     """
     try:
         result = engine.search(SearchRequest(q=text, size=HITS))
-        fell_back = result.notice is not None
     except SearchError:
         plain = words_only(text)
         if not plain:
-            return [], True
+            return [], "words"
         result = engine.search(SearchRequest(q=plain, size=HITS))
-        fell_back = True
-    return [(h.id, h.score) for h in result.hits], fell_back
+        return [(h.id, h.score) for h in result.hits], "words"
+    return [(h.id, h.score) for h in result.hits], _reading(text, result.notice)
+
+
+def _reading(text: str, notice: str | None) -> str | None:
+    # The parser's last resort says "Searched for <the words>: why"; a mended query's
+    # notice quotes the mended text, punctuation and all.
+    if notice is None:
+        return None
+    words = " ".join(w for w in WORD_RE.findall(text) if w not in _PARSER_OPERATORS)
+    plain = notice.startswith((f"Searched for {words}:", "Nothing to search for"))
+    return "words" if plain else "mended"
 
 
 def run_searchsvc(collection: Collection, workdir: Path) -> SystemRun:
@@ -240,11 +254,13 @@ def run_queries(run: SystemRun, queries: dict[str, str], answer: Callable) -> No
     """Time answer(text) for every query and keep the ranked hits."""
     for qid, text in queries.items():
         started = time.perf_counter()
-        ranked, fell_back = answer(text)
+        ranked, reading = answer(text)
         run.seconds[qid] = time.perf_counter() - started
         run.ranked[qid] = ranked
-        if fell_back:
+        if reading == "words":
             run.fallbacks.append(qid)
+        elif reading == "mended":
+            run.mended.append(qid)
 
 
 # -- SQLite FTS5 --------------------------------------------------------------------------------
@@ -269,9 +285,9 @@ def run_fts5(collection: Collection, workdir: Path) -> tuple[SystemRun, SystemRu
     runs = []
     for name, distinct in (("FTS5", False), ("FTS5 distinct", True)):
 
-        def answer(text: str, distinct: bool = distinct) -> tuple[Ranked, bool]:
+        def answer(text: str, distinct: bool = distinct) -> tuple[Ranked, None]:
             match = fts5_match(text, distinct=distinct)
-            return (conn.execute(sql, (match, HITS)).fetchall() if match else []), False
+            return (conn.execute(sql, (match, HITS)).fetchall() if match else []), None
 
         run = SystemRun(name, index_seconds=seconds)
         run_queries(run, collection.queries, answer)
@@ -352,7 +368,9 @@ def summary(run: SystemRun, collection: Collection) -> dict[str, object]:
         "long_page_p95_ms": latency_ms(run.page_seconds)["p95"] if run.page_seconds else "",
         "index_seconds": round(run.index_seconds, 2),
         "fallbacks": len(run.fallbacks),
-        "not_as_typed": run.fallbacks[:20],
+        "words_only": run.fallbacks[:20],
+        "mended": len(run.mended),
+        "mended_ids": run.mended[:20],
     }
 
 
@@ -365,7 +383,8 @@ ROWS = [
     (f"p95, queries of {LONG_QUERY_WORDS}+ words (ms)", "long_p95_ms"),
     (f"p95, {LONG_QUERY_WORDS}+ words, first page of 10 (ms)", "long_page_p95_ms"),
     ("index build (s)", "index_seconds"),
-    ("queries not read as typed", "fallbacks"),
+    ("queries searched as words only", "fallbacks"),
+    ("queries mended by the parser (with a notice)", "mended"),
 ]
 
 
@@ -379,8 +398,9 @@ def print_report(report: dict) -> None:
     )
     headers = ["", "searchsvc", "FTS5 bm25(), as typed", "FTS5, each word once"]
     print(table(headers, [(k, ours[v], fts[v], once[v]) for k, v in ROWS]))
-    if ours["not_as_typed"]:
-        print(f"not read as typed: {', '.join(ours['not_as_typed'])}")
+    for label, key in (("searched as words only", "words_only"), ("mended", "mended_ids")):
+        if ours[key]:
+            print(f"{label}: {', '.join(ours[key])}")
     print(f"run file: {report['run_file']} (FTS5: {report['fts5_run_file']})")
     check = report.get("verify")
     if check:
@@ -406,6 +426,7 @@ def print_all(reports: list[dict]) -> None:
                 r["fts5_distinct"]["ndcg@10"],
                 _verdict(check),
                 ours["fallbacks"],
+                ours["mended"],
                 ours["long_queries"],
                 ours["long_p95_ms"],
                 ours["long_page_p95_ms"],
@@ -418,15 +439,17 @@ def print_all(reports: list[dict]) -> None:
         "FTS5 as typed",
         "FTS5 each word once",
         "pytrec_eval",
-        "not read as typed",
+        "as words only",
+        "mended",
         f"{LONG_QUERY_WORDS}+ words",
         "p95, 100 hits (ms)",
         "p95, page of 10 (ms)",
     ]
     print(table(headers, rows))
     for r in reports:
-        if r["searchsvc"]["not_as_typed"]:
-            print(f"{r['collection']}, not read as typed: {r['searchsvc']['not_as_typed']}")
+        for label, key in (("searched as words only", "words_only"), ("mended", "mended_ids")):
+            if r["searchsvc"][key]:
+                print(f"{r['collection']}, {label}: {', '.join(r['searchsvc'][key])}")
     print(machine_line())
 
 

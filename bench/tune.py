@@ -10,8 +10,8 @@ Everything that does not depend on the parameters is computed once per collectio
 configuration costs a second or two over all four collections. The scores follow the
 product's formulas (scoring/bm25.py, ranker.py, proximity.py, the all-words clause of
 searching/query.py), written again here with every parameter an argument; bench/relevance.py
-measures the product itself, and the two agree to about 0.005 (field lengths are stored in
-one byte each by Whoosh; queries are read by Whoosh's parser there, by words here).
+measures the product itself; the two differ only where Whoosh's parser reads a query's
+text otherwise than as its words (tests/test_tune.py checks they rank alike).
 
     nice -n 10 python bench/tune.py ../shared/relevance [--grid ablation|loco|base]
                                     [--set key=value] [--axis key=v1,v2] [--keep-stop-words]
@@ -40,6 +40,7 @@ from nltk.stem.snowball import SnowballStemmer
 from relevance import corpus_rows, read_qrels, read_queries
 
 from searchsvc.analysis import WORD_RE, exact_term, stem_term
+from searchsvc.indexing import length_of_byte
 
 _STEMMER = SnowballStemmer("english")
 
@@ -99,7 +100,9 @@ class Prepared:
             self.sequences.append(np.array(seq, dtype=np.int64))
         self.size = len(self.ids)
         self.vocab = vocab
-        self.tlen, self.blen = np.array(tlen, float), np.array(blen, float)
+        self.tlen, self.blen = stored_length(tlen), stored_length(blen)
+        # The average is of the true lengths, as Whoosh sums them.
+        self.tavg, self.bavg = (sum(tlen) / self.size) or 1.0, (sum(blen) / self.size) or 1.0
         self.postings = {}
         for term in set(title_post) | set(body_post):
             t, bd = title_post.get(term, {}), body_post.get(term, {})
@@ -123,6 +126,15 @@ class Prepared:
     def idf(self, term: int) -> float:
         df = self.df[term]
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+
+# Whoosh keeps a field's length in one byte: the first of these values at or above it.
+_LENGTHS = np.array([length_of_byte(b) for b in range(256)], dtype=np.float64)
+
+
+def stored_length(lengths: list[int]) -> np.ndarray:
+    """Field lengths as the index stores them, and the product's ranker reads them."""
+    return _LENGTHS[np.minimum(np.searchsorted(_LENGTHS, lengths), 255)]
 
 
 def _stem_keeping_stop_words(word: str) -> str | None:
@@ -292,12 +304,14 @@ def ndcg10(ranked: list[int], c: Prepared, judged: dict[str, int]) -> float:
     return dcg / idcg if idcg else 0.0
 
 
+def length_norms(c: Prepared, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    """BM25's length normalisation of every document's title and body."""
+    return (1 - cfg.b + cfg.b * c.tlen / c.tavg, 1 - cfg.b + cfg.b * c.blen / c.bavg)
+
+
 def measure(c: Prepared, cfg: Config) -> float:
     """Mean nDCG@10 of cfg over the collection's judged queries."""
-    norms = tuple(
-        1 - cfg.b + cfg.b * lengths / ((lengths.sum() / c.size) or 1.0)
-        for lengths in (c.tlen, c.blen)
-    )
+    norms = length_norms(c, cfg)
     return float(np.mean([ndcg10(rank(c, q, cfg, norms), c, c.qrels[q.qid]) for q in c.queries]))
 
 
