@@ -163,9 +163,51 @@ def _parse_text(text: str) -> datetime:
     except (ValueError, OverflowError):
         pass
     try:
-        return dateparser.parse(text, default=DEFAULT)
+        return dateparser.parse(text, default=DEFAULT, tzinfos=ZONE_ABBREVIATIONS)
     except (ValueError, OverflowError):
-        raise DateError(f"unreadable date {text[:40]!r}") from None
+        pass
+    # Dates as people write them in exports: "Bulletin, March 1966", "Journal March, 1966",
+    # "Updated March 3, 2024 at 5:00 PM EST". dateutil's fuzzy mode skips the words around
+    # the date; it is trusted only where the text names a year, since fuzzy reading turns
+    # any lone number into a day ("Volume 3" would become the 3rd of some month).
+    if len(text) <= MAX_FUZZY_DATE and _YEAR.search(text):
+        try:
+            return dateparser.parse(text, default=DEFAULT, fuzzy=True, tzinfos=ZONE_ABBREVIATIONS)
+        except (ValueError, OverflowError):
+            pass
+    raise DateError(f"unreadable date {text[:40]!r}")
+
+
+_YEAR = re.compile(r"(?<!\d)[12]\d{3}(?!\d)")
+MAX_FUZZY_DATE = 80  # characters: a date with words around it, not a paragraph
+
+# The zone abbreviations North American and British releases print after a time. dateutil
+# knows only UTC and the machine's own zone by name, and warns about every other.
+ZONE_ABBREVIATIONS = {
+    name: offset * 3600
+    for name, offset in {
+        "UTC": 0,
+        "GMT": 0,
+        "Z": 0,
+        "BST": 1,
+        "CET": 1,
+        "CEST": 2,
+        "EET": 2,
+        "EEST": 3,
+        "MSK": 3,
+        "EST": -5,
+        "EDT": -4,
+        "CST": -6,
+        "CDT": -5,
+        "MST": -7,
+        "MDT": -6,
+        "PST": -8,
+        "PDT": -7,
+        "AKST": -9,
+        "AKDT": -8,
+        "HST": -10,
+    }.items()
+}
 
 
 def is_date(text: str) -> bool:

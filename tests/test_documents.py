@@ -14,11 +14,12 @@ from searchsvc.reading.discovery import SUPPORTED_SUFFIXES, Skipped, SourceFile,
 from searchsvc.reading.documents import (
     Document,
     DocumentError,
-    parse_date,
+    lenient_date,
     parse_jsonl_line,
     parse_markdown,
     parse_text,
     read_source,
+    shown_title,
 )
 from searchsvc.reading.markdown_text import markdown_to_text
 from searchsvc.reading.release_text import is_date
@@ -277,8 +278,12 @@ def test_markdown_without_heading_takes_its_first_line():
 def test_markdown_published_time_string_and_bad_date():
     doc = parse_markdown("---\npublished_time: '2025-05-22 10:28:32-04:00'\n---\nText", "x")
     assert doc.date == datetime(2025, 5, 22, 14, 28, 32)
-    with pytest.raises(DocumentError, match="unreadable date 'someday'"):
-        parse_markdown("---\ndate: someday\n---\nText", "x")
+    doc = parse_markdown("---\ndate: someday\n---\nText", "x")
+    assert (doc.date, doc.warnings) == (None, ("unreadable date 'someday'; indexed undated",))
+    # Unquoted impossible dates too: YAML leaves dates as text, the whole file is not lost.
+    doc = parse_markdown("---\ntitle: T\ndate: 2023-02-30\n---\nText", "x")
+    assert (doc.title, doc.date) == ("T", None)
+    assert doc.warnings == ("unreadable date '2023-02-30'; indexed undated",)
 
 
 def test_markdown_windows_line_endings():
@@ -337,12 +342,24 @@ def test_jsonl_bad_lines_are_skipped_with_line_numbers():
         ('{"id": null, "text": "x"}', "no id"),
         ('{"id": "", "text": "x"}', "no id"),
         ('"just a string"', "not a JSON object but a string"),
-        ('{"id": 1, "text": "x", "date": "not a date"}', "unreadable date 'not a date'"),
     ],
 )
 def test_jsonl_bad_records(line, reason):
     with pytest.raises(DocumentError, match=reason):
         parse_jsonl_line(line)
+
+
+def test_jsonl_record_with_an_unreadable_date_is_indexed_undated():
+    doc = parse_jsonl_line('{"id": 1, "text": "x", "date": "not a date"}')
+    assert (doc.id, doc.date) == ("1", None)
+    assert doc.warnings == ("unreadable date 'not a date'; indexed undated",)
+
+
+def test_an_untitled_record_is_shown_titled_as_a_seed_is():
+    body = "BAKU, Azerbaijan, December 17\n\nTalks held in Baku\n\nThe ministers met. More."
+    assert shown_title("", body) == "Talks held in Baku"
+    assert shown_title("", "The ministers met today. Then more.") == "The ministers met today."
+    assert shown_title("Own title", body) == "Own title"
 
 
 def test_jsonl_title_without_body_is_a_document():
@@ -502,10 +519,26 @@ def test_suffixes_pick_the_format(tmp_path):
         ("5 May 2023", datetime(2023, 5, 5)),
         ("2023", datetime(2023, 1, 1)),  # missing parts are fixed, not today's
         (datetime(2020, 1, 1, 23, tzinfo=None), datetime(2020, 1, 1, 23)),
+        # As people write dates in exports: read fuzzily, where the text names a year.
+        ("Journal March, 1966", datetime(1966, 3, 1)),
+        ("Bulletin, March 1966", datetime(1966, 3, 1)),
+        ("Updated March 3, 2024 at 5:00 PM EST", datetime(2024, 3, 3, 22)),
+        ("5 May 2023 14:00 CET", datetime(2023, 5, 5, 13)),
     ],
 )
-def test_parse_date(value, expected):
-    assert parse_date(value) == expected
+def test_lenient_date(value, expected):
+    assert lenient_date(value) == (expected, ())
+
+
+@pytest.mark.parametrize(
+    "value", ["not a date", "Volume 3", "2023-02-30", "someday in 1966 or 1967 maybe" * 4, [1]]
+)
+def test_an_unreadable_date_is_a_warning_naming_the_value(value):
+    when, (warning,) = lenient_date(value)
+    assert when is None
+    assert warning.startswith("unreadable date") and warning.endswith("; indexed undated")
+    if isinstance(value, str):
+        assert repr(value[:40]) in warning
 
 
 def test_documents_are_frozen():

@@ -286,10 +286,10 @@ def _fail_on(monkeypatch, names: set[str]) -> None:
 
     real = bookkeeping.read_source
 
-    def read_source(src):
+    def read_source(src, advance=None):
         if Path(src.path).name in names:
             raise RuntimeError("disk on fire")
-        return real(src)
+        return real(src, advance)
 
     monkeypatch.setattr(bookkeeping, "read_source", read_source)
 

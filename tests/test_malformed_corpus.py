@@ -78,22 +78,9 @@ BAD: dict[str, tuple[bytes, str]] = {
         "broken front matter: longer than 64 KB",
     ),
     "front/only.md": (b"---\ndate: 2024-01-01\n---\n", "no text"),
-    "dates/feb-30.md": (
-        b"---\ntitle: T\ndate: 2023-02-30\n---\nBody",
-        "broken front matter: invalid YAML (ValueError: day is out of range for month)",
-    ),
     "dates/tag.md": (b"---\ndate: !!timestamp x\n---\nBody", "broken front matter: invalid YAML"),
     "dates/float-tag.md": (b"---\n- !!float\n---\nBody", "broken front matter: invalid YAML"),
     "dates/bool-tag.md": (b"---\ntitle: !!bool\n---\nBody", "broken front matter: invalid YAML"),
-    "dates/year-zero.txt": (b" date 0000-01-01\n\nTitle\n\nBody", "unreadable date"),
-    "dates/month-13.txt": (b" date 2023-13-01\n\nTitle\n\nBody", "unreadable date"),
-    "dates/tz-before-year-1.md": (
-        b"---\ntitle: T\ndate: 0001-01-01T00:00:00+05:00\n---\nBody",
-        "unreadable date",
-    ),
-    "dates/words.md": (b"---\ntitle: T\ndate: next tuesday-ish\n---\nBody", "unreadable date"),
-    "dates/number.md": (b"---\ntitle: T\ndate: 20240101\n---\nBody", "unreadable date"),
-    "dates/list.md": (b"---\ntitle: T\ndate: [2024-01-01]\n---\nBody", "unreadable date"),
     "text/header-only.txt": (b" date 2024-01-01\n", "no text"),
     "types/report.pdf": (b"%PDF-1.4", "unsupported file type '.pdf'"),
     "types/page.html": (b"<html></html>", "unsupported file type '.html'"),
@@ -102,10 +89,30 @@ BAD: dict[str, tuple[bytes, str]] = {
     "types/data.json": (b"{}", "unsupported file type '.json'"),
     "types/archive.txt.gz": (b"\x1f\x8b", "unsupported file type '.gz'"),
 }
-for _n in range(12):  # many more of the common kinds, each a separate file
+for _n in range(14):  # many more of the common kinds, each a separate file
     BAD[f"many/empty-{_n}.txt"] = (b"", "empty file")
     BAD[f"many/binary-{_n}.md"] = (b"\x00\x01\x02" * (_n + 1), "binary file")
     BAD[f"many/latin1-{_n}.txt"] = (f"Release {_n}: café".encode("latin-1"), "not UTF-8")
+
+# A date that cannot be read costs the release its date, not its place in the index: it is
+# indexed undated, and the run names the value in a warning.
+UNDATED = {
+    "dates/feb-30.md": (b"---\ntitle: T\ndate: 2023-02-30\n---\nBody", "'2023-02-30'"),
+    "dates/year-zero.txt": (b" date 0000-01-01\n\nTitle\n\nBody", "'0000-01-01'"),
+    "dates/month-13.txt": (b" date 2023-13-01\n\nTitle\n\nBody", "'2023-13-01'"),
+    "dates/tz-before-year-1.md": (
+        b"---\ntitle: T\ndate: 0001-01-01T00:00:00+05:00\n---\nBody",
+        "'0001-01-01T00:00:00+05:00'",
+    ),
+    "dates/words.md": (b"---\ntitle: T\ndate: next tuesday-ish\n---\nBody", "'next tuesday-ish'"),
+    "dates/number.md": (b"---\ntitle: T\ndate: 20240101\n---\nBody", "(a int, not a date)"),
+    "dates/list.md": (b"---\ntitle: T\ndate: [2024-01-01]\n---\nBody", "(a list, not a date)"),
+}
+UNDATED_LINES = [
+    ({"id": "bad-date", "body": "x", "date": "2023-02-30"}, "'2023-02-30'"),
+    ({"id": "tz", "body": "x", "date": "0001-01-01T00:00:00+05:00"}, "'0001-01-01T00:00:00+05:00'"),
+    ({"id": "words", "body": "x", "date": "not a date"}, "'not a date'"),
+]
 
 BAD_LINES = [
     ("not json", "not JSON"),
@@ -116,8 +123,6 @@ BAD_LINES = [
     ('{"title": "no id", "body": "x"}', "no id"),
     ('{"id": "", "body": "x"}', "no id"),
     ('{"id": "empty"}', "no text"),
-    ('{"id": "bad-date", "body": "x", "date": "2023-02-30"}', "unreadable date"),
-    ('{"id": "tz", "body": "x", "date": "0001-01-01T00:00:00+05:00"}', "unreadable date"),
     ('{"id": "num", "body": ' + "9" * 5000 + "}", "not JSON"),
     ("[" * 100_000, "not JSON"),
     ('{"id": "trunc", "body": "cut off', "not JSON"),
@@ -141,6 +146,9 @@ def _corpus(root: Path) -> tuple[set[str], dict[tuple[str, int | None], str]]:
     """Write the corpus under root; return the good ids, and (path, line) -> reason."""
     good: set[str] = set()
     bad: dict[tuple[str, int | None], str] = {}
+    for name, (data, _) in UNDATED.items():
+        _write(root / name, data)
+        good.add(name.rsplit(".", 1)[0])
     for n in range(30):
         _write(root / "good" / f"release-{n:02d}.md", GOOD_MD.format(n=n, d=n % 28 + 1).encode())
         _write(root / "good" / f"seed-{n:02d}.txt", GOOD_TXT.format(n=n, d=n % 28 + 1).encode())
@@ -154,6 +162,8 @@ def _corpus(root: Path) -> tuple[set[str], dict[tuple[str, int | None], str]]:
         lines.append(text)
         bad[("mixed.jsonl", len(lines))] = reason
     lines += [json.dumps(r) for r in GOOD_LINES[1:]]
+    lines += [json.dumps(record) for record, _ in UNDATED_LINES]
+    good |= {record["id"] for record, _ in UNDATED_LINES}
     record = json.dumps({"id": "jl-huge", "body": "x" * (MAX_FILE_SIZE + 1)})
     lines.append(record)
     bad[("mixed.jsonl", len(lines))] = "record too large (10.0 MB; the limit is 10 MB)"
@@ -233,6 +243,22 @@ def test_every_bad_file_and_line_is_named_with_its_reason(corpus):
     assert set(named) == set(bad)
     wrong = {key: (named[key], want) for key, want in bad.items() if want not in named[key]}
     assert wrong == {}
+
+
+def test_an_unreadable_date_is_a_warning_and_the_release_is_indexed_undated(corpus):
+    docs, index_dir, _, _, report = corpus
+    warned = {(_relative(docs, w.path), w.reason) for w in report.warnings}
+    want = {
+        (name, f"unreadable date {value}; indexed undated") for name, (_, value) in UNDATED.items()
+    }
+    want |= {
+        ("mixed.jsonl", f"id {record['id']}: unreadable date {value}; indexed undated")
+        for record, value in UNDATED_LINES
+    }
+    assert warned == want
+    with Engine(index_dir) as engine:
+        for doc_id in [*(n.rsplit(".", 1)[0] for n in UNDATED), "bad-date", "tz", "words"]:
+            assert engine.document(doc_id).date is None, doc_id
 
 
 def test_good_text_survives_in_the_index(corpus):

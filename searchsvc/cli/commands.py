@@ -98,7 +98,7 @@ def main():
 
 
 @main.command("index")
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @_index_dir_option
 @click.option("--rebuild", is_flag=True, help="Build a new index and swap it in atomically.")
 @click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")

@@ -17,7 +17,9 @@ Each worker opens the index lazily on its first request and follows it as it cha
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -90,6 +92,7 @@ def serve_cmd(
     allow_delete: bool,
 ):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
+    _check_address(host, port)
     if not open_backend(index_dir).exists():
         _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]))
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
@@ -103,6 +106,29 @@ def serve_cmd(
     finally:
         if watcher is not None:
             _stop_watcher(watcher)
+
+
+def _check_address(host: str, port: int) -> None:
+    """One line and a non-zero exit, before anything else, if host:port cannot be bound.
+
+    gunicorn would otherwise retry for five seconds, logging each attempt, then exit.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError, OverflowError) as exc:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is in use by another program: stop it, or serve "
+                    f"on another port with --port (or SEARCHSVC_PORT)"
+                ) from None
+            raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror}") from None
 
 
 def _start_watcher(index_dir: str, folders: Sequence[str], flags: list[str]) -> subprocess.Popen:

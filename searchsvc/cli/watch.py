@@ -81,10 +81,12 @@ def _run(backend, paths: Sequence[str], options: dict) -> None:
 
 
 def print_report(report) -> None:
-    """A run's skipped files (stderr, one line each) and its summary line (stdout)."""
+    """A run's skipped files and warnings (stderr, one line each) and its summary (stdout)."""
     for skipped in report.skipped:
         # One line each: a name's control characters are escaped; reasons name JSONL lines.
         click.echo(f"skipped {printable(skipped.path)}: {skipped.reason}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning {printable(warning.path)}: {warning.reason}", err=True)
     click.echo(report.summary())
 
 

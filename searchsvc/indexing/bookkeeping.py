@@ -31,6 +31,8 @@ class IndexReport:
     unchanged: int = 0
     undated: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    # Documents indexed, but read leniently: a date that could not be read, say.
+    warnings: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     total: int = 0
 
@@ -128,6 +130,7 @@ class Run:
         for item in outcome.skipped:
             self.report.skipped.append(item)
             self.keep_paths.add(item.path)
+        self.report.warnings.extend(outcome.warnings)
         for doc_id_, doc_hash, dated in outcome.docs:
             self.seen_ids.add(doc_id_)
             self.report.undated += not dated
@@ -169,24 +172,30 @@ class Outcome:
     stat: os.stat_result | None
     docs: list[tuple[str, str, bool]]
     skipped: list[Skipped]
+    warnings: list[Skipped] = field(default_factory=list)
 
 
 MAX_COLLISIONS_SHOWN = 5  # per file: a copied JSON Lines corpus must not flood the report
 
 
-def read_and_add(src: SourceFile, existing: dict, owners: Owners, add) -> Outcome:
-    """Read a source and pass each new or changed Document it owns to add()."""
+def read_and_add(src: SourceFile, existing: dict, owners: Owners, add, advance=None) -> Outcome:
+    """Read a source and pass each new or changed Document it owns to add().
+
+    advance(n): told of the bytes read as they are read (see reading.read_source)."""
     try:
         st = os.stat(src.path)
     except OSError:
         st = None
     docs: list[tuple[str, str, bool]] = []
     skipped: list[Skipped] = []
+    warnings: list[Skipped] = []
     given: set[str] = set()
     if not is_jsonl(src) and owners.get(doc_id(src), src.path) != src.path:
+        if advance is not None and st is not None:
+            advance(st.st_size)
         return Outcome(src, st, docs, [collision(src.path, doc_id(src), owners[doc_id(src)])])
     collisions = 0
-    for item in read_source(src):
+    for item in read_source(src, advance):
         if isinstance(item, Skipped):
             skipped.append(item)
             continue
@@ -198,10 +207,13 @@ def read_and_add(src: SourceFile, existing: dict, owners: Owners, add) -> Outcom
             continue
         given.add(item.id)
         docs.append((item.id, item.hash, item.date is not None))
+        for warning in item.warnings:
+            about = f"id {item.id}: {warning}" if is_jsonl(src) else warning
+            warnings.append(Skipped(src.path, about))
         old = existing.get(item.id)
         if old is None or old[0] != item.hash:
             add(item)
     if collisions > MAX_COLLISIONS_SHOWN:
         more = collisions - MAX_COLLISIONS_SHOWN
         skipped.append(Skipped(src.path, f"{more} more documents with ids given before; not kept"))
-    return Outcome(src, st, docs, skipped)
+    return Outcome(src, st, docs, skipped, warnings)

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from multiprocessing import TimeoutError as PoolTimeout
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -86,7 +87,8 @@ def index_paths(
                 gen, ix = storage.new_generation(index_dir)
             assert gen is not None  # live, or the new generation of a fresh build
             if stale or run.to_delete or gen != live:
-                plan = _Plan(procs, progress, len(fresh), len(sources), len(stale))
+                meter = _Meter.of(progress, run, fresh, stale)
+                plan = _Plan(procs, meter, len(stale))
                 _write(ix, run, paths, stale, plan, always_commit=gen != live, check=check)
             # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
             if run.new_manifest != manifest:
@@ -126,14 +128,45 @@ class _DeleteCheck:
         self.guard.check(self.previous, doomed, self.found, gives=len(seen))
 
 
+class _Meter:
+    """Progress in bytes: of the files unchanged by stat (done at once) and those read."""
+
+    def __init__(self, progress: Progress | None, done: int, total: int) -> None:
+        self.progress, self.done, self.total = progress, done, max(total, 1)
+        self.shown = -1
+        self.step = max(self.total // 500, 1)  # redraw at most 500 times
+
+    @classmethod
+    def of(cls, progress: Progress | None, run: Run, fresh: list, stale: list) -> _Meter:
+        """A meter over a run's files: the fresh ones' sizes from the manifest."""
+        done = sum(run.new_manifest[src.path][1] for src in fresh)
+        return cls(progress, done, done + sum(_size(src.path) for src in stale))
+
+    def advance(self, n: int) -> None:
+        """n more bytes read."""
+        self.show(self.done + n)
+
+    def show(self, done: int) -> None:
+        """Tell the progress callback, if there is one and the bar would move."""
+        self.done = done
+        if self.progress is not None and (done - self.shown >= self.step or done >= self.total):
+            self.shown = done
+            self.progress(min(done, self.total), self.total)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 @dataclass
 class _Plan:
     """How to read the stale sources: in how many processes, and whom to tell."""
 
     procs: int
-    progress: Progress | None
-    done: int  # sources already accounted for (unchanged by stat)
-    total: int  # all sources
+    meter: _Meter
     stale: int  # sources to read
 
     @property
@@ -245,10 +278,8 @@ def _build(writer, ix, run: Run, stale, plan: _Plan) -> list:
     """Read stale sources and write their new documents; return segments built elsewhere."""
     if plan.parallel:
         return _build_parallel(ix, run, stale, plan)
-    for i, src in enumerate(stale, start=1):
-        run.record(read_and_add(src, run.existing, run.owners, _adder(writer)))
-        if plan.progress:
-            plan.progress(plan.done + i, plan.total)
+    for src in stale:
+        run.record(read_and_add(src, run.existing, run.owners, _adder(writer), plan.meter.advance))
     return []
 
 
@@ -274,29 +305,57 @@ _worker_state: dict = {}
 
 
 def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
-    procs, progress, done, total = plan.procs, plan.progress, plan.done, plan.total
+    procs, meter = plan.procs, plan.meter
+    ctx = get_context("fork")
+    read = ctx.Value("q", 0)  # bytes the workers have read, for the progress bar
     # Inherited by fork, not pickled.
-    _worker_state.update(ix=ix, existing=run.existing, owners=run.owners)
+    _worker_state.update(ix=ix, existing=run.existing, owners=run.owners, read=read)
     chunks = [stale[i::procs] for i in range(procs)]
     segments = []
-    ctx = get_context("fork")
+    start = meter.done
     with ctx.Pool(procs, initializer=_exit_with_parent) as pool:
-        for segment, outcomes in pool.imap_unordered(_build_segment, chunks):
+        results = pool.imap_unordered(_build_segment, chunks)
+        while True:
+            try:
+                segment, outcomes = results.next(timeout=PROGRESS_INTERVAL)
+            except PoolTimeout:
+                meter.show(start + read.value)
+                continue
+            except StopIteration:
+                break
             for outcome in outcomes:
                 run.record(outcome)
-            done += len(outcomes)
-            if progress:
-                progress(done, total)
             if segment is not None:
                 segments.append(segment)
+    meter.show(start + read.value)
     _worker_state.clear()
     return segments
 
 
+PROGRESS_INTERVAL = 0.25  # seconds between the parent's looks at the workers' progress
+
+
 def _build_segment(sources: list[SourceFile]):
-    ix, existing, owners = (_worker_state[k] for k in ("ix", "existing", "owners"))
+    ix, existing, owners, read = (_worker_state[k] for k in ("ix", "existing", "owners", "read"))
     writer = writing.worker_writer(ix)
-    outcomes = [read_and_add(src, existing, owners, _adder(writer)) for src in sources]
+    pending = 0
+
+    def advance(n: int) -> None:
+        nonlocal pending
+        pending += n
+        if pending >= 1 << 20:  # a shared counter's lock per megabyte, not per record
+            flush()
+
+    def flush() -> None:
+        nonlocal pending
+        with read.get_lock():
+            read.value += pending
+        pending = 0
+
+    outcomes = []
+    for src in sources:
+        outcomes.append(read_and_add(src, existing, owners, _adder(writer), advance))
+        flush()
     return writing.finish_worker_segment(ix, writer), outcomes
 
 

@@ -8,7 +8,14 @@ Nothing here knows about the index; a bad file is reported and skipped, never fa
 """
 
 from searchsvc.reading.discovery import Skipped, SourceFile, discover, doc_id, printable
-from searchsvc.reading.documents import Document, DocumentError, parse_jsonl_line, read_source
+from searchsvc.reading.documents import (
+    Document,
+    DocumentError,
+    parse_jsonl_line,
+    read_source,
+    shown_title,
+)
+from searchsvc.reading.release_text import reflow
 from searchsvc.reading.watch import Batch, Timings, Watcher
 
 __all__ = [
@@ -24,4 +31,6 @@ __all__ = [
     "parse_jsonl_line",
     "printable",
     "read_source",
+    "reflow",
+    "shown_title",
 ]

@@ -23,7 +23,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -62,6 +62,9 @@ class Document:
     category: str = ""
     path: str = ""  # absolute path of the file it came from
     hash: str = ""  # sha1 hex of the raw bytes: the whole file, or for JSONL the record's line
+    # What was read leniently: "unreadable date 'not a date'; indexed undated". Reported, not
+    # fatal: a release whose date cannot be read is still a release.
+    warnings: tuple[str, ...] = ()
 
 
 class DocumentError(ValueError):
@@ -71,8 +74,37 @@ class DocumentError(ValueError):
 # -- reading files ------------------------------------------------------------------------
 
 
-def read_source(src: SourceFile) -> Iterator[Document | Skipped]:
-    """Read one file and yield its Documents (many for JSON Lines) or Skipped records."""
+def read_source(
+    src: SourceFile, advance: Callable[[int], None] | None = None
+) -> Iterator[Document | Skipped]:
+    """Read one file and yield its Documents (many for JSON Lines) or Skipped records.
+
+    advance(n), if given, hears of the file's bytes as they are read: record by record in
+    a JSON Lines file, at once for the others; in all, the file's size when it was read.
+    """
+    if advance is None:
+        yield from _read_source(src, None)
+        return
+    told = [0]
+
+    def tell(n: int) -> None:
+        told[0] += n
+        advance(n)
+
+    try:
+        yield from _read_source(src, tell)
+    finally:
+        try:
+            rest = os.stat(src.path).st_size - told[0]
+        except OSError:
+            rest = 0
+        if rest > 0:
+            advance(rest)
+
+
+def _read_source(
+    src: SourceFile, advance: Callable[[int], None] | None
+) -> Iterator[Document | Skipped]:
     kind = SUPPORTED_SUFFIXES.get(os.path.splitext(src.path)[1].lower())
     if kind is None:
         yield Skipped(src.path, unreadable_kind(src.path))
@@ -91,7 +123,7 @@ def read_source(src: SourceFile) -> Iterator[Document | Skipped]:
     try:
         text = decode(raw)  # a JSONL file too: binary or not UTF-8 condemns the whole file
         if kind == "jsonl":
-            yield from _read_jsonl(src.path, raw)
+            yield from _read_jsonl(src.path, raw, advance)
             return
         parse = parse_markdown if kind == "markdown" else parse_text
         doc = parse(text, doc_id(src))
@@ -139,9 +171,13 @@ def _sha1(raw: bytes) -> str:
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
 
-def _read_jsonl(path: str, raw: bytes) -> Iterator[Document | Skipped]:
+def _read_jsonl(
+    path: str, raw: bytes, advance: Callable[[int], None] | None = None
+) -> Iterator[Document | Skipped]:
     # Split the bytes, not the text: each record's hash is of its own line's raw bytes.
     for number, line in enumerate(raw.split(b"\n"), start=1):
+        if advance is not None:
+            advance(len(line) + 1)
         if not line.strip():
             continue  # blank lines separate nothing and mean nothing
         if len(line) > MAX_FILE_SIZE:
@@ -175,11 +211,13 @@ def parse_jsonl_line(line: str) -> Document:
     body = _as_text(record.get("body") or record.get("text"))
     if not (title.strip() or body.strip()):
         raise DocumentError("no text")
+    when, warnings = lenient_date(record.get("date"))
     return Document(
         id=ident,
         title=title,
         body=body,
-        date=parse_date(record.get("date")),
+        date=when,
+        warnings=warnings,
         source=_as_text(record.get("source")),
         place=_as_text(record.get("place")),
         url=_as_text(record.get("url")),
@@ -209,14 +247,16 @@ def parse_markdown(text: str, id: str = "") -> Document:
     if not (title or content.text):
         raise DocumentError("no text")
     # `date` is the date of record; published_time is a fallback carrying a timezone.
-    when = meta.get("date")
-    if when is None or when == "":
-        when = meta.get("published_time")
+    value = meta.get("date")
+    if value is None or value == "":
+        value = meta.get("published_time")
+    when, warnings = lenient_date(value)
     return Document(
         id=id,
         title=title,
         body=content.text,
-        date=parse_date(when),
+        date=when,
+        warnings=warnings,
         source=_as_text(meta.get("source")),
         place=_as_text(meta.get("place")),
         url=_as_text(meta.get("source_url") or meta.get("url")),
@@ -238,7 +278,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     # The C loader (same safe semantics as yaml.safe_load) when PyYAML has it: much faster.
     # But libyaml recurses on the C stack, and nesting ~20,000 deep ("- - - ...") crashes
     # the process; text this short cannot nest that deep. Python's loader raises instead.
-    loader = _YAML_LOADER if len(front) <= _C_LOADER_LIMIT else yaml.SafeLoader
+    loader = _YAML_LOADER if len(front) <= _C_LOADER_LIMIT else _SAFE_LOADER
     try:
         meta = _load_yaml(front, loader)
     except yaml.YAMLError as e:
@@ -267,7 +307,22 @@ def _load_yaml(front: str, loader: type) -> object:
     return yaml.load(front, Loader=loader)
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _without_timestamps(base: type) -> type:
+    """A YAML loader that leaves unquoted dates as text, for dates.parse_date to read.
+
+    PyYAML turns `date: 2023-02-30` into a datetime while it parses, and fails the whole
+    front matter on an impossible one; read as text, it is one unreadable date: a warning,
+    and the release is indexed undated.
+    """
+    resolvers = {
+        first: [(tag, regexp) for tag, regexp in entries if tag != "tag:yaml.org,2002:timestamp"]
+        for first, entries in base.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
+    }
+    return type(f"Dateless{base.__name__}", (base,), {"yaml_implicit_resolvers": resolvers})
+
+
+_SAFE_LOADER = _without_timestamps(yaml.SafeLoader)
+_YAML_LOADER = _without_timestamps(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _C_LOADER_LIMIT = 4096  # characters; real front matter is under 1 KB
 MAX_FRONT_MATTER = 64 * 1024
@@ -286,27 +341,46 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 def parse_text(text: str, id: str = "") -> Document:
     """A seed-format text file (' date YYYY-MM-DD' header, then the release) as a Document."""
     text = text.replace("\r\n", "\n")
-    when = None
+    when: datetime | None = None
+    warnings: tuple[str, ...] = ()
     header = _SEED_HEADER.match(text)
     if header:
-        when = parse_date(header.group(1))
+        when, warnings = lenient_date(header.group(1))
         text = text[header.end() :]
     body = tidy_paragraphs(text)
     if not body:
         raise DocumentError("no text")
     title, place = title_and_place(body.split("\n"))
-    return Document(id=id, title=title, body=body, date=when, source=find_source(body), place=place)
+    return Document(
+        id=id,
+        title=title,
+        body=body,
+        date=when,
+        source=find_source(body),
+        place=place,
+        warnings=warnings,
+    )
 
 
 # -- values -------------------------------------------------------------------------------
 
 
-def parse_date(value: object) -> datetime | None:
-    """A date, datetime or date text as a naive UTC datetime; None for no value."""
+def shown_title(title: str, body: str) -> str:
+    """A document's title as shown: its own, or the one a seed without a headline gets
+    from its first lines (a JSON Lines record without a title, say).
+
+    Only shown: the index's title field keeps what the source gave, so the first sentence
+    of an untitled record does not count twice in the ranking.
+    """
+    return title or title_and_place(tidy_paragraphs(body).split("\n"))[0]
+
+
+def lenient_date(value: object) -> tuple[datetime | None, tuple[str, ...]]:
+    """A release's date, or None and a warning naming the value when it cannot be read."""
     try:
-        return dates.parse_date(value)
+        return dates.parse_date(value), ()
     except dates.DateError as exc:
-        raise DocumentError(str(exc)) from None
+        return None, (f"{exc}; indexed undated",)
 
 
 def _as_text(value: object) -> str:

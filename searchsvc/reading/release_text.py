@@ -48,6 +48,36 @@ def tidy_paragraphs(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+def reflow(text: str) -> list[str]:
+    """A body's paragraphs for reading, hard-wrapped wire text joined into flowing lines.
+
+    Paragraphs are the blank-line separated blocks, kept as they are. Inside one, a line
+    break is a hard wrap (joined with a space) when the line runs near the paragraph's
+    longest line and the next line does not start a list item; shorter lines (an address,
+    a sign-off, a list) keep their breaks.
+    """
+    out = []
+    for block in text.split("\n\n"):
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        if not lines:
+            continue
+        width = max(len(line) for line in lines)
+        merged = [lines[0]]
+        for before, line in zip(lines, lines[1:], strict=False):
+            wrapped = width >= WRAP_WIDTH and len(before) >= WRAP_SHARE * width
+            if wrapped and not _LIST_ITEM.match(line):
+                merged[-1] += " " + line
+            else:
+                merged.append(line)
+        out.append("\n".join(merged))
+    return out
+
+
+WRAP_WIDTH = 50  # a paragraph whose longest line is shorter is a list or verse, not wrapped
+WRAP_SHARE = 0.7  # a line this near the longest one ended only because the column did
+_LIST_ITEM = re.compile(r"(?:[-*•·–]|\d{1,2}[.)]|\(?[a-z]\))\s")
+
+
 def title_and_place(lines: list[str]) -> tuple[str, str]:
     """The title and dateline place ("" if none) of a release's lines."""
     # Above the first paragraph sit numbers, dates, a dateline and maybe the headline. A short

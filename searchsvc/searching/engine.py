@@ -36,7 +36,7 @@ from searchsvc import indexing
 from searchsvc.caching import LruCache
 from searchsvc.dates import is_relative, today_in
 from searchsvc.deadline import NEVER, Deadline
-from searchsvc.reading import Document
+from searchsvc.reading import Document, shown_title
 from searchsvc.scoring import Ranker
 from searchsvc.searching import export as export_module
 from searchsvc.searching import search as search_module
@@ -383,6 +383,7 @@ class Engine:
         if stored is None:
             return None
         fields = {k: stored.get(k, "") for k in ("title", "body", "source", "place", "url")}
+        fields["title"] = shown_title(fields["title"], fields["body"])
         return Document(
             id=stored["id"],
             date=stored.get("date"),

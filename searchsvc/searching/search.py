@@ -34,6 +34,7 @@ import numpy as np
 from searchsvc.analysis import WORD_RE, stem_term
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.reading import shown_title
 from searchsvc.schema import FACET_FIELDS
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
 from searchsvc.searching.facets import FacetTable
@@ -237,6 +238,7 @@ def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
 def listed_fields(stored: dict) -> dict:
     """The fields a result lists (a hit's, an export row's), from a stored document."""
     fields = {name: stored.get(name, "") for name in ("title", "source", "category", "place")}
+    fields["title"] = shown_title(fields["title"], stored.get("body", ""))
     return {"id": stored["id"], "date": stored.get("date"), **fields, "url": stored.get("url", "")}
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
+from searchsvc.reading import reflow
 from searchsvc.searching import (
     MAX_DEPTH,
     PARAMS,
@@ -258,7 +259,7 @@ def document(doc_id: str):
         raise NotFound(f"There is no document with the id {doc_id!r}.")
     q = request.args.get("q", "").strip()
     terms = get_backend().query_terms(q)
-    paragraphs = [highlight_all(p, terms) for p in doc.body.split("\n\n") if p.strip()]
+    paragraphs = [highlight_all(p, terms) for p in reflow(doc.body)]
     link = safe_link(doc.url)
     return render_template(
         "document.html",

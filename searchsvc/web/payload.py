@@ -55,6 +55,7 @@ def document_payload(doc: Document) -> dict:
     fields = asdict(doc)
     fields["date"] = _date(doc.date)
     fields.pop("path", None)  # a server-side path is none of a caller's business
+    fields.pop("warnings", None)  # the indexing run's notes, not stored with the document
     return {"ok": True, "document": fields}
 
 
