@@ -8,7 +8,7 @@ what a release is about than one in the body.
 
 The saturation is BM25L's (Lv and Zhai, 2011): DELTA is added to a matching document's
 normalised frequency before it saturates, so a long document that holds a word once is not
-pushed down as far as plain BM25 pushes it (worth +0.011 nDCG@10 on npl, about 0 elsewhere).
+pushed down as far as plain BM25 pushes it (worth +0.012 nDCG@10 on npl, about 0 elsewhere).
 A word the query repeats counts as often as the query holds it (query_weight), as Lucene
 and Anserini count it: long requests repeat the words they are about.
 
