@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from searchsvc.dates import today_in
 
 PREFIX = "SEARCHSVC_"
+BACKENDS = ("whoosh", "opensearch")
 
 
 class ConfigError(ValueError):
@@ -121,6 +122,22 @@ SETTINGS: tuple[Setting, ...] = (
         "from, when each search runs.",
         check=_time_zone,
     ),
+    Setting(
+        "BACKEND",
+        "whoosh",
+        "The search engine: `whoosh` (embedded, the index in INDEX_DIR) or `opensearch` (a "
+        "cluster at OPENSEARCH_URL).",
+        check=lambda v: None if v in BACKENDS else "whoosh or opensearch",
+    ),
+    Setting("OPENSEARCH_URL", "http://localhost:9200", "The OpenSearch cluster's address."),
+    Setting(
+        "OPENSEARCH_INDEX",
+        "searchsvc",
+        "The alias searchsvc reads and writes on the cluster (each rebuild makes a new index "
+        "behind it).",
+    ),
+    Setting("OPENSEARCH_USER", "", "User name for the cluster's basic authentication."),
+    Setting("OPENSEARCH_PASSWORD", "", "Password for the cluster's basic authentication."),
     Setting(
         "EXPORT_LIMIT",
         100000,

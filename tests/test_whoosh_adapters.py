@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).parent.parent / "searchsvc"
 
 # The modules that may import Whoosh: the vocabulary that defines the index (analysis,
 # schema), the reading adapter (segments, and shared_storage: its files for many threads),
-# the writing adapter, and the two that build and walk Whoosh's query objects.
+# the writing adapter, the two that build and walk Whoosh's query objects, and the one that
+# writes that tree as OpenSearch's query DSL.
 MAY_IMPORT_WHOOSH = {
     "analysis.py",
     "schema.py",
@@ -28,6 +29,7 @@ MAY_IMPORT_WHOOSH = {
     "indexing/writing.py",
     "searching/query.py",
     "scoring/ranker.py",
+    "opensearch/translate.py",
 }
 
 

@@ -127,15 +127,15 @@ def index_cmd(
     settings, paths, index_dir, rebuild, strict, procs, wait, allow_delete, watch, poll, exit_with
 ):
     """Index PATHS (files or folders; default: the bundled seeds/)."""
-    from searchsvc.searching import open_backend
+    from searchsvc.backends import open_backend
 
     paths = paths or (settings["SEEDS_DIR"],)
     options = dict(rebuild=rebuild, procs=procs, wait=wait, allow_delete=allow_delete)
     if watch:
-        follow(index_dir, paths, options, poll=poll, exit_with=exit_with)
+        follow(index_dir, paths, options, poll=poll, exit_with=exit_with, settings=settings)
         return
     with _friendly_errors(index_dir), _progress() as progress:
-        report = open_backend(index_dir).index(paths, progress=progress, **options)
+        report = open_backend(index_dir, settings).index(paths, progress=progress, **options)
     print_report(report)
     if report.skipped and strict:
         sys.exit(1)
@@ -199,12 +199,13 @@ def _search_options(f, params=None):
 @click.pass_obj
 def search_cmd(settings, query, index_dir, as_json, timeout, **params):
     """Search the index for QUERY and print the ranked results."""
+    from searchsvc.backends import open_backend
     from searchsvc.deadline import Deadline
-    from searchsvc.searching import SearchRequest, open_backend
+    from searchsvc.searching import SearchRequest
     from searchsvc.web import search_payload
 
     today = config.today(settings)  # what relative dates count from
-    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+    with _friendly_errors(index_dir), open_backend(index_dir, settings) as backend:
         backend.freshness()  # the deadline starts once the index is open, as in a server
         result = backend.search(SearchRequest(q=query, **params), Deadline(timeout), today)
         _warn(backend)
@@ -257,12 +258,13 @@ def _export_options(f):
 @click.pass_obj
 def export_cmd(settings, query, fmt, fields, output, limit, timeout, index_dir, **params):
     """Write every release matching QUERY (not one page) as CSV or JSON Lines."""
+    from searchsvc.backends import open_backend
     from searchsvc.deadline import Deadline
-    from searchsvc.searching import SearchRequest, open_backend, parse_fields
+    from searchsvc.searching import SearchRequest, parse_fields
     from searchsvc.web import export_chunks, truncation_message
 
     today = config.today(settings)
-    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+    with _friendly_errors(index_dir), open_backend(index_dir, settings) as backend:
         columns = parse_fields(fields)
         backend.freshness()  # the deadline starts once the index is open, as in a server
         request = SearchRequest(q=query, **params)
@@ -286,12 +288,13 @@ def _print_result(result) -> None:
 
 @main.command("stats")
 @_index_dir_option
-def stats_cmd(index_dir):
+@click.pass_obj
+def stats_cmd(settings, index_dir):
     """Show how many documents the index holds, their dates, and its size."""
-    from searchsvc.searching import open_backend
+    from searchsvc.backends import open_backend
 
     with _friendly_errors(index_dir):
-        backend = open_backend(index_dir)
+        backend = open_backend(index_dir, settings)
         stats = backend.stats()
         _warn(backend)
     first = stats.first_date.date().isoformat() if stats.first_date else "-"
@@ -312,11 +315,12 @@ def _warn(backend) -> None:
 
 @main.command("check")
 @_index_dir_option
-def check_cmd(index_dir):
+@click.pass_obj
+def check_cmd(settings, index_dir):
     """Verify every file of the live index generation against its checksums."""
-    from searchsvc.searching import open_backend
+    from searchsvc.backends import open_backend
 
-    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+    with _friendly_errors(index_dir), open_backend(index_dir, settings) as backend:
         report = backend.verify()
     click.echo(
         f"checked {report.files} files, {report.bytes:,} bytes of {report.path} "

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 import click
 
 from searchsvc import config
-from searchsvc.searching import IndexLockedError, open_backend
+from searchsvc.backends import open_backend
+from searchsvc.searching import IndexLockedError
 
 ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
@@ -93,8 +94,8 @@ def serve_cmd(
 ):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     _check_address(host, port)
-    if not open_backend(index_dir).exists():
-        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]))
+    if not open_backend(index_dir, settings).exists():
+        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]), settings)
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
     settings["INDEX_DIR"] = index_dir
     click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
@@ -155,10 +156,10 @@ def _stop_watcher(watcher: subprocess.Popen) -> None:
         watcher.wait()
 
 
-def _build_from_seeds(index_dir: str, seeds: str) -> None:
+def _build_from_seeds(index_dir: str, seeds: str, settings: dict) -> None:
     click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
     try:
-        report = open_backend(index_dir).index([seeds])
+        report = open_backend(index_dir, settings).index([seeds])
     except (OSError, IndexLockedError) as exc:
         raise click.ClickException(f"Could not build the index: {exc}") from None
     click.echo(report.summary())

@@ -16,24 +16,26 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import click
 
+from searchsvc.backends import open_backend
 from searchsvc.reading import Watcher, printable
-from searchsvc.searching import (
-    DeleteRefusedError,
-    IndexDamagedError,
-    IndexLockedError,
-    open_backend,
-)
+from searchsvc.searching import DeleteRefusedError, IndexDamagedError, IndexLockedError
 
 # A watched run waits this long for another indexer (a manual `searchsvc index`) to finish.
 LOCK_WAIT = 30.0
 
 
 def follow(
-    index_dir: str, paths: Sequence[str], options: dict, *, poll: bool, exit_with: int | None
+    index_dir: str,
+    paths: Sequence[str],
+    options: dict,
+    *,
+    poll: bool,
+    exit_with: int | None,
+    settings: Mapping[str, object] | None = None,
 ) -> None:
     """Index paths now and on every settled change, until SIGTERM, SIGINT or exit_with dies."""
     stop = threading.Event()
@@ -41,7 +43,7 @@ def follow(
         signal.signal(signum, lambda *_: stop.set())
     if exit_with:
         threading.Thread(target=_stop_with, args=(exit_with, stop), daemon=True).start()
-    backend = open_backend(index_dir)
+    backend = open_backend(index_dir, settings)
     options = {**options, "wait": max(options.get("wait") or 0.0, LOCK_WAIT)}
     first = {"rebuild": options.pop("rebuild", False)}
 

@@ -7,7 +7,7 @@ Whoosh's internals stay in two adapters, ``segments`` (reading) and ``writing``;
 the package uses this face.
 """
 
-from searchsvc.indexing.deletions import DeleteRefusedError
+from searchsvc.indexing.deletions import DeleteGuard, DeleteRefusedError
 from searchsvc.indexing.indexer import IndexReport, index_paths
 from searchsvc.indexing.integrity import latest_toc, toc_name
 from searchsvc.indexing.segments import (
@@ -37,6 +37,7 @@ from searchsvc.indexing.storage import (
 
 __all__ = [
     "REBUILD_HINT",
+    "DeleteGuard",
     "DeleteRefusedError",
     "IndexDamagedError",
     "damaged_error",

@@ -8,6 +8,7 @@ SearchRequest (request: every parameter declared once)
 
 from searchsvc.searching.backend import (
     Backend,
+    BackendUnavailableError,
     DeadlineExceededError,
     DeleteRefusedError,
     Freshness,
@@ -25,7 +26,16 @@ from searchsvc.searching.export import (
     FIELDS_PATTERN,
     Export,
     ExportRow,
+    Rows,
     parse_fields,
+)
+from searchsvc.searching.query import (
+    QueryError,
+    exact_fallback,
+    parse_query,
+    plain_words,
+    query_terms,
+    read_query,
 )
 from searchsvc.searching.request import (
     MAX_DEPTH,
@@ -37,10 +47,26 @@ from searchsvc.searching.request import (
     check_request,
     request_from_args,
 )
-from searchsvc.searching.search import FacetCount, Hit, SearchResult
+from searchsvc.searching.search import (
+    MAX_FACET_VALUES,
+    FacetCount,
+    Hit,
+    SearchResult,
+    listed_fields,
+)
 
 __all__ = [
     "Backend",
+    "BackendUnavailableError",
+    "MAX_FACET_VALUES",
+    "QueryError",
+    "Rows",
+    "exact_fallback",
+    "listed_fields",
+    "parse_query",
+    "plain_words",
+    "query_terms",
+    "read_query",
     "DeadlineExceededError",
     "DeleteRefusedError",
     "Freshness",

@@ -35,6 +35,7 @@ from searchsvc.snippets import QueryTerms
 
 __all__ = [
     "Backend",
+    "BackendUnavailableError",
     "DeadlineExceededError",
     "DeleteRefusedError",
     "Freshness",
@@ -44,6 +45,11 @@ __all__ = [
     "IndexStats",
     "Verification",
 ]
+
+
+class BackendUnavailableError(Exception):
+    """The engine behind the backend (a cluster) did not answer in time; the message says
+    which and what to do. The edges answer 503 with Retry-After."""
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,7 @@ def _collect(q: wq.Query, terms: QueryTerms, reader) -> None:
         return
     if isinstance(q, wq.Term):
         _add_term(terms, q.fieldname, q.text)
-    elif isinstance(q, wq.MultiTerm):
+    elif isinstance(q, wq.MultiTerm) and reader is not None:  # None: no lexicon to expand in
         for fieldname, btext in q.existing_terms(reader, expand=True):
             _add_term(terms, fieldname, btext.decode("utf-8"))
     for child in q.children():
@@ -293,6 +293,8 @@ def build_query(
     if q is wq.NullQuery and plain_words(text):
         q = exact_fallback(text)  # only stop words: look for them as written
     (deadline or NEVER).check("parsing")
+    if reader is None:  # no lexicon here (a cluster expands prefix* and fuzzy~ itself)
+        return q
     return expand_multiterms(q, reader, deadline, speller)
 
 

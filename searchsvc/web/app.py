@@ -9,13 +9,19 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from searchsvc import config
-from searchsvc.searching import DeadlineExceededError, IndexDamagedError, IndexNotFoundError
+from searchsvc.searching import (
+    BackendUnavailableError,
+    DeadlineExceededError,
+    IndexDamagedError,
+    IndexNotFoundError,
+)
 from searchsvc.web import api, feed, pages
 from searchsvc.web.errors import (
     handle_damaged_index,
     handle_deadline,
     handle_http_error,
     handle_no_index,
+    handle_unavailable,
 )
 from searchsvc.web.export import export_url
 
@@ -45,6 +51,7 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.register_error_handler(IndexNotFoundError, handle_no_index)
     app.register_error_handler(DeadlineExceededError, handle_deadline)
     app.register_error_handler(IndexDamagedError, handle_damaged_index)
+    app.register_error_handler(BackendUnavailableError, handle_unavailable)
     app.after_request(add_security_headers)
     app.add_template_global(pages.url_with)
     app.add_template_global(pages.search_args)

@@ -14,8 +14,9 @@ from datetime import date
 from flask import current_app, request
 
 from searchsvc import config
+from searchsvc.backends import open_backend
 from searchsvc.deadline import Deadline
-from searchsvc.searching import PARAMS, Backend, SearchRequest, open_backend, request_from_args
+from searchsvc.searching import PARAMS, Backend, SearchRequest, request_from_args
 
 _backend_lock = threading.Lock()
 KEY = "searchsvc.backend"
@@ -30,6 +31,7 @@ def get_backend() -> Backend:
             if backend is None:
                 backend = open_backend(
                     current_app.config["INDEX_DIR"],
+                    current_app.config,
                     check_interval=float(current_app.config["REFRESH_INTERVAL"]),
                     cache_size=int(current_app.config["RESULT_CACHE"]),
                 )

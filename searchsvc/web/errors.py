@@ -8,6 +8,7 @@ from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from searchsvc.searching import (
+    BackendUnavailableError,
     DeadlineExceededError,
     IndexDamagedError,
     IndexNotFoundError,
@@ -77,6 +78,17 @@ def handle_deadline(exc: DeadlineExceededError):
         page = render_template("error.html", title="Too slow", message=str(exc), q="")
         response = current_app.make_response((page, 503))
     response.headers["Retry-After"] = retry_after(exc)
+    return response
+
+
+def handle_unavailable(exc: BackendUnavailableError):
+    """A 503 that says the cluster did not answer, with Retry-After: a moment."""
+    if is_api_request():
+        response = error_response(str(exc), 503)
+    else:
+        page = render_template("error.html", title="Search unavailable", message=str(exc), q="")
+        response = current_app.make_response((page, 503))
+    response.headers["Retry-After"] = "5"
     return response
 
 

@@ -1,0 +1,14 @@
+"""The OpenSearch backend: searchsvc on a cluster, for those who outgrow one machine.
+
+    OpenSearchOptions (url, alias, credentials) --OpenSearchBackend--> the Backend protocol
+    mapping: the analysers (mirroring searchsvc.analysis), the versioned mapping, sources
+    translate: the parsed query (searching's parser) as OpenSearch's query DSL
+
+The same readers, query language, page, API, CLI, feed and export run over it unchanged:
+the edges only know the Backend protocol (searching/backend.py).
+"""
+
+from searchsvc.opensearch.backend import OpenSearchBackend, OpenSearchOptions
+from searchsvc.opensearch.mapping import MAPPING_VERSION
+
+__all__ = ["MAPPING_VERSION", "OpenSearchBackend", "OpenSearchOptions"]

@@ -1,0 +1,627 @@
+"""The OpenSearch backend: the Backend protocol over an OpenSearch cluster.
+
+    index(paths) --the same readers--> Documents --by content hash: skip, update, delete-->
+        the bulk API in batches (retried with backoff on 429 and 503) --> the alias's index
+    index(paths, rebuild=True) --> a new physical index, filled, then the alias swapped in
+        one atomic update_aliases call, as the embedded engine swaps generations
+    search(request) --searching's parser--> a Whoosh query tree --translate--> query DSL
+        + facet filters, date range, sort, paging, terms and date_histogram aggregations
+        --> hits --snippets wing (the same code as the embedded engine)--> SearchResult
+
+Every call to the cluster is bounded by the request's deadline: the client's timeout is
+what is left of it, and a node that is down or slow becomes BackendUnavailableError (a
+503 at the edges), after retries that stop when the deadline would be passed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from opensearchpy import OpenSearch
+from opensearchpy import exceptions as os_errors
+from opensearchpy.helpers import scan, streaming_bulk
+
+from searchsvc.dates import DateError, resolve_range
+from searchsvc.deadline import NEVER, Deadline
+from searchsvc.indexing import DeleteGuard, IndexNotFoundError, IndexReport
+from searchsvc.opensearch.mapping import MAPPING_VERSION, index_body, to_source
+from searchsvc.opensearch.translate import UntranslatableQuery, expanded_in, to_dsl
+from searchsvc.reading import Document, Skipped, discover, read_source, shown_title
+from searchsvc.schema import FACET_FIELDS, build_schema
+from searchsvc.searching import (
+    MAX_FACET_VALUES,
+    BackendUnavailableError,
+    Export,
+    FacetCount,
+    Freshness,
+    Hit,
+    IndexStats,
+    QueryError,
+    Rows,
+    SearchError,
+    SearchRequest,
+    SearchResult,
+    Verification,
+    check_request,
+    listed_fields,
+    plain_words,
+    query_terms,
+    read_query,
+)
+from searchsvc.snippets import QueryTerms, snippet
+
+BATCH = 500  # documents per bulk request
+MAX_ATTEMPTS = 4  # per call, while the deadline allows: 429 and 503 are retried
+BACKOFF = 0.2  # seconds before the first retry; doubled each time
+PAGE = 500  # documents per page when reading every document (export, the incremental rule)
+
+
+@dataclass(frozen=True)
+class OpenSearchOptions:
+    """Where the cluster is and which alias the backend reads and writes."""
+
+    url: str
+    index: str = "searchsvc"
+    username: str = ""
+    password: str = ""
+    shards: int = 1
+    replicas: int = 0
+    timeout: float = 10.0  # seconds for a call with no request deadline (indexing)
+
+
+class OpenSearchBackend:
+    """searchsvc over an OpenSearch cluster (or a server that speaks its API)."""
+
+    def __init__(self, options: OpenSearchOptions):
+        self.options = options
+        self.alias = options.index
+        auth = (options.username, options.password) if options.username else None
+        # Retries are ours (bounded by each request's deadline), not the client's.
+        self.client = OpenSearch(
+            hosts=[options.url], http_auth=auth, max_retries=0, retry_on_timeout=False
+        )
+        self._schema = build_schema()
+
+    # -- the calls, each bounded ------------------------------------------------------------
+
+    def _call(self, deadline: Deadline, what: str, fn: Callable[..., Any], **kwargs) -> Any:
+        """fn(**kwargs, request_timeout=what is left), retried on 429/503 and lost nodes."""
+        wait = BACKOFF
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            left = deadline.remaining()
+            if left <= 0:
+                deadline.check(what)
+            timeout = (
+                min(self.options.timeout, left) if math.isfinite(left) else self.options.timeout
+            )
+            try:
+                return fn(**kwargs, request_timeout=timeout)
+            except os_errors.TransportError as exc:
+                status = exc.status_code if isinstance(exc.status_code, int) else None
+                retryable = status in (429, 503) or isinstance(
+                    exc, (os_errors.ConnectionError, os_errors.ConnectionTimeout)
+                )
+                if not retryable:
+                    raise
+                if attempt == MAX_ATTEMPTS or deadline.remaining() < wait:
+                    raise BackendUnavailableError(
+                        f"OpenSearch at {self.options.url} did not answer ({what}): "
+                        f"{_reason(exc)}. Try again in a moment."
+                    ) from None
+                time.sleep(wait)
+                wait *= 2
+        raise AssertionError("unreachable")
+
+    # -- what the index is ------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """Whether the alias exists (an index has been built)."""
+        try:
+            return bool(
+                self._call(NEVER, "alias", self.client.indices.exists_alias, name=self.alias)
+            )
+        except os_errors.NotFoundError:
+            return False
+
+    def _physical(self, deadline: Deadline = NEVER) -> str:
+        try:
+            found = self._call(deadline, "alias", self.client.indices.get_alias, name=self.alias)
+        except os_errors.NotFoundError:
+            raise IndexNotFoundError(
+                f"No OpenSearch index {self.alias!r} at {self.options.url}"
+            ) from None
+        return sorted(found)[0]
+
+    def _version(self, physical: str) -> int | None:
+        mapping = self._call(NEVER, "mapping", self.client.indices.get_mapping, index=physical)
+        meta = mapping[physical]["mappings"].get("_meta", {})
+        return meta.get("searchsvc_mapping")
+
+    def _create(self, physical: str) -> None:
+        body = index_body(self.options.shards, self.options.replicas)
+        self._call(NEVER, "create index", self.client.indices.create, index=physical, body=body)
+
+    # -- indexing ---------------------------------------------------------------------------
+
+    def index(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        rebuild: bool = False,
+        procs: int | None = None,
+        wait: float = 0.0,
+        progress: Callable[[int, int], None] | None = None,
+        allow_delete: bool = False,
+    ) -> IndexReport:
+        """Bring the alias's index up to date with the files under paths (see the module)."""
+        started = time.perf_counter()
+        report = IndexReport()
+        existed = self.exists()
+        previous = self._existing() if existed else {}
+        if existed and not rebuild:
+            physical = self._physical()
+            version = self._version(physical)
+            if version != MAPPING_VERSION:
+                raise SearchError(
+                    f"The OpenSearch index {physical} has mapping version {version}, this "
+                    f"searchsvc writes {MAPPING_VERSION}. Run: searchsvc index PATH --rebuild"
+                )
+        else:
+            physical = f"{self.alias}-v{MAPPING_VERSION}-{time.time_ns()}"
+            self._create(physical)
+        known = {} if physical != self._current_or_none() else previous
+        sources, report.skipped = discover(paths)
+        guard = None if allow_delete else DeleteGuard(paths)
+        try:
+            seen, keep, actions = self._read(sources, known, report, progress)
+            doomed = self._doomed(paths, previous, seen, keep, rebuild)
+            if guard is not None:
+                guard.check(previous, doomed, [s.path for s in sources], gives=len(seen))
+            deletions = [] if physical != self._current_or_none() else doomed
+            self._bulk(physical, actions, deletions, report)
+            report.deleted = len(doomed)
+            self._call(NEVER, "refresh", self.client.indices.refresh, index=physical)
+            if physical != self._current_or_none():
+                self._swap(physical)
+        except BaseException:
+            if physical != self._current_or_none():
+                self.client.indices.delete(index=physical, ignore_unavailable=True)
+            raise
+        report.total = self._count(NEVER)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _current_or_none(self) -> str | None:
+        try:
+            return self._physical()
+        except IndexNotFoundError:
+            return None
+
+    def _existing(self) -> dict[str, tuple[str, str]]:
+        """id -> (hash, path) of every indexed document."""
+        hits = scan(
+            self.client,
+            index=self.alias,
+            query={"query": {"match_all": {}}, "_source": ["hash", "path"]},
+            size=PAGE,
+        )
+        return {
+            h["_id"]: (h["_source"].get("hash", ""), h["_source"].get("path", "")) for h in hits
+        }
+
+    def _read(self, sources, known, report: IndexReport, progress):
+        """Read every source; the bulk actions for new and changed documents."""
+        seen: set[str] = set()
+        keep: set[str] = {s.path for s in report.skipped}
+        actions: list[dict[str, Any]] = []
+        for done, src in enumerate(sources, start=1):
+            for item in read_source(src):
+                if isinstance(item, Skipped):
+                    report.skipped.append(item)
+                    keep.add(item.path)
+                    continue
+                if item.id in seen:
+                    report.skipped.append(
+                        Skipped(src.path, f"same document id {item.id!r} as a file before")
+                    )
+                    continue
+                seen.add(item.id)
+                report.undated += item.date is None
+                report.warnings.extend(Skipped(src.path, w) for w in item.warnings)
+                old = known.get(item.id)
+                if old is None:
+                    report.added += 1
+                elif old[0] != item.hash:
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+                    continue
+                actions.append({"_op_type": "index", "_id": item.id, "_source": to_source(item)})
+            if progress:
+                progress(done, len(sources))
+        return seen, keep, actions
+
+    @staticmethod
+    def _doomed(paths, previous, seen, keep, rebuild) -> list[str]:
+        roots = tuple(os.path.abspath(p).rstrip(os.sep) + os.sep for p in paths)
+        exact = {os.path.abspath(p) for p in paths}
+        doomed = []
+        for doc_id, (_, path) in previous.items():
+            if doc_id in seen or path in keep:
+                continue
+            if rebuild or path in exact or path.startswith(roots):
+                doomed.append(doc_id)
+        return doomed
+
+    def _bulk(self, physical: str, actions, deletions, report: IndexReport) -> None:
+        ops = actions + [{"_op_type": "delete", "_id": i} for i in deletions]
+        if not ops:
+            return
+        for ok, item in streaming_bulk(
+            self.client,
+            ops,
+            index=physical,
+            chunk_size=BATCH,
+            max_retries=MAX_ATTEMPTS,
+            initial_backoff=1,
+            raise_on_error=False,
+            raise_on_exception=True,
+        ):
+            if ok:
+                continue
+            ((op, result),) = item.items()
+            if op == "delete" and result.get("status") == 404:
+                continue
+            error = result.get("error", {})
+            reason = error.get("reason", error) if isinstance(error, dict) else error
+            report.skipped.append(
+                Skipped(str(result.get("_id", "")), f"rejected by OpenSearch: {reason}")
+            )
+            report.added -= op == "index"
+
+    def _swap(self, physical: str) -> None:
+        old = self._current_or_none()
+        actions: list[dict[str, Any]] = [{"add": {"index": physical, "alias": self.alias}}]
+        if old is not None:
+            actions.insert(0, {"remove": {"index": old, "alias": self.alias}})
+        self._call(
+            NEVER, "swap alias", self.client.indices.update_aliases, body={"actions": actions}
+        )
+        if old is not None:
+            self.client.indices.delete(index=old, ignore_unavailable=True)
+
+    def _count(self, deadline: Deadline) -> int:
+        return int(self._call(deadline, "count", self.client.count, index=self.alias)["count"])
+
+    # -- searching --------------------------------------------------------------------------
+
+    def search(
+        self, request: SearchRequest, deadline: Deadline | None = None, today: date | None = None
+    ) -> SearchResult:
+        """Answer a search request as the embedded engine does (scores and close order aside)."""
+        started = time.perf_counter()
+        deadline = deadline or NEVER
+        req = check_request(request)
+        body, terms, notice, dates = self._body(req, today)
+        body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
+        body["track_total_hits"] = True
+        answer = self._search(deadline, body)
+        q = self._query(req)[0] if req.q else None
+        hits = [self._hit(h, terms, q) for h in answer["hits"]["hits"]]
+        return SearchResult(
+            request=req,
+            hits=hits,
+            total=int(answer["hits"]["total"]["value"]),
+            facets=self._facets(answer.get("aggregations", {}), req),
+            suggestion=self._suggest(req, deadline),
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            notice=notice,
+            range=dates,
+        )
+
+    def _search(self, deadline: Deadline, body: dict) -> dict:
+        try:
+            return self._call(deadline, "search", self.client.search, index=self.alias, body=body)
+        except os_errors.NotFoundError:
+            raise IndexNotFoundError(
+                f"No OpenSearch index {self.alias!r} at {self.options.url}. "
+                "Run: searchsvc index PATH (with SEARCHSVC_BACKEND=opensearch)"
+            ) from None
+
+    def _body(self, req: SearchRequest, today: date | None):
+        try:
+            dates = resolve_range(req.date_from, req.date_to, today)
+        except DateError as exc:
+            raise SearchError(str(exc)) from exc
+        q, notice = self._query(req)
+        terms = query_terms(q, None) if req.q else QueryTerms()
+        try:
+            dsl = to_dsl(q, req.q)
+        except UntranslatableQuery as exc:
+            raise SearchError(str(exc)) from exc
+        filters: list[dict[str, Any]] = [
+            {"term": {_keyword(name): {"value": value, "case_insensitive": True}}}
+            for name, value in req.filters().items()
+        ]
+        if dates is not None:
+            start, end = dates.bounds()
+            span: dict[str, str] = {}
+            if start is not None:
+                span["gte"] = start.isoformat()
+            if end is not None:
+                span["lte"] = end.isoformat()
+            filters.append({"range": {"date": span}})
+        query = {"bool": {"must": [dsl], "filter": filters}} if filters else dsl
+        body: dict[str, Any] = {"query": query, "sort": self._sort(req)}
+        return body, terms, notice, dates
+
+    def _query(self, req: SearchRequest):
+        """The parsed query and how it was read, exactly as the embedded engine reads it.
+
+        No lexicon is given: prefix* and fuzzy~ words go to OpenSearch unexpanded.
+        """
+        try:
+            return read_query(req.q, self._schema, None, strict=req.strict)
+        except QueryError as exc:
+            raise SearchError(str(exc)) from exc
+
+    def _parse(self, text: str):
+        return read_query(text, self._schema, None)[0]
+
+    @staticmethod
+    def _sort(req: SearchRequest) -> list[Any]:
+        if req.sort == "relevance" and req.q:
+            return ["_score", {"date": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
+        order = "asc" if req.sort == "oldest" else "desc"
+        return [{"date": {"order": order, "missing": "_last"}}, {"id": "asc"}]
+
+    @staticmethod
+    def _aggs(req: SearchRequest) -> dict[str, Any]:
+        aggs: dict[str, Any] = {
+            name: {"terms": {"field": name, "size": MAX_FACET_VALUES}}
+            for name in FACET_FIELDS
+            if name not in ("year", "month")
+        }
+        aggs["year"] = {
+            "date_histogram": {
+                "field": "date",
+                "calendar_interval": "year",
+                "format": "yyyy",
+                "min_doc_count": 1,
+            }
+        }
+        if req.year or req.month or req.date_from or req.date_to:
+            aggs["month"] = {
+                "date_histogram": {
+                    "field": "date",
+                    "calendar_interval": "month",
+                    "format": "yyyy-MM",
+                    "min_doc_count": 1,
+                }
+            }
+        return aggs
+
+    @staticmethod
+    def _facets(aggs: dict, req: SearchRequest) -> dict[str, list[FacetCount]]:
+        out: dict[str, list[FacetCount]] = {}
+        for name in FACET_FIELDS:
+            buckets = aggs.get(name, {}).get("buckets", [])
+            values = [(b.get("key_as_string", b["key"]), int(b["doc_count"])) for b in buckets]
+            if name in ("year", "month"):
+                values.sort()
+            else:
+                values.sort(key=lambda kv: (-kv[1], kv[0]))
+            out[name] = [FacetCount(str(v), c) for v, c in values if v and c]
+        return out
+
+    def _hit(self, raw: dict, terms: QueryTerms, q=None) -> Hit:
+        stored = _stored(raw)
+        if q is not None:
+            text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
+            stems, exact = expanded_in(q, text)
+            if stems or exact:
+                terms = QueryTerms(terms.stems | stems, terms.exact | exact, list(terms.phrases))
+        return Hit(
+            **listed_fields(stored),
+            score=round(float(raw.get("_score") or 0.0), 4),
+            snippet=snippet(stored.get("body", ""), terms),
+        )
+
+    def _suggest(self, req: SearchRequest, deadline: Deadline) -> str | None:
+        """A 'did you mean' from OpenSearch's term suggester over the exact words."""
+        words = plain_words(req.q)
+        if not words:
+            return None
+        body = {
+            "suggest": {
+                "text": " ".join(words),
+                "w": {"term": {"field": "exact", "suggest_mode": "missing"}},
+            }
+        }
+        try:
+            answer = self._call(
+                deadline, "suggest", self.client.search, index=self.alias, body=body | {"size": 0}
+            )
+        except (BackendUnavailableError, os_errors.TransportError):
+            return None
+        fixes = {
+            entry["text"]: entry["options"][0]["text"]
+            for entry in answer.get("suggest", {}).get("w", [])
+            if entry.get("options")
+        }
+        if not fixes:
+            return None
+        fixed = re.sub(r"\w+", lambda m: fixes.get(m.group().lower(), m.group()), req.q)
+        return fixed if fixed != req.q else None
+
+    # -- documents, export, terms --------------------------------------------------------------
+
+    def document(self, doc_id: str) -> Document | None:
+        """The stored document with this id, or None."""
+        try:
+            raw = self._call(NEVER, "get", self.client.get, index=self.alias, id=doc_id)
+        except os_errors.NotFoundError:
+            return None
+        stored = _stored(raw)
+        fields = {k: stored.get(k, "") for k in ("body", "source", "place", "url", "path", "hash")}
+        return Document(
+            id=stored["id"],
+            title=shown_title(stored.get("title", ""), stored.get("body", "")),
+            date=stored.get("date"),
+            category=stored.get("category", ""),
+            **fields,
+        )
+
+    def export(
+        self,
+        request: SearchRequest,
+        *,
+        limit: int,
+        deadline: Deadline | None = None,
+        today: date | None = None,
+    ) -> Export:
+        """Every match (paging aside), up to limit, in the search's order."""
+        if limit < 1:
+            raise SearchError(f"An export's limit must be 1 or more, not {limit}")
+        deadline = deadline or NEVER
+        req = check_request(request)
+        body, _, _, _ = self._body(req, today)
+        body["track_total_hits"] = True
+        rows: list[dict] = []
+        total = 0
+        after = None
+        while len(rows) < limit:
+            page = body | {"size": min(PAGE, limit - len(rows))}
+            if after is not None:
+                page["search_after"] = after
+            answer = self._search(deadline, page)
+            total = int(answer["hits"]["total"]["value"])
+            batch = answer["hits"]["hits"]
+            rows.extend(_stored(h) for h in batch)
+            if len(batch) < page["size"]:
+                break
+            after = batch[-1]["sort"]
+        order = req.sort if req.q or req.sort != "relevance" else "newest"
+        return Export(req, total, limit, order, Rows(rows.__getitem__, np.arange(len(rows))))
+
+    def query_terms(self, text: str) -> QueryTerms:
+        """What a query looks for, to mark its words in a document; nothing if it is bad."""
+        if not text.strip():
+            return QueryTerms()
+        try:
+            return query_terms(self._parse(text), None)
+        except QueryError:
+            return QueryTerms()
+
+    # -- health ---------------------------------------------------------------------------
+
+    def stats(self) -> IndexStats:
+        """Document count, date range, per-year counts, size and age of the index."""
+        physical = self._physical()
+        body = {
+            "size": 0,
+            "track_total_hits": True,
+            "aggs": {
+                "first": {"min": {"field": "date"}},
+                "last": {"max": {"field": "date"}},
+                "undated": {"missing": {"field": "date"}},
+                "year": {
+                    "date_histogram": {
+                        "field": "date",
+                        "calendar_interval": "year",
+                        "format": "yyyy",
+                        "min_doc_count": 1,
+                    }
+                },
+            },
+        }
+        answer = self._search(NEVER, body)
+        aggs = answer["aggregations"]
+        size = self._size(physical)
+        return IndexStats(
+            documents=int(answer["hits"]["total"]["value"]),
+            undated=int(aggs["undated"]["doc_count"]),
+            first_date=_millis(aggs["first"].get("value")),
+            last_date=_millis(aggs["last"].get("value")),
+            per_year={b["key_as_string"]: int(b["doc_count"]) for b in aggs["year"]["buckets"]},
+            size_bytes=size,
+            updated_at=datetime.now(),
+            path=f"{self.options.url.rstrip('/')}/{physical}",
+        )
+
+    def _size(self, physical: str) -> int:
+        try:
+            answer = self._call(NEVER, "stats", self.client.indices.stats, index=physical)
+            return int(answer["indices"][physical]["total"]["store"]["size_in_bytes"])
+        except (KeyError, TypeError, os_errors.TransportError):
+            return 0
+
+    def freshness(self) -> Freshness:
+        """The physical index behind the alias answers; a rebuild makes a new one."""
+        physical = self._physical()
+        return Freshness(generation=physical, commit=self._count(NEVER), updated_at=datetime.now())
+
+    def verify(self) -> Verification:
+        """The cluster's health of the index: red (a primary shard lost) is a problem."""
+        started = time.perf_counter()
+        physical = self._physical()
+        health = self._call(NEVER, "health", self.client.cluster.health, index=physical)
+        problems = (
+            []
+            if health.get("status") in ("green", "yellow")
+            else [f"{physical}: cluster health {health.get('status')}"]
+        )
+        return Verification(
+            path=f"{self.options.url.rstrip('/')}/{physical}",
+            files=0,
+            bytes=self._size(physical),
+            seconds=time.perf_counter() - started,
+            unverified=[],
+            problems=problems,
+        )
+
+    def __enter__(self) -> OpenSearchBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.client.close()
+
+
+def _keyword(name: str) -> str:
+    return name  # facet fields are keywords at the top level; year and month too
+
+
+def _stored(raw: dict) -> dict:
+    source = dict(raw.get("_source", {}))
+    when = source.get("date")
+    source["date"] = _iso(when) if when else None
+    return source
+
+
+def _iso(text: str) -> datetime:
+    # Stored as written: naive UTC (an index written by another tool may say +00:00).
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo is None else when.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _millis(value: float | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1000, timezone.utc).replace(tzinfo=None)
+
+
+def _reason(exc: os_errors.TransportError) -> str:
+    return str(getattr(exc, "error", "") or exc)[:200]

@@ -1,0 +1,110 @@
+"""The OpenSearch index: its analysis, its mapping (versioned), and a Document as a source.
+
+The analysers mirror the embedded engine's (searchsvc.analysis), so that the same words
+become the same terms on both backends:
+
+    text --dots and apostrophes inside words dropped ("U.S." -> "US")--> the standard
+         tokenizer (Unicode word breaks) --lowercase--> fold accents --(stemmed: drop our
+         stop words, then the English Snowball stemmer)--> terms
+
+The standard tokenizer, not a pattern one like our own regular expression: osmem-server
+analyses text with a pattern tokenizer but indexes nothing through it. The two differ on
+few words (the standard tokenizer keeps "1,000" whole, where ours splits it).
+
+``exact`` keeps every word unstemmed with its position, for quoted phrases. Facets are
+keywords (counted and filtered whole) with a ``words`` subfield, so ``source:trend`` finds
+"Trend News Agency" as the embedded engine does.
+
+A change to anything here that changes what is indexed must raise MAPPING_VERSION: a
+backend refuses to write into an index of another version and says to run --rebuild.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from searchsvc.analysis import STOP
+from searchsvc.reading import Document
+
+MAPPING_VERSION = 1
+
+# Facet fields: keyword values, and their words for field:value queries.
+FACET_KEYWORDS = ("source", "category", "place")
+
+_ANALYSIS = {
+    "char_filter": {
+        # RE2 and Java both read this; no look-behind (osmem's engine has none).
+        "inword": {"type": "pattern_replace", "pattern": "(\\w)['’.](\\w)", "replacement": "$1$2"}
+    },
+    "filter": {
+        "searchsvc_stop": {"type": "stop", "stopwords": sorted(STOP)},
+        "english_snowball": {"type": "snowball", "language": "English"},
+    },
+    "analyzer": {
+        "searchsvc_stemmed": {
+            "type": "custom",
+            "char_filter": ["inword"],
+            "tokenizer": "standard",
+            "filter": ["lowercase", "asciifolding", "searchsvc_stop", "english_snowball"],
+        },
+        "searchsvc_exact": {
+            "type": "custom",
+            "char_filter": ["inword"],
+            "tokenizer": "standard",
+            "filter": ["lowercase", "asciifolding"],
+        },
+    },
+}
+
+
+def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
+    """Settings and mapping of a new physical index."""
+    exact = {"type": "text", "analyzer": "searchsvc_exact"}
+    stemmed = {"type": "text", "analyzer": "searchsvc_stemmed", "copy_to": "exact"}
+    facet = {"type": "keyword", "fields": {"words": exact}}
+    properties: dict[str, Any] = {
+        "id": {"type": "keyword"},
+        "title": stemmed,
+        "body": stemmed,
+        "exact": exact,
+        "date": {"type": "date"},
+        "year": {"type": "keyword"},
+        "month": {"type": "keyword"},
+        "url": {"type": "keyword", "index": False},
+        "path": {"type": "keyword"},
+        "hash": {"type": "keyword"},
+        **{name: facet for name in FACET_KEYWORDS},
+    }
+    return {
+        "settings": {
+            "number_of_shards": shards,
+            "number_of_replicas": replicas,
+            "analysis": _ANALYSIS,
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": {"searchsvc_mapping": MAPPING_VERSION},
+            "properties": properties,
+        },
+    }
+
+
+def to_source(doc: Document) -> dict[str, Any]:
+    """A Document as the JSON the index stores."""
+    source: dict[str, Any] = {
+        "id": doc.id,
+        "title": doc.title,
+        "body": doc.body,
+        "url": doc.url,
+        "path": doc.path,
+        "hash": doc.hash,
+    }
+    for name in FACET_KEYWORDS:
+        value = getattr(doc, name)
+        if value:
+            source[name] = value
+    if doc.date is not None:
+        source["date"] = doc.date.isoformat()
+        source["year"] = f"{doc.date:%Y}"
+        source["month"] = f"{doc.date:%Y-%m}"
+    return source

@@ -1,0 +1,358 @@
+"""The OpenSearch backend, for real: one behavioural table on both backends, faults, serve.
+
+The cluster is osmem-server (an OpenSearch-compatible server in one wheel, from the test
+extra), started once for the module; with SEARCHSVC_TEST_OPENSEARCH_URL set, the same
+tests run against that cluster instead (see the README's "Scaling out").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from searchsvc.deadline import Deadline
+from searchsvc.searching import (
+    BackendUnavailableError,
+    Engine,
+    SearchError,
+    SearchRequest,
+)
+
+pytest.importorskip("opensearchpy", reason="opensearch-py is missing (pip install '.[test]')")
+from searchsvc.opensearch import OpenSearchBackend, OpenSearchOptions  # noqa: E402
+
+HERE = Path(__file__).parent
+SEEDS = HERE.parent / "seeds"
+REAL_CLUSTER = os.environ.get("SEARCHSVC_TEST_OPENSEARCH_URL", "")
+
+
+class Cluster:
+    """Where the tests' OpenSearch is, and how to stop and start it again (osmem only)."""
+
+    def __init__(self, url: str, server=None):
+        self.url, self.server = url, server
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if REAL_CLUSTER:
+        yield Cluster(REAL_CLUSTER)
+        return
+    osmem = pytest.importorskip("osmem_server", reason="osmem-server is missing")
+    server = osmem.OsmemServer.start()
+    try:
+        yield Cluster(server.url, server)
+    finally:
+        _stop(server)
+
+
+def _stop(server) -> None:
+    """Stop an osmem-server and close its pipes (its own close() leaves stdout open)."""
+    server.close()
+    for pipe in (server.process.stdin, server.process.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+def _alias(name: str) -> str:
+    return f"searchsvc-test-{name}-{os.getpid()}"
+
+
+@pytest.fixture(scope="module")
+def seeds_copy(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("os-seeds")
+    shutil.copytree(SEEDS, root / "seeds")
+    return root / "seeds"
+
+
+@pytest.fixture(scope="module")
+def backends(cluster, seeds_copy, tmp_path_factory):
+    """The two backends over the same five seeds: {"whoosh": Engine, "opensearch": ...}."""
+    from searchsvc.indexing import index_paths
+
+    index_dir = tmp_path_factory.mktemp("os-whoosh") / "index"
+    index_paths(index_dir, [seeds_copy], procs=1)
+    cluster_backend = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("seeds")))
+    report = cluster_backend.index([seeds_copy])
+    assert (report.added, report.total, report.skipped) == (5, 5, [])
+    with Engine(index_dir) as engine:
+        yield {"whoosh": engine, "opensearch": cluster_backend}
+    cluster_backend.close()
+
+
+# -- one behavioural table, both backends ------------------------------------------------------
+
+# (request, total it must find). Matching sets, totals and facet counts must agree too.
+TABLE = [
+    (SearchRequest(q="Turkmenistan"), 5),
+    (SearchRequest(q="energy"), 1),
+    (SearchRequest(q="consultations"), None),
+    (SearchRequest(q='"foreign ministers"'), 1),
+    (SearchRequest(q="energy NOT gas"), 1),
+    (SearchRequest(q="Turkmenistan AND (gas OR energy)"), None),
+    (SearchRequest(q="consult*"), 3),
+    (SearchRequest(q="turkmenstan~"), 5),
+    (SearchRequest(q="source:trend"), 1),
+    (SearchRequest(q="title:meeting"), 1),
+    (SearchRequest(q=""), 5),
+    (SearchRequest(q="", year="2023"), 3),
+    (SearchRequest(q="Turkmenistan", date_from="2023-05", date_to="2023-05"), None),
+    (SearchRequest(q="Turkmenistan", date_from="2021"), None),
+    (SearchRequest(q="", place="Baku, Azerbaijan"), 1),
+    (SearchRequest(q="", source="nca"), 1),  # a facet filter ignores case
+    (SearchRequest(q="Note: the ministers (met"), 4),  # read as words, with a notice
+    (SearchRequest(q="the of and"), None),
+    (SearchRequest(q="zzzqqq"), 0),
+]
+
+
+def _facets(result) -> dict:
+    return {name: [(f.value, f.count) for f in values] for name, values in result.facets.items()}
+
+
+def _marked(result) -> dict[str, set[str]]:
+    return {h.id: set(re.findall(r"<mark>(.*?)</mark>", h.snippet.lower())) for h in result.hits}
+
+
+@pytest.mark.parametrize(("request_", "total"), TABLE, ids=[repr(r) for r, _ in TABLE])
+def test_both_backends_answer_alike(backends, request_, total):
+    ours = backends["whoosh"].search(request_)
+    theirs = backends["opensearch"].search(request_)
+    if total is not None:
+        assert ours.total == total
+    assert theirs.total == ours.total
+    assert {h.id for h in theirs.hits} == {h.id for h in ours.hits}
+    assert _facets(theirs) == _facets(ours)
+    assert _marked(theirs) == _marked(ours)
+    assert theirs.notice == ours.notice
+    assert theirs.range == ours.range
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_both_backends_sort_and_page_alike(backends, sort):
+    pages = {
+        name: [
+            [h.id for h in backend.search(SearchRequest(q="", sort=sort, size=2, page=p)).hits]
+            for p in (1, 2, 3)
+        ]
+        for name, backend in backends.items()
+    }
+    assert pages["opensearch"] == pages["whoosh"]
+    assert sum(len(p) for p in pages["whoosh"]) == 5
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        SearchRequest(q="energy", date_from="not a date"),
+        SearchRequest(q="Note: (the ministers", strict=True),
+        SearchRequest(q="energy", sort="sideways"),
+    ],
+)
+def test_both_backends_refuse_alike(backends, request_):
+    messages = []
+    for backend in backends.values():
+        with pytest.raises(SearchError) as caught:
+            backend.search(request_)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+def test_documents_stats_and_export_agree(backends):
+    ours, theirs = backends["whoosh"], backends["opensearch"]
+    for hit in ours.search(SearchRequest(q="", size=5)).hits:
+        a, b = ours.document(hit.id), theirs.document(hit.id)
+        assert b is not None and (a.id, a.title, a.date, a.body) == (b.id, b.title, b.date, b.body)
+    assert theirs.document("no-such-id") is None
+    s1, s2 = ours.stats(), theirs.stats()
+    assert (s1.documents, s1.undated, s1.first_date, s1.last_date, s1.per_year) == (
+        s2.documents,
+        s2.undated,
+        s2.first_date,
+        s2.last_date,
+        s2.per_year,
+    )
+    e1 = ours.export(SearchRequest(q="", sort="oldest"), limit=3)
+    e2 = theirs.export(SearchRequest(q="", sort="oldest"), limit=3)
+    assert (e2.total, e2.truncated) == (e1.total, e1.truncated) == (5, True)
+    assert [r.id for r in e2.rows] == [r.id for r in e1.rows]
+    assert theirs.verify().problems == []
+
+
+# -- indexing: the incremental rule, the alias swap ---------------------------------------------
+
+
+def test_incremental_runs_skip_update_and_delete_by_hash(cluster, tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    backend = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("incr")))
+    assert backend.index([docs]).added == 5
+    again = backend.index([docs])
+    assert (again.added, again.updated, again.unchanged, again.deleted) == (0, 0, 5, 0)
+    first = sorted(docs.iterdir())[0]
+    first.write_text(first.read_text() + "\nA new closing line about zanzibar.\n")
+    sorted(docs.iterdir())[1].unlink()
+    changed = backend.index([docs])
+    assert (changed.updated, changed.deleted, changed.total) == (1, 1, 4)
+    assert backend.search(SearchRequest(q="zanzibar")).total == 1
+    before = backend.freshness().generation
+    rebuilt = backend.index([docs], rebuild=True)
+    assert rebuilt.total == 4 and backend.freshness().generation != before
+    assert backend.search(SearchRequest(q="zanzibar")).total == 1
+
+
+def test_an_emptied_folder_deletes_nothing_without_confirmation(cluster, tmp_path):
+    from searchsvc.searching import DeleteRefusedError
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    backend = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("guard")))
+    backend.index([docs])
+    for path in docs.iterdir():
+        path.unlink()
+    with pytest.raises(DeleteRefusedError):
+        backend.index([docs])
+    assert backend.search(SearchRequest(q="")).total == 5
+
+
+# -- faults: a node that is down, or slow ---------------------------------------------------------
+
+
+def _silent_server():
+    """A port that accepts connections and never answers: a node that hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, held
+
+
+def test_a_slow_node_is_a_503_within_the_deadline():
+    listener, held = _silent_server()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    backend = OpenSearchBackend(OpenSearchOptions(url=url, index="slow"))
+    started = time.monotonic()
+    with pytest.raises(BackendUnavailableError, match="did not answer"):
+        backend.search(SearchRequest(q="energy"), Deadline(0.5))
+    assert time.monotonic() - started < 2.0
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+@pytest.mark.skipif(bool(REAL_CLUSTER), reason="stops and restarts the test's own osmem-server")
+def test_a_node_that_goes_down_gives_503s_and_the_service_recovers(seeds_copy, tmp_path):
+    osmem = pytest.importorskip("osmem_server", reason="osmem-server is missing")
+    from searchsvc.web import create_app
+
+    server = osmem.OsmemServer.start()
+    port = server.url.rsplit(":", 1)[1]
+    settings = {
+        "TESTING": True,
+        "INDEX_DIR": str(tmp_path / "unused"),
+        "BACKEND": "opensearch",
+        "OPENSEARCH_URL": server.url,
+        "OPENSEARCH_INDEX": "down",
+        "REQUEST_TIMEOUT": 2.0,
+    }
+    client = create_app(settings).test_client()
+    OpenSearchBackend(OpenSearchOptions(url=server.url, index="down")).index([seeds_copy])
+    assert client.get("/api/search?q=Turkmenistan").get_json()["total"] == 5
+    server.process.kill()
+    _stop(server)
+    started = time.monotonic()
+    down = client.get("/api/search?q=Turkmenistan")
+    assert down.status_code == 503 and time.monotonic() - started < 3.0
+    body = down.get_json()
+    assert body["ok"] is False and "did not answer" in body["error"]
+    assert down.headers["Retry-After"] == "5"
+    assert client.get("/?q=Turkmenistan").status_code == 503
+    # Back on the same address (osmem keeps nothing: the index is built again).
+    again = osmem.OsmemServer.start(addr=f"127.0.0.1:{port}")
+    try:
+        OpenSearchBackend(OpenSearchOptions(url=again.url, index="down")).index([seeds_copy])
+        assert client.get("/api/search?q=Turkmenistan").get_json()["total"] == 5
+    finally:
+        _stop(again)
+
+
+# -- the product over OpenSearch: CLI, serve, the page in Chromium --------------------------------
+
+
+def _env(cluster, alias: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SEARCHSVC_BACKEND": "opensearch",
+        "SEARCHSVC_OPENSEARCH_URL": cluster.url,
+        "SEARCHSVC_OPENSEARCH_INDEX": alias,
+    }
+
+
+@pytest.mark.slow
+def test_cli_index_search_and_stats_over_opensearch(cluster, seeds_copy, tmp_path):
+    env = _env(cluster, _alias("cli"))
+    run = [sys.executable, "-m", "searchsvc"]
+    done = subprocess.run([*run, "index", str(seeds_copy)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "added 5" in done.stdout and not (tmp_path / "index").exists()
+    done = subprocess.run(
+        [*run, "search", "Turkmenistan", "--json"], env=env, capture_output=True, text=True
+    )
+    assert json.loads(done.stdout)["total"] == 5
+    done = subprocess.run([*run, "stats"], env=env, capture_output=True, text=True)
+    assert "documents: 5 (0 undated)" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_search_page_over_opensearch_in_chromium(cluster, seeds_copy, live_server, tmp_path):
+    from test_browser import ARGS, CHROMIUM, DESKTOP
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing")
+    env = _env(cluster, _alias("serve"))
+    subprocess.run(
+        [sys.executable, "-m", "searchsvc", "index", str(seeds_copy)], env=env, check=True
+    )
+    server = live_server(tmp_path / "never-built", env={k: env[k] for k in env if "SEARCHSVC" in k})
+    with urllib.request.urlopen(server.base + "/api/search?q=Turkmenistan") as answer:
+        assert json.load(answer)["total"] == 5
+    assert not (tmp_path / "never-built").exists()  # nothing was built from seeds locally
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport=DESKTOP)
+            page.goto(server.base + "/")
+            page.get_by_label("Search press releases").fill("foreign ministers")
+            page.get_by_role("button", name="Search").click()
+            page.wait_for_url(lambda url: "q=foreign" in url)
+            results = page.locator("li.result")
+            assert results.count() >= 1
+            assert page.locator("li.result mark").count() >= 1
+            results.first.locator("h2 a").click()
+            page.wait_for_url(lambda url: "/doc/" in url)
+            assert page.locator("h1.document-title").inner_text()
+        finally:
+            browser.close()
