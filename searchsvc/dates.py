@@ -131,6 +131,11 @@ class DateRange:
         return start, end
 
 
+def has_time(value: datetime) -> bool:
+    """Whether a release's date carries a time of day (dates alone are kept as midnight UTC)."""
+    return value.time() != time.min
+
+
 def today_in(zone: str | tzinfo = "UTC", now: datetime | None = None) -> date:
     """Today's date in a time zone (a name such as Europe/Berlin), at now or the clock's now."""
     tz = ZoneInfo(zone) if isinstance(zone, str) else zone

@@ -43,6 +43,39 @@ def seeds_index(tmp_path_factory) -> Path:
     return index_dir
 
 
+YEAR_TIMES = {"2023-03-17": "T14:30:00Z"}  # the one release whose source gives a time
+
+
+@pytest.fixture(scope="session")
+def year_index(tmp_path_factory) -> Path:
+    """An index of 24 harbour releases over 2023: the 3rd and 17th of each month."""
+    import json
+
+    from searchsvc.indexing import index_paths
+
+    root = tmp_path_factory.mktemp("year")
+    (root / "docs").mkdir()
+    lines = []
+    for month in range(1, 13):
+        for day in (3, 17):
+            when = f"2023-{month:02d}-{day:02d}"
+            lines.append(
+                {
+                    "id": f"harbour-{when}",
+                    "title": f"Harbour traffic report for {when}",
+                    "body": f"The harbour authority counted ships on {when}. " * 3,
+                    "date": when + YEAR_TIMES.get(when, ""),
+                    "source": "Port Authority",
+                    "category": "reports",
+                }
+            )
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    (root / "docs" / "harbour.jsonl").write_text(text, encoding="utf-8")
+    report = index_paths(root / "index", [root / "docs"], procs=1)
+    assert report.total == 24 and not report.skipped
+    return root / "index"
+
+
 @pytest.fixture(scope="session")
 def seeds_engine(seeds_index):
     from searchsvc.searching import Engine

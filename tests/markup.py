@@ -18,9 +18,15 @@ PAGE_TAGS = {
     "html", "head", "meta", "title", "link", "body", "a", "header", "span", "form", "label",
     "input", "button", "main", "div", "section", "ul", "ol", "li", "h1", "h2", "h3", "p",
     "nav", "time", "aside", "footer", "code", "article", "dl", "dt", "dd", "mark",
+    "figure", "figcaption", "svg", "rect", "line", "text",
 }  # fmt: skip
 # Classes of the elements that hold document text, and the tags allowed inside each.
-TEXT_HOLDERS = {"snippet": {"mark"}, "document-title": {"mark"}, "document-body": {"p", "mark"}}
+TEXT_HOLDERS = {
+    "snippet": {"mark"},
+    "result-title": {"a", "mark"},
+    "document-title": {"mark"},
+    "document-body": {"p", "mark"},
+}
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "srcset", "poster", "xlink:href"}
 # A browser drops ASCII whitespace and control characters anywhere in a scheme.
 _IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20]")

@@ -153,6 +153,32 @@ def test_month_facets_within_a_year(client):
     ]
 
 
+def test_timeline_by_year_then_by_week(client):
+    body = get(client, "/api/search?q=Turkmenistan").get_json()
+    timeline = body["timeline"]
+    assert timeline["unit"] == "year" and timeline["undated"] == 0
+    assert [(b["start"], b["end"], b["count"]) for b in timeline["buckets"]] == [
+        ("2020-01-01", "2020-12-31", 1), ("2021-01-01", "2021-12-31", 0),
+        ("2022-01-01", "2022-12-31", 0), ("2023-01-01", "2023-12-31", 3),
+        ("2024-01-01", "2024-12-31", 0), ("2025-01-01", "2025-12-31", 0),
+        ("2026-01-01", "2026-12-31", 1),
+    ]  # fmt: skip
+    body = get(client, "/api/search?q=Turkmenistan&from=2023&to=2023").get_json()
+    weeks = body["timeline"]["buckets"]
+    assert body["timeline"]["unit"] == "week" and sum(b["count"] for b in weeks) == 3
+    assert weeks[0] == {"start": "2023-05-01", "end": "2023-05-07", "count": 1}
+    assert weeks[-1] == {"start": "2023-12-04", "end": "2023-12-10", "count": 1}
+
+
+def test_no_timeline_without_dated_matches(client):
+    assert get(client, "/api/search?q=zzzzqqq").get_json()["timeline"] is None
+
+
+def test_titles_are_marked_and_escaped(client):
+    hits = get(client, "/api/search?q=telephone+conversation").get_json()["results"]
+    assert hits[0]["title_html"].startswith("<mark>Telephone conversation</mark> between")
+
+
 def test_next_url_walks_every_page(client):
     url, ids, pages = "/api/search?q=Turkmenistan&size=2", [], 0
     while url and pages < 10:

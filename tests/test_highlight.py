@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_module
 import random
 import re
 
@@ -79,6 +80,88 @@ def test_a_later_fragment_with_more_matches_wins():
     text = early * 3 + "Filler. " * 200 + late + "The end."
     html = snippet(text, QueryTerms(stems={"meet", "energi"}))
     assert html.split(SEPARATOR)[0].lower().count("energy meeting") == 3
+
+
+def _fragments(html: str) -> list[str]:
+    return [f.strip("…") for f in html.split(SEPARATOR)]
+
+
+def _plain_and_marked(fragment: str) -> tuple[str, list[tuple[int, int]]]:
+    """A fragment's text (unescaped) and the character ranges its <mark>s cover."""
+    plain, marked, pos = [], [], 0
+    for part in re.split(r"(<mark>.*?</mark>)", fragment):
+        inner = part[len("<mark>") : -len("</mark>")] if part.startswith("<mark>") else None
+        text = html_module.unescape(inner if inner is not None else part)
+        if inner is not None:
+            marked.append((pos, pos + len(text)))
+        plain.append(text)
+        pos += len(text)
+    return "".join(plain), marked
+
+
+def _runs(text: str, n: int = 6) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.casefold())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+REPEATED = (
+    "Meetings were held in Ashgabat on energy. " * 3
+    + "Filler words about nothing in particular. " * 6
+    + "The ministers held a meeting on energy and trade. "
+    + "More filler that says nothing at all. " * 6
+    + "Meetings were held in Ashgabat on energy. "
+    + "A second meeting on energy will follow in Baku. "
+)
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        QueryTerms(stems={"meet"}),
+        QueryTerms(stems={"meet", "energi"}),
+        QueryTerms(phrases=[("meetings", "were")], stems={"energi"}),
+    ],
+)
+def test_no_fragment_repeats_words_another_shows(terms):
+    fragments = _fragments(snippet(REPEATED, terms))
+    assert len(fragments) >= 2
+    seen: set = set()
+    for fragment in fragments:
+        runs = _runs(_plain_and_marked(fragment)[0])
+        assert not runs & seen, fragment
+        seen |= runs
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_match_inside_a_fragment_is_marked(seed):
+    rng = random.Random(seed)
+    vocabulary = ["meeting", "energy", "partners", "the", "of", "talks", "Baku", "met"]
+    for _ in range(100):
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(5, 300))]
+        text = " ".join(words) + "."
+        terms = QueryTerms(stems=set(rng.sample(["meet", "energi", "partner", "talk"], 2)))
+        for fragment in _fragments(snippet(text, terms, size=rng.choice([60, 120, 200]))):
+            plain, marked = _plain_and_marked(fragment)
+            for start, end, _ in find_matches(plain, terms):
+                assert any(s <= start and end <= e for s, e in marked), (plain, start)
+            words_in = set(plain[s:e].lower() for s, e, _ in find_matches(plain, terms))
+            assert all(plain[s:e].lower() in words_in or " " in plain[s:e] for s, e in marked)
+
+
+def test_fragments_never_overlap():
+    rng = random.Random(11)
+    for _ in range(200):
+        # Numbered filler: each fragment's text occurs once, so its place is known.
+        words = [f"w{i} meeting" if rng.random() < 0.4 else f"w{i}" for i in range(200)]
+        text = " ".join(words[: rng.randint(10, 200)])
+        html = snippet(text, QueryTerms(stems={"meet"}), size=rng.choice([40, 80, 200]))
+        placed = []
+        for fragment in _fragments(html):
+            plain = _plain_and_marked(fragment)[0]
+            assert text.count(plain) == 1, plain
+            placed.append((text.index(plain), text.index(plain) + len(plain)))
+        placed.sort()
+        assert all(a[1] <= b[0] for a, b in zip(placed, placed[1:], strict=False)), html
 
 
 def test_phrase_words_with_dots_accents_and_overlaps():

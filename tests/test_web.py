@@ -115,28 +115,88 @@ def test_errors_show_in_the_page_with_400(client, url, value, words):
     assert box["value"] == value
 
 
-def test_timeline_year_then_months_then_month(client):
-    page = load(client, "/?q=partnership")
-    years = {args(a["href"]).get("year"): a["href"] for a in page.find("a", "bar-row")}
-    assert set(years) == {"2020", "2023", "2026"}
-    assert "1 2023 3 2026 1" in page.texts("bars")
+def bars(page: Page) -> dict[str, str]:
+    """The timeline chart's bars: each one's label (aria-label) and link."""
+    return {a["aria-label"]: a["href"] for a in page.find("a", "chart-bar")}
 
-    page = load(client, years["2023"])  # a year shows its months
-    months = {args(a["href"]).get("month"): a["href"] for a in page.find("a", "bar-row")}
-    assert {"2023-05", "2023-12"} <= set(months)
-    assert "May 2" in page.texts("bars-months") and "Dec 1" in page.texts("bars-months")
+
+def test_timeline_chart_year_then_month_then_days(client):
+    page = load(client, "/?q=partnership")  # 2020 to 2026: a bar a year, empty ones too
+    years = bars(page)
+    assert list(years) == [
+        "2020: 1 release", "2021: 0 releases", "2022: 0 releases", "2023: 3 releases",
+        "2024: 0 releases", "2025: 0 releases", "2026: 1 release",
+    ]  # fmt: skip
+    assert "5 dated releases by year" in page.texts("timeline-caption")
+    assert args(years["2023: 3 releases"]) == {"q": "partnership", "from": "2023", "to": "2023"}
+
+    page = load(client, years["2023: 3 releases"])  # 5 May to 5 Dec: 32 weeks
     assert len(page.find("li", "result")) == 3
+    weeks = bars(page)
+    assert len(weeks) == 32 and sum(label.endswith(" 1 release") for label in weeks) == 3
+    first = "1 May 2023 – 7 May 2023: 1 release"  # weeks start on Monday
+    assert list(weeks)[0] == first
+    assert args(weeks[first]) == {"q": "partnership", "from": "2023-05-01", "to": "2023-05-07"}
 
-    page = load(client, months["2023-05"])  # a month filters to it
-    assert len(page.find("li", "result")) == 2
-    assert {t["datetime"][:7] for t in page.find("time")} == {"2023-05"}
+    page = load(client, weeks[first])
+    assert [t["datetime"] for t in page.find_in("time", "meta")] == ["2023-05-05"]
+    assert list(bars(page)) == ["5 May 2023: 1 release"]
+
+
+@pytest.fixture
+def year_client(year_index):
+    return create_app({"TESTING": True, "INDEX_DIR": str(year_index)}).test_client()
+
+
+def test_a_year_shows_months_and_a_month_days(year_client):
+    page = load(year_client, "/?q=harbour")
+    months = bars(page)
+    assert len(months) == 12 and all(label.endswith(": 2 releases") for label in months)
+    march = months["March 2023: 2 releases"]
+    assert args(march) == {"q": "harbour", "from": "2023-03", "to": "2023-03"}
+    page = load(year_client, march)
+    assert {t["datetime"][:7] for t in page.find_in("time", "meta")} == {"2023-03"}
+    (chip,) = page.find("a", "chip")  # from and to are one filter, shown and removed as one
+    assert "Dates 2023-03" in page.texts("chip") and args(chip["href"]) == {"q": "harbour"}
+    days = bars(page)
+    assert len(days) == 15 and list(days)[0] == "3 Mar 2023: 1 release"
+    # The source gave a time of day for this one: the result shows it, and its page.
+    assert "17 Mar 2023, 14:30 UTC" in page.texts("meta")
+    page = load(year_client, "/doc/harbour-2023-03-17")
+    assert "17 March 2023, 14:30 UTC" in page.texts("document-meta")
+    plain = load(year_client, "/doc/harbour-2023-03-03").texts("document-meta")
+    assert "3 March 2023" in plain and "3 March 2023," not in plain
+
+
+def test_a_bar_replaces_year_and_month_filters(client):
+    """The chart and from/to are one date filter: a bar's link drops year and month."""
+    page = load(client, "/?q=partnership&year=2023&month=2023-05&source=nCa")
+    links = [args(href) for href in bars(page).values()]
+    assert links and all("year" not in a and "month" not in a for a in links)
+    assert all(a["source"] == "nCa" and a["from"] == a["to"] for a in links)
+    (clear,) = page.find("a", "timeline-clear")
+    assert args(clear["href"]) == {"q": "partnership", "source": "nCa"}
+
+
+def test_bars_are_cut_to_the_date_filter(year_client):
+    page = load(year_client, "/?q=harbour&from=2023-03-15&to=2023-11-04")
+    weeks = list(bars(page))
+    assert weeks[0] == "15 Mar 2023 – 19 Mar 2023: 1 release"  # the week of Monday 13 March
+    assert weeks[-1] == "30 Oct 2023 – 4 Nov 2023: 1 release"
+    assert args(bars(page)[weeks[0]])["from"] == "2023-03-15"
+
+
+def test_no_chart_without_dated_matches(client):
+    page = load(client, "/?q=zzzzqqq")
+    assert not page.find("svg") and not page.find("a", "chart-bar")
 
 
 def test_active_filters_are_shown_and_removable(client):
     page = load(client, "/?q=partnership&year=2023&month=2023-05&source=nCa&from=2023")
     names = [name.strip() for name in page.text["chip-name"]]
     removes = {name: args(a["href"]) for name, a in zip(names, page.find("a", "chip"), strict=True)}
-    assert list(removes) == ["From", "Year", "Month", "Source"]
+    assert list(removes) == ["Dates", "Year", "Month", "Source"]
+    assert "from 2023" in page.texts("chips")
     everything = {"q": "partnership", "year": "2023", "month": "2023-05", "from": "2023"}
     assert removes["Source"] == everything
     assert removes["Month"] == {**without(everything, "month"), "source": "nCa"}
@@ -162,7 +222,17 @@ def test_date_range_form_has_labels_and_keeps_the_search(client):
     names = {a["name"]: a.get("value") for a in page.find("input") if a.get("type") == "hidden"}
     assert names.get("q") == "partnership" and names.get("source") == "Trend"
     (start,) = [a for a in page.find("input") if a.get("id") == "from"]
-    assert start["value"] == "2020"
+    assert start["type"] == "date" and start["value"] == "2020-01-01"  # what 2020 resolved to
+    # The browser's date picker is hinted with the index's real first and last dates.
+    assert (start["min"], start["max"]) == ("2020-12-17", "2026-02-27")
+    assert "Releases run from 17 Dec 2020 to 27 Feb 2026" in page.texts("panel-hint")
+    # Year and month are the same filter as from/to: the form does not carry them.
+    page = load(client, "/?q=partnership&year=2023&month=2023-05")
+    hidden = {a["name"] for a in page.find_in("input", "date-range") if a["type"] == "hidden"}
+    assert hidden == {"q"}
+    quick = [args(a["href"]) for a in page.find("a", "quick-range")]
+    assert {"q": "partnership", "from": "past week"} in quick
+    assert all("year" not in a and "month" not in a for a in quick)
 
 
 @pytest.mark.parametrize("url", ["/", "/?q=partnership&year=2023", "/?q=zzzz", "/?q=AND"])
@@ -177,7 +247,7 @@ def test_every_form_control_has_a_label(client, url):
 @pytest.mark.parametrize("extra", ["_external=1", "_scheme=https", "_anchor=x", "doc_id=1"])
 def test_unknown_parameters_are_ignored(client, extra):
     page = load(client, f"/?q=partnership&year=2023&{extra}")
-    hrefs = [a["href"] for a in page.find("a", "bar-row") + page.find_in("a", "result-title")]
+    hrefs = [a["href"] for a in page.find("a", "chart-bar") + page.find_in("a", "result-title")]
     assert hrefs and all(h.startswith("/") and extra not in h for h in hrefs)
 
 
@@ -235,11 +305,20 @@ def test_no_results_with_filters_offers_to_drop_them(client):
     assert {"q": "partnership"} in [args(a["href"]) for a in page.find_in("a", "empty")]
 
 
-def test_empty_query_lists_latest(client):
+def test_empty_query_lists_newest_first_with_the_total(client):
     page = load(client, "/")
-    assert "Latest releases" in page.texts("summary")
-    dates = [t["datetime"] for t in page.find("time")]
+    assert "5 releases" in page.texts("summary") and "Newest first" in page.texts("is-current")
+    assert [a["href"] for a in page.find("a", "sort-option")] == ["/?sort=oldest"]
+    dates = [t["datetime"] for t in page.find_in("time", "meta")]
     assert len(dates) == 5 and dates == sorted(dates, reverse=True)
+
+
+def test_results_label_their_metadata_and_mark_titles(client):
+    page = load(client, "/?q=Turkmenistan+Azerbaijan")
+    labels = page.texts("meta-item")
+    assert "Source Trend" in labels and "Place Baku, Azerbaijan" in labels
+    marked = [a for t, a, around in page.tags if t == "mark" and "result-title" in around]
+    assert marked and "Turkmenistan" in page.texts("result-title")
 
 
 # -- the document page ------------------------------------------------------------------------
@@ -380,7 +459,7 @@ def test_security_headers_on_every_response(client, url):
 def test_stylesheet_is_served(client):
     with client.get("/static/style.css") as response:
         assert response.status_code == 200 and response.content_type.startswith("text/css")
-        assert b".bar-fill" in response.data
+        assert b".chart-fill" in response.data
 
 
 def test_no_inline_style_or_script(client):

@@ -57,7 +57,7 @@ from searchsvc.searching import (
     query_terms,
     read_query,
 )
-from searchsvc.snippets import QueryTerms, snippet
+from searchsvc.snippets import QueryTerms, highlight_all, snippet
 
 BATCH = 500  # documents per bulk request
 MAX_ATTEMPTS = 4  # per call, while the deadline allows: 429 and 503 are retried
@@ -434,6 +434,7 @@ class OpenSearchBackend:
             **listed_fields(stored),
             score=round(float(raw.get("_score") or 0.0), 4),
             snippet=snippet(stored.get("body", ""), terms),
+            title_html=highlight_all(stored.get("title", ""), terms),
         )
 
     def _suggest(self, req: SearchRequest, deadline: Deadline) -> str | None:

@@ -54,6 +54,7 @@ from searchsvc.searching.search import (
     SearchResult,
     listed_fields,
 )
+from searchsvc.searching.timeline import UNITS, Bucket, Timeline
 
 __all__ = [
     "Backend",
@@ -93,6 +94,9 @@ __all__ = [
     "SearchError",
     "SearchRequest",
     "SearchResult",
+    "Bucket",
+    "Timeline",
+    "UNITS",
     "check_request",
     "request_from_args",
 ]

@@ -18,7 +18,8 @@ from searchsvc.schema import FACET_FIELDS
 _EPOCH = datetime(1970, 1, 1)
 
 
-def _key(d: datetime) -> float:
+def date_key(d: datetime) -> float:
+    """A date as the key date_keys holds: microseconds since 1970."""
     # Microseconds since 1970: exact for every date a release can carry, and sortable.
     return (d - _EPOCH) / timedelta(microseconds=1)
 
@@ -37,7 +38,7 @@ class FacetTable:
         self.dates: list[datetime | None] = self._dates(reader)
         # Microseconds since 1970 (NaN: no date), for range filters and date sorting.
         self.date_keys = np.array(
-            [np.nan if d is None else _key(d) for d in self.dates],
+            [np.nan if d is None else date_key(d) for d in self.dates],
             dtype=np.float64,
         )
 
@@ -67,9 +68,9 @@ class FacetTable:
             keys = self.date_keys
             with np.errstate(invalid="ignore"):  # NaN (no date) compares False: left out
                 if start is not None:
-                    mask &= keys >= _key(start)
+                    mask &= keys >= date_key(start)
                 if end is not None:
-                    mask &= keys <= _key(end)
+                    mask &= keys <= date_key(end)
         return mask
 
     def count(self, match: np.ndarray) -> dict[str, Counter]:

@@ -9,6 +9,7 @@ ranker, facet table and speller it keeps for the current state of the index.
                   --build_query--> Whoosh query (or every document, for an empty query)
     query --the scoring wing--> which documents match and their scores, as arrays
     matches & filters & live --> total and facet counts (from in-memory columns)
+                             --timeline.py: one histogram of their dates--> the timeline
                              --top page, by score or date--> Hits with snippets
     unknown words --spelling.py, the exact field's words--> a "did you mean" suggestion
 
@@ -41,7 +42,8 @@ from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.query import QueryError, QueryTerms, parse_query, query_terms, read_query
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
-from searchsvc.snippets import snippet
+from searchsvc.searching.timeline import Timeline, timeline
+from searchsvc.snippets import highlight_all, snippet
 
 MAX_FACET_VALUES = 50
 
@@ -59,6 +61,7 @@ class Hit:
     url: str
     score: float
     snippet: str
+    title_html: str = ""  # the title as HTML: escaped, the query's words in <mark>
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class SearchResult:
     took_ms: float
     notice: str | None = None  # how the request was read, when not quite as asked
     range: DateRange | None = None  # the days from and to resolved to; None: no date filter
+    timeline: Timeline | None = None  # the matches by day, week, month or year; None: undated
 
     @property
     def pages(self) -> int:
@@ -125,6 +129,7 @@ def search(
         hits.append(_hit(stored(int(n)), scores[n], terms))
     deadline.check("facets")
     counts = _facet_counts(facets, match, req)
+    drawn = timeline(facets.date_keys, match, *((dates.start, dates.end) if dates else ()))
     return SearchResult(
         request=req,
         hits=hits,
@@ -134,6 +139,7 @@ def search(
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         notice=_notice(req, reading),
         range=dates,
+        timeline=drawn,
     )
 
 
@@ -244,10 +250,12 @@ def listed_fields(stored: dict) -> dict:
 
 def _hit(stored: dict, score: float | None, terms) -> Hit:
     body = stored.get("body", "")
+    fields = listed_fields(stored)
     return Hit(
-        **listed_fields(stored),
+        **fields,
         score=round(float(score or 0.0), 4),
         snippet=snippet(body, terms or QueryTerms()),
+        title_html=highlight_all(fields["title"], terms or QueryTerms()),
     )
 
 

@@ -2,7 +2,8 @@
 
     stored text --find_matches (see matching.py)--> matches
     matches --windows of ~200 characters, scored by distinct terms, then by count--> fragments
-    fragments --escape everything, wrap matches in <mark>--> HTML, best first
+    fragments --cut to the gaps between chosen ones, one that repeats shown words dropped-->
+    fragments --escape everything, wrap every match inside in <mark>--> HTML, best first
 
 Words are matched through the same cached functions the index used, so the query
 ``meeting`` marks ``Meetings`` and ``"meetings"`` does not mark ``meeting``. Only the text's
@@ -27,20 +28,65 @@ _SPACES = re.compile(r"\s+")
 
 
 def snippet(text: str, terms: QueryTerms, size: int = FRAGMENT_SIZE) -> str:
-    """Up to three marked fragments of about `size` characters, best first, as HTML."""
+    """Up to three marked fragments of about `size` characters, best first, as HTML.
+
+    No fragment overlaps another or repeats a run of words another shows (a release that
+    says the same sentence twice shows it once), and every match inside a fragment is
+    marked, not only those its window was chosen for.
+    """
     spans = find_matches(text, terms)
     if not spans:
         return lead(text, size)
-    fragments: list[tuple[int, int, str]] = []
+    fragments: list[tuple[int, int]] = []
+    shown: set[tuple[str, ...]] = set()
+    said: list[str] = []  # the fragments' words, to catch a short one shown whole already
     remaining = spans
     while remaining and len(fragments) < MAX_FRAGMENTS:
         start, end, inside = _best_window(remaining, size)
         start, end = _word_bounds(text, start, end)
-        fragments.append((start, end, _render(text, start, end, inside)))
-        remaining = [s for s in remaining if s[1] <= start or s[0] >= end]
+        start, end = _outside(fragments, start, end, inside[0])
+        start, end = _whole_spans(spans, start, end)
+        remaining = [s for s in remaining if (s[1] <= start or s[0] >= end) and s not in inside]
+        words = _WORDS.findall(text[start:end].casefold())
+        runs, joined = _shingles(words), f" {' '.join(words)} "
+        if runs & shown or any(joined in other for other in said):
+            continue  # the same words are shown already, elsewhere in the text
+        shown |= runs
+        said.append(joined)
+        fragments.append((start, end))
     head = "…" if fragments[0][0] > 0 else ""
     tail = "…" if fragments[-1][1] < len(text) else ""
-    return head + SEPARATOR.join(html for _, _, html in fragments) + tail
+    return head + SEPARATOR.join(_render(text, s, e, spans) for s, e in fragments) + tail
+
+
+def _outside(fragments: list[tuple[int, int]], start: int, end: int, first: Span) -> tuple:
+    """start..end cut to the gap between chosen fragments that holds the span `first`."""
+    for s, e in fragments:
+        if e <= first[0]:
+            start = max(start, e)
+        elif s >= first[1]:
+            end = min(end, s)
+    return start, max(end, start)
+
+
+def _whole_spans(spans: list[Span], start: int, end: int) -> tuple[int, int]:
+    """start..end widened to hold whole any match it cuts (a phrase across its edge)."""
+    for s, e, _ in spans:
+        if s < start < e:
+            start = s
+        if s < end < e:
+            end = e
+    return start, end
+
+
+# A fragment that shares a run of this many words with one shown repeats it.
+REPEAT_WORDS = 6
+_WORDS = re.compile(r"\w+")
+
+
+def _shingles(words: list[str]) -> set[tuple[str, ...]]:
+    n = REPEAT_WORDS
+    return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 0))}
 
 
 def _best_window(spans: list[Span], size: int) -> tuple[int, int, list[Span]]:
@@ -82,7 +128,8 @@ def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _render(text: str, start: int, end: int, spans: list[Span]) -> str:
-    return _marked(text, start, end, spans, flatten=True).strip()
+    inside = [s for s in spans if start <= s[0] and s[1] <= end]
+    return _marked(text, start, end, inside, flatten=True).strip()
 
 
 def _marked(text: str, start: int, end: int, spans: list[Span], flatten: bool = False) -> str:

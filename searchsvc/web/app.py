@@ -58,6 +58,7 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.add_template_global(export_url)
     app.add_template_global(feed.feed_url)
     app.add_template_filter(pages.format_date, "date")
+    app.add_template_filter(pages.format_time, "time_of_day")
     return app
 
 

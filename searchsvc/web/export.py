@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 
 from flask import Response, current_app, request, stream_with_context, url_for
 
+from searchsvc.dates import has_time
 from searchsvc.searching import (
     EXPORT_PARAMS,
     Export,
@@ -163,6 +164,6 @@ def date_text(value: datetime | None) -> str | None:
     """A stored date as ISO 8601: 2023-05-04, or 2023-05-04T14:30:00Z when it has a time."""
     if value is None:
         return None
-    if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+    if not has_time(value):
         return value.date().isoformat()  # a date alone (midnight UTC reads the same)
     return value.isoformat(timespec="seconds") + "Z"

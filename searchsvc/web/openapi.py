@@ -12,6 +12,7 @@ from searchsvc.searching import (
     EXPORT_PARAMS,
     FIELDS_PATTERN,
     PARAMS,
+    UNITS,
     Param,
     SearchRequest,
 )
@@ -83,7 +84,30 @@ SCHEMAS = {
                 "type": "string",
                 "description": "HTML: escaped text with the query's words in <mark> tags.",
             },
+            "title_html": {
+                "type": "string",
+                "description": "The title as HTML: escaped, the query's words in <mark> tags.",
+            },
         }
+    ),
+    "Timeline": _object(
+        {
+            "unit": {"type": "string", "enum": list(UNITS)},
+            "buckets": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "start": {"type": "string", "format": "date"},
+                        "end": {"type": "string", "format": "date"},
+                        "count": {"type": "integer", "minimum": 0},
+                    },
+                    "A bar: first and last day (inclusive), cut to from and to, and its count.",
+                ),
+            },
+            "undated": {"type": "integer", "minimum": 0},
+        },
+        "The matches per day, week, month, year (or decade, century, millennium): the finest "
+        "unit that draws their dates in at most 40 bars, oldest first; undated ones apart.",
     ),
     "FacetCount": _object(
         {"value": _STRING, "count": {"type": "integer", "minimum": 1}},
@@ -124,6 +148,10 @@ SCHEMAS = {
                 "Counts over all matches. Years and months in date order, the rest by count; "
                 "months only when a year, month or date range is chosen.",
             ),
+            "timeline": {
+                "oneOf": [{"$ref": "#/components/schemas/Timeline"}, {"type": "null"}],
+                "description": "The matches over time, or null when none is dated.",
+            },
             "suggestion": _nullable("string", description="A 'did you mean' query, or null."),
             "notice": _nullable(
                 "string", description="How the request was read when not quite as asked, or null."

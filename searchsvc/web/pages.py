@@ -18,15 +18,16 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
+from searchsvc.dates import has_time
 from searchsvc.reading import reflow
 from searchsvc.searching import (
     MAX_DEPTH,
     PARAMS,
     DeadlineExceededError,
     SearchError,
-    SearchResult,
 )
 from searchsvc.snippets import highlight_all
+from searchsvc.web.chart import chart
 from searchsvc.web.context import (
     get_backend,
     request_deadline,
@@ -40,6 +41,10 @@ from searchsvc.web.errors import retry_after
 FILTER_LABELS = {p.name: p.label for p in PARAMS if p.label}
 FACET_LABELS = {"source": "Source", "category": "Category", "place": "Place"}
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
+# The date filter's parameters: setting any one of them through the page clears the others,
+# so the chart, the quick ranges and the from/to inputs are one filter (year and month are
+# still read, for old links).
+DATE_PARAMS: dict[str, None] = {"from": None, "to": None, "year": None, "month": None}
 # The date panel's quick ranges: the `from` each sets ("": none), with `to` cleared.
 QUICK_RANGES = {
     "": "Any time",
@@ -71,17 +76,6 @@ def url_with(**changes: object) -> str:
 
 
 @dataclass(frozen=True)
-class Bar:
-    """One bar of the timeline: a year or a month, its count, width class and link."""
-
-    label: str
-    count: int
-    width: int  # percent of the longest bar, in steps of 5 (a CSS class, no inline style)
-    url: str
-    active: bool
-
-
-@dataclass(frozen=True)
 class Chip:
     """One active filter and the link that removes it."""
 
@@ -101,7 +95,7 @@ class QuickRange:
 
 @bp.get("/")
 def search():
-    """The search page: results, facets, timeline and paging, or an error in place."""
+    """The search page: results, facets, the timeline chart and paging, or an error in place."""
     q = request.args.get("q", "")
     page = {
         "q": q,
@@ -124,8 +118,9 @@ def search():
     return render_template(
         "search.html",
         result=result,
-        years=year_bars(result),
-        months=month_bars(result),
+        chart=chart(result.timeline, narrow_dates),
+        clear_dates_url=url_with(**DATE_PARAMS) if dated() else None,
+        date_hints=date_hints(),
         pages=page_numbers(result.request.page, last_page),
         last_page=last_page,
         # A document link carries the search, so its page can mark the words and link back.
@@ -152,10 +147,14 @@ def index_state() -> IndexState:
 
 
 def chips() -> list[Chip]:
-    """The active filters, each with a link that removes it."""
+    """The active filters, each with a link that removes it (from and to: one, "Dates")."""
     out = []
     for name, label in FILTER_LABELS.items():
         value = request.args.get(name, "").strip()
+        if name in ("from", "to"):
+            if name == "from" and (dates := date_chip()):
+                out.append(dates)
+            continue
         if not value:
             continue
         # Without its year a month filter would still pin the year: drop both together.
@@ -164,57 +163,55 @@ def chips() -> list[Chip]:
     return out
 
 
+def date_chip() -> Chip | None:
+    """From and to as one filter: '2023-05', '2023 – 2023-06', 'from past week', 'to 2023'."""
+    start, end = (" ".join(request.args.get(n, "").split()) for n in ("from", "to"))
+    if not (start or end):
+        return None
+    if start == end:
+        value = start
+    elif start and end:
+        value = f"{start} – {end}"
+    else:
+        value = f"from {start}" if start else f"to {end}"
+    return Chip("Dates", value, url_with(**{"from": None, "to": None}))
+
+
 def quick_ranges() -> list[QuickRange]:
     """Any time, past week, month, year: links that set from and clear to."""
     typed = " ".join(request.args.get("from", "").split()).lower()
     open_end = not request.args.get("to", "").strip()
     return [
         QuickRange(
-            label, url_with(**{"from": value or None, "to": None}), open_end and typed == value
+            label, url_with(**{**DATE_PARAMS, "from": value or None}), open_end and typed == value
         )
         for value, label in QUICK_RANGES.items()
     ]
 
 
-def year_bars(result: SearchResult) -> list[Bar]:
-    """The timeline's years; a link on each shows that year's months."""
-    years = result.facets.get("year", [])
-    chosen = request.args.get("year", "")
-    top = max((f.count for f in years), default=0)
-    return [
-        Bar(
-            f.value,
-            f.count,
-            _width(f.count, top),
-            url_with(year=f.value, month=None),
-            f.value == chosen,
-        )
-        for f in years
-    ]
+def narrow_dates(date_from: str, date_to: str) -> str:
+    """The search page's URL with the date filter set to from..to (a timeline bar's link)."""
+    return url_with(**{**DATE_PARAMS, "from": date_from, "to": date_to})
 
 
-def month_bars(result: SearchResult) -> list[Bar]:
-    """The chosen year's (or range's) months; a link on each filters to that month."""
-    months = result.facets.get("month", [])
-    chosen = request.args.get("month", "")
-    top = max((f.count for f in months), default=0)
-    # Within one year "May" says enough; across years each bar needs its year.
-    fmt = "%b" if len({f.value[:4] for f in months}) == 1 else "%b %Y"
-    return [
-        Bar(
-            month_name(f.value, fmt),
-            f.count,
-            _width(f.count, top),
-            url_with(month=f.value),
-            f.value == chosen,
-        )
-        for f in months
-    ]
+def dated() -> bool:
+    """Whether the request filters by date, in any of the ways it can."""
+    return any(request.args.get(name, "").strip() for name in DATE_PARAMS)
 
 
-def _width(count: int, top: int) -> int:
-    # A bar of one hit among thousands must still be visible: at least one step.
-    return max(5, round(count * 20 / top) * 5) if top else 0
+@dataclass(frozen=True)
+class DateHints:
+    """The index's first and last dates: the date inputs' min and max, and the panel's hint."""
+
+    first: date | None
+    last: date | None
+
+
+def date_hints() -> DateHints:
+    """The real date range of the index served (from its facet table)."""
+    stats = get_backend().stats()
+    first, last = stats.first_date, stats.last_date
+    return DateHints(first.date() if first else None, last.date() if last else None)
 
 
 def month_name(value: str, fmt: str = "%B %Y") -> str:
@@ -246,6 +243,11 @@ def format_date(value: date | None, style: str = "short") -> str:
         return "Undated"
     month = value.strftime("%B" if style == "long" else "%b")
     return f"{value.day} {month} {value.year}"
+
+
+def format_time(value: datetime | None) -> str:
+    """A release's time of day, '14:30 UTC', when its source gave one; else ''."""
+    return f"{value:%H:%M} UTC" if value is not None and has_time(value) else ""
 
 
 # -- the document page -----------------------------------------------------------------------

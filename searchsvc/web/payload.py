@@ -11,7 +11,7 @@ from datetime import datetime
 
 from searchsvc.dates import DateRange
 from searchsvc.reading import Document
-from searchsvc.searching import SearchResult
+from searchsvc.searching import SearchResult, Timeline
 
 
 def _date(value: datetime | None) -> str | None:
@@ -33,6 +33,7 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
             name: [{"value": f.value, "count": f.count} for f in counts]
             for name, counts in result.facets.items()
         },
+        "timeline": timeline_payload(result.timeline),
         "suggestion": result.suggestion,
         "notice": result.notice,
         "next_url": next_url,
@@ -48,6 +49,17 @@ def range_payload(found: DateRange | None) -> dict | None:
         "to": found.end.isoformat() if found.end else None,
         "as_typed": dict(found.typed),
     }
+
+
+def timeline_payload(drawn: Timeline | None) -> dict | None:
+    """The matches' dates as bars of one unit, oldest first; None when none is dated."""
+    if drawn is None:
+        return None
+    buckets = [
+        {"start": b.start.isoformat(), "end": b.end.isoformat(), "count": b.count}
+        for b in drawn.buckets
+    ]
+    return {"unit": drawn.unit, "buckets": buckets, "undated": drawn.undated}
 
 
 def document_payload(doc: Document) -> dict:
