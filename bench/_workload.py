@@ -65,6 +65,13 @@ class BenchQuery:
         return {k: v for k, v in pairs.items() if v}
 
 
+def first_category(stored: dict) -> str:
+    """A release's first category: the workload filters by one (stored: a list, or a str
+    in an index written before categories were multi-valued)."""
+    value = stored.get("category") or ""
+    return value if isinstance(value, str) else (value[0] if value else "")
+
+
 def read_docs(index_dir: str | Path) -> list[DocInfo]:
     """Every live document's title, date, category and lead, sorted for determinism."""
     ix = storage.open_index(index_dir)
@@ -74,7 +81,7 @@ def read_docs(index_dir: str | Path) -> list[DocInfo]:
                 DocInfo(
                     f.get("title", ""),
                     f.get("date"),
-                    f.get("category", ""),
+                    first_category(f),
                     f.get("body", "")[:LEAD_CHARS],
                 )
                 for f in reader.all_stored_fields()

@@ -51,7 +51,7 @@ from _common import (
     ratio,
     table,
 )
-from _workload import KINDS, BenchQuery, make_queries, read_docs
+from _workload import KINDS, BenchQuery, first_category, make_queries, read_docs
 
 from searchsvc.indexing import IndexReport, storage
 from searchsvc.reading import discover
@@ -239,7 +239,7 @@ def load_fts5(index_dir: Path, db_path: Path) -> float:
             )
             conn.execute(
                 "INSERT INTO meta VALUES (?, ?, ?, ?)",
-                (n, day, day and day[:4], f.get("category", "")),
+                (n, day, day and day[:4], first_category(f)),
             )
     ix.close()
     conn.executescript(

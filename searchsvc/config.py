@@ -70,6 +70,12 @@ def _time_zone(name: str) -> str | None:
     return None
 
 
+def _list_file(path: str) -> str | None:
+    if path and not os.path.isfile(path):
+        return "a readable YAML file (or empty for the list shipped with searchsvc)"
+    return None
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("INDEX_DIR", "index", "Where the index lives."),
     Setting("SEEDS_DIR", "seeds", "What `searchsvc index` and a first `serve` index by default."),
@@ -121,6 +127,20 @@ SETTINGS: tuple[Setting, ...] = (
         "The time zone whose date `today`, `last 7 days` and the other relative dates count "
         "from, when each search runs.",
         check=_time_zone,
+    ),
+    Setting(
+        "PEOPLE_FILE",
+        "",
+        "The people recognised in releases: a YAML mapping of canonical name to variant "
+        "spellings (see People and organisations); empty: the starter list shipped.",
+        check=_list_file,
+    ),
+    Setting(
+        "ORGANISATIONS_FILE",
+        "",
+        "The organisations recognised in releases, in the same format; empty: the starter "
+        "list shipped.",
+        check=_list_file,
     ),
     Setting(
         "BACKEND",

@@ -304,4 +304,29 @@ def test_phone_filters_reachable_from_the_top_of_the_results(browser, year_serve
     top = page.locator("#filters").bounding_box()
     assert top and 0 <= top["y"] < PHONE["height"] / 2
     shot(page, "filters-phone")
+
+
+def test_filter_by_a_country_from_the_sidebar_and_remove_it(browser, server):
+    page, errors = open_page(browser, DESKTOP)
+    page.goto(server.base + "/?q=Turkmenistan")
+    results = page.locator("li.result")
+    assert results.count() == 5
+    countries = page.locator("#facet-country")
+    values = countries.locator(".facet-value").all_inner_texts()
+    numbers = map(int, countries.locator(".facet-count").all_inner_texts())
+    counts = dict(zip(values, numbers, strict=True))
+    assert counts["Russia"] == 3 and counts["Azerbaijan"] == 2 and counts["India"] == 1
+
+    countries.locator("a.facet", has_text="Azerbaijan").click()
+    page.wait_for_url(lambda url: params_of(url) == {"q": "Turkmenistan", "country": "Azerbaijan"})
+    assert results.count() == 2
+    chip = page.locator(".chip", has_text="Azerbaijan")
+    assert chip.is_visible()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("2 results")
+    shot(page, "search-country-desktop")
+
+    chip.click()
+    page.wait_for_url(lambda url: params_of(url) == {"q": "Turkmenistan"})
+    assert results.count() == 5
+    assert page.locator(".chip").count() == 0
     assert errors == []

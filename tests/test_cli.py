@@ -76,6 +76,9 @@ def test_search_json_is_the_api_shape(runner, seeds_index):
         "url",
         "score",
         "snippet",
+        "country",
+        "person",
+        "organisation",
         "title_html",
     }
     assert payload["timeline"]["unit"] == "day"  # May 2023's matches: 5 and 8 May

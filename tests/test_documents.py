@@ -101,7 +101,7 @@ SEED_TABLE = [
 def test_seed(id, date, title, place, source):
     doc = read_one(SEEDS / f"{id}.txt")
     assert (doc.id, doc.date, doc.title, doc.place, doc.source) == (id, date, title, place, source)
-    assert doc.category == "" and doc.url == ""
+    assert doc.category == () and doc.url == ""
     assert len(doc.title) <= 121
 
 
@@ -195,7 +195,7 @@ def test_markdown_front_matter_mapping():
     )
     assert doc.title == "Statement on the Global Methane Pledge"  # the NBSP folded
     assert doc.date == datetime(2021, 11, 3)  # `date` wins over published_time
-    assert doc.category == "statements-releases"
+    assert doc.category == ("statements-releases",)
     assert doc.url == (
         "https://www.whitehouse.gov/briefing-room/statements-releases/2021/11/03/"
         "statement-on-the-global-methane-pledge/"
@@ -205,8 +205,9 @@ def test_markdown_front_matter_mapping():
 
 def test_markdown_tags_list_place_and_unquoted_date():
     doc = read_one(DOCS / "fact-sheets/2024-04/2024-04-22-fact-sheet-earth-day-conservation.md")
+    # Every tag is kept, in order: not only the first.
     assert (doc.category, doc.place, doc.date) == (
-        "fact-sheets",
+        ("fact-sheets", "climate"),
         "Washington, D.C.",
         datetime(2024, 4, 22),
     )
@@ -317,7 +318,7 @@ def test_jsonl_records(tmp_path):
         datetime(2024, 1, 2, 1),
         "https://x/a",
         "Wire",
-        "news",
+        ("news",),
         "Baku",
     )
     assert a.hash == hashlib.sha1(lines[0].encode()).hexdigest()

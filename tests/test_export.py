@@ -199,9 +199,12 @@ def test_json_lines_one_object_a_line_with_the_fields_asked(export_client):
         "title": "Türkmen rally, no date",
         "date": None,
         "source": "Wire",
-        "category": "",
+        "category": [],
         "place": "",
         "url": "https://example.org/undated",
+        "country": ["Turkmenistan"],  # "Türkmen": recognised at index time (entities)
+        "person": [],
+        "organisation": [],
     }
 
 

@@ -313,13 +313,18 @@ def test_damage_without_checksums_is_one_line_not_aborted(seeds_copy, runner, co
     assert "Aborted" not in result.output
 
 
-def test_the_manifest_keeps_sources_and_checksums_apart(seeds_copy):
+def test_the_manifest_keeps_sources_checksums_and_marks_apart(seeds_copy):
     gen = storage.current_generation(seeds_copy / "ix")
     files = storage.read_checksums(gen)
+    mark = storage.read_mark(gen, "entities")
+    assert mark  # the fingerprint of the entity lists the documents were derived with
     storage.write_manifest(gen, {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]})
     data = json.loads((gen / storage.MANIFEST).read_text(encoding="utf-8"))
-    assert data == {"sources": {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]}, "files": files}
+    sources = {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]}
+    assert data == {"sources": sources, "files": files, "marks": {"entities": mark}}
     assert storage.read_manifest(gen) == data["sources"] and storage.read_checksums(gen) == files
+    storage.write_mark(gen, "entities", "abc")
+    assert storage.read_mark(gen, "entities") == "abc" and storage.read_manifest(gen) == sources
 
 
 def test_a_run_killed_before_its_checksums_leaves_a_usable_index(seeds_copy, runner, monkeypatch):

@@ -125,8 +125,9 @@ def test_facets_count_each_value_and_leave_undated_out_of_years(mixed):
     as_dict = {name: {f.value: f.count for f in counts} for name, counts in facets.items()}
     assert as_dict["year"] == {"2020": 1, "2023": 3, "2024": 1, "2026": 1}
     assert as_dict["source"]["Undated Wire"] == 1 and as_dict["source"]["Wire"] == 1
-    assert as_dict["category"] == {"fact-sheets": 1, "notes": 1}
-    assert as_dict["place"] == {"Baku, Azerbaijan": 1}
+    # The documents without a value are counted as (none); never so in the timeline.
+    assert as_dict["category"] == {"fact-sheets": 1, "notes": 1, "(none)": 6}
+    assert as_dict["place"] == {"Baku, Azerbaijan": 1, "(none)": 7}
     months = mixed.search(SearchRequest(q="", year="2023")).facets["month"]
     assert {f.value: f.count for f in months} == {"2023-05": 2, "2023-12": 1}
 

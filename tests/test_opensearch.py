@@ -111,6 +111,12 @@ TABLE = [
     (SearchRequest(q="Turkmenistan", date_from="2021"), None),
     (SearchRequest(q="", place="Baku, Azerbaijan"), 1),
     (SearchRequest(q="", source="nca"), 1),  # a facet filter ignores case
+    # Any of several values, NOT a value, (none); a facet's own choice leaves its counts.
+    (SearchRequest(q="", source=("trend", "nca")), 2),
+    (SearchRequest(q="", source=("-trend",)), 4),
+    (SearchRequest(q="", place=("(none)",)), 4),
+    (SearchRequest(q="Turkmenistan", source=("nca", "-(none)")), 1),
+    (SearchRequest(q="", source=("(none)", "report"), place=("-baku, azerbaijan",)), 3),
     (SearchRequest(q="Note: the ministers (met"), 4),  # read as words, with a notice
     (SearchRequest(q="the of and"), None),
     (SearchRequest(q="zzzqqq"), 0),
@@ -356,3 +362,21 @@ def test_the_search_page_over_opensearch_in_chromium(cluster, seeds_copy, live_s
             assert page.locator("h1.document-title").inner_text()
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize(
+    ("request_", "name", "contains"),
+    [
+        (SearchRequest(q=""), "source", ""),
+        (SearchRequest(q="", source=("trend",)), "source", "N"),
+        (SearchRequest(q="Turkmenistan"), "place", "baku"),
+        (SearchRequest(q=""), "year", "202"),
+    ],
+)
+def test_both_backends_list_a_facets_values_alike(backends, request_, name, contains):
+    ours, theirs = (
+        backends[k].facet_values(request_, name, contains=contains, limit=3)
+        for k in ("whoosh", "opensearch")
+    )
+    assert ours.total == theirs.total > 0
+    assert ours.values == theirs.values

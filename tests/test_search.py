@@ -80,8 +80,12 @@ def test_source_and_place_facets(seeds_engine):
         ("Trend", 1),
         ("nCa", 1),
         ("Report", 1),
+        ("(none)", 2),
     }
-    assert [(f.value, f.count) for f in facets["place"]] == [("Baku, Azerbaijan", 1)]
+    assert [(f.value, f.count) for f in facets["place"]] == [
+        ("(none)", 4),
+        ("Baku, Azerbaijan", 1),
+    ]
 
 
 @pytest.mark.parametrize(

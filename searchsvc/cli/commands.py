@@ -16,8 +16,9 @@ from contextlib import contextmanager
 import click
 
 from searchsvc import config
-from searchsvc.cli.serve import serve_cmd
+from searchsvc.cli.serve import entity_lists, serve_cmd
 from searchsvc.cli.watch import follow, print_report
+from searchsvc.entities import ListError
 from searchsvc.searching import (
     DeadlineExceededError,
     DeleteRefusedError,
@@ -87,6 +88,8 @@ def _friendly_errors(index_dir: str):
         DeleteRefusedError,
     ) as exc:
         raise click.ClickException(str(exc)) from None
+    except ListError as exc:
+        raise click.ClickException(f"{exc}. Fix the list, or unset the setting.") from None
     except OSError as exc:
         raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
 
@@ -131,6 +134,7 @@ def index_cmd(
 
     paths = paths or (settings["SEEDS_DIR"],)
     options = dict(rebuild=rebuild, procs=procs, wait=wait, allow_delete=allow_delete)
+    options.update(entity_lists(settings))
     if watch:
         follow(index_dir, paths, options, poll=poll, exit_with=exit_with, settings=settings)
         return
@@ -175,6 +179,9 @@ def _search_options(f, params=None):
         default = SearchRequest.__dataclass_fields__[p.attr].default
         if p.kind is bool:  # a flag: --strict
             f = click.option(f"--{p.name}", p.attr, is_flag=True, help=p.help)(f)
+            continue
+        if p.multiple:  # a facet: --place ghana --place nigeria --place -usa
+            f = click.option(f"--{p.name}", p.attr, multiple=True, metavar="VALUE", help=p.help)(f)
             continue
         kind = click.Choice(p.choices) if p.choices else p.kind
         show = default not in (None, "")

@@ -31,7 +31,7 @@ def format_result(result: SearchResult) -> Iterator[str]:
         yield f"Did you mean: {result.suggestion}"
     for hit in result.hits:
         date = hit.date.date().isoformat() if hit.date else "undated"
-        meta = " · ".join(x for x in (date, hit.source, hit.category, hit.place) if x)
+        meta = " · ".join(x for x in (date, hit.source, ", ".join(hit.category), hit.place) if x)
         yield ""
         yield f"{hit.title}  [{hit.id}]"
         yield f"  {meta}  score {hit.score:.2f}"

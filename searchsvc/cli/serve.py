@@ -28,6 +28,7 @@ import click
 
 from searchsvc import config
 from searchsvc.backends import open_backend
+from searchsvc.entities import ListError
 from searchsvc.searching import IndexLockedError
 
 ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
@@ -156,11 +157,19 @@ def _stop_watcher(watcher: subprocess.Popen) -> None:
         watcher.wait()
 
 
+def entity_lists(settings) -> dict:
+    """The name lists the settings point to, as Backend.index takes them."""
+    return {
+        "people_file": settings["PEOPLE_FILE"] or None,
+        "organisations_file": settings["ORGANISATIONS_FILE"] or None,
+    }
+
+
 def _build_from_seeds(index_dir: str, seeds: str, settings: dict) -> None:
     click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
     try:
-        report = open_backend(index_dir, settings).index([seeds])
-    except (OSError, IndexLockedError) as exc:
+        report = open_backend(index_dir, settings).index([seeds], **entity_lists(settings))
+    except (OSError, IndexLockedError, ListError) as exc:
         raise click.ClickException(f"Could not build the index: {exc}") from None
     click.echo(report.summary())
     if report.total == 0:

@@ -35,6 +35,7 @@ class IndexReport:
     warnings: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     total: int = 0
+    rederived: int = 0  # documents whose entities changed with the lists
 
     @property
     def processed(self) -> int:
@@ -48,10 +49,11 @@ class IndexReport:
 
     def summary(self) -> str:
         """The one-line summary the CLI prints."""
+        lists = f", entities re-derived {self.rederived}" if self.rederived else ""
         return (
             f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
             f"unchanged {self.unchanged}, skipped {len(self.skipped)}, "
-            f"undated {self.undated}, total {self.total} documents; "
+            f"undated {self.undated}{lists}, total {self.total} documents; "
             f"{self.seconds:.2f} s, {self.docs_per_second:,.0f} docs/s"
         )
 

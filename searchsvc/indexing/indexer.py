@@ -7,6 +7,8 @@ One run, under the index directory's writer lock:
     ids whose file vanished from an indexed folder --> deletions, weighed (deletions)
     changed files --read (in several processes when many)--> Documents
     compare each Document's hash with the index --> add / update / unchanged
+    each Document written --derived--> its countries, people and organisations
+    the entity lists changed since the last run --derived--> every document re-derived
     one Whoosh commit, then the manifest; a rebuild swaps its new generation in last
 
 The index's state (id, hash and path of each document) is read from its columns alone;
@@ -26,16 +28,18 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import TimeoutError as PoolTimeout
 from multiprocessing import get_context
 from pathlib import Path
 
-from searchsvc.indexing import storage, writing
+from searchsvc.entities import Recognizer
+from searchsvc.indexing import derived, storage, writing
 from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_add
 from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
 from searchsvc.indexing.writing import to_fields
 from searchsvc.reading import Document, SourceFile, discover
+from searchsvc.schema import schema_changes
 
 # Below this many files to read, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
@@ -55,8 +59,13 @@ def index_paths(
     progress: Progress | None = None,
     allow_delete: bool = False,
     max_delete_share: float = MAX_DELETE_SHARE,
+    recognizer: Recognizer | None = None,
 ) -> IndexReport:
     """Bring the index at index_dir up to date with the files under paths.
+
+    recognizer (by default, the lists shipped in searchsvc/data) finds each document's
+    countries, people and organisations; when its fingerprint differs from the one the
+    index was written with, every document's are re-derived from its stored text.
 
     Raises deletions.DeleteRefusedError, writing nothing, if the run would delete more than
     max_delete_share of the index or empty a folder (see deletions), unless allow_delete.
@@ -64,6 +73,10 @@ def index_paths(
     started = time.perf_counter()
     procs = procs or os.cpu_count() or 1
     guard = None if allow_delete else DeleteGuard(paths, max_delete_share)
+    recognizer = recognizer or Recognizer()
+    if recognizer.cache_dir is None:
+        recognizer.cache_dir = Path(index_dir)  # keeps the built gazetteer beside the index
+    mark = recognizer.fingerprint  # before the lock: an unreadable list changes nothing
     with storage.writer_lock(index_dir, wait=wait):
         live = storage.current_generation(index_dir)
         kept = _kept_generations(index_dir, live)
@@ -86,13 +99,17 @@ def index_paths(
             if fresh_build:
                 gen, ix = storage.new_generation(index_dir)
             assert gen is not None  # live, or the new generation of a fresh build
-            if stale or run.to_delete or gen != live:
+            rederive = not fresh_build and storage.read_mark(gen, derived.MARK) != mark
+            if stale or run.to_delete or gen != live or rederive:
                 meter = _Meter.of(progress, run, fresh, stale)
                 plan = _Plan(procs, meter, len(stale))
+                plan.recognizer, plan.rederive = recognizer, rederive
                 _write(ix, run, paths, stale, plan, always_commit=gen != live, check=check)
             # else nothing changed: no Whoosh writer (its cancel leaves stray segment files)
             if run.new_manifest != manifest:
                 storage.write_manifest(gen, run.new_manifest)
+            if storage.read_mark(gen, derived.MARK) != mark:
+                storage.write_mark(gen, derived.MARK, mark)
             storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
             if gen != live:
                 storage.swap_in(index_dir, gen)
@@ -168,6 +185,8 @@ class _Plan:
     procs: int
     meter: _Meter
     stale: int  # sources to read
+    recognizer: Recognizer = field(default_factory=Recognizer)
+    rederive: bool = False  # the entity lists changed: re-derive every document's entities
 
     @property
     def few(self) -> bool:
@@ -196,9 +215,10 @@ def _write(
         segments = _build(writer, ix, run, stale, plan)
         run.delete_vanished(paths, seen=run.seen_ids)
         check(run, run.seen_ids)  # what was read may differ from what was claimed
-        changed = always_commit or segments or run.to_delete or run.to_replace
+        rederived = _rederive(writer, ix, run, plan) if plan.rederive else []
+        changed = always_commit or segments or run.to_delete or run.to_replace or rederived
         if changed or writer.added:
-            for doc_id_ in run.to_delete + run.to_replace:
+            for doc_id_ in run.to_delete + run.to_replace + rederived:
                 writer.get().delete_by_term("id", doc_id_)
     except BaseException:
         writer.cancel()
@@ -239,6 +259,14 @@ class _LazyWriter:
         writing.remove_segment_files(self.ix, self.writer.newsegment)
 
 
+class SchemaChangedError(storage.IndexDamagedError):
+    """An update of an index written with other fields (facets declared since): rebuild it."""
+
+
+def _added(names: list[str]) -> set[str]:
+    return {f"new field {name}" for name in names}  # as schema_changes says it
+
+
 def _open_live(index_dir, live: Path | None, rebuild: bool):
     """The live generation to update, or to weigh a rebuild against (None if there is none).
 
@@ -248,7 +276,21 @@ def _open_live(index_dir, live: Path | None, rebuild: bool):
     if live is None:
         return None
     if not rebuild:
-        return storage.open_index(index_dir)
+        ix = storage.open_index(index_dir)
+        # Entity fields come from the stored text (derived), so an index without them gets
+        # them added, and filled by the re-derivation; any other new field needs --rebuild.
+        missing = [name for name in derived.FIELDS if name not in ix.schema]
+        changes = [c for c in schema_changes(ix.schema) if c not in _added(missing)]
+        if changes:
+            ix.close()
+            raise SchemaChangedError(
+                f"The index at {index_dir} was built with other fields ({'; '.join(changes)}): "
+                f"its releases need reading again. Run: searchsvc index PATH --rebuild"
+            )
+        if missing:
+            writing.add_fields(ix, missing)
+            storage.write_mark(live, derived.MARK, "")  # whatever it says, derive them all
+        return ix
     try:
         return storage.open_index_at(live)
     except Exception as exc:  # noqa: BLE001 - damaged beyond opening: nothing left to weigh
@@ -274,21 +316,33 @@ def _kept_generations(index_dir, live: Path | None) -> set[str | None]:
     return {live.name, older[-1] if older else None}
 
 
+def _rederive(writer, ix, run: Run, plan: _Plan) -> list[str]:
+    """Add each document whose entities the lists now see otherwise; return their ids."""
+    skip = set(run.to_delete) | set(run.to_replace)  # gone, or written anew from source
+    ids = []
+    for doc in derived.outdated(ix, plan.recognizer, skip):
+        writer.get().add_document(**to_fields(doc))
+        ids.append(doc.id)
+    run.report.rederived = len(ids)
+    return ids
+
+
 def _build(writer, ix, run: Run, stale, plan: _Plan) -> list:
     """Read stale sources and write their new documents; return segments built elsewhere."""
     if plan.parallel:
         return _build_parallel(ix, run, stale, plan)
+    add = _adder(writer, plan.recognizer)
     for src in stale:
-        run.record(read_and_add(src, run.existing, run.owners, _adder(writer), plan.meter.advance))
+        run.record(read_and_add(src, run.existing, run.owners, add, plan.meter.advance))
     return []
 
 
-def _adder(writer):
+def _adder(writer, recognizer: Recognizer):
     """add(doc) for a Whoosh writer, or a _LazyWriter (opened by the first document)."""
 
     def add(doc: Document) -> None:
         target = writer.get() if isinstance(writer, _LazyWriter) else writer
-        target.add_document(**to_fields(doc))
+        target.add_document(**to_fields(derived.with_entities(doc, recognizer)))
 
     return add
 
@@ -309,7 +363,10 @@ def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
     ctx = get_context("fork")
     read = ctx.Value("q", 0)  # bytes the workers have read, for the progress bar
     # Inherited by fork, not pickled.
-    _worker_state.update(ix=ix, existing=run.existing, owners=run.owners, read=read)
+    plan.recognizer.prepare()  # once, inherited by the workers
+    _worker_state.update(
+        ix=ix, existing=run.existing, owners=run.owners, read=read, rec=plan.recognizer
+    )
     chunks = [stale[i::procs] for i in range(procs)]
     segments = []
     start = meter.done
@@ -336,7 +393,9 @@ PROGRESS_INTERVAL = 0.25  # seconds between the parent's looks at the workers' p
 
 
 def _build_segment(sources: list[SourceFile]):
-    ix, existing, owners, read = (_worker_state[k] for k in ("ix", "existing", "owners", "read"))
+    ix, existing, owners, read, rec = (
+        _worker_state[k] for k in ("ix", "existing", "owners", "read", "rec")
+    )
     writer = writing.worker_writer(ix)
     pending = 0
 
@@ -354,7 +413,7 @@ def _build_segment(sources: list[SourceFile]):
 
     outcomes = []
     for src in sources:
-        outcomes.append(read_and_add(src, existing, owners, _adder(writer), advance))
+        outcomes.append(read_and_add(src, existing, owners, _adder(writer, rec), advance))
         flush()
     return writing.finish_worker_segment(ix, writer), outcomes
 

@@ -6,7 +6,8 @@ Layout of an index directory::
       .writer.lock        flock()ed by the one process writing; the kernel drops it if it dies
       current -> gen-000003
       gen-000003/         a Whoosh index, plus manifest.json: the stat cache of its sources,
-                          and the size and sha256 of each index file (see integrity.py)
+                          the size and sha256 of each index file (see integrity.py), and
+                          marks: what derived fields were made with (the entity lists)
       gen-000002/         the generation before, kept so open searchers can finish
 
 An incremental update commits into the current generation (Whoosh writes new segments and
@@ -243,8 +244,23 @@ def read_checksums(gen: Path) -> dict[str, list]:
 
 
 def write_manifest(gen: Path, manifest: dict) -> None:
-    """Replace a generation's stat cache of its sources atomically, keeping its checksums."""
-    _write_manifest_file(gen, {"sources": manifest, "files": read_checksums(gen)})
+    """Replace a generation's stat cache of its sources atomically, keeping the rest."""
+    _write_manifest_file(gen, {**_read_manifest_file(gen), "sources": manifest})
+
+
+def read_mark(gen: Path, name: str) -> str | None:
+    """What the generation's documents were derived with (a fingerprint), or None."""
+    marks = _read_manifest_file(gen).get("marks")
+    value = marks.get(name) if isinstance(marks, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def write_mark(gen: Path, name: str, value: str) -> None:
+    """Record what the generation's documents were derived with (after the commit)."""
+    data = _read_manifest_file(gen)
+    marks = data.get("marks")
+    marks = dict(marks) if isinstance(marks, dict) else {}
+    _write_manifest_file(gen, {**data, "marks": {**marks, name: value}})
 
 
 def write_checksums(gen: Path) -> None:
@@ -255,7 +271,7 @@ def write_checksums(gen: Path) -> None:
     data = _read_manifest_file(gen)
     files = integrity.checksums(gen, data["files"])
     if files != data["files"]:
-        _write_manifest_file(gen, {"sources": data["sources"], "files": files})
+        _write_manifest_file(gen, {**data, "files": files})
 
 
 def _write_manifest_file(gen: Path, data: dict) -> None:

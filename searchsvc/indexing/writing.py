@@ -21,6 +21,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from searchsvc.reading import Document
+from searchsvc.schema import FACETS, build_schema, join_values
 
 PRIVATE_NAMES = (
     ("whoosh.writing.SegmentWriter", "_added"),
@@ -93,20 +94,41 @@ def commit(writer, segments: list) -> None:
     writer._finish()
 
 
+def add_fields(ix, names: list[str]) -> None:
+    """Add the schema's fields of these names to an existing index (one commit)."""
+    schema = build_schema()
+    writer = open_writer(ix)
+    for name in names:
+        writer.add_field(name, schema[name])
+    writer.commit()
+
+
 def to_fields(doc: Document) -> dict[str, object]:
-    """The field values Whoosh indexes for a document."""
+    """The field values Whoosh indexes for a document.
+
+    Each declared facet (schema.FACETS) reads the Document's attribute of its name; a
+    multi-valued one is indexed as its values joined by newlines and stored as their list
+    (the column joins them too: schema.MultiText).
+    """
     fields: dict[str, object] = {
         "id": doc.id,
         "title": doc.title,
         "body": doc.body,
         "exact": f"{doc.title}\n{doc.body}",
-        "source": doc.source,
-        "category": doc.category,
-        "place": doc.place,
         "url": doc.url,
         "path": doc.path,
         "hash": doc.hash,
     }
+    for facet in FACETS:
+        if facet.timeline:
+            continue
+        value = getattr(doc, facet.name)
+        if facet.multi_valued:
+            values = list(dict.fromkeys(v for v in value if v))  # as given, each once
+            fields[facet.name] = join_values(values)
+            fields[f"_stored_{facet.name}"] = values
+        else:
+            fields[facet.name] = value
     if doc.date is not None:
         fields["date"] = doc.date
         fields["year"] = f"{doc.date.year:04d}"

@@ -32,16 +32,19 @@ from opensearchpy.helpers import scan, streaming_bulk
 
 from searchsvc.dates import DateError, resolve_range
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.entities import Recognizer
 from searchsvc.indexing import DeleteGuard, IndexNotFoundError, IndexReport
 from searchsvc.opensearch.mapping import MAPPING_VERSION, index_body, to_source
 from searchsvc.opensearch.translate import UntranslatableQuery, expanded_in, to_dsl
 from searchsvc.reading import Document, Skipped, discover, read_source, shown_title
-from searchsvc.schema import FACET_FIELDS, build_schema
+from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, build_schema, stored_values
 from searchsvc.searching import (
     MAX_FACET_VALUES,
     BackendUnavailableError,
     Export,
     FacetCount,
+    FacetFilter,
+    FacetValues,
     Freshness,
     Hit,
     IndexStats,
@@ -161,8 +164,16 @@ class OpenSearchBackend:
         wait: float = 0.0,
         progress: Callable[[int, int], None] | None = None,
         allow_delete: bool = False,
+        people_file: str | None = None,
+        organisations_file: str | None = None,
     ) -> IndexReport:
-        """Bring the alias's index up to date with the files under paths (see the module)."""
+        """Bring the alias's index up to date with the files under paths (see the module).
+
+        Each new or changed release gets the countries, people and organisations the lists
+        (people_file, organisations_file; None: those shipped) find in it. Unlike the
+        embedded engine's, a changed list reaches only releases written again.
+        """
+        self._recognizer = Recognizer(people_file, organisations_file)
         started = time.perf_counter()
         report = IndexReport()
         existed = self.exists()
@@ -245,7 +256,8 @@ class OpenSearchBackend:
                 else:
                     report.unchanged += 1
                     continue
-                actions.append({"_op_type": "index", "_id": item.id, "_source": to_source(item)})
+                source = to_source(self._recognizer.annotate(item))
+                actions.append({"_op_type": "index", "_id": item.id, "_source": source})
             if progress:
                 progress(done, len(sources))
         return seen, keep, actions
@@ -311,7 +323,7 @@ class OpenSearchBackend:
         started = time.perf_counter()
         deadline = deadline or NEVER
         req = check_request(request)
-        body, terms, notice, dates = self._body(req, today)
+        body, terms, notice, dates = self._body(req, today, split=True)
         body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
         answer = self._search(deadline, body)
@@ -337,7 +349,9 @@ class OpenSearchBackend:
                 "Run: searchsvc index PATH (with SEARCHSVC_BACKEND=opensearch)"
             ) from None
 
-    def _body(self, req: SearchRequest, today: date | None):
+    def _body(self, req: SearchRequest, today: date | None, split: bool = False):
+        """The query body; with split, the facet filters apart, as a post_filter, so that
+        the aggregations (see _aggs) can count each facet without its own chosen values."""
         try:
             dates = resolve_range(req.date_from, req.date_to, today)
         except DateError as exc:
@@ -348,10 +362,7 @@ class OpenSearchBackend:
             dsl = to_dsl(q, req.q)
         except UntranslatableQuery as exc:
             raise SearchError(str(exc)) from exc
-        filters: list[dict[str, Any]] = [
-            {"term": {_keyword(name): {"value": value, "case_insensitive": True}}}
-            for name, value in req.filters().items()
-        ]
+        filters: list[dict[str, Any]] = []
         if dates is not None:
             start, end = dates.bounds()
             span: dict[str, str] = {}
@@ -360,8 +371,13 @@ class OpenSearchBackend:
             if end is not None:
                 span["lte"] = end.isoformat()
             filters.append({"range": {"date": span}})
+        facet_filters = _facet_clauses(req.filters())
+        if not split:
+            filters += facet_filters
         query = {"bool": {"must": [dsl], "filter": filters}} if filters else dsl
         body: dict[str, Any] = {"query": query, "sort": self._sort(req)}
+        if split and facet_filters:
+            body["post_filter"] = {"bool": {"filter": facet_filters}}
         return body, terms, notice, dates
 
     def _query(self, req: SearchRequest):
@@ -386,12 +402,28 @@ class OpenSearchBackend:
 
     @staticmethod
     def _aggs(req: SearchRequest) -> dict[str, Any]:
-        aggs: dict[str, Any] = {
-            name: {"terms": {"field": name, "size": MAX_FACET_VALUES}}
-            for name in FACET_FIELDS
-            if name not in ("year", "month")
-        }
-        aggs["year"] = {
+        """Each facet's values and its (none), among the matches that pass every facet
+        filter but its own chosen values (its exclusions apply); the timeline: all."""
+        chosen = req.filters()
+        aggs: dict[str, Any] = {}
+        for facet in FACETS:
+            if facet.timeline:
+                continue
+            own = chosen.get(facet.name)
+            others = {k: v for k, v in chosen.items() if k != facet.name}
+            if own is not None:
+                others[facet.name] = FacetFilter(exclude=own.exclude)
+            aggs[facet.name] = {
+                "filter": {"bool": {"filter": _facet_clauses(others)}},
+                "aggs": {
+                    "values": {"terms": {"field": facet.name, "size": MAX_FACET_VALUES}},
+                    "none": {"missing": {"field": facet.name}},
+                },
+            }
+        timeline = _facet_clauses(chosen)
+        aggs |= {"timeline": {"filter": {"bool": {"filter": timeline}}, "aggs": {}}}
+        dated = aggs["timeline"]["aggs"]
+        dated["year"] = {
             "date_histogram": {
                 "field": "date",
                 "calendar_interval": "year",
@@ -399,8 +431,8 @@ class OpenSearchBackend:
                 "min_doc_count": 1,
             }
         }
-        if req.year or req.month or req.date_from or req.date_to:
-            aggs["month"] = {
+        if chosen.keys() & {"year", "month"} or req.date_from or req.date_to:
+            dated["month"] = {
                 "date_histogram": {
                     "field": "date",
                     "calendar_interval": "month",
@@ -411,15 +443,20 @@ class OpenSearchBackend:
         return aggs
 
     @staticmethod
-    def _facets(aggs: dict, req: SearchRequest) -> dict[str, list[FacetCount]]:
+    def _facets(aggs: dict, req: SearchRequest, every: bool = False) -> dict[str, list[FacetCount]]:
         out: dict[str, list[FacetCount]] = {}
-        for name in FACET_FIELDS:
-            buckets = aggs.get(name, {}).get("buckets", [])
+        for facet in FACETS:
+            name = facet.name
+            found = aggs.get("timeline" if facet.timeline else name, {})
+            buckets = found.get(name if facet.timeline else "values", {}).get("buckets", [])
             values = [(b.get("key_as_string", b["key"]), int(b["doc_count"])) for b in buckets]
-            if name in ("year", "month"):
+            if facet.timeline:
                 values.sort()
             else:
+                values.append((NONE_VALUE, int(found.get("none", {}).get("doc_count", 0))))
                 values.sort(key=lambda kv: (-kv[1], kv[0]))
+                if not every:
+                    values = _with_chosen(values, req.filters().get(name))
             out[name] = [FacetCount(str(v), c) for v, c in values if v and c]
         return out
 
@@ -478,9 +515,39 @@ class OpenSearchBackend:
             id=stored["id"],
             title=shown_title(stored.get("title", ""), stored.get("body", "")),
             date=stored.get("date"),
-            category=stored.get("category", ""),
+            category=stored_values(stored, "category"),
             **fields,
         )
+
+    def facet_values(
+        self,
+        request: SearchRequest,
+        name: str,
+        *,
+        contains: str = "",
+        limit: int = 100,
+        deadline: Deadline | None = None,
+        today: date | None = None,
+    ) -> FacetValues:
+        """One facet's values among request's matches, counted as in its facet list, those
+        containing `contains` (any case), most frequent first: read from a terms
+        aggregation of up to MAX_FACET_SCAN values, filtered here."""
+        facet = BY_FACET.get(name)
+        if facet is None:
+            raise SearchError(f"There is no facet {name[:40]!r}; facets: {', '.join(BY_FACET)}.")
+        deadline = deadline or NEVER
+        req = check_request(request)
+        body, _, _, _ = self._body(req, today, split=True)
+        body.pop("post_filter", None)
+        body |= {"size": 0, "aggs": self._aggs(req), "sort": []}
+        if not facet.timeline:  # the timeline's histograms have every year and month
+            body["aggs"][name]["aggs"]["values"]["terms"]["size"] = MAX_FACET_SCAN
+        answer = self._search(deadline, body)
+        listed = self._facets(answer.get("aggregations", {}), req, every=True)[name]
+        wanted = " ".join(contains.split()).casefold()
+        found = [f for f in listed if wanted in f.value.casefold()]
+        found.sort(key=lambda f: (-f.count, f.value))  # the timeline too, as the engine's
+        return FacetValues(name, found[:limit], len(found))
 
     def export(
         self,
@@ -601,8 +668,33 @@ class OpenSearchBackend:
         self.client.close()
 
 
-def _keyword(name: str) -> str:
-    return name  # facet fields are keywords at the top level; year and month too
+MAX_FACET_SCAN = 10_000  # values of one facet that facet_values reads from the cluster
+
+
+def _facet_clauses(filters: dict[str, FacetFilter]) -> list[dict[str, Any]]:
+    """Filter clauses: any of a facet's chosen values, none of its excluded ones."""
+    clauses: list[dict[str, Any]] = []
+    for name, wanted in filters.items():
+        if wanted.include:
+            should = [_value_clause(name, v) for v in wanted.include]
+            clauses.append({"bool": {"should": should, "minimum_should_match": 1}})
+        if wanted.exclude:
+            clauses.append({"bool": {"must_not": [_value_clause(name, v) for v in wanted.exclude]}})
+    return clauses
+
+
+def _value_clause(name: str, value: str) -> dict[str, Any]:
+    # Facet fields are keywords at the top level; year and month too.
+    if value.casefold() == NONE_VALUE:
+        return {"bool": {"must_not": [{"exists": {"field": name}}]}}
+    return {"term": {name: {"value": value, "case_insensitive": True}}}
+
+
+def _with_chosen(values: list[tuple[str, int]], own: FacetFilter | None) -> list:
+    """The top values, and any chosen value beyond them (as the embedded engine lists)."""
+    chosen = {v.casefold() for v in own.include} if own else set()
+    top = values[:MAX_FACET_VALUES]
+    return top + [kv for kv in values[MAX_FACET_VALUES:] if kv[0].casefold() in chosen]
 
 
 def _stored(raw: dict) -> dict:

@@ -25,11 +25,13 @@ from typing import Any
 
 from searchsvc.analysis import STOP
 from searchsvc.reading import Document
+from searchsvc.schema import FACETS
 
 MAPPING_VERSION = 1
 
 # Facet fields: keyword values, and their words for field:value queries.
-FACET_KEYWORDS = ("source", "category", "place")
+# The declared facets' fields (schema.FACETS); year and month come from the date.
+FACET_KEYWORDS = tuple(f.name for f in FACETS if not f.timeline)
 
 _ANALYSIS = {
     "char_filter": {
@@ -101,8 +103,8 @@ def to_source(doc: Document) -> dict[str, Any]:
     }
     for name in FACET_KEYWORDS:
         value = getattr(doc, name)
-        if value:
-            source[name] = value
+        if value:  # a multi-valued facet: a JSON array, which a keyword field takes whole
+            source[name] = value if isinstance(value, str) else list(value)
     if doc.date is not None:
         source["date"] = doc.date.isoformat()
         source["year"] = f"{doc.date:%Y}"

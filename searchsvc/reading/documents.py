@@ -59,9 +59,13 @@ class Document:
     source: str = ""
     place: str = ""
     url: str = ""
-    category: str = ""
+    category: tuple[str, ...] = ()  # every category (tag) given, in order, each once
     path: str = ""  # absolute path of the file it came from
     hash: str = ""  # sha1 hex of the raw bytes: the whole file, or for JSONL the record's line
+    # What the release names, filled in by the indexer (searchsvc.entities), not by readers.
+    country: tuple[str, ...] = ()
+    person: tuple[str, ...] = ()
+    organisation: tuple[str, ...] = ()
     # What was read leniently: "unreadable date 'not a date'; indexed undated". Reported, not
     # fatal: a release whose date cannot be read is still a release.
     warnings: tuple[str, ...] = ()
@@ -221,7 +225,7 @@ def parse_jsonl_line(line: str) -> Document:
         source=_as_text(record.get("source")),
         place=_as_text(record.get("place")),
         url=_as_text(record.get("url")),
-        category=_as_text(record.get("category")),
+        category=_as_values(record.get("category") or record.get("categories")),
     )
 
 
@@ -260,7 +264,7 @@ def parse_markdown(text: str, id: str = "") -> Document:
         source=_as_text(meta.get("source")),
         place=_as_text(meta.get("place")),
         url=_as_text(meta.get("source_url") or meta.get("url")),
-        category=_as_text(meta.get("tags") or meta.get("category")),
+        category=_as_values(meta.get("tags") or meta.get("categories") or meta.get("category")),
     )
 
 
@@ -381,6 +385,20 @@ def lenient_date(value: object) -> tuple[datetime | None, tuple[str, ...]]:
         return dates.parse_date(value), ()
     except dates.DateError as exc:
         return None, (f"{exc}; indexed undated",)
+
+
+def _as_values(value: object) -> tuple[str, ...]:
+    """A list of tags, or a comma-separated string of them, as distinct clean values."""
+    items = value if isinstance(value, list) else [value]
+    values: list[str] = []
+    for item in items:
+        if isinstance(item, (list, dict)):
+            continue  # nested structures are not tags
+        text = _as_text(item)
+        values.extend(text.split(",") if isinstance(item, str) else [text])
+    # A value never holds a newline: the index joins a facet's values with them.
+    cleaned = (" ".join(v.split()) for v in values)
+    return tuple(dict.fromkeys(v for v in cleaned if v))
 
 
 def _as_text(value: object) -> str:

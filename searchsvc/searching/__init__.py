@@ -6,6 +6,7 @@ SearchRequest (request: every parameter declared once)
   --export()--> every match in order, as rows read one document at a time
 """
 
+from searchsvc.schema import FACET_FIELDS, FACETS, NONE_VALUE, Facet
 from searchsvc.searching.backend import (
     Backend,
     BackendUnavailableError,
@@ -29,6 +30,7 @@ from searchsvc.searching.export import (
     Rows,
     parse_fields,
 )
+from searchsvc.searching.facets import FacetFilter
 from searchsvc.searching.query import (
     QueryError,
     exact_fallback,
@@ -39,6 +41,7 @@ from searchsvc.searching.query import (
 )
 from searchsvc.searching.request import (
     MAX_DEPTH,
+    MAX_FILTER_VALUES,
     PARAMS,
     SORTS,
     Param,
@@ -50,6 +53,7 @@ from searchsvc.searching.request import (
 from searchsvc.searching.search import (
     MAX_FACET_VALUES,
     FacetCount,
+    FacetValues,
     Hit,
     SearchResult,
     listed_fields,
@@ -57,6 +61,11 @@ from searchsvc.searching.search import (
 from searchsvc.searching.timeline import UNITS, Bucket, Timeline
 
 __all__ = [
+    "FACETS",
+    "FACET_FIELDS",
+    "NONE_VALUE",
+    "Facet",
+    "MAX_FILTER_VALUES",
     "Backend",
     "BackendUnavailableError",
     "MAX_FACET_VALUES",
@@ -87,6 +96,8 @@ __all__ = [
     "SORTS",
     "Engine",
     "FacetCount",
+    "FacetFilter",
+    "FacetValues",
     "Hit",
     "IndexStats",
     "Verification",

@@ -2,6 +2,7 @@
 
     edges --Backend--> index(paths), exists(), search(request, deadline, today), document(id),
                        export(request, limit, deadline, today), query_terms(text), stats(),
+                       facet_values(request, name, contains, limit, deadline, today),
                        freshness(), verify(), close()
     and its errors: IndexNotFoundError (nothing to search yet), IndexLockedError (another
     indexer), IndexDamagedError, DeleteRefusedError, DeadlineExceededError
@@ -30,7 +31,7 @@ from searchsvc.indexing import (
 from searchsvc.reading import Document
 from searchsvc.searching.export import Export
 from searchsvc.searching.request import SearchRequest
-from searchsvc.searching.search import SearchResult
+from searchsvc.searching.search import FacetValues, SearchResult
 from searchsvc.snippets import QueryTerms
 
 __all__ = [
@@ -100,8 +101,13 @@ class Backend(Protocol):
         wait: float = 0.0,
         progress: Callable[[int, int], None] | None = None,
         allow_delete: bool = False,
+        people_file: str | None = None,
+        organisations_file: str | None = None,
     ) -> IndexReport:
-        """Add, update and delete documents so the index matches the files under paths."""
+        """Add, update and delete documents so the index matches the files under paths.
+
+        people_file, organisations_file: the name lists to recognise (None: those shipped).
+        """
         ...
 
     def exists(self) -> bool:
@@ -137,6 +143,20 @@ class Backend(Protocol):
         the rows are read one document at a time as they are iterated, and must be
         exhausted or closed (Export.rows.close()) to let go of the index state.
         """
+        ...
+
+    def facet_values(
+        self,
+        request: SearchRequest,
+        name: str,
+        *,
+        contains: str = "",
+        limit: int = 100,
+        deadline: Deadline | None = None,
+        today: date | None = None,
+    ) -> FacetValues:
+        """The values of facet `name` among request's matches, those containing `contains`,
+        most frequent first, at most `limit` (SearchError for an unknown facet)."""
         ...
 
     def query_terms(self, text: str) -> QueryTerms:

@@ -36,13 +36,22 @@ from searchsvc import indexing
 from searchsvc.caching import LruCache
 from searchsvc.dates import is_relative, today_in
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.entities import Recognizer
 from searchsvc.reading import Document, shown_title
+from searchsvc.schema import stored_values
 from searchsvc.scoring import Ranker
 from searchsvc.searching import export as export_module
 from searchsvc.searching import search as search_module
 from searchsvc.searching.backend import Backend, Freshness, IndexStats, Verification
 from searchsvc.searching.facets import FacetTable
-from searchsvc.searching.search import SearchRequest, SearchResult, highlight_terms, search
+from searchsvc.searching.search import (
+    FacetValues,
+    SearchRequest,
+    SearchResult,
+    facet_values,
+    highlight_terms,
+    search,
+)
 from searchsvc.searching.spelling import Speller
 from searchsvc.snippets import QueryTerms
 
@@ -312,6 +321,31 @@ class Engine:
             snap.release()
             raise
 
+    def facet_values(
+        self,
+        request: SearchRequest,
+        name: str,
+        *,
+        contains: str = "",
+        limit: int = 100,
+        deadline: Deadline | None = None,
+        today: date | None = None,
+    ) -> FacetValues:
+        """The values of one facet among request's matches (see search.facet_values)."""
+        snap = self.snapshot()
+        return facet_values(
+            snap.searcher,
+            snap.ranker,
+            snap.facets,
+            request,
+            name,
+            contains=contains,
+            limit=limit,
+            deadline=deadline,
+            speller=snap.speller,
+            today=today or today_in(),
+        )
+
     def index(
         self,
         paths: Sequence[str | Path],
@@ -321,6 +355,8 @@ class Engine:
         wait: float = 0.0,
         progress: Callable[[int, int], None] | None = None,
         allow_delete: bool = False,
+        people_file: str | None = None,
+        organisations_file: str | None = None,
     ) -> indexing.IndexReport:
         """Bring the index up to date with the files under paths (see indexing.index_paths)."""
         return indexing.index_paths(
@@ -331,6 +367,7 @@ class Engine:
             wait=wait,
             progress=progress,
             allow_delete=allow_delete,
+            recognizer=Recognizer(people_file or None, organisations_file or None),
         )
 
     def exists(self) -> bool:
@@ -387,7 +424,10 @@ class Engine:
         return Document(
             id=stored["id"],
             date=stored.get("date"),
-            category=stored.get("category", ""),
+            category=stored_values(stored, "category"),
+            country=stored_values(stored, "country"),
+            person=stored_values(stored, "person"),
+            organisation=stored_values(stored, "organisation"),
             path=stored.get("path", ""),
             hash=stored.get("hash", ""),
             **fields,

@@ -29,7 +29,10 @@ from searchsvc.searching.search import listed_fields, matches, ranking
 from searchsvc.searching.spelling import Speller
 
 # The columns of an export, in their default order; the body only when asked for.
-EXPORT_FIELDS = ("id", "title", "date", "source", "category", "place", "url", "body")
+EXPORT_FIELDS = (
+    *("id", "title", "date", "source", "category", "place", "url"),
+    *("country", "person", "organisation", "body"),
+)
 DEFAULT_FIELDS = tuple(f for f in EXPORT_FIELDS if f != "body")
 # An export has every match: paging means nothing to it.
 EXPORT_PARAMS = tuple(p for p in PARAMS if p.name not in ("page", "size"))
@@ -47,10 +50,13 @@ class ExportRow:
     title: str
     date: datetime | None  # naive UTC; midnight when the source gave a date alone
     source: str
-    category: str
+    category: tuple[str, ...]
     place: str
     url: str
     body: str
+    country: tuple[str, ...] = ()
+    person: tuple[str, ...] = ()
+    organisation: tuple[str, ...] = ()
 
 
 class Rows(Iterator[ExportRow]):

@@ -1,19 +1,29 @@
 """Facet counts and filters, from per-searcher arrays instead of Whoosh's grouping.
 
-When a searcher opens, each facet column (year, month, source, category, place) and the
-date column are read once. Each facet's values become small integer codes in a numpy
-array indexed by document number, so counting a result's facets is one ``bincount`` over
-its matches, and a filter (a facet value, a date range) is a boolean array.
+When a searcher opens, each facet column (schema.FACETS) and the date column are read
+once. A facet becomes a list of its distinct values (labels) and two parallel arrays of
+(document number, value code) pairs: one pair per document and value, and one pair with
+the code of "" for a document without any value (counted and filtered as "(none)"). A
+single-valued facet has exactly one pair per document; a multi-valued one (tags) one per
+value, so a document with two values counts once under each.
+
+    counting the matches' values: np.bincount(codes[match[docs]])
+    a filter (any of some values, none of others): np.isin(codes, wanted) --> the pairs'
+        documents set in a boolean array over documents; a date range: compared keys
+
+No Python loop ever runs per document or per match; only per distinct value.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
-from searchsvc.schema import FACET_FIELDS
+from searchsvc.schema import FACETS, NONE_VALUE, split_values
 
 _EPOCH = datetime(1970, 1, 1)
 
@@ -24,6 +34,66 @@ def date_key(d: datetime) -> float:
     return (d - _EPOCH) / timedelta(microseconds=1)
 
 
+@dataclass(frozen=True)
+class FacetFilter:
+    """One facet's filter: any of `include` (none: no constraint), and none of `exclude`.
+
+    Values are as the user typed them, matched without regard to case; "(none)" stands
+    for documents without a value.
+    """
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+class FacetColumn:
+    """One facet's distinct values and its (document, value code) pairs."""
+
+    def __init__(self, labels: list[str], docs: np.ndarray, codes: np.ndarray):
+        self.labels = labels  # distinct values, sorted; "" (no value) among them if any
+        self.docs = docs  # int64 document numbers, one per pair
+        self.codes = codes  # int64 indexes into labels, parallel to docs
+        self._folded: dict[str, list[int]] = {}
+        for i, label in enumerate(labels):
+            self._folded.setdefault(label.casefold(), []).append(i)
+
+    @classmethod
+    def single(cls, values: list[str]) -> FacetColumn:
+        """One value per document ("" for none)."""
+        labels, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
+        docs = np.arange(len(values), dtype=np.int64)
+        return cls([str(v) for v in labels], docs, codes.astype(np.int64).reshape(-1))
+
+    @classmethod
+    def multi(cls, values: list[list[str]]) -> FacetColumn:
+        """Any number of values per document (none: one pair with "")."""
+        counts = np.fromiter((max(len(v), 1) for v in values), np.int64, len(values))
+        docs = np.repeat(np.arange(len(values), dtype=np.int64), counts)
+        flat = [x for v in values for x in (v or [""])]
+        labels, codes = np.unique(np.array(flat, dtype=object), return_inverse=True)
+        return cls([str(v) for v in labels], docs, codes.astype(np.int64).reshape(-1))
+
+    def codes_of(self, values: Iterable[str]) -> list[int]:
+        """The codes of the labels that the values name, without regard to case."""
+        out: list[int] = []
+        for value in values:
+            folded = "" if value.casefold() == NONE_VALUE else value.casefold()
+            out.extend(self._folded.get(folded, ()))
+        return out
+
+    def having(self, values: Iterable[str], size: int) -> np.ndarray:
+        """A boolean array of the documents that have any of the values."""
+        mask = np.zeros(size, dtype=bool)
+        codes = self.codes_of(values)
+        if codes:
+            mask[self.docs[np.isin(self.codes, codes)]] = True
+        return mask
+
+    def count(self, match: np.ndarray) -> np.ndarray:
+        """How many of the matched documents (a boolean array) have each label."""
+        return np.bincount(self.codes[match[self.docs]], minlength=len(self.labels))
+
+
 class FacetTable:
     """Each document's facet values and date, by document number."""
 
@@ -31,10 +101,16 @@ class FacetTable:
         self.size = reader.doc_count_all()
         self.live_mask = np.array([not reader.is_deleted(n) for n in range(self.size)], bool)
         self.live = np.flatnonzero(self.live_mask).tolist()
-        self.values: dict[str, list[str]] = {
-            name: self._column(reader, name) for name in FACET_FIELDS
+        # The raw column of each facet (multi-valued: values joined by newlines).
+        self.values: dict[str, list[str]] = {f.name: self._column(reader, f.name) for f in FACETS}
+        self.columns: dict[str, FacetColumn] = {
+            f.name: (
+                FacetColumn.multi([split_values(v) for v in self.values[f.name]])
+                if f.multi_valued
+                else FacetColumn.single(self.values[f.name])
+            )
+            for f in FACETS
         }
-        self._codes = {name: _encode(values) for name, values in self.values.items()}
         self.dates: list[datetime | None] = self._dates(reader)
         # Microseconds since 1970 (NaN: no date), for range filters and date sorting.
         self.date_keys = np.array(
@@ -51,7 +127,7 @@ class FacetTable:
 
     def allowed(
         self,
-        filters: dict[str, str],
+        filters: Mapping[str, FacetFilter],
         start: datetime | None = None,
         end: datetime | None = None,
     ) -> np.ndarray | None:
@@ -60,10 +136,7 @@ class FacetTable:
             return None
         mask = self.live_mask.copy()
         for name, wanted in filters.items():
-            labels, codes = self._codes[name]
-            folded = wanted.casefold()
-            hits = [i for i, label in enumerate(labels) if label.casefold() == folded]
-            mask &= np.isin(codes, hits)
+            mask &= self.passing(name, wanted)
         if start is not None or end is not None:
             keys = self.date_keys
             with np.errstate(invalid="ignore"):  # NaN (no date) compares False: left out
@@ -73,12 +146,25 @@ class FacetTable:
                     mask &= keys <= date_key(end)
         return mask
 
-    def count(self, match: np.ndarray) -> dict[str, Counter]:
-        """Per facet, how many of the matched documents (a boolean array) have each value."""
+    def passing(self, name: str, wanted: FacetFilter) -> np.ndarray:
+        """A boolean array of the documents that pass one facet's filter."""
+        column = self.columns[name]
+        mask = column.having(wanted.include, self.size) if wanted.include else None
+        if wanted.exclude:
+            kept = ~column.having(wanted.exclude, self.size)
+            mask = kept if mask is None else mask & kept
+        return mask if mask is not None else np.ones(self.size, dtype=bool)
+
+    def count(self, match: np.ndarray, names: Iterable[str] | None = None) -> dict[str, Counter]:
+        """Per facet, how many of the matched documents (a boolean array) have each value.
+
+        Documents without a value count under "" (the caller names it).
+        """
         out = {}
-        for name, (labels, codes) in self._codes.items():
-            counts = np.bincount(codes[match], minlength=len(labels))
-            out[name] = Counter({labels[i]: int(counts[i]) for i in np.flatnonzero(counts)})
+        for name in self.columns if names is None else names:
+            column = self.columns[name]
+            counts = column.count(match)
+            out[name] = Counter({column.labels[i]: int(counts[i]) for i in np.flatnonzero(counts)})
         return out
 
     def date_range(self) -> tuple[datetime | None, datetime | None]:
@@ -97,7 +183,8 @@ def _column_values(reader, name: str, size: int, wanted: list | None = None) -> 
     """
     values: list = [None] * size
     for leaf, base in reader.leaf_readers():
-        if not leaf.doc_count_all() or not leaf.has_column(name):
+        # An index written before a facet was declared has no such field: no values.
+        if not leaf.doc_count_all() or name not in leaf.schema or not leaf.has_column(name):
             continue
         # Untranslated: an undated document's filler is no date Python can hold.
         convert = leaf.schema[name].from_column_value
@@ -105,9 +192,3 @@ def _column_values(reader, name: str, size: int, wanted: list | None = None) -> 
             if wanted is None or wanted[n]:
                 values[n] = convert(raw)
     return values
-
-
-def _encode(values: list[str]) -> tuple[list[str], np.ndarray]:
-    """Distinct values and each document's index into them."""
-    labels, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
-    return [str(v) for v in labels], codes.astype(np.int64).reshape(-1)

@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from searchsvc.dates import DATE_PATTERN, MAX_DATE_TEXT
-from searchsvc.schema import FACET_FIELDS
+from searchsvc.entities import country_label
+from searchsvc.schema import FACET_FIELDS, FACETS, Facet
+from searchsvc.searching.facets import FacetFilter
 from searchsvc.searching.query import MAX_QUERY_LENGTH
 
 SORTS = ("relevance", "newest", "oldest")
@@ -42,6 +44,7 @@ class Param:
     pattern: str | None = None  # a regular expression the whole value must match
     max_length: int | None = None
     label: str = ""  # the page's label for it as an active filter ("" if not a filter)
+    multiple: bool = False  # may be given several times (a facet's values): a tuple
     attr: str = ""  # the SearchRequest field (filled in from the declaration)
 
 
@@ -56,7 +59,44 @@ _DATE_HELP = (
 )
 
 
+MAX_FILTER_VALUES = 50  # values of one facet a request may name
+MAX_VALUE_LENGTH = 200
+
+
+def facet_param(facet: Facet) -> Any:
+    """A facet's filter field: the values asked for, each "-value" to exclude one."""
+    thing = facet.label.lower()
+    help = facet.help or f"Only releases with this {thing}."
+    return param(
+        (),
+        name=facet.name,
+        label=facet.label,
+        multiple=True,
+        max_length=MAX_VALUE_LENGTH,
+        help=f"{help} Repeat for any of several; -value excludes one; (none): without one.",
+    )
+
+
+def with_facet_filters(after: str):
+    """A class decorator (under @dataclass) adding each declared facet's filter field
+    (schema.FACETS) after the field `after`: one declaration, every edge."""
+
+    def add(cls):
+        notes: dict[str, Any] = {}
+        for name, note in cls.__dict__.get("__annotations__", {}).items():
+            notes[name] = note
+            if name == after:
+                for facet in FACETS:
+                    notes[facet.name] = "tuple[str, ...]"
+                    setattr(cls, facet.name, facet_param(facet))
+        cls.__annotations__ = notes
+        return cls
+
+    return add
+
+
 @dataclass(frozen=True)
+@with_facet_filters(after="date_to")
 class SearchRequest:
     """What to search for, filter by, sort by and which page to return."""
 
@@ -84,17 +124,6 @@ class SearchRequest:
         help="Latest date, read the same way; a partial date covers its whole year or month, "
         "a relative one its whole period (a relative from with no to ends today).",
     )
-    year: str | None = param(None, name="year", label="Year", help="Only this year, e.g. 2023.")
-    month: str | None = param(
-        None, name="month", label="Month", help="Only this month, e.g. 2023-05."
-    )
-    source: str | None = param(
-        None, name="source", label="Source", help="Only this source (a value of its facet)."
-    )
-    category: str | None = param(
-        None, name="category", label="Category", help="Only this category."
-    )
-    place: str | None = param(None, name="place", label="Place", help="Only this place.")
     sort: str = param("relevance", name="sort", choices=SORTS, help="Order of results.")
     strict: bool = param(
         False,
@@ -114,9 +143,36 @@ class SearchRequest:
         10, name="size", kind=int, minimum=1, maximum=MAX_SIZE, help="Results per page."
     )
 
-    def filters(self) -> dict[str, str]:
-        """The facet filters that are set."""
-        return {f: getattr(self, f) for f in FACET_FIELDS if getattr(self, f)}
+    # One field per facet of schema.FACETS, added by with_facet_filters after date_to:
+    # a tuple of the values asked for (any of them), "-value" excluding one.
+
+    def __post_init__(self) -> None:
+        # A facet filter given as one str (year="2023", as before filters took several)
+        # is that one value, not its characters.
+        for name in FACET_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,) if value else ())
+            elif value is None:
+                object.__setattr__(self, name, ())
+            elif not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
+
+    def filters(self) -> dict[str, FacetFilter]:
+        """The facet filters that are set, each as the values included and excluded."""
+        out = {}
+        for name in FACET_FIELDS:
+            values = getattr(self, name)
+            if values:
+                include = tuple(v for v in values if not v.startswith("-"))
+                exclude = tuple(v[1:].strip() for v in values if v.startswith("-"))
+                if name == "country":  # by name or ISO code: TM, Russian Federation
+                    include, exclude = (
+                        tuple(map(country_label, include)),
+                        tuple(map(country_label, exclude)),
+                    )
+                out[name] = FacetFilter(include, exclude)
+        return out
 
     def to_dict(self) -> dict:
         """The request as plain values, for JSON."""
@@ -129,24 +185,66 @@ PARAMS: tuple[Param, ...] = tuple(
 BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
 
 
-def request_from_args(args: Mapping[str, str], defaults: Mapping[str, Any] | None = None):
-    """A SearchRequest from query-string values; raise SearchError for a bad number."""
+def request_from_args(args: Mapping[str, Any], defaults: Mapping[str, Any] | None = None):
+    """A SearchRequest from query-string values; raise SearchError for a bad number.
+
+    `args` may be a MultiDict (getlist gives a repeated parameter's every value) or a
+    mapping whose values are a str or, for a parameter given several times, a list.
+    """
     values: dict[str, Any] = {}
     for p in PARAMS:
-        raw = args.get(p.name, "")
+        if p.multiple:
+            chosen = _values_of(p, _all(args, p.name))
+            if chosen:
+                values[p.attr] = chosen
+            elif defaults and p.name in defaults:
+                values[p.attr] = defaults[p.name]
+            continue
+        given = _all(args, p.name)
+        raw = given[0] if given else ""
         # Facet values are trimmed; the query, dates, numbers and choices are read exactly
         # as sent, so that what OpenAPI says they accept is what they accept ("" is absent).
         loose = p.kind is str and not (p.name == "q" or p.pattern or p.choices)
         raw = raw.strip() if loose else raw
-        if p.max_length is not None and len(raw) > p.max_length:
-            raise SearchError(
-                f"{p.name} is {len(raw):,} characters long; the limit is {p.max_length:,}."
-            )
+        _check_length(p, raw)
         if raw.strip(" "):
             values[p.attr] = _PARSE.get(p.kind, _text)(p.name, raw)
         elif defaults and p.name in defaults:
             values[p.attr] = defaults[p.name]
     return SearchRequest(**values)
+
+
+def _all(args: Mapping[str, Any], name: str) -> list[str]:
+    getlist = getattr(args, "getlist", None)
+    if getlist is not None:
+        return [str(v) for v in getlist(name)]
+    value = args.get(name)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def _values_of(p: Param, raws: list[str]) -> tuple[str, ...]:
+    """A repeated parameter's values: trimmed, blanks dropped, each once, in order."""
+    if len(raws) > MAX_FILTER_VALUES:
+        raise SearchError(
+            f"{p.name} is given {len(raws)} times; at most {MAX_FILTER_VALUES} values a filter."
+        )
+    out: list[str] = []
+    for raw in raws:
+        value = " ".join(raw.split())
+        _check_length(p, value)
+        if value in ("-", "") or value in out:
+            continue  # "-" excludes nothing, as "" includes nothing
+        out.append(value)
+    return tuple(out)
+
+
+def _check_length(p: Param, raw: str) -> None:
+    if p.max_length is not None and len(raw) > p.max_length:
+        raise SearchError(
+            f"{p.name} is {len(raw):,} characters long; the limit is {p.max_length:,}."
+        )
 
 
 def _text(name: str, raw: str) -> str:
@@ -179,4 +277,9 @@ def check_request(req: SearchRequest) -> SearchRequest:
         raise SearchError(f"size must be between 1 and {MAX_SIZE}, not {req.size}")
     if req.page < 1:
         raise SearchError(f"page must be 1 or more, not {req.page}")
-    return replace(req, q=req.q.strip())
+    # Facet values however the edge gave them (the CLI's options, a library caller's
+    # tuple): trimmed, each once, within the limits the query string has.
+    values: dict[str, Any] = {
+        p.attr: _values_of(p, list(getattr(req, p.attr))) for p in PARAMS if p.multiple
+    }
+    return replace(req, q=req.q.strip(), **values)

@@ -36,9 +36,9 @@ from searchsvc.analysis import WORD_RE, stem_term
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import shown_title
-from searchsvc.schema import FACET_FIELDS
+from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
 from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
-from searchsvc.searching.facets import FacetTable
+from searchsvc.searching.facets import FacetFilter, FacetTable
 from searchsvc.searching.query import QueryError, QueryTerms, parse_query, query_terms, read_query
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
@@ -56,12 +56,16 @@ class Hit:
     title: str
     date: datetime | None
     source: str
-    category: str
+    category: tuple[str, ...]  # every category (tag), in the order the release gave them
     place: str
     url: str
     score: float
     snippet: str
     title_html: str = ""  # the title as HTML: escaped, the query's words in <mark>
+    # What the release names (searchsvc.entities), each sorted.
+    country: tuple[str, ...] = ()
+    person: tuple[str, ...] = ()
+    organisation: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,8 +122,14 @@ def search(
     deadline = deadline or NEVER
     req = check_request(req)
     speller = speller if speller is not None else Speller(searcher.reader())
-    found = matches(searcher, ranker, facets, req, deadline, speller, today)
-    match, scores, terms, dates, reading = found
+    found = _found(searcher, ranker, facets, req, deadline, speller, today)
+    match, scores, terms, dates, reading = (
+        found.match,
+        found.scores,
+        found.terms,
+        found.dates,
+        found.reading,
+    )
     # The re-ranking reads the best documents' text; the page's snippets read it again.
     stored = lru_cache(maxsize=None)(searcher.stored_fields)
     docnums = _page(stored, ranker, match, scores, facets, req, terms, deadline)
@@ -128,7 +138,7 @@ def search(
         deadline.check("snippets")
         hits.append(_hit(stored(int(n)), scores[n], terms))
     deadline.check("facets")
-    counts = _facet_counts(facets, match, req)
+    counts = _facet_counts(facets, found, req)
     drawn = timeline(facets.date_keys, match, *((dates.start, dates.end) if dates else ()))
     return SearchResult(
         request=req,
@@ -141,6 +151,19 @@ def search(
         range=dates,
         timeline=drawn,
     )
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What matches a request: with every filter (match), and before its facet filters."""
+
+    match: np.ndarray
+    base: np.ndarray  # the query's live matches within the date range, no facet filter
+    filters: dict[str, FacetFilter]
+    scores: np.ndarray
+    terms: QueryTerms | None
+    dates: DateRange | None
+    reading: str | None
 
 
 def matches(
@@ -159,6 +182,19 @@ def matches(
     SearchError for a bad date, and for a query that cannot be read as typed if the
     request is strict (otherwise its plain words are searched, and the notice says so).
     """
+    found = _found(searcher, ranker, facets, req, deadline, speller, today)
+    return found.match, found.scores, found.terms, found.dates, found.reading
+
+
+def _found(
+    searcher,
+    ranker: Ranker,
+    facets: FacetTable,
+    req: SearchRequest,
+    deadline: Deadline,
+    speller: Speller,
+    today: date | None = None,
+) -> _Found:
     try:
         dates = resolve_range(req.date_from, req.date_to, today)
         start, end = dates.bounds() if dates else (None, None)
@@ -169,11 +205,15 @@ def matches(
         raise SearchError(str(exc)) from exc
     match, scores = ranker.evaluate(q, deadline, repeated_words(req.q))
     match &= facets.live_mask
-    allowed = facets.allowed(req.filters(), start, end)
-    if allowed is not None:
-        match &= allowed
+    in_range = facets.allowed({}, start, end)
+    if in_range is not None:
+        match &= in_range
+    base = match.copy()
+    filters = req.filters()
+    for name, wanted in filters.items():
+        match &= facets.passing(name, wanted)
     terms = query_terms(q, searcher.reader()) if req.q else None
-    return match, scores, terms, dates, reading
+    return _Found(match, base, filters, scores, terms, dates, reading)
 
 
 def repeated_words(text: str) -> dict[str, int]:
@@ -243,8 +283,13 @@ def _undated_as(keys: np.ndarray, value: float) -> np.ndarray:
 
 def listed_fields(stored: dict) -> dict:
     """The fields a result lists (a hit's, an export row's), from a stored document."""
-    fields = {name: stored.get(name, "") for name in ("title", "source", "category", "place")}
-    fields["title"] = shown_title(fields["title"], stored.get("body", ""))
+    fields: dict = {"title": shown_title(stored.get("title", ""), stored.get("body", ""))}
+    # The facets Hit has a field for (add one there, and to ExportRow, to list a facet).
+    for facet in FACETS:
+        if facet.name in Hit.__dataclass_fields__:
+            name = facet.name
+            multi = facet.multi_valued
+            fields[name] = stored_values(stored, name) if multi else stored.get(name, "")
     return {"id": stored["id"], "date": stored.get("date"), **fields, "url": stored.get("url", "")}
 
 
@@ -259,21 +304,99 @@ def _hit(stored: dict, score: float | None, terms) -> Hit:
     )
 
 
-def _facet_counts(facets: FacetTable, match: np.ndarray, req: SearchRequest):
-    counts = facets.count(match)
+def _facet_counts(facets: FacetTable, found: _Found, req: SearchRequest):
+    """Each facet's values among the matches, most frequent first (the timeline by date).
+
+    A facet's own choice of values does not narrow its own counts (as in Kibana's and
+    GOV.UK's finders, and Algolia's disjunctive facets): with place=ghana chosen, the
+    other places still show how many releases each would add. Its exclusions, and every
+    other facet's filter, do apply. The timeline (year, month) narrows, as dates do.
+    """
+    shared = facets.count(found.match)
     out = {}
-    for name in FACET_FIELDS:
-        counter: Counter = counts[name]
-        if name in ("year", "month"):
-            # A timeline reads in date order, newest last; other facets by count.
-            items = sorted(counter.items())
+    for facet in FACETS:
+        name = facet.name
+        own = found.filters.get(name)
+        if own and own.include and not facet.timeline:
+            counter = facets.count(_without_choice(facets, found, name), [name])[name]
         else:
-            items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES]
-        out[name] = [FacetCount(v, c) for v, c in items if v]
-    if not (req.year or req.month or req.date_from or req.date_to):
+            counter = shared[name]
+        out[name] = _listed(facet.timeline, counter, own)
+    if not (found.filters.keys() & {"year", "month"} or req.date_from or req.date_to):
         # Months only make sense within a chosen year or range: 60 bars say nothing.
         out["month"] = []
     return out
+
+
+def _without_choice(facets: FacetTable, found: _Found, name: str) -> np.ndarray:
+    """The matches with every filter but the values chosen in facet `name`."""
+    mask = found.base.copy()
+    for other, wanted in found.filters.items():
+        if other == name:
+            wanted = FacetFilter(exclude=wanted.exclude)
+        mask &= facets.passing(other, wanted)
+    return mask
+
+
+def _listed(timeline: bool, counter: Counter, own: FacetFilter | None) -> list[FacetCount]:
+    if timeline:
+        # A timeline reads in date order, newest last; undated releases have no bar.
+        return [FacetCount(v, c) for v, c in sorted(counter.items()) if v]
+    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = items[:MAX_FACET_VALUES]
+    # A chosen value stays listed (so it can be unchosen there) however rare it is.
+    chosen = {v.casefold() for v in own.include} if own else set()
+    shown += [kv for kv in items[MAX_FACET_VALUES:] if _name(kv[0]).casefold() in chosen]
+    return [FacetCount(_name(v), c) for v, c in shown]
+
+
+def _name(value: str) -> str:
+    return value or NONE_VALUE
+
+
+@dataclass(frozen=True)
+class FacetValues:
+    """The values of one facet among a search's matches, for "show more" and its filter."""
+
+    name: str
+    values: list[FacetCount]  # the most frequent first, at most the limit asked for
+    total: int  # how many distinct values (containing the text asked for) there are
+
+
+def facet_values(
+    searcher,
+    ranker: Ranker,
+    facets: FacetTable,
+    req: SearchRequest,
+    name: str,
+    *,
+    contains: str = "",
+    limit: int = 100,
+    deadline: Deadline | None = None,
+    speller: Speller | None = None,
+    today: date | None = None,
+) -> FacetValues:
+    """The values of facet `name` among req's matches, counted as in its facet list,
+    those whose text contains `contains` (without regard to case), most frequent first."""
+    facet = BY_FACET.get(name)
+    if facet is None:
+        raise SearchError(f"There is no facet {name[:40]!r}; facets: {', '.join(BY_FACET)}.")
+    deadline = deadline or NEVER
+    req = check_request(req)
+    speller = speller if speller is not None else Speller(searcher.reader())
+    found = _found(searcher, ranker, facets, req, deadline, speller, today)
+    own = found.filters.get(name)
+    narrowed = own and own.include and not facet.timeline
+    match = _without_choice(facets, found, name) if narrowed else found.match
+    counter = facets.count(match, [name])[name]
+    wanted = " ".join(contains.split()).casefold()
+    items = [
+        (_name(v), c)
+        for v, c in counter.items()
+        if not (facet.timeline and not v) and wanted in _name(v).casefold()
+    ]
+    items.sort(key=lambda kv: (-kv[1], kv[0]))
+    return FacetValues(name, [FacetCount(v, c) for v, c in items[:limit]], len(items))
 
 
 def highlight_terms(searcher, text: str) -> QueryTerms:

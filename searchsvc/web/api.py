@@ -3,6 +3,7 @@
     query string --web.search_request()--> SearchRequest --engine--> SearchResult
     SearchResult --payload.search_payload()--> JSON (the same shape as `searchsvc search --json`)
     query string --export.export_response()--> every match as CSV or JSON Lines, streamed
+    query string + a facet's name --backend.facet_values()--> that facet's values (any text)
 
 Every answer is an envelope. Success is ``{"ok": true, ...}``; every 4xx and 5xx under /api/,
 routing errors included, is ``{"ok": false, "error": "...", "status": N}``: the app's
@@ -17,7 +18,7 @@ from datetime import datetime, timezone
 from flask import Blueprint, current_app, request, url_for
 from werkzeug.exceptions import NotFound
 
-from searchsvc.searching import IndexDamagedError, SearchError, SearchResult
+from searchsvc.searching import FACET_FIELDS, IndexDamagedError, SearchError, SearchResult
 from searchsvc.web.context import (
     get_backend,
     request_deadline,
@@ -27,8 +28,8 @@ from searchsvc.web.context import (
 )
 from searchsvc.web.errors import bad_request, error_response
 from searchsvc.web.export import export_response
-from searchsvc.web.openapi import spec
-from searchsvc.web.payload import document_payload, search_payload
+from searchsvc.web.openapi import MAX_CONTAINS, MAX_FACET_LIMIT, spec
+from searchsvc.web.payload import document_payload, facet_payload, search_payload
 
 bp = Blueprint("api", __name__)
 bp.register_error_handler(SearchError, bad_request)
@@ -48,6 +49,38 @@ def next_url(result: SearchResult) -> str | None:
     if not result.has_next:
         return None
     return url_for("api.search", **{**search_args(), "page": str(result.request.page + 1)})
+
+
+@bp.get("/facets/<name>")
+def facet(name: str):
+    """The values of one facet among a search's matches, most frequent first, filtered by
+    the text they contain: every value can be reached, not only the top 50."""
+    if name not in FACET_FIELDS:
+        raise NotFound(f"There is no facet {name[:40]!r}; facets: {', '.join(FACET_FIELDS)}.")
+    req = search_request(request.args, int(current_app.config["PAGE_SIZE"]))
+    contains = request.args.get("contains", "")
+    if len(contains) > MAX_CONTAINS:
+        raise SearchError(f"contains is {len(contains):,} characters; the limit is {MAX_CONTAINS}.")
+    limit = _limit(request.args.get("limit", ""))
+    found = get_backend().facet_values(
+        req,
+        name,
+        contains=contains,
+        limit=limit,
+        deadline=request_deadline(),
+        today=request_today(),
+    )
+    return facet_payload(found, contains, limit)
+
+
+def _limit(raw: str) -> int:
+    if not raw:
+        return 100
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_FACET_LIMIT:
+        raise SearchError(
+            f"limit must be a whole number from 1 to {MAX_FACET_LIMIT}, not {raw[:40]!r}"
+        )
+    return int(raw)
 
 
 @bp.get("/export")

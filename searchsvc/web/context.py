@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from flask import current_app, request
 
@@ -54,10 +55,20 @@ def search_request(args: Mapping[str, str], page_size: int) -> SearchRequest:
     return request_from_args(args, defaults={"size": page_size})
 
 
-def search_args() -> dict[str, str]:
-    """The current request's search parameters that are set, q first.
+def search_args() -> dict[str, Any]:
+    """The current request's search parameters that are set, q first: a str each, or for
+    a parameter that may repeat (a facet's values) the list of its values.
 
     Only these known names are passed on to url_for: it reads some keywords itself
-    (_external, _scheme, _anchor), which a query string must not reach.
+    (_external, _scheme, _anchor), which a query string must not reach. url_for writes a
+    list as the parameter repeated (place=ghana&place=nigeria).
     """
-    return {p.name: value for p in PARAMS if (value := request.args.get(p.name, ""))}
+    out: dict[str, Any] = {}
+    for p in PARAMS:
+        if p.multiple:
+            values = [v for v in request.args.getlist(p.name) if v.strip()]
+            if values:
+                out[p.name] = values
+        elif value := request.args.get(p.name, ""):
+            out[p.name] = value
+    return out

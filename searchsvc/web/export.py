@@ -29,7 +29,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 
-from flask import Response, current_app, request, stream_with_context, url_for
+from flask import Response, current_app, stream_with_context, url_for
 
 from searchsvc.dates import has_time
 from searchsvc.searching import (
@@ -41,7 +41,7 @@ from searchsvc.searching import (
     parse_fields,
     request_from_args,
 )
-from searchsvc.web.context import get_backend, request_deadline, request_today
+from searchsvc.web.context import get_backend, request_deadline, request_today, search_args
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 CHUNK_BYTES = 32 * 1024  # a chunk is sent once it holds this much
@@ -56,7 +56,10 @@ def export_request(args: Mapping[str, str]) -> tuple[SearchRequest, str, tuple[s
     if fmt not in FORMATS:
         raise SearchError(f"format must be one of {', '.join(FORMATS)}, not {fmt[:40]!r}")
     fields = parse_fields(args.get("fields", ""))
-    req = request_from_args({p.name: args.get(p.name, "") for p in EXPORT_PARAMS})
+    names = {p.name for p in EXPORT_PARAMS}
+    getlist = getattr(args, "getlist", None)
+    wanted = {n: getlist(n) if getlist else args.get(n, "") for n in names}
+    req = request_from_args(wanted)
     return req, fmt, fields
 
 
@@ -91,7 +94,8 @@ def export_headers(export: Export) -> dict[str, str]:
 
 def export_url(fmt: str) -> str:
     """The export of the current page's search in format fmt (its page and size aside)."""
-    args = {p.name: value for p in EXPORT_PARAMS if (value := request.args.get(p.name, ""))}
+    names = {p.name for p in EXPORT_PARAMS}
+    args = {name: value for name, value in search_args().items() if name in names}
     return url_for("api.export", format=fmt, **args)
 
 
@@ -139,7 +143,10 @@ def _csv_lines(export: Export, fields: Sequence[str]) -> Iterator[bytes]:
 def _csv_cell(row: ExportRow, name: str) -> str:
     if name == "date":
         return date_text(row.date) or ""
-    return neutralise(getattr(row, name))
+    value = getattr(row, name)
+    if isinstance(value, tuple):  # a multi-valued facet's values, in one cell
+        return "; ".join(neutralise(v) for v in value)
+    return neutralise(value)
 
 
 def neutralise(cell: str) -> str:
@@ -150,6 +157,7 @@ def neutralise(cell: str) -> str:
 def _jsonl_lines(export: Export, fields: Sequence[str]) -> Iterator[bytes]:
     for row in export.rows:
         values = {n: date_text(row.date) if n == "date" else getattr(row, n) for n in fields}
+        # A multi-valued facet (category) is a JSON array of its values.
         yield _json_line(values)
     if export.truncated:
         trailer = {"truncated": True, "rows": len(export.rows), "total": export.total}

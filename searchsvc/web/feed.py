@@ -109,10 +109,18 @@ def describe(req: SearchRequest) -> str:
     """What the search is, in words: 'energy, from 2023' (or 'latest releases')."""
     words = [req.q.strip() or "latest releases"]
     for p in _FILTERS:
-        value = (getattr(req, p.attr) or "").strip()
-        if value:
-            words.append(f"{p.label.lower()} {month_name(value) if p.name == 'month' else value}")
+        for value in _values(getattr(req, p.attr)):
+            shown = month_name(value) if p.name == "month" else value
+            words.append(f"{p.label.lower()} {shown}")
     return xml_text(", ".join(words))
+
+
+def _values(value) -> list[str]:
+    """A parameter's values: a facet's several ("-usa" read "not usa"), or its one."""
+    if isinstance(value, tuple):
+        return [f"not {v[1:].strip()}" if v.startswith("-") else v for v in value]
+    value = (value or "").strip()
+    return [value] if value else []
 
 
 def feed_xml(result: SearchResult, state: Freshness) -> bytes:
@@ -155,8 +163,9 @@ def add_entry(fg: FeedGenerator, hit: Hit, q: str) -> None:
     entry.updated(when or UNDATED)
     if xml_text(hit.source):
         entry.author(name=xml_text(hit.source))
-    if xml_text(hit.category):
-        entry.category(term=xml_text(hit.category))
+    for category in hit.category:
+        if xml_text(category):
+            entry.category(term=xml_text(category))
     # Escaped by the snippets wing like everywhere else: only its <mark> tags are markup.
     entry.summary(xml_text(hit.snippet), type="html")
 

@@ -10,12 +10,25 @@ from searchsvc.searching import (
     DEFAULT_FIELDS,
     EXPORT_FIELDS,
     EXPORT_PARAMS,
+    FACET_FIELDS,
     FIELDS_PATTERN,
+    MAX_FILTER_VALUES,
     PARAMS,
     UNITS,
     Param,
     SearchRequest,
 )
+
+# /api/facets/<name>: its text filter and its number of values at most.
+MAX_CONTAINS = 200
+MAX_FACET_LIMIT = 1000
+_STRING = {"type": "string"}
+_STRINGS = {"type": "array", "items": _STRING}
+_WHAT = {"country": "countries", "person": "people", "organisation": "organisations"}
+_ENTITIES = {
+    name: {**_STRINGS, "description": f"The {plural} the release names (recognised)."}
+    for name, plural in _WHAT.items()
+}
 
 
 def _nullable(kind: str, **extra) -> dict:
@@ -34,6 +47,9 @@ def _object(properties: dict, description: str = "") -> dict:
 
 def _value_schema(p: Param, nullable: bool = False) -> dict:
     """What a parameter accepts: its type, choices and limits, from its declaration."""
+    if p.multiple:  # a facet's values: the parameter repeated, or an array in JSON
+        item = {"type": "string", "maxLength": p.max_length} if p.max_length else _STRING
+        return {"type": "array", "items": item, "maxItems": MAX_FILTER_VALUES}
     schema: dict = {"type": {int: "integer", bool: "boolean"}.get(p.kind, "string")}
     if p.choices:
         schema["enum"] = list(p.choices)
@@ -54,7 +70,6 @@ def _value_schema(p: Param, nullable: bool = False) -> dict:
 
 
 _OK = {"type": "boolean", "const": True}
-_STRING = {"type": "string"}
 _DATE = _nullable("string", format="date")
 
 SCHEMAS = {
@@ -76,7 +91,7 @@ SCHEMAS = {
             "title": _STRING,
             "date": _DATE,
             "source": _STRING,
-            "category": _STRING,
+            "category": {**_STRINGS, "description": "Every category (tag) of the release."},
             "place": _STRING,
             "url": _STRING,
             "score": {"type": "number"},
@@ -84,6 +99,7 @@ SCHEMAS = {
                 "type": "string",
                 "description": "HTML: escaped text with the query's words in <mark> tags.",
             },
+            **_ENTITIES,
             "title_html": {
                 "type": "string",
                 "description": "The title as HTML: escaped, the query's words in <mark> tags.",
@@ -143,10 +159,13 @@ SCHEMAS = {
             "facets": _object(
                 {
                     name: {"type": "array", "items": {"$ref": "#/components/schemas/FacetCount"}}
-                    for name in ("year", "month", "source", "category", "place")
+                    for name in FACET_FIELDS
                 },
-                "Counts over all matches. Years and months in date order, the rest by count; "
-                "months only when a year, month or date range is chosen.",
+                "Counts over all matches. Years and months in date order, the rest by count "
+                "(the 50 most frequent, and any value chosen), releases without a value "
+                "as (none). A facet's own chosen values do not narrow its own counts; its "
+                "exclusions and every other filter do. Months only when a year, month or "
+                "date range is chosen.",
             ),
             "timeline": {
                 "oneOf": [{"$ref": "#/components/schemas/Timeline"}, {"type": "null"}],
@@ -161,6 +180,26 @@ SCHEMAS = {
             ),
         }
     ),
+    "FacetValues": _object(
+        {
+            "ok": _OK,
+            "facet": {"type": "string", "enum": list(FACET_FIELDS)},
+            "contains": {"type": "string", "description": "The text asked for, as sent."},
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_FACET_LIMIT},
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many distinct values (containing the text) the matches have.",
+            },
+            "values": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/FacetCount"},
+                "description": "The most frequent first, at most limit; releases without a "
+                "value as (none). Counted as in the search's facets.",
+            },
+        },
+        "One facet's values among a search's matches.",
+    ),
     "Document": _object(
         {
             "id": _STRING,
@@ -170,8 +209,9 @@ SCHEMAS = {
             "source": _STRING,
             "place": _STRING,
             "url": _STRING,
-            "category": _STRING,
+            "category": _STRINGS,
             "hash": {"type": "string", "description": "sha1 of the source bytes."},
+            **_ENTITIES,
         }
     ),
     "DocumentResponse": _object(
@@ -197,13 +237,16 @@ def _parameter(p: Param) -> dict:
     schema = _value_schema(p)
     if p.kind is not str or p.choices:  # "" (as a form sends it) means the default
         schema = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
-    return {
+    out = {
         "name": p.name,
         "in": "query",
         "required": False,
         "description": p.help,
         "schema": schema,
     }
+    if p.multiple:  # place=ghana&place=nigeria
+        out |= {"style": "form", "explode": True}
+    return out
 
 
 SEARCH_PARAMETERS = [_parameter(p) for p in PARAMS]
@@ -304,6 +347,49 @@ PATHS = {
                     "Error", "A bad format, fields, date or query; the message says which."
                 ),
                 "414": _json("Error", "The URL is longer than 8,190 bytes; shorten the query."),
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/facets/{name}": {
+        "get": {
+            "operationId": "facet",
+            "summary": "Every value of one facet among a search's matches, filtered by text",
+            "description": "For a facet with more values than the search lists (50): "
+            "its values containing `contains` (without regard to case), most frequent first.",
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "description": "The facet.",
+                    "schema": {"type": "string", "enum": list(FACET_FIELDS)},
+                },
+                *(_parameter(p) for p in EXPORT_PARAMS),
+                {
+                    "name": "contains",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only values containing this text (any case): gh finds Ghana.",
+                    "schema": {"type": "string", "maxLength": MAX_CONTAINS},
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": f"Values at most (default 100, at most {MAX_FACET_LIMIT}).",
+                    "schema": {
+                        "anyOf": [
+                            {"type": "integer", "minimum": 1, "maximum": MAX_FACET_LIMIT},
+                            _EMPTY,
+                        ]
+                    },
+                },
+            ],
+            "responses": {
+                "200": _json("FacetValues", "The facet's values."),
+                "400": _json("Error", "A bad date, query, contains or limit."),
+                "404": _json("Error", "There is no facet of this name."),
                 **_ERRORS,
             },
         }

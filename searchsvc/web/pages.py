@@ -19,12 +19,15 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
 from searchsvc.dates import has_time
+from searchsvc.entities import country_label
 from searchsvc.reading import reflow
 from searchsvc.searching import (
+    FACETS,
     MAX_DEPTH,
     PARAMS,
     DeadlineExceededError,
     SearchError,
+    SearchResult,
 )
 from searchsvc.snippets import highlight_all
 from searchsvc.web.chart import chart
@@ -39,7 +42,8 @@ from searchsvc.web.errors import retry_after
 
 # The page's labels of the active filters, in the order of their declaration.
 FILTER_LABELS = {p.name: p.label for p in PARAMS if p.label}
-FACET_LABELS = {"source": "Source", "category": "Category", "place": "Place"}
+# The sidebar's facets (the timeline draws year and month), from their one declaration.
+FACET_LABELS = {f.name: f.label for f in FACETS if not f.timeline}
 SORT_LABELS = {"relevance": "Relevance", "newest": "Newest", "oldest": "Oldest"}
 # The date filter's parameters: setting any one of them through the page clears the others,
 # so the chart, the quick ranges and the from/to inputs are one filter (year and month are
@@ -65,8 +69,10 @@ def url_with(**changes: object) -> str:
     if "page" not in changes:
         args.pop("page", None)  # a new filter or sort starts again at page 1
     for name, value in changes.items():
-        if value is None or value == "":
+        if value is None or value == "" or value == []:
             args.pop(name, None)
+        elif isinstance(value, (list, tuple)):
+            args[name] = [str(v) for v in value]  # a facet's values: repeated in the URL
         else:
             args[name] = str(value)
     return url_for("web.search", **args)
@@ -91,6 +97,33 @@ class QuickRange:
     label: str
     url: str
     current: bool
+
+
+@dataclass(frozen=True)
+class FacetRow:
+    """One value in a facet's panel, with the links that include and exclude it."""
+
+    value: str
+    count: int | None  # None for an excluded value: it has no matches to count
+    state: str  # "included", "excluded" or ""
+    include_url: str  # adds it to the facet's chosen values (OR), or removes it from them
+    exclude_url: str  # excludes it (NOT), or lifts its exclusion
+
+
+@dataclass(frozen=True)
+class FacetPanel:
+    """One facet in the sidebar: its top values, or with "show more" many and a filter."""
+
+    name: str
+    label: str
+    plural: str
+    rows: list[FacetRow]
+    expanded: bool  # showing up to MORE_VALUES (this facet is the one named by more=)
+    contains: str  # the text its values were filtered by ("" for none)
+    total: int  # distinct values (containing the text), of which rows shows some
+    more_url: str | None  # "Show more": None when every value is shown
+    less_url: str  # back to the top values
+    searchable: bool  # whether to offer "Filter places…"
 
 
 @bp.get("/")
@@ -118,6 +151,7 @@ def search():
     return render_template(
         "search.html",
         result=result,
+        facet_panels=facet_panels(result),
         chart=chart(result.timeline, narrow_dates),
         clear_dates_url=url_with(**DATE_PARAMS) if dated() else None,
         date_hints=date_hints(),
@@ -147,20 +181,129 @@ def index_state() -> IndexState:
 
 
 def chips() -> list[Chip]:
-    """The active filters, each with a link that removes it (from and to: one, "Dates")."""
+    """The active filters, one a facet value, each with a link that removes it (from and
+    to: one, "Dates")."""
     out = []
+    args = search_args()
     for name, label in FILTER_LABELS.items():
-        value = request.args.get(name, "").strip()
         if name in ("from", "to"):
             if name == "from" and (dates := date_chip()):
                 out.append(dates)
             continue
-        if not value:
+        given = args.get(name)
+        if not given:
             continue
-        # Without its year a month filter would still pin the year: drop both together.
-        remove = url_with(year=None, month=None) if name == "year" else url_with(**{name: None})
-        out.append(Chip(label, month_name(value) if name == "month" else value, remove))
+        for value in given if isinstance(given, list) else [given]:
+            out.append(_chip(name, label, value, given))
     return out
+
+
+def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
+    shown = value.strip()
+    if name == "country":  # given by ISO code (TM, -az): shown by name
+        shown = ("-" if shown.startswith("-") else "") + country_label(shown.lstrip("-").strip())
+    if isinstance(given, list):  # a facet's value: removing it keeps the others
+        remove = url_with(**{name: [v for v in given if v != value]})
+        if shown.startswith("-"):
+            shown = f"not {shown[1:].strip()}"
+    else:
+        remove = url_with(**{name: None})
+    if name == "year":
+        # Without its year a month filter would still pin the year: drop both together.
+        remove = url_with(year=[v for v in given if v != value] or None, month=None)
+    if name == "month":
+        shown = month_name(shown)
+    return Chip(label, shown, remove)
+
+
+# A facet shows its TOP_VALUES most frequent values; "Show more" up to MORE_VALUES, with a
+# filter box that reaches every other value by its text.
+TOP_VALUES = 10
+MORE_VALUES = 200
+
+
+def facet_panels(result: SearchResult) -> list[FacetPanel]:
+    """The sidebar's facets for a result, each with include and exclude links per value."""
+    more = request.args.get("more", "")
+    contains = " ".join(request.args.get("contains", "").split())[:100]
+    panels = []
+    for facet in FACETS:
+        if facet.timeline:
+            continue
+        counts = [(f.value, f.count) for f in result.facets.get(facet.name, [])]
+        total = len(counts)
+        expanded = more == facet.name
+        if expanded:
+            found = get_backend().facet_values(
+                result.request,
+                facet.name,
+                contains=contains,
+                limit=MORE_VALUES,
+                deadline=request_deadline(),
+                today=request_today(),
+            )
+            counts, total = [(f.value, f.count) for f in found.values], found.total
+        panel = _panel(facet, counts, total, expanded, contains if expanded else "")
+        if panel.rows or panel.contains:
+            panels.append(panel)
+    return panels
+
+
+def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, contains: str):
+    given = request.args.getlist(facet.name)
+    included = {v.strip().casefold() for v in given if v.strip() and not v.startswith("-")}
+    excluded = [v[1:].strip() for v in given if v.startswith("-") and v[1:].strip()]
+    keep = {"more": facet.name, "contains": contains or None} if expanded else {}
+    shown = counts if expanded else counts[:TOP_VALUES]
+    # A chosen value stays in view however rare (even with no match), so that it can be
+    # unchosen in place.
+    shown += [c for c in counts[len(shown) :] if c[0].casefold() in included]
+    listed = {value.casefold() for value, _ in counts}
+    chosen = [v.strip() for v in given if v.strip() and not v.startswith("-")]
+    if not contains:
+        shown += [(v, 0) for v in dict.fromkeys(chosen) if v.casefold() not in listed]
+    rows = [
+        _row(facet.name, value, count, given, keep, value.casefold() in included)
+        for value, count in shown
+    ]
+    rows += [_row(facet.name, value, None, given, keep, False) for value in excluded]
+    more_url = None
+    if not expanded and total > TOP_VALUES:
+        more_url = url_with(more=facet.name) + f"#facet-{facet.name}"
+    return FacetPanel(
+        name=facet.name,
+        label=facet.label,
+        plural=facet.plural,
+        rows=rows,
+        expanded=expanded,
+        contains=contains,
+        total=total,
+        more_url=more_url,
+        less_url=url_with() + f"#facet-{facet.name}",
+        searchable=expanded or total > TOP_VALUES,
+    )
+
+
+def _row(name, value, count, given, keep, included) -> FacetRow:
+    """A value's row: include toggles it among the chosen (OR), exclude toggles NOT."""
+    folded = value.casefold()
+    others = [v for v in given if v.strip() and _bare(v).casefold() != folded]
+    excluded = count is None
+    include = others if included else [*others, value]
+    exclude = others if excluded else [*others, f"-{value}"]
+    state = "included" if included else "excluded" if excluded else ""
+    return FacetRow(
+        value,
+        count,
+        state,
+        url_with(**{name: include}, **keep),
+        url_with(**{name: exclude}, **keep),
+    )
+
+
+def _bare(value: str) -> str:
+    value = value.strip()
+    return value[1:].strip() if value.startswith("-") else value
 
 
 def date_chip() -> Chip | None:

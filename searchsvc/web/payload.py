@@ -11,7 +11,7 @@ from datetime import datetime
 
 from searchsvc.dates import DateRange
 from searchsvc.reading import Document
-from searchsvc.searching import SearchResult, Timeline
+from searchsvc.searching import FacetValues, SearchResult, Timeline
 
 
 def _date(value: datetime | None) -> str | None:
@@ -37,6 +37,18 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
         "suggestion": result.suggestion,
         "notice": result.notice,
         "next_url": next_url,
+    }
+
+
+def facet_payload(found: FacetValues, contains: str, limit: int) -> dict:
+    """One facet's values among a search's matches, as /api/facets/<name> returns them."""
+    return {
+        "ok": True,
+        "facet": found.name,
+        "contains": contains,
+        "limit": limit,
+        "total": found.total,
+        "values": [{"value": f.value, "count": f.count} for f in found.values],
     }
 
 
