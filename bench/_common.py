@@ -61,17 +61,20 @@ def fts5_connect(path: str = ":memory:") -> sqlite3.Connection:
     return conn
 
 
-def fts5_words(text: str) -> list[str]:
-    """The distinct words of a query, lowercased, in order."""
-    return list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
+def fts5_words(text: str, distinct: bool = True) -> list[str]:
+    """The words of a query, lowercased, in order: each once, or as typed (repeats kept)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    return list(dict.fromkeys(words)) if distinct else words
 
 
-def fts5_match(text: str, operator: str = "OR") -> str:
+def fts5_match(text: str, operator: str = "OR", distinct: bool = True) -> str:
     """An FTS5 MATCH expression: the query's words, each quoted, joined by operator.
 
-    Quoting every word means no character of the user's text is read as FTS5 syntax.
+    Quoting every word means no character of the user's text is read as FTS5 syntax. With
+    distinct=False a repeated word is OR-ed again, and bm25() counts it each time, as
+    Lucene and Anserini count a word as often as the query holds it.
     """
-    return f" {operator} ".join(f'"{w}"' for w in fts5_words(text))
+    return f" {operator} ".join(f'"{w}"' for w in fts5_words(text, distinct))
 
 
 # -- output ---------------------------------------------------------------------------------

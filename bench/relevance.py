@@ -3,14 +3,19 @@
     COLLECTION_DIR/corpus.jsonl --Backend.index--> a temporary index
     queries.jsonl (those judged in the qrels) --Backend.search, as typed--> 100 hits each
     the same corpus --FTS5 table (title, text), words OR-ed--> bm25(), 100 hits each
-    both runs + qrels --nDCG@10, Recall@100, MAP (as trec_eval computes them)--> a table
+                    (the words as typed, repeats kept; and each word once)
+    the runs + qrels --nDCG@10, Recall@100, MAP (as trec_eval computes them)--> a table
 
-A query the query language rejects is asked again with its words only (the fallback a
-search box would offer), and counted. The run file is TREC format; ``--verify`` checks our
-nDCG@10 against pytrec_eval or ranx when one of them is installed.
+Each query goes, as typed, to the default (forgiving) query parser, as a user's would. A
+query it could not read as typed is counted twice over: mended (the parser read it as
+close to what was meant as it could, and said how) or searched as its plain words only
+(the parser's last resort, or, if it refused the query, the bench's). The run file is
+TREC format; ``--verify`` checks our nDCG@10 against pytrec_eval or ranx when one of them
+is installed. ``--all`` runs every collection of a folder and prints one table.
 
     python bench/relevance.py ../shared/relevance/scifact [--qrels FILE] [--run FILE]
                               [--json] [--verify]
+    python bench/relevance.py --all ../shared/relevance [--verify] [--json]
 """
 
 # ruff: noqa: E402 (imports follow the sys.path fix above them)
@@ -45,6 +50,7 @@ from _common import (
     table,
 )
 
+from searchsvc.analysis import WORD_RE
 from searchsvc.reading import DocumentError, parse_jsonl_line
 from searchsvc.searching import Backend, SearchError, SearchRequest, open_backend
 from searchsvc.searching.query import MAX_QUERY_LENGTH
@@ -52,6 +58,7 @@ from searchsvc.searching.query import MAX_QUERY_LENGTH
 HITS = 100
 LONG_QUERY_WORDS = 20
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+_PARSER_OPERATORS = _OPERATORS - {"TO"}  # what the parser leaves out of its plain words
 
 Ranked = list[tuple[str, float]]  # (docid, score), best first
 Qrels = dict[str, dict[str, int]]
@@ -75,7 +82,9 @@ class SystemRun:
     ranked: dict[str, Ranked] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     index_seconds: float = 0.0
-    fallbacks: int = 0  # queries asked again as words only
+    fallbacks: list[str] = field(default_factory=list)  # queries searched as words only
+    mended: list[str] = field(default_factory=list)  # queries mended by the parser
+    page_seconds: list[float] = field(default_factory=list)  # long queries, a page of 10
 
 
 # -- reading a collection -------------------------------------------------------------------
@@ -190,47 +199,79 @@ def words_only(text: str) -> str:
     return out[:MAX_QUERY_LENGTH].rsplit(" ", 1)[0] if len(out) > MAX_QUERY_LENGTH else out
 
 
-def ask(engine: Backend, text: str) -> tuple[Ranked, bool]:
-    """Search as a user would; on a rejected query, again with its words only.
+def ask(engine: Backend, text: str) -> tuple[Ranked, str | None]:
+    """Search as a user would, with the default parser; a refused query again as its words.
 
-    Returns the hits, and whether the fallback was needed.
+    Returns the hits, and how the query was read if not as typed: "mended" (the parser
+    mended it and said how in a notice), "words" (it searched the plain words instead, or
+    refused the query and the bench asked its words), None (as typed).
     """
     try:
         result = engine.search(SearchRequest(q=text, size=HITS))
-        fell_back = False
     except SearchError:
         plain = words_only(text)
         if not plain:
-            return [], True
+            return [], "words"
         result = engine.search(SearchRequest(q=plain, size=HITS))
-        fell_back = True
-    return [(h.id, h.score) for h in result.hits], fell_back
+        return [(h.id, h.score) for h in result.hits], "words"
+    return [(h.id, h.score) for h in result.hits], _reading(text, result.notice)
+
+
+def _reading(text: str, notice: str | None) -> str | None:
+    # The parser's last resort says "Searched for <the words>: why"; a mended query's
+    # notice quotes the mended text, punctuation and all.
+    if notice is None:
+        return None
+    words = " ".join(w for w in WORD_RE.findall(text) if w not in _PARSER_OPERATORS)
+    plain = notice.startswith((f"Searched for {words}:", "Nothing to search for"))
+    return "words" if plain else "mended"
 
 
 def run_searchsvc(collection: Collection, workdir: Path) -> SystemRun:
     """Index the corpus into workdir and run every query through Backend.search."""
     report = open_backend(workdir / "index").index([collection.corpus], rebuild=True)
     run = SystemRun("searchsvc", index_seconds=report.seconds)
-    with open_backend(workdir / "index") as engine:
+    with open_backend(workdir / "index", cache_size=0) as engine:  # every answer computed
         run_queries(run, collection.queries, lambda text: ask(engine, text))
+        for text in collection.queries.values():
+            if len(text.split()) >= LONG_QUERY_WORDS:
+                run.page_seconds.append(time_page(engine, text))
     return run
+
+
+def time_page(engine: Backend, text: str) -> float:
+    """Seconds to answer text as the service answers a search: the first page, snippets
+    and facet counts included (the engine's result cache is off)."""
+    started = time.perf_counter()
+    try:
+        engine.search(SearchRequest(q=text))
+    except SearchError:
+        engine.search(SearchRequest(q=words_only(text)))
+    return time.perf_counter() - started
 
 
 def run_queries(run: SystemRun, queries: dict[str, str], answer: Callable) -> None:
     """Time answer(text) for every query and keep the ranked hits."""
     for qid, text in queries.items():
         started = time.perf_counter()
-        ranked, fell_back = answer(text)
+        ranked, reading = answer(text)
         run.seconds[qid] = time.perf_counter() - started
         run.ranked[qid] = ranked
-        run.fallbacks += fell_back
+        if reading == "words":
+            run.fallbacks.append(qid)
+        elif reading == "mended":
+            run.mended.append(qid)
 
 
 # -- SQLite FTS5 --------------------------------------------------------------------------------
 
 
-def run_fts5(collection: Collection, workdir: Path) -> SystemRun:
-    """Load the corpus into an FTS5 table and answer each query's words OR-ed, by bm25()."""
+def run_fts5(collection: Collection, workdir: Path) -> tuple[SystemRun, SystemRun]:
+    """Load the corpus into an FTS5 table; answer each query's words OR-ed, by bm25().
+
+    Two runs: the words as typed (a repeated word OR-ed again, so bm25() counts it as
+    often as the query holds it), and each word once.
+    """
     conn = fts5_connect(str(workdir / "fts5.db"))
     started = time.perf_counter()
     conn.execute(
@@ -239,16 +280,20 @@ def run_fts5(collection: Collection, workdir: Path) -> SystemRun:
     )
     conn.executemany("INSERT INTO docs VALUES (?, ?, ?)", corpus_rows(collection.corpus))
     conn.commit()
-    run = SystemRun("FTS5", index_seconds=time.perf_counter() - started)
+    seconds = time.perf_counter() - started
     sql = "SELECT docid, -bm25(docs) FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT ?"
+    runs = []
+    for name, distinct in (("FTS5", False), ("FTS5 distinct", True)):
 
-    def answer(text: str) -> tuple[Ranked, bool]:
-        match = fts5_match(text)
-        return (conn.execute(sql, (match, HITS)).fetchall() if match else []), False
+        def answer(text: str, distinct: bool = distinct) -> tuple[Ranked, None]:
+            match = fts5_match(text, distinct=distinct)
+            return (conn.execute(sql, (match, HITS)).fetchall() if match else []), None
 
-    run_queries(run, collection.queries, answer)
+        run = SystemRun(name, index_seconds=seconds)
+        run_queries(run, collection.queries, answer)
+        runs.append(run)
     conn.close()
-    return run
+    return runs[0], runs[1]
 
 
 # -- run files ------------------------------------------------------------------------------
@@ -320,8 +365,12 @@ def summary(run: SystemRun, collection: Collection) -> dict[str, object]:
         "p95_ms": times["p95"],
         "long_queries": len(long),
         "long_p95_ms": latency_ms(long)["p95"],
+        "long_page_p95_ms": latency_ms(run.page_seconds)["p95"] if run.page_seconds else "",
         "index_seconds": round(run.index_seconds, 2),
-        "fallbacks": run.fallbacks,
+        "fallbacks": len(run.fallbacks),
+        "words_only": run.fallbacks[:20],
+        "mended": len(run.mended),
+        "mended_ids": run.mended[:20],
     }
 
 
@@ -332,20 +381,26 @@ ROWS = [
     ("query p50 (ms)", "p50_ms"),
     ("query p95 (ms)", "p95_ms"),
     (f"p95, queries of {LONG_QUERY_WORDS}+ words (ms)", "long_p95_ms"),
+    (f"p95, {LONG_QUERY_WORDS}+ words, first page of 10 (ms)", "long_page_p95_ms"),
     ("index build (s)", "index_seconds"),
-    ("queries asked again as words only", "fallbacks"),
+    ("queries searched as words only", "fallbacks"),
+    ("queries mended by the parser (with a notice)", "mended"),
 ]
 
 
 def print_report(report: dict) -> None:
     """The side-by-side table and where the run file is."""
-    ours, fts = report["searchsvc"], report["fts5"]
+    ours, fts, once = report["searchsvc"], report["fts5"], report["fts5_distinct"]
     print(
         f"{report['collection']}: {report['documents']:,} documents, {report['queries']} "
         f"queries ({ours['long_queries']} of {LONG_QUERY_WORDS}+ words), "
         f"{report['judgments']:,} judgments in {report['qrels']}"
     )
-    print(table(["", "searchsvc", "FTS5 bm25()"], [(k, ours[v], fts[v]) for k, v in ROWS]))
+    headers = ["", "searchsvc", "FTS5 bm25(), as typed", "FTS5, each word once"]
+    print(table(headers, [(k, ours[v], fts[v], once[v]) for k, v in ROWS]))
+    for label, key in (("searched as words only", "words_only"), ("mended", "mended_ids")):
+        if ours[key]:
+            print(f"{label}: {', '.join(ours[key])}")
     print(f"run file: {report['run_file']} (FTS5: {report['fts5_run_file']})")
     check = report.get("verify")
     if check:
@@ -357,13 +412,62 @@ def print_report(report: dict) -> None:
     print(machine_line())
 
 
-def benchmark(args: argparse.Namespace) -> dict:
-    """Run both systems on the collection and gather every figure."""
-    collection = load_collection(Path(args.collection), args.qrels and Path(args.qrels))
+def print_all(reports: list[dict]) -> None:
+    """One table: every collection, ours beside FTS5, with the evaluator's check."""
+    rows = []
+    for r in reports:
+        ours, check = r["searchsvc"], r.get("verify") or {}
+        rows.append(
+            (
+                r["collection"],
+                r["queries"],
+                ours["ndcg@10"],
+                r["fts5"]["ndcg@10"],
+                r["fts5_distinct"]["ndcg@10"],
+                _verdict(check),
+                ours["fallbacks"],
+                ours["mended"],
+                ours["long_queries"],
+                ours["long_p95_ms"],
+                ours["long_page_p95_ms"],
+            )
+        )
+    headers = [
+        "collection",
+        "queries",
+        "searchsvc nDCG@10",
+        "FTS5 as typed",
+        "FTS5 each word once",
+        "pytrec_eval",
+        "as words only",
+        "mended",
+        f"{LONG_QUERY_WORDS}+ words",
+        "p95, 100 hits (ms)",
+        "p95, page of 10 (ms)",
+    ]
+    print(table(headers, rows))
+    for r in reports:
+        for label, key in (("searched as words only", "words_only"), ("mended", "mended_ids")):
+            if r["searchsvc"][key]:
+                print(f"{r['collection']}, {label}: {', '.join(r['searchsvc'][key])}")
+    print(machine_line())
+
+
+def _verdict(check: dict) -> str:
+    if not check:
+        return "-"
+    if not check.get("tool"):
+        return "not installed"
+    return f"{check['ndcg@10']:.4f} " + ("agrees" if check["agrees"] else "DISAGREES")
+
+
+def benchmark(args: argparse.Namespace, folder: Path) -> dict:
+    """Run every system on the collection in folder and gather every figure."""
+    collection = load_collection(folder, args.qrels and Path(args.qrels))
     run_path = Path(args.run) if args.run else _default_run_path(collection.name)
     with tempfile.TemporaryDirectory(prefix="searchsvc-relevance-") as tmp:
         ours = run_searchsvc(collection, Path(tmp))
-        fts = run_fts5(collection, Path(tmp))
+        fts, fts_once = run_fts5(collection, Path(tmp))
     write_run(ours, run_path, "searchsvc")
     fts_path = run_path.with_name(run_path.name + ".fts5")
     write_run(fts, fts_path, "fts5")
@@ -375,6 +479,7 @@ def benchmark(args: argparse.Namespace) -> dict:
         "judgments": sum(len(j) for j in collection.qrels.values()),
         "searchsvc": summary(ours, collection),
         "fts5": summary(fts, collection),
+        "fts5_distinct": summary(fts_once, collection),
         "run_file": str(run_path),
         "fts5_run_file": str(fts_path),
         "machine": machine(),
@@ -391,6 +496,9 @@ def _default_run_path(name: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("collection", help="folder with corpus.jsonl, queries.jsonl, qrels/")
+    parser.add_argument(
+        "--all", action="store_true", help="COLLECTION is a folder of collections: run each"
+    )
     parser.add_argument("--qrels", help="judgments to evaluate (default: qrels/test.tsv)")
     parser.add_argument("--run", help="where to write our TREC run (default: a temp folder)")
     parser.add_argument("--json", action="store_true", help="print every figure as JSON")
@@ -398,9 +506,22 @@ def main(argv: list[str] | None = None) -> int:
         "--verify", action="store_true", help="check nDCG@10 with pytrec_eval or ranx"
     )
     args = parser.parse_args(argv)
-    if not (Path(args.collection) / "corpus.jsonl").is_file():
+    root = Path(args.collection)
+    if args.all:
+        if args.qrels or args.run:
+            parser.error("--qrels and --run name one collection's files; not with --all")
+        folders = sorted(p for p in root.iterdir() if (p / "corpus.jsonl").is_file())
+        if not folders:
+            parser.error(f"no folder with a corpus.jsonl in {root}")
+        reports = []
+        for folder in folders:
+            print(f"{folder.name}...", file=sys.stderr, flush=True)
+            reports.append(benchmark(args, folder))
+        print(json.dumps(reports, indent=2)) if args.json else print_all(reports)
+        return 0
+    if not (root / "corpus.jsonl").is_file():
         parser.error(f"no corpus.jsonl in {args.collection}")
-    report = benchmark(args)
+    report = benchmark(args, root)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -123,3 +123,25 @@ def test_ranker_reads_lengths_of_every_document(ranker):
     assert set(ranker.norms) == {"title", "body", "exact"}
     for norm in ranker.norms.values():
         assert len(norm) == ranker.size and np.all(norm > 0)
+
+
+def test_a_repeated_word_counts_as_often_as_the_query_holds_it(ranker):
+    searcher = ranker.searcher
+    q = parse_query("caspian", searcher.schema)
+    match, once = ranker.evaluate(q)
+    _, thrice = ranker.evaluate(q, repeats={"caspian": 3})
+    assert match.any()
+    np.testing.assert_allclose(thrice[match], 3 * once[match])
+
+
+def test_repeated_words_are_counted_by_stem():
+    from searchsvc.searching.search import repeated_words
+
+    text = "Boundary layers: the boundary layer of a boundary, and the flow"
+    assert repeated_words(text) == {"boundari": 3, "layer": 2}
+
+
+def test_bm25l_scores_nothing_for_an_absent_word_and_saturates():
+    scores = ranking.bm25(np.array([0.0, 0.5, 1.0, 4.0, 100.0]), 1.0)
+    assert scores[0] == 0 and np.all(np.diff(scores) > 0)
+    assert scores[-1] < ranking.K1 + 1  # bounded, as BM25 is

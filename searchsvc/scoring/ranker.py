@@ -3,7 +3,8 @@
     Whoosh query --walk the tree--> for each node, two arrays over all document numbers:
                                     which documents match, and their scores
     Term        -> its posting list (postings.py), scored by BM25
-    title|body  -> a word asked of both fields: one BM25F score (ranking.py)
+    title|body  -> a word asked of both fields: one BM25F score (bm25.py), counted as
+                   often as the query repeats it
     Phrase      -> positions checked in phrases.py, scored by BM25 of the phrase's count
     Or -> any, scores added; And -> all, scores added; AndNot -> a where not b;
     Not -> all but; AndMaybe -> a, with b's score added where both
@@ -17,6 +18,8 @@ checked at every node and every word, so a query of 500 expanded words stops in 
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 from whoosh import query as wq
@@ -46,25 +49,31 @@ class Ranker:
             self.norms[name] = ranking.length_norm(field_lengths(reader, name), avg)
 
     def evaluate(
-        self, q: wq.Query, deadline: Deadline | None = None
+        self,
+        q: wq.Query,
+        deadline: Deadline | None = None,
+        repeats: Mapping[str, int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Which documents q matches (bool array) and their scores (float array).
 
-        Past `deadline` (None: no deadline) it raises DeadlineExceededError.
+        `repeats` says how often the query text holds a word (by stem; the parser keeps
+        each word once): such a word counts that many times. Past `deadline` (None: no
+        deadline) it raises DeadlineExceededError.
         """
         deadline = deadline or NEVER
+        repeats = repeats or {}
         deadline.check("ranking")
         if isinstance(q, wq.Term):
             match, score = self._term(q.fieldname, q.text)
         elif isinstance(q, (wq.Or, wq.And)):
-            match, score = self._compound(q, deadline)
+            match, score = self._compound(q, deadline, repeats)
         elif isinstance(q, wq.AndNot):
-            match, score = self.evaluate(q.a, deadline)
+            match, score = self.evaluate(q.a, deadline, repeats)
             match = match & ~self.evaluate(q.b, deadline)[0]
             score = np.where(match, score, 0.0)
         elif isinstance(q, wq.AndMaybe):
-            match, score = self.evaluate(q.a, deadline)
-            score = score + np.where(match, self.evaluate(q.b, deadline)[1], 0.0)
+            match, score = self.evaluate(q.a, deadline, repeats)
+            score = score + np.where(match, self.evaluate(q.b, deadline, repeats)[1], 0.0)
         elif isinstance(q, wq.Not):
             match, score = ~self.evaluate(q.query, deadline)[0], self._zeros()
         elif isinstance(q, wq.Phrase):
@@ -80,13 +89,15 @@ class Ranker:
     def _zeros(self) -> np.ndarray:
         return np.zeros(self.size, dtype=np.float64)
 
-    def _compound(self, q: wq.Query, deadline: Deadline) -> tuple[np.ndarray, np.ndarray]:
+    def _compound(
+        self, q: wq.Query, deadline: Deadline, repeats: Mapping[str, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(q, wq.Or):
             words, rest = _words(q.subqueries)
-            parts = [self._word(w, deadline) for w in words]
-            parts += [self.evaluate(sub, deadline) for sub in rest]
+            parts = [self._word(w, deadline, repeats.get(w, 1)) for w in words]
+            parts += [self.evaluate(sub, deadline, repeats) for sub in rest]
         else:
-            parts = [self.evaluate(sub, deadline) for sub in q.subqueries]
+            parts = [self.evaluate(sub, deadline, repeats) for sub in q.subqueries]
         if not parts:
             return np.zeros(self.size, dtype=bool), self._zeros()
         score = np.sum([s for _, s in parts], axis=0)
@@ -109,7 +120,9 @@ class Ranker:
             df = max(self.reader.doc_frequency(f, text) for f in ranking.SHARED_DF_FIELDS)
         return ranking.idf(self.size, df)
 
-    def _word(self, text: str, deadline: Deadline) -> tuple[np.ndarray, np.ndarray]:
+    def _word(
+        self, text: str, deadline: Deadline, repeats: int = 1
+    ) -> tuple[np.ndarray, np.ndarray]:
         """A word asked of title and body: one saturated score over both fields."""
         deadline.check("ranking")
         t_ids, t_tf = self.postings.get("title", text)
@@ -121,7 +134,8 @@ class Ranker:
         match[t_ids] = True
         match[b_ids] = True
         df = int(np.count_nonzero(match))
-        return match, ranking.word_score(title, body, ranking.idf(self.size, df))
+        weight = ranking.idf(self.size, df) * ranking.query_weight(repeats)
+        return match, ranking.word_score(title, body, weight)
 
     def word_idfs(self, words, deadline: Deadline | None = None) -> dict[str, float]:
         """The idf of each word asked of title and body that some document holds."""

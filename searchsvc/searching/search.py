@@ -36,7 +36,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from searchsvc.analysis import exact_term
+from searchsvc.analysis import WORD_RE, exact_term, stem_term
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import shown_title
@@ -290,7 +290,7 @@ def _found(
         )
     except (DateError, QueryError) as exc:
         raise SearchError(str(exc)) from exc
-    match, scores = ranker.evaluate(q, deadline)
+    match, scores = ranker.evaluate(q, deadline, repeated_words(req.q))
     match &= facets.live_mask
     in_range = facets.allowed({}, start, end)
     if in_range is not None:
@@ -301,6 +301,12 @@ def _found(
         match &= facets.passing(name, wanted)
     terms = query_terms(q, searcher.reader()) if req.q else None
     return _Found(match, base, filters, scores, terms, dates, reading)
+
+
+def repeated_words(text: str) -> dict[str, int]:
+    """The stems a query's text holds more than once, and how often: each counts that often."""
+    counts = Counter(stem for stem in map(stem_term, WORD_RE.findall(text)) if stem)
+    return {stem: n for stem, n in counts.items() if n > 1}
 
 
 def _notice(req: SearchRequest, reading: str | None) -> str | None:
