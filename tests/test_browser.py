@@ -302,7 +302,8 @@ def test_phone_filters_reachable_from_the_top_of_the_results(browser, year_serve
     refine.click()
     page.wait_for_url(lambda url: url.endswith("#filters"))
     top = page.locator("#filters").bounding_box()
-    assert top and 0 <= top["y"] < PHONE["height"] / 2
+    # At the top of the screen, give or take a sub-pixel of the scroll (-0.4 px seen).
+    assert top and -1 < top["y"] < PHONE["height"] / 2
     shot(page, "filters-phone")
 
 
