@@ -2,7 +2,8 @@
 
 Over 60 releases in 18 places (every seventh without one) and up to two tags each: choose
 two places, exclude a third, open "Show more" and filter the places by text, all by links
-and a plain form (the page sends no script). Screenshots land in artifacts/.
+and a plain form (the page sends no script), then pick a month from the timeline chart;
+axe-core checks every page visited. Screenshots land in artifacts/.
 """
 
 from __future__ import annotations
@@ -72,12 +73,13 @@ def titles(page) -> set[int]:
 
 
 def test_choose_two_places_exclude_a_third_and_show_more(browser, facet_server):
-    from test_browser import DESKTOP, PHONE, shot
+    from test_browser import DESKTOP, PHONE, check_axe, shot
 
     page = browser.new_page(viewport=DESKTOP)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(facet_server.base + "/?q=report&size=50")
+    check_axe(page)
     places = page.locator("#facet-place")
     assert page.get_by_role("heading", level=1).inner_text().startswith("60 results")
     assert places.locator(".facet-row").count() == 10  # the top values, then "Show more"
@@ -87,6 +89,7 @@ def test_choose_two_places_exclude_a_third_and_show_more(browser, facet_server):
     # Choosing Ghana does not hide the other places: a second one can be added.
     places.locator("a.facet", has_text="Nigeria").click()
     page.wait_for_url(lambda url: query(url).get("place") == ["Ghana", "Nigeria"])
+    check_axe(page)
     either = {i for i in range(60) if place_of(i) in ("Ghana", "Nigeria")}
     assert titles(page) == either
     assert places.locator(".facet-row.is-included").count() == 2
@@ -98,11 +101,13 @@ def test_choose_two_places_exclude_a_third_and_show_more(browser, facet_server):
         "link", name="Exclude pipelines"
     ).click()
     page.wait_for_url(lambda url: query(url).get("category") == ["-pipelines"])
+    check_axe(page)
     assert titles(page) == either - piped
 
     # Show more: every place (18 and "(none)"); exclude a third place (USA) there.
     places.get_by_role("link", name="Show more places").click()
     page.wait_for_url(lambda url: query(url).get("more") == ["place"])
+    check_axe(page)
     unpiped = {place_of(i) or "(none)" for i in range(60) if "pipelines" not in tags_of(i)}
     assert len(unpiped) > 10  # more than the top values
     # ...and the chosen ones, even without a match left (Nigeria's are all pipelines).
@@ -110,6 +115,7 @@ def test_choose_two_places_exclude_a_third_and_show_more(browser, facet_server):
     assert listed == unpiped | {"Ghana", "Nigeria"}
     places.get_by_role("link", name="Exclude USA").click()
     page.wait_for_url(lambda url: query(url).get("place") == ["Ghana", "Nigeria", "-USA"])
+    check_axe(page)
     assert query(page.url)["more"] == ["place"]  # still showing every place
     assert titles(page) == either - piped
     chips = page.locator(".chip").all_inner_texts()
@@ -126,6 +132,7 @@ def test_choose_two_places_exclude_a_third_and_show_more(browser, facet_server):
     places.get_by_role("searchbox", name="Filter places").fill("an")
     places.get_by_role("button", name="Filter").click()
     page.wait_for_url(lambda url: query(url).get("contains") == ["an"])
+    check_axe(page)
     assert query(page.url)["place"] == ["Ghana", "Nigeria", "-USA"]
     shown = {v.strip() for v in places.locator(".facet-value").all_inner_texts()}
     # The places containing "an", and USA, shown as excluded whatever the filter.
@@ -136,7 +143,24 @@ def test_choose_two_places_exclude_a_third_and_show_more(browser, facet_server):
     # A chip removes its one value, keeping the rest.
     page.locator(".chip", has_text="Nigeria").click()
     page.wait_for_url(lambda url: query(url).get("place") == ["Ghana", "-USA"])
+    check_axe(page)
     assert titles(page) == {i for i in either - piped if place_of(i) == "Ghana"}
+
+    # Pick a month from the timeline chart (with Ghana's chip removed the matches span the
+    # year, so its bars are months): the dates narrow, the facet filters stay.
+    page.locator(".chip", has_text="Ghana").click()
+    page.wait_for_url(lambda url: query(url).get("place") == ["-USA"])
+    kept = {i for i in range(60) if place_of(i) != "USA" and "pipelines" not in tags_of(i)}
+    july = {i for i in kept if i % 12 + 1 == 7}
+    assert july and july != kept
+    page.get_by_role("link", name=f"July 2023: {len(july)} releases").click()
+    page.wait_for_url(lambda url: query(url).get("from") == ["2023-07"])
+    check_axe(page)
+    asked = query(page.url)
+    assert (asked["from"], asked["to"]) == (["2023-07"], ["2023-07"])
+    assert (asked["place"], asked["category"]) == (["-USA"], ["-pipelines"])
+    assert titles(page) == july
+    shot(page, "facets-month-desktop")
 
     # At phone width the facets fit: nothing scrolls sideways.
     page.set_viewport_size(PHONE)
