@@ -1,6 +1,6 @@
 """What understanding the news costs a build: entities and near-duplicate signatures.
 
-    python bench/understand_cost.py FOLDER [--procs 2] [--rounds 1]
+    python bench/understand_cost.py FOLDER [--procs 2] [--rounds 1] [--keep DIR]
 
 Builds FOLDER (the White House corpus: see bench/README.md) from scratch twice per round,
 in one run: as the product does (countries, people and organisations recognised, MinHash
@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The project, in place of bench/ (whose http.py would shadow the standard library's).
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from searchsvc.entities import Recognizer  # noqa: E402
-from searchsvc.indexing import index_paths  # noqa: E402
-from searchsvc.indexing import writing  # noqa: E402
+from searchsvc.indexing import index_paths, writing  # noqa: E402
 from searchsvc.reading import Document  # noqa: E402
 
 
@@ -41,8 +41,11 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def build(folder: Path, procs: int, understand: bool) -> tuple[float, float, int]:
-    """Wall and CPU seconds of a full build, and the documents it holds."""
+def build(
+    folder: Path, procs: int, understand: bool, keep: Path | None = None
+) -> tuple[float, float, int]:
+    """Wall and CPU seconds of a full build, and the documents it holds (the index is
+    removed after, unless keep names where to move it)."""
     index_dir = Path(tempfile.mkdtemp(prefix="understand-cost-"))
     writing.SIGNATURES = understand
     recognizer = Recognizer() if understand else NoRecognizer()
@@ -52,7 +55,11 @@ def build(folder: Path, procs: int, understand: bool) -> tuple[float, float, int
         return time.perf_counter() - wall, _cpu() - cpu, report.total
     finally:
         writing.SIGNATURES = True
-        shutil.rmtree(index_dir, ignore_errors=True)
+        if keep is not None:
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.move(str(index_dir), keep)
+        else:
+            shutil.rmtree(index_dir, ignore_errors=True)
 
 
 def main() -> None:
@@ -60,12 +67,14 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="keep the last index built with both here")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     runs: dict[bool, list[tuple[float, float, int]]] = {True: [], False: []}
     for r in range(args.rounds):
         for understand in (False, True) if r % 2 == 0 else (True, False):
-            wall, cpu, docs = build(args.folder, args.procs, understand)
+            keep = args.keep if understand else None
+            wall, cpu, docs = build(args.folder, args.procs, understand, keep)
             runs[understand].append((wall, cpu, docs))
             what = "with entities + signatures" if understand else "without either"
             print(f"round {r + 1}, {what}: {docs:,} releases, {wall:.1f} s wall, {cpu:.1f} s CPU")
