@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from searchsvc.searching import BUILTIN, BUILTIN_FILES, Backend
+from searchsvc.searching import BUILTIN, BUILTIN_FILES, Backend, BackendUnavailableError
 from searchsvc.searching import open_backend as open_engine
 
 
@@ -25,7 +25,13 @@ def open_backend(
     """The backend the settings choose (the embedded engine over index_dir by default)."""
     if settings is not None and settings.get("BACKEND") == "opensearch":
         # Imported only here: the embedded engine needs neither it nor its client.
-        from searchsvc.opensearch import OpenSearchBackend, OpenSearchOptions
+        try:
+            from searchsvc.opensearch import OpenSearchBackend, OpenSearchOptions
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"The OpenSearch backend needs its client ({exc.name} is missing). "
+                "Run: pip install -e '.[opensearch]'"
+            ) from None
 
         options = OpenSearchOptions(
             url=str(settings["OPENSEARCH_URL"]),

@@ -160,3 +160,16 @@ def test_malformed_folder_exits_0_and_names_each_bad_file(runner, tmp_path):
     assert f"skipped {folder / 'records.jsonl'}: line 4: not JSON" in result.output
     search = runner.invoke(main, ["search", "zanzibarite", "--index-dir", str(tmp_path / "ix")])
     assert search.output.startswith("5 results")
+
+
+def test_the_opensearch_backend_without_its_client_is_one_line(runner, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "opensearchpy", None)  # as if not installed
+    for name in [m for m in sys.modules if m.startswith("searchsvc.opensearch")]:
+        monkeypatch.delitem(sys.modules, name)
+    for command in (["search", "x"], ["index", "seeds"], ["stats"]):
+        result = runner.invoke(main, command, env={"SEARCHSVC_BACKEND": "opensearch"})
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("Error: The OpenSearch backend needs its client")
+        assert "pip install -e '.[opensearch]'" in result.output

@@ -72,7 +72,7 @@ def _index_dir_option(f):
 @contextmanager
 def _friendly_errors(index_dir: str):
     """Turn the library's expected errors into one-line messages with a fix."""
-    from searchsvc.searching import SearchError
+    from searchsvc.searching import BackendUnavailableError, SearchError
 
     try:
         yield
@@ -86,6 +86,7 @@ def _friendly_errors(index_dir: str):
         SearchError,
         DeadlineExceededError,
         DeleteRefusedError,
+        BackendUnavailableError,
     ) as exc:
         raise click.ClickException(str(exc)) from None
     except ListError as exc:

@@ -29,7 +29,7 @@ import click
 from searchsvc import config
 from searchsvc.backends import open_backend
 from searchsvc.entities import ListError
-from searchsvc.searching import IndexLockedError
+from searchsvc.searching import BackendUnavailableError, IndexLockedError
 
 ACCESS_FORMAT = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
@@ -95,7 +95,11 @@ def serve_cmd(
 ):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     _check_address(host, port)
-    if not open_backend(index_dir, settings).exists():
+    try:
+        exists = open_backend(index_dir, settings).exists()
+    except BackendUnavailableError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not exists:
         _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]), settings)
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
     settings["INDEX_DIR"] = index_dir
