@@ -69,6 +69,21 @@ def _index_dir_option(f):
     )(f)
 
 
+def _json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")(f)
+
+
+def _timeout_option(what: str):
+    """--timeout: the seconds `what` may take, defaulting from SEARCHSVC_REQUEST_TIMEOUT."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0),
+        default=config.DEFAULTS["REQUEST_TIMEOUT"],
+        show_default=True,
+        help=f"Seconds {what} may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
+    )
+
+
 @contextmanager
 def _friendly_errors(index_dir: str):
     """Turn the library's expected errors into one-line messages with a fix."""
@@ -196,14 +211,8 @@ def _search_options(f, params=None):
 @main.command("search")
 @click.argument("query", default="")
 @_search_options
-@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=config.DEFAULTS["REQUEST_TIMEOUT"],
-    show_default=True,
-    help="Seconds the search may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
-)
+@_json_option
+@_timeout_option("the search")
 @_index_dir_option
 @click.pass_obj
 def search_cmd(settings, query, index_dir, as_json, timeout, **params):
@@ -226,23 +235,18 @@ def search_cmd(settings, query, index_dir, as_json, timeout, **params):
 
 @main.command("similar")
 @click.argument("doc_id", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=config.DEFAULTS["REQUEST_TIMEOUT"],
-    show_default=True,
-    help="Seconds finding them may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
-)
+@_json_option
+@_timeout_option("finding them")
 @_index_dir_option
-def similar_cmd(doc_id, as_json, timeout, index_dir):
+@click.pass_obj
+def similar_cmd(settings, doc_id, as_json, timeout, index_dir):
     """List up to 10 releases most like the document ID (more like this)."""
+    from searchsvc.backends import open_backend
     from searchsvc.cli.format import format_similar
     from searchsvc.deadline import Deadline
-    from searchsvc.searching import open_backend
     from searchsvc.web import similar_payload
 
-    with _friendly_errors(index_dir), open_backend(index_dir) as backend:
+    with _friendly_errors(index_dir), open_backend(index_dir, settings) as backend:
         backend.freshness()  # the deadline starts once the index is open, as in a server
         result = backend.similar(doc_id, deadline=Deadline(timeout))
         _warn(backend)
@@ -289,13 +293,7 @@ def _export_options(f):
     show_default=True,
     help="Rows at most; past it a last line says so (SEARCHSVC_EXPORT_LIMIT).",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0),
-    default=config.DEFAULTS["REQUEST_TIMEOUT"],
-    show_default=True,
-    help="Seconds finding and ordering the matches may take; 0: no limit.",
-)
+@_timeout_option("finding and ordering the matches")
 @_index_dir_option
 @click.pass_obj
 def export_cmd(settings, query, fmt, fields, output, limit, timeout, index_dir, **params):
