@@ -332,11 +332,10 @@ class OpenSearchBackend:
         started = time.perf_counter()
         deadline = deadline or NEVER
         req = check_request(request)
-        body, terms, notice, dates = self._body(req, today, split=True)
+        body, q, terms, notice, dates = self._body(req, today, split=True)
         body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
         answer = self._search(deadline, body)
-        q = self._query(req)[0] if req.q else None
         hits = [self._hit(h, terms, q) for h in answer["hits"]["hits"]]
         drawn = _timeline(answer.get("aggregations", {}).get("timeline", {}), dates)
         return SearchResult(
@@ -361,8 +360,9 @@ class OpenSearchBackend:
             ) from None
 
     def _body(self, req: SearchRequest, today: date | None, split: bool = False):
-        """The query body; with split, the facet filters apart, as a post_filter, so that
-        the aggregations (see _aggs) can count each facet without its own chosen values."""
+        """The query body, the parsed query, its terms, notice and dates; with split, the
+        facet filters apart, as a post_filter, so that the aggregations (see _aggs) can
+        count each facet without its own chosen values."""
         try:
             dates = resolve_range(req.date_from, req.date_to, today)
         except DateError as exc:
@@ -389,7 +389,7 @@ class OpenSearchBackend:
         body: dict[str, Any] = {"query": query, "sort": self._sort(req)}
         if split and facet_filters:
             body["post_filter"] = {"bool": {"filter": facet_filters}}
-        return body, terms, notice, dates
+        return body, q, terms, notice, dates
 
     def _query(self, req: SearchRequest):
         """The parsed query and how it was read, exactly as the embedded engine reads it.
@@ -594,7 +594,7 @@ class OpenSearchBackend:
             raise SearchError(f"There is no facet {name[:40]!r}; facets: {', '.join(BY_FACET)}.")
         deadline = deadline or NEVER
         req = check_request(request)
-        body, _, _, _ = self._body(req, today, split=True)
+        body = self._body(req, today, split=True)[0]
         body.pop("post_filter", None)
         body |= {"size": 0, "aggs": self._aggs(req), "sort": []}
         if not facet.timeline:  # the timeline's histograms have every year and month
@@ -619,7 +619,7 @@ class OpenSearchBackend:
             raise SearchError(f"An export's limit must be 1 or more, not {limit}")
         deadline = deadline or NEVER
         req = check_request(request)
-        body, _, _, _ = self._body(req, today)
+        body = self._body(req, today)[0]
         body["track_total_hits"] = True
         rows: list[dict] = []
         total = 0
