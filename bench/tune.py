@@ -31,6 +31,7 @@ import argparse
 import itertools
 import json
 import math
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -39,7 +40,7 @@ import numpy as np
 from nltk.stem.snowball import SnowballStemmer
 from relevance import corpus_rows, read_qrels, read_queries
 
-from searchsvc.analysis import WORD_RE, exact_term, stem_term
+from searchsvc.analysis import QUERY_STOP, WORD_RE, exact_term, stem_term
 from searchsvc.indexing import length_of_byte
 
 _STEMMER = SnowballStemmer("english")
@@ -69,6 +70,17 @@ class Config:
     rm3_docs: int = 0  # 0: no feedback
     rm3_terms: int = 20
     rm3_weight: float = 0.3  # share of the expansion in the new query
+    title_weight: float = 1.0  # BM25F: the title's normalised frequency counts this much
+    b_title: float = -1.0  # the title's own B; below 0: B
+    idf: str = "lucene"  # lucene: log(1 + (N - df + .5) / (df + .5)); bm25: log((N - df + .5)
+    # / (df + .5)) floored at 0.01 x log(N); classic: log(N / df)
+    prox_depth: int = 30
+    prox_mode: str = "window"  # window: best window; pairs: sum over adjacent query pairs
+    pair_ordered: float = 1.0  # pairs: weight of an ordered pair within pair_gap words
+    pair_gap: int = 2
+    pair_unordered: float = 1.0  # pairs: weight of both words within prox_window words
+    pair_k: float = 1.0  # pairs: saturation of a pair's count
+    query_stops: str = "function"  # words left out of queries (QUERY_STOPS; "": none)
 
 
 @dataclass
@@ -76,6 +88,8 @@ class Query:
     qid: str
     tokens: int  # whitespace tokens, as the parser counts words for the all-words clause
     stems: Counter  # stem -> how often the query holds it
+    order: list[int]  # the query's stems in order, repeats kept
+    unknown: bool = False  # a word no document holds (so none holds all the words)
 
 
 class Prepared:
@@ -114,17 +128,46 @@ class Prepared:
             )
         self.df = {t: len(p[0]) for t, p in self.postings.items()}
         self.doc_tf = _doc_term_counts(self)
-        self.queries = []
-        for qid in self.qrels:
-            stems = Counter(
-                vocab[s] for s in map(term_of, WORD_RE.findall(texts[qid])) if s in vocab
-            )
-            self.queries.append(Query(qid, len(texts[qid].split()), stems))
+        self.term_of = term_of
+        self.texts = {qid: texts[qid] for qid in self.qrels}
+        self._queries: dict[str, list[Query]] = {}
         self.rank_of_id = np.argsort(np.argsort(np.array(self.ids)))  # ties: id descending
         self._windows: dict[tuple, float] = {}
 
-    def idf(self, term: int) -> float:
+    @property
+    def queries(self) -> list[Query]:
+        """The judged queries, every word kept."""
+        return self.queries_without("")
+
+    def queries_without(self, stops: str) -> list[Query]:
+        """The judged queries less a named list of query stop words (QUERY_STOPS)."""
+        if stops not in self._queries:
+            self._queries[stops] = [self._query(q, t, stops) for q, t in self.texts.items()]
+        return self._queries[stops]
+
+    def _query(self, qid: str, text: str, stops: str) -> Query:
+        # As query.py's without_function_words: bare words go, unless nothing else is left.
+        tokens = text.split()
+        if stops:
+            listed = query_stops(stops)
+            kept = []
+            for i, tok in enumerate(tokens):
+                plain = _PLAIN_WORD_RE.fullmatch(tok)
+                beside = set(tokens[max(i - 1, 0) : i + 2]) & _OPERATORS
+                if not (plain and exact_term(plain.group(1)) in listed) or beside:
+                    kept.append(tok)
+            if any(self.term_of(w) for w in WORD_RE.findall(" ".join(kept))):
+                tokens = kept
+        stems = [s for s in map(self.term_of, WORD_RE.findall(" ".join(tokens))) if s]
+        order = [self.vocab[s] for s in stems if s in self.vocab]
+        return Query(qid, len(tokens), Counter(order), order, len(order) < len(stems))
+
+    def idf(self, term: int, kind: str = "lucene") -> float:
         df = self.df[term]
+        if kind == "bm25":
+            return max(math.log((self.size - df + 0.5) / (df + 0.5)), 0.01 * math.log(self.size))
+        if kind == "classic":
+            return math.log(self.size / df)
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
 
 
@@ -193,10 +236,12 @@ def qtf_weight(name: str, n: int) -> float:
 
 def query_weights(c: Prepared, q: Query, cfg: Config) -> dict[int, float]:
     """Each query word's weight: idf x its query-term frequency, after pruning."""
-    weights = {t: c.idf(t) ** cfg.idf_power * qtf_weight(cfg.qtf, n) for t, n in q.stems.items()}
+    weights = {
+        t: c.idf(t, cfg.idf) ** cfg.idf_power * qtf_weight(cfg.qtf, n) for t, n in q.stems.items()
+    }
     keep = [t for t in weights if c.df[t] <= cfg.prune_df * c.size] or list(weights)
     if cfg.max_query_words and len(keep) > cfg.max_query_words:
-        keep = sorted(keep, key=lambda t: -c.idf(t))[: cfg.max_query_words]
+        keep = sorted(keep, key=lambda t: -c.idf(t, cfg.idf))[: cfg.max_query_words]
     return {t: weights[t] for t in keep}
 
 
@@ -206,7 +251,7 @@ def base_scores(c: Prepared, weights: dict[int, float], cfg: Config, norms) -> n
     for term, w in weights.items():
         docs, t, b = c.postings[term]
         tn, bn = t / tnorm[docs], b / bnorm[docs]
-        s = saturate(tn + bn, cfg)
+        s = saturate(cfg.title_weight * tn + bn, cfg)
         if cfg.title_bonus:
             s = s + cfg.title_bonus * np.where(t > 0, saturate(tn, cfg), 0.0)
         score[docs] += w * s
@@ -215,6 +260,8 @@ def base_scores(c: Prepared, weights: dict[int, float], cfg: Config, norms) -> n
 
 def all_words(c: Prepared, q: Query, weights: dict[int, float], score, cfg: Config):
     if not cfg.all_words_boost or not 2 <= q.tokens <= cfg.max_all_words or len(weights) < 2:
+        return score
+    if q.unknown:
         return score
     hits = np.ones(c.size, dtype=bool)
     for term in weights:
@@ -245,6 +292,77 @@ def window(c: Prepared, doc: int, terms: tuple, idfs: np.ndarray, size: int) -> 
     return best
 
 
+def pair_count(c: Prepared, doc: int, a: int, b: int, cfg: Config) -> tuple[int, int]:
+    """How often a is followed by b within pair_gap words, and near b within prox_window."""
+    key = (doc, a, b, cfg.pair_gap, cfg.prox_window)
+    found = c._windows.get(key)
+    if found is not None:
+        return found
+    seq = c.sequences[doc]
+    pa, pb = np.flatnonzero(seq == a), np.flatnonzero(seq == b)
+    if not len(pa) or not len(pb):
+        out = (0, 0)
+    else:
+        ordered = np.searchsorted(pb, pa + cfg.pair_gap, "right") > np.searchsorted(pb, pa, "right")
+        near = np.searchsorted(pb, pa + cfg.prox_window, "left") > np.searchsorted(
+            pb, pa - cfg.prox_window + 1, "left"
+        )
+        out = (int(ordered.sum()), int(near.sum()))
+    c._windows[key] = out
+    return out
+
+
+def pair_bonus(c: Prepared, doc: int, pairs: list[tuple[int, int]], cfg: Config) -> float:
+    """Sequential dependence: each adjacent pair of query words, ordered and unordered."""
+    total = 0.0
+    k = cfg.pair_k
+    for a, b in pairs:
+        ordered, near = pair_count(c, doc, a, b, cfg)
+        w = (c.idf(a, cfg.idf) + c.idf(b, cfg.idf)) / 2
+        total += w * (
+            cfg.pair_ordered * ordered * (k + 1) / (ordered + k)
+            + cfg.pair_unordered * near * (k + 1) / (near + k)
+        )
+    return total
+
+
+def query_pairs(q: Query) -> list[tuple[int, int]]:
+    """Adjacent distinct query words, each pair once."""
+    out: list[tuple[int, int]] = []
+    for a, b in zip(q.order, q.order[1:], strict=False):
+        if a != b and (a, b) not in out:
+            out.append((a, b))
+    return out
+
+
+_FUNCTION_MEANING = (
+    "no nor not more most than between against before after above below up down over under "
+    "during few same only own off out further again once too very"
+)
+QUERY_STOPS = {
+    # The product's: function words, asked of the query only (analysis.QUERY_STOP).
+    "function": " ".join(sorted(QUERY_STOP)),
+    # The same less the words that can carry meaning in a claim (no, more, than, after, ...).
+    "function-core": " ".join(sorted(QUERY_STOP - set(_FUNCTION_MEANING.split()))),
+    # Words that phrase a request rather than say what it is about (INQUERY kept such a list).
+    "request": (
+        "find give describe describes described describing discuss discusses discussed "
+        "discussing discussion document documents paper papers article articles report reports "
+        "publication publications literature reference references information concerning "
+        "regarding relating pertaining please anyone wish want know interested available exist "
+        "exists existing"
+    ),
+}
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+# query.py's plain word (there, word? is read as a group that the same rule drops)
+_PLAIN_WORD_RE = re.compile(r"(\w+(?:['’]\w+)*)[.,;:!?]*")
+
+
+def query_stops(name: str) -> frozenset[str]:
+    """The words (folded) of a list, or of lists joined by +."""
+    return frozenset(w for part in name.split("+") for w in QUERY_STOPS[part].split())
+
+
 def rank(c: Prepared, q: Query, cfg: Config, norms) -> list[int]:
     """The top 10 document numbers for q under cfg."""
     weights = query_weights(c, q, cfg)
@@ -253,11 +371,18 @@ def rank(c: Prepared, q: Query, cfg: Config, norms) -> list[int]:
     score = all_words(c, q, weights, base_scores(c, weights, cfg, norms), cfg)
     if cfg.rm3_docs:
         score = rm3(c, q, weights, score, cfg, norms)
-    head = top(c, score, DEPTH)
+    head = top(c, score, cfg.prox_depth)
     terms = tuple(sorted(q.stems))  # proximity: every query word, unweighted, by idf
     if cfg.prox_weight and len(terms) >= 2:
-        idfs = np.array([c.idf(t) for t in terms])
-        bonus = np.array([window(c, d, terms, idfs, cfg.prox_window) for d in head])
+        if cfg.prox_mode == "pairs":
+            pairs = query_pairs(q)
+            bonus = np.array([pair_bonus(c, d, pairs, cfg) for d in head])
+        else:
+            idfs = np.array([c.idf(t, cfg.idf) for t in terms])
+            bonus = np.array([window(c, d, terms, idfs, cfg.prox_window) for d in head])
+            if cfg.prox_mode == "both":
+                pairs = query_pairs(q)
+                bonus = bonus + np.array([pair_bonus(c, d, pairs, cfg) for d in head])
         head_scores = score[head] + cfg.prox_weight * bonus
         order = np.lexsort((-c.rank_of_id[head], -head_scores))
         head = head[order]
@@ -289,7 +414,7 @@ def rm3(c: Prepared, q: Query, weights, score, cfg: Config, norms) -> np.ndarray
             model[term] += w * n / total
     expansion = dict(model.most_common(cfg.rm3_terms))
     norm_e = sum(expansion.values()) or 1.0
-    plain = {t: w / c.idf(t) ** cfg.idf_power for t, w in weights.items()}  # the qtf part
+    plain = {t: w / c.idf(t, cfg.idf) ** cfg.idf_power for t, w in weights.items()}  # the qtf part
     norm_q = sum(plain.values()) or 1.0
     mixed = {t: (1 - cfg.rm3_weight) * w / norm_q for t, w in plain.items()}
     for t, w in expansion.items():
@@ -306,13 +431,15 @@ def ndcg10(ranked: list[int], c: Prepared, judged: dict[str, int]) -> float:
 
 def length_norms(c: Prepared, cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     """BM25's length normalisation of every document's title and body."""
-    return (1 - cfg.b + cfg.b * c.tlen / c.tavg, 1 - cfg.b + cfg.b * c.blen / c.bavg)
+    bt = cfg.b if cfg.b_title < 0 else cfg.b_title
+    return (1 - bt + bt * c.tlen / c.tavg, 1 - cfg.b + cfg.b * c.blen / c.bavg)
 
 
 def measure(c: Prepared, cfg: Config) -> float:
     """Mean nDCG@10 of cfg over the collection's judged queries."""
     norms = length_norms(c, cfg)
-    return float(np.mean([ndcg10(rank(c, q, cfg, norms), c, c.qrels[q.qid]) for q in c.queries]))
+    queries = c.queries_without(cfg.query_stops)
+    return float(np.mean([ndcg10(rank(c, q, cfg, norms), c, c.qrels[q.qid]) for q in queries]))
 
 
 # -- grids and cross-validation -------------------------------------------------------------
@@ -332,7 +459,17 @@ def grid(name: str) -> list[Config]:
 
 # Each lever changed alone from the product's configuration.
 ABLATIONS = [
-    {"b": 0.9, "variant": "bm25", "qtf": "once", "title_bonus": 0.5, "prox_window": 12},
+    {"query_stops": ""},
+    {"query_stops": "function-core"},
+    {"query_stops": "function+request"},
+    {
+        "query_stops": "",
+        "b": 0.9,
+        "variant": "bm25",
+        "qtf": "once",
+        "title_bonus": 0.5,
+        "prox_window": 12,
+    },
     {"qtf": "once"},
     {"qtf": "sqrt"},
     {"prune_df": 0.25},
@@ -352,12 +489,29 @@ ABLATIONS = [
     {"prox_window": 6},
     {"prox_window": 12},
     {"rm3_docs": 10, "rm3_terms": 10, "rm3_weight": 0.4},
+    {"prox_depth": 100},
+    {"prox_mode": "pairs", "prox_weight": 0.2},
+    {"prox_mode": "both", "pair_ordered": 0.15, "pair_unordered": 0.0},
+    {"prox_mode": "both", "pair_ordered": 0.05, "pair_unordered": 0.05},
+    {"title_weight": 2.0, "title_bonus": 0.0},
+    {"title_weight": 2.0},
+    {"b_title": 0.5},
+    {"idf": "bm25"},
+    {"idf": "classic"},
 ]
 
 GRIDS: dict[str, dict[str, list]] = {
     "base": {},
-    # The grid of bench/README.md's leave-one-collection-out table: 96 configurations.
+    # The grid of bench/README.md's leave-one-collection-out table: 72 configurations.
     "loco": {
+        "query_stops": ["", "function"],
+        "qtf": ["once", "count"],
+        "k1": [1.2, 1.6, 2.0],
+        "b": [0.7, 0.8, 0.9],
+        "prox_window": [6, 8],
+    },
+    # The first grid (before query stop words): 96 configurations.
+    "loco-first": {
         "qtf": ["once", "sqrt", "count"],
         "variant": ["bm25", "bm25l"],
         "k1": [1.2, 1.6],
