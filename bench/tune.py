@@ -9,12 +9,15 @@
 Everything that does not depend on the parameters is computed once per collection, so a
 configuration costs a second or two over all four collections. The scores follow the
 product's formulas (scoring/bm25.py, ranker.py, proximity.py, the all-words clause of
-searching/query.py), written again here with every parameter an argument; bench/relevance.py
+searching/query.py, the function words a query leaves out), written again here with every
+parameter an argument, beside levers the product does not use (RM3, SDM pairs, BM25F title
+weight and B, idf variants, named query stop lists); bench/relevance.py
 measures the product itself; the two differ only where Whoosh's parser reads a query's
 text otherwise than as its words (tests/test_tune.py checks they rank alike).
 
     nice -n 10 python bench/tune.py ../shared/relevance [--grid ablation|loco|base]
                                     [--set key=value] [--axis key=v1,v2] [--keep-stop-words]
+                                    [--stemmer porter|lancaster|s|none]
 """
 
 # ruff: noqa: E402 (imports follow the sys.path fix above them)
@@ -95,9 +98,11 @@ class Query:
 class Prepared:
     """A collection's postings, lengths and word sequences, and its queries."""
 
-    def __init__(self, folder: Path, qrels_file: str = "test.tsv", stop_words: bool = True):
+    def __init__(
+        self, folder: Path, qrels_file: str = "test.tsv", stop_words: bool = True, term_of=None
+    ):
         self.name = folder.name
-        term_of = stem_term if stop_words else _stem_keeping_stop_words
+        term_of = term_of or (stem_term if stop_words else _stem_keeping_stop_words)
         self.qrels = read_qrels(folder / "qrels" / qrels_file)
         texts = read_queries(folder / "queries.jsonl")
         vocab: dict[str, int] = {}
@@ -178,6 +183,39 @@ _LENGTHS = np.array([length_of_byte(b) for b in range(256)], dtype=np.float64)
 def stored_length(lengths: list[int]) -> np.ndarray:
     """Field lengths as the index stores them, and the product's ranker reads them."""
     return _LENGTHS[np.minimum(np.searchsorted(_LENGTHS, lengths), 255)]
+
+
+def _s_stem(term: str) -> str:
+    """Harman's S stemmer: plural endings only."""
+    if term.endswith("ies") and not term.endswith(("eies", "aies")):
+        return term[:-3] + "y"
+    if term.endswith("es") and not term.endswith(("aes", "ees", "oes")):
+        return term[:-1]
+    if term.endswith("s") and not term.endswith(("us", "ss")):
+        return term[:-1]
+    return term
+
+
+def other_stemmer(name: str):
+    """The product's analysis with another stemmer (the index would be rebuilt)."""
+    from nltk.stem import LancasterStemmer, PorterStemmer
+
+    stem = {
+        "porter": PorterStemmer().stem,
+        "lancaster": LancasterStemmer().stem,
+        "s": _s_stem,
+        "none": lambda t: t,
+    }[name]
+    cache: dict[str, str | None] = {}
+
+    def term_of(word: str) -> str | None:
+        found = cache.get(word, "")
+        if found == "":
+            found = stem(exact_term(word)) if stem_term(word) is not None else None
+            cache[word] = found
+        return found
+
+    return term_of
 
 
 def _stem_keeping_stop_words(word: str) -> str | None:
@@ -512,6 +550,7 @@ GRIDS: dict[str, dict[str, list]] = {
     },
     # The first grid (before query stop words): 96 configurations.
     "loco-first": {
+        "query_stops": [""],
         "qtf": ["once", "sqrt", "count"],
         "variant": ["bm25", "bm25l"],
         "k1": [1.2, 1.6],
@@ -544,15 +583,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-stop-words", action="store_true", help="index and ask stop words too"
     )
+    parser.add_argument(
+        "--stemmer",
+        choices=["porter", "lancaster", "s", "none"],
+        help="another stemmer than the index's Snowball (a change would need a rebuild)",
+    )
     args = parser.parse_args(argv)
     root = Path(args.folder)
     started = time.perf_counter()
     stops = not args.keep_stop_words
+    term_of = other_stemmer(args.stemmer) if args.stemmer else None
     tuning = {
-        n: Prepared(root / n, "train.tsv" if n == "scifact" else "test.tsv", stops)
+        n: Prepared(root / n, "train.tsv" if n == "scifact" else "test.tsv", stops, term_of)
         for n in COLLECTIONS
     }
-    test = {"scifact": Prepared(root / "scifact", "test.tsv", stops)}
+    test = {"scifact": Prepared(root / "scifact", "test.tsv", stops, term_of)}
     print(f"prepared in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     changes = dict(_setting(s) for s in args.set)
     if args.axis:

@@ -46,7 +46,7 @@ _STEMMER = SnowballStemmer("english")
 # list (no nouns in it), less "who" (the WHO) and what STOP already drops. "what problems of
 # heat conduction in composite slabs have been solved so far" is about heat conduction and
 # slabs; "what", "been" and "so" are rare in the documents, so BM25 would weigh them as
-# heavily as the subject. Worth +0.018 nDCG@10 on cisi, +0.004 on cranfield and npl, 0 on
+# heavily as the subject. Worth +0.017 nDCG@10 on cisi, +0.004 on cranfield, 0 on npl and
 # scifact (bench/README.md). A query made only of such words keeps them (query.py).
 _FUNCTION_WORDS = """
     i me my myself we our ours ourselves you your yours yourself yourselves he him his himself

@@ -13,7 +13,8 @@ form and position. AND, OR, NOT, parentheses, ``field:value``, ``prefix*`` and `
 work as in Whoosh; ``-word`` excludes and ``+word`` requires, as in web search. Documents
 with all the words rank first: the query is an OR of every word, plus a boosted AND of
 them all. Words that are all stop words ("the of and") are looked for as written, in the
-exact field, the same way.
+exact field, the same way. The function words of a question or request ("what", "have",
+"been": analysis.QUERY_STOP) are left out of the words to rank, unless nothing else is left.
 
 Whoosh's parser never raises: malformed input comes back as an odd query. So the text is
 checked first, and the parsed query is checked for the error markers Whoosh leaves.
