@@ -83,6 +83,7 @@ class Config:
     pair_gap: int = 2
     pair_unordered: float = 1.0  # pairs: weight of both words within prox_window words
     pair_k: float = 1.0  # pairs: saturation of a pair's count
+    len_prior: float = 0.0  # a document-length prior: + this x log(its length / the average)
     query_stops: str = "function"  # words left out of queries (QUERY_STOPS; "": none)
 
 
@@ -407,6 +408,9 @@ def rank(c: Prepared, q: Query, cfg: Config, norms) -> list[int]:
     if not weights:
         return []
     score = all_words(c, q, weights, base_scores(c, weights, cfg, norms), cfg)
+    if cfg.len_prior:
+        length = (c.tlen + c.blen) / (c.tavg + c.bavg)
+        score = np.where(score > 0, score + cfg.len_prior * np.log(np.maximum(length, 0.05)), 0)
     if cfg.rm3_docs:
         score = rm3(c, q, weights, score, cfg, norms)
     head = top(c, score, cfg.prox_depth)
