@@ -8,10 +8,11 @@
 
 Everything that does not depend on the parameters is computed once per collection, so a
 configuration costs a second or two over all four collections. The scores follow the
-product's formulas (scoring/bm25.py, ranker.py, proximity.py, the all-words clause of
-searching/query.py, the function words a query leaves out), written again here with every
-parameter an argument, beside levers the product does not use (RM3, SDM pairs, BM25F title
-weight and B, idf variants, named query stop lists); bench/relevance.py
+product's formulas (scoring/bm25.py, ranker.py, feedback.py, proximity.py, the all-words
+clause of searching/query.py, the function words a query leaves out), written again here
+with every parameter an argument, beside levers the product does not use (SDM pairs, BM25F
+title weight and B, idf variants, named query stop lists, the unstemmed exact field, DFR
+models and Dirichlet LM alone or fused, Bo1 expansion, title bigrams); bench/relevance.py
 measures the product itself; the two differ only where Whoosh's parser reads a query's
 text otherwise than as its words (tests/test_tune.py checks they rank alike).
 
@@ -57,7 +58,7 @@ COLLECTIONS = ("cisi", "cranfield", "npl", "scifact")
 class Config:
     """Every ranking parameter; the defaults are the product's (scoring/, searching/)."""
 
-    k1: float = 1.6
+    k1: float = 1.2
     b: float = 0.8
     variant: str = "bm25l"  # bm25, bm25l, bm25+
     delta: float = 0.25  # BM25L / BM25+
@@ -70,9 +71,9 @@ class Config:
     idf_power: float = 1.0
     prox_weight: float = 0.6
     prox_window: int = 8
-    rm3_docs: int = 0  # 0: no feedback
-    rm3_terms: int = 20
-    rm3_weight: float = 0.3  # share of the expansion in the new query
+    rm3_docs: int = 10  # feedback (scoring/feedback.py); 0: none
+    rm3_terms: int = 10
+    rm3_weight: float = 0.2  # the relevance model's share of the new score
     title_weight: float = 1.0  # BM25F: the title's normalised frequency counts this much
     b_title: float = -1.0  # the title's own B; below 0: B
     idf: str = "lucene"  # lucene: log(1 + (N - df + .5) / (df + .5)); bm25: log((N - df + .5)
@@ -85,6 +86,18 @@ class Config:
     pair_k: float = 1.0  # pairs: saturation of a pair's count
     len_prior: float = 0.0  # a document-length prior: + this x log(its length / the average)
     query_stops: str = "function"  # words left out of queries (QUERY_STOPS; "": none)
+    exact_weight: float = 0.0  # + this x BM25L of the query's own word forms (the exact field)
+    alt_model: str = ""  # a second ranker over title + body: dph, pl2, inl2, lm ("": none)
+    alt_weight: float = 0.0  # its share, each ranker's scores scaled to the best one's
+    alt_c: float = 1.0  # PL2 / InL2's length normalisation
+    alt_mu: float = 1000.0  # Dirichlet LM's smoothing
+    fusion: str = "sum"  # sum: CombSUM of max-normalised scores; rrf: reciprocal ranks (k 60)
+    bo1_docs: int = 0  # Bo1 query expansion (Terrier): feedback documents (0: none)
+    bo1_terms: int = 10
+    bo1_beta: float = 0.4  # the expansion words' weight beside the query's (max 1)
+    rm3_min_docs: int = 1  # RM3: an expansion word must be in this many feedback documents
+    rm3_opening: bool = True  # RM3: read each feedback document's opening (SCAN_CHARS) only
+    title_pairs: float = 0.0  # re-rank: + this x idf of adjacent query pairs adjacent in the title
 
 
 @dataclass
@@ -94,6 +107,7 @@ class Query:
     stems: Counter  # stem -> how often the query holds it
     order: list[int]  # the query's stems in order, repeats kept
     unknown: bool = False  # a word no document holds (so none holds all the words)
+    exact: Counter | None = None  # the ranked words' own forms (exact field) -> how often
 
 
 class Prepared:
@@ -111,10 +125,15 @@ class Prepared:
         body_post: dict[int, dict[int, int]] = {}
         self.ids: list[str] = []
         tlen, blen, self.sequences = [], [], []
+        exact_vocab: dict[str, int] = {}
+        exact_post: dict[int, dict[int, int]] = {}
+        elen, self.title_words = [], []
         for n, (docid, title, body) in enumerate(corpus_rows(folder / "corpus.jsonl")):
             self.ids.append(docid)
             tlen.append(_count_into(title, vocab, title_post, n, term_of))
             blen.append(_count_into(body, vocab, body_post, n, term_of))
+            elen.append(_count_into(f"{title}\n{body}", exact_vocab, exact_post, n, exact_term))
+            self.title_words.append(len(WORD_RE.findall(title)))
             opening = f"{title}\n{body}"[:SCAN_CHARS]
             seq = [vocab.get(s, -1) if s else -1 for s in map(term_of, WORD_RE.findall(opening))]
             self.sequences.append(np.array(seq, dtype=np.int64))
@@ -133,12 +152,21 @@ class Prepared:
                 np.array([bd.get(d, 0) for d in docs], float),
             )
         self.df = {t: len(p[0]) for t, p in self.postings.items()}
+        self.cf = {t: float(p[1].sum() + p[2].sum()) for t, p in self.postings.items()}
+        self.exact_vocab = exact_vocab
+        self.exact_postings = {
+            t: (np.array(sorted(d), dtype=np.int64), np.array([d[k] for k in sorted(d)], float))
+            for t, d in exact_post.items()
+        }
+        self.elen = stored_length(elen)
+        self.eavg = (sum(elen) / self.size) or 1.0
         self.doc_tf = _doc_term_counts(self)
         self.term_of = term_of
         self.texts = {qid: texts[qid] for qid in self.qrels}
         self._queries: dict[str, list[Query]] = {}
         self.rank_of_id = np.argsort(np.argsort(np.array(self.ids)))  # ties: id descending
         self._windows: dict[tuple, float] = {}
+        self._openings: dict[int, Counter] = {}
 
     @property
     def queries(self) -> list[Query]:
@@ -164,9 +192,22 @@ class Prepared:
                     kept.append(tok)
             if any(self.term_of(w) for w in WORD_RE.findall(" ".join(kept))):
                 tokens = kept
-        stems = [s for s in map(self.term_of, WORD_RE.findall(" ".join(tokens))) if s]
+        words = WORD_RE.findall(" ".join(tokens))
+        stems = [s for s in map(self.term_of, words) if s]
         order = [self.vocab[s] for s in stems if s in self.vocab]
-        return Query(qid, len(tokens), Counter(order), order, len(order) < len(stems))
+        exact = Counter(
+            self.exact_vocab[exact_term(w)]
+            for w in words
+            if self.term_of(w) and exact_term(w) in self.exact_vocab
+        )
+        return Query(qid, len(tokens), Counter(order), order, len(order) < len(stems), exact)
+
+    def opening_tf(self, doc: int) -> Counter:
+        """The term counts of a document's opening (title and body, SCAN_CHARS), as read."""
+        found = self._openings.get(doc)
+        if found is None:
+            found = self._openings[doc] = Counter(t for t in self.sequences[doc].tolist() if t >= 0)
+        return found
 
     def idf(self, term: int, kind: str = "lucene") -> float:
         df = self.df[term]
@@ -402,12 +443,131 @@ def query_stops(name: str) -> frozenset[str]:
     return frozenset(w for part in name.split("+") for w in QUERY_STOPS[part].split())
 
 
+def exact_scores(c: Prepared, q: Query, cfg: Config) -> np.ndarray:
+    """BM25L of the query's own word forms in the exact field (title + body, unstemmed)."""
+    score = np.zeros(c.size)
+    enorm = 1 - cfg.b + cfg.b * c.elen / c.eavg
+    for term, n in (q.exact or {}).items():
+        docs, tf = c.exact_postings[term]
+        df = len(docs)
+        w = math.log(1 + (c.size - df + 0.5) / (df + 0.5)) * qtf_weight(cfg.qtf, n)
+        score[docs] += w * saturate(tf / enorm[docs], cfg)
+    return score
+
+
+def alt_scores(c: Prepared, weights: dict[int, float], cfg: Config) -> np.ndarray:
+    """A second ranker over title + body as one field: DFR (DPH, PL2, InL2) or Dirichlet LM.
+
+    As Terrier writes them; each query word weighted by its query-term frequency.
+    """
+    length = c.tlen + c.blen
+    avg = float(length.mean()) or 1.0
+    tokens = float(length.sum()) or 1.0
+    score = np.zeros(c.size)
+    matched = np.zeros(c.size, dtype=bool)
+    for term, w in weights.items():
+        qtf = w / c.idf(term, cfg.idf) ** cfg.idf_power
+        docs, t, b = c.postings[term]
+        tf = t + b
+        dl = np.maximum(length[docs], tf)
+        cf, df = c.cf[term], c.df[term]
+        matched[docs] = True
+        if cfg.alt_model == "dph":
+            f = np.minimum(tf / dl, 0.999)
+            norm = (1 - f) ** 2 / (tf + 1)
+            s = norm * (
+                tf * np.log2(tf * avg / dl * c.size / cf)
+                + 0.5 * np.log2(2 * math.pi * tf * (1 - f))
+            )
+        elif cfg.alt_model in ("pl2", "inl2"):
+            tfn = tf * np.log2(1 + cfg.alt_c * avg / dl)
+            if cfg.alt_model == "pl2":
+                lam = cf / c.size
+                s = (
+                    tfn * np.log2(tfn / lam)
+                    + (lam - tfn) * math.log2(math.e)
+                    + 0.5 * np.log2(2 * math.pi * tfn)
+                ) / (tfn + 1)
+            else:
+                s = tfn * math.log2((c.size + 1) / (df + 0.5)) / (tfn + 1)
+        elif cfg.alt_model == "lm":
+            s = np.log(1 + tf / (cfg.alt_mu * cf / tokens))
+        else:
+            raise ValueError(cfg.alt_model)
+        score[docs] += qtf * np.maximum(s, 0.0)
+    if cfg.alt_model == "lm":  # the document's smoothing, for every query word
+        total = sum(w / c.idf(t, cfg.idf) ** cfg.idf_power for t, w in weights.items())
+        prior = total * np.log(cfg.alt_mu / (length + cfg.alt_mu))
+        score = np.where(matched, score + prior, 0.0)
+        score = (
+            np.where(matched, score - score[matched].min() + 1e-9, 0.0) if matched.any() else score
+        )
+    return score
+
+
+def fuse(c: Prepared, score: np.ndarray, other: np.ndarray, cfg: Config) -> np.ndarray:
+    """BM25's scores fused with another ranker's, on BM25's scale."""
+    if cfg.fusion == "rrf":
+        out = np.zeros(c.size)
+        for s, w in ((score, 1 - cfg.alt_weight), (other, cfg.alt_weight)):
+            ids = np.flatnonzero(s > 0)
+            order = ids[np.lexsort((c.rank_of_id[ids], -s[ids]))]
+            out[order] += w / (60 + np.arange(1, len(order) + 1))
+        top_score = score.max() or 1.0
+        return out / (out.max() or 1.0) * top_score
+    top_score, top_other = score.max() or 1.0, other.max() or 1.0
+    return (1 - cfg.alt_weight) * score + cfg.alt_weight * other * top_score / top_other
+
+
+def bo1(c: Prepared, weights: dict[int, float], score: np.ndarray, cfg: Config) -> dict:
+    """Terrier's Bo1 expansion: words of the best documents, weighted by their informativeness.
+
+    Each word of the feedback documents: tfx log2((1 + Pn) / Pn) + log2(1 + Pn), Pn its
+    collection frequency over N; the best bo1_terms join the query with beta x w / max w
+    beside the query's own qtf / max qtf.
+    """
+    fb = top(c, score, cfg.bo1_docs)
+    if not len(fb):
+        return weights
+    tfx: Counter = Counter()
+    for d in fb.tolist():
+        tfx.update(c.doc_tf[d])
+    info = {}
+    for term, x in tfx.items():
+        if c.df[term] < 2:
+            continue
+        pn = c.cf[term] / c.size
+        info[term] = x * math.log2((1 + pn) / pn) + math.log2(1 + pn)
+    best = sorted(info, key=lambda t: -info[t])[: cfg.bo1_terms]
+    if not best:
+        return weights
+    top_info = info[best[0]]
+    plain = {t: w / c.idf(t, cfg.idf) ** cfg.idf_power for t, w in weights.items()}
+    top_q = max(plain.values())
+    out = {t: w / top_q for t, w in plain.items()}
+    for t in best:
+        out[t] = out.get(t, 0.0) + cfg.bo1_beta * info[t] / top_info
+    return {t: w * top_q * c.idf(t, cfg.idf) ** cfg.idf_power for t, w in out.items()}
+
+
+def title_pair_bonus(c: Prepared, doc: int, pairs: list[tuple[int, int]], cfg: Config) -> float:
+    """The idf of each adjacent pair of query words that stands adjacent in the title."""
+    seq = c.sequences[doc][: c.title_words[doc]]
+    if len(seq) < 2:
+        return 0.0
+    bigrams = set(zip(seq.tolist(), seq[1:].tolist(), strict=False))
+    return sum((c.idf(a, cfg.idf) + c.idf(b, cfg.idf)) / 2 for a, b in pairs if (a, b) in bigrams)
+
+
 def rank(c: Prepared, q: Query, cfg: Config, norms) -> list[int]:
     """The top 10 document numbers for q under cfg."""
     weights = query_weights(c, q, cfg)
     if not weights:
         return []
-    score = all_words(c, q, weights, base_scores(c, weights, cfg, norms), cfg)
+    score = scores(c, q, weights, cfg, norms)
+    if cfg.bo1_docs:
+        weights = bo1(c, weights, score, cfg)
+        score = scores(c, q, weights, cfg, norms)
     if cfg.len_prior:
         length = (c.tlen + c.blen) / (c.tavg + c.bavg)
         score = np.where(score > 0, score + cfg.len_prior * np.log(np.maximum(length, 0.05)), 0)
@@ -425,10 +585,25 @@ def rank(c: Prepared, q: Query, cfg: Config, norms) -> list[int]:
             if cfg.prox_mode == "both":
                 pairs = query_pairs(q)
                 bonus = bonus + np.array([pair_bonus(c, d, pairs, cfg) for d in head])
+        if cfg.title_pairs:
+            pairs = query_pairs(q)
+            bonus = bonus + cfg.title_pairs / cfg.prox_weight * np.array(
+                [title_pair_bonus(c, d, pairs, cfg) for d in head]
+            )
         head_scores = score[head] + cfg.prox_weight * bonus
         order = np.lexsort((-c.rank_of_id[head], -head_scores))
         head = head[order]
     return head[:10].tolist()
+
+
+def scores(c: Prepared, q: Query, weights: dict[int, float], cfg: Config, norms) -> np.ndarray:
+    """Every document's score before the re-rank: BM25F, fused and added to, all words."""
+    score = base_scores(c, weights, cfg, norms)
+    if cfg.alt_model and cfg.alt_weight:
+        score = fuse(c, score, alt_scores(c, weights, cfg), cfg)
+    if cfg.exact_weight:
+        score = score + cfg.exact_weight * np.where(score > 0, exact_scores(c, q, cfg), 0.0)
+    return all_words(c, q, weights, score, cfg)
 
 
 def top(c: Prepared, score: np.ndarray, k: int) -> np.ndarray:
@@ -439,29 +614,37 @@ def top(c: Prepared, score: np.ndarray, k: int) -> np.ndarray:
 
 
 def rm3(c: Prepared, q: Query, weights, score, cfg: Config, norms) -> np.ndarray:
-    """RM3: the original words mixed with the words of the best documents, rescored.
+    """RM3: the first scores mixed with those of the words of the best documents.
 
-    As Anserini: each feedback document weighted by its share of the scores, the
-    expansion and the query each normalised to sum to 1, then mixed and scored by BM25.
+    As Anserini: each feedback document weighted by its share of the scores, the words'
+    relevance model (their share of each document, summed so) keeps its rm3_terms best,
+    normalised to sum to 1. Unlike Anserini, the first scores stay (all-words clause and
+    all), x (1 - rm3_weight), and the expansion's BM25F scores are added x rm3_weight x the
+    query's word count, only to the documents the query matched: feedback reorders, it never
+    adds results.
     """
     fb = top(c, score, cfg.rm3_docs)
     if not len(fb):
         return score
     doc_w = score[fb] / score[fb].sum()
     model: Counter = Counter()
+    seen: Counter = Counter()
     for d, w in zip(fb.tolist(), doc_w.tolist(), strict=True):
-        tf = c.doc_tf[d]
+        tf = c.opening_tf(d) if cfg.rm3_opening else c.doc_tf[d]
+        seen.update(tf.keys())
         total = sum(tf.values()) or 1.0
         for term, n in tf.items():
             model[term] += w * n / total
+    if cfg.rm3_min_docs > 1:
+        model = Counter({t: v for t, v in model.items() if seen[t] >= cfg.rm3_min_docs})
     expansion = dict(model.most_common(cfg.rm3_terms))
     norm_e = sum(expansion.values()) or 1.0
-    plain = {t: w / c.idf(t, cfg.idf) ** cfg.idf_power for t, w in weights.items()}  # the qtf part
-    norm_q = sum(plain.values()) or 1.0
-    mixed = {t: (1 - cfg.rm3_weight) * w / norm_q for t, w in plain.items()}
-    for t, w in expansion.items():
-        mixed[t] = mixed.get(t, 0.0) + cfg.rm3_weight * w / norm_e
-    return base_scores(c, {t: w * c.idf(t) for t, w in mixed.items()}, cfg, norms)
+    norm_q = sum(w / c.idf(t, cfg.idf) ** cfg.idf_power for t, w in weights.items())
+    added = {
+        t: cfg.rm3_weight * norm_q * w / norm_e * c.idf(t, cfg.idf) for t, w in expansion.items()
+    }
+    mixed = (1 - cfg.rm3_weight) * score + base_scores(c, added, cfg, norms)
+    return np.where(score > 0, mixed, 0.0)
 
 
 def ndcg10(ranked: list[int], c: Prepared, judged: dict[str, int]) -> float:
@@ -520,7 +703,7 @@ ABLATIONS = [
     {"variant": "bm25"},
     {"variant": "bm25+"},
     {"delta": 0.5},
-    {"k1": 1.2},
+    {"k1": 1.6},
     {"k1": 2.0},
     {"b": 0.75},
     {"b": 0.9},
@@ -530,7 +713,8 @@ ABLATIONS = [
     {"prox_weight": 0.0},
     {"prox_window": 6},
     {"prox_window": 12},
-    {"rm3_docs": 10, "rm3_terms": 10, "rm3_weight": 0.4},
+    {"rm3_docs": 0},
+    {"rm3_docs": 0, "k1": 1.6},
     {"prox_depth": 100},
     {"prox_mode": "pairs", "prox_weight": 0.2},
     {"prox_mode": "both", "pair_ordered": 0.15, "pair_unordered": 0.0},
@@ -540,6 +724,28 @@ ABLATIONS = [
     {"b_title": 0.5},
     {"idf": "bm25"},
     {"idf": "classic"},
+    # The third round's levers.
+    {"rm3_weight": 0.1},
+    {"rm3_weight": 0.3},
+    {"rm3_docs": 5},
+    {"rm3_terms": 20},
+    {"rm3_min_docs": 2},
+    {"rm3_opening": False},
+    {"exact_weight": 0.1},
+    {"exact_weight": 0.3},
+    {"alt_model": "dph", "alt_weight": 1.0},
+    {"alt_model": "pl2", "alt_weight": 1.0},
+    {"alt_model": "inl2", "alt_weight": 1.0},
+    {"alt_model": "lm", "alt_weight": 1.0},
+    {"alt_model": "dph", "alt_weight": 0.3},
+    {"alt_model": "pl2", "alt_weight": 0.3},
+    {"alt_model": "inl2", "alt_weight": 0.3},
+    {"alt_model": "lm", "alt_weight": 0.3},
+    {"alt_model": "dph", "alt_weight": 0.5, "fusion": "rrf"},
+    {"rm3_docs": 0, "bo1_docs": 3, "bo1_beta": 0.4},
+    {"rm3_docs": 0, "bo1_docs": 3, "bo1_beta": 0.1},
+    {"title_pairs": 0.4},
+    {"title_pairs": 0.8},
 ]
 
 GRIDS: dict[str, dict[str, list]] = {
@@ -551,6 +757,13 @@ GRIDS: dict[str, dict[str, list]] = {
         "k1": [1.2, 1.6, 2.0],
         "b": [0.7, 0.8, 0.9],
         "prox_window": [6, 8],
+    },
+    # The third round's grid: K1, B and the window around RM3 feedback (0: none).
+    "loco-rm3": {
+        "k1": [1.2, 1.6, 2.0],
+        "b": [0.8, 0.9],
+        "prox_window": [6, 8],
+        "rm3_weight": [0.0, 0.1, 0.2, 0.3],
     },
     # The first grid (before query stop words): 96 configurations.
     "loco-first": {

@@ -173,6 +173,7 @@ def test_every_phase_checks_the_deadline(seeds_index):
         "ranking",
         "grouping",
         "sorting",
+        "feedback",
         "proximity",
         "snippets",
         "facets",

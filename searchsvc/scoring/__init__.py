@@ -1,12 +1,25 @@
 """Scoring: which documents match a query, and how well, as numpy arrays.
 
 Whoosh query --Ranker--> match mask and scores (postings read as whole blocks, BM25F)
-phrases from positions, a proximity re-rank of the best few, top-k selection
+phrases from positions, feedback from the best few (RM3), a proximity re-rank of the best
+few, top-k selection
 """
 
 from searchsvc.scoring.bm25 import idf
+from searchsvc.scoring.feedback import DOCS as FEEDBACK_DOCS
+from searchsvc.scoring.feedback import relevance_model
+from searchsvc.scoring.feedback import rescore as feedback_rescore
 from searchsvc.scoring.proximity import DEPTH as PROXIMITY_DEPTH
 from searchsvc.scoring.proximity import bonuses as proximity_bonuses
 from searchsvc.scoring.ranker import Ranker, top
 
-__all__ = ["PROXIMITY_DEPTH", "Ranker", "idf", "proximity_bonuses", "top"]
+__all__ = [
+    "FEEDBACK_DOCS",
+    "PROXIMITY_DEPTH",
+    "feedback_rescore",
+    "relevance_model",
+    "Ranker",
+    "idf",
+    "proximity_bonuses",
+    "top",
+]

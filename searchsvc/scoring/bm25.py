@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 # BM25's term-frequency saturation and length normalisation.
-K1 = 1.6
+K1 = 1.2
 B = 0.8
 # BM25L's shift of a matching document's normalised term frequency.
 DELTA = 0.25

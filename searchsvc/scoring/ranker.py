@@ -124,7 +124,13 @@ class Ranker:
         self, text: str, deadline: Deadline, repeats: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
         """A word asked of title and body: one saturated score over both fields."""
-        deadline.check("ranking")
+        return self.word(text, ranking.query_weight(repeats), deadline)
+
+    def word(
+        self, text: str, factor: float = 1.0, deadline: Deadline | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A word (stem) of title and body: its matches, its BM25F score x idf x factor."""
+        (deadline or NEVER).check("ranking")
         t_ids, t_tf = self.postings.get("title", text)
         b_ids, b_tf = self.postings.get("body", text)
         title, body = self._zeros(), self._zeros()
@@ -134,7 +140,7 @@ class Ranker:
         match[t_ids] = True
         match[b_ids] = True
         df = int(np.count_nonzero(match))
-        weight = ranking.idf(self.size, df) * ranking.query_weight(repeats)
+        weight = ranking.idf(self.size, df) * factor
         return match, ranking.word_score(title, body, weight)
 
     def word_idfs(self, words, deadline: Deadline | None = None) -> dict[str, float]:

@@ -41,7 +41,15 @@ from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
-from searchsvc.scoring import PROXIMITY_DEPTH, Ranker, proximity_bonuses, top
+from searchsvc.scoring import (
+    FEEDBACK_DOCS,
+    PROXIMITY_DEPTH,
+    Ranker,
+    feedback_rescore,
+    proximity_bonuses,
+    relevance_model,
+    top,
+)
 from searchsvc.searching.duplicates import Copy, DuplicateTable
 from searchsvc.searching.facets import FacetFilter, FacetTable
 from searchsvc.searching.query import (
@@ -334,12 +342,31 @@ def ranking(
     """The document numbers of the first `depth` matches, best first or by date."""
     deadline.check("sorting")
     if req.sort == "relevance" and req.q:
+        _with_feedback(stored, ranker, match, scores, terms, req.q, deadline)
         ranked = top(match, scores, max(depth, PROXIMITY_DEPTH))
         return _by_proximity(stored, ranker, ranked, scores, terms, deadline)[:depth]
     if req.sort == "oldest":
         return top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
     # Newest first, and the order of an empty query; undated documents last.
     return top(match, _undated_as(facets.date_keys, -np.inf), depth)
+
+
+def _with_feedback(stored, ranker: Ranker, match, scores, terms, text: str, deadline) -> None:
+    """Rescore the matches with the words of the best few (feedback.py; scores in place)."""
+    idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
+    if not idf_of:
+        return
+    head = top(match & (scores > 0), scores, FEEDBACK_DOCS)
+    if not len(head):
+        return
+    texts = []
+    for n in head:
+        deadline.check("feedback")
+        texts.append(_text(stored(int(n))))
+    model = relevance_model(texts, scores[head], deadline)
+    repeats = repeated_words(text)
+    words = sum(repeats.get(stem, 1) for stem in idf_of)
+    feedback_rescore(ranker, scores, model, words, deadline)
 
 
 def _by_proximity(

@@ -1,0 +1,77 @@
+"""Feedback (RM3): the best documents' words reorder the matches and never add one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from searchsvc.analysis import stem_term
+from searchsvc.indexing import index_paths
+from searchsvc.scoring import feedback, proximity
+from searchsvc.searching import Engine, SearchRequest
+
+
+def test_the_model_is_the_words_of_the_best_texts_summing_to_one():
+    texts = ["Irrigation canals, irrigation farms.", "The canals of the farms.", "Weather."]
+    model = feedback.relevance_model(texts, np.array([3.0, 1.0, 0.0]))
+    assert sum(model.values()) == pytest.approx(1.0)
+    # "irrigation" is half of the best text; "the" and "of" are stop words and count for nothing.
+    assert max(model, key=model.get) == stem_term("irrigation")
+    assert stem_term("weather") not in model  # its text scored 0
+    assert "the" not in model and "of" not in model
+
+
+def test_the_model_keeps_its_best_words_only():
+    text = " ".join(f"word{n} " * (n + 1) for n in range(feedback.WORDS + 5))
+    model = feedback.relevance_model([text], np.array([1.0]))
+    assert len(model) == feedback.WORDS
+    assert stem_term("word0") not in model  # the rarest left out
+
+
+def test_only_the_opening_of_a_long_text_is_read():
+    text = "filler " * (proximity.SCAN_CHARS // 7) + "irrigation " * 50
+    assert stem_term("irrigation") not in feedback.relevance_model([text], np.array([1.0]))
+
+
+def test_no_scores_no_model():
+    assert feedback.relevance_model(["irrigation"], np.array([0.0])) == {}
+
+
+BODIES = {
+    "other": "Irrigation canals farms harvest.",  # holds the model's words, not the query's
+    "p1": "Water report about weather storms today.",
+    "p2": "Water report about irrigation canals today.",  # as long as p1, and the model's words
+    "top1": "Water irrigation canals irrigation farms water.",
+    "top2": "Water water irrigation canals farms harvest.",
+}
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("feedback")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, body in BODIES.items():
+        (docs / f"{name}.md").write_text(
+            f"---\ntitle: Notice\ndate: 2024-03-01\n---\n{body}\n", encoding="utf-8"
+        )
+    index_paths(root / "ix", [docs], procs=1)
+    return root / "ix"
+
+
+def _search(index, q: str):
+    with Engine(index, cache_size=0) as engine:
+        return engine.search(SearchRequest(q=q))
+
+
+def test_feedback_lifts_the_document_that_shares_the_best_documents_words(index, monkeypatch):
+    with_feedback = _search(index, "water")
+    order = [h.id for h in with_feedback.hits]
+    assert order.index("p2") < order.index("p1")
+    monkeypatch.setattr(feedback, "WEIGHT", 0.0)  # without it, p1 and p2 tie: by number
+    without = _search(index, "water")
+    assert [h.id for h in without.hits].index("p1") < [h.id for h in without.hits].index("p2")
+    # The same results, the same count: "other" holds the model's words but not the query's.
+    assert {h.id for h in with_feedback.hits} == {h.id for h in without.hits}
+    assert with_feedback.total == without.total == 4
+    assert "other" not in order
