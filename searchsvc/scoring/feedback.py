@@ -50,7 +50,7 @@ def relevance_model(
         deadline.check("feedback")
         if score <= 0:
             continue
-        counts = Counter(s for s in map(stem_term, WORD_RE.findall(text[:SCAN_CHARS])) if s)
+        counts = Counter(filter(None, map(stem_term, WORD_RE.findall(text[:SCAN_CHARS]))))
         length = sum(counts.values()) or 1
         for stem, n in counts.items():
             model[stem] += score / total * n / length

@@ -342,18 +342,21 @@ def ranking(
     """The document numbers of the first `depth` matches, best first or by date."""
     deadline.check("sorting")
     if req.sort == "relevance" and req.q:
-        _with_feedback(stored, ranker, match, scores, terms, req.q, deadline)
+        idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
+        _with_feedback(stored, ranker, match, scores, idf_of, req.q, deadline)
         ranked = top(match, scores, max(depth, PROXIMITY_DEPTH))
-        return _by_proximity(stored, ranker, ranked, scores, terms, deadline)[:depth]
+        return _by_proximity(stored, ranked, scores, deadline, idf_of)[:depth]
     if req.sort == "oldest":
         return top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
     # Newest first, and the order of an empty query; undated documents last.
     return top(match, _undated_as(facets.date_keys, -np.inf), depth)
 
 
-def _with_feedback(stored, ranker: Ranker, match, scores, terms, text: str, deadline) -> None:
-    """Rescore the matches with the words of the best few (feedback.py; scores in place)."""
-    idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
+def _with_feedback(stored, ranker: Ranker, match, scores, idf_of, text: str, deadline) -> None:
+    """Rescore the matches with the words of the best few (feedback.py; scores in place).
+
+    `idf_of`: the query's ranked words (stems) that some document holds, and their idf.
+    """
     if not idf_of:
         return
     head = top(match & (scores > 0), scores, FEEDBACK_DOCS)
@@ -370,10 +373,9 @@ def _with_feedback(stored, ranker: Ranker, match, scores, terms, text: str, dead
 
 
 def _by_proximity(
-    stored, ranker: Ranker, ranked: np.ndarray, scores: np.ndarray, terms, deadline: Deadline
+    stored, ranked: np.ndarray, scores: np.ndarray, deadline: Deadline, idf_of: dict[str, float]
 ):
     """Re-rank the best documents with the proximity bonus (their scores updated in place)."""
-    idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
     if len(idf_of) < 2:
         return ranked
     head = ranked[:PROXIMITY_DEPTH]
