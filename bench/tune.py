@@ -16,7 +16,7 @@ models and Dirichlet LM alone or fused, Bo1 expansion, title bigrams); bench/rel
 measures the product itself; the two differ only where Whoosh's parser reads a query's
 text otherwise than as its words (tests/test_tune.py checks they rank alike).
 
-    nice -n 10 python bench/tune.py ../shared/relevance [--grid ablation|loco|base]
+    nice -n 10 python bench/tune.py ../shared/relevance [--grid ablation|loco-rm3|loco|base]
                                     [--set key=value] [--axis key=v1,v2] [--keep-stop-words]
                                     [--stemmer porter|lancaster|s|none]
 """
@@ -758,8 +758,16 @@ GRIDS: dict[str, dict[str, list]] = {
         "b": [0.7, 0.8, 0.9],
         "prox_window": [6, 8],
     },
-    # The third round's grid: K1, B and the window around RM3 feedback (0: none).
+    # The third round's grid (bench/README.md): K1, B and the window, with and without
+    # feedback at weight 0.2: 24 configurations.
     "loco-rm3": {
+        "k1": [1.2, 1.6, 2.0],
+        "b": [0.8, 0.9],
+        "prox_window": [6, 8],
+        "rm3_weight": [0.0, 0.2],
+    },
+    # The same with the feedback's weight free too: 48 configurations.
+    "loco-rm3-weights": {
         "k1": [1.2, 1.6, 2.0],
         "b": [0.8, 0.9],
         "prox_window": [6, 8],
