@@ -86,7 +86,7 @@ class Config:
     pair_k: float = 1.0  # pairs: saturation of a pair's count
     len_prior: float = 0.0  # a document-length prior: + this x log(its length / the average)
     query_stops: str = "function"  # words left out of queries (QUERY_STOPS; "": none)
-    exact_weight: float = 0.0  # + this x BM25L of the query's own word forms (the exact field)
+    exact_weight: float = 0.1  # + this x BM25L of the query's own word forms (the exact field)
     alt_model: str = ""  # a second ranker over title + body: dph, pl2, inl2, lm ("": none)
     alt_weight: float = 0.0  # its share, each ranker's scores scaled to the best one's
     alt_c: float = 1.0  # PL2 / InL2's length normalisation
@@ -601,9 +601,10 @@ def scores(c: Prepared, q: Query, weights: dict[int, float], cfg: Config, norms)
     score = base_scores(c, weights, cfg, norms)
     if cfg.alt_model and cfg.alt_weight:
         score = fuse(c, score, alt_scores(c, weights, cfg), cfg)
+    score = all_words(c, q, weights, score, cfg)
     if cfg.exact_weight:
         score = score + cfg.exact_weight * np.where(score > 0, exact_scores(c, q, cfg), 0.0)
-    return all_words(c, q, weights, score, cfg)
+    return score
 
 
 def top(c: Prepared, score: np.ndarray, k: int) -> np.ndarray:

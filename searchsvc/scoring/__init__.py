@@ -9,6 +9,7 @@ from searchsvc.scoring.bm25 import idf
 from searchsvc.scoring.feedback import DOCS as FEEDBACK_DOCS
 from searchsvc.scoring.feedback import relevance_model
 from searchsvc.scoring.feedback import rescore as feedback_rescore
+from searchsvc.scoring.forms import form_scores
 from searchsvc.scoring.proximity import DEPTH as PROXIMITY_DEPTH
 from searchsvc.scoring.proximity import bonuses as proximity_bonuses
 from searchsvc.scoring.ranker import Ranker, top
@@ -17,6 +18,7 @@ __all__ = [
     "FEEDBACK_DOCS",
     "PROXIMITY_DEPTH",
     "feedback_rescore",
+    "form_scores",
     "relevance_model",
     "Ranker",
     "idf",

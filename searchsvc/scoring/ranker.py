@@ -106,6 +106,10 @@ class Ranker:
             return match, np.where(match, score, 0.0)
         return np.logical_or.reduce([m for m, _ in parts]), score
 
+    def field_word(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term of one field: its matches and its BM25 score (as a Term node scores)."""
+        return self._term(fieldname, text)
+
     def _term(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         ids, tf = self.postings.get(fieldname, text)
         match, score = np.zeros(self.size, dtype=bool), self._zeros()

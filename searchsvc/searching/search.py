@@ -46,6 +46,7 @@ from searchsvc.scoring import (
     PROXIMITY_DEPTH,
     Ranker,
     feedback_rescore,
+    form_scores,
     proximity_bonuses,
     relevance_model,
     top,
@@ -59,6 +60,7 @@ from searchsvc.searching.query import (
     plain_words,
     query_terms,
     read_query,
+    without_function_words,
 )
 from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
 from searchsvc.searching.spelling import Speller
@@ -343,6 +345,9 @@ def ranking(
     deadline.check("sorting")
     if req.sort == "relevance" and req.q:
         idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
+        forms = own_forms(req.q, idf_of)
+        if forms:
+            scores[:] = np.where(scores > 0, scores + form_scores(ranker, forms, deadline), 0.0)
         _with_feedback(stored, ranker, match, scores, idf_of, req.q, deadline)
         ranked = top(match, scores, max(depth, PROXIMITY_DEPTH))
         return _by_proximity(stored, ranked, scores, deadline, idf_of)[:depth]
@@ -350,6 +355,12 @@ def ranking(
         return top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
     # Newest first, and the order of an empty query; undated documents last.
     return top(match, _undated_as(facets.date_keys, -np.inf), depth)
+
+
+def own_forms(text: str, idf_of) -> Counter[str]:
+    """The query's ranked words as typed (folded, not stemmed), and how often it has each."""
+    kept = " ".join(without_function_words(text.split()))
+    return Counter(exact_term(w) for w in WORD_RE.findall(kept) if stem_term(w) in idf_of)
 
 
 def _with_feedback(stored, ranker: Ranker, match, scores, idf_of, text: str, deadline) -> None:
