@@ -85,7 +85,7 @@ def benchmark(args: argparse.Namespace, tmp: Path) -> dict:
         repeated,
         args.repeat_concurrency,
     )
-    out["repeated_pool"] = args.repeat
+    out["repeated_pool"] = len(repeated or [])
     db = Path(args.peer_db) if args.peer_db else None
     if args.peer:
         progress(f"building the FTS5 peer from {args.peer}")
