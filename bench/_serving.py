@@ -51,21 +51,16 @@ def searchsvc_command(index_dir: Path, port: int, workers: int) -> list[str]:
     """The `searchsvc serve` command line of this virtualenv."""
     exe = Path(sys.executable).with_name("searchsvc")
     base = [str(exe)] if exe.exists() else [sys.executable, "-m", "searchsvc"]
-    return [*base, "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)] + [
-        "--index-dir",
-        str(index_dir),
-    ]
+    options = {"--host": HOST, "--port": port, "--workers": workers, "--index-dir": index_dir}
+    return [*base, "serve", *(str(x) for pair in options.items() for x in pair)]
 
 
 def peer_command(db_path: Path, port: int, workers: int) -> list[str]:
-    """The FTS5 peer's command line (bench/fts5_app.py serve)."""
+    """The FTS5 app's command line (bench/fts5_app.py serve)."""
     script = Path(__file__).with_name("fts5_app.py")
-    return [sys.executable, str(script), "serve", str(db_path), "--host", HOST] + [
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+    options = {"--host": HOST, "--port": port, "--workers": workers}
+    serve = [sys.executable, str(script), "serve", str(db_path)]
+    return serve + [str(x) for pair in options.items() for x in pair]
 
 
 @dataclass
@@ -106,6 +101,10 @@ def start(
     try:
         server.first_request_s = _first_answer(server, first_path, started + READY_TIMEOUT)
         server.launch_to_answer_s = time.perf_counter() - started
+    except SystemExit as exc:
+        stop(server)
+        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+        raise SystemExit("\n".join([str(exc), f"its log ({log_path}) ends:", *tail])) from None
     except BaseException:
         stop(server)
         raise

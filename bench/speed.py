@@ -208,14 +208,13 @@ def http(
     progress = partial(_progress, args)
     workers, duration = args.workers, args.http_duration
     progress(f"HTTP: searchsvc serve, {duration:g} s at concurrency {HTTP_CONCURRENCY}")
+    levels = [HTTP_CONCURRENCY]
+    log = tmp / "serve.log"
     ours = _serving.measure_searchsvc(
-        index_dir, pool, [HTTP_CONCURRENCY], duration, workers, tmp / "serve.log",
-        result_cache=False,
-    )  # fmt: skip
-    progress(f"HTTP: the FTS5 app, {duration:g} s at concurrency {HTTP_CONCURRENCY}")
-    peer = _serving.measure_peer(
-        db_path, pool, [HTTP_CONCURRENCY], duration, workers, tmp / "peer.log"
+        index_dir, pool, levels, duration, workers, log, result_cache=False
     )
+    progress(f"HTTP: the FTS5 app, {duration:g} s at concurrency {HTTP_CONCURRENCY}")
+    peer = _serving.measure_peer(db_path, pool, levels, duration, workers, tmp / "peer.log")
     return {"workers": workers, "duration_s": duration, "searchsvc": ours, "fts5": peer}
 
 
