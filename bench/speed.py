@@ -61,7 +61,15 @@ from _targets import print_targets, targets
 from _workload import KINDS, BenchQuery, make_queries, query_pool, read_docs
 
 from searchsvc.indexing import IndexReport
-from searchsvc.searching import Backend, SearchError, open_backend
+from searchsvc.searching import (
+    Backend,
+    DeleteRefusedError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    SearchError,
+    open_backend,
+)
 
 NEW_DOCUMENTS = 50
 HTTP_CONCURRENCY = 16
@@ -73,17 +81,20 @@ MILLION = 1_000_000
 
 
 def indexing(corpus: Path, index_dir: Path, tmp: Path, skip_build: bool, procs: int) -> dict:
-    """Full build (unless skipped), then no-op reindex and 50 documents added on a copy.
+    """Full build (unless skipped), no-op reindex, then 50 documents added to a copy.
 
     The copy keeps the measured index what the full build made, the same releases as the
-    FTS5 app's; a given index (--skip-build) is left as it was.
+    FTS5 app's. A given index (--skip-build) is left as it was: both reindex on a copy.
     """
     out: dict = {"procs": procs}
+    copy = tmp / "index-copy"
     if not skip_build:
         out["full_build"] = build(index_dir, [corpus], procs)
-    copy = tmp / "index-copy"
-    shutil.copytree(index_dir, copy, symlinks=True)
-    out["noop_reindex"] = _report(open_backend(copy).index([corpus], procs=procs))
+        out["noop_reindex"] = _report(open_backend(index_dir).index([corpus], procs=procs))
+        shutil.copytree(index_dir, copy, symlinks=True)
+    else:
+        shutil.copytree(index_dir, copy, symlinks=True)
+        out["noop_reindex"] = _report(open_backend(copy).index([corpus], procs=procs))
     extra = tmp / "new-documents"
     write_new_documents(corpus, extra, NEW_DOCUMENTS)
     out["add_50"] = _report(open_backend(copy).index([corpus, extra], procs=procs))
@@ -659,7 +670,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sample needs a positive number of files")
     if args.growth < 2:
         parser.error("--growth needs a factor of 2 or more")
-    report = benchmark(args)
+    try:
+        report = benchmark(args)
+    except (IndexDamagedError, IndexLockedError, IndexNotFoundError, DeleteRefusedError) as exc:
+        raise SystemExit(f"speed.py: {exc}") from None
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
