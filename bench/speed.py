@@ -418,6 +418,12 @@ def print_report(r: dict) -> None:
         f"{r['peak_rss_mb_index_workers']:,.0f} MiB"
     )
     spent = ", ".join(f"{k} {v:,.0f} s" for k, v in r["phase_seconds"].items())
+    busy = max(r["machine_before"]["load_average"][0], r["machine_after"]["load_average"][0])
+    if busy > 0.5 * (r["machine_before"]["nproc"] or 1):
+        print(
+            f"\nWARNING: a load average of {busy} on {r['machine_before']['nproc']} cores: other "
+            "work shared the machine, and every figure below is slower than a quiet run's."
+        )
     print(f"\nTargets (issue 15), run of {r['run_seconds']:,} s started {r['started']} ({spent})")
     print_targets(r["targets"])
     print(machine_line(r["machine_before"]["load_average"], r["machine_after"]["load_average"]))

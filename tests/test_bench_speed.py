@@ -190,3 +190,26 @@ def test_each_target_is_marked_against_the_issues_threshold(mods, ours, errors, 
     assert rows["HTTP at 1x, distinct queries, c=16, req/s against the FTS5 app"] == mark
     assert rows["first query after serve starts, at 1x"] == "pass"
     assert rows["query p95 at 10x against 1x"] == "not run"
+
+
+@pytest.mark.slow
+def test_speed_py_runs_end_to_end_on_a_small_corpus(tmp_path):
+    """Every part of bench/speed.py, on the test documents: the harness still fits the
+    engine it measures (its figures here mean nothing; a quiet full run gives them)."""
+    corpus = Path(__file__).parent / "data" / "docs"
+    cmd = [sys.executable, str(BENCH / "speed.py"), "--corpus", str(corpus), "--json"]
+    cmd += ["--growth", "2", "--http-duration", "1", "--queries", "20"]
+    cmd += ["--million", str(tmp_path / "synthetic"), "--million-releases", "30"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    n = report["documents"]
+    assert n == report["fts5_build"]["releases"] > 0  # the same releases on both sides
+    assert report["growth"]["documents"] == 2 * n
+    assert report["million"]["build"]["total"] == 30
+    for h in (report["http"], report["growth"]["http"]):
+        assert h["searchsvc"]["levels"][0]["errors"] == h["fts5"]["levels"][0]["errors"] == 0
+        assert h["searchsvc"]["worker_peak_rss_mb"] > 0
+    marks = {t["mark"] for t in report["targets"]}
+    assert marks <= {"pass", "MISS", "stated"}  # every target measured
+    assert len(report["targets"]) == 17
