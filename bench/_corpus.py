@@ -176,10 +176,10 @@ def shuffled_sentences(body: str, rng: random.Random) -> str:
 
 
 def synthetic_bytes(sources: Sequence[tuple[dict, str]], n: int) -> int:
-    """About how many bytes n synthetic releases take on disk."""
+    """About how many bytes n synthetic releases take on disk (in 4 KiB blocks)."""
     sample = [synthetic_release(sources, i, 0)[1] for i in range(min(len(sources), 500))]
-    mean = sum(len(t.encode("utf-8")) for t in sample) / max(len(sample), 1)
-    return int(mean * n)
+    blocks = sum(-(-len(t.encode("utf-8")) // 4096) for t in sample) / max(len(sample), 1)
+    return int(blocks * 4096 * n)
 
 
 def write_synthetic(corpus: Path, target: Path, n: int, seed: int = 11, procs: int = 1) -> dict:

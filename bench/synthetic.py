@@ -7,7 +7,8 @@
 
 The same arguments write the same files; a hidden mark (.synthetic.json) lets a later run
 (or `speed.py --million DIR`) reuse the folder instead of writing it again. 1,000,000
-releases take about 12 GB, and their index several times that: it checks the free space.
+releases take about 12 GB, and their index two to three times that: it checks the space
+the files need.
 
     python bench/synthetic.py DIR [--releases 1000000] [--corpus PATH] [--seed 11] [--procs 2]
 """
