@@ -190,7 +190,8 @@ def write_synthetic(corpus: Path, target: Path, n: int, seed: int = 11, procs: i
         return {**wanted, "reused": True}
     sources = read_sources(corpus)
     need = synthetic_bytes(sources, n)
-    free = shutil.disk_usage(target.parent if not target.exists() else target).free
+    existing = next(p for p in (target, *target.resolve().parents) if p.exists())
+    free = shutil.disk_usage(existing).free
     if need > free * 0.9:
         raise SystemExit(
             f"{n:,} synthetic releases need about {need / 2**30:.1f} GiB; "
