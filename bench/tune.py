@@ -732,7 +732,7 @@ ABLATIONS = [
     {"rm3_terms": 20},
     {"rm3_min_docs": 2},
     {"rm3_opening": False},
-    {"exact_weight": 0.1},
+    {"exact_weight": 0.0},
     {"exact_weight": 0.3},
     {"alt_model": "dph", "alt_weight": 1.0},
     {"alt_model": "pl2", "alt_weight": 1.0},
@@ -760,19 +760,21 @@ GRIDS: dict[str, dict[str, list]] = {
         "prox_window": [6, 8],
     },
     # The third round's grid (bench/README.md): K1, B and the window, with and without
-    # feedback at weight 0.2: 24 configurations.
+    # feedback at weight 0.2, with and without the query's own word forms: 48 configurations.
     "loco-rm3": {
         "k1": [1.2, 1.6, 2.0],
         "b": [0.8, 0.9],
         "prox_window": [6, 8],
         "rm3_weight": [0.0, 0.2],
+        "exact_weight": [0.0, 0.1],
     },
-    # The same with the feedback's weight free too: 48 configurations.
+    # Without the word forms, the feedback's weight free too: 48 configurations.
     "loco-rm3-weights": {
         "k1": [1.2, 1.6, 2.0],
         "b": [0.8, 0.9],
         "prox_window": [6, 8],
         "rm3_weight": [0.0, 0.1, 0.2, 0.3],
+        "exact_weight": [0.0],
     },
     # The first grid (before query stop words): 96 configurations.
     "loco-first": {

@@ -8,12 +8,13 @@
 
 Lavrenko and Croft's relevance model as Anserini's RM3 reads it, with one difference: the
 first scores are kept as they are, only scaled (the all-words clause, phrases, everything
-the query asked, rather than the query's words alone rescored), and only the documents the query matched are rescored, so feedback reorders the results
-and never adds any. A query of ten words and its model weigh alike whatever its length
-(x the word count, as the model sums to 1). With K1 1.2 it is worth +0.009 nDCG@10 on
-cranfield, about 0 on cisi and -0.001 on npl and scifact's training queries; three of the
-four leave-one-collection-out folds choose it, the weight 0.2 fixed beforehand (the folds
-do not agree on a weight of their own: bench/README.md). Only the best few openings are
+the query asked, rather than the query's words alone rescored), and only the documents the
+query matched are rescored, so feedback reorders the results and never adds any. A query
+and its model weigh alike whatever the query's length (x the word count, as the model sums
+to 1). With K1 1.2 it is worth +0.009 nDCG@10 on cranfield, about 0 on cisi and -0.001 on
+npl and scifact's training queries; every leave-one-collection-out fold chooses it with
+the query's own word forms (forms.py), the weight 0.2 fixed beforehand (the folds do not
+agree on a weight of their own: bench/README.md). Only the best few openings are
 read, the proximity re-rank reads them again from the same cache, and the model's words
 cost one posting list each.
 """
