@@ -100,26 +100,34 @@ class BulkSegmentWriter:
         for name in names:
             if name not in self.schema:
                 raise UnknownFieldError(f"No field named {name!r} in {self.schema}")
-        if self.perdoc is None:
-            self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
-        perdoc, docnum = self.perdoc, self.docnum
-        perdoc.start_doc(docnum)
+        # Everything that may fail first (analysis, column values), so that a document
+        # that fails leaves nothing behind: Whoosh's cancel_doc() keeps its lengths.
+        rows = []
         try:
             for name in names:
                 value = fields[name]
                 if value is None:
                     continue
                 field = self.schema[name]
-                length = self._postings(name, field).add(docnum, value) if field.indexed else 0
+                postings = self._postings(name, field) if field.indexed else None
+                length = postings.add(self.docnum, value) if postings else 0
                 custom = fields.get(f"_stored_{name}", value)
-                perdoc.add_field(name, field, custom if field.stored else None, length)
-                if field.column_type and custom is not None:
-                    perdoc.add_column_value(name, field.column_type, field.to_column_value(custom))
+                columned = bool(field.column_type) and custom is not None
+                column = field.to_column_value(custom) if columned else None
+                stored = custom if field.stored else None
+                rows.append((name, field, stored, length, columned, column))
         except Exception:
-            perdoc.cancel_doc()
             for postings in self.fields.values():
-                postings.discard(docnum)
+                postings.discard(self.docnum)
             raise
+        if self.perdoc is None:
+            self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
+        perdoc = self.perdoc
+        perdoc.start_doc(self.docnum)
+        for name, field, stored, length, columned, column in rows:
+            perdoc.add_field(name, field, stored, length)
+            if columned:
+                perdoc.add_column_value(name, field.column_type, column)
         perdoc.finish_doc()
         self.docnum += 1
 
