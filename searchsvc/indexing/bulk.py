@@ -37,6 +37,7 @@ import pickle
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,7 @@ class BulkSegmentWriter:
         # Everything that may fail first (analysis, column values), so that a document
         # that fails leaves nothing behind: Whoosh's cancel_doc() keeps its lengths.
         rows = []
+        words = _DocumentWords()
         try:
             for name in names:
                 value = fields[name]
@@ -110,7 +112,7 @@ class BulkSegmentWriter:
                     continue
                 field = self.schema[name]
                 postings = self._postings(name, field) if field.indexed else None
-                length = postings.add(self.docnum, value) if postings else 0
+                length = postings.add(self.docnum, value, words) if postings else 0
                 custom = fields.get(f"_stored_{name}", value)
                 columned = bool(field.column_type) and custom is not None
                 column = field.to_column_value(custom) if columned else None
@@ -213,7 +215,7 @@ class _Table:
 class _Postings:
     """A field's postings, collected a document at a time."""
 
-    def add(self, docnum: int, value) -> int:
+    def add(self, docnum: int, value, words: _DocumentWords) -> int:
         """Analyse value as the document's field; its length (tokens counted)."""
         raise NotImplementedError
 
@@ -246,27 +248,29 @@ class _Words(_Postings):
         self.freqs: list[np.ndarray] = []  # ... and how often each occurs
         self.poses: list[np.ndarray] = []  # ... and their positions, grouped by term
 
-    def add(self, docnum: int, value) -> int:
-        words = analysis.words(value)
+    def add(self, docnum: int, value, words: _DocumentWords) -> int:
+        found = words(value)
         ids = self.word_ids
         try:
-            seq = [ids[w] for w in words]
-        except KeyError:
-            for w in words:
-                if w not in ids:
-                    term = self.term_of(w)
-                    ids[w] = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
-            seq = [ids[w] for w in words]
+            seq = _lookup(ids, found)
+        except KeyError:  # words new to the segment: their terms, once each
+            for w in set(found).difference(ids):
+                term = self.term_of(w)
+                ids[w] = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
+            seq = _lookup(ids, found)
         tids = np.array(seq, dtype=np.int32)
-        if len(tids) and tids.min() < 0:
-            tids = tids[tids >= 0]
+        tids = tids[tids >= 0]  # stop words: no term, no position
         if not len(tids):
             return 0
         if self.positions:
             order = np.argsort(tids, kind="stable")  # positions ascending within each term
             grouped = tids[order]
-            first = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-            uniq, counts = grouped[first], np.diff(np.r_[first, len(grouped)])
+            change = np.empty(len(grouped), dtype=bool)
+            change[0] = True
+            np.not_equal(grouped[1:], grouped[:-1], out=change[1:])
+            first = np.flatnonzero(change)
+            uniq = grouped[first]
+            counts = np.diff(first, append=len(grouped))
             self.poses.append(order)
         else:
             uniq, counts = np.unique(tids, return_counts=True)
@@ -318,6 +322,38 @@ class _Words(_Postings):
         return table
 
 
+def _lookup(ids: dict[str, int], words: list[str]) -> tuple[int, ...]:
+    """Each word's id, in one C loop (itemgetter); KeyError for a word not seen yet."""
+    if len(words) > 1:
+        return itemgetter(*words)(ids)
+    return tuple(ids[w] for w in words)
+
+
+class _DocumentWords:
+    """words(text) for the texts of one document, each text split once.
+
+    A text that is another one after a newline (the exact field: title, newline, body)
+    splits only what comes before: no word spans a newline (analysis.WORD_RE), so the
+    words of a + "\n" + b are the words of a, then those of b.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[str]] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = self._split(text)
+        return found
+
+    def _split(self, text: str) -> list[str]:
+        for known, found in self.seen.items():
+            n = len(known)
+            if n and len(text) > n and text[-n - 1] == "\n" and text.endswith(known):
+                return analysis.words(text[: -n - 1]) + found
+        return analysis.words(text)
+
+
 class _Terms(_Postings):
     """Any other indexed field: Whoosh's field.index(value), once per document."""
 
@@ -330,7 +366,7 @@ class _Terms(_Postings):
         self.values: list[bytes] = []
         self.doc_lengths: dict[int, int] = {}
 
-    def add(self, docnum: int, value) -> int:
+    def add(self, docnum: int, value, words: _DocumentWords) -> int:
         length = 0
         vocab = self.vocab
         for tbytes, freq, weight, vbytes in self.field.index(value):
