@@ -101,8 +101,8 @@ def main() -> None:
                 spent[k] for k in ("commit", "write_manifest", "write_checksums", "swap_in")
             )
             print(
-                f"  parent, serial: {serial:.2f} s = before the workers "
-                f"{spent['before the workers']:.2f} + commit {spent['commit']:.2f} + manifest "
+                f"  parent, serial: {serial:.2f} s = discovery, stat, claims "
+                f"{spent['the rest']:.2f} + commit {spent['commit']:.2f} + manifest "
                 f"{spent['write_manifest']:.2f} + checksums {spent['write_checksums']:.2f} + swap "
                 f"{spent['swap_in']:.2f}; reading and writing (workers) {spent['_build']:.1f}"
             )
