@@ -97,6 +97,8 @@ def main() -> None:
                 f"round {r + 1}, {name}: {docs:,} releases, {wall:.1f} s wall "
                 f"({docs / wall:,.0f} releases/s), {cpu:.1f} s CPU; load average before {load:.1f}"
             )
+            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            print(f"  peak RSS of a worker so far (any build of this run): {rss:,.0f} MiB")
             serial = spent["the rest"] + sum(
                 spent[k] for k in ("commit", "write_manifest", "write_checksums", "swap_in")
             )

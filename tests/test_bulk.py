@@ -99,7 +99,7 @@ def build(gen, docs: list[Document], way: str):
         segment_writer = bulk.BulkSegmentWriter(ix)
         for doc in docs:
             writing.add_document(segment_writer, doc)
-        writing.commit(writing.open_writer(ix), [segment_writer.finish()])
+        writing.commit(writing.open_writer(ix), segment_writer.finish())
     ix.close()
     return gen
 
@@ -275,6 +275,43 @@ def test_a_parallel_build_writes_the_same_index_in_bulk(tmp_path, corpus, monkey
     assert differences(*dumps) == []
 
 
+def by_id(gen) -> dict:
+    """What an index holds, by document id rather than by segment and number."""
+    out: dict = {}
+    ix = open_dir(str(gen))
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            ids = [leaf.stored_fields(n)["id"] for n in range(leaf.doc_count_all())]
+            for n, doc_id in enumerate(ids):
+                out["stored", doc_id] = leaf.stored_fields(n)
+                for name in ("title", "body", "exact"):
+                    out["length", name, doc_id] = leaf.doc_field_length(n, name)
+            for name in ix.schema.names():
+                if not ix.schema[name].indexed:
+                    continue
+                for term in leaf.lexicon(name):
+                    matcher = leaf.postings(name, term)
+                    while matcher.is_active():
+                        key = ("posting", name, term, ids[matcher.id()])
+                        out[key] = (matcher.weight(), matcher.value())
+                        matcher.next()
+    ix.close()
+    return out
+
+
+def test_a_full_segment_is_written_and_another_begun(tmp_path, corpus):
+    ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
+    segment_writer = bulk.BulkSegmentWriter(ix, max_tokens=20_000)
+    for doc in corpus[:80]:
+        writing.add_document(segment_writer, doc)
+    segments = segment_writer.finish()
+    writing.commit(writing.open_writer(ix), segments)
+    ix.close()
+    assert len(segments) >= 3
+    reference = build(mkgen(tmp_path / "ref"), corpus[:80], "old")
+    assert differences(by_id(tmp_path / "gen"), by_id(reference)) == []
+
+
 def test_a_failed_document_leaves_no_trace(tmp_path, corpus):
     ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
     segment_writer = bulk.BulkSegmentWriter(ix)
@@ -282,7 +319,7 @@ def test_a_failed_document_leaves_no_trace(tmp_path, corpus):
     with pytest.raises(ValueError):
         segment_writer.add_document(id="x", body="fine words", date="not a datetime")
     writing.add_document(segment_writer, corpus[1])
-    writing.commit(writing.open_writer(ix), [segment_writer.finish()])
+    writing.commit(writing.open_writer(ix), segment_writer.finish())
     ix.close()
     reference = build(mkgen(tmp_path / "ref"), corpus[:2], "old")
     assert differences(dump(tmp_path / "gen"), dump(reference)) == []
@@ -290,7 +327,7 @@ def test_a_failed_document_leaves_no_trace(tmp_path, corpus):
 
 def test_nothing_added_writes_no_segment(tmp_path):
     ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
-    assert bulk.BulkSegmentWriter(ix).finish() is None
+    assert bulk.BulkSegmentWriter(ix).finish() == []
     assert not [p for p in (tmp_path / "gen").iterdir() if p.suffix == ".seg"]
 
 

@@ -81,18 +81,33 @@ def length_bytes(lengths: np.ndarray) -> np.ndarray:
     ).astype(np.int64)
 
 
-class BulkSegmentWriter:
-    """One new segment of ix, written in bulk: add_document(**fields) as Whoosh's writers
-    take it, then finish() for the segment (None if nothing was added) to commit."""
+# Tokens (of all fields) a segment holds in memory before it is written and another begun:
+# its arrays and their sorts stay under about 0.5 GB. A worker's half of the White House
+# corpus (7,200 releases, 21 million tokens) is one segment; ten times that, seven.
+MAX_SEGMENT_TOKENS = 24_000_000
 
-    def __init__(self, ix, codec: W3Codec | None = None) -> None:
+
+class BulkSegmentWriter:
+    """New segments of ix, written in bulk: add_document(**fields) as Whoosh's writers take
+    it, then finish() for the segments to commit (one, unless it held more than
+    max_tokens; none if nothing was added)."""
+
+    def __init__(
+        self, ix, codec: W3Codec | None = None, max_tokens: int = MAX_SEGMENT_TOKENS
+    ) -> None:
         self.codec = codec or W3Codec()
-        self.storage, self.schema = ix.storage, ix.schema
+        self.ix, self.storage, self.schema = ix, ix.storage, ix.schema
         if not supports(self.schema):
             raise ValueError("the bulk writer writes no term vectors or spelling fields")
-        self.segment = self.codec.new_segment(ix.storage, ix.indexname)
+        self.max_tokens = max_tokens
+        self.written: list = []  # segments finished because they were full
+        self._begin()
+
+    def _begin(self) -> None:
+        self.segment = self.codec.new_segment(self.storage, self.ix.indexname)
         self.perdoc: Any = None  # Whoosh's per-document writer, opened by the first document
         self.docnum = 0
+        self.tokens = 0
         self.fields: dict[str, _Postings] = {}
 
     def add_document(self, **fields) -> None:
@@ -113,6 +128,7 @@ class BulkSegmentWriter:
                 field = self.schema[name]
                 postings = self._postings(name, field) if field.indexed else None
                 length = postings.add(self.docnum, value, words) if postings else 0
+                self.tokens += length
                 custom = fields.get(f"_stored_{name}", value)
                 columned = bool(field.column_type) and custom is not None
                 column = field.to_column_value(custom) if columned else None
@@ -132,6 +148,9 @@ class BulkSegmentWriter:
                 perdoc.add_column_value(name, field.column_type, column)
         perdoc.finish_doc()
         self.docnum += 1
+        if self.tokens >= self.max_tokens:
+            self.written.append(self._finish_segment())
+            self._begin()
 
     def _postings(self, name: str, field) -> _Postings:
         postings = self.fields.get(name)
@@ -145,13 +164,15 @@ class BulkSegmentWriter:
             self.fields[name] = postings
         return postings
 
-    def finish(self):
-        """Write the segment's files; the segment to commit, or None if it holds nothing."""
-        if self.perdoc is None:
-            return None
+    def finish(self) -> list:
+        """Write the last segment's files; the segments to commit (none if all are empty)."""
+        last = self._finish_segment() if self.perdoc is not None else None
+        return self.written + ([last] if last is not None else [])
+
+    def _finish_segment(self):
         self.perdoc.close()  # stored fields, lengths and columns
         if not self.docnum:
-            self.cancel()
+            self._remove_files()
             return None
         lengths = self._length_bytes()
         terms_file = self.segment.create_file(self.storage, W3Codec.TERMS_EXT)
@@ -186,10 +207,15 @@ class BulkSegmentWriter:
         return out
 
     def cancel(self) -> None:
-        """Remove whatever files the segment has written."""
+        """Remove whatever files the segments have written."""
         if self.perdoc is not None and not self.perdoc.is_closed:
             self.perdoc.close()
-        for name in self.segment.list_files(self.storage):
+        for segment in [*self.written, self.segment]:
+            self._remove_files(segment)
+        self.written = []
+
+    def _remove_files(self, segment=None) -> None:
+        for name in (segment or self.segment).list_files(self.storage):
             with contextlib.suppress(OSError):
                 self.storage.delete_file(name)
 
@@ -271,13 +297,13 @@ class _Words(_Postings):
             first = np.flatnonzero(change)
             uniq = grouped[first]
             counts = np.diff(first, append=len(grouped))
-            self.poses.append(order)
+            self.poses.append(order.astype(np.int32))
         else:
             uniq, counts = np.unique(tids, return_counts=True)
         self.docnums.append(docnum)
         self.doc_lengths.append(len(tids))
         self.terms.append(uniq)
-        self.freqs.append(counts)
+        self.freqs.append(counts.astype(np.int32))
         return len(tids) if self.scorable else 0
 
     def discard(self, docnum: int) -> None:
@@ -314,8 +340,7 @@ class _Words(_Postings):
         table.weights = freqs[order] * self.boost
         if self.positions:
             # Each posting's positions: its run of the document's positions grouped by term.
-            pos = np.concatenate(self.poses).astype(np.int64)
-            table.blob, offsets = encode_positions(pos, freqs)
+            table.blob, offsets = _encode_in_chunks(np.concatenate(self.poses), freqs)
             table.offsets = _reorder_offsets(offsets, order)
         else:
             table.fixed = freqs[order].astype(">u4").tobytes()  # Frequency's pack_uint(freq)
@@ -486,6 +511,23 @@ def encode_positions(pos: np.ndarray, counts: np.ndarray) -> tuple[bytes, np.nda
     for i, value in slow.items():
         out[offsets[i] : offsets[i + 1]] = np.frombuffer(value, dtype=np.uint8)
     return out.tobytes(), offsets
+
+
+def _encode_in_chunks(
+    pos: np.ndarray, counts: np.ndarray, chunk: int = 1 << 21
+) -> tuple[bytes, np.ndarray]:
+    """encode_positions over about chunk positions at a time: its temporaries stay small."""
+    ends = np.cumsum(counts)
+    blobs, offsets = [], [np.zeros(1, dtype=np.int64)]
+    first, done, size = 0, 0, 0
+    while first < len(counts):
+        stop = max(first + 1, int(np.searchsorted(ends, done + chunk, side="right")))
+        end = int(ends[stop - 1])
+        blob, at = encode_positions(pos[done:end].astype(np.int64), counts[first:stop])
+        blobs.append(blob)
+        offsets.append(at[1:] + size)
+        first, done, size = stop, end, size + len(blob)
+    return b"".join(blobs), np.concatenate(offsets)
 
 
 def _encode_slowly(positions: np.ndarray) -> bytes:

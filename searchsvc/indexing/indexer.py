@@ -346,10 +346,7 @@ def _build(writer, ix, run: Run, stale, plan: _Plan) -> list:
         if segment_writer is not None:
             segment_writer.cancel()
         raise
-    if segment_writer is None:
-        return []
-    segment = segment_writer.finish()
-    return [] if segment is None else [segment]
+    return [] if segment_writer is None else segment_writer.finish()
 
 
 def _segment_writer(ix):
@@ -396,7 +393,7 @@ def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
         results = pool.imap_unordered(_build_segment, chunks)
         while True:
             try:
-                segment, outcomes = results.next(timeout=PROGRESS_INTERVAL)
+                built, outcomes = results.next(timeout=PROGRESS_INTERVAL)
             except PoolTimeout:
                 meter.show(start + read.value)
                 continue
@@ -404,8 +401,7 @@ def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
                 break
             for outcome in outcomes:
                 run.record(outcome)
-            if segment is not None:
-                segments.append(segment)
+            segments.extend(built)
     meter.show(start + read.value)
     _worker_state.clear()
     return segments
@@ -440,7 +436,8 @@ def _build_segment(sources: list[SourceFile]):
         flush()
     if segment_writer is not None:
         return segment_writer.finish(), outcomes
-    return writing.finish_worker_segment(ix, writer), outcomes
+    segment = writing.finish_worker_segment(ix, writer)
+    return ([] if segment is None else [segment]), outcomes
 
 
 def _exit_with_parent() -> None:
