@@ -5,6 +5,7 @@
     finish --per field: one stable numpy sort by term, then by document-->
         postings in blocks of 128, written in Whoosh's W3 format --> the terms file
         --> one compound segment file, committed by the parent like any other segment
+        (a segment that reaches MAX_SEGMENT_TOKENS is finished and another begun)
 
 Whoosh's SegmentWriter pushes every posting through a Python sort pool, merges it back one
 posting at a time and asks the per-document reader for its length: most of a build's time
@@ -15,7 +16,9 @@ end, a stable argsort by term rank orders each field's postings by (term, docume
 statistics come from numpy reductions; a posting's positions are encoded for the whole
 field at once (encode_positions: the bytes W3's Positions format pickles, made by array
 arithmetic). Python then runs once per block and once per term: pickle the block, compress
-it, add the term's info to the terms file.
+it, add the term's info to the terms file. A word's first time in a segment costs its term
+(stemming); a document's words are found once, shared by fields whose text contains
+another's (the exact field is the title, a newline and the body).
 
 What Whoosh reads is unchanged: the same terms, postings (ids, weights, values), block
 size, block headers, term infos, lengths, stored fields and columns. Two choices differ in
