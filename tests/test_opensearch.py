@@ -120,6 +120,17 @@ TABLE = [
     (SearchRequest(q="Note: the ministers (met"), 4),  # read as words, with a notice
     (SearchRequest(q="the of and"), None),
     (SearchRequest(q="zzzqqq"), 0),
+    # Names spelled many ways (the shipped variant lists): widened, and said so.
+    (SearchRequest(q="Ashkhabad"), 2),  # also searched: Ashgabat
+    (SearchRequest(q="Ashkhabad", verbatim=True), 0),
+    (SearchRequest(q='"Ashkhabad Turkmenistan"'), None),
+    (SearchRequest(q="Berdymukhammedov"), 3),  # also searched: Berdimuhamedov
+    (SearchRequest(q="Hajiyev"), None),
+    (SearchRequest(q="title:Turkmenia"), None),
+    (SearchRequest(q="Ashkhabad NOT Berdymukhammedov"), None),
+    # Also try: other spellings the index holds, offered (transliteration.py).
+    (SearchRequest(q="Bayramow Sharifow"), 0),
+    (SearchRequest(q="Meredow"), 1),  # also searched: Meredov
 ]
 
 
@@ -157,6 +168,26 @@ def test_both_backends_answer_alike(backends, request_, total):
     assert theirs.notice == ours.notice
     assert theirs.range == ours.range
     assert theirs.timeline == ours.timeline
+    assert theirs.also_searched == ours.also_searched
+    assert theirs.also_try == ours.also_try
+    assert theirs.stories == ours.stories
+    assert [h.also for h in theirs.hits] == [() for _ in theirs.hits]  # the seeds: no copies
+
+
+def test_the_table_widens_names(backends):
+    """The variants rows are not vacuous: the embedded engine widens and offers them."""
+    engine = backends["whoosh"]
+    assert engine.search(SearchRequest(q="Ashkhabad")).also_searched == ("Ashgabat",)
+    assert engine.search(SearchRequest(q="Berdymukhammedov")).also_searched == ("Berdimuhamedov",)
+    assert engine.search(SearchRequest(q="Meredow")).also_searched
+    offered = engine.search(SearchRequest(q="Bayramow Sharifow")).also_try
+    assert offered == ("Bayramov Sharifow", "Bayramow Sharifov")
+
+
+@pytest.mark.parametrize("name", ["whoosh", "opensearch"])
+def test_the_document_page_marks_every_spelling_searched(backends, name):
+    terms = backends[name].query_terms("Ashkhabad")
+    assert "ashgabat" in terms.stems | terms.exact
 
 
 @pytest.mark.parametrize("sort", ["newest", "oldest"])
@@ -394,3 +425,104 @@ def test_both_backends_list_a_facets_values_alike(backends, request_, name, cont
     )
     assert ours.total == theirs.total > 0
     assert ours.values == theirs.values
+
+
+# -- syndicated copies: one story, on both backends ---------------------------------------------
+
+
+def _copies_corpus(root: Path) -> Path:
+    """test_duplicates' corpus: one release under two paths and re-posted with a header and
+    footer (one story of three), and another release with the same boilerplate."""
+    from test_duplicates import FOOTER, GRAIN, HEADER, SOLAR, ministry, release
+
+    for folder in ("press", "archive", "wire"):
+        (root / folder).mkdir(parents=True)
+    grain = ministry("Winter wheat harvest completed", "2024-06-13", GRAIN)
+    (root / "press" / "grain.md").write_text(grain, encoding="utf-8")
+    (root / "archive" / "grain.md").write_text(grain, encoding="utf-8")
+    wire = release("Turkmenistan completes wheat harvest", "2024-06-14", "Trend", "")
+    wire = wire.replace("\n\n\n", f"\n\n{HEADER}{GRAIN}\n\n{FOOTER}\n")
+    (root / "wire" / "grain.md").write_text(wire, encoding="utf-8")
+    solar = ministry("Solar station opens in the south", "2024-06-11", SOLAR)
+    (root / "press" / "solar.md").write_text(solar, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def copies(cluster, tmp_path):
+    """Both backends over the copies corpus, and the folder (to change it)."""
+    from searchsvc.indexing import index_paths
+
+    corpus = _copies_corpus(tmp_path / "docs")
+    index_paths(tmp_path / "index", [corpus], procs=1)
+    alias = _alias(f"copies-{tmp_path.name}")
+    theirs = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=alias))
+    theirs.index([corpus])
+    with Engine(tmp_path / "index", check_interval=0) as ours:
+        yield {"whoosh": ours, "opensearch": theirs}, corpus
+    theirs.close()
+
+
+def _groups(result) -> set[frozenset[str]]:
+    """The stories listed: each hit with the copies it also stands for."""
+    return {frozenset({h.id, *(c.id for c in h.also)}) for h in result.hits}
+
+
+GROUPING = [
+    SearchRequest(q="wheat harvest"),
+    SearchRequest(q="ministry"),  # in the boilerplate of both ministry releases
+    SearchRequest(q="wheat harvest", group=False),
+    SearchRequest(q="", sort="newest"),
+    SearchRequest(q="", sort="oldest", size=1, page=2),
+    SearchRequest(q="", source=("trend",)),  # one copy of the story matches: listed alone
+]
+
+
+def _compare_grouping(backends) -> None:
+    ours, theirs = backends["whoosh"], backends["opensearch"]
+    for request in GROUPING:
+        a, b = ours.search(request), theirs.search(request)
+        assert (b.total, b.stories, b.pages) == (a.total, a.stories, a.pages), request
+        assert _groups(b) == _groups(a), request
+        if request.sort != "relevance" or not request.q:  # by date: the same stories in order
+            # (which member of a story stands for it, among copies of one date, may differ)
+            listed = [{h.id, *(c.id for c in h.also)} for h in a.hits]
+            assert [{h.id, *(c.id for c in h.also)} for h in b.hits] == listed, request
+    for hit in ours.search(SearchRequest(q="", group=False, size=20)).hits:
+        assert theirs.duplicates(hit.id) == ours.duplicates(hit.id), hit.id
+
+
+def test_both_backends_group_copies_alike(copies):
+    backends, _ = copies
+    _compare_grouping(backends)
+    result = backends["opensearch"].search(SearchRequest(q="wheat harvest"))
+    assert (result.total, result.stories, len(result.hits)) == (3, 1, 1)  # not vacuous
+    also = result.hits[0].also
+    assert len(also) == 2 and all(c.title and c.date for c in also)
+    assert backends["opensearch"].duplicates("press/solar") == []
+    # More like this leaves the document's own story out on both.
+    for backend in backends.values():
+        found = backend.similar("press/grain")
+        assert not {h.id for h in found.hits} & {"archive/grain", "wire/grain"}
+
+
+def test_copies_added_changed_and_removed_regroup_on_both_backends(copies):
+    backends, corpus = copies
+    grain = corpus / "archive" / "grain.md"
+    text = grain.read_text(encoding="utf-8")
+    steps = [
+        lambda: grain.unlink(),  # a copy removed: a story of two
+        lambda: grain.write_text(text, encoding="utf-8"),  # back: three again
+        lambda: (corpus / "press" / "grain.md").write_text(  # the best member changed away
+            text.replace("winter wheat", "spring barley").replace("grain", "barley")[:900],
+            encoding="utf-8",
+        ),
+    ]
+    seen = []
+    for step in steps:
+        step()
+        for backend in backends.values():
+            backend.index([corpus], allow_delete=True)
+        _compare_grouping(backends)
+        seen.append(backends["opensearch"].search(SearchRequest(q="")).stories)
+    assert seen == [2, 2, 3]

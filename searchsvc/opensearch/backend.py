@@ -15,6 +15,7 @@ what is left of it, and a node that is down or slow becomes BackendUnavailableEr
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -28,17 +29,22 @@ from typing import Any
 import numpy as np
 from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
-from opensearchpy.helpers import scan, streaming_bulk
+from opensearchpy.helpers import scan
 
+from searchsvc.analysis import exact_term
 from searchsvc.dates import DateError, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.entities import Recognizer
 from searchsvc.indexing import DeleteGuard, IndexNotFoundError, IndexReport
+from searchsvc.opensearch import names
+from searchsvc.opensearch import stories as stories_module
+from searchsvc.opensearch.bulk import BulkWriter
 from searchsvc.opensearch.mapping import MAPPING_VERSION, index_body, to_source
 from searchsvc.opensearch.translate import UntranslatableQuery, expanded_in, to_dsl
 from searchsvc.reading import Document, Skipped, discover, read_source, shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, build_schema, stored_values
 from searchsvc.searching import (
+    BUILTIN,
     MAX_FACET_VALUES,
     SIMILAR_COUNT,
     BackendUnavailableError,
@@ -57,11 +63,13 @@ from searchsvc.searching import (
     SearchResult,
     SimilarResult,
     Timeline,
+    VariantTable,
     Verification,
     check_request,
     identity,
     listed_fields,
     more_like_this_settings,
+    parse_forgiving,
     plain_words,
     query_terms,
     read_query,
@@ -71,9 +79,11 @@ from searchsvc.searching import (
 )
 from searchsvc.snippets import QueryTerms, highlight_all, snippet
 
-BATCH = 500  # documents per bulk request
+ENTITIES = ("country", "person", "organisation")  # derived from the text (entities wing)
+ENTITIES_MARK = "searchsvc_entities"  # _meta: the fingerprint of the lists they came from
 MAX_ATTEMPTS = 4  # per call, while the deadline allows: 429 and 503 are retried
 BACKOFF = 0.2  # seconds before the first retry; doubled each time
+MAX_COPIES = 100  # other releases of one story listed at most
 PAGE = 500  # documents per page when reading every document (export, the incremental rule)
 
 
@@ -88,13 +98,34 @@ class OpenSearchOptions:
     shards: int = 1
     replicas: int = 0
     timeout: float = 10.0  # seconds for a call with no request deadline (indexing)
+    retry_seconds: float = 60.0  # seconds an index run may wait, in all, on 429s and 503s
+
+
+@dataclass(frozen=True)
+class _Names:
+    """A search's names: their expansion, the frequencies asked, the words "also try" reads."""
+
+    expansion: Any  # searching's Expansion, or None
+    reader: names.Frequencies
+    words: list[str]
 
 
 class OpenSearchBackend:
-    """searchsvc over an OpenSearch cluster (or a server that speaks its API)."""
+    """searchsvc over an OpenSearch cluster (or a server that speaks its API).
 
-    def __init__(self, options: OpenSearchOptions):
+    variants: the files of name spellings searched together, as the embedded engine's
+    (``builtin``: the shipped lists), read again when they change.
+    """
+
+    def __init__(
+        self,
+        options: OpenSearchOptions,
+        variants: Sequence[str | Path] = (BUILTIN,),
+        check_interval: float = 1.0,
+    ):
         self.options = options
+        self.variants = VariantTable(variants, check_interval)
+        self._stems_for: tuple[int, dict[str, set[str]]] = (-1, {})
         self.alias = options.index
         auth = (options.username, options.password) if options.username else None
         # Retries are ours (bounded by each request's deadline), not the client's.
@@ -153,11 +184,6 @@ class OpenSearchBackend:
             ) from None
         return sorted(found)[0]
 
-    def _version(self, physical: str) -> int | None:
-        mapping = self._call(NEVER, "mapping", self.client.indices.get_mapping, index=physical)
-        meta = mapping[physical]["mappings"].get("_meta", {})
-        return meta.get("searchsvc_mapping")
-
     def _create(self, physical: str) -> None:
         body = index_body(self.options.shards, self.options.replicas)
         self._call(NEVER, "create index", self.client.indices.create, index=physical, body=body)
@@ -179,41 +205,56 @@ class OpenSearchBackend:
         """Bring the alias's index up to date with the files under paths (see the module).
 
         Each new or changed release gets the countries, people and organisations the lists
-        (people_file, organisations_file; None: those shipped) find in it. Unlike the
-        embedded engine's, a changed list reaches only releases written again.
+        (people_file, organisations_file; None: those shipped) find in it; when the lists
+        changed since the index was written (its _meta keeps their fingerprint), every
+        other release's are derived again from its stored text, as the embedded engine
+        does. Then the stories around what changed are grouped again (stories.py).
         """
-        self._recognizer = Recognizer(people_file, organisations_file)
+        recognizer = Recognizer(people_file, organisations_file)
+        mark = recognizer.fingerprint  # before writing: an unreadable list changes nothing
+        self._recognizer = recognizer
         started = time.perf_counter()
         report = IndexReport()
         existed = self.exists()
         previous = self._existing() if existed else {}
-        if existed and not rebuild:
-            physical = self._physical()
-            version = self._version(physical)
+        current = self._current_or_none() if existed else None
+        if current is not None and not rebuild:
+            physical = current
+            meta = self._meta(physical)
+            version = meta.get("searchsvc_mapping")
             if version != MAPPING_VERSION:
                 raise SearchError(
                     f"The OpenSearch index {physical} has mapping version {version}, this "
                     f"searchsvc writes {MAPPING_VERSION}. Run: searchsvc index PATH --rebuild"
                 )
         else:
-            physical = f"{self.alias}-v{MAPPING_VERSION}-{time.time_ns()}"
+            physical, meta = f"{self.alias}-v{MAPPING_VERSION}-{time.time_ns()}", {}
             self._create(physical)
-        known = {} if physical != self._current_or_none() else previous
+        fresh = physical != current
+        known = {} if fresh else previous
         sources, report.skipped = discover(paths)
         guard = None if allow_delete else DeleteGuard(paths)
+        writer = BulkWriter(
+            self.client, physical, self.options.url, retry_seconds=self.options.retry_seconds
+        )
         try:
             seen, keep, actions = self._read(sources, known, report, progress)
             doomed = self._doomed(paths, previous, seen, keep, rebuild)
             if guard is not None:
                 guard.check(previous, doomed, [s.path for s in sources], gives=len(seen))
-            deletions = [] if physical != self._current_or_none() else doomed
-            self._bulk(physical, actions, deletions, report)
+            deletions = [] if fresh else doomed
+            self._write(writer, actions, deletions, report)
             report.deleted = len(doomed)
-            self._call(NEVER, "refresh", self.client.indices.refresh, index=physical)
-            if physical != self._current_or_none():
+            self._refresh(physical)
+            if not fresh and meta.get(ENTITIES_MARK) != mark:
+                written = {a["_id"] for a in actions}
+                report.rederived = self._rederive(writer, physical, recognizer, written, report)
+            self._group(writer, physical, fresh, actions, deletions, previous, report)
+            self._set_meta(physical, {**meta, ENTITIES_MARK: mark})
+            if fresh:
                 self._swap(physical)
         except BaseException:
-            if physical != self._current_or_none():
+            if fresh:
                 self.client.indices.delete(index=physical, ignore_unavailable=True)
             raise
         report.total = self._count(NEVER)
@@ -226,17 +267,31 @@ class OpenSearchBackend:
         except IndexNotFoundError:
             return None
 
+    def _refresh(self, physical: str) -> None:
+        self._call(NEVER, "refresh", self.client.indices.refresh, index=physical)
+
+    def _meta(self, physical: str) -> dict[str, Any]:
+        mapping = self._call(NEVER, "mapping", self.client.indices.get_mapping, index=physical)
+        return dict(mapping[physical]["mappings"].get("_meta", {}))
+
+    def _set_meta(self, physical: str, meta: dict[str, Any]) -> None:
+        body = {"_meta": {**meta, "searchsvc_mapping": MAPPING_VERSION}}
+        self._call(NEVER, "mapping", self.client.indices.put_mapping, index=physical, body=body)
+
     def _existing(self) -> dict[str, tuple[str, str]]:
-        """id -> (hash, path) of every indexed document."""
+        """id -> (hash, path) of every indexed document; their stories in self._stories."""
         hits = scan(
             self.client,
             index=self.alias,
-            query={"query": {"match_all": {}}, "_source": ["hash", "path"]},
+            query={"query": {"match_all": {}}, "_source": ["hash", "path", "story"]},
             size=PAGE,
         )
-        return {
-            h["_id"]: (h["_source"].get("hash", ""), h["_source"].get("path", "")) for h in hits
-        }
+        found, self._stories = {}, {}
+        for h in hits:
+            source = h["_source"]
+            found[h["_id"]] = (source.get("hash", ""), source.get("path", ""))
+            self._stories[h["_id"]] = source.get("story") or h["_id"]
+        return found
 
     def _read(self, sources, known, report: IndexReport, progress):
         """Read every source; the bulk actions for new and changed documents."""
@@ -283,31 +338,60 @@ class OpenSearchBackend:
                 doomed.append(doc_id)
         return doomed
 
-    def _bulk(self, physical: str, actions, deletions, report: IndexReport) -> None:
+    @staticmethod
+    def _write(writer: BulkWriter, actions, deletions, report: IndexReport) -> None:
+        """Index the actions and delete the deletions; each document refused, reported."""
         ops = actions + [{"_op_type": "delete", "_id": i} for i in deletions]
-        if not ops:
-            return
-        for ok, item in streaming_bulk(
-            self.client,
-            ops,
-            index=physical,
-            chunk_size=BATCH,
-            max_retries=MAX_ATTEMPTS,
-            initial_backoff=1,
-            raise_on_error=False,
-            raise_on_exception=True,
-        ):
-            if ok:
-                continue
-            ((op, result),) = item.items()
-            if op == "delete" and result.get("status") == 404:
-                continue
-            error = result.get("error", {})
-            reason = error.get("reason", error) if isinstance(error, dict) else error
+        for refused in writer.write(ops):
             report.skipped.append(
-                Skipped(str(result.get("_id", "")), f"rejected by OpenSearch: {reason}")
+                Skipped(refused.id, f"rejected by OpenSearch ({refused.status}): {refused.reason}")
             )
-            report.added -= op == "index"
+            report.added -= refused.op == "index"
+
+    def _rederive(self, writer, physical, recognizer, written: set[str], report) -> int:
+        """Derive every other release's entities again from its stored text, as the lists
+        changed; how many changed."""
+        hits = scan(
+            self.client,
+            index=physical,
+            query={"query": {"match_all": {}}, "_source": ["id", "title", "body", *ENTITIES]},
+            size=PAGE,
+        )
+        updates = []
+        for h in hits:
+            if h["_id"] in written:
+                continue
+            source = h["_source"]
+            found = recognizer.recognise(source.get("title", ""), source.get("body", ""))
+            new = dict(
+                zip(ENTITIES, (found.countries, found.people, found.organisations), strict=True)
+            )
+            if any(tuple(_listed(source.get(k))) != tuple(v) for k, v in new.items()):
+                doc = {k: list(v) for k, v in new.items()}
+                updates.append({"_op_type": "update", "_id": h["_id"], "doc": doc})
+        self._write(writer, updates, [], report)
+        if updates:
+            self._refresh(physical)
+        return len(updates)
+
+    def _group(self, writer, physical, fresh, actions, deletions, previous, report) -> None:
+        """Write the stories that the documents written and deleted changed (stories.py)."""
+
+        def search(body: dict) -> dict:
+            return self._call(NEVER, "stories", self.client.search, index=physical, body=body)
+
+        if fresh:
+            members = stories_module.everything(search)
+        else:
+            touched = [a["_id"] for a in actions] + list(deletions)
+            if not touched:
+                return
+            old = {self._stories[i] for i in touched if i in previous}
+            members = stories_module.region(search, [a["_id"] for a in actions], old)
+        updates = stories_module.changes(members)
+        if updates:
+            self._write(writer, updates, [], report)
+            self._refresh(physical)
 
     def _swap(self, physical: str) -> None:
         old = self._current_or_none()
@@ -332,23 +416,56 @@ class OpenSearchBackend:
         started = time.perf_counter()
         deadline = deadline or NEVER
         req = check_request(request)
-        body, q, terms, notice, dates = self._body(req, today, split=True)
+        names = self._names(req.q, req.verbatim, deadline)
+        body, q, terms, notice, dates = self._body(req, today, True, names.expansion)
         body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
+        if req.group:  # each story once, at its best member (stories.py)
+            body["collapse"] = {"field": "story"}
         answer = self._search(deadline, body)
-        hits = [self._hit(h, terms, q) for h in answer["hits"]["hits"]]
-        drawn = _timeline(answer.get("aggregations", {}).get("timeline", {}), dates)
+        found = answer.get("aggregations", {}).get("timeline", {})
+        total = int(answer["hits"]["total"]["value"])
+        stories = int(found.get("stories", {}).get("value", total))
+        raw = answer["hits"]["hits"]
+        grouped = req.group and stories < total
+        also = self._also(req, today, raw, deadline, names.expansion) if grouped else {}
+        hits = [self._hit(h, terms, q, also.get(h["_id"], ())) for h in raw]
+        drawn = _timeline(found, dates)
+        suggestion, also_try = self._suggest(req, names, deadline)
         return SearchResult(
             timeline=drawn,
             request=req,
             hits=hits,
-            total=int(answer["hits"]["total"]["value"]),
+            total=total,
+            stories=stories,
             facets=self._facets(answer.get("aggregations", {}), req),
-            suggestion=self._suggest(req, deadline),
+            suggestion=suggestion,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             notice=notice,
             range=dates,
+            also_searched=tuple(names.expansion.also_searched) if names.expansion else (),
+            also_try=also_try,
         )
+
+    def _also(self, req, today, raw, deadline, expansion) -> dict[str, tuple[Copy, ...]]:
+        """The other matches of each listed hit's story, oldest first: "also published as"."""
+        page = {h["_id"]: h["_source"].get("story") or h["_id"] for h in raw}
+        body = self._body(req, today, False, expansion)[0]
+        query = {
+            "bool": {
+                "must": [body["query"]],
+                "filter": [{"terms": {"story": sorted(set(page.values()))}}],
+                "must_not": [{"ids": {"values": sorted(page)}}],
+            }
+        }
+        sort = [{"date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+        size = min(MAX_COPIES * len(page), 10_000)
+        found = self._search(deadline, {"query": query, "sort": sort, "size": size})
+        by_story: dict[str, list[Copy]] = {}
+        for h in found["hits"]["hits"]:
+            stored = _stored(h)
+            by_story.setdefault(stored.get("story") or h["_id"], []).append(_copy(stored))
+        return {i: tuple(by_story.get(story, ())[:MAX_COPIES]) for i, story in page.items()}
 
     def _search(self, deadline: Deadline, body: dict) -> dict:
         try:
@@ -359,18 +476,21 @@ class OpenSearchBackend:
                 "Run: searchsvc index PATH (with SEARCHSVC_BACKEND=opensearch)"
             ) from None
 
-    def _body(self, req: SearchRequest, today: date | None, split: bool = False):
+    def _body(self, req: SearchRequest, today: date | None, split: bool = False, expansion=None):
         """The query body, the parsed query, its terms, notice and dates; with split, the
         facet filters apart, as a post_filter, so that the aggregations (see _aggs) can
-        count each facet without its own chosen values."""
+        count each facet without its own chosen values. With an expansion, names are
+        widened to their other spellings (names.py)."""
         try:
             dates = resolve_range(req.date_from, req.date_to, today)
         except DateError as exc:
             raise SearchError(str(exc)) from exc
-        q, notice = self._query(req)
+        q, notice = self._query(req, expansion)
         terms = query_terms(q, None) if req.q else QueryTerms()
+        # The other spellings' words, to be sent as words (stemmed by the cluster).
+        typed = " ".join([req.q, *(expansion.also_searched if expansion else ())])
         try:
-            dsl = to_dsl(q, req.q)
+            dsl = to_dsl(q, typed)
         except UntranslatableQuery as exc:
             raise SearchError(str(exc)) from exc
         filters: list[dict[str, Any]] = []
@@ -391,18 +511,50 @@ class OpenSearchBackend:
             body["post_filter"] = {"bool": {"filter": facet_filters}}
         return body, q, terms, notice, dates
 
-    def _query(self, req: SearchRequest):
+    def _query(self, req: SearchRequest, expansion=None):
         """The parsed query and how it was read, exactly as the embedded engine reads it.
 
         No lexicon is given: prefix* and fuzzy~ words go to OpenSearch unexpanded.
         """
         try:
-            return read_query(req.q, self._schema, None, strict=req.strict)
+            return read_query(req.q, self._schema, None, strict=req.strict, variants=expansion)
         except QueryError as exc:
             raise SearchError(str(exc)) from exc
 
-    def _parse(self, text: str):
-        return read_query(text, self._schema, None)[0]
+    # -- names spelled many ways (names.py) -----------------------------------------------
+
+    def _names(self, text: str, verbatim: bool, deadline: Deadline) -> _Names:
+        """The expansion of text's names (None: verbatim, or nothing typed), and a reader
+        of the document frequencies it and "also try" need, asked in one request."""
+        variants = self.variants.current()
+        widen = bool(text) and not verbatim
+        noting = names.Noting()
+        if widen and variants.spellings:
+            with contextlib.suppress(QueryError):  # a first pass notes what it asks
+                read_query(text, self._schema, None, variants=variants.expansion(noting, text))
+        words = names.typed_names(text)[: names.MAX_WORDS] if text else []
+        noting.asked.update(("exact", exact_term(w)) for w in words)
+        words_of = self._words_of(variants)
+
+        def ask(pairs) -> dict[tuple[str, str], int]:
+            return self._frequencies(list(pairs), words_of, deadline)
+
+        reader = names.Frequencies(ask(noting.asked) if noting.asked else {}, ask)
+        expansion = variants.expansion(reader, text) if widen else None
+        return _Names(expansion, reader, words)
+
+    def _words_of(self, variants) -> dict[str, set[str]]:
+        if self._stems_for[0] != variants.version:
+            self._stems_for = (variants.version, names.words_of_stems(variants.spellings))
+        return self._stems_for[1]
+
+    def _frequencies(self, pairs, words_of, deadline: Deadline) -> dict[tuple[str, str], int]:
+        """How many documents hold each (field, term): one filters aggregation."""
+        clauses = {str(i): names.clause(f, t, words_of) for i, (f, t) in enumerate(pairs)}
+        body = {"size": 0, "aggs": {"n": {"filters": {"filters": clauses}}}}
+        answer = self._search(deadline, body)
+        buckets = answer["aggregations"]["n"]["buckets"]
+        return {pair: int(buckets[str(i)]["doc_count"]) for i, pair in enumerate(pairs)}
 
     @staticmethod
     def _sort(req: SearchRequest) -> list[Any]:
@@ -440,6 +592,9 @@ class OpenSearchBackend:
             "date_histogram": {"field": "date", "calendar_interval": "day", "min_doc_count": 1}
         }
         dated["undated"] = {"missing": {"field": "date"}}
+        # The matches with each story counted once (exact up to 40,000 stories, the most
+        # a cardinality aggregation counts exactly; an estimate within about 1% beyond).
+        dated["stories"] = {"cardinality": {"field": "story", "precision_threshold": 40_000}}
         dated["year"] = {
             "date_histogram": {
                 "field": "date",
@@ -477,7 +632,7 @@ class OpenSearchBackend:
             out[name] = [FacetCount(str(v), c) for v, c in values if v and c]
         return out
 
-    def _hit(self, raw: dict, terms: QueryTerms, q=None) -> Hit:
+    def _hit(self, raw: dict, terms: QueryTerms, q=None, also: tuple[Copy, ...] = ()) -> Hit:
         stored = _stored(raw)
         if q is not None:
             text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
@@ -489,34 +644,60 @@ class OpenSearchBackend:
             score=round(float(raw.get("_score") or 0.0), 4),
             snippet=snippet(stored.get("body", ""), terms),
             title_html=highlight_all(stored.get("title", ""), terms),
+            also=also,
         )
 
-    def _suggest(self, req: SearchRequest, deadline: Deadline) -> str | None:
-        """A 'did you mean' from OpenSearch's term suggester over the exact words."""
+    def _suggest(
+        self, req: SearchRequest, found: _Names, deadline: Deadline
+    ) -> tuple[str | None, tuple[str, ...]]:
+        """A "did you mean" from OpenSearch's term suggester over the exact words, and the
+        "also try" queries (names.py), from one request."""
         words = plain_words(req.q)
-        if not words:
-            return None
-        body = {
-            "suggest": {
+        suggest: dict[str, Any] = {}
+        if words:
+            suggest["w"] = {
                 "text": " ".join(words),
-                "w": {"term": {"field": "exact", "suggest_mode": "missing"}},
+                "term": {"field": "exact", "suggest_mode": "missing"},
             }
-        }
+        for i, word in enumerate(found.words):
+            suggest[f"t{i}"] = {"text": exact_term(word), "term": names.SUGGESTER}
+        if not suggest:
+            return None, ()
         try:
             answer = self._call(
-                deadline, "suggest", self.client.search, index=self.alias, body=body | {"size": 0}
+                deadline,
+                "suggest",
+                self.client.search,
+                index=self.alias,
+                body={"size": 0, "suggest": suggest},
             )
         except (BackendUnavailableError, os_errors.TransportError):
-            return None
+            return None, ()
+        got = answer.get("suggest", {})
+        widened = found.expansion.widened if found.expansion else set()
         fixes = {
             entry["text"]: entry["options"][0]["text"]
-            for entry in answer.get("suggest", {}).get("w", [])
-            if entry.get("options")
+            for entry in got.get("w", [])
+            if entry.get("options") and exact_term(entry["text"]) not in widened
         }
-        if not fixes:
-            return None
         fixed = re.sub(r"\w+", lambda m: fixes.get(m.group().lower(), m.group()), req.q)
-        return fixed if fixed != req.q else None
+        suggestion = fixed if fixed != req.q else None
+        return suggestion, self._also_try(req.q, found, got, suggestion, deadline)
+
+    @staticmethod
+    def _also_try(text, found: _Names, got: dict, suggestion, deadline) -> tuple[str, ...]:
+        """Other spellings the index holds, offered as queries (transliteration.py)."""
+        candidates: dict[str, set[str]] = {}
+        for i, word in enumerate(found.words):
+            for entry in got.get(f"t{i}", []):
+                for option in entry.get("options", []):
+                    pair = ("exact", option["text"])
+                    found.reader.known.setdefault(pair, int(option.get("freq", 0)))
+                    candidates.setdefault(exact_term(word), set()).add(option["text"])
+        searched = found.expansion.words if found.expansion else ()
+        offered = names.Suggested(found.reader, candidates).also_try(text, searched, deadline)
+        said = (suggestion or "").casefold()
+        return tuple(q for q in offered if q.casefold() != said)
 
     # -- documents, export, terms --------------------------------------------------------------
 
@@ -533,6 +714,9 @@ class OpenSearchBackend:
             title=shown_title(stored.get("title", ""), stored.get("body", "")),
             date=stored.get("date"),
             category=stored_values(stored, "category"),
+            country=stored_values(stored, "country"),
+            person=stored_values(stored, "person"),
+            organisation=stored_values(stored, "organisation"),
             **fields,
         )
 
@@ -556,7 +740,16 @@ class OpenSearchBackend:
         query = {"more_like_this": mlt}
         body = {
             "size": count * 2,  # room for the copies passed over
-            "query": {"bool": {"must": [query], "must_not": [{"ids": {"values": [doc_id]}}]}},
+            "query": {
+                "bool": {
+                    "must": [query],
+                    # Nor its copies: its story (listed apart, "also published as").
+                    "must_not": [
+                        {"ids": {"values": [doc_id]}},
+                        {"term": {"story": stored.get("story") or doc_id}},
+                    ],
+                }
+            },
         }
         kept = [identity(stored, math.inf)]
         hits = []
@@ -573,8 +766,21 @@ class OpenSearchBackend:
         return SimilarResult(id=doc_id, terms=[], hits=hits, took_ms=took)
 
     def duplicates(self, doc_id: str) -> list[Copy]:
-        """Near-duplicates are grouped by the embedded engine only: none here yet."""
-        return []
+        """The other releases of the document's story (stories.py), oldest first."""
+        try:
+            raw = self._call(NEVER, "get", self.client.get, index=self.alias, id=doc_id)
+        except os_errors.NotFoundError:
+            return []
+        story = raw["_source"].get("story") or doc_id
+        query = {
+            "bool": {
+                "filter": [{"term": {"story": story}}],
+                "must_not": [{"ids": {"values": [doc_id]}}],
+            }
+        }
+        sort = [{"date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+        body = {"query": query, "sort": sort, "size": MAX_COPIES}
+        return [_copy(_stored(h)) for h in self._search(NEVER, body)["hits"]["hits"]]
 
     def facet_values(
         self,
@@ -643,8 +849,10 @@ class OpenSearchBackend:
         if not text.strip():
             return QueryTerms()
         try:
-            return query_terms(self._parse(text), None)
-        except QueryError:
+            q = parse_forgiving(text, self._schema)
+            expansion = self._names(text, False, NEVER).expansion
+            return query_terms(expansion.expand(q) if expansion else q, None)
+        except (QueryError, BackendUnavailableError):
             return QueryTerms()
 
     # -- health ---------------------------------------------------------------------------
@@ -752,6 +960,17 @@ def _with_chosen(values: list[tuple[str, int]], own: FacetFilter | None) -> list
     chosen = {v.casefold() for v in own.include} if own else set()
     top = values[:MAX_FACET_VALUES]
     return top + [kv for kv in values[MAX_FACET_VALUES:] if kv[0].casefold() in chosen]
+
+
+def _copy(stored: dict) -> Copy:
+    fields = listed_fields(stored)
+    return Copy(**{k: fields[k] for k in ("id", "title", "source", "date", "url")})
+
+
+def _listed(value: object) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _stored(raw: dict) -> dict:

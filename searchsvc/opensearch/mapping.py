@@ -23,11 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from searchsvc import minhash
 from searchsvc.analysis import STOP
+from searchsvc.opensearch.stories import signature_fields
 from searchsvc.reading import Document
 from searchsvc.schema import FACETS
 
-MAPPING_VERSION = 1
+# 2: minhash, bands and story, for grouping syndicated copies (stories.py)
+MAPPING_VERSION = 2
 
 # Facet fields: keyword values, and their words for field:value queries.
 # The declared facets' fields (schema.FACETS); year and month come from the date.
@@ -75,6 +78,10 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
         "url": {"type": "keyword", "index": False},
         "path": {"type": "keyword"},
         "hash": {"type": "keyword"},
+        # Syndicated copies (stories.py): the signature kept, its bands found, the group.
+        "minhash": {"type": "binary"},
+        "bands": {"type": "keyword"},
+        "story": {"type": "keyword"},
         **{name: facet for name in FACET_KEYWORDS},
     }
     return {
@@ -100,6 +107,8 @@ def to_source(doc: Document) -> dict[str, Any]:
         "url": doc.url,
         "path": doc.path,
         "hash": doc.hash,
+        # The signature of the same text as the embedded engine's (indexing/writing.py).
+        **signature_fields(minhash.signature(doc.body or doc.title), doc.id),
     }
     for name in FACET_KEYWORDS:
         value = getattr(doc, name)
