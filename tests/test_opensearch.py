@@ -238,6 +238,10 @@ def test_documents_stats_and_export_agree(backends):
     e2 = theirs.export(SearchRequest(q="", sort="oldest"), limit=3)
     assert (e2.total, e2.truncated) == (e1.total, e1.truncated) == (5, True)
     assert [r.id for r in e2.rows] == [r.id for r in e1.rows]
+    e1, e2 = (
+        b.export(SearchRequest(q="Ashkhabad", sort="oldest"), limit=9) for b in (ours, theirs)
+    )
+    assert [r.id for r in e2.rows] == [r.id for r in e1.rows] and e1.total == 2  # widened
     assert theirs.verify().problems == []
 
 
@@ -364,6 +368,13 @@ def _env(cluster, alias: str) -> dict[str, str]:
 def test_cli_index_search_and_stats_over_opensearch(cluster, seeds_copy, tmp_path):
     env = _env(cluster, _alias("cli"))
     run = [sys.executable, "-m", "searchsvc"]
+    missing = subprocess.run([*run, "search", "energy"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr == (
+        f"Error: No OpenSearch index {_alias('cli')!r} at {cluster.url} "
+        "(SEARCHSVC_OPENSEARCH_INDEX, SEARCHSVC_OPENSEARCH_URL). "
+        "Run: SEARCHSVC_BACKEND=opensearch searchsvc index [PATH ...]\n"
+    )
     done = subprocess.run([*run, "index", str(seeds_copy)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "added 5" in done.stdout and not (tmp_path / "index").exists()
@@ -526,3 +537,170 @@ def test_copies_added_changed_and_removed_regroup_on_both_backends(copies):
         _compare_grouping(backends)
         seen.append(backends["opensearch"].search(SearchRequest(q="")).stories)
     assert seen == [2, 2, 3]
+
+
+# -- entities follow the lists, as on the embedded engine ----------------------------------------
+
+
+def test_a_changed_people_list_is_re_derived_on_the_next_run_without_a_rebuild(cluster, tmp_path):
+    import yaml
+
+    from searchsvc.entities import PEOPLE_FILE
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    people = tmp_path / "people.yaml"
+    shutil.copy(PEOPLE_FILE, people)
+    lists = {"people_file": str(people)}
+    backend = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("lists")))
+    assert backend.index([docs], **lists).added == 5
+    doc = "002_77df0451d7f08fe1"
+    assert backend.document(doc).person == ("Serdar Berdimuhamedov", "Vladimir Putin")
+    generation = backend.freshness().generation
+
+    changed = yaml.safe_load(people.read_text(encoding="utf-8"))
+    changed["V. V. Putin"] = changed.pop("Vladimir Putin") + ["Vladimir Putin"]
+    people.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
+    report = backend.index([docs], **lists)
+    assert (report.added, report.updated, report.unchanged, report.rederived) == (0, 0, 5, 1)
+    assert backend.document(doc).person == ("Serdar Berdimuhamedov", "V. V. Putin")
+    assert backend.freshness().generation == generation  # no rebuild
+    assert backend.search(SearchRequest(q="", person=("V. V. Putin",))).total == 1
+    assert backend.search(SearchRequest(q="", person=("Vladimir Putin",))).total == 0
+    assert backend.index([docs], **lists).rederived == 0  # once
+
+
+# -- bulk writes: retried on 429 and 503 ----------------------------------------------------------
+
+
+class FaultyProxy:
+    """An HTTP proxy in front of the cluster that answers some bulk requests itself: the
+    whole request with a 503, or 200 with every item refused (429 or 503)."""
+
+    def __init__(self, upstream: str, faults: list[int]):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        self.faults = list(faults)  # for each bulk request in turn: 503, 429 (items) or 0
+        self.bulks = 0
+        target = urlsplit(upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if self.path.split("?")[0].endswith("/_bulk"):
+                    proxy.bulks += 1
+                    fault = proxy.faults.pop(0) if proxy.faults else 0
+                    if fault == 503:
+                        return self._answer(503, {"error": "unavailable", "status": 503})
+                    if fault:
+                        return self._answer(200, _refused(body or b"", fault))
+                import http.client
+
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                headers = {"Content-Type": self.headers.get("Content-Type", "application/json")}
+                conn.request(self.command, self.path, body, headers)
+                answer = conn.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            def _answer(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _refused(body: bytes, status: int) -> dict:
+    """A bulk answer refusing every operation of body with status."""
+    items, lines = [], iter(body.decode().splitlines())
+    for line in lines:
+        ((kind, meta),) = json.loads(line).items()
+        if kind in ("index", "create", "update"):
+            next(lines)
+        error = {"type": "es_rejected_execution_exception", "reason": "queue full"}
+        items.append({kind: {"_id": meta["_id"], "status": status, "error": error}})
+    return {"took": 1, "errors": True, "items": items}
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    import searchsvc.opensearch.bulk as bulk
+
+    monkeypatch.setattr(bulk, "BACKOFF", 0.05)
+
+
+def test_bulk_writes_are_retried_on_503_and_on_items_refused_with_429_or_503(
+    cluster, seeds_copy, quick_backoff
+):
+    proxy = FaultyProxy(cluster.url, [503, 503, 429, 503, 0])
+    try:
+        backend = OpenSearchBackend(OpenSearchOptions(url=proxy.url, index=_alias("retry")))
+        report = backend.index([seeds_copy])
+        assert (report.added, report.total, report.skipped) == (5, 5, [])
+        assert proxy.bulks == 5 and not proxy.faults  # four refused, the fifth taken
+        assert backend.search(SearchRequest(q="Turkmenistan")).total == 5
+    finally:
+        proxy.close()
+
+
+def test_a_cluster_that_keeps_refusing_ends_the_run_within_its_budget(cluster, tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    proxy = FaultyProxy(cluster.url, [503] * 1000)
+    try:
+        options = OpenSearchOptions(url=proxy.url, index=_alias("refusing"), retry_seconds=1.0)
+        backend = OpenSearchBackend(options)
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailableError, match="kept answering 429 or 503"):
+            backend.index([docs])
+        assert time.monotonic() - started < 5
+        assert 2 <= proxy.bulks <= 6
+        assert not backend.exists()  # the half-built index was dropped, no alias made
+    finally:
+        proxy.close()
+
+
+def test_the_api_and_page_say_which_alias_is_missing_and_how_to_build_it(cluster, tmp_path):
+    from searchsvc.web import create_app
+
+    alias = _alias("never-built")
+    settings = {
+        "TESTING": True,
+        "INDEX_DIR": str(tmp_path / "unused"),
+        "BACKEND": "opensearch",
+        "OPENSEARCH_URL": cluster.url,
+        "OPENSEARCH_INDEX": alias,
+    }
+    client = create_app(settings).test_client()
+    answer = client.get("/api/search?q=energy")
+    assert answer.status_code == 503
+    error = answer.get_json()["error"]
+    assert error.startswith(f"No OpenSearch index {alias!r} at {cluster.url}")
+    assert "Run: SEARCHSVC_BACKEND=opensearch searchsvc index" in error
+    page = client.get("/?q=energy")
+    assert page.status_code == 503 and f"at {cluster.url}" in page.get_data(as_text=True)

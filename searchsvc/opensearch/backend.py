@@ -179,9 +179,7 @@ class OpenSearchBackend:
         try:
             found = self._call(deadline, "alias", self.client.indices.get_alias, name=self.alias)
         except os_errors.NotFoundError:
-            raise IndexNotFoundError(
-                f"No OpenSearch index {self.alias!r} at {self.options.url}"
-            ) from None
+            raise self._missing() from None
         return sorted(found)[0]
 
     def _create(self, physical: str) -> None:
@@ -260,6 +258,14 @@ class OpenSearchBackend:
         report.total = self._count(NEVER)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _missing(self) -> IndexNotFoundError:
+        """What to do when the alias is not on the cluster: which, where, and the command."""
+        return IndexNotFoundError(
+            f"No OpenSearch index {self.alias!r} at {self.options.url} "
+            "(SEARCHSVC_OPENSEARCH_INDEX, SEARCHSVC_OPENSEARCH_URL). "
+            "Run: SEARCHSVC_BACKEND=opensearch searchsvc index [PATH ...]"
+        )
 
     def _current_or_none(self) -> str | None:
         try:
@@ -471,10 +477,7 @@ class OpenSearchBackend:
         try:
             return self._call(deadline, "search", self.client.search, index=self.alias, body=body)
         except os_errors.NotFoundError:
-            raise IndexNotFoundError(
-                f"No OpenSearch index {self.alias!r} at {self.options.url}. "
-                "Run: searchsvc index PATH (with SEARCHSVC_BACKEND=opensearch)"
-            ) from None
+            raise self._missing() from None
 
     def _body(self, req: SearchRequest, today: date | None, split: bool = False, expansion=None):
         """The query body, the parsed query, its terms, notice and dates; with split, the
@@ -825,7 +828,8 @@ class OpenSearchBackend:
             raise SearchError(f"An export's limit must be 1 or more, not {limit}")
         deadline = deadline or NEVER
         req = check_request(request)
-        body = self._body(req, today)[0]
+        expansion = self._names(req.q, req.verbatim, deadline).expansion  # as the engine's
+        body = self._body(req, today, False, expansion)[0]
         body["track_total_hits"] = True
         rows: list[dict] = []
         total = 0
