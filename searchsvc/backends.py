@@ -39,6 +39,8 @@ def open_backend(
             index=str(settings["OPENSEARCH_INDEX"]),
             username=str(settings.get("OPENSEARCH_USER", "")),
             password=str(settings.get("OPENSEARCH_PASSWORD", "")),
+            shards=int(str(settings.get("OPENSEARCH_SHARDS", 1))),
+            replicas=int(str(settings.get("OPENSEARCH_REPLICAS", 0))),
         )
         backend: Backend = OpenSearchBackend(
             options, variants=variants, check_interval=check_interval

@@ -704,3 +704,24 @@ def test_the_api_and_page_say_which_alias_is_missing_and_how_to_build_it(cluster
     assert "Run: SEARCHSVC_BACKEND=opensearch searchsvc index" in error
     page = client.get("/?q=energy")
     assert page.status_code == 503 and f"at {cluster.url}" in page.get_data(as_text=True)
+
+
+def test_the_settings_choose_shards_and_replicas(cluster, seeds_copy):
+    from searchsvc import config
+    from searchsvc.backends import open_backend
+
+    alias = _alias("sized")
+    settings = config.load(
+        {
+            "BACKEND": "opensearch",
+            "OPENSEARCH_URL": cluster.url,
+            "OPENSEARCH_INDEX": alias,
+            "OPENSEARCH_SHARDS": "3",
+            "OPENSEARCH_REPLICAS": "1",
+        }
+    )
+    with open_backend("unused", settings) as backend:
+        backend.index([seeds_copy])
+        physical = backend.freshness().generation
+        index = backend.client.indices.get_settings(index=physical)[physical]["settings"]["index"]
+    assert (str(index["number_of_shards"]), str(index["number_of_replicas"])) == ("3", "1")
