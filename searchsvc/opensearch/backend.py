@@ -107,7 +107,9 @@ class _Names:
 
     expansion: Any  # searching's Expansion, or None
     reader: names.Frequencies
-    words: list[str]
+    words: list[str]  # the words "also try" looks at
+    pending: list[tuple[str, str]]  # frequencies it needs, not asked yet
+    words_of: dict[str, set[str]]  # the lists' stems and the words that give them
 
 
 class OpenSearchBackend:
@@ -422,22 +424,25 @@ class OpenSearchBackend:
         started = time.perf_counter()
         deadline = deadline or NEVER
         req = check_request(request)
-        names = self._names(req.q, req.verbatim, deadline)
-        body, q, terms, notice, dates = self._body(req, today, True, names.expansion)
+        spelled = self._names(req.q, req.verbatim, deadline)
+        body, q, terms, notice, dates = self._body(req, today, True, spelled.expansion)
         body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
+        if spelled.pending:  # the typed words' frequencies for "also try", over every document
+            body["aggs"]["names"] = _frequency_aggs(spelled.pending, spelled.words_of)
         if req.group:  # each story once, at its best member (stories.py)
             body["collapse"] = {"field": "story"}
         answer = self._search(deadline, body)
+        spelled.reader.known.update(_frequencies_found(spelled.pending, answer))
         found = answer.get("aggregations", {}).get("timeline", {})
         total = int(answer["hits"]["total"]["value"])
         stories = int(found.get("stories", {}).get("value", total))
         raw = answer["hits"]["hits"]
         grouped = req.group and stories < total
-        also = self._also(req, today, raw, deadline, names.expansion) if grouped else {}
+        also = self._also(req, today, raw, deadline, spelled.expansion) if grouped else {}
         hits = [self._hit(h, terms, q, also.get(h["_id"], ())) for h in raw]
         drawn = _timeline(found, dates)
-        suggestion, also_try = self._suggest(req, names, deadline)
+        suggestion, also_try = self._suggest(req, spelled, deadline)
         return SearchResult(
             timeline=drawn,
             request=req,
@@ -449,7 +454,7 @@ class OpenSearchBackend:
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             notice=notice,
             range=dates,
-            also_searched=tuple(names.expansion.also_searched) if names.expansion else (),
+            also_searched=tuple(spelled.expansion.also_searched) if spelled.expansion else (),
             also_try=also_try,
         )
 
@@ -528,15 +533,15 @@ class OpenSearchBackend:
 
     def _names(self, text: str, verbatim: bool, deadline: Deadline) -> _Names:
         """The expansion of text's names (None: verbatim, or nothing typed), and a reader
-        of the document frequencies it and "also try" need, asked in one request."""
+        of the document frequencies it needs, asked in one request (none if no word of
+        text is a spelling of the lists). What "also try" will need, the frequencies of
+        the words typed, is left in .pending, for the search to ask with its own request."""
         variants = self.variants.current()
         widen = bool(text) and not verbatim
         noting = names.Noting()
         if widen and variants.spellings:
             with contextlib.suppress(QueryError):  # a first pass notes what it asks
                 read_query(text, self._schema, None, variants=variants.expansion(noting, text))
-        words = names.typed_names(text)[: names.MAX_WORDS] if text else []
-        noting.asked.update(("exact", exact_term(w)) for w in words)
         words_of = self._words_of(variants)
 
         def ask(pairs) -> dict[tuple[str, str], int]:
@@ -544,7 +549,9 @@ class OpenSearchBackend:
 
         reader = names.Frequencies(ask(noting.asked) if noting.asked else {}, ask)
         expansion = variants.expansion(reader, text) if widen else None
-        return _Names(expansion, reader, words)
+        words = names.typed_names(text)[: names.MAX_WORDS] if text else []
+        pending = sorted({("exact", exact_term(w)) for w in words} - reader.known.keys())
+        return _Names(expansion, reader, words, pending, words_of)
 
     def _words_of(self, variants) -> dict[str, set[str]]:
         if self._stems_for[0] != variants.version:
@@ -553,11 +560,9 @@ class OpenSearchBackend:
 
     def _frequencies(self, pairs, words_of, deadline: Deadline) -> dict[tuple[str, str], int]:
         """How many documents hold each (field, term): one filters aggregation."""
-        clauses = {str(i): names.clause(f, t, words_of) for i, (f, t) in enumerate(pairs)}
-        body = {"size": 0, "aggs": {"n": {"filters": {"filters": clauses}}}}
+        body = {"size": 0, "aggs": {"names": _frequency_aggs(pairs, words_of)}}
         answer = self._search(deadline, body)
-        buckets = answer["aggregations"]["n"]["buckets"]
-        return {pair: int(buckets[str(i)]["doc_count"]) for i, pair in enumerate(pairs)}
+        return _frequencies_found(pairs, answer)
 
     @staticmethod
     def _sort(req: SearchRequest) -> list[Any]:
@@ -964,6 +969,19 @@ def _with_chosen(values: list[tuple[str, int]], own: FacetFilter | None) -> list
     chosen = {v.casefold() for v in own.include} if own else set()
     top = values[:MAX_FACET_VALUES]
     return top + [kv for kv in values[MAX_FACET_VALUES:] if kv[0].casefold() in chosen]
+
+
+def _frequency_aggs(pairs, words_of) -> dict[str, Any]:
+    """A global filters aggregation: how many documents hold each (field, term)."""
+    clauses = {str(i): names.clause(f, t, words_of) for i, (f, t) in enumerate(pairs)}
+    return {"global": {}, "aggs": {"n": {"filters": {"filters": clauses}}}}
+
+
+def _frequencies_found(pairs, answer: dict) -> dict[tuple[str, str], int]:
+    if not pairs:
+        return {}
+    buckets = answer["aggregations"]["names"]["n"]["buckets"]
+    return {pair: int(buckets[str(i)]["doc_count"]) for i, pair in enumerate(pairs)}
 
 
 def _copy(stored: dict) -> Copy:
