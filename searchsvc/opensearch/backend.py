@@ -388,6 +388,19 @@ class OpenSearchBackend:
         def search(body: dict) -> dict:
             return self._call(NEVER, "stories", self.client.search, index=physical, body=body)
 
+        def searches(bodies: list[dict]) -> list[dict]:
+            lines: list[dict] = []
+            for body in bodies:
+                lines += [{"index": physical}, body]
+            answer = self._call(NEVER, "stories", self.client.msearch, body=lines)
+            for found in answer["responses"]:
+                if "error" in found:
+                    raise BackendUnavailableError(
+                        f"OpenSearch at {self.options.url} could not group copies: "
+                        f"{str(found['error'])[:200]}"
+                    )
+            return answer["responses"]
+
         if fresh:
             members = stories_module.everything(search)
         else:
@@ -395,7 +408,7 @@ class OpenSearchBackend:
             if not touched:
                 return
             old = {self._stories[i] for i in touched if i in previous}
-            members = stories_module.region(search, [a["_id"] for a in actions], old)
+            members = stories_module.region(search, searches, [a["_id"] for a in actions], old)
         updates = stories_module.changes(members)
         if updates:
             self._write(writer, updates, [], report)

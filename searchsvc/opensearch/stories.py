@@ -38,6 +38,8 @@ SOURCE = ["id", "minhash", "date", "story"]
 _DAY = 86_400.0
 
 Search = Callable[[dict], dict]  # a search request body -> the cluster's answer
+Searches = Callable[[list[dict]], list[dict]]  # several bodies -> their answers (msearch)
+BATCH = 100  # band queries sent in one multi-search
 
 
 def signature_fields(signature: bytes, doc_id: str) -> dict:
@@ -110,7 +112,9 @@ def changes(members: Iterable[Member]) -> list[dict]:
     ]
 
 
-def region(search: Search, changed: Iterable[str], old_stories: Iterable[str]) -> list[Member]:
+def region(
+    search: Search, searches: Searches, changed: Iterable[str], old_stories: Iterable[str]
+) -> list[Member]:
     """The releases whose story may change when `changed` were written or deleted (and
     the stories they belonged to, `old_stories`): closed under copies and stories."""
     found: dict[str, Member] = {}
@@ -128,26 +132,51 @@ def region(search: Search, changed: Iterable[str], old_stories: Iterable[str]) -
         for m in fresh:
             if m.story not in stories_done:
                 stories_todo.add(m.story)
-            todo |= {c.id for c in copies_of(search, m) if c.id not in found}
+        for i in range(0, len(fresh), BATCH):
+            for copies in copies_of(searches, fresh[i : i + BATCH]):
+                todo |= {c.id for c in copies if c.id not in found}
         stories_todo -= stories_done
     return list(found.values())
 
 
-def copies_of(search: Search, m: Member) -> list[Member]:
-    """The releases sharing a band with m that are copies of it (by same_story)."""
-    if len(m.signature) != SIGNATURE_BYTES:
-        return []
-    values, counts = split(np.frombuffer(m.signature, dtype=np.uint8).reshape(1, -1))
-    if counts[0] < MIN_SHINGLES:
-        return []
-    query = {"bool": {"filter": [{"terms": {"bands": bands(values[0])}}]}}
-    query["bool"]["must_not"] = [{"ids": {"values": [m.id]}}]
-    found = [c for c in _query(search, query, CANDIDATES) if len(c.signature) == SIGNATURE_BYTES]
+def copies_of(searches: Searches, members: list[Member]) -> list[list[Member]]:
+    """For each member, the releases sharing a band with it that are copies of it (by
+    same_story): one multi-search for them all."""
+    asked, bodies = [], []
+    for m in members:
+        if len(m.signature) != SIGNATURE_BYTES:
+            continue
+        values, counts = split(np.frombuffer(m.signature, dtype=np.uint8).reshape(1, -1))
+        if counts[0] < MIN_SHINGLES:
+            continue
+        query = {
+            "bool": {
+                "filter": [{"terms": {"bands": bands(values[0])}}],
+                "must_not": [{"ids": {"values": [m.id]}}],
+            }
+        }
+        asked.append((m, values, counts))
+        bodies.append({"query": query, "size": CANDIDATES, "_source": SOURCE})
+    answers = iter(searches(bodies) if bodies else [])
+    out: list[list[Member]] = []
+    for m in members:
+        if not asked or asked[0][0] is not m:
+            out.append([])
+            continue
+        _, values, counts = asked.pop(0)
+        hits = next(answers)["hits"]["hits"]
+        found = [member(h["_source"]) for h in hits]
+        out.append(_copies(values, counts, m.day, found))
+    return out
+
+
+def _copies(values, counts, day: float, found: list[Member]) -> list[Member]:
+    found = [c for c in found if len(c.signature) == SIGNATURE_BYTES]
     if not found:
         return []
     theirs = np.stack([np.frombuffer(c.signature, dtype=np.uint8) for c in found])
     their_values, their_counts = split(theirs)
-    apart = np.array([m.day - c.day for c in found])
+    apart = np.array([day - c.day for c in found])
     ours = np.repeat(values, len(found), axis=0)
     same = same_story(ours, np.repeat(counts, len(found)), their_values, their_counts, apart)
     return [c for c, s in zip(found, same.tolist(), strict=True) if s]
