@@ -73,5 +73,5 @@ def _variants(settings: Mapping[str, object] | None) -> list[str | Path]:
 def describe(index_dir: str | Path, settings: Mapping[str, object] | None = None) -> str:
     """Where the index the settings choose lives, for messages: a folder or an alias."""
     if settings is not None and settings.get("BACKEND") == "opensearch":
-        return f"OpenSearch index {settings['OPENSEARCH_INDEX']!r} at {settings['OPENSEARCH_URL']}"
+        return f"OpenSearch index {settings['OPENSEARCH_INDEX']!r} on {settings['OPENSEARCH_URL']}"
     return str(index_dir)

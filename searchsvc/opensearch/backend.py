@@ -20,7 +20,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -254,8 +254,9 @@ class OpenSearchBackend:
             if fresh:
                 self._swap(physical)
         except BaseException:
-            if fresh:
-                self.client.indices.delete(index=physical, ignore_unavailable=True)
+            if fresh:  # the half-built index goes (if the cluster answers: else it stays unused)
+                with contextlib.suppress(os_errors.TransportError):
+                    self.client.indices.delete(index=physical, ignore_unavailable=True)
             raise
         report.total = self._count(NEVER)
         report.seconds = time.perf_counter() - started
@@ -286,10 +287,19 @@ class OpenSearchBackend:
         body = {"_meta": {**meta, "searchsvc_mapping": MAPPING_VERSION}}
         self._call(NEVER, "mapping", self.client.indices.put_mapping, index=physical, body=body)
 
+    def _scan(self, index: str, query: dict, size: int) -> Iterator[dict]:
+        """Every hit of query (a scroll); a cluster lost on the way: BackendUnavailableError."""
+        try:
+            yield from scan(self.client, index=index, query=query, size=size)
+        except os_errors.TransportError as exc:
+            raise BackendUnavailableError(
+                f"OpenSearch at {self.options.url} did not answer (reading the index): "
+                f"{_reason(exc)}. Try again in a moment."
+            ) from None
+
     def _existing(self) -> dict[str, tuple[str, str]]:
         """id -> (hash, path) of every indexed document; their stories in self._stories."""
-        hits = scan(
-            self.client,
+        hits = self._scan(
             index=self.alias,
             query={"query": {"match_all": {}}, "_source": ["hash", "path", "story"]},
             size=PAGE,
@@ -359,8 +369,7 @@ class OpenSearchBackend:
     def _rederive(self, writer, physical, recognizer, written: set[str], report) -> int:
         """Derive every other release's entities again from its stored text, as the lists
         changed; how many changed."""
-        hits = scan(
-            self.client,
+        hits = self._scan(
             index=physical,
             query={"query": {"match_all": {}}, "_source": ["id", "title", "body", *ENTITIES]},
             size=PAGE,
