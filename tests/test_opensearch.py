@@ -418,8 +418,8 @@ def test_the_search_page_over_opensearch_in_chromium(cluster, seeds_copy, live_s
             assert page.locator("h1.document-title").inner_text()
             # A name spelled another way: widened over the cluster, said, every spelling marked.
             page.goto(server.base + "/?q=Ashkhabad")
-            assert page.locator("p.also-searched").inner_text().startswith(
-                "also searched: Ashgabat"
+            assert (
+                page.locator("p.also-searched").inner_text().startswith("also searched: Ashgabat")
             )
             assert page.locator("li.result").count() == 2
             assert "Ashgabat" in page.locator("li.result mark").all_inner_texts()

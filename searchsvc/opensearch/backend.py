@@ -1,11 +1,9 @@
 """The OpenSearch backend: the Backend protocol over an OpenSearch cluster.
 
-    index(paths) --the same readers--> Documents --by content hash: skip, update, delete-->
-        the bulk API in batches (retried with backoff on 429 and 503) --> the alias's index
-    index(paths, rebuild=True) --> a new physical index, filled, then the alias swapped in
-        one atomic update_aliases call, as the embedded engine swaps generations
+    cluster.py: the options, the client, every call bounded; writing.py: index(paths)
     search(request) --searching's parser--> a Whoosh query tree --translate--> query DSL
         + facet filters, date range, sort, paging, terms and date_histogram aggregations
+        (names widened: names.py; each story once: a collapse on story, stories.py)
         --> hits --snippets wing (the same code as the embedded engine)--> SearchResult
 
 Every call to the cluster is bounded by the request's deadline: the client's timeout is
@@ -17,31 +15,25 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
-from opensearchpy.helpers import scan
 
 from searchsvc.analysis import exact_term
 from searchsvc.dates import DateError, resolve_range
 from searchsvc.deadline import NEVER, Deadline
-from searchsvc.entities import Recognizer
-from searchsvc.indexing import DeleteGuard, IndexNotFoundError, IndexReport
 from searchsvc.opensearch import names
-from searchsvc.opensearch import stories as stories_module
-from searchsvc.opensearch.bulk import BulkWriter
-from searchsvc.opensearch.mapping import MAPPING_VERSION, index_body, to_source
+from searchsvc.opensearch.cluster import PAGE, OpenSearchOptions
 from searchsvc.opensearch.translate import UntranslatableQuery, expanded_in, to_dsl
-from searchsvc.reading import Document, Skipped, discover, read_source, shown_title
+from searchsvc.opensearch.writing import Writing
+from searchsvc.reading import Document, shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, build_schema, stored_values
 from searchsvc.searching import (
     BUILTIN,
@@ -79,26 +71,7 @@ from searchsvc.searching import (
 )
 from searchsvc.snippets import QueryTerms, highlight_all, snippet
 
-ENTITIES = ("country", "person", "organisation")  # derived from the text (entities wing)
-ENTITIES_MARK = "searchsvc_entities"  # _meta: the fingerprint of the lists they came from
-MAX_ATTEMPTS = 4  # per call, while the deadline allows: 429 and 503 are retried
-BACKOFF = 0.2  # seconds before the first retry; doubled each time
 MAX_COPIES = 100  # other releases of one story listed at most
-PAGE = 500  # documents per page when reading every document (export, the incremental rule)
-
-
-@dataclass(frozen=True)
-class OpenSearchOptions:
-    """Where the cluster is and which alias the backend reads and writes."""
-
-    url: str
-    index: str = "searchsvc"
-    username: str = ""
-    password: str = ""
-    shards: int = 1
-    replicas: int = 0
-    timeout: float = 10.0  # seconds for a call with no request deadline (indexing)
-    retry_seconds: float = 60.0  # seconds an index run may wait, in all, on 429s and 503s
 
 
 @dataclass(frozen=True)
@@ -112,7 +85,7 @@ class _Names:
     words_of: dict[str, set[str]]  # the lists' stems and the words that give them
 
 
-class OpenSearchBackend:
+class OpenSearchBackend(Writing):
     """searchsvc over an OpenSearch cluster (or a server that speaks its API).
 
     variants: the files of name spellings searched together, as the embedded engine's
@@ -125,317 +98,10 @@ class OpenSearchBackend:
         variants: Sequence[str | Path] = (BUILTIN,),
         check_interval: float = 1.0,
     ):
-        self.options = options
+        super().__init__(options)
         self.variants = VariantTable(variants, check_interval)
         self._stems_for: tuple[int, dict[str, set[str]]] = (-1, {})
-        self.alias = options.index
-        auth = (options.username, options.password) if options.username else None
-        # Retries are ours (bounded by each request's deadline), not the client's.
-        self.client = OpenSearch(
-            hosts=[options.url], http_auth=auth, max_retries=0, retry_on_timeout=False
-        )
         self._schema = build_schema()
-
-    # -- the calls, each bounded ------------------------------------------------------------
-
-    def _call(self, deadline: Deadline, what: str, fn: Callable[..., Any], **kwargs) -> Any:
-        """fn(**kwargs, request_timeout=what is left), retried on 429/503 and lost nodes."""
-        wait = BACKOFF
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            left = deadline.remaining()
-            if left <= 0:
-                deadline.check(what)
-            timeout = (
-                min(self.options.timeout, left) if math.isfinite(left) else self.options.timeout
-            )
-            try:
-                return fn(**kwargs, request_timeout=timeout)
-            except os_errors.TransportError as exc:
-                status = exc.status_code if isinstance(exc.status_code, int) else None
-                retryable = status in (429, 503) or isinstance(
-                    exc, (os_errors.ConnectionError, os_errors.ConnectionTimeout)
-                )
-                if not retryable:
-                    raise
-                if attempt == MAX_ATTEMPTS or deadline.remaining() < wait:
-                    raise BackendUnavailableError(
-                        f"OpenSearch at {self.options.url} did not answer ({what}): "
-                        f"{_reason(exc)}. Try again in a moment."
-                    ) from None
-                time.sleep(wait)
-                wait *= 2
-        raise AssertionError("unreachable")
-
-    # -- what the index is ------------------------------------------------------------------
-
-    def exists(self) -> bool:
-        """Whether the alias exists (an index has been built)."""
-        try:
-            return bool(
-                self._call(NEVER, "alias", self.client.indices.exists_alias, name=self.alias)
-            )
-        except os_errors.NotFoundError:
-            return False
-
-    def _physical(self, deadline: Deadline = NEVER) -> str:
-        try:
-            found = self._call(deadline, "alias", self.client.indices.get_alias, name=self.alias)
-        except os_errors.NotFoundError:
-            raise self._missing() from None
-        return sorted(found)[0]
-
-    def _create(self, physical: str) -> None:
-        body = index_body(self.options.shards, self.options.replicas)
-        self._call(NEVER, "create index", self.client.indices.create, index=physical, body=body)
-
-    # -- indexing ---------------------------------------------------------------------------
-
-    def index(
-        self,
-        paths: Sequence[str | Path],
-        *,
-        rebuild: bool = False,
-        procs: int | None = None,
-        wait: float = 0.0,
-        progress: Callable[[int, int], None] | None = None,
-        allow_delete: bool = False,
-        people_file: str | None = None,
-        organisations_file: str | None = None,
-    ) -> IndexReport:
-        """Bring the alias's index up to date with the files under paths (see the module).
-
-        Each new or changed release gets the countries, people and organisations the lists
-        (people_file, organisations_file; None: those shipped) find in it; when the lists
-        changed since the index was written (its _meta keeps their fingerprint), every
-        other release's are derived again from its stored text, as the embedded engine
-        does. Then the stories around what changed are grouped again (stories.py).
-        """
-        recognizer = Recognizer(people_file, organisations_file)
-        mark = recognizer.fingerprint  # before writing: an unreadable list changes nothing
-        self._recognizer = recognizer
-        started = time.perf_counter()
-        report = IndexReport()
-        existed = self.exists()
-        previous = self._existing() if existed else {}
-        current = self._current_or_none() if existed else None
-        if current is not None and not rebuild:
-            physical = current
-            meta = self._meta(physical)
-            version = meta.get("searchsvc_mapping")
-            if version != MAPPING_VERSION:
-                raise SearchError(
-                    f"The OpenSearch index {physical} has mapping version {version}, this "
-                    f"searchsvc writes {MAPPING_VERSION}. Run: searchsvc index PATH --rebuild"
-                )
-        else:
-            physical, meta = f"{self.alias}-v{MAPPING_VERSION}-{time.time_ns()}", {}
-            self._create(physical)
-        fresh = physical != current
-        known = {} if fresh else previous
-        sources, report.skipped = discover(paths)
-        guard = None if allow_delete else DeleteGuard(paths)
-        writer = BulkWriter(
-            self.client, physical, self.options.url, retry_seconds=self.options.retry_seconds
-        )
-        try:
-            seen, keep, actions = self._read(sources, known, report, progress)
-            doomed = self._doomed(paths, previous, seen, keep, rebuild)
-            if guard is not None:
-                guard.check(previous, doomed, [s.path for s in sources], gives=len(seen))
-            deletions = [] if fresh else doomed
-            self._write(writer, actions, deletions, report)
-            report.deleted = len(doomed)
-            self._refresh(physical)
-            if not fresh and meta.get(ENTITIES_MARK) != mark:
-                written = {a["_id"] for a in actions}
-                report.rederived = self._rederive(writer, physical, recognizer, written, report)
-            self._group(writer, physical, fresh, actions, deletions, previous, report)
-            self._set_meta(physical, {**meta, ENTITIES_MARK: mark})
-            if fresh:
-                self._swap(physical)
-        except BaseException:
-            if fresh:  # the half-built index goes (if the cluster answers: else it stays unused)
-                with contextlib.suppress(os_errors.TransportError):
-                    self.client.indices.delete(index=physical, ignore_unavailable=True)
-            raise
-        report.total = self._count(NEVER)
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _missing(self) -> IndexNotFoundError:
-        """What to do when the alias is not on the cluster: which, where, and the command."""
-        return IndexNotFoundError(
-            f"No OpenSearch index {self.alias!r} at {self.options.url} "
-            "(SEARCHSVC_OPENSEARCH_INDEX, SEARCHSVC_OPENSEARCH_URL). "
-            "Run: SEARCHSVC_BACKEND=opensearch searchsvc index [PATH ...]"
-        )
-
-    def _current_or_none(self) -> str | None:
-        try:
-            return self._physical()
-        except IndexNotFoundError:
-            return None
-
-    def _refresh(self, physical: str) -> None:
-        self._call(NEVER, "refresh", self.client.indices.refresh, index=physical)
-
-    def _meta(self, physical: str) -> dict[str, Any]:
-        mapping = self._call(NEVER, "mapping", self.client.indices.get_mapping, index=physical)
-        return dict(mapping[physical]["mappings"].get("_meta", {}))
-
-    def _set_meta(self, physical: str, meta: dict[str, Any]) -> None:
-        body = {"_meta": {**meta, "searchsvc_mapping": MAPPING_VERSION}}
-        self._call(NEVER, "mapping", self.client.indices.put_mapping, index=physical, body=body)
-
-    def _scan(self, index: str, query: dict, size: int) -> Iterator[dict]:
-        """Every hit of query (a scroll); a cluster lost on the way: BackendUnavailableError."""
-        try:
-            yield from scan(self.client, index=index, query=query, size=size)
-        except os_errors.TransportError as exc:
-            raise BackendUnavailableError(
-                f"OpenSearch at {self.options.url} did not answer (reading the index): "
-                f"{_reason(exc)}. Try again in a moment."
-            ) from None
-
-    def _existing(self) -> dict[str, tuple[str, str]]:
-        """id -> (hash, path) of every indexed document; their stories in self._stories."""
-        hits = self._scan(
-            index=self.alias,
-            query={"query": {"match_all": {}}, "_source": ["hash", "path", "story"]},
-            size=PAGE,
-        )
-        found, self._stories = {}, {}
-        for h in hits:
-            source = h["_source"]
-            found[h["_id"]] = (source.get("hash", ""), source.get("path", ""))
-            self._stories[h["_id"]] = source.get("story") or h["_id"]
-        return found
-
-    def _read(self, sources, known, report: IndexReport, progress):
-        """Read every source; the bulk actions for new and changed documents."""
-        seen: set[str] = set()
-        keep: set[str] = {s.path for s in report.skipped}
-        actions: list[dict[str, Any]] = []
-        for done, src in enumerate(sources, start=1):
-            for item in read_source(src):
-                if isinstance(item, Skipped):
-                    report.skipped.append(item)
-                    keep.add(item.path)
-                    continue
-                if item.id in seen:
-                    report.skipped.append(
-                        Skipped(src.path, f"same document id {item.id!r} as a file before")
-                    )
-                    continue
-                seen.add(item.id)
-                report.undated += item.date is None
-                report.warnings.extend(Skipped(src.path, w) for w in item.warnings)
-                old = known.get(item.id)
-                if old is None:
-                    report.added += 1
-                elif old[0] != item.hash:
-                    report.updated += 1
-                else:
-                    report.unchanged += 1
-                    continue
-                source = to_source(self._recognizer.annotate(item))
-                actions.append({"_op_type": "index", "_id": item.id, "_source": source})
-            if progress:
-                progress(done, len(sources))
-        return seen, keep, actions
-
-    @staticmethod
-    def _doomed(paths, previous, seen, keep, rebuild) -> list[str]:
-        roots = tuple(os.path.abspath(p).rstrip(os.sep) + os.sep for p in paths)
-        exact = {os.path.abspath(p) for p in paths}
-        doomed = []
-        for doc_id, (_, path) in previous.items():
-            if doc_id in seen or path in keep:
-                continue
-            if rebuild or path in exact or path.startswith(roots):
-                doomed.append(doc_id)
-        return doomed
-
-    @staticmethod
-    def _write(writer: BulkWriter, actions, deletions, report: IndexReport) -> None:
-        """Index the actions and delete the deletions; each document refused, reported."""
-        ops = actions + [{"_op_type": "delete", "_id": i} for i in deletions]
-        for refused in writer.write(ops):
-            report.skipped.append(
-                Skipped(refused.id, f"rejected by OpenSearch ({refused.status}): {refused.reason}")
-            )
-            report.added -= refused.op == "index"
-
-    def _rederive(self, writer, physical, recognizer, written: set[str], report) -> int:
-        """Derive every other release's entities again from its stored text, as the lists
-        changed; how many changed."""
-        hits = self._scan(
-            index=physical,
-            query={"query": {"match_all": {}}, "_source": ["id", "title", "body", *ENTITIES]},
-            size=PAGE,
-        )
-        updates = []
-        for h in hits:
-            if h["_id"] in written:
-                continue
-            source = h["_source"]
-            found = recognizer.recognise(source.get("title", ""), source.get("body", ""))
-            new = dict(
-                zip(ENTITIES, (found.countries, found.people, found.organisations), strict=True)
-            )
-            if any(tuple(_listed(source.get(k))) != tuple(v) for k, v in new.items()):
-                doc = {k: list(v) for k, v in new.items()}
-                updates.append({"_op_type": "update", "_id": h["_id"], "doc": doc})
-        self._write(writer, updates, [], report)
-        if updates:
-            self._refresh(physical)
-        return len(updates)
-
-    def _group(self, writer, physical, fresh, actions, deletions, previous, report) -> None:
-        """Write the stories that the documents written and deleted changed (stories.py)."""
-
-        def search(body: dict) -> dict:
-            return self._call(NEVER, "stories", self.client.search, index=physical, body=body)
-
-        def searches(bodies: list[dict]) -> list[dict]:
-            lines: list[dict] = []
-            for body in bodies:
-                lines += [{"index": physical}, body]
-            answer = self._call(NEVER, "stories", self.client.msearch, body=lines)
-            for found in answer["responses"]:
-                if "error" in found:
-                    raise BackendUnavailableError(
-                        f"OpenSearch at {self.options.url} could not group copies: "
-                        f"{str(found['error'])[:200]}"
-                    )
-            return answer["responses"]
-
-        if fresh:
-            members = stories_module.everything(search)
-        else:
-            touched = [a["_id"] for a in actions] + list(deletions)
-            if not touched:
-                return
-            old = {self._stories[i] for i in touched if i in previous}
-            members = stories_module.region(search, searches, [a["_id"] for a in actions], old)
-        updates = stories_module.changes(members)
-        if updates:
-            self._write(writer, updates, [], report)
-            self._refresh(physical)
-
-    def _swap(self, physical: str) -> None:
-        old = self._current_or_none()
-        actions: list[dict[str, Any]] = [{"add": {"index": physical, "alias": self.alias}}]
-        if old is not None:
-            actions.insert(0, {"remove": {"index": old, "alias": self.alias}})
-        self._call(
-            NEVER, "swap alias", self.client.indices.update_aliases, body={"actions": actions}
-        )
-        if old is not None:
-            self.client.indices.delete(index=old, ignore_unavailable=True)
-
-    def _count(self, deadline: Deadline) -> int:
-        return int(self._call(deadline, "count", self.client.count, index=self.alias)["count"])
 
     # -- searching --------------------------------------------------------------------------
 
@@ -499,12 +165,6 @@ class OpenSearchBackend:
             stored = _stored(h)
             by_story.setdefault(stored.get("story") or h["_id"], []).append(_copy(stored))
         return {i: tuple(by_story.get(story, ())[:MAX_COPIES]) for i, story in page.items()}
-
-    def _search(self, deadline: Deadline, body: dict) -> dict:
-        try:
-            return self._call(deadline, "search", self.client.search, index=self.alias, body=body)
-        except os_errors.NotFoundError:
-            raise self._missing() from None
 
     def _body(self, req: SearchRequest, today: date | None, split: bool = False, expansion=None):
         """The query body, the parsed query, its terms, notice and dates; with split, the
@@ -1011,12 +671,6 @@ def _copy(stored: dict) -> Copy:
     return Copy(**{k: fields[k] for k in ("id", "title", "source", "date", "url")})
 
 
-def _listed(value: object) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
 def _stored(raw: dict) -> dict:
     source = dict(raw.get("_source", {}))
     when = source.get("date")
@@ -1034,10 +688,6 @@ def _millis(value: float | None) -> datetime | None:
     if value is None:
         return None
     return datetime.fromtimestamp(value / 1000, timezone.utc).replace(tzinfo=None)
-
-
-def _reason(exc: os_errors.TransportError) -> str:
-    return str(getattr(exc, "error", "") or exc)[:200]
 
 
 def _timeline(found: dict, dates) -> Timeline | None:
