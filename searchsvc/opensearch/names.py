@@ -44,6 +44,9 @@ SUGGESTER = {
     "min_word_length": 4,
     "size": SUGGESTIONS,
     "sort": "frequency",
+    # A word in more than 1% of releases (the default) is not looked at otherwise: the
+    # engine looks at any word (an absolute count, from 1 up).
+    "max_term_freq": 2_000_000_000,
 }
 
 Pair = tuple[str, str]  # (field, term), as Whoosh's reader.doc_frequency takes them
