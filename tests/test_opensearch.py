@@ -734,3 +734,36 @@ def test_the_settings_choose_shards_and_replicas(cluster, seeds_copy):
         physical = backend.freshness().generation
         index = backend.client.indices.get_settings(index=physical)[physical]["settings"]["index"]
     assert (str(index["number_of_shards"]), str(index["number_of_replicas"])) == ("3", "1")
+
+
+@pytest.fixture(scope="module")
+def folding_only(backends, cluster):
+    """Both backends over the seeds with no variant list: "also try" from the folding alone."""
+    from searchsvc.searching import open_backend as open_engine
+
+    engine = open_engine(backends["whoosh"].index_dir, variants=[])
+    options = backends["opensearch"].options
+    with engine, OpenSearchBackend(options, variants=[]) as theirs:
+        yield engine, theirs
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Bayramow",
+        "Hajiyev",
+        "Gurbanow",
+        "Vepa Hajiyew",  # three edits from Hadjiev: no edit-distance suggester finds it
+        "Berdymukhammedov",
+        "Bayramow Sharifow",
+        "Ashgabat NOT Hajiyev",
+        "partnership",
+        "consultatons",
+    ],
+)
+def test_also_try_from_the_folding_alone_on_both_backends(folding_only, query):
+    ours, theirs = (b.search(SearchRequest(q=query)) for b in folding_only)
+    assert theirs.also_try == ours.also_try
+    if query in ("Vepa Hajiyew", "Berdymukhammedov"):
+        assert ours.also_try  # not vacuous
+    assert theirs.also_searched == ours.also_searched == ()

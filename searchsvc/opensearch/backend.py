@@ -116,12 +116,14 @@ class OpenSearchBackend(Writing):
         body, q, terms, notice, dates = self._body(req, today, True, spelled.expansion)
         body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
-        if spelled.pending:  # the typed words' frequencies for "also try", over every document
+        if spelled.pending or spelled.words:  # what "also try" needs (names.py), all releases
             body["aggs"]["names"] = _frequency_aggs(spelled.pending, spelled.words_of)
+            body["aggs"]["names"]["aggs"] |= names.candidate_aggs(spelled.words)
         if req.group:  # each story once, at its best member (stories.py)
             body["collapse"] = {"field": "story"}
         answer = self._search(deadline, body)
         spelled.reader.known.update(_frequencies_found(spelled.pending, answer))
+        candidates = names.candidates_found(spelled.words, answer, spelled.reader.known)
         found = answer.get("aggregations", {}).get("timeline", {})
         total = int(answer["hits"]["total"]["value"])
         stories = int(found.get("stories", {}).get("value", total))
@@ -130,7 +132,8 @@ class OpenSearchBackend(Writing):
         also = self._also(req, today, raw, deadline, spelled.expansion) if grouped else {}
         hits = [self._hit(h, terms, q, also.get(h["_id"], ())) for h in raw]
         drawn = _timeline(found, dates)
-        suggestion, also_try = self._suggest(req, spelled, deadline)
+        suggestion = self._suggest(req, spelled, deadline)
+        also_try = self._also_try(req.q, spelled, candidates, suggestion, deadline)
         return SearchResult(
             timeline=drawn,
             request=req,
@@ -337,55 +340,39 @@ class OpenSearchBackend(Writing):
             also=also,
         )
 
-    def _suggest(
-        self, req: SearchRequest, found: _Names, deadline: Deadline
-    ) -> tuple[str | None, tuple[str, ...]]:
-        """A "did you mean" from OpenSearch's term suggester over the exact words, and the
-        "also try" queries (names.py), from one request."""
+    def _suggest(self, req: SearchRequest, found: _Names, deadline: Deadline) -> str | None:
+        """A "did you mean" from OpenSearch's term suggester over the exact words, leaving
+        alone the names searched with their other spellings."""
         words = plain_words(req.q)
-        suggest: dict[str, Any] = {}
-        if words:
-            suggest["w"] = {
+        if not words:
+            return None
+        body = {
+            "size": 0,
+            "suggest": {
                 "text": " ".join(words),
-                "term": {"field": "exact", "suggest_mode": "missing"},
-            }
-        for i, word in enumerate(found.words):
-            suggest[f"t{i}"] = {"text": exact_term(word), "term": names.SUGGESTER}
-        if not suggest:
-            return None, ()
+                "w": {"term": {"field": "exact", "suggest_mode": "missing"}},
+            },
+        }
         try:
             answer = self._call(
-                deadline,
-                "suggest",
-                self.client.search,
-                index=self.alias,
-                body={"size": 0, "suggest": suggest},
+                deadline, "suggest", self.client.search, index=self.alias, body=body
             )
         except (BackendUnavailableError, os_errors.TransportError):
-            return None, ()
-        got = answer.get("suggest", {})
+            return None
         widened = found.expansion.widened if found.expansion else set()
         fixes = {
             entry["text"]: entry["options"][0]["text"]
-            for entry in got.get("w", [])
+            for entry in answer.get("suggest", {}).get("w", [])
             if entry.get("options") and exact_term(entry["text"]) not in widened
         }
         fixed = re.sub(r"\w+", lambda m: fixes.get(m.group().lower(), m.group()), req.q)
-        suggestion = fixed if fixed != req.q else None
-        return suggestion, self._also_try(req.q, found, got, suggestion, deadline)
+        return fixed if fixed != req.q else None
 
     @staticmethod
-    def _also_try(text, found: _Names, got: dict, suggestion, deadline) -> tuple[str, ...]:
+    def _also_try(text, found: _Names, candidates, suggestion, deadline) -> tuple[str, ...]:
         """Other spellings the index holds, offered as queries (transliteration.py)."""
-        candidates: dict[str, set[str]] = {}
-        for i, word in enumerate(found.words):
-            for entry in got.get(f"t{i}", []):
-                for option in entry.get("options", []):
-                    pair = ("exact", option["text"])
-                    found.reader.known.setdefault(pair, int(option.get("freq", 0)))
-                    candidates.setdefault(exact_term(word), set()).add(option["text"])
         searched = found.expansion.words if found.expansion else ()
-        offered = names.Suggested(found.reader, candidates).also_try(text, searched, deadline)
+        offered = names.Keyed(found.reader, candidates).also_try(text, searched, deadline)
         said = (suggestion or "").casefold()
         return tuple(q for q in offered if q.casefold() != said)
 
@@ -656,6 +643,8 @@ def _with_chosen(values: list[tuple[str, int]], own: FacetFilter | None) -> list
 def _frequency_aggs(pairs, words_of) -> dict[str, Any]:
     """A global filters aggregation: how many documents hold each (field, term)."""
     clauses = {str(i): names.clause(f, t, words_of) for i, (f, t) in enumerate(pairs)}
+    if not clauses:
+        return {"global": {}, "aggs": {}}
     return {"global": {}, "aggs": {"n": {"filters": {"filters": clauses}}}}
 
 

@@ -28,7 +28,8 @@ from opensearchpy import exceptions as os_errors
 
 from searchsvc.searching import BackendUnavailableError
 
-BATCH = 500  # operations per bulk request
+BATCH = 500  # operations per bulk request, at most
+BATCH_BYTES = 5_000_000  # and about this much JSON (OpenSearch suggests 5 to 15 MB)
 ATTEMPTS = 6  # times one batch is sent at most
 BACKOFF = 0.5  # seconds before the first retry; doubled each time, at most MAX_BACKOFF
 MAX_BACKOFF = 8.0
@@ -53,7 +54,7 @@ class BulkWriter:
     index: str
     url: str
     retry_seconds: float = 60.0
-    timeout: float = 30.0
+    timeout: float = 120.0  # seconds for one bulk request (a busy node takes its time)
     sleep: Callable[[float], None] = time.sleep
     waited: float = 0.0  # seconds spent between attempts so far, in this run
     retries: int = 0  # requests sent again so far
@@ -66,7 +67,7 @@ class BulkWriter:
         "_source" (index) or "doc" (update)}.
         """
         found: list[Rejected] = []
-        for batch in _batches(operations, BATCH):
+        for batch in _batches(operations, BATCH, BATCH_BYTES):
             found += self._batch(batch)
         self.rejected += found
         return found
@@ -124,15 +125,25 @@ class BulkWriter:
         return min(wait * 2, MAX_BACKOFF)
 
 
-def _batches(ops: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def _batches(
+    ops: Iterable[dict[str, Any]], size: int, max_bytes: int
+) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
+    held = 0
     for op in ops:
         batch.append(op)
-        if len(batch) == size:
+        held += _size(op)
+        if len(batch) == size or held >= max_bytes:
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
+
+
+def _size(op: dict[str, Any]) -> int:
+    """About how many bytes of JSON an operation sends (its text fields)."""
+    source = op.get("_source") or op.get("doc") or {}
+    return 100 + sum(len(v) for v in source.values() if isinstance(v, str))
 
 
 def _body(ops: list[dict[str, Any]], index: str) -> str:

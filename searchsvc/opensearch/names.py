@@ -16,38 +16,39 @@ what it indexed.
 
 "Also try" (transliteration.py) offers other spellings the index holds, found by their
 transliteration key. The embedded engine reads every word of its lexicon to find those
-with the key; a cluster has no such list, so here the candidates are the words the term
-suggester finds within two edits of the word typed (ordered by frequency, at most
-SUGGESTIONS), kept when their key is the typed word's and counted as the engine counts
-them. A spelling three or more edits away (Berdymukhammedov for Berdimuhamedov) is not
-offered here; the variant lists search the common ones anyway.
+with the key; a cluster lists no words, so each release also keeps its words of four
+letters or more (``names``: a keyword field with doc values only, not searched), and for
+each word typed the search's own request carries an aggregation, over every release:
+
+    word typed --transliteration.keys--> its keys --key_pattern: a regular expression every
+        word with one of those keys matches--> releases whose exact words match it (a
+        regexp query: the index of the exact field) --terms of ``names`` matching it-->
+        candidate words and how many releases hold each
+    candidates --the same Transliterations rule (the key, more frequent than typed)--> also try
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 
-from searchsvc.analysis import exact_term, stem_term
+from searchsvc.analysis import WORD_RE, exact_term, stem_term
 from searchsvc.deadline import Deadline
-from searchsvc.searching import Transliterations, listed, name_words, transliteration_key
+from searchsvc.searching import (
+    Transliterations,
+    listed,
+    name_words,
+    transliteration_key,
+    transliteration_keys,
+)
 
 STEMMED = ("title", "body")
-SUGGESTIONS = 50  # candidate words the term suggester gives for one typed word
 MAX_WORDS = 10  # of a query, the first ones are looked at (as transliteration.py)
-# The term suggester's candidates for "also try": any word within two edits, any first letter.
-SUGGESTER = {
-    "field": "exact",
-    "suggest_mode": "always",
-    "max_edits": 2,
-    "prefix_length": 0,
-    "min_word_length": 4,
-    "size": SUGGESTIONS,
-    "sort": "frequency",
-    # A word in more than 1% of releases (the default) is not looked at otherwise: the
-    # engine looks at any word (an absolute count, from 1 up).
-    "max_term_freq": 2_000_000_000,
-}
+CANDIDATES = 100  # words of one key (most frequent first) read from the cluster, at most
+# What a letter of a key may have been written as (transliteration.key's rules, undone);
+# each may repeat (double letters are made single), and a y may stand before an e.
+_SOURCES = {"j": "(dzh|dj|zh|j)", "h": "(kh|h)", "k": "(k|q)", "v": "(w|v)", "i": "(y|i)"}
 
 Pair = tuple[str, str]  # (field, term), as Whoosh's reader.doc_frequency takes them
 Count = Callable[[list[dict]], list[int]]  # filter clauses -> how many documents each
@@ -103,17 +104,62 @@ def words_of_stems(spellings: Iterable[tuple[str, ...]]) -> dict[str, set[str]]:
     return found
 
 
-class Suggested(Transliterations):
-    """Transliterations whose candidates come from the term suggester (see the module)."""
+class Keyed(Transliterations):
+    """Transliterations whose candidates the cluster found by key (see the module)."""
 
     def __init__(self, reader, candidates: dict[str, set[str]]):
         super().__init__(SimpleNamespace(reader=reader, fieldname="exact"))  # type: ignore[arg-type]
-        self.candidates = candidates  # a typed word's exact term -> the words suggested
+        self.candidates = candidates  # a typed word's exact term -> words found by its keys
 
     def with_keys(self, wanted: set[str], word: str, deadline: Deadline) -> set[str]:
-        """The words suggested for word that have one of the keys wanted."""
+        """The words found for word that have one of the keys wanted."""
         found = self.candidates.get(exact_term(word), set())
         return {w for w in found if listed(w) and transliteration_key(w) in wanted}
+
+
+def key_pattern(key: str) -> str:
+    """A regular expression (Lucene's syntax) matched by every word with this key (and a
+    few others, which the key itself then tells apart)."""
+    out = []
+    for letter in key:
+        if letter == "e":
+            out.append("y*")
+        out.append(f"{_SOURCES.get(letter, re.escape(letter))}+")
+    return "".join(out)
+
+
+def word_pattern(word: str) -> str:
+    """The pattern of every key a typed word may stand for (as typed, or not indexed)."""
+    term = exact_term(word)
+    wanted = transliteration_keys(word) | {transliteration_key(term)}
+    return "|".join(f"({key_pattern(k)})" for k in sorted(wanted) if k)
+
+
+def candidate_aggs(words: list[str]) -> dict:
+    """Aggregations (under a global one) finding, for each word, the words of its keys."""
+    aggs = {}
+    for i, word in enumerate(words):
+        pattern = word_pattern(word)
+        terms = {"field": "names", "include": pattern, "size": CANDIDATES}
+        aggs[f"t{i}"] = {"filter": {"regexp": {"exact": pattern}}, "aggs": {"w": {"terms": terms}}}
+    return aggs
+
+
+def candidates_found(words: list[str], answer: dict, known: dict) -> dict[str, set[str]]:
+    """Each word's candidates from the answer; their frequencies noted in known."""
+    found: dict[str, set[str]] = {}
+    aggs = answer.get("aggregations", {}).get("names", {})
+    for i, word in enumerate(words):
+        for bucket in aggs.get(f"t{i}", {}).get("w", {}).get("buckets", []):
+            known.setdefault(("exact", bucket["key"]), int(bucket["doc_count"]))
+            found.setdefault(exact_term(word), set()).add(bucket["key"])
+    return found
+
+
+def release_names(title: str, body: str) -> list[str]:
+    """The words a release keeps for "also try": those Transliterations may offer."""
+    terms = {exact_term(w) for w in WORD_RE.findall(f"{title}\n{body}")}
+    return sorted(t for t in terms if listed(t))
 
 
 def typed_names(text: str) -> list[str]:

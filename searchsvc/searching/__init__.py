@@ -76,6 +76,7 @@ from searchsvc.searching.timeline import UNITS, Bucket, Timeline
 from searchsvc.searching.timeline import timeline as timeline_of
 from searchsvc.searching.transliteration import Transliterations, listed, name_words
 from searchsvc.searching.transliteration import key as transliteration_key
+from searchsvc.searching.transliteration import keys as transliteration_keys
 from searchsvc.searching.variants import BUILTIN, BUILTIN_FILES, VariantTable
 
 __all__ = [
@@ -86,6 +87,7 @@ __all__ = [
     "listed",
     "name_words",
     "transliteration_key",
+    "transliteration_keys",
     "FACETS",
     "FACET_FIELDS",
     "NONE_VALUE",
