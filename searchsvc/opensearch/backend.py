@@ -123,7 +123,7 @@ class OpenSearchBackend(Writing):
             body["collapse"] = {"field": "story"}
         answer = self._search(deadline, body)
         spelled.reader.known.update(_frequencies_found(spelled.pending, answer))
-        candidates = names.candidates_found(spelled.words, answer, spelled.reader.known)
+        candidates = names.candidates_found(spelled.words, answer)
         found = answer.get("aggregations", {}).get("timeline", {})
         total = int(answer["hits"]["total"]["value"])
         stories = int(found.get("stories", {}).get("value", total))
@@ -368,9 +368,15 @@ class OpenSearchBackend(Writing):
         fixed = re.sub(r"\w+", lambda m: fixes.get(m.group().lower(), m.group()), req.q)
         return fixed if fixed != req.q else None
 
-    @staticmethod
-    def _also_try(text, found: _Names, candidates, suggestion, deadline) -> tuple[str, ...]:
+    def _also_try(self, text, found: _Names, candidates, suggestion, deadline) -> tuple[str, ...]:
         """Other spellings the index holds, offered as queries (transliteration.py)."""
+        counts = {("exact", w) for words in candidates.values() for w in words}
+        if counts - found.reader.known.keys():  # how many releases hold each: one request
+            asked = sorted(counts - found.reader.known.keys())
+            try:
+                found.reader.known.update(self._frequencies(asked, found.words_of, deadline))
+            except BackendUnavailableError:
+                return ()  # a hint, like the "did you mean": the answer goes without it
         searched = found.expansion.words if found.expansion else ()
         offered = names.Keyed(found.reader, candidates).also_try(text, searched, deadline)
         said = (suggestion or "").casefold()

@@ -21,10 +21,14 @@ letters or more (``names``: a keyword field with doc values only, not searched),
 each word typed the search's own request carries an aggregation, over every release:
 
     word typed --transliteration.keys--> its keys --key_pattern: a regular expression every
-        word with one of those keys matches--> releases whose exact words match it (a
-        regexp query: the index of the exact field) --terms of ``names`` matching it-->
-        candidate words and how many releases hold each
-    candidates --the same Transliterations rule (the key, more frequent than typed)--> also try
+        word with one of those keys matches--> releases with a word that matches it but
+        not the word typed (a regexp query on the exact field; few, even for a common
+        word) --the terms of their ``names`` that match it--> candidate words
+    candidates of the right key --one filters aggregation, only if there are any-->
+        how many releases hold each --the same Transliterations rule--> also try
+
+A spelling found only in releases that also hold the word typed is missed, and rightly
+left out: it cannot be in more releases than the word typed, which also try requires.
 """
 
 from __future__ import annotations
@@ -141,18 +145,25 @@ def candidate_aggs(words: list[str]) -> dict:
     for i, word in enumerate(words):
         pattern = word_pattern(word)
         terms = {"field": "names", "include": pattern, "size": CANDIDATES}
-        aggs[f"t{i}"] = {"filter": {"regexp": {"exact": pattern}}, "aggs": {"w": {"terms": terms}}}
+        others = {
+            "bool": {
+                "filter": [{"regexp": {"exact": pattern}}],
+                "must_not": [{"term": {"exact": exact_term(word)}}],
+            }
+        }
+        aggs[f"t{i}"] = {"filter": others, "aggs": {"w": {"terms": terms}}}
     return aggs
 
 
-def candidates_found(words: list[str], answer: dict, known: dict) -> dict[str, set[str]]:
-    """Each word's candidates from the answer; their frequencies noted in known."""
+def candidates_found(words: list[str], answer: dict) -> dict[str, set[str]]:
+    """Each word's candidates from the answer: words of the index with one of its keys."""
     found: dict[str, set[str]] = {}
     aggs = answer.get("aggregations", {}).get("names", {})
     for i, word in enumerate(words):
+        wanted = transliteration_keys(word) | {transliteration_key(exact_term(word))}
         for bucket in aggs.get(f"t{i}", {}).get("w", {}).get("buckets", []):
-            known.setdefault(("exact", bucket["key"]), int(bucket["doc_count"]))
-            found.setdefault(exact_term(word), set()).add(bucket["key"])
+            if listed(bucket["key"]) and transliteration_key(bucket["key"]) in wanted:
+                found.setdefault(exact_term(word), set()).add(bucket["key"])
     return found
 
 
