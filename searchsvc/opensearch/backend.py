@@ -112,7 +112,7 @@ class OpenSearchBackend(Writing):
         started = time.perf_counter()
         deadline = deadline or NEVER
         req = check_request(request)
-        spelled = self._names(req.q, req.verbatim, deadline)
+        spelled = self._spelled(req.q, req.verbatim, deadline)
         body, q, terms, notice, dates = self._body(req, today, True, spelled.expansion)
         body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
@@ -216,7 +216,7 @@ class OpenSearchBackend(Writing):
 
     # -- names spelled many ways (names.py) -----------------------------------------------
 
-    def _names(self, text: str, verbatim: bool, deadline: Deadline) -> _Names:
+    def _spelled(self, text: str, verbatim: bool, deadline: Deadline) -> _Names:
         """The expansion of text's names (None: verbatim, or nothing typed), and a reader
         of the document frequencies it needs, asked in one request (none if no word of
         text is a spelling of the lists). What "also try" will need, the frequencies of
@@ -508,7 +508,7 @@ class OpenSearchBackend(Writing):
             raise SearchError(f"An export's limit must be 1 or more, not {limit}")
         deadline = deadline or NEVER
         req = check_request(request)
-        expansion = self._names(req.q, req.verbatim, deadline).expansion  # as the engine's
+        expansion = self._spelled(req.q, req.verbatim, deadline).expansion  # as the engine's
         body = self._body(req, today, False, expansion)[0]
         body["track_total_hits"] = True
         rows: list[dict] = []
@@ -534,7 +534,7 @@ class OpenSearchBackend(Writing):
             return QueryTerms()
         try:
             q = parse_forgiving(text, self._schema)
-            expansion = self._names(text, False, NEVER).expansion
+            expansion = self._spelled(text, False, NEVER).expansion
             return query_terms(expansion.expand(q) if expansion else q, None)
         except (QueryError, BackendUnavailableError):
             return QueryTerms()
