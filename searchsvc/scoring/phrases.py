@@ -238,6 +238,8 @@ class _Cache:
             budget, cost=lambda word: word.nbytes, largest=budget // 4
         )
         self.seen: LruCache[tuple, bool] = LruCache(100_000)  # words asked for once
+        # Words too large to keep (common words in a large segment).
+        self.too_large: LruCache[tuple, bool] = LruCache(100_000)
 
     def lookup(self, key, decode) -> _Decoded | None:
         """The word if kept; decode() and kept if asked for before; else None."""
@@ -247,7 +249,14 @@ class _Cache:
         if self.seen.get(key) is None:
             self.seen.put(key, True)
             return None  # a word asked for once may never be again: not worth decoding whole
+        if key in self.too_large or self.words.held + self.words.largest > self.words.budget:
+            # Decoded whole, it would not be kept, or would push out a word kept: once the
+            # words asked for again fill the budget (at many times the corpus), a word
+            # decoded at every ask costs more than reading the blocks a phrase needs.
+            return None
         word = decode()
+        if word.nbytes > self.words.largest:
+            self.too_large.put(key, True)
         self.words.put(key, word)
         return word
 
@@ -255,6 +264,7 @@ class _Cache:
         """Forget every word."""
         self.words.clear()
         self.seen.clear()
+        self.too_large.clear()
 
 
 _CACHE = _Cache()
