@@ -172,7 +172,14 @@ class Ranker:
     def _phrase(self, q: wq.Phrase, deadline: Deadline) -> tuple[np.ndarray, np.ndarray]:
         try:
             ids, freq = phrase_frequencies(
-                self.reader, q.fieldname, list(q.words), q.slop, deadline
+                self.reader,
+                q.fieldname,
+                list(q.words),
+                q.slop,
+                deadline,
+                self._holding_all(q.fieldname, q.words)
+                if q.fieldname in self.reader.schema
+                else None,
             )
         except PhraseError:  # a field without positions holds no phrase
             return np.zeros(self.size, dtype=bool), self._zeros()
@@ -185,6 +192,19 @@ class Ranker:
             )
             score[ids] = ranking.bm25(freq / norm, weight)
         return match, score
+
+    def _holding_all(self, fieldname: str, words) -> np.ndarray:
+        """The documents whose field holds every word (sorted), from the cached postings."""
+        lists = sorted((self.postings.get(fieldname, w)[0] for w in set(words)), key=len)
+        found = lists[0] if lists else np.zeros(0, dtype=np.int64)
+        seen = np.zeros(self.size, dtype=bool)
+        for ids in lists[1:]:
+            if not len(found):
+                break
+            seen[:] = False
+            seen[ids] = True
+            found = found[seen[found]]
+        return found
 
     def _by_matcher(self, q: wq.Query) -> tuple[np.ndarray, np.ndarray]:
         # Ranges and other rare nodes: the documents Whoosh finds, each scoring 1.

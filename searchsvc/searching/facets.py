@@ -54,6 +54,7 @@ class FacetColumn:
         self.labels = labels  # distinct values, sorted; "" (no value) among them if any
         self.docs = docs  # int64 document numbers, one per pair
         self.codes = codes  # int64 indexes into labels, parallel to docs
+        self.one_each = len(docs) == 0 or (docs[-1] == len(docs) - 1 and docs[0] == 0)
         self._folded: dict[str, list[int]] = {}
         for i, label in enumerate(labels):
             self._folded.setdefault(label.casefold(), []).append(i)
@@ -91,6 +92,8 @@ class FacetColumn:
 
     def count(self, match: np.ndarray) -> np.ndarray:
         """How many of the matched documents (a boolean array) have each label."""
+        if self.one_each:  # codes[n] is document n's: no gather of match through docs
+            return np.bincount(self.codes[match], minlength=len(self.labels))
         return np.bincount(self.codes[match[self.docs]], minlength=len(self.labels))
 
 
