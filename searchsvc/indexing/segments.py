@@ -22,10 +22,11 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import formats
 from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
-from whoosh.columns import VarBytesColumn
+from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.filedb.filestore import FileStorage, OverlayStorage
 from whoosh.index import TOC, FileIndex
 from whoosh.matching.wrappers import FilterMatcher
@@ -49,6 +50,9 @@ PRIVATE_NAMES = (
     ("whoosh.codec.whoosh3", "_lenfield"),
     ("whoosh.codec.whoosh3", "LENGTHS_COLUMN"),
     ("whoosh.columns.VarBytesColumn.Reader", "_lengths"),
+    ("whoosh.columns.NumericColumn.Reader", "_typecode"),
+    ("whoosh.columns.NumericColumn.Reader", "_doccount"),
+    ("whoosh.columns.NumericColumn.Reader", "_fixedlen"),
     ("whoosh.columns.VarBytesColumn.Reader", "_basepos"),
     ("whoosh.columns.VarBytesColumn.Reader", "_dbfile"),
 )
@@ -172,6 +176,19 @@ def length_column(leaf, fieldname: str):
         return None
 
 
+# struct's typecodes of numeric columns, as numpy's (big-endian, as Whoosh packs them).
+_NUMPY_CODES = {
+    "B": "u1",
+    "H": "u2",
+    "I": "u4",
+    "Q": "u8",
+    "b": "i1",
+    "h": "i2",
+    "i": "i4",
+    "q": "i8",
+}
+
+
 def column_values(leaf, fieldname: str) -> list:
     """Every document's value in the segment's column of fieldname, untranslated (raw).
 
@@ -180,6 +197,13 @@ def column_values(leaf, fieldname: str) -> list:
     corpus makes reading the facet columns take 10 s when a searcher opens.
     """
     reader = leaf.column_reader(fieldname, translate=False)
+    numeric = isinstance(reader, NumericColumn.Reader)
+    # How many values were written (later documents get the default): a name other code
+    # here uses too, so not in PRIVATE_NAMES; without it, Whoosh's reader does the work.
+    count = getattr(reader, "_count", None)
+    if numeric and reader._typecode in _NUMPY_CODES and count == reader._doccount:
+        raw = reader._dbfile.get(reader._basepos, count * reader._fixedlen)
+        return np.frombuffer(raw, dtype=">" + _NUMPY_CODES[reader._typecode]).tolist()
     lengths = getattr(reader, "_lengths", None)
     if not isinstance(reader, VarBytesColumn.Reader) or lengths is None:
         return list(reader)
