@@ -326,7 +326,9 @@ def verify(run_path: Path, qrels: Qrels, ours: float) -> dict[str, object]:
         except ImportError:
             continue
         theirs = sum(per_query.get(q, 0.0) for q in qrels) / (len(qrels) or 1)
-        agrees = round(theirs, 3) == round(ours, 3)
+        # ours is rounded to 4 decimals: rounding both to 3 would call 0.41049 and 0.41051
+        # different.
+        agrees = abs(theirs - ours) <= 1e-4
         return {"tool": tool, "ndcg@10": round(theirs, 4), "agrees": agrees}
     return {"tool": None, "note": "neither pytrec_eval nor ranx is installed"}
 

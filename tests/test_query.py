@@ -12,6 +12,8 @@ from searchsvc.searching.query import (
     correctable_words,
     parse_query,
     plain_words,
+    query_terms,
+    without_function_words,
 )
 
 SCHEMA = build_schema()
@@ -36,6 +38,35 @@ def test_all_words_clause_ranks_first():
     q = parse_query("solar panels", SCHEMA)
     assert isinstance(q, wq.Or)
     assert isinstance(q.subqueries[0], wq.And) and q.subqueries[0].boost > 1
+
+
+@pytest.mark.parametrize(
+    ("text", "stems", "exact"),
+    [
+        # A natural-language request is searched for what it is about.
+        (
+            "what problems of heat conduction have been solved",
+            {"problem", "heat", "conduct", "solv"},
+            [],
+        ),
+        ("Which wings, and how?", {"wing"}, []),
+        # A query of function words alone keeps them (less the index's own stop words).
+        ("what about these", {"what", "about", "these"}, []),
+        # Phrases, fields and words beside an operator are left as typed.
+        ('"what we did" heat', {"heat"}, [("what", "we", "did")]),
+        ("title:what heat", {"what", "heat"}, []),
+        ("heat AND what", {"what", "heat"}, []),
+    ],
+)
+def test_function_words_leave_the_ranked_words(text, stems, exact):
+    terms = query_terms(parse_query(text, SCHEMA), None)
+    assert terms.stems == stems and set(terms.phrases) == set(exact)
+
+
+def test_function_words_never_empty_a_query():
+    assert without_function_words(["what", "is", "it"]) == ["what", "is", "it"]
+    assert without_function_words(["what", "NOT", "then"]) == ["what", "NOT", "then"]
+    assert without_function_words(["so", "what", "gas"]) == ["gas"]
 
 
 def test_not_excludes_instead_of_matching_everything():

@@ -13,7 +13,8 @@ form and position. AND, OR, NOT, parentheses, ``field:value``, ``prefix*`` and `
 work as in Whoosh; ``-word`` excludes and ``+word`` requires, as in web search. Documents
 with all the words rank first: the query is an OR of every word, plus a boosted AND of
 them all. Words that are all stop words ("the of and") are looked for as written, in the
-exact field, the same way.
+exact field, the same way. The function words of a question or request ("what", "have",
+"been": analysis.QUERY_STOP) are left out of the words to rank, unless nothing else is left.
 
 Whoosh's parser never raises: malformed input comes back as an odd query. So the text is
 checked first, and the parsed query is checked for the error markers Whoosh leaves.
@@ -21,6 +22,7 @@ checked first, and the parsed query is checked for the error markers Whoosh leav
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from itertools import islice
 from typing import Protocol
@@ -36,7 +38,7 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin
 
-from searchsvc.analysis import WORD_RE, exact_term
+from searchsvc.analysis import WORD_RE, exact_term, query_stop_word, stem_term
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.searching.forgive import MAX_EDITS as MAX_EDITS  # the limits, re-exported
 from searchsvc.searching.forgive import MAX_FUZZY as MAX_FUZZY
@@ -143,6 +145,7 @@ def parse_forgiving(text: str, schema) -> wq.Query:
 def _ranked(tokens: list[str], schema) -> wq.Query:
     if not tokens:
         return wq.NullQuery
+    tokens = without_function_words(tokens)
     text = " ".join(tokens)
     any_words = _part(text, schema, OrGroup)
     plain = [t for t in tokens if t not in _OPERATORS and t not in "()"]
@@ -152,6 +155,29 @@ def _ranked(tokens: list[str], schema) -> wq.Query:
     if all_words == any_words or all_words is wq.NullQuery:
         return any_words
     return wq.Or([all_words.with_boost(ALL_WORDS_BOOST), any_words])
+
+
+# A plain word as a token: letters and digits, inner apostrophes, trailing punctuation; or
+# a word with a question mark, as split() reads it: "( how OR how? )".
+_PLAIN_WORD_RE = re.compile(r"(\w+(?:['’]\w+)*)[.,;:!]*|\( (\w+) OR \2\? \)")
+
+
+def without_function_words(tokens: list[str]) -> list[str]:
+    """The tokens to rank less the function words of a natural-language query (QUERY_STOP).
+
+    Only bare words go, never one beside an operator (a AND what), nor a phrase, field or
+    group; if nothing else would be left to search for, every token stays.
+    """
+    kept = []
+    for i, tok in enumerate(tokens):
+        plain = _PLAIN_WORD_RE.fullmatch(tok)
+        beside = tokens[max(i - 1, 0) : i + 2]
+        word = plain and (plain.group(1) or plain.group(2))
+        if word and query_stop_word(word) and not set(beside) & _OPERATORS:
+            continue
+        kept.append(tok)
+    words = (w for tok in kept if tok not in _OPERATORS for w in WORD_RE.findall(tok))
+    return kept if any(map(stem_term, words)) else tokens
 
 
 def _part(text: str, schema, group) -> wq.Query:
