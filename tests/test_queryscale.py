@@ -22,6 +22,7 @@ from searchsvc.scoring.phrases import phrase_frequencies
 from searchsvc.scoring.postings import _compact, read_postings
 from searchsvc.searching import Engine, SearchRequest
 from searchsvc.searching.duplicates import NEIGHBOURS, _candidates
+from searchsvc.searching.engine import _Snapshot
 from searchsvc.searching.facets import FacetColumn
 
 
@@ -141,9 +142,14 @@ def test_a_full_phrase_cache_reads_blocks_instead_of_decoding_words_whole():
     assert len(decoded) == 4
 
 
-def test_the_spellers_words_are_read_behind_the_first_requests(docs_index):
+def test_a_large_indexs_speller_words_are_read_behind_the_first_requests(docs_index, monkeypatch):
+    with Engine(docs_index) as engine:  # a small index: read before the first request
+        snap = engine.snapshot()
+        assert snap._preload is None and snap.speller._complete == {snap.speller.fieldname}
+    monkeypatch.setattr(_Snapshot, "PRELOAD_NOW", 0)  # as if it were large
     with Engine(docs_index) as engine:
         snap = engine.snapshot()
+        assert snap._preload is not None
         # A request needs no preloaded words: a word to correct reads its letter's.
         assert engine.search(SearchRequest(q="ministr")).total >= 0
         snap._preload.join(timeout=30)
@@ -151,4 +157,4 @@ def test_the_spellers_words_are_read_behind_the_first_requests(docs_index):
     # Closing stops the thread before the files close.
     with Engine(docs_index) as engine:
         snap = engine.snapshot()
-    assert not snap._preload.is_alive()
+    assert snap._preload is not None and not snap._preload.is_alive()

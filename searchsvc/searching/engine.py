@@ -64,20 +64,27 @@ from searchsvc.snippets import QueryTerms
 class _Snapshot:
     """A searcher of one state of the index, with its ranker, facets and result cache."""
 
+    # Documents up to which the speller's words are read before the first request.
+    PRELOAD_NOW = 50_000
+
     def __init__(self, gen: Path, cache_size: int):
         self.gen = gen
         self.ix = indexing.open_for_search(gen)
         self.searcher: Any = None  # a Whoosh searcher, once opened
         try:
             self.searcher = self.ix.searcher()
+            self.size = self.searcher.reader().doc_count_all()
             self.ranker = Ranker(self.searcher)
             self.facets = FacetTable(self.searcher.reader())
             self.duplicates = DuplicateTable(
                 self.searcher.reader(), self.facets.live_mask, self.facets.date_keys
             )
-            # Its words are read behind the first requests (a thread): 1 s at 1x the White
-            # House corpus, 6-12 s at 10x. Until then a word to correct reads its letter's.
+            # Its words: 1 s at 1x the White House corpus, read now; 6-12 s at 10x, read
+            # behind the first requests (a thread; a word to correct reads its letter's
+            # until then). At 1x such a thread slowed the first queries more than it saved.
             self.speller = Speller(self.searcher.reader())
+            if self.size <= self.PRELOAD_NOW:
+                self.speller.preload()
             self.transliterations = Transliterations(self.speller)  # built as asked
             # Cheap to make: it looks up each word's document frequency once, when needed.
             self.more_like = MoreLikeThis(self.searcher, self.ranker, self.facets, self.duplicates)
@@ -95,10 +102,12 @@ class _Snapshot:
         self._readers = 0
         self._readers_lock = threading.Lock()
         self._closing = threading.Event()
-        self._preload = threading.Thread(
-            target=self._preload_words, name="searchsvc-speller", daemon=True
-        )
-        self._preload.start()
+        self._preload: threading.Thread | None = None
+        if self.size > self.PRELOAD_NOW:
+            self._preload = threading.Thread(
+                target=self._preload_words, name="searchsvc-speller", daemon=True
+            )
+            self._preload.start()
 
     def _preload_words(self) -> None:
         with contextlib.suppress(DeadlineExceededError):  # closed first: no more to read
