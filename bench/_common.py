@@ -140,11 +140,19 @@ def _total_memory() -> str:
         return "unknown"
 
 
-def machine_line() -> str:
-    """The machine as one line, for the top of a report."""
+def machine_line(start: Sequence[float] | None = None, end: Sequence[float] | None = None) -> str:
+    """The machine as one line, for a report: with the load average at a run's start and
+    end when given (1, 5 and 15 minutes), else the load now."""
     m = machine()
-    load = ", ".join(str(x) for x in m["load_average"])
+    if start is None:
+        load = "load average " + _loads(m["load_average"])  # type: ignore[arg-type]
+    else:
+        load = f"load average at the start {_loads(start)}, at the end {_loads(end or [])}"
     return (
         f"machine: {m['nproc']} cores, {m['cpu']}, {m['memory']} RAM, Python {m['python']}, "
-        f"SQLite {m['sqlite']}; load average {load}"
+        f"SQLite {m['sqlite']}; {load}"
     )
+
+
+def _loads(values: Sequence[float]) -> str:
+    return ", ".join(str(x) for x in values)

@@ -182,3 +182,16 @@ _QUERY_MAKERS = {
     "dated": _dated_query,
     "faceted": _faceted_query,
 }
+
+
+def query_pool(docs: list[DocInfo], size: int, seed: int = 42) -> list[BenchQuery]:
+    """size distinct queries drawn from titles; from the text too if titles give too few.
+
+    A small corpus cannot give that many: asking 40 a document at most spares make_queries
+    minutes of draws that can only repeat (the seeds' 5 documents, a --sample).
+    """
+    size = min(size, 40 * len(docs))
+    pool = make_queries(docs, size, seed=seed)
+    if len(pool) < size // 2:  # a small corpus, such as the seeds
+        pool = make_queries(docs, size, seed=seed, from_body=True)
+    return pool

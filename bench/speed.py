@@ -1,17 +1,25 @@
-"""Speed benchmark: indexing, queries, memory and growth of searchsvc, beside SQLite FTS5.
+"""Speed benchmark: searchsvc beside a Flask + SQLite FTS5 app, on 1x and 10x the corpus, one run.
 
-corpus (default: the White House archive, unpacked to a temporary folder)
+corpus (default: the White House archive, unpacked to a temporary folder; --sample N: N files)
   --Backend.index, one process per core--> full build, no-op reindex, 50 documents added
+  --bench/fts5_app.py build--> the FTS5 app's end-to-end build from the same files
 the index --a seeded set of distinct queries (words, phrases, dated, faceted)-->
   Backend.search with size 10 (snippets and facet counts, as the API) in a fresh engine:
-  first pass cold, second pass warm (no result cache in either); then repeated queries,
-  answered from the result cache
-the same documents --FTS5 table: bm25(), snippet(), per-year GROUP BY--> the same queries,
-  all words required, then any word
-a FACTOR x copy of the corpus (new ids, dates moved back) --build, same queries--> growth
+  first pass cold, second pass warm (no result cache in either); repeated queries last
+  the FTS5 app's search (top 10 by bm25() with snippet(), per-year counts), all words
+  required, then any word
+searchsvc serve and the FTS5 app under gunicorn --distinct queries, concurrency 16-->
+  req/s and errors of each; the first query after each starts; workers' peak RSS
+a FACTOR x copy of the corpus (new ids, dates moved back) --the same again--> growth
+--million DIR: a synthetic corpus of 1,000,000 releases (bench/synthetic.py) --build,
+  queries--> build time, index size, p50/p95, and their extrapolation to 10M
 
-python bench/speed.py [--corpus PATH] [--index-dir DIR --skip-build] [--skip-growth]
-                      [--growth FACTOR] [--queries N] [--json]
+Every figure of the targets table of issue 15 is printed beside its target, with the load
+average at the start and the end of the run.
+
+python bench/speed.py [--corpus PATH] [--sample N] [--index-dir DIR --skip-build]
+                      [--skip-growth] [--growth FACTOR] [--skip-http] [--http-duration S]
+                      [--million DIR [--million-releases N]] [--queries N] [--json]
 """
 
 # ruff: noqa: E402 (imports follow the sys.path fix above them)
@@ -27,125 +35,78 @@ _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH] + [str(_BENCH)]
 
 import argparse
+import contextlib
 import json
+import math
 import os
-import random
-import re
 import resource
 import shutil
 import sqlite3
-import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import partial
 
-from _common import (
-    FTS5_TOKENIZE,
-    fts5_connect,
-    fts5_match,
-    fts5_words,
-    latency_ms,
-    machine,
-    machine_line,
-    peak_rss_mb,
-    ratio,
-    table,
+import _serving
+import fts5_app
+from _common import fts5_connect, latency_ms, machine, machine_line, peak_rss_mb, ratio, table
+from _corpus import (
+    prepare_corpus,
+    sample_corpus,
+    write_growth_corpus,
+    write_new_documents,
+    write_synthetic,
 )
-from _workload import KINDS, BenchQuery, first_category, make_queries, read_docs
+from _targets import print_targets, targets
+from _workload import KINDS, BenchQuery, make_queries, query_pool, read_docs
 
-from searchsvc.indexing import IndexReport, storage
-from searchsvc.reading import discover
-from searchsvc.searching import Backend, SearchError, open_backend
+from searchsvc.indexing import IndexReport
+from searchsvc.searching import (
+    Backend,
+    DeleteRefusedError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexNotFoundError,
+    SearchError,
+    open_backend,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_ARCHIVE = REPO.parent / "shared" / "corpora" / "wh-briefings.tar.gz"
 NEW_DOCUMENTS = 50
-# Copies of the corpus move their dates back by multiples of 8 years: past the corpus's
-# 6-year span, and a multiple of 4, so 29 February stays a real date (1901-2099).
-YEARS_PER_COPY = 8
-_DATE_LINE = re.compile(r"^((?:date|published_time|modified_time):\s*'?)(\d{4})", re.M)
-
-
-# -- the corpus -----------------------------------------------------------------------------
-
-
-def prepare_corpus(given: str | None, tmp: Path) -> Path:
-    """A folder of source files: the one given, or an archive unpacked into tmp."""
-    source = Path(given) if given else DEFAULT_ARCHIVE
-    if source.is_dir():
-        return source.resolve()
-    if not source.is_file():
-        raise SystemExit(f"No corpus at {source}. Pass --corpus FOLDER or ARCHIVE.tar.gz")
-    target = tmp / "corpus"
-    target.mkdir()
-    with tarfile.open(source) as archive:
-        archive.extractall(target, filter="data")
-    entries = [p for p in target.iterdir() if not p.name.startswith(".")]
-    return entries[0] if len(entries) == 1 and entries[0].is_dir() else target
-
-
-def source_files(corpus: Path) -> list[Path]:
-    """The files the indexer reads from the corpus, in its own order."""
-    found, _ = discover([corpus])
-    return [Path(s.path) for s in found]
-
-
-def write_new_documents(corpus: Path, target: Path, n: int, seed: int = 7) -> list[Path]:
-    """n copies of corpus files under new names, each with a changed title and text."""
-    rng = random.Random(seed)
-    picked = rng.sample(source_files(corpus), n)
-    written = []
-    for i, src in enumerate(picked, start=1):
-        rel = src.relative_to(corpus)
-        dest = target / rel.parent / f"{rel.stem}-bench-copy-{i}{rel.suffix}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        text = _retitle(src.read_text(encoding="utf-8"), f"Copy {i} of ")
-        dest.write_text(f"{text}\n\nBenchmark copy {i} of {rel.name}.\n", encoding="utf-8")
-        written.append(dest)
-    return written
-
-
-def _retitle(text: str, prefix: str) -> str:
-    """The file's text with prefix put before its front-matter title."""
-    head = re.compile(r"^title: ['\"]?", re.M)
-    return head.sub(lambda m: m.group() + prefix, text, count=1)
-
-
-def write_growth_corpus(corpus: Path, target: Path, factor: int) -> int:
-    """factor - 1 copies of the corpus under target/copy-K, dates moved back K x 8 years."""
-    files = source_files(corpus)
-    for k in range(1, factor):
-        shift = k * YEARS_PER_COPY
-        for src in files:
-            dest = target / f"copy-{k}" / src.relative_to(corpus)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            text = src.read_text(encoding="utf-8")
-            moved = _DATE_LINE.sub(lambda m, s=shift: f"{m.group(1)}{int(m.group(2)) - s}", text)
-            dest.write_text(moved, encoding="utf-8")
-    return len(files) * factor
+HTTP_CONCURRENCY = 16
+HTTP_POOL = 20_000
+MILLION = 1_000_000
 
 
 # -- indexing -------------------------------------------------------------------------------
 
 
-def indexing(corpus: Path, index_dir: Path, tmp: Path, skip_build: bool) -> dict:
-    """Full build (unless skipped), no-op reindex, and 50 documents added; their reports."""
-    procs = os.cpu_count() or 1
+def indexing(corpus: Path, index_dir: Path, tmp: Path, skip_build: bool, procs: int) -> dict:
+    """Full build (unless skipped), no-op reindex, then 50 documents added to a copy.
+
+    The copy keeps the measured index what the full build made, the same releases as the
+    FTS5 app's. A given index (--skip-build) is left as it was: both reindex on a copy.
+    """
     out: dict = {"procs": procs}
+    copy = tmp / "index-copy"
     if not skip_build:
-        out["full_build"] = _report(
-            open_backend(index_dir).index([corpus], rebuild=True, procs=procs)
-        )
-    else:
-        # Leave the given index as it was: update a copy of it.
-        copy = tmp / "index-copy"
+        out["full_build"] = build(index_dir, [corpus], procs)
+        out["noop_reindex"] = _report(open_backend(index_dir).index([corpus], procs=procs))
         shutil.copytree(index_dir, copy, symlinks=True)
-        index_dir = copy
-    out["noop_reindex"] = _report(open_backend(index_dir).index([corpus], procs=procs))
+    else:
+        shutil.copytree(index_dir, copy, symlinks=True)
+        out["noop_reindex"] = _report(open_backend(copy).index([corpus], procs=procs))
     extra = tmp / "new-documents"
     write_new_documents(corpus, extra, NEW_DOCUMENTS)
-    out["add_50"] = _report(open_backend(index_dir).index([corpus, extra], procs=procs))
+    out["add_50"] = _report(open_backend(copy).index([corpus, extra], procs=procs))
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.rmtree(extra, ignore_errors=True)
     return out
+
+
+def build(index_dir: Path, roots: list[Path], procs: int) -> dict:
+    """A full build of the roots into index_dir: its report, and the index's size."""
+    report = _report(open_backend(index_dir).index(roots, rebuild=True, procs=procs))
+    return {**report, "index_mb": folder_mb(index_dir)}
 
 
 def _report(report: IndexReport) -> dict:
@@ -161,10 +122,26 @@ def _report(report: IndexReport) -> dict:
     }
 
 
-# -- our queries --------------------------------------------------------------------------------
+def folder_mb(folder: Path) -> float:
+    """What the files under folder take, in MiB (symlinks not followed)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return round(total / 2**20, 1)
 
 
-def run_ours(index_dir: Path, queries: list[BenchQuery]) -> dict:
+def fts5_build(roots: list[Path], db_path: Path) -> dict:
+    """The FTS5 app's end-to-end build of the same files, and its database's size."""
+    figures = fts5_app.build(roots, db_path).figures()
+    return {**figures, "db_mb": round(db_path.stat().st_size / 2**20, 1)}
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+
+def run_ours(index_dir: Path, queries: list[BenchQuery], repeated: bool = True) -> dict:
     """Each query through a fresh backend, twice: the first pass cold, the second warm.
 
     Neither pass uses the result cache, so every query is computed; a third pass, in an
@@ -175,14 +152,13 @@ def run_ours(index_dir: Path, queries: list[BenchQuery]) -> dict:
         engine.snapshot()  # open the searcher and read the facet columns
         opened = time.perf_counter() - started
         passes = [_timed(queries, lambda bq: _ours_one(engine, bq)) for _ in range(2)]
-    with open_backend(index_dir, cache_size=len(queries)) as engine:
-        for _ in range(2):
-            cached, _ = _timed(queries, lambda bq: _ours_one(engine, bq))
-    return {
-        "open_seconds": round(opened, 2),
-        **_passes(passes, queries),
-        "cached": latency_ms(cached),
-    }
+    out = {"open_seconds": round(opened, 2), **_passes(passes, queries)}
+    if repeated:
+        with open_backend(index_dir, cache_size=len(queries)) as engine:
+            for _ in range(2):
+                cached, _ = _timed(queries, lambda bq: _ours_one(engine, bq))
+        out["cached"] = latency_ms(cached)
+    return out
 
 
 def _ours_one(engine: Backend, bq: BenchQuery) -> int:
@@ -217,41 +193,8 @@ def _passes(passes: list[tuple[list, list]], queries: list[BenchQuery]) -> dict:
     }
 
 
-# -- SQLite FTS5 ----------------------------------------------------------------------------
-
-
-def load_fts5(index_dir: Path, db_path: Path) -> float:
-    """Copy every stored document of the index into an FTS5 table; the seconds it took."""
-    started = time.perf_counter()
-    conn = fts5_connect(str(db_path))
-    conn.executescript(
-        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-        f"CREATE VIRTUAL TABLE fts USING fts5(title, body, tokenize='{FTS5_TOKENIZE}');"
-        "CREATE TABLE meta(id INTEGER PRIMARY KEY, date TEXT, year TEXT, category TEXT);"
-    )
-    ix = storage.open_index(index_dir)
-    with ix.reader() as reader:
-        for n, f in enumerate(reader.all_stored_fields(), start=1):
-            date = f.get("date")
-            day = f"{date:%Y-%m-%d}" if date else None
-            conn.execute(
-                "INSERT INTO fts(rowid, title, body) VALUES (?, ?, ?)", (n, f["title"], f["body"])
-            )
-            conn.execute(
-                "INSERT INTO meta VALUES (?, ?, ?, ?)",
-                (n, day, day and day[:4], first_category(f)),
-            )
-    ix.close()
-    conn.executescript(
-        "INSERT INTO fts(fts) VALUES ('optimize'); CREATE INDEX meta_date ON meta(date);"
-    )
-    conn.commit()
-    conn.close()
-    return time.perf_counter() - started
-
-
 def run_fts5(db_path: Path, queries: list[BenchQuery], operator: str) -> dict:
-    """Each query in a fresh connection, twice: top 10 by bm25() with snippet(), per-year counts."""
+    """Each query through the FTS5 app's search in a fresh connection, twice: cold, warm."""
     conn = fts5_connect(str(db_path))
     passes = [_timed(queries, lambda bq: _fts5_one(conn, bq, operator)) for _ in range(2)]
     conn.close()
@@ -259,66 +202,122 @@ def run_fts5(db_path: Path, queries: list[BenchQuery], operator: str) -> dict:
 
 
 def _fts5_one(conn: sqlite3.Connection, bq: BenchQuery, operator: str) -> int:
-    where, args = _fts5_where(bq, operator)
-    if not args:
-        return 0
-    joined = f"FROM fts JOIN meta m ON m.id = fts.rowid WHERE {where}"
-    conn.execute(
-        "SELECT m.id, fts.title, snippet(fts, 1, '<mark>', '</mark>', '…', 32), bm25(fts) "
-        f"{joined} ORDER BY bm25(fts) LIMIT 10",
-        args,
-    ).fetchall()
-    years = conn.execute(f"SELECT m.year, count(*) {joined} GROUP BY m.year", args).fetchall()
-    return sum(count for _, count in years)
+    try:
+        found = fts5_app.search(conn, bq.q, bq.date_from, bq.date_to, bq.category, operator)
+    except sqlite3.OperationalError:
+        return -1
+    return found["total"]
 
 
-def _fts5_where(bq: BenchQuery, operator: str) -> tuple[str, list]:
-    if bq.kind == "phrase":
-        words = fts5_words(bq.q)
-        match = '"' + " ".join(words) + '"' if words else ""
-    else:
-        match = fts5_match(bq.q, operator)
-    if not match:
-        return "", []
-    clauses, args = ["fts MATCH ?"], [match]
-    for clause, value in (
-        ("m.date >= ?", bq.date_from),
-        ("m.date <= ?", bq.date_to),
-        ("m.category = ?", bq.category),
-    ):
-        if value:
-            clauses.append(clause)
-            args.append(value)
-    return " AND ".join(clauses), args
+# -- HTTP -------------------------------------------------------------------------------------
 
 
-# -- growth ---------------------------------------------------------------------------------
+def http(
+    index_dir: Path, db_path: Path, pool: list[BenchQuery], args: argparse.Namespace, tmp: Path
+) -> dict:
+    """searchsvc serve, then the FTS5 app, at concurrency 16 on the same distinct queries."""
+    progress = partial(_progress, args)
+    workers, duration = args.workers, args.http_duration
+    progress(f"HTTP: searchsvc serve, {duration:g} s at concurrency {HTTP_CONCURRENCY}")
+    levels = [HTTP_CONCURRENCY]
+    log = tmp / "serve.log"
+    ours = _serving.measure_searchsvc(
+        index_dir, pool, levels, duration, workers, log, result_cache=False
+    )
+    progress(f"HTTP: the FTS5 app, {duration:g} s at concurrency {HTTP_CONCURRENCY}")
+    peer = _serving.measure_peer(db_path, pool, levels, duration, workers, tmp / "peer.log")
+    return {"workers": workers, "duration_s": duration, "searchsvc": ours, "fts5": peer}
 
 
-def growth(corpus: Path, tmp: Path, factor: int, queries: list[BenchQuery]) -> dict:
-    """Build a factor x corpus and run the same queries on it."""
+# -- growth and the synthetic corpus -------------------------------------------------------------
+
+
+def growth(
+    corpus: Path,
+    tmp: Path,
+    queries: list[BenchQuery],
+    pool: list[BenchQuery] | None,
+    args: argparse.Namespace,
+    procs: int,
+) -> dict:
+    """Build a factor x corpus, ours and the FTS5 app's; the same queries and HTTP pool.
+
+    The copies hold the same titles (their dates moved), so the 1x pool is the pool a
+    draw from the larger index would give, without reading its stored fields again.
+    """
+    factor = args.growth
     copies = tmp / "growth-corpus"
     started = time.perf_counter()
     write_growth_corpus(corpus, copies, factor)
     written = time.perf_counter() - started
-    index_dir = tmp / "growth-index"
+    index_dir, db = tmp / "growth-index", tmp / "growth-fts5.db"
     # One root for the copies, so their ids (copy-K/...) differ from the originals'.
-    report = open_backend(index_dir).index(
-        [corpus, copies], rebuild=True, procs=os.cpu_count() or 1
-    )
-    result = {
+    _progress(args, f"growth: building the {factor}x corpus")
+    report = build(index_dir, [corpus, copies], procs)
+    _progress(args, f"growth: the FTS5 app's build of the {factor}x corpus")
+    out = {
         "factor": factor,
-        "documents": report.total,
+        "documents": report["total"],
         "write_copies_seconds": round(written, 1),
-        "build": _report(report),
-        "queries": run_ours(index_dir, queries),
+        "build": report,
+        "fts5_build": fts5_build([corpus, copies], db),
     }
+    _progress(args, f"growth: {len(queries)} queries, searchsvc and FTS5")
+    out["queries"] = run_ours(index_dir, queries, repeated=False)
+    out["fts5_and"] = run_fts5(db, queries, "AND")
+    if pool:
+        out["http"] = http(index_dir, db, pool, args, tmp)
     shutil.rmtree(index_dir, ignore_errors=True)
     shutil.rmtree(copies, ignore_errors=True)
-    return result
+    db.unlink(missing_ok=True)
+    return out
 
 
-# -- the report -----------------------------------------------------------------------------
+def million(
+    corpus: Path, tmp: Path, queries: list[BenchQuery], args: argparse.Namespace, procs: int
+) -> dict:
+    """A synthetic corpus (made once in --million DIR): build, size, queries; 10M by rule."""
+    target = Path(args.million)
+    _progress(args, f"synthetic: {args.million_releases:,} releases in {target}")
+    started = time.perf_counter()
+    made = write_synthetic(corpus, target, args.million_releases, procs=procs)
+    made["seconds"] = round(time.perf_counter() - started, 1)
+    index_dir = Path(args.million_index) if args.million_index else tmp / "million-index"
+    _progress(args, f"synthetic: building the index in {index_dir}")
+    out = {"corpus": made, "build": build(index_dir, [target], procs)}
+    # The 1x queries: the synthetic titles are halves of the same titles, its dates span
+    # theirs, and the figures stay comparable with 1x and 10x.
+    _progress(args, f"synthetic: {len(queries)} queries")
+    out["queries"] = run_ours(index_dir, queries, repeated=False)
+    if not args.million_index:
+        shutil.rmtree(index_dir, ignore_errors=True)
+    return out
+
+
+def extrapolate(r: dict) -> dict | None:
+    """10M releases from the synthetic run: build time and size in proportion; latency by
+    the power law through the 1x and the synthetic corpus's p50 and p95."""
+    m = r.get("million")
+    if not m:
+        return None
+    n_big, n_small = m["build"]["total"], r["documents"]
+    scale = 10_000_000 / n_big if n_big else 0.0
+    out = {
+        "releases": 10_000_000,
+        "build_seconds": round(m["build"]["seconds"] * scale),
+        "index_gb": round(m["build"]["index_mb"] * scale / 1024, 1),
+    }
+    for phase in ("cold", "warm"):
+        for p in ("p50", "p95"):
+            small, big = r["searchsvc"][phase][p], m["queries"][phase][p]
+            if small > 0 and big > 0 and n_big > n_small:
+                slope = math.log(big / small) / math.log(n_big / n_small)
+                out[f"{phase}_{p}_ms"] = round(big * scale**slope, 1)
+                out[f"{phase}_{p}_exponent"] = round(slope, 3)
+    return out
+
+
+# -- the run ----------------------------------------------------------------------------------
 
 
 def benchmark(args: argparse.Namespace) -> dict:
@@ -331,31 +330,61 @@ def benchmark(args: argparse.Namespace) -> dict:
 
 
 def _benchmark(args: argparse.Namespace, tmp: Path) -> dict:
-    corpus = prepare_corpus(args.corpus, tmp)
+    out: dict = {"machine_before": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    phases = out["phase_seconds"] = {}
+    run_started = time.perf_counter()
+    with _phase(phases, "corpus"):
+        corpus = prepare_corpus(args.corpus, tmp)
+        if args.sample:
+            corpus = sample_corpus(corpus, tmp / "sample", args.sample)
+    out["corpus"], out["sample"] = str(corpus), args.sample
+    procs = args.workers
     index_dir = Path(args.index_dir) if args.index_dir else tmp / "index"
-    out: dict = {"corpus": str(corpus), "machine_before": machine()}
     _progress(args, f"indexing {corpus} into {index_dir}")
-    out["indexing"] = indexing(corpus, index_dir, tmp, args.skip_build)
-    if args.skip_build:
-        out["index_dir"] = str(index_dir)
+    with _phase(phases, "indexing"):
+        out["indexing"] = indexing(corpus, index_dir, tmp, args.skip_build, procs)
+    out["index_mb"] = folder_mb(index_dir)
+    _progress(args, "the FTS5 app's end-to-end build")
+    db = tmp / "fts5.db"
+    with _phase(phases, "fts5_build"):
+        out["fts5_build"] = fts5_build([corpus], db)
     docs = read_docs(index_dir)
     queries = make_queries(docs, args.queries, seed=args.seed)
     out["documents"] = len(docs)
     out["queries"] = {kind: sum(q.kind == kind for q in queries) for kind in KINDS}
-    _progress(args, f"{len(queries)} queries through searchsvc")
-    out["searchsvc"] = run_ours(index_dir, queries)
-    out["peak_rss_mb_after_searchsvc"] = peak_rss_mb()
-    _progress(args, "loading FTS5")
-    out["fts5_load_seconds"] = round(load_fts5(index_dir, tmp / "fts5.db"), 1)
-    out["fts5_and"] = run_fts5(tmp / "fts5.db", queries, "AND")
-    out["fts5_or"] = run_fts5(tmp / "fts5.db", queries, "OR")
+    _progress(args, f"{len(queries)} queries through searchsvc, then the FTS5 app's search")
+    with _phase(phases, "queries"):
+        out["searchsvc"] = run_ours(index_dir, queries)
+        out["peak_rss_mb_after_searchsvc"] = peak_rss_mb()
+        out["fts5_and"] = run_fts5(db, queries, "AND")
+        out["fts5_or"] = run_fts5(db, queries, "OR")
     out["peak_rss_mb"] = peak_rss_mb()
     out["peak_rss_mb_index_workers"] = _children_rss_mb()
+    pool = None if args.skip_http else query_pool(docs, HTTP_POOL, args.seed)
+    if pool:
+        with _phase(phases, "http"):
+            out["http"] = http(index_dir, db, pool, args, tmp)
+    db.unlink(missing_ok=True)
     if not args.skip_growth:
-        _progress(args, f"growth: {args.growth}x corpus")
-        out["growth"] = growth(corpus, tmp, args.growth, queries)
+        with _phase(phases, "growth"):
+            out["growth"] = growth(corpus, tmp, queries, pool, args, procs)
+    if args.million:
+        with _phase(phases, "million"):
+            out["million"] = million(corpus, tmp, queries, args, procs)
+        out["extrapolated_10m"] = extrapolate(out)
     out["machine_after"] = machine()
+    out["run_seconds"] = round(time.perf_counter() - run_started)
+    out["targets"] = targets(out)
     return out
+
+
+@contextlib.contextmanager
+def _phase(phases: dict, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        phases[name] = round(time.perf_counter() - started, 1)
 
 
 def _children_rss_mb() -> float:
@@ -367,19 +396,37 @@ def _progress(args: argparse.Namespace, message: str) -> None:
         print(f"... {message}", file=sys.stderr, flush=True)
 
 
+# -- the report -------------------------------------------------------------------------------
+
+
 def print_report(r: dict) -> None:
-    """Every figure as plain tables."""
-    print(f"corpus: {r['corpus']} ({r['documents']:,} documents)")
+    """Every figure as plain tables, then the targets with a pass or miss each."""
+    sample = f", a sample of {r['sample']:,} files" if r["sample"] else ""
+    print(f"corpus: {r['corpus']} ({r['documents']:,} documents{sample})")
+    print(machine_line(r["machine_before"]["load_average"], r["machine_after"]["load_average"]))
     _print_indexing(r)
     _print_queries(r)
+    if "http" in r or "http" in r.get("growth", {}):
+        _print_http(r)
     if "growth" in r:
         _print_growth(r)
+    if "million" in r:
+        _print_million(r)
     print(
         f"\npeak RSS: {r['peak_rss_mb']:,.0f} MiB (this process; after searchsvc's queries "
         f"{r['peak_rss_mb_after_searchsvc']:,.0f} MiB); index workers "
         f"{r['peak_rss_mb_index_workers']:,.0f} MiB"
     )
-    print(machine_line())
+    spent = ", ".join(f"{k} {v:,.0f} s" for k, v in r["phase_seconds"].items())
+    busy = max(r["machine_before"]["load_average"][0], r["machine_after"]["load_average"][0])
+    if busy > 0.5 * (r["machine_before"]["nproc"] or 1):
+        print(
+            f"\nWARNING: a load average of {busy} on {r['machine_before']['nproc']} cores: other "
+            "work shared the machine, and every figure below is slower than a quiet run's."
+        )
+    print(f"\nTargets (issue 15), run of {r['run_seconds']:,} s started {r['started']} ({spent})")
+    print_targets(r["targets"])
+    print(machine_line(r["machine_before"]["load_average"], r["machine_after"]["load_average"]))
 
 
 def _print_indexing(r: dict) -> None:
@@ -393,9 +440,28 @@ def _print_indexing(r: dict) -> None:
         )
         if key in ix
     ]
-    rows.append(("FTS5 load (already parsed text)", r["fts5_load_seconds"], "", ""))
-    print(f"\nIndexing ({ix['procs']} processes)")
-    print(table(["", "seconds", "docs/s", "added/updated/unchanged/deleted"], rows))
+    fb = r["fts5_build"]
+    rows.append(
+        (
+            "FTS5 app: full build, end to end (1 process)",
+            fb["seconds"],
+            fb["releases_per_second"],
+            f"{fb['releases']}/0/0/0" + (f", {fb['skipped']} skipped" if fb["skipped"] else ""),
+        )
+    )
+    if "full_build" in ix:
+        rows.append(
+            (
+                "ratio searchsvc / FTS5 app (releases/s)",
+                "",
+                ratio(ix["full_build"]["docs_per_second"], fb["releases_per_second"]),
+                "",
+            )
+        )
+    print(
+        f"\nIndexing ({ix['procs']} processes; index {r['index_mb']:,} MiB, FTS5 {fb['db_mb']:,})"
+    )
+    print(table(["", "seconds", "releases/s", "added/updated/unchanged/deleted"], rows))
 
 
 def _counts(rep: dict) -> str:
@@ -446,37 +512,116 @@ def _print_queries(r: dict) -> None:
     print(table(["", "searchsvc p50", "p95", "FTS5 all words p50", "p95"], kinds))
 
 
+def _print_http(r: dict) -> None:
+    sides = [("1x", r.get("http"))]
+    if "growth" in r:
+        sides.append((f"{r['growth']['factor']}x", r["growth"].get("http")))
+    rows = []
+    for label, h in sides:
+        if not h:
+            continue
+        for name, key in (("searchsvc serve", "searchsvc"), ("FTS5 app", "fts5")):
+            s = h[key]
+            lv = s["levels"][0]
+            rows.append(
+                (
+                    f"{label}, {name}",
+                    lv["requests"],
+                    lv["req_per_s"],
+                    lv["p50_ms"],
+                    lv["p95_ms"],
+                    lv["errors"],
+                    s["cold_start"]["first_query_s"],
+                    s["cold_start"]["launch_to_answer_s"],
+                    s["worker_peak_rss_mb"],
+                )
+            )
+        ours, theirs = h["searchsvc"]["levels"][0], h["fts5"]["levels"][0]
+        rows.append((f"{label}, ratio", "", ratio(ours["req_per_s"], theirs["req_per_s"])))
+    first = next(h for _, h in sides if h)
+    print(
+        f"\nHTTP: distinct queries at concurrency {HTTP_CONCURRENCY}, {first['duration_s']:g} s, "
+        f"{first['workers']} workers each (searchsvc: its threaded workers, result cache off; "
+        "FTS5 app: gunicorn sync workers)"
+    )
+    headers = ["", "requests", "req/s", "p50 ms", "p95 ms", "errors", "first query s"]
+    headers += ["launch to answer s", "worker peak RSS MiB"]
+    print(table(headers, [row + ("",) * (len(headers) - len(row)) for row in rows]))
+    for _, h in sides:
+        for key in ("searchsvc", "fts5"):
+            if h and h[key]["levels"][0]["first_error"]:
+                print(f"  first error ({key}): {h[key]['levels'][0]['first_error']}")
+
+
 def _print_growth(r: dict) -> None:
     g = r["growth"]
     base, big = r["searchsvc"], g["queries"]
+    fa, fa_big = r["fts5_and"], g["fts5_and"]
+
+    def row(label, docs, ours, theirs):
+        return (
+            label,
+            docs,
+            *(ours[ph][p] for ph in ("cold", "warm") for p in ("p50", "p95")),
+            *(theirs[ph]["p95"] for ph in ("cold", "warm")),
+        )
+
     rows = [
-        (
-            "1x",
-            r["documents"],
-            base["cold"]["p50"],
-            base["cold"]["p95"],
-            base["warm"]["p50"],
-            base["warm"]["p95"],
-        ),
-        (
-            f"{g['factor']}x",
-            g["documents"],
-            big["cold"]["p50"],
-            big["cold"]["p95"],
-            big["warm"]["p50"],
-            big["warm"]["p95"],
-        ),
+        row("1x", r["documents"], base, fa),
+        row(f"{g['factor']}x", g["documents"], big, fa_big),
         (
             "growth",
             ratio(g["documents"], r["documents"]),
             *(ratio(big[ph][p], base[ph][p]) for ph in ("cold", "warm") for p in ("p50", "p95")),
+            *(ratio(fa_big[ph]["p95"], fa[ph]["p95"]) for ph in ("cold", "warm")),
+        ),
+        (
+            f"{g['factor']}x, searchsvc / FTS5",
+            "",
+            *(ratio(big[ph][p], fa_big[ph][p]) for ph in ("cold", "warm") for p in ("p50", "p95")),
+            "",
+            "",
         ),
     ]
+    b, fb = g["build"], g["fts5_build"]
     print(
-        f"\nGrowth: {g['factor']}x corpus built in {g['build']['seconds']:,.0f} s "
-        f"({g['build']['docs_per_second']:,} docs/s)"
+        f"\nGrowth: {g['factor']}x corpus built in {b['seconds']:,.0f} s "
+        f"({b['docs_per_second']:,} releases/s, index {b['index_mb']:,} MiB); the FTS5 app's "
+        f"build {fb['seconds']:,.0f} s ({fb['releases_per_second']:,} releases/s, "
+        f"{fb['db_mb']:,} MiB)"
     )
-    print(table(["", "documents", "cold p50", "cold p95", "warm p50", "warm p95"], rows))
+    headers = ["", "documents", "cold p50", "cold p95", "warm p50", "warm p95"]
+    headers += ["FTS5 cold p95", "FTS5 warm p95"]
+    print(table(headers, rows))
+
+
+def _print_million(r: dict) -> None:
+    m, x = r["million"], r["extrapolated_10m"]
+    b, q = m["build"], m["queries"]
+    made = m["corpus"]
+    how = "reused" if made.get("reused") else f"written in {made['seconds']:,.0f} s"
+    print(
+        f"\nSynthetic corpus: {b['total']:,} releases ({how}); built in {b['seconds']:,.0f} s "
+        f"({b['docs_per_second']:,} releases/s), index {b['index_mb'] / 1024:,.2f} GiB"
+    )
+    rows = [
+        ("measured", b["total"], q["cold"]["p50"], q["cold"]["p95"], q["warm"]["p50"])
+        + (q["warm"]["p95"], b["seconds"], round(b["index_mb"] / 1024, 2)),
+    ]
+    if x:
+        rows.append(
+            ("extrapolated", x["releases"])
+            + tuple(x.get(f"{ph}_{p}_ms", "") for ph in ("cold", "warm") for p in ("p50", "p95"))
+            + (x["build_seconds"], x["index_gb"])
+        )
+    headers = ["", "releases", "cold p50", "cold p95", "warm p50", "warm p95", "build s", "GiB"]
+    print(table(headers, rows))
+    print(
+        "10M: build time and size in proportion to the releases; latency by the power law "
+        "through 1x and this corpus (exponents: "
+        + ", ".join(f"{k[:-9]} {v}" for k, v in (x or {}).items() if k.endswith("_exponent"))
+        + ")"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -486,6 +631,7 @@ def main(argv: list[str] | None = None) -> int:
         help="folder of source files, or a .tar.gz of them "
         "(default: the White House archive in ../shared/corpora)",
     )
+    parser.add_argument("--sample", type=int, help="use N files of the corpus, evenly spread")
     parser.add_argument("--index-dir", help="index to use (with --skip-build: an existing one)")
     parser.add_argument(
         "--skip-build",
@@ -494,13 +640,46 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-growth", action="store_true", help="no growth measure")
     parser.add_argument("--growth", type=int, default=10, help="growth factor (default 10)")
+    parser.add_argument("--skip-http", action="store_true", help="no HTTP measure")
+    parser.add_argument(
+        "--http-duration", type=float, default=20.0, help="seconds of HTTP load per server"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="index processes and server workers (default: one per core)",
+    )
+    parser.add_argument(
+        "--million",
+        metavar="DIR",
+        help="the synthetic corpus's folder: written there once (about 12 GB), then reused",
+    )
+    parser.add_argument(
+        "--million-releases",
+        type=int,
+        default=MILLION,
+        help=f"releases of the synthetic corpus (default {MILLION:,})",
+    )
+    parser.add_argument(
+        "--million-index", metavar="DIR", help="keep the synthetic corpus's index there"
+    )
     parser.add_argument("--queries", type=int, default=300, help="how many queries (default 300)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the query set")
     parser.add_argument("--json", action="store_true", help="print every figure as JSON")
     args = parser.parse_args(argv)
     if args.skip_build and not args.index_dir:
         parser.error("--skip-build needs --index-dir")
-    report = benchmark(args)
+    if args.skip_build and args.sample:
+        parser.error("--sample builds its own index: leave out --skip-build")
+    if args.sample is not None and args.sample < 1:
+        parser.error("--sample needs a positive number of files")
+    if args.growth < 2:
+        parser.error("--growth needs a factor of 2 or more")
+    try:
+        report = benchmark(args)
+    except (IndexDamagedError, IndexLockedError, IndexNotFoundError, DeleteRefusedError) as exc:
+        raise SystemExit(f"speed.py: {exc}") from None
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
