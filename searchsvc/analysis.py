@@ -12,7 +12,8 @@ Both pipelines run in a single Whoosh tokenizer that looks each distinct word up
 once, instead of a chain of filters per token: the chain costs a Python generator frame per
 filter per token, and the corpus has tens of millions of tokens. The same normalisation is
 exported as plain functions (``stem_term``, ``exact_term``) so the highlighter and the query
-side use exactly what the index used.
+side use exactly what the index used; the bulk indexer (indexing/bulk.py) takes a field's
+``words`` and ``term_function`` from here, so it gives the very tokens the tokenizer gives.
 
 The analyzers are classes at module level, because Whoosh pickles the schema into the index.
 """
@@ -35,6 +36,7 @@ MARKS = (
 )
 WORD_CHAR = f"[\\w{MARKS}]"
 # A word: letters and digits, with inner apostrophes or dots ("U.S.", "don't") kept together.
+# No word spans a newline (the bulk indexer relies on it).
 WORD_RE = re.compile(f"{WORD_CHAR}+(?:[.'’]{WORD_CHAR}+)*")
 _INVISIBLE = str.maketrans("", "", "\u200c\u200d\u00ad'’.")
 
@@ -94,6 +96,22 @@ def stem_term(word: str) -> str | None:
     if term in STOP or len(term) < 2 and not term.isdigit():
         return None
     return _STEMMER.stem(term)
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, in order, as the tokenizers find them (before their terms)."""
+    return WORD_RE.findall(text)
+
+
+def term_function(analyzer: object):
+    """The word -> term (or None) function of one of our analyzers, or None for another.
+
+    A field analysed by it has, for each word of words(text) whose term is not None, that
+    term at the next position (0, 1, ...): what the tokenizer yields in "index" mode.
+    """
+    if isinstance(analyzer, _WordTokenizer):
+        return stem_term if analyzer.stemmed else exact_term
+    return None
 
 
 def query_stop_word(word: str) -> bool:

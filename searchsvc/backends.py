@@ -23,6 +23,7 @@ def open_backend(
     cache_size: int = 1024,
 ) -> Backend:
     """The backend the settings choose (the embedded engine over index_dir by default)."""
+    variants = _variants(settings)
     if settings is not None and settings.get("BACKEND") == "opensearch":
         # Imported only here: the embedded engine needs neither it nor its client.
         try:
@@ -38,11 +39,22 @@ def open_backend(
             index=str(settings["OPENSEARCH_INDEX"]),
             username=str(settings.get("OPENSEARCH_USER", "")),
             password=str(settings.get("OPENSEARCH_PASSWORD", "")),
+            shards=int(str(settings.get("OPENSEARCH_SHARDS", 1))),
+            replicas=int(str(settings.get("OPENSEARCH_REPLICAS", 0))),
         )
-        backend: Backend = OpenSearchBackend(options)
+        backend: Backend = OpenSearchBackend(
+            options, variants=variants, check_interval=check_interval
+        )
         return backend
-    if settings is None or "VARIANTS" not in settings:  # the shipped name variants
-        return open_engine(index_dir, check_interval=check_interval, cache_size=cache_size)
+    return open_engine(
+        index_dir, check_interval=check_interval, cache_size=cache_size, variants=variants
+    )
+
+
+def _variants(settings: Mapping[str, object] | None) -> list[str | Path]:
+    """The files of name variants the settings choose (the shipped lists by default)."""
+    if settings is None or "VARIANTS" not in settings:
+        return [BUILTIN]
     # VARIANTS: files separated by os.pathsep, "builtin" standing for the shipped lists,
     # whose people and organisations are the entity lists in force (PEOPLE_FILE and
     # ORGANISATIONS_FILE, when set, replace the shipped ones there too).
@@ -55,6 +67,11 @@ def open_backend(
             variants += [words, people, organisations]
         elif part.strip():
             variants.append(part)
-    return open_engine(
-        index_dir, check_interval=check_interval, cache_size=cache_size, variants=variants
-    )
+    return variants
+
+
+def describe(index_dir: str | Path, settings: Mapping[str, object] | None = None) -> str:
+    """Where the index the settings choose lives, for messages: a folder or an alias."""
+    if settings is not None and settings.get("BACKEND") == "opensearch":
+        return f"OpenSearch index {settings['OPENSEARCH_INDEX']!r} on {settings['OPENSEARCH_URL']}"
+    return str(index_dir)

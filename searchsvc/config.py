@@ -165,6 +165,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OPENSEARCH_USER", "", "User name for the cluster's basic authentication."),
     Setting("OPENSEARCH_PASSWORD", "", "Password for the cluster's basic authentication."),
     Setting(
+        "OPENSEARCH_SHARDS",
+        1,
+        "Primary shards of the index a rebuild (or the first run) creates (see Scaling out).",
+        minimum=1,
+        maximum=1024,
+    ),
+    Setting(
+        "OPENSEARCH_REPLICAS",
+        0,
+        "Replicas of each shard in that index: 1 or more for a cluster that must survive a "
+        "node lost.",
+        minimum=0,
+        maximum=16,
+    ),
+    Setting(
         "EXPORT_LIMIT",
         100000,
         "Rows an export gives at most; past it the answer says it was cut short.",

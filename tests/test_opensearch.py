@@ -120,6 +120,17 @@ TABLE = [
     (SearchRequest(q="Note: the ministers (met"), 4),  # read as words, with a notice
     (SearchRequest(q="the of and"), None),
     (SearchRequest(q="zzzqqq"), 0),
+    # Names spelled many ways (the shipped variant lists): widened, and said so.
+    (SearchRequest(q="Ashkhabad"), 2),  # also searched: Ashgabat
+    (SearchRequest(q="Ashkhabad", verbatim=True), 0),
+    (SearchRequest(q='"Ashkhabad Turkmenistan"'), None),
+    (SearchRequest(q="Berdymukhammedov"), 3),  # also searched: Berdimuhamedov
+    (SearchRequest(q="Hajiyev"), None),
+    (SearchRequest(q="title:Turkmenia"), None),
+    (SearchRequest(q="Ashkhabad NOT Berdymukhammedov"), None),
+    # Also try: other spellings the index holds, offered (transliteration.py).
+    (SearchRequest(q="Bayramow Sharifow"), 0),
+    (SearchRequest(q="Meredow"), 1),  # also searched: Meredov
 ]
 
 
@@ -157,6 +168,26 @@ def test_both_backends_answer_alike(backends, request_, total):
     assert theirs.notice == ours.notice
     assert theirs.range == ours.range
     assert theirs.timeline == ours.timeline
+    assert theirs.also_searched == ours.also_searched
+    assert theirs.also_try == ours.also_try
+    assert theirs.stories == ours.stories
+    assert [h.also for h in theirs.hits] == [() for _ in theirs.hits]  # the seeds: no copies
+
+
+def test_the_table_widens_names(backends):
+    """The variants rows are not vacuous: the embedded engine widens and offers them."""
+    engine = backends["whoosh"]
+    assert engine.search(SearchRequest(q="Ashkhabad")).also_searched == ("Ashgabat",)
+    assert engine.search(SearchRequest(q="Berdymukhammedov")).also_searched == ("Berdimuhamedov",)
+    assert engine.search(SearchRequest(q="Meredow")).also_searched
+    offered = engine.search(SearchRequest(q="Bayramow Sharifow")).also_try
+    assert offered == ("Bayramov Sharifow", "Bayramow Sharifov")
+
+
+@pytest.mark.parametrize("name", ["whoosh", "opensearch"])
+def test_the_document_page_marks_every_spelling_searched(backends, name):
+    terms = backends[name].query_terms("Ashkhabad")
+    assert "ashgabat" in terms.stems | terms.exact
 
 
 @pytest.mark.parametrize("sort", ["newest", "oldest"])
@@ -207,6 +238,10 @@ def test_documents_stats_and_export_agree(backends):
     e2 = theirs.export(SearchRequest(q="", sort="oldest"), limit=3)
     assert (e2.total, e2.truncated) == (e1.total, e1.truncated) == (5, True)
     assert [r.id for r in e2.rows] == [r.id for r in e1.rows]
+    e1, e2 = (
+        b.export(SearchRequest(q="Ashkhabad", sort="oldest"), limit=9) for b in (ours, theirs)
+    )
+    assert [r.id for r in e2.rows] == [r.id for r in e1.rows] and e1.total == 2  # widened
     assert theirs.verify().problems == []
 
 
@@ -333,6 +368,13 @@ def _env(cluster, alias: str) -> dict[str, str]:
 def test_cli_index_search_and_stats_over_opensearch(cluster, seeds_copy, tmp_path):
     env = _env(cluster, _alias("cli"))
     run = [sys.executable, "-m", "searchsvc"]
+    missing = subprocess.run([*run, "search", "energy"], env=env, capture_output=True, text=True)
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr == (
+        f"Error: No OpenSearch index {_alias('cli')!r} at {cluster.url} "
+        "(SEARCHSVC_OPENSEARCH_INDEX, SEARCHSVC_OPENSEARCH_URL). "
+        "Run: SEARCHSVC_BACKEND=opensearch searchsvc index [PATH ...]\n"
+    )
     done = subprocess.run([*run, "index", str(seeds_copy)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "added 5" in done.stdout and not (tmp_path / "index").exists()
@@ -374,6 +416,15 @@ def test_the_search_page_over_opensearch_in_chromium(cluster, seeds_copy, live_s
             results.first.locator("h2 a").click()
             page.wait_for_url(lambda url: "/doc/" in url)
             assert page.locator("h1.document-title").inner_text()
+            # A name spelled another way: widened over the cluster, said, every spelling marked.
+            page.goto(server.base + "/?q=Ashkhabad")
+            assert (
+                page.locator("p.also-searched").inner_text().startswith("also searched: Ashgabat")
+            )
+            assert page.locator("li.result").count() == 2
+            assert "Ashgabat" in page.locator("li.result mark").all_inner_texts()
+            page.goto(server.base + "/?q=Ashkhabad&verbatim=true")
+            assert page.locator("li.result").count() == 0
         finally:
             browser.close()
 
@@ -394,3 +445,325 @@ def test_both_backends_list_a_facets_values_alike(backends, request_, name, cont
     )
     assert ours.total == theirs.total > 0
     assert ours.values == theirs.values
+
+
+# -- syndicated copies: one story, on both backends ---------------------------------------------
+
+
+def _copies_corpus(root: Path) -> Path:
+    """test_duplicates' corpus: one release under two paths and re-posted with a header and
+    footer (one story of three), and another release with the same boilerplate."""
+    from test_duplicates import FOOTER, GRAIN, HEADER, SOLAR, ministry, release
+
+    for folder in ("press", "archive", "wire"):
+        (root / folder).mkdir(parents=True)
+    grain = ministry("Winter wheat harvest completed", "2024-06-13", GRAIN)
+    (root / "press" / "grain.md").write_text(grain, encoding="utf-8")
+    (root / "archive" / "grain.md").write_text(grain, encoding="utf-8")
+    wire = release("Turkmenistan completes wheat harvest", "2024-06-14", "Trend", "")
+    wire = wire.replace("\n\n\n", f"\n\n{HEADER}{GRAIN}\n\n{FOOTER}\n")
+    (root / "wire" / "grain.md").write_text(wire, encoding="utf-8")
+    solar = ministry("Solar station opens in the south", "2024-06-11", SOLAR)
+    (root / "press" / "solar.md").write_text(solar, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def copies(cluster, tmp_path):
+    """Both backends over the copies corpus, and the folder (to change it)."""
+    from searchsvc.indexing import index_paths
+
+    corpus = _copies_corpus(tmp_path / "docs")
+    index_paths(tmp_path / "index", [corpus], procs=1)
+    alias = _alias(f"copies-{tmp_path.name}")
+    theirs = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=alias))
+    theirs.index([corpus])
+    with Engine(tmp_path / "index", check_interval=0) as ours:
+        yield {"whoosh": ours, "opensearch": theirs}, corpus
+    theirs.close()
+
+
+def _groups(result) -> set[frozenset[str]]:
+    """The stories listed: each hit with the copies it also stands for."""
+    return {frozenset({h.id, *(c.id for c in h.also)}) for h in result.hits}
+
+
+GROUPING = [
+    SearchRequest(q="wheat harvest"),
+    SearchRequest(q="ministry"),  # in the boilerplate of both ministry releases
+    SearchRequest(q="wheat harvest", group=False),
+    SearchRequest(q="", sort="newest"),
+    SearchRequest(q="", sort="oldest", size=1, page=2),
+    SearchRequest(q="", source=("trend",)),  # one copy of the story matches: listed alone
+]
+
+
+def _compare_grouping(backends) -> None:
+    ours, theirs = backends["whoosh"], backends["opensearch"]
+    for request in GROUPING:
+        a, b = ours.search(request), theirs.search(request)
+        assert (b.total, b.stories, b.pages) == (a.total, a.stories, a.pages), request
+        assert _groups(b) == _groups(a), request
+        if request.sort != "relevance" or not request.q:  # by date: the same stories in order
+            # (which member of a story stands for it, among copies of one date, may differ)
+            listed = [{h.id, *(c.id for c in h.also)} for h in a.hits]
+            assert [{h.id, *(c.id for c in h.also)} for h in b.hits] == listed, request
+    for hit in ours.search(SearchRequest(q="", group=False, size=20)).hits:
+        assert theirs.duplicates(hit.id) == ours.duplicates(hit.id), hit.id
+
+
+def test_both_backends_group_copies_alike(copies):
+    backends, _ = copies
+    _compare_grouping(backends)
+    result = backends["opensearch"].search(SearchRequest(q="wheat harvest"))
+    assert (result.total, result.stories, len(result.hits)) == (3, 1, 1)  # not vacuous
+    also = result.hits[0].also
+    assert len(also) == 2 and all(c.title and c.date for c in also)
+    assert backends["opensearch"].duplicates("press/solar") == []
+    # More like this leaves the document's own story out on both.
+    for backend in backends.values():
+        found = backend.similar("press/grain")
+        assert not {h.id for h in found.hits} & {"archive/grain", "wire/grain"}
+
+
+def test_copies_added_changed_and_removed_regroup_on_both_backends(copies):
+    backends, corpus = copies
+    grain = corpus / "archive" / "grain.md"
+    text = grain.read_text(encoding="utf-8")
+    steps = [
+        lambda: grain.unlink(),  # a copy removed: a story of two
+        lambda: grain.write_text(text, encoding="utf-8"),  # back: three again
+        lambda: (corpus / "press" / "grain.md").write_text(  # the best member changed away
+            text.replace("winter wheat", "spring barley").replace("grain", "barley")[:900],
+            encoding="utf-8",
+        ),
+    ]
+    seen = []
+    for step in steps:
+        step()
+        for backend in backends.values():
+            backend.index([corpus], allow_delete=True)
+        _compare_grouping(backends)
+        seen.append(backends["opensearch"].search(SearchRequest(q="")).stories)
+    assert seen == [2, 2, 3]
+
+
+# -- entities follow the lists, as on the embedded engine ----------------------------------------
+
+
+def test_a_changed_people_list_is_re_derived_on_the_next_run_without_a_rebuild(cluster, tmp_path):
+    import yaml
+
+    from searchsvc.entities import PEOPLE_FILE
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    people = tmp_path / "people.yaml"
+    shutil.copy(PEOPLE_FILE, people)
+    lists = {"people_file": str(people)}
+    backend = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("lists")))
+    assert backend.index([docs], **lists).added == 5
+    doc = "002_77df0451d7f08fe1"
+    assert backend.document(doc).person == ("Serdar Berdimuhamedov", "Vladimir Putin")
+    generation = backend.freshness().generation
+
+    changed = yaml.safe_load(people.read_text(encoding="utf-8"))
+    changed["V. V. Putin"] = changed.pop("Vladimir Putin") + ["Vladimir Putin"]
+    people.write_text(yaml.safe_dump(changed, allow_unicode=True), encoding="utf-8")
+    report = backend.index([docs], **lists)
+    assert (report.added, report.updated, report.unchanged, report.rederived) == (0, 0, 5, 1)
+    assert backend.document(doc).person == ("Serdar Berdimuhamedov", "V. V. Putin")
+    assert backend.freshness().generation == generation  # no rebuild
+    assert backend.search(SearchRequest(q="", person=("V. V. Putin",))).total == 1
+    assert backend.search(SearchRequest(q="", person=("Vladimir Putin",))).total == 0
+    assert backend.index([docs], **lists).rederived == 0  # once
+
+
+# -- bulk writes: retried on 429 and 503 ----------------------------------------------------------
+
+
+class FaultyProxy:
+    """An HTTP proxy in front of the cluster that answers some bulk requests itself: the
+    whole request with a 503, or 200 with every item refused (429 or 503)."""
+
+    def __init__(self, upstream: str, faults: list[int]):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        self.faults = list(faults)  # for each bulk request in turn: 503, 429 (items) or 0
+        self.bulks = 0
+        target = urlsplit(upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if self.path.split("?")[0].endswith("/_bulk"):
+                    proxy.bulks += 1
+                    fault = proxy.faults.pop(0) if proxy.faults else 0
+                    if fault == 503:
+                        return self._answer(503, {"error": "unavailable", "status": 503})
+                    if fault:
+                        return self._answer(200, _refused(body or b"", fault))
+                import http.client
+
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+                headers = {"Content-Type": self.headers.get("Content-Type", "application/json")}
+                conn.request(self.command, self.path, body, headers)
+                answer = conn.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            def _answer(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _refused(body: bytes, status: int) -> dict:
+    """A bulk answer refusing every operation of body with status."""
+    items, lines = [], iter(body.decode().splitlines())
+    for line in lines:
+        ((kind, meta),) = json.loads(line).items()
+        if kind in ("index", "create", "update"):
+            next(lines)
+        error = {"type": "es_rejected_execution_exception", "reason": "queue full"}
+        items.append({kind: {"_id": meta["_id"], "status": status, "error": error}})
+    return {"took": 1, "errors": True, "items": items}
+
+
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    import searchsvc.opensearch.bulk as bulk
+
+    monkeypatch.setattr(bulk, "BACKOFF", 0.05)
+
+
+def test_bulk_writes_are_retried_on_503_and_on_items_refused_with_429_or_503(
+    cluster, seeds_copy, quick_backoff
+):
+    proxy = FaultyProxy(cluster.url, [503, 503, 429, 503, 0])
+    try:
+        backend = OpenSearchBackend(OpenSearchOptions(url=proxy.url, index=_alias("retry")))
+        report = backend.index([seeds_copy])
+        assert (report.added, report.total, report.skipped) == (5, 5, [])
+        assert proxy.bulks == 5 and not proxy.faults  # four refused, the fifth taken
+        assert backend.search(SearchRequest(q="Turkmenistan")).total == 5
+    finally:
+        proxy.close()
+
+
+def test_a_cluster_that_keeps_refusing_ends_the_run_within_its_budget(cluster, tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    proxy = FaultyProxy(cluster.url, [503] * 1000)
+    try:
+        options = OpenSearchOptions(url=proxy.url, index=_alias("refusing"), retry_seconds=1.0)
+        backend = OpenSearchBackend(options)
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailableError, match="kept answering 429 or 503"):
+            backend.index([docs])
+        assert time.monotonic() - started < 5
+        assert 2 <= proxy.bulks <= 6
+        assert not backend.exists()  # the half-built index was dropped, no alias made
+    finally:
+        proxy.close()
+
+
+def test_the_api_and_page_say_which_alias_is_missing_and_how_to_build_it(cluster, tmp_path):
+    from searchsvc.web import create_app
+
+    alias = _alias("never-built")
+    settings = {
+        "TESTING": True,
+        "INDEX_DIR": str(tmp_path / "unused"),
+        "BACKEND": "opensearch",
+        "OPENSEARCH_URL": cluster.url,
+        "OPENSEARCH_INDEX": alias,
+    }
+    client = create_app(settings).test_client()
+    answer = client.get("/api/search?q=energy")
+    assert answer.status_code == 503
+    error = answer.get_json()["error"]
+    assert error.startswith(f"No OpenSearch index {alias!r} at {cluster.url}")
+    assert "Run: SEARCHSVC_BACKEND=opensearch searchsvc index" in error
+    page = client.get("/?q=energy")
+    assert page.status_code == 503 and f"at {cluster.url}" in page.get_data(as_text=True)
+
+
+def test_the_settings_choose_shards_and_replicas(cluster, seeds_copy):
+    from searchsvc import config
+    from searchsvc.backends import open_backend
+
+    alias = _alias("sized")
+    settings = config.load(
+        {
+            "BACKEND": "opensearch",
+            "OPENSEARCH_URL": cluster.url,
+            "OPENSEARCH_INDEX": alias,
+            "OPENSEARCH_SHARDS": "3",
+            "OPENSEARCH_REPLICAS": "1",
+        }
+    )
+    with open_backend("unused", settings) as backend:
+        backend.index([seeds_copy])
+        physical = backend.freshness().generation
+        index = backend.client.indices.get_settings(index=physical)[physical]["settings"]["index"]
+    assert (str(index["number_of_shards"]), str(index["number_of_replicas"])) == ("3", "1")
+
+
+@pytest.fixture(scope="module")
+def folding_only(backends, cluster):
+    """Both backends over the seeds with no variant list: "also try" from the folding alone."""
+    from searchsvc.searching import open_backend as open_engine
+
+    engine = open_engine(backends["whoosh"].index_dir, variants=[])
+    options = backends["opensearch"].options
+    with engine, OpenSearchBackend(options, variants=[]) as theirs:
+        yield engine, theirs
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Bayramow",
+        "Hajiyev",
+        "Gurbanow",
+        "Vepa Hajiyew",  # three edits from Hadjiev: no edit-distance suggester finds it
+        "Berdymukhammedov",
+        "Bayramow Sharifow",
+        "Ashgabat NOT Hajiyev",
+        "partnership",
+        "consultatons",
+    ],
+)
+def test_also_try_from_the_folding_alone_on_both_backends(folding_only, query):
+    ours, theirs = (b.search(SearchRequest(q=query)) for b in folding_only)
+    assert theirs.also_try == ours.also_try
+    if query in ("Vepa Hajiyew", "Berdymukhammedov"):
+        assert ours.also_try  # not vacuous
+    assert theirs.also_searched == ours.also_searched == ()

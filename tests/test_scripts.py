@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).parent.parent
-SCRIPTS = ["fuzz_api.py", "crash_index.py", "load_reindex.py", "chaos.py"]
+SCRIPTS = ["fuzz_api.py", "crash_index.py", "load_reindex.py", "chaos.py", "opensearch_groups.py"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

@@ -13,20 +13,23 @@ from pathlib import Path
 
 import pytest
 
-from searchsvc.indexing import segments, shared_storage, writing
+from searchsvc.indexing import bulk, segments, shared_storage, writing
 
 PACKAGE = Path(__file__).parent.parent / "searchsvc"
 
 # The modules that may import Whoosh: the vocabulary that defines the index (analysis,
 # schema), the reading adapter (segments, and shared_storage: its files for many threads),
-# the writing adapter, the three that build and walk Whoosh's query objects (query, ranker,
-# variants), and the one that writes that tree as OpenSearch's query DSL.
+# the writing adapter and the bulk segment writer (it writes W3's files from arrays, so it
+# must know their format: see indexing/bulk.py), the three that build and walk Whoosh's
+# query objects (query, ranker, variants), and the one that writes that tree as
+# OpenSearch's query DSL.
 MAY_IMPORT_WHOOSH = {
     "analysis.py",
     "schema.py",
     "indexing/segments.py",
     "indexing/shared_storage.py",
     "indexing/writing.py",
+    "indexing/bulk.py",
     "searching/query.py",
     "searching/variants.py",
     "scoring/ranker.py",
@@ -47,7 +50,12 @@ def _resolve(dotted: str):
 
 @pytest.mark.parametrize(
     ("owner", "name"),
-    [*segments.PRIVATE_NAMES, *shared_storage.PRIVATE_NAMES, *writing.PRIVATE_NAMES],
+    [
+        *segments.PRIVATE_NAMES,
+        *shared_storage.PRIVATE_NAMES,
+        *writing.PRIVATE_NAMES,
+        *bulk.PRIVATE_NAMES,
+    ],
     ids=lambda v: v,
 )
 def test_the_pinned_whoosh_has_every_private_name_the_adapters_use(owner, name):
@@ -81,9 +89,19 @@ def test_only_the_adapters_and_the_query_modules_import_whoosh():
 
 def test_private_names_appear_only_in_the_adapters():
     # A Whoosh private name used outside the adapters would escape this test's check.
-    names = (*segments.PRIVATE_NAMES, *shared_storage.PRIVATE_NAMES, *writing.PRIVATE_NAMES)
+    names = (
+        *segments.PRIVATE_NAMES,
+        *shared_storage.PRIVATE_NAMES,
+        *writing.PRIVATE_NAMES,
+        *bulk.PRIVATE_NAMES,
+    )
     private = {name for _, name in names if name.startswith("_")}  # public names are fine
-    adapters = {"indexing/segments.py", "indexing/shared_storage.py", "indexing/writing.py"}
+    adapters = {
+        "indexing/segments.py",
+        "indexing/shared_storage.py",
+        "indexing/writing.py",
+        "indexing/bulk.py",
+    }
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE).as_posix()
         if rel in adapters:

@@ -91,7 +91,9 @@ def _friendly_errors(index_dir: str):
 
     try:
         yield
-    except IndexNotFoundError:
+    except IndexNotFoundError as exc:
+        if "Run:" in str(exc):  # the backend says where and how (OpenSearch: which alias)
+            raise click.ClickException(str(exc)) from None
         raise click.ClickException(
             f"No index at {index_dir}/. Run: searchsvc index --index-dir {index_dir}"
         ) from None

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import click
 
 from searchsvc import config
-from searchsvc.backends import open_backend
+from searchsvc.backends import describe, open_backend
 from searchsvc.entities import ListError
 from searchsvc.searching import BackendUnavailableError, IndexLockedError
 
@@ -103,7 +103,8 @@ def serve_cmd(
         _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]), settings)
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
     settings["INDEX_DIR"] = index_dir
-    click.echo(f"searchsvc: serving {index_dir} at http://{host}:{port}/", err=True)
+    where = describe(index_dir, settings)
+    click.echo(f"searchsvc: serving {where} at http://{host}:{port}/", err=True)
     folders = folders or (str(settings["SEEDS_DIR"]),)
     flags = [flag for flag, on in (("--poll", poll), ("--allow-delete", allow_delete)) if on]
     watcher = _start_watcher(index_dir, folders, flags) if watch else None
@@ -170,7 +171,7 @@ def entity_lists(settings) -> dict:
 
 
 def _build_from_seeds(index_dir: str, seeds: str, settings: dict) -> None:
-    click.echo(f"No index at {index_dir}; building one from {seeds}/", err=True)
+    click.echo(f"No index at {describe(index_dir, settings)}; building one from {seeds}/", err=True)
     try:
         report = open_backend(index_dir, settings).index([seeds], **entity_lists(settings))
     except (OSError, IndexLockedError, ListError) as exc:

@@ -34,7 +34,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from searchsvc.entities import Recognizer
-from searchsvc.indexing import derived, storage, writing
+from searchsvc.indexing import bulk, derived, storage, writing
 from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_add
 from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
 from searchsvc.reading import Document, SourceFile, discover
@@ -42,6 +42,11 @@ from searchsvc.schema import schema_changes
 
 # Below this many files to read, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
+
+# Runs that read PARALLEL_THRESHOLD files or more write their new documents with the bulk
+# segment writer (bulk.py); False writes them through Whoosh's SegmentWriter, as before
+# (for measuring the two in one run: bench/build.py). Smaller runs always use the latter.
+BULK = True
 
 WHOOSH_LOCK_TIMEOUT = 5.0
 
@@ -330,10 +335,25 @@ def _build(writer, ix, run: Run, stale, plan: _Plan) -> list:
     """Read stale sources and write their new documents; return segments built elsewhere."""
     if plan.parallel:
         return _build_parallel(ix, run, stale, plan)
+    segment_writer = None if plan.few else _segment_writer(ix)
+    if segment_writer is not None:
+        writer = segment_writer  # many files in one process: a segment of their own
     add = _adder(writer, plan.recognizer)
-    for src in stale:
-        run.record(read_and_add(src, run.existing, run.owners, add, plan.meter.advance))
-    return []
+    try:
+        for src in stale:
+            run.record(read_and_add(src, run.existing, run.owners, add, plan.meter.advance))
+    except BaseException:
+        if segment_writer is not None:
+            segment_writer.cancel()
+        raise
+    return [] if segment_writer is None else segment_writer.finish()
+
+
+def _segment_writer(ix):
+    """The bulk writer of a new segment, if it can write this index's schema."""
+    if BULK and bulk.supports(ix.schema):
+        return bulk.BulkSegmentWriter(ix)
+    return None
 
 
 def _adder(writer, recognizer: Recognizer):
@@ -373,7 +393,7 @@ def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
         results = pool.imap_unordered(_build_segment, chunks)
         while True:
             try:
-                segment, outcomes = results.next(timeout=PROGRESS_INTERVAL)
+                built, outcomes = results.next(timeout=PROGRESS_INTERVAL)
             except PoolTimeout:
                 meter.show(start + read.value)
                 continue
@@ -381,8 +401,7 @@ def _build_parallel(ix, run: Run, stale, plan: _Plan) -> list:
                 break
             for outcome in outcomes:
                 run.record(outcome)
-            if segment is not None:
-                segments.append(segment)
+            segments.extend(built)
     meter.show(start + read.value)
     _worker_state.clear()
     return segments
@@ -395,7 +414,8 @@ def _build_segment(sources: list[SourceFile]):
     ix, existing, owners, read, rec = (
         _worker_state[k] for k in ("ix", "existing", "owners", "read", "rec")
     )
-    writer = writing.worker_writer(ix)
+    segment_writer = _segment_writer(ix)
+    writer = segment_writer or writing.worker_writer(ix)
     pending = 0
 
     def advance(n: int) -> None:
@@ -414,7 +434,10 @@ def _build_segment(sources: list[SourceFile]):
     for src in sources:
         outcomes.append(read_and_add(src, existing, owners, _adder(writer, rec), advance))
         flush()
-    return writing.finish_worker_segment(ix, writer), outcomes
+    if segment_writer is not None:
+        return segment_writer.finish(), outcomes
+    segment = writing.finish_worker_segment(ix, writer)
+    return ([] if segment is None else [segment]), outcomes
 
 
 def _exit_with_parent() -> None:

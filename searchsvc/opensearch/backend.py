@@ -1,11 +1,9 @@
 """The OpenSearch backend: the Backend protocol over an OpenSearch cluster.
 
-    index(paths) --the same readers--> Documents --by content hash: skip, update, delete-->
-        the bulk API in batches (retried with backoff on 429 and 503) --> the alias's index
-    index(paths, rebuild=True) --> a new physical index, filled, then the alias swapped in
-        one atomic update_aliases call, as the embedded engine swaps generations
+    cluster.py: the options, the client, every call bounded; writing.py: index(paths)
     search(request) --searching's parser--> a Whoosh query tree --translate--> query DSL
         + facet filters, date range, sort, paging, terms and date_histogram aggregations
+        (names widened: names.py; each story once: a collapse on story, stories.py)
         --> hits --snippets wing (the same code as the embedded engine)--> SearchResult
 
 Every call to the cluster is bounded by the request's deadline: the client's timeout is
@@ -15,30 +13,30 @@ what is left of it, and a node that is down or slow becomes BackendUnavailableEr
 
 from __future__ import annotations
 
+import contextlib
 import math
-import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from opensearchpy import OpenSearch
 from opensearchpy import exceptions as os_errors
-from opensearchpy.helpers import scan, streaming_bulk
 
+from searchsvc.analysis import exact_term
 from searchsvc.dates import DateError, resolve_range
 from searchsvc.deadline import NEVER, Deadline
-from searchsvc.entities import Recognizer
-from searchsvc.indexing import DeleteGuard, IndexNotFoundError, IndexReport
-from searchsvc.opensearch.mapping import MAPPING_VERSION, index_body, to_source
+from searchsvc.opensearch import names
+from searchsvc.opensearch.cluster import PAGE, OpenSearchOptions
 from searchsvc.opensearch.translate import UntranslatableQuery, expanded_in, to_dsl
-from searchsvc.reading import Document, Skipped, discover, read_source, shown_title
+from searchsvc.opensearch.writing import Writing
+from searchsvc.reading import Document, shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, build_schema, stored_values
 from searchsvc.searching import (
+    BUILTIN,
     MAX_FACET_VALUES,
     SIMILAR_COUNT,
     BackendUnavailableError,
@@ -57,11 +55,13 @@ from searchsvc.searching import (
     SearchResult,
     SimilarResult,
     Timeline,
+    VariantTable,
     Verification,
     check_request,
     identity,
     listed_fields,
     more_like_this_settings,
+    parse_forgiving,
     plain_words,
     query_terms,
     read_query,
@@ -71,257 +71,37 @@ from searchsvc.searching import (
 )
 from searchsvc.snippets import QueryTerms, highlight_all, snippet
 
-BATCH = 500  # documents per bulk request
-MAX_ATTEMPTS = 4  # per call, while the deadline allows: 429 and 503 are retried
-BACKOFF = 0.2  # seconds before the first retry; doubled each time
-PAGE = 500  # documents per page when reading every document (export, the incremental rule)
+MAX_COPIES = 100  # other releases of one story listed at most
 
 
 @dataclass(frozen=True)
-class OpenSearchOptions:
-    """Where the cluster is and which alias the backend reads and writes."""
+class _Names:
+    """A search's names: their expansion, the frequencies asked, the words "also try" reads."""
 
-    url: str
-    index: str = "searchsvc"
-    username: str = ""
-    password: str = ""
-    shards: int = 1
-    replicas: int = 0
-    timeout: float = 10.0  # seconds for a call with no request deadline (indexing)
+    expansion: Any  # searching's Expansion, or None
+    reader: names.Frequencies
+    words: list[str]  # the words "also try" looks at
+    pending: list[tuple[str, str]]  # frequencies it needs, not asked yet
+    words_of: dict[str, set[str]]  # the lists' stems and the words that give them
 
 
-class OpenSearchBackend:
-    """searchsvc over an OpenSearch cluster (or a server that speaks its API)."""
+class OpenSearchBackend(Writing):
+    """searchsvc over an OpenSearch cluster (or a server that speaks its API).
 
-    def __init__(self, options: OpenSearchOptions):
-        self.options = options
-        self.alias = options.index
-        auth = (options.username, options.password) if options.username else None
-        # Retries are ours (bounded by each request's deadline), not the client's.
-        self.client = OpenSearch(
-            hosts=[options.url], http_auth=auth, max_retries=0, retry_on_timeout=False
-        )
-        self._schema = build_schema()
+    variants: the files of name spellings searched together, as the embedded engine's
+    (``builtin``: the shipped lists), read again when they change.
+    """
 
-    # -- the calls, each bounded ------------------------------------------------------------
-
-    def _call(self, deadline: Deadline, what: str, fn: Callable[..., Any], **kwargs) -> Any:
-        """fn(**kwargs, request_timeout=what is left), retried on 429/503 and lost nodes."""
-        wait = BACKOFF
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            left = deadline.remaining()
-            if left <= 0:
-                deadline.check(what)
-            timeout = (
-                min(self.options.timeout, left) if math.isfinite(left) else self.options.timeout
-            )
-            try:
-                return fn(**kwargs, request_timeout=timeout)
-            except os_errors.TransportError as exc:
-                status = exc.status_code if isinstance(exc.status_code, int) else None
-                retryable = status in (429, 503) or isinstance(
-                    exc, (os_errors.ConnectionError, os_errors.ConnectionTimeout)
-                )
-                if not retryable:
-                    raise
-                if attempt == MAX_ATTEMPTS or deadline.remaining() < wait:
-                    raise BackendUnavailableError(
-                        f"OpenSearch at {self.options.url} did not answer ({what}): "
-                        f"{_reason(exc)}. Try again in a moment."
-                    ) from None
-                time.sleep(wait)
-                wait *= 2
-        raise AssertionError("unreachable")
-
-    # -- what the index is ------------------------------------------------------------------
-
-    def exists(self) -> bool:
-        """Whether the alias exists (an index has been built)."""
-        try:
-            return bool(
-                self._call(NEVER, "alias", self.client.indices.exists_alias, name=self.alias)
-            )
-        except os_errors.NotFoundError:
-            return False
-
-    def _physical(self, deadline: Deadline = NEVER) -> str:
-        try:
-            found = self._call(deadline, "alias", self.client.indices.get_alias, name=self.alias)
-        except os_errors.NotFoundError:
-            raise IndexNotFoundError(
-                f"No OpenSearch index {self.alias!r} at {self.options.url}"
-            ) from None
-        return sorted(found)[0]
-
-    def _version(self, physical: str) -> int | None:
-        mapping = self._call(NEVER, "mapping", self.client.indices.get_mapping, index=physical)
-        meta = mapping[physical]["mappings"].get("_meta", {})
-        return meta.get("searchsvc_mapping")
-
-    def _create(self, physical: str) -> None:
-        body = index_body(self.options.shards, self.options.replicas)
-        self._call(NEVER, "create index", self.client.indices.create, index=physical, body=body)
-
-    # -- indexing ---------------------------------------------------------------------------
-
-    def index(
+    def __init__(
         self,
-        paths: Sequence[str | Path],
-        *,
-        rebuild: bool = False,
-        procs: int | None = None,
-        wait: float = 0.0,
-        progress: Callable[[int, int], None] | None = None,
-        allow_delete: bool = False,
-        people_file: str | None = None,
-        organisations_file: str | None = None,
-    ) -> IndexReport:
-        """Bring the alias's index up to date with the files under paths (see the module).
-
-        Each new or changed release gets the countries, people and organisations the lists
-        (people_file, organisations_file; None: those shipped) find in it. Unlike the
-        embedded engine's, a changed list reaches only releases written again.
-        """
-        self._recognizer = Recognizer(people_file, organisations_file)
-        started = time.perf_counter()
-        report = IndexReport()
-        existed = self.exists()
-        previous = self._existing() if existed else {}
-        if existed and not rebuild:
-            physical = self._physical()
-            version = self._version(physical)
-            if version != MAPPING_VERSION:
-                raise SearchError(
-                    f"The OpenSearch index {physical} has mapping version {version}, this "
-                    f"searchsvc writes {MAPPING_VERSION}. Run: searchsvc index PATH --rebuild"
-                )
-        else:
-            physical = f"{self.alias}-v{MAPPING_VERSION}-{time.time_ns()}"
-            self._create(physical)
-        known = {} if physical != self._current_or_none() else previous
-        sources, report.skipped = discover(paths)
-        guard = None if allow_delete else DeleteGuard(paths)
-        try:
-            seen, keep, actions = self._read(sources, known, report, progress)
-            doomed = self._doomed(paths, previous, seen, keep, rebuild)
-            if guard is not None:
-                guard.check(previous, doomed, [s.path for s in sources], gives=len(seen))
-            deletions = [] if physical != self._current_or_none() else doomed
-            self._bulk(physical, actions, deletions, report)
-            report.deleted = len(doomed)
-            self._call(NEVER, "refresh", self.client.indices.refresh, index=physical)
-            if physical != self._current_or_none():
-                self._swap(physical)
-        except BaseException:
-            if physical != self._current_or_none():
-                self.client.indices.delete(index=physical, ignore_unavailable=True)
-            raise
-        report.total = self._count(NEVER)
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _current_or_none(self) -> str | None:
-        try:
-            return self._physical()
-        except IndexNotFoundError:
-            return None
-
-    def _existing(self) -> dict[str, tuple[str, str]]:
-        """id -> (hash, path) of every indexed document."""
-        hits = scan(
-            self.client,
-            index=self.alias,
-            query={"query": {"match_all": {}}, "_source": ["hash", "path"]},
-            size=PAGE,
-        )
-        return {
-            h["_id"]: (h["_source"].get("hash", ""), h["_source"].get("path", "")) for h in hits
-        }
-
-    def _read(self, sources, known, report: IndexReport, progress):
-        """Read every source; the bulk actions for new and changed documents."""
-        seen: set[str] = set()
-        keep: set[str] = {s.path for s in report.skipped}
-        actions: list[dict[str, Any]] = []
-        for done, src in enumerate(sources, start=1):
-            for item in read_source(src):
-                if isinstance(item, Skipped):
-                    report.skipped.append(item)
-                    keep.add(item.path)
-                    continue
-                if item.id in seen:
-                    report.skipped.append(
-                        Skipped(src.path, f"same document id {item.id!r} as a file before")
-                    )
-                    continue
-                seen.add(item.id)
-                report.undated += item.date is None
-                report.warnings.extend(Skipped(src.path, w) for w in item.warnings)
-                old = known.get(item.id)
-                if old is None:
-                    report.added += 1
-                elif old[0] != item.hash:
-                    report.updated += 1
-                else:
-                    report.unchanged += 1
-                    continue
-                source = to_source(self._recognizer.annotate(item))
-                actions.append({"_op_type": "index", "_id": item.id, "_source": source})
-            if progress:
-                progress(done, len(sources))
-        return seen, keep, actions
-
-    @staticmethod
-    def _doomed(paths, previous, seen, keep, rebuild) -> list[str]:
-        roots = tuple(os.path.abspath(p).rstrip(os.sep) + os.sep for p in paths)
-        exact = {os.path.abspath(p) for p in paths}
-        doomed = []
-        for doc_id, (_, path) in previous.items():
-            if doc_id in seen or path in keep:
-                continue
-            if rebuild or path in exact or path.startswith(roots):
-                doomed.append(doc_id)
-        return doomed
-
-    def _bulk(self, physical: str, actions, deletions, report: IndexReport) -> None:
-        ops = actions + [{"_op_type": "delete", "_id": i} for i in deletions]
-        if not ops:
-            return
-        for ok, item in streaming_bulk(
-            self.client,
-            ops,
-            index=physical,
-            chunk_size=BATCH,
-            max_retries=MAX_ATTEMPTS,
-            initial_backoff=1,
-            raise_on_error=False,
-            raise_on_exception=True,
-        ):
-            if ok:
-                continue
-            ((op, result),) = item.items()
-            if op == "delete" and result.get("status") == 404:
-                continue
-            error = result.get("error", {})
-            reason = error.get("reason", error) if isinstance(error, dict) else error
-            report.skipped.append(
-                Skipped(str(result.get("_id", "")), f"rejected by OpenSearch: {reason}")
-            )
-            report.added -= op == "index"
-
-    def _swap(self, physical: str) -> None:
-        old = self._current_or_none()
-        actions: list[dict[str, Any]] = [{"add": {"index": physical, "alias": self.alias}}]
-        if old is not None:
-            actions.insert(0, {"remove": {"index": old, "alias": self.alias}})
-        self._call(
-            NEVER, "swap alias", self.client.indices.update_aliases, body={"actions": actions}
-        )
-        if old is not None:
-            self.client.indices.delete(index=old, ignore_unavailable=True)
-
-    def _count(self, deadline: Deadline) -> int:
-        return int(self._call(deadline, "count", self.client.count, index=self.alias)["count"])
+        options: OpenSearchOptions,
+        variants: Sequence[str | Path] = (BUILTIN,),
+        check_interval: float = 1.0,
+    ):
+        super().__init__(options)
+        self.variants = VariantTable(variants, check_interval)
+        self._stems_for: tuple[int, dict[str, set[str]]] = (-1, {})
+        self._schema = build_schema()
 
     # -- searching --------------------------------------------------------------------------
 
@@ -332,45 +112,78 @@ class OpenSearchBackend:
         started = time.perf_counter()
         deadline = deadline or NEVER
         req = check_request(request)
-        body, q, terms, notice, dates = self._body(req, today, split=True)
+        spelled = self._spelled(req.q, req.verbatim, deadline)
+        body, q, terms, notice, dates = self._body(req, today, True, spelled.expansion)
         body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
+        if spelled.pending or spelled.words:  # what "also try" needs (names.py), all releases
+            body["aggs"]["names"] = _frequency_aggs(spelled.pending, spelled.words_of)
+            body["aggs"]["names"]["aggs"] |= names.candidate_aggs(spelled.words)
+        if req.group:  # each story once, at its best member (stories.py)
+            body["collapse"] = {"field": "story"}
         answer = self._search(deadline, body)
-        hits = [self._hit(h, terms, q) for h in answer["hits"]["hits"]]
-        drawn = _timeline(answer.get("aggregations", {}).get("timeline", {}), dates)
+        spelled.reader.known.update(_frequencies_found(spelled.pending, answer))
+        candidates = names.candidates_found(spelled.words, answer)
+        found = answer.get("aggregations", {}).get("timeline", {})
+        total = int(answer["hits"]["total"]["value"])
+        stories = int(found.get("stories", {}).get("value", total))
+        raw = answer["hits"]["hits"]
+        grouped = req.group and stories < total
+        also = self._also(req, today, raw, deadline, spelled.expansion) if grouped else {}
+        hits = [self._hit(h, terms, q, also.get(h["_id"], ())) for h in raw]
+        drawn = _timeline(found, dates)
+        suggestion = self._suggest(req, spelled, deadline)
+        also_try = self._also_try(req.q, spelled, candidates, suggestion, deadline)
         return SearchResult(
             timeline=drawn,
             request=req,
             hits=hits,
-            total=int(answer["hits"]["total"]["value"]),
+            total=total,
+            stories=stories,
             facets=self._facets(answer.get("aggregations", {}), req),
-            suggestion=self._suggest(req, deadline),
+            suggestion=suggestion,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             notice=notice,
             range=dates,
+            also_searched=tuple(spelled.expansion.also_searched) if spelled.expansion else (),
+            also_try=also_try,
         )
 
-    def _search(self, deadline: Deadline, body: dict) -> dict:
-        try:
-            return self._call(deadline, "search", self.client.search, index=self.alias, body=body)
-        except os_errors.NotFoundError:
-            raise IndexNotFoundError(
-                f"No OpenSearch index {self.alias!r} at {self.options.url}. "
-                "Run: searchsvc index PATH (with SEARCHSVC_BACKEND=opensearch)"
-            ) from None
+    def _also(self, req, today, raw, deadline, expansion) -> dict[str, tuple[Copy, ...]]:
+        """The other matches of each listed hit's story, oldest first: "also published as"."""
+        page = {h["_id"]: h["_source"].get("story") or h["_id"] for h in raw}
+        body = self._body(req, today, False, expansion)[0]
+        query = {
+            "bool": {
+                "must": [body["query"]],
+                "filter": [{"terms": {"story": sorted(set(page.values()))}}],
+                "must_not": [{"ids": {"values": sorted(page)}}],
+            }
+        }
+        sort = [{"date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+        size = min(MAX_COPIES * len(page), 10_000)
+        found = self._search(deadline, {"query": query, "sort": sort, "size": size})
+        by_story: dict[str, list[Copy]] = {}
+        for h in found["hits"]["hits"]:
+            stored = _stored(h)
+            by_story.setdefault(stored.get("story") or h["_id"], []).append(_copy(stored))
+        return {i: tuple(by_story.get(story, ())[:MAX_COPIES]) for i, story in page.items()}
 
-    def _body(self, req: SearchRequest, today: date | None, split: bool = False):
+    def _body(self, req: SearchRequest, today: date | None, split: bool = False, expansion=None):
         """The query body, the parsed query, its terms, notice and dates; with split, the
         facet filters apart, as a post_filter, so that the aggregations (see _aggs) can
-        count each facet without its own chosen values."""
+        count each facet without its own chosen values. With an expansion, names are
+        widened to their other spellings (names.py)."""
         try:
             dates = resolve_range(req.date_from, req.date_to, today)
         except DateError as exc:
             raise SearchError(str(exc)) from exc
-        q, notice = self._query(req)
+        q, notice = self._query(req, expansion)
         terms = query_terms(q, None) if req.q else QueryTerms()
+        # The other spellings' words, to be sent as words (stemmed by the cluster).
+        typed = " ".join([req.q, *(expansion.also_searched if expansion else ())])
         try:
-            dsl = to_dsl(q, req.q)
+            dsl = to_dsl(q, typed)
         except UntranslatableQuery as exc:
             raise SearchError(str(exc)) from exc
         filters: list[dict[str, Any]] = []
@@ -391,18 +204,50 @@ class OpenSearchBackend:
             body["post_filter"] = {"bool": {"filter": facet_filters}}
         return body, q, terms, notice, dates
 
-    def _query(self, req: SearchRequest):
+    def _query(self, req: SearchRequest, expansion=None):
         """The parsed query and how it was read, exactly as the embedded engine reads it.
 
         No lexicon is given: prefix* and fuzzy~ words go to OpenSearch unexpanded.
         """
         try:
-            return read_query(req.q, self._schema, None, strict=req.strict)
+            return read_query(req.q, self._schema, None, strict=req.strict, variants=expansion)
         except QueryError as exc:
             raise SearchError(str(exc)) from exc
 
-    def _parse(self, text: str):
-        return read_query(text, self._schema, None)[0]
+    # -- names spelled many ways (names.py) -----------------------------------------------
+
+    def _spelled(self, text: str, verbatim: bool, deadline: Deadline) -> _Names:
+        """The expansion of text's names (None: verbatim, or nothing typed), and a reader
+        of the document frequencies it needs, asked in one request (none if no word of
+        text is a spelling of the lists). What "also try" will need, the frequencies of
+        the words typed, is left in .pending, for the search to ask with its own request."""
+        variants = self.variants.current()
+        widen = bool(text) and not verbatim
+        noting = names.Noting()
+        if widen and variants.spellings:
+            with contextlib.suppress(QueryError):  # a first pass notes what it asks
+                read_query(text, self._schema, None, variants=variants.expansion(noting, text))
+        words_of = self._words_of(variants)
+
+        def ask(pairs) -> dict[tuple[str, str], int]:
+            return self._frequencies(list(pairs), words_of, deadline)
+
+        reader = names.Frequencies(ask(noting.asked) if noting.asked else {}, ask)
+        expansion = variants.expansion(reader, text) if widen else None
+        words = names.typed_names(text)[: names.MAX_WORDS] if text else []
+        pending = sorted({("exact", exact_term(w)) for w in words} - reader.known.keys())
+        return _Names(expansion, reader, words, pending, words_of)
+
+    def _words_of(self, variants) -> dict[str, set[str]]:
+        if self._stems_for[0] != variants.version:
+            self._stems_for = (variants.version, names.words_of_stems(variants.spellings))
+        return self._stems_for[1]
+
+    def _frequencies(self, pairs, words_of, deadline: Deadline) -> dict[tuple[str, str], int]:
+        """How many documents hold each (field, term): one filters aggregation."""
+        body = {"size": 0, "aggs": {"names": _frequency_aggs(pairs, words_of)}}
+        answer = self._search(deadline, body)
+        return _frequencies_found(pairs, answer)
 
     @staticmethod
     def _sort(req: SearchRequest) -> list[Any]:
@@ -440,6 +285,9 @@ class OpenSearchBackend:
             "date_histogram": {"field": "date", "calendar_interval": "day", "min_doc_count": 1}
         }
         dated["undated"] = {"missing": {"field": "date"}}
+        # The matches with each story counted once (exact up to 40,000 stories, the most
+        # a cardinality aggregation counts exactly; an estimate within about 1% beyond).
+        dated["stories"] = {"cardinality": {"field": "story", "precision_threshold": 40_000}}
         dated["year"] = {
             "date_histogram": {
                 "field": "date",
@@ -477,7 +325,7 @@ class OpenSearchBackend:
             out[name] = [FacetCount(str(v), c) for v, c in values if v and c]
         return out
 
-    def _hit(self, raw: dict, terms: QueryTerms, q=None) -> Hit:
+    def _hit(self, raw: dict, terms: QueryTerms, q=None, also: tuple[Copy, ...] = ()) -> Hit:
         stored = _stored(raw)
         if q is not None:
             text = f"{stored.get('title', '')}\n{stored.get('body', '')}"
@@ -489,34 +337,50 @@ class OpenSearchBackend:
             score=round(float(raw.get("_score") or 0.0), 4),
             snippet=snippet(stored.get("body", ""), terms),
             title_html=highlight_all(stored.get("title", ""), terms),
+            also=also,
         )
 
-    def _suggest(self, req: SearchRequest, deadline: Deadline) -> str | None:
-        """A 'did you mean' from OpenSearch's term suggester over the exact words."""
+    def _suggest(self, req: SearchRequest, found: _Names, deadline: Deadline) -> str | None:
+        """A "did you mean" from OpenSearch's term suggester over the exact words, leaving
+        alone the names searched with their other spellings."""
         words = plain_words(req.q)
         if not words:
             return None
         body = {
+            "size": 0,
             "suggest": {
                 "text": " ".join(words),
                 "w": {"term": {"field": "exact", "suggest_mode": "missing"}},
-            }
+            },
         }
         try:
             answer = self._call(
-                deadline, "suggest", self.client.search, index=self.alias, body=body | {"size": 0}
+                deadline, "suggest", self.client.search, index=self.alias, body=body
             )
         except (BackendUnavailableError, os_errors.TransportError):
             return None
+        widened = found.expansion.widened if found.expansion else set()
         fixes = {
             entry["text"]: entry["options"][0]["text"]
             for entry in answer.get("suggest", {}).get("w", [])
-            if entry.get("options")
+            if entry.get("options") and exact_term(entry["text"]) not in widened
         }
-        if not fixes:
-            return None
         fixed = re.sub(r"\w+", lambda m: fixes.get(m.group().lower(), m.group()), req.q)
         return fixed if fixed != req.q else None
+
+    def _also_try(self, text, found: _Names, candidates, suggestion, deadline) -> tuple[str, ...]:
+        """Other spellings the index holds, offered as queries (transliteration.py)."""
+        counts = {("exact", w) for words in candidates.values() for w in words}
+        if counts - found.reader.known.keys():  # how many releases hold each: one request
+            asked = sorted(counts - found.reader.known.keys())
+            try:
+                found.reader.known.update(self._frequencies(asked, found.words_of, deadline))
+            except BackendUnavailableError:
+                return ()  # a hint, like the "did you mean": the answer goes without it
+        searched = found.expansion.words if found.expansion else ()
+        offered = names.Keyed(found.reader, candidates).also_try(text, searched, deadline)
+        said = (suggestion or "").casefold()
+        return tuple(q for q in offered if q.casefold() != said)
 
     # -- documents, export, terms --------------------------------------------------------------
 
@@ -533,6 +397,9 @@ class OpenSearchBackend:
             title=shown_title(stored.get("title", ""), stored.get("body", "")),
             date=stored.get("date"),
             category=stored_values(stored, "category"),
+            country=stored_values(stored, "country"),
+            person=stored_values(stored, "person"),
+            organisation=stored_values(stored, "organisation"),
             **fields,
         )
 
@@ -556,7 +423,16 @@ class OpenSearchBackend:
         query = {"more_like_this": mlt}
         body = {
             "size": count * 2,  # room for the copies passed over
-            "query": {"bool": {"must": [query], "must_not": [{"ids": {"values": [doc_id]}}]}},
+            "query": {
+                "bool": {
+                    "must": [query],
+                    # Nor its copies: its story (listed apart, "also published as").
+                    "must_not": [
+                        {"ids": {"values": [doc_id]}},
+                        {"term": {"story": stored.get("story") or doc_id}},
+                    ],
+                }
+            },
         }
         kept = [identity(stored, math.inf)]
         hits = []
@@ -573,8 +449,21 @@ class OpenSearchBackend:
         return SimilarResult(id=doc_id, terms=[], hits=hits, took_ms=took)
 
     def duplicates(self, doc_id: str) -> list[Copy]:
-        """Near-duplicates are grouped by the embedded engine only: none here yet."""
-        return []
+        """The other releases of the document's story (stories.py), oldest first."""
+        try:
+            raw = self._call(NEVER, "get", self.client.get, index=self.alias, id=doc_id)
+        except os_errors.NotFoundError:
+            return []
+        story = raw["_source"].get("story") or doc_id
+        query = {
+            "bool": {
+                "filter": [{"term": {"story": story}}],
+                "must_not": [{"ids": {"values": [doc_id]}}],
+            }
+        }
+        sort = [{"date": {"order": "asc", "missing": "_last"}}, {"id": "asc"}]
+        body = {"query": query, "sort": sort, "size": MAX_COPIES}
+        return [_copy(_stored(h)) for h in self._search(NEVER, body)["hits"]["hits"]]
 
     def facet_values(
         self,
@@ -619,7 +508,8 @@ class OpenSearchBackend:
             raise SearchError(f"An export's limit must be 1 or more, not {limit}")
         deadline = deadline or NEVER
         req = check_request(request)
-        body = self._body(req, today)[0]
+        expansion = self._spelled(req.q, req.verbatim, deadline).expansion  # as the engine's
+        body = self._body(req, today, False, expansion)[0]
         body["track_total_hits"] = True
         rows: list[dict] = []
         total = 0
@@ -643,8 +533,10 @@ class OpenSearchBackend:
         if not text.strip():
             return QueryTerms()
         try:
-            return query_terms(self._parse(text), None)
-        except QueryError:
+            q = parse_forgiving(text, self._schema)
+            expansion = self._spelled(text, False, NEVER).expansion
+            return query_terms(expansion.expand(q) if expansion else q, None)
+        except (QueryError, BackendUnavailableError):
             return QueryTerms()
 
     # -- health ---------------------------------------------------------------------------
@@ -754,6 +646,26 @@ def _with_chosen(values: list[tuple[str, int]], own: FacetFilter | None) -> list
     return top + [kv for kv in values[MAX_FACET_VALUES:] if kv[0].casefold() in chosen]
 
 
+def _frequency_aggs(pairs, words_of) -> dict[str, Any]:
+    """A global filters aggregation: how many documents hold each (field, term)."""
+    clauses = {str(i): names.clause(f, t, words_of) for i, (f, t) in enumerate(pairs)}
+    if not clauses:
+        return {"global": {}, "aggs": {}}
+    return {"global": {}, "aggs": {"n": {"filters": {"filters": clauses}}}}
+
+
+def _frequencies_found(pairs, answer: dict) -> dict[tuple[str, str], int]:
+    if not pairs:
+        return {}
+    buckets = answer["aggregations"]["names"]["n"]["buckets"]
+    return {pair: int(buckets[str(i)]["doc_count"]) for i, pair in enumerate(pairs)}
+
+
+def _copy(stored: dict) -> Copy:
+    fields = listed_fields(stored)
+    return Copy(**{k: fields[k] for k in ("id", "title", "source", "date", "url")})
+
+
 def _stored(raw: dict) -> dict:
     source = dict(raw.get("_source", {}))
     when = source.get("date")
@@ -771,10 +683,6 @@ def _millis(value: float | None) -> datetime | None:
     if value is None:
         return None
     return datetime.fromtimestamp(value / 1000, timezone.utc).replace(tzinfo=None)
-
-
-def _reason(exc: os_errors.TransportError) -> str:
-    return str(getattr(exc, "error", "") or exc)[:200]
 
 
 def _timeline(found: dict, dates) -> Timeline | None:

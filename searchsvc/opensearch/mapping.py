@@ -23,11 +23,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from searchsvc import minhash
 from searchsvc.analysis import STOP
+from searchsvc.opensearch.names import release_names
+from searchsvc.opensearch.stories import signature_fields
 from searchsvc.reading import Document
 from searchsvc.schema import FACETS
 
-MAPPING_VERSION = 1
+# 2: minhash, bands and story, for grouping syndicated copies (stories.py); names (names.py)
+MAPPING_VERSION = 2
 
 # Facet fields: keyword values, and their words for field:value queries.
 # The declared facets' fields (schema.FACETS); year and month come from the date.
@@ -75,6 +79,12 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
         "url": {"type": "keyword", "index": False},
         "path": {"type": "keyword"},
         "hash": {"type": "keyword"},
+        # Syndicated copies (stories.py): the signature kept, its bands found, the group.
+        "minhash": {"type": "binary"},
+        "bands": {"type": "keyword"},
+        "story": {"type": "keyword"},
+        # "Also try" (names.py): the release's words, aggregated (doc values), never searched.
+        "names": {"type": "keyword", "index": False},
         **{name: facet for name in FACET_KEYWORDS},
     }
     return {
@@ -100,6 +110,9 @@ def to_source(doc: Document) -> dict[str, Any]:
         "url": doc.url,
         "path": doc.path,
         "hash": doc.hash,
+        # The signature of the same text as the embedded engine's (indexing/writing.py).
+        **signature_fields(minhash.signature(doc.body or doc.title), doc.id),
+        "names": release_names(doc.title, doc.body),
     }
     for name in FACET_KEYWORDS:
         value = getattr(doc, name)

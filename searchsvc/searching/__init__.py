@@ -20,7 +20,7 @@ from searchsvc.searching.backend import (
     IndexStats,
     Verification,
 )
-from searchsvc.searching.duplicates import Copy
+from searchsvc.searching.duplicates import Copy, group_labels
 from searchsvc.searching.engine import Engine, open_backend
 from searchsvc.searching.export import (
     DEFAULT_FIELDS,
@@ -36,6 +36,7 @@ from searchsvc.searching.facets import FacetFilter
 from searchsvc.searching.query import (
     QueryError,
     exact_fallback,
+    parse_forgiving,
     parse_query,
     plain_words,
     query_terms,
@@ -73,11 +74,20 @@ from searchsvc.searching.similar import (
 )
 from searchsvc.searching.timeline import UNITS, Bucket, Timeline
 from searchsvc.searching.timeline import timeline as timeline_of
-from searchsvc.searching.variants import BUILTIN, BUILTIN_FILES
+from searchsvc.searching.transliteration import Transliterations, listed, name_words
+from searchsvc.searching.transliteration import key as transliteration_key
+from searchsvc.searching.transliteration import keys as transliteration_keys
+from searchsvc.searching.variants import BUILTIN, BUILTIN_FILES, VariantTable
 
 __all__ = [
     "BUILTIN",
     "BUILTIN_FILES",
+    "Transliterations",
+    "VariantTable",
+    "listed",
+    "name_words",
+    "transliteration_key",
+    "transliteration_keys",
     "FACETS",
     "FACET_FIELDS",
     "NONE_VALUE",
@@ -89,6 +99,7 @@ __all__ = [
     "QueryError",
     "Rows",
     "exact_fallback",
+    "parse_forgiving",
     "listed_fields",
     "parse_query",
     "plain_words",
@@ -102,6 +113,7 @@ __all__ = [
     "IndexNotFoundError",
     "open_backend",
     "Copy",
+    "group_labels",
     "DEFAULT_FIELDS",
     "EXPORT_FIELDS",
     "EXPORT_PARAMS",

@@ -107,6 +107,13 @@ def _read_signatures(reader, size: int) -> tuple[np.ndarray, np.ndarray]:
     return signatures, present
 
 
+def group_labels(signatures: np.ndarray, present: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Each row's group, as the row number of its first member: the rows are signatures
+    (present: which are), days their dates in days (NaN: undated). The OpenSearch
+    backend groups a region of its cluster with it, as this module groups an index."""
+    return _group_labels(signatures, present, days)
+
+
 def _group_labels(signatures: np.ndarray, present: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Each document's group: the smallest document number among its near-duplicates."""
     size = len(present)

@@ -85,14 +85,22 @@ class Transliterations:
         sh, ch, zh not read as ş, ç, ž (Shell is no Şell)."""
         field, term = self.speller.fieldname, exact_term(word)
         typed = self.reader.doc_frequency(field, term)
-        found: set[str] = set()
         stand_ins = {key(term), key(exact_term(word.translate(_TURKMEN_MAP)))}
-        for k in stand_ins if typed else keys(word):
-            for letter in _FIRST.get(k[:1], k[:1]):
-                found.update(self._table(letter, deadline or NEVER).get(k, ()))
+        found = self.with_keys(stand_ins if typed else keys(word), word, deadline or NEVER)
         found.discard(term)
         counts = {w: self.reader.doc_frequency(field, w) for w in found}
         return sorted((w for w in found if counts[w] > typed), key=lambda w: (-counts[w], w))
+
+    def with_keys(self, wanted: set[str], word: str, deadline: Deadline) -> set[str]:
+        """The index's words (of MIN_LENGTH letters or more) with one of the keys wanted.
+
+        (The OpenSearch backend finds them otherwise: opensearch/names.py.)
+        """
+        found: set[str] = set()
+        for k in wanted:
+            for letter in _FIRST.get(k[:1], k[:1]):
+                found.update(self._table(letter, deadline).get(k, ()))
+        return found
 
     def also_try(
         self, text: str, searched: Iterable[str] = (), deadline: Deadline | None = None
@@ -120,11 +128,16 @@ class Transliterations:
             for n, word in enumerate(self.speller.words(letter, deadline)):
                 if not n % 4096:
                     deadline.check("also try")
-                if len(word) >= MIN_LENGTH and word.isalpha():
+                if listed(word):
                     table.setdefault(key(word), []).append(word)
             with self._lock:
                 table = self._by_letter.setdefault(letter, table)
         return table
+
+
+def listed(word: str) -> bool:
+    """Whether an index word may be offered: MIN_LENGTH letters or more, letters only."""
+    return len(word) >= MIN_LENGTH and word.isalpha()
 
 
 def name_words(text: str) -> list[str]:

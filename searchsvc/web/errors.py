@@ -64,6 +64,8 @@ def handle_no_index(exc: IndexNotFoundError):
     """A 503 that says how to build the missing index."""
     index_dir = current_app.config["INDEX_DIR"]
     message = f"No index at {index_dir}. Run: searchsvc index --index-dir {index_dir}"
+    if "Run:" in str(exc):  # the backend says where and how (OpenSearch: which alias)
+        message = str(exc)
     if is_api_request():
         return error_response(message, 503)
     page = render_template("error.html", title="No index yet", message=message, q="")

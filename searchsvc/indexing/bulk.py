@@ -1,0 +1,649 @@
+"""Writing a Whoosh segment in bulk, from arrays: the fast writing side of a large build.
+
+    documents --add_document--> stored fields, lengths and columns (Whoosh's own per-document
+        writer, one call per field); each indexed field's words --term ids--> arrays
+    finish --per field: one stable numpy sort by term, then by document-->
+        postings in blocks of 128, written in Whoosh's W3 format --> the terms file
+        --> one compound segment file, committed by the parent like any other segment
+        (a segment that reaches MAX_SEGMENT_TOKENS is finished and another begun)
+
+Whoosh's SegmentWriter pushes every posting through a Python sort pool, merges it back one
+posting at a time and asks the per-document reader for its length: most of a build's time
+(see bench/README.md). Here a document is analysed once: each word of a field maps, through
+a dict kept for the segment, to a term id (the term from analysis.term_function: the
+tokenizer's own definition), and the document's postings are grouped with numpy. At the
+end, a stable argsort by term rank orders each field's postings by (term, document); block
+statistics come from numpy reductions; a posting's positions are encoded for the whole
+field at once (encode_positions: the bytes W3's Positions format pickles, made by array
+arithmetic). Python then runs once per block and once per term: pickle the block, compress
+it, add the term's info to the terms file. A word's first time in a segment costs its term
+(stemming); a document's words are found once, shared by fields whose text contains
+another's (the exact field is the title, a newline and the body).
+
+What Whoosh reads is unchanged: the same terms, postings (ids, weights, values), block
+size, block headers, term infos, lengths, stored fields and columns. Two choices differ in
+bytes but not in what is read: a block whose pickle is short (MIN_COMPRESSED) is stored
+uncompressed, its header saying so, as W3 allows: deflating costs ~13 us a block, and half
+a segment's blocks hold a term of one or two documents.
+
+A field analysed by another analyzer (ID, DATETIME, any field another helper adds) goes
+through Whoosh's own field.index(value), once per document, and is grouped the same way.
+A schema with term vectors or separate spelling fields is not supported (supports()).
+Columns and stored values go through Whoosh's per-document writer, so any column the
+schema declares is written as SegmentWriter writes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from whoosh import formats
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.fields import UnknownFieldError
+from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.system import pack_int, pack_ushort
+from whoosh.util.numeric import byte_to_length
+
+from searchsvc import analysis
+
+# (module.class, attribute): what this module reads that Whoosh does not publish; see
+# tests/test_whoosh_adapters.py. The file format itself is W3's: the test of old against
+# new (tests/test_bulk.py) fails if a Whoosh upgrade changes it.
+PRIVATE_NAMES = (
+    ("whoosh.codec.whoosh3.W3Codec", "_blocklimit"),
+    ("whoosh.codec.whoosh3.W3Codec", "_compression"),
+)
+
+BLOCK = W3Codec()._blocklimit  # postings per block, as W3's postings writer cuts them
+COMPRESSION = W3Codec()._compression  # zlib level of a block's pickle, as W3 writes it
+# Bytes of pickle below which a block is stored as it is: half the blocks of a segment are
+# under 100 bytes (a term in one or two documents), and deflating them saves little.
+MIN_COMPRESSED = 256
+# A field's length is kept as a byte (length_to_byte): the lengths each byte stands for.
+_BYTE_CUTS = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
+
+
+def supports(schema) -> bool:
+    """Whether the bulk writer can write every field of schema as SegmentWriter does."""
+    return not any(
+        schema[name].vector or schema[name].separate_spelling() for name in schema.names()
+    )
+
+
+def length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """length_to_byte of each length, at once (its bisection over the same table)."""
+    return np.where(
+        lengths >= 106374, 255, np.searchsorted(_BYTE_CUTS, lengths, side="left")
+    ).astype(np.int64)
+
+
+# Tokens (of all fields) a segment holds in memory before it is written and another begun:
+# its arrays and their sorts stay under about 0.5 GB. A worker's half of the White House
+# corpus (7,200 releases, 21 million tokens) is one segment; ten times that, seven.
+MAX_SEGMENT_TOKENS = 24_000_000
+
+
+class BulkSegmentWriter:
+    """New segments of ix, written in bulk: add_document(**fields) as Whoosh's writers take
+    it, then finish() for the segments to commit (one, unless it held more than
+    max_tokens; none if nothing was added)."""
+
+    def __init__(
+        self, ix, codec: W3Codec | None = None, max_tokens: int = MAX_SEGMENT_TOKENS
+    ) -> None:
+        self.codec = codec or W3Codec()
+        self.ix, self.storage, self.schema = ix, ix.storage, ix.schema
+        if not supports(self.schema):
+            raise ValueError("the bulk writer writes no term vectors or spelling fields")
+        self.max_tokens = max_tokens
+        self.written: list = []  # segments finished because they were full
+        self._begin()
+
+    def _begin(self) -> None:
+        self.segment = self.codec.new_segment(self.storage, self.ix.indexname)
+        self.perdoc: Any = None  # Whoosh's per-document writer, opened by the first document
+        self.docnum = 0
+        self.tokens = 0
+        self.fields: dict[str, _Postings] = {}
+
+    def add_document(self, **fields) -> None:
+        """Add one document: fields as SegmentWriter.add_document takes them."""
+        names = sorted(name for name in fields if not name.startswith("_"))
+        for name in names:
+            if name not in self.schema:
+                raise UnknownFieldError(f"No field named {name!r} in {self.schema}")
+        # Everything that may fail first (analysis, column values), so that a document
+        # that fails leaves nothing behind: Whoosh's cancel_doc() keeps its lengths.
+        rows = []
+        words = _DocumentWords()
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = self.schema[name]
+                postings = self._postings(name, field) if field.indexed else None
+                length = postings.add(self.docnum, value, words) if postings else 0
+                self.tokens += length
+                custom = fields.get(f"_stored_{name}", value)
+                columned = bool(field.column_type) and custom is not None
+                column = field.to_column_value(custom) if columned else None
+                stored = custom if field.stored else None
+                rows.append((name, field, stored, length, columned, column))
+        except Exception:
+            for postings in self.fields.values():
+                postings.discard(self.docnum)
+            raise
+        if self.perdoc is None:
+            self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
+        perdoc = self.perdoc
+        perdoc.start_doc(self.docnum)
+        for name, field, stored, length, columned, column in rows:
+            perdoc.add_field(name, field, stored, length)
+            if columned:
+                perdoc.add_column_value(name, field.column_type, column)
+        perdoc.finish_doc()
+        self.docnum += 1
+        if self.tokens >= self.max_tokens:
+            self.written.append(self._finish_segment())
+            self._begin()
+
+    def _postings(self, name: str, field) -> _Postings:
+        postings = self.fields.get(name)
+        if postings is None:
+            terms = analysis.term_function(field.analyzer)
+            kind = type(field.format)
+            if terms is not None and kind in (formats.Positions, formats.Frequency):
+                postings = _Words(field, terms)
+            else:
+                postings = _Terms(field)
+            self.fields[name] = postings
+        return postings
+
+    def finish(self) -> list:
+        """Write the last segment's files; the segments to commit (none if all are empty)."""
+        last = self._finish_segment() if self.perdoc is not None else None
+        return self.written + ([last] if last is not None else [])
+
+    def _finish_segment(self):
+        self.perdoc.close()  # stored fields, lengths and columns
+        if not self.docnum:
+            self._remove_files()
+            return None
+        lengths = self._length_bytes()
+        terms_file = self.segment.create_file(self.storage, W3Codec.TERMS_EXT)
+        postfile = self.segment.create_file(self.storage, W3Codec.POSTS_EXT)
+        tindex = OrderedHashWriter(terms_file)
+        fieldmap: dict[str, int] = {}
+        tindex.extras["fieldmap"] = fieldmap
+        try:
+            for name in sorted(self.fields):
+                table = self.fields[name].table(self.docnum)
+                if table is None:
+                    continue
+                fieldmap[name] = len(fieldmap)
+                prefix = pack_ushort(fieldmap[name])
+                fmt = self.schema[name].format
+                doc_lengths = lengths.get(name)
+                for key, info in _write_postings(postfile, table, fmt, doc_lengths):
+                    tindex.add(prefix + key, info)
+        finally:
+            tindex.close()
+            postfile.close()
+        self.segment.set_doc_count(self.docnum)
+        self.segment.create_compound_file(self.storage)
+        return self.segment
+
+    def _length_bytes(self) -> dict[str, np.ndarray]:
+        """Each scorable field's length byte per document, as the length column holds it."""
+        out = {}
+        for name, postings in self.fields.items():
+            if self.schema[name].scorable:
+                out[name] = length_bytes(postings.lengths(self.docnum))
+        return out
+
+    def cancel(self) -> None:
+        """Remove whatever files the segments have written."""
+        if self.perdoc is not None and not self.perdoc.is_closed:
+            self.perdoc.close()
+        for segment in [*self.written, self.segment]:
+            self._remove_files(segment)
+        self.written = []
+
+    def _remove_files(self, segment=None) -> None:
+        for name in (segment or self.segment).list_files(self.storage):
+            with contextlib.suppress(OSError):
+                self.storage.delete_file(name)
+
+
+# -- one field's postings, as documents add them ---------------------------------------------
+
+
+class _Table:
+    """A field's postings ordered by (term, document): what the postings file holds."""
+
+    def __init__(self, keys: list[bytes], starts: np.ndarray, docs: np.ndarray) -> None:
+        self.keys = keys  # each term's bytes, ascending
+        self.starts = starts  # where each term's postings begin; one more at the end
+        self.docs = docs  # document numbers
+        self.weights: np.ndarray = np.zeros(0)  # float64, as given
+        # The values: None (the format stores none), fixed-size bytes back to back, or
+        # variable-size bytes with each posting's offsets.
+        self.fixed: bytes | None = None
+        self.blob: bytes | None = None
+        self.offsets: np.ndarray | None = None
+
+
+class _Postings:
+    """A field's postings, collected a document at a time."""
+
+    def add(self, docnum: int, value, words: _DocumentWords) -> int:
+        """Analyse value as the document's field; its length (tokens counted)."""
+        raise NotImplementedError
+
+    def discard(self, docnum: int) -> None:
+        """Forget what add() kept of document docnum (a document that failed)."""
+        raise NotImplementedError
+
+    def lengths(self, doccount: int) -> np.ndarray:
+        """Each document's length in this field (0 where it has none)."""
+        raise NotImplementedError
+
+    def table(self, doccount: int) -> _Table | None:
+        """The postings ordered by term and document, or None if there are none."""
+        raise NotImplementedError
+
+
+class _Words(_Postings):
+    """A field our word tokenizer analyses (Positions or Frequency): words to term ids."""
+
+    def __init__(self, field, term_of: Callable[[str], str | None]) -> None:
+        self.term_of = term_of
+        self.positions = type(field.format) is formats.Positions
+        self.boost = float(field.format.field_boost)
+        self.scorable = field.scorable
+        self.word_ids: dict[str, int] = {}  # word -> term id, -1 for a word without a term
+        self.vocab: dict[str, int] = {}  # term -> term id
+        self.docnums: list[int] = []
+        self.doc_lengths: list[int] = []
+        self.terms: list[np.ndarray] = []  # per document, its distinct term ids
+        self.freqs: list[np.ndarray] = []  # ... and how often each occurs
+        self.poses: list[np.ndarray] = []  # ... and their positions, grouped by term
+
+    def add(self, docnum: int, value, words: _DocumentWords) -> int:
+        found = words(value)
+        ids = self.word_ids
+        try:
+            seq = _lookup(ids, found)
+        except KeyError:  # words new to the segment: their terms, once each
+            for w in set(found).difference(ids):
+                term = self.term_of(w)
+                ids[w] = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
+            seq = _lookup(ids, found)
+        tids = np.array(seq, dtype=np.int32)
+        tids = tids[tids >= 0]  # stop words: no term, no position
+        if not len(tids):
+            return 0
+        if self.positions:
+            order = np.argsort(tids, kind="stable")  # positions ascending within each term
+            grouped = tids[order]
+            change = np.empty(len(grouped), dtype=bool)
+            change[0] = True
+            np.not_equal(grouped[1:], grouped[:-1], out=change[1:])
+            first = np.flatnonzero(change)
+            uniq = grouped[first]
+            counts = np.diff(first, append=len(grouped))
+            self.poses.append(order.astype(np.int32))
+        else:
+            uniq, counts = np.unique(tids, return_counts=True)
+        self.docnums.append(docnum)
+        self.doc_lengths.append(len(tids))
+        self.terms.append(uniq)
+        self.freqs.append(counts.astype(np.int32))
+        return len(tids) if self.scorable else 0
+
+    def discard(self, docnum: int) -> None:
+        if self.docnums and self.docnums[-1] == docnum:
+            for kept in (self.docnums, self.doc_lengths, self.terms, self.freqs):
+                kept.pop()
+            if self.positions:
+                self.poses.pop()
+
+    def lengths(self, doccount: int) -> np.ndarray:
+        out = np.zeros(doccount, dtype=np.int64)
+        out[self.docnums] = self.doc_lengths
+        return out
+
+    def table(self, doccount: int) -> _Table | None:
+        if not self.docnums:
+            return None
+        per_doc = np.array([len(t) for t in self.terms], dtype=np.int64)
+        docs = np.repeat(np.array(self.docnums, dtype=np.int64), per_doc)
+        tids = np.concatenate(self.terms)
+        freqs = np.concatenate(self.freqs).astype(np.int64)
+        names = sorted(self.vocab)  # str order is UTF-8 byte order
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[[self.vocab[n] for n in names]] = np.arange(len(names))
+        key = rank[tids]
+        order = np.argsort(key, kind="stable")  # postings were added in document order
+        key = key[order]
+        used = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        table = _Table(
+            [names[k].encode("utf-8") for k in key[used].tolist()],
+            np.r_[used, len(key)],
+            docs[order],
+        )
+        table.weights = freqs[order] * self.boost
+        if self.positions:
+            # Each posting's positions: its run of the document's positions grouped by term.
+            table.blob, offsets = _encode_in_chunks(np.concatenate(self.poses), freqs)
+            table.offsets = _reorder_offsets(offsets, order)
+        else:
+            table.fixed = freqs[order].astype(">u4").tobytes()  # Frequency's pack_uint(freq)
+        return table
+
+
+def _lookup(ids: dict[str, int], words: list[str]) -> tuple[int, ...]:
+    """Each word's id, in one C loop (itemgetter); KeyError for a word not seen yet."""
+    if len(words) > 1:
+        return itemgetter(*words)(ids)
+    return tuple(ids[w] for w in words)
+
+
+class _DocumentWords:
+    """words(text) for the texts of one document, each text split once.
+
+    A text that is another one after a newline (the exact field: title, newline, body)
+    splits only what comes before: no word spans a newline (analysis.WORD_RE), so the
+    words of a + "\n" + b are the words of a, then those of b.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[str]] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = self._split(text)
+        return found
+
+    def _split(self, text: str) -> list[str]:
+        for known, found in self.seen.items():
+            n = len(known)
+            if n and len(text) > n and text[-n - 1] == "\n" and text.endswith(known):
+                return analysis.words(text[: -n - 1]) + found
+        return analysis.words(text)
+
+
+class _Terms(_Postings):
+    """Any other indexed field: Whoosh's field.index(value), once per document."""
+
+    def __init__(self, field) -> None:
+        self.field = field
+        self.vocab: dict[bytes, int] = {}
+        self.docnums: list[int] = []
+        self.tids: list[int] = []
+        self.weights: list[float] = []
+        self.values: list[bytes] = []
+        self.doc_lengths: dict[int, int] = {}
+
+    def add(self, docnum: int, value, words: _DocumentWords) -> int:
+        length = 0
+        vocab = self.vocab
+        for tbytes, freq, weight, vbytes in self.field.index(value):
+            self.docnums.append(docnum)
+            self.tids.append(vocab.setdefault(tbytes, len(vocab)))
+            self.weights.append(weight)
+            self.values.append(vbytes or b"")
+            if self.field.scorable:
+                length += freq
+        if length:
+            self.doc_lengths[docnum] = length
+        return length
+
+    def discard(self, docnum: int) -> None:
+        while self.docnums and self.docnums[-1] == docnum:
+            for kept in (self.docnums, self.tids, self.weights, self.values):
+                kept.pop()
+        self.doc_lengths.pop(docnum, None)
+
+    def lengths(self, doccount: int) -> np.ndarray:
+        out = np.zeros(doccount, dtype=np.int64)
+        out[list(self.doc_lengths)] = list(self.doc_lengths.values())
+        return out
+
+    def table(self, doccount: int) -> _Table | None:
+        if not self.docnums:
+            return None
+        names = sorted(self.vocab)
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[[self.vocab[n] for n in names]] = np.arange(len(names))
+        key = rank[np.array(self.tids, dtype=np.int64)]
+        # By term, then document (the documents were added in order), as Whoosh's pool sorts.
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        used = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        table = _Table(
+            [names[k] for k in key[used].tolist()],
+            np.r_[used, len(key)],
+            np.array(self.docnums, dtype=np.int64)[order],
+        )
+        table.weights = np.array(self.weights, dtype=np.float64)[order]
+        values = [self.values[i] for i in order.tolist()]
+        size = self.field.format.fixed_value_size()
+        if size is None or size < 0:
+            table.blob = b"".join(values)
+            offsets = np.r_[0, np.cumsum([len(v) for v in values])].astype(np.int64)
+            table.offsets = _reorder_offsets(offsets, np.arange(len(values)))
+        elif size > 0:
+            table.fixed = b"".join(values)
+        return table
+
+
+def _reorder_offsets(offsets: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Start and end of each posting's bytes, in the new order: shape (n, 2)."""
+    return np.stack([offsets[:-1][order], offsets[1:][order]], axis=1)
+
+
+# -- positions as W3's Positions format encodes them, for a whole field at once ------------
+
+_PICKLE_START = np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)  # PROTO 2, list, memo 0
+_MARK, _APPENDS, _APPEND, _STOP = ord("("), ord("e"), ord("a"), ord(".")
+_BININT1, _BININT2, _BININT = ord("K"), ord("M"), ord("J")
+_PICKLE_BATCH = 1000  # the pickler's batch of appends: a longer list falls back to pickle
+
+
+def encode_positions(pos: np.ndarray, counts: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """Each posting's value as formats.Positions.encode gives it, back to back.
+
+    pos holds every posting's positions (ascending within each), posting after posting;
+    counts how many each has. Returns the bytes and the n + 1 offsets of the postings.
+    The value is pack_uint(count) + pickle.dumps(gaps, 2), the gaps being each position
+    less the one before it (the first: itself); it is built here byte by byte with numpy.
+    """
+    n = len(counts)
+    counts = counts.astype(np.int64)
+    run = np.cumsum(counts) - counts  # where each posting's positions begin in pos
+    posting = np.repeat(np.arange(n), counts)  # the posting of each position
+    gaps = pos.copy()
+    gaps[1:] -= pos[:-1]
+    gaps[run[counts > 0]] = pos[run[counts > 0]]
+    size = np.where(gaps < 256, 2, np.where(gaps < 65536, 3, 5)).astype(np.int64)
+    big = counts > _PICKLE_BATCH
+    head = 4 + len(_PICKLE_START) + (counts > 1)
+    body = np.bincount(posting, weights=size, minlength=n).astype(np.int64)
+    lengths = head + body + 2
+    slow = {int(i): _encode_slowly(pos[run[i] : run[i] + counts[i]]) for i in np.flatnonzero(big)}
+    for i, value in slow.items():
+        lengths[i] = len(value)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    out = np.zeros(int(offsets[-1]), dtype=np.uint8)
+    start = offsets[:-1]
+    fast = ~big
+    s, c = start[fast], counts[fast]
+    for k in range(4):  # the count, big-endian
+        out[s + k] = (c >> (24 - 8 * k)) & 0xFF
+    for k, byte in enumerate(_PICKLE_START):
+        out[s + 4 + k] = byte
+    many = fast & (counts > 1)
+    out[start[many] + 4 + len(_PICKLE_START)] = _MARK
+    end = offsets[1:]
+    out[end[fast] - 2] = np.where(c > 1, _APPENDS, _APPEND)
+    out[end[fast] - 1] = _STOP
+    # Each gap: an opcode and 1, 2 or 4 bytes, little-endian, after the posting's head.
+    within = np.cumsum(size) - size
+    within -= within[run][posting] if len(within) else 0
+    keep = fast[posting]
+    at = (start + head)[posting][keep] + within[keep]
+    g, sz = gaps[keep], size[keep]
+    out[at] = np.where(sz == 2, _BININT1, np.where(sz == 3, _BININT2, _BININT))
+    out[at + 1] = g & 0xFF
+    wide = sz >= 3
+    out[at[wide] + 2] = (g[wide] >> 8) & 0xFF
+    widest = sz == 5
+    out[at[widest] + 3] = (g[widest] >> 16) & 0xFF
+    out[at[widest] + 4] = (g[widest] >> 24) & 0xFF
+    for i, value in slow.items():
+        out[offsets[i] : offsets[i + 1]] = np.frombuffer(value, dtype=np.uint8)
+    return out.tobytes(), offsets
+
+
+def _encode_in_chunks(
+    pos: np.ndarray, counts: np.ndarray, chunk: int = 1 << 21
+) -> tuple[bytes, np.ndarray]:
+    """encode_positions over about chunk positions at a time: its temporaries stay small."""
+    ends = np.cumsum(counts)
+    blobs, offsets = [], [np.zeros(1, dtype=np.int64)]
+    first, done, size = 0, 0, 0
+    while first < len(counts):
+        stop = max(first + 1, int(np.searchsorted(ends, done + chunk, side="right")))
+        end = int(ends[stop - 1])
+        blob, at = encode_positions(pos[done:end].astype(np.int64), counts[first:stop])
+        blobs.append(blob)
+        offsets.append(at[1:] + size)
+        first, done, size = stop, end, size + len(blob)
+    return b"".join(blobs), np.concatenate(offsets)
+
+
+def _encode_slowly(positions: np.ndarray) -> bytes:
+    return formats.Positions().encode(positions.tolist())
+
+
+# -- blocks -------------------------------------------------------------------------------
+
+
+def _compress(data: bytes) -> tuple[bytes, int]:
+    """A block's pickle, deflated as W3 does (and the level, for its header), or as it is
+    if short."""
+    if len(data) < MIN_COMPRESSED or not COMPRESSION:
+        return data, 0
+    return zlib.compress(data, COMPRESSION), COMPRESSION
+
+
+@dataclass
+class _Blocks:
+    """A field's postings cut into blocks, with each block's statistics (numpy reductions)."""
+
+    bounds: list[int]  # block j holds postings bounds[j]:bounds[j + 1]
+    per_term: list[int]  # how many blocks each term has
+    last_id: list[int]
+    uniform: list[bool]  # every weight of the block equal (as float32)
+    max_weight: list[float]  # as given, at least 0 (as W3's postings writer keeps it)
+    min_length: list[int]  # length bytes: the least non-zero (0 if none), and the greatest
+    max_length: list[int]
+
+    @classmethod
+    def of(cls, table: _Table, w32: np.ndarray, doc_lengths: np.ndarray | None) -> _Blocks:
+        """Cut each term's postings every BLOCK, as W3's postings writer does."""
+        counts = np.diff(table.starts)
+        per_term = (counts + BLOCK - 1) // BLOCK
+        first_block = np.cumsum(per_term) - per_term
+        term = np.repeat(np.arange(len(counts)), per_term)
+        starts = table.starts[:-1][term] + (np.arange(len(term)) - first_block[term]) * BLOCK
+        bounds = np.r_[starts, len(table.docs)]
+        uniform = np.minimum.reduceat(w32, starts) == np.maximum.reduceat(w32, starts)
+        max_weight = np.maximum(np.maximum.reduceat(table.weights, starts), 0.0)
+        if doc_lengths is None:  # a field without lengths: W3 writes 0 for both
+            min_length = max_length = np.zeros(len(starts), dtype=np.int64)
+        else:
+            lb = doc_lengths[table.docs]  # each posting's document's length byte
+            max_length = np.maximum.reduceat(lb, starts)
+            min_length = np.minimum.reduceat(np.where(lb > 0, lb, 256), starts)
+            min_length[min_length == 256] = 0
+        return cls(
+            bounds.tolist(),
+            per_term.tolist(),
+            table.docs[bounds[1:] - 1].tolist(),
+            uniform.tolist(),
+            max_weight.tolist(),
+            min_length.tolist(),
+            max_length.tolist(),
+        )
+
+
+def _write_postings(postfile, table: _Table, fmt, doc_lengths: np.ndarray | None):
+    """Write a field's posting lists to postfile; yield (term bytes, term info bytes)."""
+    docs = table.docs
+    w32 = table.weights.astype(np.float32)  # W3 keeps weights in an array("f")
+    blocks = _Blocks.of(table, w32, doc_lengths)
+    gaps = docs.copy()
+    gaps[1:] -= docs[:-1]
+    starts = np.array(blocks.bounds[:-1], dtype=np.int64)
+    gaps[starts] = docs[starts]  # W3 delta-encodes the ids of each block from 0
+    gap_list, w_list = gaps.tolist(), w32.tolist()
+    term_weight = np.add.reduceat(w32.astype(np.float64), table.starts[:-1]).tolist()
+    values = _block_values(table, fmt)
+    bounds = blocks.bounds
+    j = 0
+    for t, key in enumerate(table.keys):
+        offset = postfile.tell()
+        chunks = [WHOOSH3_HEADER_MAGIC]
+        top_weight, shortest, longest = 0.0, None, 0
+        last = j + blocks.per_term[t] - 1
+        for j in range(j, last + 1):  # noqa: B020 - j walks on through every term's blocks
+            a, b = bounds[j], bounds[j + 1]
+            if blocks.uniform[j]:
+                weights = None if w_list[a] == 1.0 else w_list[a]
+            else:
+                weights = tuple(w_list[a:b])
+            data, comp = _compress(pickle.dumps((tuple(gap_list[a:b]), weights, values(a, b)), 2))
+            lo, hi = blocks.min_length[j], blocks.max_length[j]
+            info = (b - a, blocks.last_id[j], blocks.max_weight[j], comp, lo, hi)
+            head = pickle.dumps(info, 2)
+            size = len(head) + len(data)
+            chunks += (pack_int(-size if j == last else size), head, data)
+            # The term's statistics, as W3TermInfo.add_block gathers them from its blocks.
+            top_weight = max(top_weight, blocks.max_weight[j])
+            if lo:
+                shortest = min(shortest or byte_to_length(lo), byte_to_length(lo))
+            longest = max(longest, byte_to_length(hi))
+        j = last + 1
+        postfile.write(b"".join(chunks))
+        a, b = table.starts[t], table.starts[t + 1]
+        first, final = int(docs[a]), int(docs[b - 1])
+        info_ = W3TermInfo(term_weight[t], int(b - a), shortest, longest, top_weight, first, final)
+        info_.set_extent(offset, postfile.tell() - offset)
+        yield key, info_.to_bytes()
+
+
+def _block_values(table: _Table, fmt) -> Callable[[int, int], object]:
+    """values(a, b): what W3 pickles as the values of postings a to b (its _mini_values)."""
+    size = fmt.fixed_value_size()
+    if size is None or size < 0:  # each posting's bytes (W3's Positions)
+        blob = table.blob
+        assert blob is not None and table.offsets is not None
+        begin, end = table.offsets[:, 0].tolist(), table.offsets[:, 1].tolist()
+        return lambda a, b: tuple([blob[s:e] for s, e in zip(begin[a:b], end[a:b], strict=True)])
+    if size == 0:
+        return lambda a, b: None
+    fixed = table.fixed
+    assert fixed is not None
+    return lambda a, b: fixed[a * size : b * size]  # back to back (W3's Frequency)
