@@ -11,6 +11,7 @@ from searchsvc.indexing.deletions import DeleteGuard, DeleteRefusedError
 from searchsvc.indexing.indexer import IndexReport, index_paths
 from searchsvc.indexing.integrity import latest_toc, toc_name
 from searchsvc.indexing.segments import (
+    column_values,
     encoded_positions,
     length_column,
     length_of_byte,
@@ -49,6 +50,7 @@ __all__ = [
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexReport",
+    "column_values",
     "current_generation",
     "encoded_positions",
     "length_column",

@@ -5,7 +5,9 @@ each, builds a Span object per position of every word: 0.1-1 s for a phrase of c
 words over the long White House releases. Here, one segment at a time:
 
     each word --its posting blocks, rarest word first--> candidate documents
-        (a block whose id range holds no candidate left is skipped, not decoded)
+        (a block whose id range holds no candidate left is skipped, not decoded; the
+        ranker passes the documents holding every word, from its cached posting lists,
+        so even the rarest word's blocks are decoded only where the phrase may be)
     candidates --the values kept from the same blocks--> each word's positions there
     positions --numpy: keys doc << 32 | position, shifted and looked up--> matches
     matches --counted per document--> the phrase's frequency there
@@ -60,11 +62,18 @@ _NONE = (_NO_IDS, _NO_IDS)
 
 
 def phrase_frequencies(
-    reader, fieldname: str, words: list[str], slop: int = 1, deadline: Deadline | None = None
+    reader,
+    fieldname: str,
+    words: list[str],
+    slop: int = 1,
+    deadline: Deadline | None = None,
+    candidates: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The documents whose field holds the phrase (sorted int64), and its frequency in each.
 
-    Past `deadline` (None: no deadline) it raises DeadlineExceededError.
+    `candidates` (sorted document numbers, None: every document) holds at least every
+    document with all the words: only their blocks are decoded. Past `deadline` (None: no
+    deadline) it raises DeadlineExceededError.
     """
     schema = reader.schema
     if not words or fieldname not in schema:
@@ -74,7 +83,15 @@ def phrase_frequencies(
         raise PhraseError(f"Phrase search: {fieldname!r} field has no positions")
     docs, freqs = [_NO_IDS], [_NO_IDS]
     for leaf, base in reader.leaf_readers():
-        leaf_docs, leaf_freqs = _leaf_phrase(leaf, fieldname, fmt, words, slop, deadline or NEVER)
+        among = None
+        if candidates is not None:
+            lo, hi = np.searchsorted(candidates, [base, base + leaf.doc_count_all()])
+            among = candidates[lo:hi].astype(np.int64) - base
+            if not len(among):
+                continue
+        leaf_docs, leaf_freqs = _leaf_phrase(
+            leaf, fieldname, fmt, words, slop, deadline or NEVER, among
+        )
         docs.append(leaf_docs + base)
         freqs.append(leaf_freqs)
     return np.concatenate(docs), np.concatenate(freqs)
@@ -85,8 +102,19 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int, deadline: Deadline):
-    """The phrase's documents (segment numbers) and frequencies in one segment."""
+def _leaf_phrase(
+    leaf,
+    fieldname: str,
+    fmt,
+    words: list[str],
+    slop: int,
+    deadline: Deadline,
+    among: np.ndarray | None = None,
+):
+    """The phrase's documents (segment numbers) and frequencies in one segment.
+
+    among: the segment's documents that may hold it (sorted; None: any).
+    """
     postings = {}
     for word in dict.fromkeys(words):  # a repeated word is read once
         deadline.check("phrases")
@@ -95,7 +123,7 @@ def _leaf_phrase(leaf, fieldname: str, fmt, words: list[str], slop: int, deadlin
             return _NONE
         postings[word] = found
     order = sorted(postings, key=lambda w: leaf.doc_frequency(fieldname, w))
-    docs = None
+    docs = among
     for word in order:
         deadline.check("phrases")
         ids = postings[word].ids(docs)
@@ -238,6 +266,8 @@ class _Cache:
             budget, cost=lambda word: word.nbytes, largest=budget // 4
         )
         self.seen: LruCache[tuple, bool] = LruCache(100_000)  # words asked for once
+        # Words too large to keep (common words in a large segment).
+        self.too_large: LruCache[tuple, bool] = LruCache(100_000)
 
     def lookup(self, key, decode) -> _Decoded | None:
         """The word if kept; decode() and kept if asked for before; else None."""
@@ -247,7 +277,14 @@ class _Cache:
         if self.seen.get(key) is None:
             self.seen.put(key, True)
             return None  # a word asked for once may never be again: not worth decoding whole
+        if key in self.too_large or self.words.held + self.words.largest > self.words.budget:
+            # Decoded whole, it would not be kept, or would push out a word kept: once the
+            # words asked for again fill the budget (at many times the corpus), a word
+            # decoded at every ask costs more than reading the blocks a phrase needs.
+            return None
         word = decode()
+        if word.nbytes > self.words.largest:
+            self.too_large.put(key, True)
         self.words.put(key, word)
         return word
 
@@ -255,6 +292,7 @@ class _Cache:
         """Forget every word."""
         self.words.clear()
         self.seen.clear()
+        self.too_large.clear()
 
 
 _CACHE = _Cache()

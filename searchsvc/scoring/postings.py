@@ -16,14 +16,17 @@ import numpy as np
 from searchsvc.caching import LruCache
 from searchsvc.indexing import length_column, length_of_byte, open_postings, posting_blocks
 
-# Postings kept in memory per searcher (about 12 bytes each): common words repeat across
-# queries, so most of a query's words are read from disk once per index state.
-CACHE_POSTINGS = 4_000_000
+# Postings kept in memory per searcher (8 bytes each: int32 ids, float32 frequencies, both
+# exact): common words repeat across queries, so most of a query's words are read from disk
+# once per index state. 4 million held the workload of bench/speed.py at 1x the White
+# House corpus but not at 10x, where each common word then was decoded again every query.
+CACHE_POSTINGS = 16_000_000
 
 # byte -> length, as Whoosh stores field lengths in one byte each.
 _LENGTH_OF_BYTE = np.array([length_of_byte(b) for b in range(256)], dtype=np.float64)
 
-Postings = tuple[np.ndarray, np.ndarray]  # document numbers (int64), frequencies (float64)
+# Document numbers (int64; int32 once cached), frequencies (float64; float32 once cached).
+Postings = tuple[np.ndarray, np.ndarray]
 
 _EMPTY: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 
@@ -39,9 +42,21 @@ class PostingCache:
         """The document numbers holding text in fieldname, and how often each holds it."""
         found = self._lists.get((fieldname, text))
         if found is None:
-            found = read_postings(self.reader, fieldname, text)
+            found = _compact(read_postings(self.reader, fieldname, text))
             self._lists.put((fieldname, text), found)
         return found
+
+
+def _compact(postings: Postings) -> Postings:
+    """The same postings in half the memory, where int32 and float32 hold them exactly.
+
+    Frequencies are whole numbers (float32 is exact below 2**24), so scores do not change.
+    """
+    ids, tf = postings
+    if len(ids) and ids[-1] >= 2**31:
+        return postings
+    narrow = tf.astype(np.float32)
+    return ids.astype(np.int32), narrow if np.array_equal(narrow, tf) else tf
 
 
 def _count(postings: Postings) -> int:

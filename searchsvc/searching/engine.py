@@ -21,6 +21,7 @@ a warning); with none, IndexDamagedError says which file is damaged and what to 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import threading
@@ -35,7 +36,7 @@ from typing import Any
 from searchsvc import indexing
 from searchsvc.caching import LruCache
 from searchsvc.dates import is_relative, today_in
-from searchsvc.deadline import NEVER, Deadline
+from searchsvc.deadline import NEVER, Deadline, DeadlineExceededError
 from searchsvc.entities import Recognizer
 from searchsvc.reading import Document, shown_title
 from searchsvc.schema import stored_values
@@ -63,18 +64,27 @@ from searchsvc.snippets import QueryTerms
 class _Snapshot:
     """A searcher of one state of the index, with its ranker, facets and result cache."""
 
+    # Documents up to which the speller's words are read before the first request.
+    PRELOAD_NOW = 50_000
+
     def __init__(self, gen: Path, cache_size: int):
         self.gen = gen
         self.ix = indexing.open_for_search(gen)
         self.searcher: Any = None  # a Whoosh searcher, once opened
         try:
             self.searcher = self.ix.searcher()
+            self.size = self.searcher.reader().doc_count_all()
             self.ranker = Ranker(self.searcher)
             self.facets = FacetTable(self.searcher.reader())
             self.duplicates = DuplicateTable(
                 self.searcher.reader(), self.facets.live_mask, self.facets.date_keys
             )
-            self.speller = Speller(self.searcher.reader()).preload()
+            # Its words: 1 s at 1x the White House corpus, read now; 6-12 s at 10x, read
+            # behind the first requests (a thread; a word to correct reads its letter's
+            # until then). At 1x such a thread slowed the first queries more than it saved.
+            self.speller = Speller(self.searcher.reader())
+            if self.size <= self.PRELOAD_NOW:
+                self.speller.preload()
             self.transliterations = Transliterations(self.speller)  # built as asked
             # Cheap to make: it looks up each word's document frequency once, when needed.
             self.more_like = MoreLikeThis(self.searcher, self.ranker, self.facets, self.duplicates)
@@ -91,6 +101,17 @@ class _Snapshot:
         # Exports still reading rows from it: a retired snapshot stays open while any is.
         self._readers = 0
         self._readers_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._preload: threading.Thread | None = None
+        if self.size > self.PRELOAD_NOW:
+            self._preload = threading.Thread(
+                target=self._preload_words, name="searchsvc-speller", daemon=True
+            )
+            self._preload.start()
+
+    def _preload_words(self) -> None:
+        with contextlib.suppress(DeadlineExceededError):  # closed first: no more to read
+            self.speller.preload(_Until(self._closing))
 
     def hold(self) -> None:
         with self._readers_lock:
@@ -122,10 +143,31 @@ class _Snapshot:
         )
 
     def close(self) -> None:
+        preload = getattr(self, "_preload", None)
+        if preload is not None:
+            self._closing.set()
+            preload.join()  # it reads the files closed below
         if self.searcher is not None:
             self.searcher.close()
         self.ix.close()
         self.ix.storage.close()  # unmaps the files: after the searcher, never before
+
+
+class _Until(Deadline):
+    """A deadline that passes when an event is set (a snapshot closing)."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self, event: threading.Event):
+        super().__init__(None)
+        self._event = event
+
+    def expired(self) -> bool:
+        return self._event.is_set()
+
+    def check(self, phase: str = "") -> None:
+        if self._event.is_set():
+            raise DeadlineExceededError(0.0, phase)
 
 
 class Engine:

@@ -73,10 +73,13 @@ class Speller:
         self._lock = threading.Lock()
         self._frequency: dict[str, int] = {}
 
-    def preload(self) -> Speller:
-        """Read every word of the field now, in one pass over each segment; return self."""
+    def preload(self, deadline: Deadline | None = None) -> Speller:
+        """Read every word of the field now, in one pass over each segment; return self.
+
+        Past `deadline` (None: no deadline) it raises DeadlineExceededError, keeping none.
+        """
         groups: dict[tuple[str, str], list[str]] = {}
-        for word in read_words(self.reader, self.fieldname):
+        for word in read_words(self.reader, self.fieldname, deadline=deadline or NEVER):
             groups.setdefault((self.fieldname, word[:1]), []).append(word)
         with self._lock:
             self._words.update(groups)

@@ -1,0 +1,160 @@
+"""What makes queries and opening cheaper on a large index gives the same answers as before.
+
+Each shortcut is checked against the plain way it replaces, on a real index on disk: the
+column read in one go against Whoosh's reader, the facet coding against np.unique, the
+duplicate candidates against unique columns, the cached compact postings against those
+read, a phrase read within the candidates against one read everywhere, the document
+frequency against a union of ids; and the speller's words read in a thread stop when the
+snapshot closes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from searchsvc.indexing import column_values, open_index_at, storage
+from searchsvc.minhash import BANDS, ROWS
+from searchsvc.schema import FACETS
+from searchsvc.scoring import Ranker
+from searchsvc.scoring import phrases as phrase_module
+from searchsvc.scoring.phrases import phrase_frequencies
+from searchsvc.scoring.postings import _compact, read_postings
+from searchsvc.searching import Engine, SearchRequest
+from searchsvc.searching.duplicates import NEIGHBOURS, _candidates
+from searchsvc.searching.engine import _Snapshot
+from searchsvc.searching.facets import FacetColumn
+
+
+@pytest.fixture(scope="module")
+def searcher(docs_index):
+    ix = open_index_at(storage.current_generation(docs_index))
+    with ix.searcher() as searcher:
+        yield searcher
+    ix.close()
+
+
+def test_a_column_read_in_one_go_equals_whooshs_reader(searcher):
+    names = [f.name for f in FACETS] + ["date"]
+    compared = 0
+    for leaf, _ in searcher.reader().leaf_readers():
+        for name in names:
+            if name not in leaf.schema or not leaf.has_column(name):
+                continue
+            expected = list(leaf.column_reader(name, translate=False))
+            assert column_values(leaf, name) == expected, name
+            compared += len(expected)
+    assert compared > 50
+
+
+def test_facet_values_are_coded_as_np_unique_codes_them():
+    rng = np.random.default_rng(3)
+    values = [str(v) for v in rng.choice(["b", "a", "", "Ghana", "ghana", "z z"], 500)]
+    labels, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
+    column = FacetColumn.single(values)
+    assert column.labels == [str(v) for v in labels]
+    assert column.codes.tolist() == codes.reshape(-1).tolist()
+    multi = FacetColumn.multi([values[i : i + 3] for i in range(0, 30, 3)] + [[]])
+    flat = [*values[:30], ""]
+    labels, codes = np.unique(np.array(flat, dtype=object), return_inverse=True)
+    assert multi.labels == [str(v) for v in labels]
+    assert multi.codes.tolist() == codes.reshape(-1).tolist()
+    assert multi.count(np.ones(11, dtype=bool)).sum() == len(flat)
+
+
+def test_duplicate_candidates_are_the_pairs_unique_columns_gave():
+    rng = np.random.default_rng(5)
+    sigs = rng.integers(0, 4, size=(400, BANDS * ROWS), dtype=np.uint16)  # as split() gives
+    sigs[200:300] = sigs[100:200]  # copies agree on every band
+    first, second = _candidates(sigs)
+    found = []
+    for band in range(BANDS):
+        key = np.ascontiguousarray(sigs[:, band * ROWS : (band + 1) * ROWS])
+        key = key.view(np.uint64).reshape(-1)
+        order = np.argsort(key, kind="stable")
+        keys = key[order]
+        for step in range(1, NEIGHBOURS + 1):
+            same = keys[step:] == keys[:-step]
+            found.append(np.stack([order[:-step][same], order[step:][same]]))
+    pairs = np.concatenate(found, axis=1)
+    pairs.sort(axis=0)
+    pairs = np.unique(pairs, axis=1)
+    assert len(first) >= 100
+    assert first.tolist() == pairs[0].tolist() and second.tolist() == pairs[1].tolist()
+
+
+def test_cached_postings_are_exact_in_half_the_memory(searcher):
+    reader = searcher.reader()
+    ids, tf = read_postings(reader, "body", "the")
+    small_ids, small_tf = _compact((ids, tf))
+    assert small_ids.dtype == np.int32 and small_tf.dtype == np.float32
+    assert np.array_equal(small_ids, ids) and np.array_equal(small_tf, tf)
+    # A frequency float32 cannot hold exactly keeps its float64.
+    odd = _compact((ids[:2], np.array([1.0, 1 + 2**-30])))
+    assert odd[1].dtype == np.float64
+
+
+def test_a_word_df_is_the_union_of_its_title_and_body_documents(searcher):
+    ranker = Ranker(searcher)
+    for word in ("the", "energi", "minist", "zzzz"):
+        t_ids = read_postings(searcher.reader(), "title", word)[0]
+        b_ids = read_postings(searcher.reader(), "body", word)[0]
+        assert ranker.word_df(word) == len(np.union1d(t_ids, b_ids))
+
+
+@pytest.mark.parametrize("slop", [1, 3])
+def test_a_phrase_read_within_its_candidates_finds_what_it_finds_everywhere(searcher, slop):
+    reader = searcher.reader()
+    ranker = Ranker(searcher)
+    phrase_module.clear_cache()
+    checked = 0
+    for words in (["of", "the"], ["the", "minist"], ["foreign", "minist"], ["to", "the", "of"]):
+        words = [w for w in words if reader.doc_frequency("exact", w)] or words
+        plain = phrase_frequencies(reader, "exact", words, slop)
+        within = phrase_frequencies(
+            reader, "exact", words, slop, candidates=ranker._holding_all("exact", words)
+        )
+        assert plain[0].tolist() == within[0].tolist()
+        assert plain[1].tolist() == within[1].tolist()
+        checked += len(plain[0])
+    assert checked > 0
+
+
+def test_a_full_phrase_cache_reads_blocks_instead_of_decoding_words_whole():
+    cache = phrase_module._Cache(budget=400)  # words of up to 100 bytes are kept
+    decoded = []
+
+    class Word:
+        nbytes = 100
+
+    def decode():
+        decoded.append(1)
+        return Word()
+
+    assert cache.lookup(("a",), decode) is None  # asked once: not decoded whole
+    for key in "abcd":
+        cache.lookup((key,), decode)
+        assert cache.lookup((key,), decode) is not None  # asked again: decoded and kept
+    assert len(decoded) == 4
+    # Full: a word asked again is read by blocks, not decoded to push another out.
+    assert cache.lookup(("e",), decode) is None and cache.lookup(("e",), decode) is None
+    assert all(cache.lookup((key,), decode) is not None for key in "abcd")
+    assert len(decoded) == 4
+
+
+def test_a_large_indexs_speller_words_are_read_behind_the_first_requests(docs_index, monkeypatch):
+    with Engine(docs_index) as engine:  # a small index: read before the first request
+        snap = engine.snapshot()
+        assert snap._preload is None and snap.speller._complete == {snap.speller.fieldname}
+    monkeypatch.setattr(_Snapshot, "PRELOAD_NOW", 0)  # as if it were large
+    with Engine(docs_index) as engine:
+        snap = engine.snapshot()
+        assert snap._preload is not None
+        # A request needs no preloaded words: a word to correct reads its letter's.
+        assert engine.search(SearchRequest(q="ministr")).total >= 0
+        snap._preload.join(timeout=30)
+        assert snap.speller._complete == {snap.speller.fieldname}
+    # Closing stops the thread before the files close.
+    with Engine(docs_index) as engine:
+        snap = engine.snapshot()
+    assert snap._preload is not None and not snap._preload.is_alive()
