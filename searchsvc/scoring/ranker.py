@@ -148,7 +148,7 @@ class Ranker:
         match[b_ids] = True
         df = self._dfs.get(text)
         if df is None:
-            df = self._dfs[text] = int(np.count_nonzero(match))
+            df = self._remember_df(text, int(np.count_nonzero(match)))
         weight = ranking.idf(self.size, df) * factor
         return match, ranking.word_score(title, body, weight)
 
@@ -174,9 +174,14 @@ class Ranker:
             seen = np.zeros(self.size, dtype=bool)
             seen[t_ids] = True
             seen[b_ids] = True
-            if len(self._dfs) >= MAX_DFS:
-                self._dfs.clear()
-            df = self._dfs[word] = int(np.count_nonzero(seen))
+            df = self._remember_df(word, int(np.count_nonzero(seen)))
+        return df
+
+    def _remember_df(self, word: str, df: int) -> int:
+        """Keep a word's document frequency, the store bounded by MAX_DFS words."""
+        if len(self._dfs) >= MAX_DFS:
+            self._dfs.clear()
+        self._dfs[word] = df
         return df
 
     def _phrase(self, q: wq.Phrase, deadline: Deadline) -> tuple[np.ndarray, np.ndarray]:
