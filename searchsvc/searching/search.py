@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -42,13 +42,10 @@ from searchsvc.deadline import NEVER, Deadline
 from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
 from searchsvc.scoring import (
-    FEEDBACK_DOCS,
     PROXIMITY_DEPTH,
     Ranker,
-    feedback_rescore,
-    form_scores,
+    best_matches,
     proximity_bonuses,
-    relevance_model,
     top,
 )
 from searchsvc.searching.duplicates import Copy, DuplicateTable
@@ -345,11 +342,14 @@ def ranking(
     deadline.check("sorting")
     if req.sort == "relevance" and req.q:
         idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
-        forms = own_forms(req.q, idf_of)
-        if forms:
-            scores[:] = np.where(scores > 0, scores + form_scores(ranker, forms, deadline), 0.0)
-        _with_feedback(stored, ranker, match, scores, idf_of, req.q, deadline)
-        ranked = top(match, scores, max(depth, PROXIMITY_DEPTH))
+        count = max(depth, PROXIMITY_DEPTH)
+        if idf_of:  # the forms bonus and feedback, scored where they can reach the top
+            texts = partial(_texts, stored, deadline=deadline)
+            words = sum(repeated_words(req.q).get(stem, 1) for stem in idf_of)
+            forms = own_forms(req.q, idf_of)
+            ranked = best_matches(ranker, match, scores, count, forms, texts, words, deadline)
+        else:
+            ranked = top(match, scores, count)
         return _by_proximity(stored, ranked, scores, deadline, idf_of)[:depth]
     if req.sort == "oldest":
         return top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
@@ -363,24 +363,13 @@ def own_forms(text: str, idf_of) -> Counter[str]:
     return Counter(exact_term(w) for w in WORD_RE.findall(kept) if stem_term(w) in idf_of)
 
 
-def _with_feedback(stored, ranker: Ranker, match, scores, idf_of, text: str, deadline) -> None:
-    """Rescore the matches with the words of the best few (feedback.py; scores in place).
-
-    `idf_of`: the query's ranked words (stems) that some document holds, and their idf.
-    """
-    if not idf_of:
-        return
-    head = top(match & (scores > 0), scores, FEEDBACK_DOCS)
-    if not len(head):
-        return
+def _texts(stored, head, deadline: Deadline) -> list[str]:
+    """The feedback documents' texts (their stored title and body)."""
     texts = []
     for n in head:
         deadline.check("feedback")
         texts.append(_text(stored(int(n))))
-    model = relevance_model(texts, scores[head], deadline)
-    repeats = repeated_words(text)
-    words = sum(repeats.get(stem, 1) for stem in idf_of)
-    feedback_rescore(ranker, scores, model, words, deadline)
+    return texts
 
 
 def _by_proximity(

@@ -1,0 +1,120 @@
+"""The pruned top k (scoring/topk.py): the same documents and scores as scoring every match."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from searchsvc.indexing import index_paths
+from searchsvc.scoring import feedback, form_scores, relevance_model, top
+from searchsvc.scoring.topk import best
+from searchsvc.searching import open_backend
+from searchsvc.searching.query import parse_query, query_terms
+from searchsvc.searching.search import _text, own_forms, repeated_words
+
+WORDS = [f"w{chr(97 + i % 26)}{chr(97 + i // 26)}x" for i in range(120)]
+WORDS += ["report", "reports", "reporting", "energy", "energies", "solar", "panel", "panels"]
+
+
+def _zipf_words(rng: random.Random, n: int) -> list[str]:
+    weights = [1 / (rank + 1) for rank in range(len(WORDS))]
+    return rng.choices(WORDS, weights=weights, k=n)
+
+
+@pytest.fixture(scope="module")
+def zipf_engine(tmp_path_factory):
+    """400 releases of words drawn from a Zipf law: common words match most of them."""
+    rng = random.Random(5)
+    root = tmp_path_factory.mktemp("zipf")
+    docs = root / "docs"
+    docs.mkdir()
+    for i in range(400):
+        title = " ".join(_zipf_words(rng, rng.randint(2, 8)))
+        body = " ".join(_zipf_words(rng, rng.randint(20, 400)))
+        (docs / f"r{i:03d}.md").write_text(
+            f"---\ntitle: {title}\ndate: 2024-01-02\n---\n{body}\n", encoding="utf-8"
+        )
+    index_dir = root / "index"
+    assert index_paths(index_dir, [docs], procs=1).total == 400
+    with open_backend(index_dir, cache_size=0) as engine:
+        yield engine
+
+
+QUERIES = [
+    "report",
+    "energy solar",
+    "reports reporting panel",
+    "solar solar energy",
+    "waax",
+    "wbax waax report",
+    '"solar panel" energy',
+    "energy NOT solar",
+    "wzbx",
+]
+
+
+def _reference(ranker, searcher, match, scores, text, count):
+    """search.py's ranking before pruning: every match scored, forms and feedback in full."""
+    idf_of = ranker.word_idfs(sorted(_stems(ranker, text)))
+    forms = own_forms(text, idf_of)
+    if forms:
+        scores[:] = np.where(scores > 0, scores + form_scores(ranker, forms), 0.0)
+    head = top(match & (scores > 0), scores, feedback.DOCS)
+    if len(head):
+        texts = [_text(searcher.stored_fields(int(n))) for n in head]
+        model = relevance_model(texts, scores[head])
+        words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
+        feedback.rescore(ranker, scores, model, words)
+    return top(match, scores, count), idf_of, forms
+
+
+def _stems(ranker, text: str) -> set[str]:
+    q = parse_query(text, ranker.searcher.schema)
+    return set(query_terms(q, ranker.reader).stems)
+
+
+@pytest.mark.parametrize("count", [1, 10, 30, 200])
+@pytest.mark.parametrize("text", QUERIES)
+def test_same_top_and_scores_as_scoring_every_match(zipf_engine, text, count):
+    snap = zipf_engine.snapshot()
+    ranker, searcher = snap.ranker, snap.searcher
+    match, scores = ranker.evaluate(parse_query(text, searcher.schema), None, repeated_words(text))
+    want_scores = scores.copy()
+    want, idf_of, forms = _reference(ranker, searcher, match, want_scores, text, count)
+    if not idf_of:
+        pytest.skip(f"{text!r} ranks by no word the index holds")
+    words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
+
+    def texts(head):
+        return [_text(searcher.stored_fields(int(n))) for n in head]
+
+    got = best(ranker, match, scores, count, forms, texts, words)
+    assert got.tolist() == want.tolist()
+    assert scores[got].tolist() == want_scores[got].tolist()  # bit for bit
+    assert np.all(scores[match] <= want_scores[match] * (1 + 1e-9) + 1e-12)
+
+
+def test_common_words_are_not_scored_everywhere(zipf_engine):
+    """A common word matches most releases; only those that can reach the top are rescored."""
+    snap = zipf_engine.snapshot()
+    ranker, searcher = snap.ranker, snap.searcher
+    text = "report energy"
+    match, scores = ranker.evaluate(parse_query(text, searcher.schema), None, {})
+    full = scores.copy()
+    want, idf_of, forms = _reference(ranker, searcher, match, full, text, 10)
+    words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
+    got = best(
+        ranker,
+        match,
+        scores,
+        10,
+        forms,
+        lambda head: [_text(searcher.stored_fields(int(n))) for n in head],
+        words,
+    )
+    assert got.tolist() == want.tolist()
+    assert np.count_nonzero(match) > 100
+    # The matches left out keep a lower bound, not their full score.
+    assert np.count_nonzero(scores[match] != full[match]) > np.count_nonzero(match) // 2
