@@ -26,6 +26,7 @@ from searchsvc.minhash import BANDS, ROWS, SIGNATURE_BYTES, same_story, split
 COLUMN = "minhash"
 _DAY = 86_400_000_000.0  # microseconds
 NEIGHBOURS = 3  # in a band's sorted order, each release is compared with the next three
+CHUNK_PAIRS = 50_000  # candidate pairs compared at a time (their signatures: 26 MB)
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,11 @@ def _group_labels(signatures: np.ndarray, present: np.ndarray, days: np.ndarray)
     docs = np.flatnonzero(present)
     sigs, counts = split(signatures[docs])
     first, second = _candidates(sigs)
-    apart = days[docs][first] - days[docs][second]
-    similar = same_story(sigs[first], counts[first], sigs[second], counts[second], apart)
+    similar = np.zeros(len(first), dtype=bool)
+    for at in range(0, len(first), CHUNK_PAIRS):  # each chunk's rows of both signatures
+        a, b = first[at : at + CHUNK_PAIRS], second[at : at + CHUNK_PAIRS]
+        apart = days[docs[a]] - days[docs[b]]
+        similar[at : at + CHUNK_PAIRS] = same_story(sigs[a], counts[a], sigs[b], counts[b], apart)
     parent = list(range(len(docs)))
 
     def root(i: int) -> int:
@@ -145,21 +149,22 @@ def _candidates(sigs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (as row indices, first < second) that agree on a whole band: LSH."""
     if len(sigs) < 2:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    found = []
+    n = len(sigs)
+    keys = np.zeros(0, dtype=np.int64)
     for band in range(BANDS):
         key = np.ascontiguousarray(sigs[:, band * ROWS : (band + 1) * ROWS]).view(np.uint64)
         key = key.reshape(-1)
         order = np.argsort(key, kind="stable")
-        keys = key[order]
+        ordered = key[order]
+        found = [keys]
         for step in range(1, NEIGHBOURS + 1):
-            same = keys[step:] == keys[:-step]
-            found.append(np.stack([order[:-step][same], order[step:][same]]))
-    pairs = np.concatenate(found, axis=1)
-    pairs.sort(axis=0)
-    # Each pair as one integer, sorted, repeats dropped: np.unique(axis=1), and even
-    # np.unique's hashing of the 14 million pairs at 10x the White House corpus (its
-    # copies agree on every band), take 10-20 s; a sort takes one.
-    keys = pairs[0] * len(sigs) + pairs[1]
-    keys.sort()
-    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+            same = ordered[step:] == ordered[:-step]
+            a, b = order[:-step][same], order[step:][same]
+            found.append(np.minimum(a, b) * n + np.maximum(a, b))
+        # Each pair as one integer, repeats dropped band by band: the copies of a corpus
+        # agree on every band (14 million pairs at 10x the White House corpus, 0.4 GB if
+        # kept until the end); np.unique's hashing of them took 10-20 s, a sort takes one.
+        keys = np.concatenate(found)
+        keys.sort()
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
     return keys // len(sigs), keys % len(sigs)
