@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from searchsvc import minhash
 from searchsvc.cli import main
 from searchsvc.indexing import index_paths
 from searchsvc.searching import Engine, SearchRequest
+from searchsvc.searching.duplicates import DuplicateTable
 from searchsvc.web import create_app
 
 BOILERPLATE = (
@@ -244,3 +246,26 @@ def test_the_same_words_a_year_later_are_a_new_release(engine, corpus: Path):
     run(engine, corpus)
     assert "press/grain-2025" not in {c.id for c in engine.duplicates("press/grain")}
     assert engine.duplicates("press/grain-2025") == []
+
+
+def test_collapse_keeps_each_groups_best_member_ties_by_number():
+    """collapse() against a sort: the highest key of each group, ties by the lowest number."""
+    rng = np.random.default_rng(3)
+    table = DuplicateTable.__new__(DuplicateTable)
+    size = 5000
+    table.label = np.arange(size) // 7 * 7  # groups of seven neighbours
+    table.label[::11] = np.arange(size)[::11]  # and some releases alone
+    counts = np.bincount(table.label, minlength=size)
+    table.grouped = counts[table.label] > 1
+    for _ in range(5):
+        match = rng.random(size) < 0.6
+        key = rng.integers(0, 4, size).astype(float)  # many ties
+        key[rng.random(size) < 0.1] = -np.inf
+        members = np.flatnonzero(match & table.grouped)
+        order = np.lexsort((members, -key[members], table.label[members]))
+        ordered = members[order]
+        later = np.zeros(len(ordered), dtype=bool)
+        later[1:] = table.label[ordered][1:] == table.label[ordered][:-1]
+        want = match.copy()
+        want[ordered[later]] = False
+        assert np.array_equal(table.collapse(match, key), want)
