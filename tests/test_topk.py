@@ -118,3 +118,20 @@ def test_common_words_are_not_scored_everywhere(zipf_engine):
     assert np.count_nonzero(match) > 100
     # The matches left out keep a lower bound, not their full score.
     assert np.count_nonzero(scores[match] != full[match]) > np.count_nonzero(match) // 2
+
+
+@pytest.mark.parametrize("word", ["report", "energi", "waax", "wzbx", "nowhere"])
+def test_word_scored_at_holders_only_is_the_dense_score(zipf_engine, word):
+    """Ranker.word scores the holders only: bit for bit what a pass over every document gives."""
+    from searchsvc.scoring import bm25
+
+    ranker = zipf_engine.snapshot().ranker
+    t_ids, t_tf = ranker.postings.get("title", word)
+    b_ids, b_tf = ranker.postings.get("body", word)
+    title, body = np.zeros(ranker.size), np.zeros(ranker.size)
+    title[t_ids] = t_tf / ranker.norms["title"][t_ids]
+    body[b_ids] = b_tf / ranker.norms["body"][b_ids]
+    weight = bm25.idf(ranker.size, ranker.word_df(word)) * 1.7
+    match, score = ranker.word(word, 1.7)
+    assert np.array_equal(match, (title > 0) | (body > 0))
+    assert score.tolist() == bm25.word_score(title, body, weight).tolist()

@@ -141,17 +141,23 @@ class Ranker:
         (deadline or NEVER).check("ranking")
         t_ids, t_tf = self.postings.get("title", text)
         b_ids, b_tf = self.postings.get("body", text)
-        title, body = self._zeros(), self._zeros()
-        title[t_ids] = t_tf / self.norms["title"][t_ids]
-        body[b_ids] = b_tf / self.norms["body"][b_ids]
         match = np.zeros(self.size, dtype=bool)
         match[t_ids] = True
         match[b_ids] = True
+        ids = np.flatnonzero(match)
         df = self._dfs.get(text)
         if df is None:
-            df = self._remember_df(text, int(np.count_nonzero(match)))
+            df = self._remember_df(text, len(ids))
+        # Scored at the documents holding the word only (the same operations, element by
+        # element): a rare word then costs what its postings do, not a pass per operation.
+        at = np.cumsum(match) - 1  # each holder's place among ids
+        title, body = np.zeros(len(ids)), np.zeros(len(ids))
+        title[at[t_ids]] = t_tf / self.norms["title"][t_ids]
+        body[at[b_ids]] = b_tf / self.norms["body"][b_ids]
         weight = ranking.idf(self.size, df) * factor
-        return match, ranking.word_score(title, body, weight)
+        score = self._zeros()
+        score[ids] = ranking.word_score(title, body, weight)
+        return match, score
 
     def field_word_at(self, fieldname: str, text: str, ids: np.ndarray) -> np.ndarray:
         """field_word's score at the document numbers ids (sorted): the same operations,
