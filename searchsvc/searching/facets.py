@@ -55,6 +55,9 @@ class FacetColumn:
         self.docs = docs  # int64 document numbers, one per pair
         self.codes = codes  # int64 indexes into labels, parallel to docs
         self.one_each = len(docs) == 0 or (docs[-1] == len(docs) - 1 and docs[0] == 0)
+        # Every pair's count by label, live or not: a large match is counted by what it
+        # leaves out (totals less the rest), so no count passes over more than half the pairs.
+        self.totals = np.bincount(codes, minlength=len(labels))
         self._folded: dict[str, list[int]] = {}
         for i, label in enumerate(labels):
             self._folded.setdefault(label.casefold(), []).append(i)
@@ -92,9 +95,20 @@ class FacetColumn:
 
     def count(self, match: np.ndarray) -> np.ndarray:
         """How many of the matched documents (a boolean array) have each label."""
-        if self.one_each:  # codes[n] is document n's: no gather of match through docs
-            return np.bincount(self.codes[match], minlength=len(self.labels))
-        return np.bincount(self.codes[match[self.docs]], minlength=len(self.labels))
+        # one_each: codes[n] is document n's, no gather of match through docs.
+        kept = match if self.one_each else match[self.docs]
+        if 2 * np.count_nonzero(kept) <= len(kept):
+            return np.bincount(self.codes[kept], minlength=len(self.labels))
+        return self.totals - np.bincount(self.codes[~kept], minlength=len(self.labels))
+
+    def ranked(self, match: np.ndarray) -> list[tuple[str, int]]:
+        """The labels the matched documents have and how many have each, the most
+        frequent first, ties in label order (labels are sorted: their codes' order)."""
+        counts = self.count(match)
+        found = np.flatnonzero(counts)
+        order = found[np.argsort(-counts[found], kind="stable")]
+        labels = self.labels
+        return [(labels[i], n) for i, n in zip(order.tolist(), counts[order].tolist(), strict=True)]
 
 
 def _encoded(values: list[str]) -> tuple[list[str], np.ndarray]:
@@ -182,6 +196,15 @@ class FacetTable:
             counts = column.count(match)
             out[name] = Counter({column.labels[i]: int(counts[i]) for i in np.flatnonzero(counts)})
         return out
+
+    def ranked(self, match: np.ndarray, names: Iterable[str] | None = None):
+        """Per facet, its values among the matched documents (a boolean array) and how
+        many have each, as (value, count) pairs, the most frequent first, ties by value.
+
+        Documents without a value count under "" (the caller names it).
+        """
+        columns = self.columns
+        return {name: columns[name].ranked(match) for name in names or columns}
 
     def date_range(self) -> tuple[datetime | None, datetime | None]:
         """The earliest and latest document date."""
