@@ -68,14 +68,17 @@ class FacetColumn:
         row_of[self.frequent] = np.arange(len(self.frequent))
         rows = row_of[codes]
         pair_frequent = rows >= 0
-        if not self.one_each:  # a value given twice counts twice, as its pairs always did
+        grid = np.zeros((len(self.frequent), size), dtype=bool)
+        grid[rows[pair_frequent], docs[pair_frequent]] = True
+        self.bits = packed(grid)
+        once = _popcount(self.bits).sum(axis=1, dtype=np.int64)
+        if (once != held[self.frequent]).any():
+            # A document gives a value twice: it counts twice, as its pairs always did;
+            # the second pair is counted with the rare ones.
             _, first = np.unique(docs * len(labels) + codes, return_index=True)
             again = np.ones(len(docs), dtype=bool)
             again[first] = False
             pair_frequent &= ~again
-        grid = np.zeros((len(self.frequent), size), dtype=bool)
-        grid[rows[pair_frequent], docs[pair_frequent]] = True
-        self.bits = packed(grid)
         self.rare_docs, self.rare_codes = docs[~pair_frequent], codes[~pair_frequent]
         self._folded: dict[str, list[int]] = {}
         for i, label in enumerate(labels):
