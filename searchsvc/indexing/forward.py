@@ -164,9 +164,9 @@ class ForwardIndex:
     def __init__(self, folder: str | Path, leaves: Sequence[tuple[str, int, int]]) -> None:
         """`leaves`: each segment's (id, first document number, document count)."""
         self.folder = Path(folder)
-        self._ids = [leaf[0] for leaf in leaves]
-        self._segments = [_Segment(base, count) for _, base, count in leaves]
-        self._bases = np.array([s.base for s in self._segments], dtype=np.int64)
+        self.segment_names = [leaf[0] for leaf in leaves]
+        self._segs = [_Segment(base, count) for _, base, count in leaves]
+        self._bases = np.array([s.base for s in self._segs], dtype=np.int64)
         self._opened = [False] * len(leaves)
         self._lock = threading.Lock()
 
@@ -177,7 +177,7 @@ class ForwardIndex:
             return None
         if not self._opened[k]:
             self._open(k)
-        seg = self._segments[k]
+        seg = self._segs[k]
         row = docnum - seg.base
         if seg.ids is None or seg.offsets is None or seg.vocab is None or row >= seg.count:
             return None
@@ -188,9 +188,9 @@ class ForwardIndex:
         with self._lock:
             if self._opened[k]:
                 return
-            seg = self._segments[k]
+            seg = self._segs[k]
             with contextlib.suppress(OSError, ValueError):
-                arrays = _read(self.folder / f"{self._ids[k]}{EXT}")
+                arrays = _read(self.folder / f"{self.segment_names[k]}{EXT}")
                 header, offsets, ids, blob = arrays
                 usable = header.tolist() == [FORMAT, SCAN_CHARS, seg.count]
                 if usable and len(offsets) == seg.count + 1 and offsets[-1] == len(ids):
@@ -200,10 +200,10 @@ class ForwardIndex:
     @property
     def covered(self) -> int:
         """How many segments have a usable forward file (opening each)."""
-        for k in range(len(self._segments)):
+        for k in range(len(self._segs)):
             if not self._opened[k]:
                 self._open(k)
-        return sum(seg.ids is not None for seg in self._segments)
+        return sum(seg.ids is not None for seg in self._segs)
 
 
 HEADER_READERS = {
