@@ -28,6 +28,7 @@ from searchsvc.indexing import (
     storage,
 )
 from searchsvc.indexing import forward as forward_module
+from searchsvc.scoring import proximity_bonuses, relevance_model
 from searchsvc.searching import Engine, SearchRequest
 from searchsvc.searching import search as search_module
 
@@ -59,6 +60,28 @@ def check_tokens(index_dir: Path) -> int:
             compared += 1
     ix.close()
     return compared
+
+
+def check_models(index_dir: Path) -> int:
+    """relevance_model and proximity bonuses of documents, from their openings and their
+    stored text: the same values in the same order; the groups of documents compared."""
+    groups = 0
+    with Engine(index_dir) as engine:
+        snap = engine.snapshot()
+        size = snap.searcher.reader().doc_count_all()
+        for first in range(0, size, max(size // 20, 1)):
+            docnums = np.arange(first, min(first + 10, size))
+            texts = [search_module._text(snap.searcher.stored_fields(int(n))) for n in docnums]
+            openings = [snap.forward.opening(int(n)) for n in docnums]
+            scores = np.linspace(12.0, 3.0, len(docnums))
+            model = relevance_model(texts, scores)
+            assert list(relevance_model(openings, scores).items()) == list(model.items())
+            idf_of = {stem: 1.0 + k / 7 for k, stem in enumerate(model)}
+            assert proximity_bonuses(openings, idf_of).tolist() == (
+                proximity_bonuses(texts, idf_of).tolist()
+            )
+            groups += 1
+    return groups
 
 
 def queries_from(engine: Engine, count: int = 40) -> list[str]:
@@ -107,6 +130,10 @@ def check_answers(index_dir: Path, queries: list[str] | None = None) -> int:
 
 def test_the_seeds_forward_index_holds_the_analysers_stems(seeds_index):
     assert check_tokens(seeds_index) == 5
+
+
+def test_the_seeds_feedback_and_proximity_agree_with_and_without_it(seeds_index):
+    assert check_models(seeds_index) == 5
 
 
 def test_searches_of_the_seeds_agree_with_and_without_it(seeds_index):
@@ -222,6 +249,10 @@ def wh_sample(tmp_path_factory) -> Path:
 
 def test_the_white_house_sample_forward_index_holds_the_analysers_stems(wh_sample):
     assert check_tokens(wh_sample) > WH_SAMPLE // 2
+
+
+def test_white_house_feedback_and_proximity_agree_with_and_without_it(wh_sample):
+    assert check_models(wh_sample) >= 20
 
 
 def test_white_house_searches_agree_with_and_without_it(wh_sample):

@@ -227,7 +227,8 @@ def _read(path: Path) -> list[np.ndarray]:
             start = f.tell()
             size = shape[0] * dtype.itemsize
             if shape[0]:
-                out.append(np.memmap(path, dtype=dtype, mode="r", offset=start, shape=shape))
+                mapped = np.memmap(path, dtype=dtype, mode="r", offset=start, shape=shape)
+                out.append(np.asarray(mapped))  # a plain view: memmap's wrapping costs per op
             else:
                 out.append(np.zeros(0, dtype=dtype))
             f.seek(start + size)

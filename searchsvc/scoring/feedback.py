@@ -68,12 +68,11 @@ def stem_counts(doc: Document) -> tuple[list[str], list[int]]:
     if not isinstance(doc, Opening):
         counts = Counter(filter(None, map(stem_term, WORD_RE.findall(doc[:SCAN_CHARS]))))
         return list(counts), list(counts.values())
-    ids = np.asarray(doc.ids)
-    ids = ids[ids > 0]
-    uniq, first, n = np.unique(ids, return_index=True, return_counts=True)
-    order = np.argsort(first, kind="stable")
+    # Counter's C loop over a list of ints: in first-occurrence order, as the text's Counter.
+    ids = Counter(doc.ids.tolist())
+    ids.pop(0, None)  # stop words
     stems = doc.vocab.stems
-    return [stems[i] for i in uniq[order].tolist()], n[order].tolist()
+    return [stems[i] for i in ids], list(ids.values())
 
 
 def rescore(
