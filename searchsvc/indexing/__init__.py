@@ -2,6 +2,8 @@
 
     paths --reading--> Documents --indexer (under the writer lock)--> a Whoosh generation
     storage: which generation is live, the atomic swap, the manifest of sources
+    forward: each segment's openings as stem ids (MAIN_<segment>.fwd), written with it, read
+        by proximity and feedback through ForwardIndex
 
 Whoosh's internals stay in two adapters, ``segments`` (reading) and ``writing``; the rest of
 the package uses this face.
