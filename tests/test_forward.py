@@ -257,3 +257,18 @@ def test_white_house_feedback_and_proximity_agree_with_and_without_it(wh_sample)
 
 def test_white_house_searches_agree_with_and_without_it(wh_sample):
     assert check_answers(wh_sample) > 20
+
+
+def test_segments_with_and_without_the_file_answer_together(tmp_path, seeds_index):
+    """A segment committed by Whoosh's own writer has no forward file; the others keep theirs."""
+    index_dir = tmp_path / "mixed"
+    shutil.copytree(seeds_index, index_dir, symlinks=True)
+    writer = storage.open_index(index_dir).writer()
+    body = "Turkmenistan and the ministry spoke of gas, energy and the Caspian pipeline. " * 4
+    writer.add_document(id="z1", title="Turkmenistan gas pipeline", body=body, path="/z", hash="h")
+    writer.commit(merge=False)
+    with Engine(index_dir) as engine:
+        fwd = engine.snapshot().forward
+        assert fwd.covered == 1 and len(fwd.segment_names) == 2
+        for q in [*queries_from(engine), "turkmenistan gas pipeline", "caspian energy"]:
+            assert answers(engine, q, fwd) == answers(engine, q, None), q
