@@ -5,6 +5,10 @@ blocks); each paragraph or heading holds an ``inline`` token whose children are 
 emphasis and so on. We keep the words: text and code, link text, image alt text, the text
 inside HTML blocks. We drop the markup: URLs, emphasis, heading and bullet markers, tags.
 Each block becomes one paragraph, and paragraphs are separated by a blank line.
+
+The text is what markdown-it-py's whole parse gives, sooner: its block rules are gated by a
+line's first character, and a paragraph without inline markup skips its inline parser
+(see below; tests/test_build_speed.py checks both against the whole parse).
 """
 
 from __future__ import annotations
@@ -15,12 +19,6 @@ from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-
-# One parser for the process: building one compiles its rule chains. Indented code is off
-# because the White House releases indent wrapped list text by four spaces: that is prose,
-# and parsed as code it would keep its link URLs and emphasis markers. Fences still work.
-_MD = MarkdownIt("commonmark").disable("code")
-
 
 # -- the same parse, sooner -------------------------------------------------------------------
 #
@@ -84,8 +82,11 @@ def _gate(md: MarkdownIt) -> MarkdownIt:
     return md
 
 
-# The block parse alone (markdown_to_text runs the inline parser itself, where it is needed,
-# and joins text as text_join does).
+# One parser for the process: building one compiles its rule chains. Indented code is off
+# because the White House releases indent wrapped list text by four spaces: that is prose,
+# and parsed as code it would keep its link URLs and emphasis markers. Fences still work.
+# It parses blocks only: markdown_to_text runs its inline parser where it is needed, and
+# joins adjacent text as markdown-it's text_join rule does.
 _BLOCKS = _gate(MarkdownIt("commonmark").disable(["code", "inline", "text_join"]))
 
 # Tags whose start begins a new line of text; table cells only need a space between them.
