@@ -87,6 +87,35 @@ def test_a_multi_valued_column_counts_a_document_once_under_each_value():
     assert column.having(["unknown"], 4).tolist() == [False] * 4
 
 
+@pytest.mark.parametrize("size", [1, 63, 64, 65, 1000, 3001])
+def test_counts_from_bitsets_and_pairs_are_exact(size, monkeypatch):
+    """Frequent values are counted from bitsets, rare ones from their pairs: both exact,
+    whatever the match, with numpy's popcount and with the byte table."""
+    rng = np.random.default_rng(size)
+    vocabulary = [f"v{i}" for i in range(300)]
+    weights = 1 / np.arange(1, 301)  # a few frequent values, a long tail of rare ones
+    weights /= weights.sum()
+    multi = [list(rng.choice(vocabulary, rng.integers(0, 4), p=weights)) for _ in range(size)]
+    single = [str(rng.choice(vocabulary, p=weights)) for _ in range(size)]
+    columns = [FacetColumn.multi(multi), FacetColumn.single(single)]
+    assert any(len(c.frequent) and len(c.rare_docs) for c in columns) or size <= 64
+    for share in (0.0, 0.01, 0.5, 0.97, 1.0):
+        match = rng.random(size) < share
+        for column in columns:
+            expected = np.zeros(len(column.labels), dtype=np.int64)
+            for doc, code in zip(column.docs.tolist(), column.codes.tolist(), strict=True):
+                expected[code] += bool(match[doc])
+            assert column.count(match).tolist() == expected.tolist()
+            with monkeypatch.context() as m:
+                m.delattr(np, "bitwise_count", raising=False)
+                assert column.count(match).tolist() == expected.tolist()
+            ranked = column.ranked(match)
+            assert [n for _, n in ranked] == sorted(
+                (n for n in expected.tolist() if n), reverse=True
+            )
+            assert sorted(ranked, key=lambda vn: (-vn[1], vn[0])) == ranked
+
+
 # -- the engine ---------------------------------------------------------------------------
 
 FILTERS = [

@@ -461,16 +461,16 @@ def _facet_counts(facets: FacetTable, found: _Found, req: SearchRequest):
     other places still show how many releases each would add. Its exclusions, and every
     other facet's filter, do apply. The timeline (year, month) narrows, as dates do.
     """
-    shared = facets.count(found.match)
+    shared = facets.ranked(found.match)
     out = {}
     for facet in FACETS:
         name = facet.name
         own = found.filters.get(name)
         if own and own.include and not facet.timeline:
-            counter = facets.count(_without_choice(facets, found, name), [name])[name]
+            counted = facets.ranked(_without_choice(facets, found, name), [name])[name]
         else:
-            counter = shared[name]
-        out[name] = _listed(facet.timeline, counter, own)
+            counted = shared[name]
+        out[name] = _listed(facet.timeline, counted, own)
     if not (found.filters.keys() & {"year", "month"} or req.date_from or req.date_to):
         # Months only make sense within a chosen year or range: 60 bars say nothing.
         out["month"] = []
@@ -487,11 +487,13 @@ def _without_choice(facets: FacetTable, found: _Found, name: str) -> np.ndarray:
     return mask
 
 
-def _listed(timeline: bool, counter: Counter, own: FacetFilter | None) -> list[FacetCount]:
+def _listed(
+    timeline: bool, items: list[tuple[str, int]], own: FacetFilter | None
+) -> list[FacetCount]:
+    """`items` (FacetTable.ranked's): the most frequent first, ties by value."""
     if timeline:
         # A timeline reads in date order, newest last; undated releases have no bar.
-        return [FacetCount(v, c) for v, c in sorted(counter.items()) if v]
-    items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [FacetCount(v, c) for v, c in sorted(items) if v]
     shown = items[:MAX_FACET_VALUES]
     # A chosen value stays listed (so it can be unchosen there) however rare it is.
     chosen = {v.casefold() for v in own.include} if own else set()

@@ -30,7 +30,9 @@ Span = tuple[int, int, str]  # start, end, the term it matched (for counting dis
 
 # A word (WORD_RE) is runs of word characters joined by single dots or apostrophes ("U.S.").
 _SEPS = ".'’"
-_SEP = f"[{_SEPS}]"
+# [.'’] as a choice that re does not fold into one class: a class holding a character past
+# Latin-1 compiles to a 64K-bit map, half a millisecond each time a query's regex has one.
+_SEP = "(?:[.']|’{1})"
 _IS_WORD_CHAR = re.compile(WORD_CHAR)
 _ENDS_WORD = f"(?!{WORD_CHAR}|{_SEP}{WORD_CHAR})"
 _GAP = f"[^\\w{MARKS}]+"  # what lies between two words
@@ -72,7 +74,9 @@ def find_matches(text: str, terms: QueryTerms, limit: int = SCAN_LIMIT) -> list[
 class _Finders:
     """A query's compiled regexes, built once per query."""
 
-    words: re.Pattern | None  # where a word that may match a stem or exact word opens
+    # Where a word that may match a stem or exact word opens: a regex for each prefix and
+    # case of its first letter (kept across queries, see _finder).
+    words: tuple[re.Pattern, ...]
     phrases: tuple[_PhraseFinder | None, ...]
 
 
@@ -86,20 +90,30 @@ class _PhraseFinder:
 
 @lru_cache(maxsize=1024)
 def _finders(stems: frozenset, exact: frozenset, phrases: tuple, strict: bool) -> _Finders:
-    words = _word_finder(stems, exact, strict) if stems or exact else None
+    words = _word_finders(stems, exact, strict) if stems or exact else ()
     return _Finders(words, tuple(_phrase_finder(phrase) for phrase in phrases))
 
 
-def _word_finder(stems: frozenset, exact: frozenset, strict: bool) -> re.Pattern | None:
+# Compiling a query's regex cost milliseconds, each distinct query again; so the regexes are
+# built a word prefix and a case of its first letter at a time, and kept: distinct queries
+# share their prefixes. One opening with a literal letter, re looks for it as fast as
+# str.find does. Where one of them matches, the alternation of them all would, and what a
+# run of one skips inside its match is inside a word, where no word may open.
+MAX_FINDERS = 8192
+
+
+def _word_finders(stems: frozenset, exact: frozenset, strict: bool) -> tuple[re.Pattern, ...]:
     short = {s[:2] for s in stems} | {_IRREGULAR[s] for s in stems if s in _IRREGULAR}
     full = {t[:3] for t in (*stems, *exact)}
     if not strict:
-        return _finder([_spelled(p) for p in _ascii(short | {e[:3] for e in exact})], strict)
-    alts = [_spelled(p) for p in _ascii(full)]
-    for p in _ascii(short - full):  # a word with a dot or apostrophe whose stem may be p
-        alts.append((p[0], f"{_SEP}{_char(p[1])}"))
-        alts.append((p[0], f"{_char(p[1])}{WORD_CHAR}*{_SEP}{WORD_CHAR}"))
-    return _finder(alts, strict)
+        alts = [_spelled(p) for p in _ascii(short | {e[:3] for e in exact})]
+    else:
+        alts = [_spelled(p) for p in _ascii(full)]
+        for p in _ascii(short - full):  # a word with a dot or apostrophe whose stem may be p
+            alts.append((p[0], f"{_SEP}{_char(p[1])}"))
+            alts.append((p[0], f"{_char(p[1])}{WORD_CHAR}*{_SEP}{WORD_CHAR}"))
+    firsts = sorted({(c, rest) for first, rest in set(alts) for c in {first, first.upper()}})
+    return tuple(_finder(first, rest, strict) for first, rest in firsts)
 
 
 def _ascii(prefixes: set[str]) -> list[str]:
@@ -116,17 +130,20 @@ def _char(c: str) -> str:
     return f"[{c}{c.upper()}]" if c.isalpha() else re.escape(c)
 
 
-def _finder(alts: list[tuple[str, str]], strict: bool) -> re.Pattern | None:
-    # re scans quickly for a leading class, not for a choice of classes: so one class of
-    # first letters, each rest checking its own; and a look back that no word goes on.
-    if not alts:
-        return None
-    firsts = "".join(sorted({_char(c).strip("[]") for c, _ in alts}))
-    rests = "|".join(f"(?<={_char(c)}){rest}" for c, rest in sorted(set(alts)))
-    before = f"[\\w{MARKS}{_SEPS}]" if strict else WORD_CHAR
-    return re.compile(f"[{firsts}](?<!{before}.)(?:{rests})")
+@lru_cache(maxsize=MAX_FINDERS)
+def _finder(first: str, rest: str, strict: bool) -> re.Pattern:
+    # The letter, a look back that no word goes on (less the characters past ASCII that
+    # _LATE_BEFORE checks: cheaper there than compiled), the rest of the prefix.
+    before = "[\\w.']" if strict else "\\w"
+    return re.compile(f"{re.escape(first)}(?<!{before}.){rest}")
 
 
+# What else no word opens after, past ASCII: combining marks and joiners (a strict finder
+# also a curly apostrophe).
+_LATE_BEFORE = {True: re.compile(f"[{MARKS}’]"), False: re.compile(f"[{MARKS}]")}
+
+
+@lru_cache(maxsize=1024)
 def _phrase_finder(phrase: tuple[str, ...]) -> _PhraseFinder | None:
     # Terms are lowercase, with no dots or apostrophes; a word that is not ASCII can only
     # be matched by an odd word.
@@ -175,15 +192,25 @@ def _after_sep(text: str, i: int) -> bool:
 
 
 def _word_spans(
-    text: str, terms: QueryTerms, finder: re.Pattern | None, odd: list[re.Match], strict: bool
+    text: str,
+    terms: QueryTerms,
+    finders: tuple[re.Pattern, ...],
+    odd: list[re.Match],
+    strict: bool,
 ) -> list[Span]:
     if not (terms.stems or terms.exact):
         return []
     words = {w.start(): w for w in odd if not (strict and _after_sep(text, w.start()))}
-    for hit in finder.finditer(text) if finder else ():
-        i = hit.start()
-        if i not in words and (strict or _opens_word(text, i)) and (w := WORD_RE.match(text, i)):
-            words[i] = w
+    late = _LATE_BEFORE[strict]
+    for finder in finders:
+        for hit in finder.finditer(text):
+            i = hit.start()
+            if i in words or not (strict or _opens_word(text, i)):
+                continue
+            if i and not text[i - 1].isascii() and late.match(text, i - 1):
+                continue
+            if w := WORD_RE.match(text, i):
+                words[i] = w
     spans = []
     for i in sorted(words):
         word = words[i].group()

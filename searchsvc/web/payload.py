@@ -6,7 +6,7 @@ Every JSON answer is an envelope: ``{"ok": true, ...}`` on success and
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 
 from searchsvc.dates import DateRange
@@ -43,14 +43,30 @@ def search_payload(result: SearchResult, next_url: str | None = None) -> dict:
     }
 
 
+def _shallow(obj) -> dict:
+    """A dataclass's fields as a dict, in order, values as they are: asdict's copy, minus
+    its deep copy of every string and tuple (a tenth of a request's time in the profile).
+    For dataclasses whose fields hold no dataclass (or, as Hit.also, are replaced)."""
+    return {name: getattr(obj, name) for name in _names(type(obj))}
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    if cls not in _NAMES:
+        _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return _NAMES[cls]
+
+
 def hit_payload(hit: Hit) -> dict:
     """One result, with its other copies ("also published as") as the API gives them."""
-    return {**asdict(hit), "date": _date(hit.date), "also": copies_payload(hit.also)}
+    return {**_shallow(hit), "date": _date(hit.date), "also": copies_payload(hit.also)}
 
 
 def copies_payload(copies) -> list[dict]:
     """Other releases of a story: id, title, source, date and url each."""
-    return [{**asdict(c), "date": _date(c.date)} for c in copies]
+    return [{**_shallow(c), "date": _date(c.date)} for c in copies]
 
 
 def facet_payload(found: FacetValues, contains: str, limit: int) -> dict:
