@@ -12,13 +12,16 @@ product's formulas (scoring/bm25.py, ranker.py, feedback.py, proximity.py, the a
 clause of searching/query.py, the function words a query leaves out), written again here
 with every parameter an argument, beside levers the product does not use (SDM pairs, BM25F
 title weight and B, idf variants, named query stop lists, the unstemmed exact field, DFR
-models and Dirichlet LM alone or fused, Bo1 expansion, title bigrams); bench/relevance.py
+models and Dirichlet LM alone or fused, Bo1 expansion, title bigrams, RM3's words by
+document frequency, expansion from the collection's co-occurrences, and with --analysis
+Greek letters spelled out and hyphenated compounds joined); bench/relevance.py
 measures the product itself; the two differ only where Whoosh's parser reads a query's
 text otherwise than as its words (tests/test_tune.py checks they rank alike).
 
     nice -n 10 python bench/tune.py ../shared/relevance [--grid ablation|loco-rm3|loco|base]
                                     [--set key=value] [--axis key=v1,v2] [--keep-stop-words]
                                     [--stemmer porter|lancaster|s|none]
+                                    [--analysis greek|compounds-short|compounds-all[-parts|-joined]]
 """
 
 # ruff: noqa: E402 (imports follow the sys.path fix above them)
@@ -44,7 +47,8 @@ import numpy as np
 from nltk.stem.snowball import SnowballStemmer
 from relevance import corpus_rows, read_qrels, read_queries
 
-from searchsvc.analysis import QUERY_STOP, WORD_RE, exact_term, stem_term
+from searchsvc import analysis
+from searchsvc.analysis import QUERY_STOP, WORD_CHAR, WORD_RE, exact_term, stem_term
 from searchsvc.indexing import length_of_byte
 
 _STEMMER = SnowballStemmer("english")
@@ -98,6 +102,11 @@ class Config:
     rm3_min_docs: int = 1  # RM3: an expansion word must be in this many feedback documents
     rm3_opening: bool = True  # RM3: read each feedback document's opening (SCAN_CHARS) only
     title_pairs: float = 0.0  # re-rank: + this x idf of adjacent query pairs adjacent in the title
+    rm3_max_df: float = 1.0  # RM3: leave out words held by more than this share of documents
+    rm3_uniform: bool = False  # RM3: each feedback document weighs alike (not by its score)
+    cooc_terms: int = 0  # collection co-occurrence expansion: words added (0: none)
+    cooc_weight: float = 0.1  # their share of the new score, as RM3's
+    cooc_max_df: float = 0.1  # query words held by more than this share of documents expand not
 
 
 @dataclass
@@ -192,7 +201,10 @@ class Prepared:
                     kept.append(tok)
             if any(self.term_of(w) for w in WORD_RE.findall(" ".join(kept))):
                 tokens = kept
-        words = WORD_RE.findall(" ".join(tokens))
+        text = " ".join(tokens)
+        words = (
+            WORD_RE.query_words(text) if isinstance(WORD_RE, Compounds) else WORD_RE.findall(text)
+        )
         stems = [s for s in map(self.term_of, words) if s]
         order = [self.vocab[s] for s in stems if s in self.vocab]
         exact = Counter(
@@ -258,6 +270,91 @@ def other_stemmer(name: str):
         return found
 
     return term_of
+
+
+# α (U+03B1) to ω (U+03C9), final sigma (U+03C2) included.
+_GREEK_NAMES = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron"
+_GREEK_NAMES += " pi rho sigma sigma tau upsilon phi chi psi omega"
+# Greek letters as a scientific text uses them (TNF-α, NF-κB): spelled out, as other texts
+# write them (TNF-alpha); mu is left alone (μg, μM are units).
+_SPELL = str.maketrans(
+    {chr(0x3B1 + i): name for i, name in enumerate(_GREEK_NAMES.split()) if name != "mu"}
+)
+_GREEK_RE = re.compile("[\u0370-\u03ff]")
+
+
+def spelled(word: str) -> str:
+    """A word's Greek letters spelled out, unless it is a Greek word (3+ Greek letters only)."""
+    if word.isascii():
+        return word
+    low = analysis.exact_term(word)
+    if len(low) >= 3 and len(_GREEK_RE.findall(low)) == len(low):
+        return word
+    return low.translate(_SPELL)
+
+
+class Compounds:
+    """WORD_RE's words, each hyphenated compound followed by its parts joined ("il6").
+
+    which: "all" (every compound) or "short" (a part with a digit, a Greek letter or of at
+    most 3 characters: IL-6, TNF-α, COVID-19, not "long-term").
+    """
+
+    _RE = re.compile(f"{WORD_CHAR}+(?:[.'’]{WORD_CHAR}+)*(?:-{WORD_CHAR}+(?:[.'’]{WORD_CHAR}+)*)+")
+
+    def __init__(self, which: str, query: str = "both"):
+        self.which = which
+        self.query = query  # as a query splits: both (parts and joined), parts, joined
+
+    def _joins(self, parts: list[str]) -> bool:
+        if self.which == "all":
+            return True
+        return any(len(p) <= 3 or not p.isalpha() or _GREEK_RE.search(p) for p in parts)
+
+    def findall(self, text: str) -> list[str]:
+        joined = {}
+        for m in self._RE.finditer(text):
+            parts = m.group().split("-")
+            if self._joins(parts):
+                joined[m.end()] = "".join(parts)
+        out = []
+        for m in analysis.WORD_RE.finditer(text):
+            out.append(m.group())
+            if m.end() in joined:
+                out.append(joined[m.end()])
+        return out
+
+    def query_words(self, text: str) -> list[str]:
+        """The words a query ranks by: as findall, or the parts only, or the joined only."""
+        if self.query == "parts":
+            return analysis.WORD_RE.findall(text)
+        if self.query == "both":
+            return self.findall(text)
+        out = analysis.WORD_RE.findall(text)
+        for m in self._RE.finditer(text):
+            parts = m.group().split("-")
+            if self._joins(parts):
+                out.append("".join(parts))
+                for p in analysis.WORD_RE.findall(m.group()):
+                    out.remove(p)
+        return out
+
+
+def _spelling(term_of):
+    """term_of, the word's Greek letters spelled out first."""
+    return lambda word: term_of(spelled(word))
+
+
+def other_analysis(name: str) -> None:
+    """Rebinds this module's analysis: greek, compounds-all, compounds-short, joined by +."""
+    global WORD_RE, exact_term, stem_term
+    for part in name.split("+"):
+        if part == "greek":
+            stem_term, exact_term = _spelling(stem_term), _spelling(exact_term)
+        elif part.startswith("compounds-"):
+            WORD_RE = Compounds(*part.split("-")[1:])  # type: ignore[assignment]
+        else:
+            raise ValueError(part)
 
 
 def _stem_keeping_stop_words(word: str) -> str | None:
@@ -571,6 +668,8 @@ def rank(c: Prepared, q: Query, cfg: Config, norms) -> list[int]:
     if cfg.len_prior:
         length = (c.tlen + c.blen) / (c.tavg + c.bavg)
         score = np.where(score > 0, score + cfg.len_prior * np.log(np.maximum(length, 0.05)), 0)
+    if cfg.cooc_terms:
+        score = cooc(c, weights, score, cfg, norms)
     if cfg.rm3_docs:
         score = rm3(c, q, weights, score, cfg, norms)
     head = top(c, score, cfg.prox_depth)
@@ -627,7 +726,7 @@ def rm3(c: Prepared, q: Query, weights, score, cfg: Config, norms) -> np.ndarray
     fb = top(c, score, cfg.rm3_docs)
     if not len(fb):
         return score
-    doc_w = score[fb] / score[fb].sum()
+    doc_w = np.full(len(fb), 1 / len(fb)) if cfg.rm3_uniform else score[fb] / score[fb].sum()
     model: Counter = Counter()
     seen: Counter = Counter()
     for d, w in zip(fb.tolist(), doc_w.tolist(), strict=True):
@@ -638,6 +737,8 @@ def rm3(c: Prepared, q: Query, weights, score, cfg: Config, norms) -> np.ndarray
             model[term] += w * n / total
     if cfg.rm3_min_docs > 1:
         model = Counter({t: v for t, v in model.items() if seen[t] >= cfg.rm3_min_docs})
+    if cfg.rm3_max_df < 1:
+        model = Counter({t: v for t, v in model.items() if c.df[t] <= cfg.rm3_max_df * c.size})
     expansion = dict(model.most_common(cfg.rm3_terms))
     norm_e = sum(expansion.values()) or 1.0
     norm_q = sum(w / c.idf(t, cfg.idf) ** cfg.idf_power for t, w in weights.items())
@@ -645,6 +746,53 @@ def rm3(c: Prepared, q: Query, weights, score, cfg: Config, norms) -> np.ndarray
         t: cfg.rm3_weight * norm_q * w / norm_e * c.idf(t, cfg.idf) for t, w in expansion.items()
     }
     mixed = (1 - cfg.rm3_weight) * score + base_scores(c, added, cfg, norms)
+    return np.where(score > 0, mixed, 0.0)
+
+
+def associates(c: Prepared, term: int) -> dict[int, float]:
+    """The words found with a word across the collection: p(u|t) log(p(u|t) / p(u))."""
+    key = ("cooc", term)
+    found = c._windows.get(key)
+    if found is not None:
+        return found
+    docs = c.postings[term][0].tolist()
+    near: Counter = Counter()
+    for d in docs:
+        tf = c.doc_tf[d]
+        total = sum(tf.values()) or 1.0
+        for u, n in tf.items():
+            near[u] += n / total / len(docs)
+    tokens = sum(c.cf.values())
+    out = {
+        u: p * math.log(p / (c.cf[u] / tokens))
+        for u, p in near.items()
+        if u != term and c.df[u] >= 3 and p > c.cf[u] / tokens
+    }
+    c._windows[key] = out
+    return out
+
+
+def cooc(c: Prepared, weights, score, cfg: Config, norms) -> np.ndarray:
+    """Expansion from the collection's co-occurrences (no feedback): as RM3, from every
+    document that holds a query word rather than the best ten (Xu and Croft's global analysis,
+    the semantic term matching of Fang and Zhai's axioms in its simplest form)."""
+    model: Counter = Counter()
+    norm_q = sum(w / c.idf(t, cfg.idf) ** cfg.idf_power for t, w in weights.items())
+    for t, w in weights.items():
+        if c.df[t] > cfg.cooc_max_df * c.size:
+            continue
+        share = w / c.idf(t, cfg.idf) ** cfg.idf_power / norm_q
+        for u, a in associates(c, t).items():
+            if u not in weights:
+                model[u] += share * a
+    expansion = dict(model.most_common(cfg.cooc_terms))
+    if not expansion:
+        return score
+    norm_e = sum(expansion.values()) or 1.0
+    added = {
+        t: cfg.cooc_weight * norm_q * w / norm_e * c.idf(t, cfg.idf) for t, w in expansion.items()
+    }
+    mixed = (1 - cfg.cooc_weight) * score + base_scores(c, added, cfg, norms)
     return np.where(score > 0, mixed, 0.0)
 
 
@@ -747,6 +895,14 @@ ABLATIONS = [
     {"rm3_docs": 0, "bo1_docs": 3, "bo1_beta": 0.1},
     {"title_pairs": 0.4},
     {"title_pairs": 0.8},
+    # The fourth round's levers (with --analysis: greek, compounds-short, compounds-all).
+    {"rm3_max_df": 0.2},
+    {"rm3_max_df": 0.1},
+    {"rm3_max_df": 0.05},
+    {"rm3_uniform": True},
+    {"cooc_terms": 10},
+    {"cooc_terms": 10, "cooc_weight": 0.2},
+    {"cooc_terms": 5},
 ]
 
 GRIDS: dict[str, dict[str, list]] = {
@@ -767,6 +923,14 @@ GRIDS: dict[str, dict[str, list]] = {
         "prox_window": [6, 8],
         "rm3_weight": [0.0, 0.2],
         "exact_weight": [0.0, 0.1],
+    },
+    # The fourth round's grid (bench/README.md): K1, B, the word forms and the feedback's
+    # document-frequency ceiling, with each --analysis: 24 configurations.
+    "loco-fourth": {
+        "k1": [1.2, 1.6],
+        "b": [0.8, 0.9],
+        "exact_weight": [0.0, 0.1],
+        "rm3_max_df": [1.0, 0.2, 0.1],
     },
     # Without the word forms, the feedback's weight free too: 48 configurations.
     "loco-rm3-weights": {
@@ -816,7 +980,15 @@ def main(argv: list[str] | None = None) -> int:
         choices=["porter", "lancaster", "s", "none"],
         help="another stemmer than the index's Snowball (a change would need a rebuild)",
     )
+    parser.add_argument(
+        "--analysis",
+        help="another analysis (the index would be rebuilt): greek, compounds-all, "
+        "compounds-short (each with -parts or -joined: how a query splits its compounds), "
+        "or several joined by +",
+    )
     args = parser.parse_args(argv)
+    if args.analysis:
+        other_analysis(args.analysis)
     root = Path(args.folder)
     started = time.perf_counter()
     stops = not args.keep_stop_words
@@ -860,6 +1032,8 @@ def main(argv: list[str] | None = None) -> int:
 def _setting(text: str) -> tuple[str, object]:
     key, value = text.split("=", 1)
     kind = type(getattr(Config(), key))
+    if kind is bool:
+        return key, value.lower() in ("1", "true", "yes")
     return key, kind(value)  # type: ignore[call-arg]
 
 

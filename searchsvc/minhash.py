@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from operator import itemgetter
 
 import numpy as np
 
@@ -70,24 +71,34 @@ _CRC32 = _Crc32Cache()
 
 def shingle_hashes(text: str) -> np.ndarray:
     """The distinct 64-bit hashes of a text's 5-word shingles (one shingle if fewer words)."""
+    return np.unique(_shingles(text))
+
+
+def _shingles(text: str) -> np.ndarray:
+    """The 64-bit hash of each of a text's 5-word shingles, in order, repeats included."""
     words = _WORD.findall(text.lower())
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    w = np.fromiter(map(_CRC32.__getitem__, words), dtype=np.uint64, count=len(words))
+    # Each word's crc32 in one C loop (itemgetter; the cache computes a word it lacks).
+    crcs = itemgetter(*words)(_CRC32) if len(words) > 1 else (_CRC32[words[0]],)
+    w = np.array(crcs, dtype=np.uint64)
     k = min(SHINGLE, len(w))
     h = np.zeros(len(w) - k + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(k):  # a polynomial in _MIX over the shingle's word hashes, mod 2**64
             h = h * _MIX + w[j : len(w) - k + 1 + j]
-    return np.unique(h)
+    return h
 
 
 def signature(text: str) -> bytes:
     """A text's MinHash signature (SIGNATURE_BYTES bytes), or EMPTY if it has no words."""
-    h = shingle_hashes(text)
+    h = _shingles(text)
     if not len(h):
         return EMPTY
-    h = np.unique(_finalise(h))  # sorted: the first hash of each bin is its minimum
+    # Sorted and distinct: the first hash of each bin is its minimum. One np.unique after
+    # the finaliser is enough: it is a bijection of the 64-bit integers, so the distinct
+    # finalised hashes are the finalised distinct ones.
+    h = np.unique(_finalise(h))
     # One permutation hashing: the top 7 bits pick one of 128 bins, the next 16 bits are
     # the value; each bin keeps its minimum.
     starts = np.searchsorted(h, _BIN_STARTS)

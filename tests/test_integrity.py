@@ -136,11 +136,12 @@ def test_an_index_with_the_old_flat_manifest_opens_unverified(seeds_copy, runner
     (gen / storage.MANIFEST).write_text(json.dumps(sources), encoding="utf-8")
     assert storage.read_manifest(gen) == sources and storage.read_checksums(gen) == {}
     verdict = storage.verify_generation(gen)
-    assert verdict.ok and len(verdict.unverified) == verdict.files == 2
+    # The table of contents, the segment and its forward file (indexing/forward.py).
+    assert verdict.ok and len(verdict.unverified) == verdict.files == 3
     with Engine(seeds_copy / "ix") as engine:
         assert engine.search(SearchRequest(q="turkmenistan")).total == 5
     result = runner.invoke(main, ["check", "--index-dir", str(seeds_copy / "ix")])
-    assert result.exit_code == 0 and "2 files have no checksum yet" in result.stdout
+    assert result.exit_code == 0 and "3 files have no checksum yet" in result.stdout
     assert result.stdout.endswith("intact\n")
     report = index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
     assert report.unchanged == 5
@@ -156,7 +157,8 @@ def test_check_an_intact_index(seeds_copy, runner):
     assert result.exit_code == 0, result.output
     first, last = result.stdout.splitlines()
     gen = storage.current_generation(ix)
-    assert first.startswith("checked 2 files, ") and f"bytes of {gen} in " in first
+    # The table of contents, the segment and its forward file.
+    assert first.startswith("checked 3 files, ") and f"bytes of {gen} in " in first
     assert last == "intact"
 
 
@@ -172,7 +174,7 @@ def test_check_names_the_damaged_file_and_what_to_do(seeds_copy, runner, how):
     damage(segment, how)
     result = runner.invoke(main, ["check", "--index-dir", str(ix)])
     assert result.exit_code == 1
-    assert result.stdout.startswith("checked 2 files")
+    assert result.stdout.startswith("checked 3 files")
     damaged, advice = result.stderr.splitlines()
     assert damaged.startswith(f"damaged: {segment}: ")
     assert advice == f"run: searchsvc index PATH --rebuild --index-dir {ix}"
@@ -338,7 +340,8 @@ def test_a_run_killed_before_its_checksums_leaves_a_usable_index(seeds_copy, run
             index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
     ix = seeds_copy / "ix"
     result = runner.invoke(main, ["check", "--index-dir", str(ix)])
-    assert result.exit_code == 0 and "2 files have no checksum yet" in result.stdout
+    # The new table of contents, the new segment and its forward file.
+    assert result.exit_code == 0 and "3 files have no checksum yet" in result.stdout
     with Engine(ix) as engine:
         assert engine.search(SearchRequest(q="zebra")).total == 1
         assert engine.freshness().warning is None

@@ -2,17 +2,23 @@
 
     paths --reading--> Documents --indexer (under the writer lock)--> a Whoosh generation
     storage: which generation is live, the atomic swap, the manifest of sources
+    forward: each segment's openings as stem ids (MAIN_<segment>.fwd), written with it, read
+        by proximity and feedback through ForwardIndex
 
 Whoosh's internals stay in two adapters, ``segments`` (reading) and ``writing``; the rest of
 the package uses this face.
 """
 
+from pathlib import Path
+
 from searchsvc.indexing.deletions import DeleteGuard, DeleteRefusedError
+from searchsvc.indexing.forward import SCAN_CHARS, ForwardIndex, Opening, opening, opening_stems
 from searchsvc.indexing.indexer import IndexReport, index_paths
 from searchsvc.indexing.integrity import latest_toc, toc_name
 from searchsvc.indexing.segments import (
     column_values,
     encoded_positions,
+    leaf_segments,
     length_column,
     length_of_byte,
     open_postings,
@@ -36,7 +42,20 @@ from searchsvc.indexing.storage import (
     writer_lock,
 )
 
+
+def forward_index(gen: Path, reader) -> ForwardIndex:
+    """The forward index of a reader's segments in generation gen (files opened as needed)."""
+    return ForwardIndex(gen, leaf_segments(reader))
+
+
 __all__ = [
+    "SCAN_CHARS",
+    "ForwardIndex",
+    "Opening",
+    "forward_index",
+    "leaf_segments",
+    "opening",
+    "opening_stems",
     "REBUILD_HINT",
     "DeleteGuard",
     "DeleteRefusedError",

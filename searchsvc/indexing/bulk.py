@@ -52,6 +52,7 @@ from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length
 
 from searchsvc import analysis
+from searchsvc.indexing import forward
 
 # (module.class, attribute): what this module reads that Whoosh does not publish; see
 # tests/test_whoosh_adapters.py. The file format itself is W3's: the test of old against
@@ -112,6 +113,7 @@ class BulkSegmentWriter:
         self.docnum = 0
         self.tokens = 0
         self.fields: dict[str, _Postings] = {}
+        self.forward = forward.Builder()  # the openings of its documents (forward.py)
 
     def add_document(self, **fields) -> None:
         """Add one document: fields as SegmentWriter.add_document takes them."""
@@ -150,6 +152,7 @@ class BulkSegmentWriter:
             if columned:
                 perdoc.add_column_value(name, field.column_type, column)
         perdoc.finish_doc()
+        self.forward.add(fields.get("title"), fields.get("body"))
         self.docnum += 1
         if self.tokens >= self.max_tokens:
             self.written.append(self._finish_segment())
@@ -199,6 +202,8 @@ class BulkSegmentWriter:
             postfile.close()
         self.segment.set_doc_count(self.docnum)
         self.segment.create_compound_file(self.storage)
+        # Beside the compound file, not in it: read as an array of its own (memory-mapped).
+        self.forward.write(self.storage.folder, self.segment.segment_id())
         return self.segment
 
     def _length_bytes(self) -> dict[str, np.ndarray]:

@@ -80,6 +80,14 @@ def segments(ix) -> list:
     return ix._segments()
 
 
+def leaf_segments(reader) -> list[tuple[str, int, int]]:
+    """Each segment of a reader: its id, its first document number and its document count."""
+    return [
+        (leaf.segment().segment_id(), base, leaf.doc_count_all())
+        for leaf, base in reader.leaf_readers()
+    ]
+
+
 def open_postings(leaf, fieldname: str, word: str):
     """The word's matcher in one segment with deleted documents left in, or None."""
     terms = getattr(leaf, "_terms", None)

@@ -5,7 +5,8 @@ Layout of an index directory::
     index/
       .writer.lock        flock()ed by the one process writing; the kernel drops it if it dies
       current -> gen-000003
-      gen-000003/         a Whoosh index, plus manifest.json: the stat cache of its sources,
+      gen-000003/         a Whoosh index (each segment with its forward file, forward.py),
+                          plus manifest.json: the stat cache of its sources,
                           the size and sha256 of each index file (see integrity.py), and
                           marks: what derived fields were made with (the entity lists)
       gen-000002/         the generation before, kept so open searchers can finish

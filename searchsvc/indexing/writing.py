@@ -3,6 +3,8 @@
     Document --to_fields--> a row of the schema's fields
     a new generation --create_index--> an empty Whoosh index
     open_writer / worker_writer --add documents--> finish_worker_segment, commit(writer, segments)
+    a segment this writer finishes (its documents and any it merged in) --its stored title
+        and body--> its forward file (forward.py), before the table of contents names it
 
 Several processes build segments of one commit (see indexer.py): each worker finalises a
 segment of its own with a SegmentWriter that takes no lock, and the parent commits them
@@ -18,9 +20,11 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from searchsvc import minhash
+from searchsvc.indexing import forward
 from searchsvc.reading import Document
 from searchsvc.schema import FACETS, build_schema, join_values
 
@@ -73,7 +77,27 @@ def finish_worker_segment(ix, writer):
         writer._close_segment()
         remove_segment_files(ix, writer.newsegment)
         return None
-    return writer._finalize_segment()
+    return _with_forward(writer, writer._finalize_segment())
+
+
+def _with_forward(writer, segment):
+    """The finished segment, its forward file written from its stored text.
+
+    Rebuilt from what was stored rather than gathered as documents come: a merge adds the
+    documents of the segments it replaces, and their stored text is what a search re-reads.
+    """
+    reader = SegmentReader(writer.storage, writer.schema, segment)
+    try:
+        rows = (reader.stored_fields(n) for n in range(segment.doc_count_all()))
+        forward.build(writer.storage.folder, segment.segment_id(), _openings(rows))
+    finally:
+        reader.close()
+    return segment
+
+
+def _openings(rows):
+    for stored in rows:
+        yield stored.get("title", ""), stored.get("body", "")
 
 
 def remove_segment_files(ix, segment) -> None:
@@ -84,14 +108,15 @@ def remove_segment_files(ix, segment) -> None:
 
 
 def commit(writer, segments: list) -> None:
-    """Commit the writer, with segments that workers built, in one new table of contents."""
-    if not segments:
-        writer.commit()
-        return
+    """Commit the writer, with segments that workers built, in one new table of contents.
+
+    The writer's own segment (the documents added to it and those of the small segments
+    its merge policy folded in) gets its forward file before the table of contents.
+    """
     # SegmentWriter.commit(), with the workers' segments added (as MpWriter does).
     final = writer._merge_segments(None, None, None) + segments
     if writer._added:
-        final.append(writer._finalize_segment())
+        final.append(_with_forward(writer, writer._finalize_segment()))
     else:
         writer._close_segment()
     writer._commit_toc(final)
@@ -114,7 +139,7 @@ def add_fields(ix, names: list[str]) -> None:
     writer = open_writer(ix)
     for name in names:
         writer.add_field(name, schema[name])
-    writer.commit()
+    commit(writer, [])
 
 
 def to_fields(doc: Document) -> dict[str, object]:

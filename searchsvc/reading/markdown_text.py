@@ -5,20 +5,89 @@ blocks); each paragraph or heading holds an ``inline`` token whose children are 
 emphasis and so on. We keep the words: text and code, link text, image alt text, the text
 inside HTML blocks. We drop the markup: URLs, emphasis, heading and bullet markers, tags.
 Each block becomes one paragraph, and paragraphs are separated by a blank line.
+
+The text is what markdown-it-py's whole parse gives, sooner: its block rules are gated by a
+line's first character, and a paragraph without inline markup skips its inline parser
+(see below; tests/test_build_speed.py checks both against the whole parse).
 """
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+# -- the same parse, sooner -------------------------------------------------------------------
+#
+# markdown-it-py tries every block rule at the start of every block, and again on every line
+# of a paragraph (to see whether the line ends it): ~1,500 rule calls a release, each with a
+# logging.debug call, most answered by the line's first character. A gate answers those from
+# the first character before the rule is called: a rule below can only succeed on a line
+# whose first character (after its indentation and container markers) is one of its own,
+# and each returns False, having changed nothing, at that very check. The setext heading
+# rule scans a paragraph's following lines for an underline of "=" or "-"; its gate looks
+# for such a line in the text up to the next blank line (where its scan stops) and, where
+# there is none, does what the rule does before it fails (it leaves the parent type set to
+# "paragraph", which the list rule reads). The tokens are the same: tests/test_documents.py
+# parses random Markdown and the White House corpus both ways.
+_FIRST_CHARACTERS = {
+    "fence": "`~",
+    "blockquote": ">",
+    "hr": "*-_",
+    "list": "*-+0123456789",
+    "reference": "[",
+    "html_block": "<",
+    "heading": "#",
+}
+_BLANK_LINE = re.compile(r"\n[ \t]*(?:\n|\Z)")
+_UNDERLINE = re.compile(r"\n[ \t>]*[=-]")
+
+
+def _gated(rule, first: str):
+    firsts = frozenset(first)
+
+    def gated(state, line: int, end: int, silent: bool) -> bool:
+        pos = state.bMarks[line] + state.tShift[line]
+        if pos < state.eMarks[line] and state.src[pos] not in firsts:
+            return False
+        return rule(state, line, end, silent)
+
+    return gated
+
+
+def _gated_setext(rule):
+    def gated(state, line: int, end: int, silent: bool) -> bool:
+        src, start = state.src, state.eMarks[line]
+        blank = _BLANK_LINE.search(src, start)
+        if _UNDERLINE.search(src, start, blank.start() if blank else len(src)) is None:
+            if state.is_code_block(line):
+                return False
+            state.parentType = "paragraph"  # as the rule leaves it when it finds no underline
+            return False
+        return rule(state, line, end, silent)
+
+    return gated
+
+
+def _gate(md: MarkdownIt) -> MarkdownIt:
+    ruler = md.block.ruler
+    for rule in list(ruler.__rules__):  # Ruler.at replaces a rule, its chains given again
+        if rule.name in _FIRST_CHARACTERS:
+            ruler.at(rule.name, _gated(rule.fn, _FIRST_CHARACTERS[rule.name]), {"alt": rule.alt})
+        elif rule.name == "lheading":
+            ruler.at(rule.name, _gated_setext(rule.fn), {"alt": rule.alt})
+    return md
+
+
 # One parser for the process: building one compiles its rule chains. Indented code is off
 # because the White House releases indent wrapped list text by four spaces: that is prose,
 # and parsed as code it would keep its link URLs and emphasis markers. Fences still work.
-_MD = MarkdownIt("commonmark").disable("code")
+# It parses blocks only: markdown_to_text runs its inline parser where it is needed, and
+# joins adjacent text as markdown-it's text_join rule does.
+_BLOCKS = _gate(MarkdownIt("commonmark").disable(["code", "inline", "text_join"]))
 
 # Tags whose start begins a new line of text; table cells only need a space between them.
 _LINE_TAGS = frozenset(
@@ -38,12 +107,13 @@ class MarkdownText(NamedTuple):
 
 def markdown_to_text(source: str) -> MarkdownText:
     """Strip Markdown markup from source, keeping its words and paragraph breaks."""
-    tokens = _MD.parse(source)
+    env: dict = {}
+    tokens = _BLOCKS.parse(source, env)  # blocks only: each inline token's words below
     blocks: list[str] = []
     heading = ""
     for i, token in enumerate(tokens):
         if token.type == "inline":
-            text = inline_text(token.children or [])
+            text = _inline_words(token.content, env)
             if not heading and tokens[i - 1].type == "heading_open":
                 heading = " ".join(text.split())
         elif token.type in ("fence", "code_block"):
@@ -58,6 +128,44 @@ def markdown_to_text(source: str) -> MarkdownText:
     return MarkdownText("\n\n".join(blocks), heading)
 
 
+def _inline_words(content: str, env: dict) -> str:
+    """The words of a paragraph's or heading's inline content, as inline_text gives them
+    from markdown-it's inline tokens (after its text_join)."""
+    if _INLINE_MARKUP.search(content) is None:
+        return _plain_words(content)
+    children: list[Token] = []
+    _BLOCKS.inline.parse(content, _BLOCKS, env, children)
+    return inline_text(children)
+
+
+# Characters at which one of the inline rules of the commonmark preset can match: escapes,
+# code spans, emphasis, links and images ("!" only before "["), autolinks and inline HTML,
+# entities. Most paragraphs of a release hold none: their only markup is the line breaks.
+_INLINE_MARKUP = re.compile(r"[\\`*_\[<&]")
+
+
+def _plain_words(content: str) -> str:
+    """What markdown-it's inline parser gives for content without _INLINE_MARKUP: its lines,
+    each break soft (a space; one trailing space dropped) or hard (a newline, after two or
+    more trailing spaces, all dropped), the next line's leading spaces and tabs skipped
+    (rules_inline/newline.py)."""
+    if "\n" not in content:
+        return content
+    lines = content.split("\n")
+    parts = []
+    last = len(lines) - 1
+    for n, line in enumerate(lines):
+        if n:
+            line = line.lstrip(" \t")
+        if n == last:
+            parts.append(line)
+        elif line.endswith("  "):
+            parts += (line.rstrip(" "), "\n")
+        else:
+            parts += (line[:-1] if line.endswith(" ") else line, " ")
+    return "".join(parts)
+
+
 def _tidy(text: str) -> str:
     # Web-exported Markdown is full of non-breaking spaces, and of lines holding only one
     # after a hard break: plain spaces read and index the same, empty lines are noise.
@@ -68,26 +176,43 @@ def _tidy(text: str) -> str:
     return "\n".join(line for line in map(str.strip, text.split("\n")) if line)
 
 
-def inline_text(children: list[Token]) -> str:
-    """The words of an inline token's children, without their markup."""
+def inline_text(children: list[Token], depth: int = 0) -> str:
+    """The words of an inline token's children, without their markup.
+
+    Adjacent text (and text_special: escapes, entities) children are one text, as
+    markdown-it's text_join core rule makes them: among the children and the children's
+    children (an image's alt text), not deeper, where a text_special is left out."""
+    joined = depth < 2
     parts: list[str] = []
+    run: list[str] = []
     for child in children:
         kind = child.type
-        if kind == "text":
-            content = child.content
-            # An emphasis run the parser could not pair (the corpus has "**HEAD: **Text")
-            # stays as literal text; it is still markup to a reader.
-            parts.append(content.replace("**", "") if "**" in content else content)
-        elif kind == "softbreak":
+        if kind == "text" or (joined and kind == "text_special"):
+            run.append(child.content)
+            if joined:
+                continue
+        if run:
+            parts.append(_text(run))
+            run = []
+        if kind == "softbreak":
             parts.append(" ")
         elif kind == "hardbreak":
             parts.append("\n")
         elif kind == "code_inline":
             parts.append(child.content)
         elif kind == "image":
-            parts.append(inline_text(child.children or []))  # the alt text
+            parts.append(inline_text(child.children or [], depth + 1))  # the alt text
         # link, emphasis and inline HTML tokens are markup only: their text is a sibling.
+    if run:
+        parts.append(_text(run))
     return "".join(parts)
+
+
+def _text(run: list[str]) -> str:
+    content = "".join(run)
+    # An emphasis run the parser could not pair (the corpus has "**HEAD: **Text") stays as
+    # literal text; it is still markup to a reader.
+    return content.replace("**", "") if "**" in content else content
 
 
 def html_text(html: str) -> str:

@@ -1,8 +1,9 @@
 """Feedback (RM3): the words of the best documents, added with a small weight, reorder the matches.
 
-    top DOCS documents by BM25F --the opening of each (SCAN_CHARS of title and body),
-        word by word--> each stem's share of each document, weighted by the document's
-        share of their scores, summed: a relevance model; its WORDS best, summed to 1
+    top DOCS documents by BM25F --the opening of each (SCAN_CHARS of title and body):
+        its stem ids from the forward index, or else its text word by word--> each stem's
+        share of each document, weighted by the document's share of their scores, summed:
+        a relevance model; its WORDS best, summed to 1
     every matching document: (1 - WEIGHT) x its score
         + WEIGHT x (the query's word count) x the model's BM25F score of it
 
@@ -15,8 +16,8 @@ to 1). With K1 1.2 it is worth +0.009 nDCG@10 on cranfield, about 0 on cisi and 
 npl and scifact's training queries; every leave-one-collection-out fold chooses it with
 the query's own word forms (forms.py), the weight 0.2 fixed beforehand (the folds do not
 agree on a weight of their own: bench/README.md). Only the best few openings are
-read, the proximity re-rank reads them again from the same cache, and the model's words
-cost one posting list each.
+read (from the forward index, indexing/forward.py; stored text where a segment has none:
+the same stems, in the same order), and the model's words cost one posting list each.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 
 from searchsvc.analysis import WORD_RE, stem_term
 from searchsvc.deadline import NEVER, Deadline
-from searchsvc.scoring.proximity import SCAN_CHARS
+from searchsvc.indexing import SCAN_CHARS, Opening
+from searchsvc.scoring.proximity import Document
 
 DOCS = 10  # feedback documents
 WORDS = 10  # words of the relevance model kept
@@ -36,7 +38,7 @@ WEIGHT = 0.2  # the model's share of the new score
 
 
 def relevance_model(
-    texts: list[str], doc_scores: np.ndarray, deadline: Deadline | None = None
+    texts: list[Document], doc_scores: np.ndarray, deadline: Deadline | None = None
 ) -> dict[str, float]:
     """The WORDS stems most typical of the texts, each weighted by its share (summing to 1).
 
@@ -52,13 +54,25 @@ def relevance_model(
         deadline.check("feedback")
         if score <= 0:
             continue
-        counts = Counter(filter(None, map(stem_term, WORD_RE.findall(text[:SCAN_CHARS]))))
-        length = sum(counts.values()) or 1
-        for stem, n in counts.items():
+        stems, counts = stem_counts(text)
+        length = sum(counts) or 1
+        for stem, n in zip(stems, counts, strict=True):
             model[stem] += score / total * n / length
     best = dict(model.most_common(WORDS))
     norm = sum(best.values()) or 1.0
     return {stem: w / norm for stem, w in best.items()}
+
+
+def stem_counts(doc: Document) -> tuple[list[str], list[int]]:
+    """A document's stems (stop words left out) in the order they first occur, and how often."""
+    if not isinstance(doc, Opening):
+        counts = Counter(filter(None, map(stem_term, WORD_RE.findall(doc[:SCAN_CHARS]))))
+        return list(counts), list(counts.values())
+    # Counter's C loop over a list of ints: in first-occurrence order, as the text's Counter.
+    ids = Counter(doc.ids.tolist())
+    ids.pop(0, None)  # stop words
+    stems = doc.vocab.stems
+    return [stems[i] for i in ids], list(ids.values())
 
 
 def rescore(

@@ -1,6 +1,7 @@
 """Proximity: a bonus for the best-ranked documents where the query's words occur close together.
 
-    top DEPTH documents by BM25F --their stored title and body, word by word-->
+    top DEPTH documents by BM25F --their openings: stem ids from the forward index
+        (indexing/forward.py), or else their stored title and body, word by word-->
         positions of each query word (by stem; stop words keep their places)
     every position --a window of WINDOW words from it--> the idf of the distinct query
         words inside it; the best window is the bonus
@@ -9,8 +10,11 @@
 BM25 treats a document as a bag of words: "vitamin D deficiency" scattered over three
 paragraphs scores as high as the phrase itself. The bonus adds about 0.013 nDCG@10 on cisi,
 cranfield and npl and 0.004 on scifact's training queries (bench/README.md). Only the top DEPTH
-documents are re-read, and at most SCAN_CHARS characters of each, so the cost is bounded
-whatever the corpus and however long its releases.
+documents are read, and at most SCAN_CHARS characters of each, so the cost is bounded
+whatever the corpus and however long its releases. A document's opening comes as the
+forward index holds it (Opening: a slice of ids, looked up by the query's stem ids) or, for a
+segment without one (an index of an older version), as its text: both give the same
+positions.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import numpy as np
 
 from searchsvc.analysis import WORD_RE, stem_term
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.indexing import SCAN_CHARS, Opening
 
 DEPTH = 30  # documents re-ranked; 20 to 200 gave the same figures
 WINDOW = 8  # words
 WEIGHT = 0.6
-SCAN_CHARS = 3_000  # of a long release: its opening states its subject (as a news lede does)
+
+Document = str | Opening  # a document's text, or its opening from the forward index
 
 
 def word_positions(text: str, terms: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +44,21 @@ def word_positions(text: str, terms: dict[str, int]) -> tuple[np.ndarray, np.nda
     found = np.fromiter(
         map(lookup, map(stem_term, words), repeat(-1)), dtype=np.int64, count=len(words)
     )
+    positions = np.flatnonzero(found >= 0)
+    return positions, found[positions]
+
+
+def opening_positions(
+    doc: Opening, terms: dict[str, int], ids_of: dict[int, list[tuple[int, int]]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """word_positions of a forward index's opening (`ids_of`: a cache of the terms' ids)."""
+    wanted = ids_of.get(id(doc.vocab))
+    if wanted is None:
+        found_ids = ((doc.vocab.id_of(stem), k) for stem, k in terms.items())
+        wanted = ids_of[id(doc.vocab)] = [(i, k) for i, k in found_ids if i > 0]
+    found = np.full(len(doc.ids), -1, dtype=np.int64)
+    for i, k in wanted:
+        found[doc.ids == i] = k
     positions = np.flatnonzero(found >= 0)
     return positions, found[positions]
 
@@ -55,16 +76,21 @@ def best_window(positions: np.ndarray, which: np.ndarray, idfs: np.ndarray) -> f
 
 
 def bonuses(
-    texts: list[str], idf_of: dict[str, float], deadline: Deadline | None = None
+    texts: list[Document], idf_of: dict[str, float], deadline: Deadline | None = None
 ) -> np.ndarray:
-    """WEIGHT x the best window of each text, for the query words (stems) and their idf."""
+    """WEIGHT x the best window of each document, for the query words (stems) and their idf."""
     deadline = deadline or NEVER
     out = np.zeros(len(texts), dtype=np.float64)
     if len(idf_of) < 2:
         return out
     terms = {stem: k for k, stem in enumerate(idf_of)}
     idfs = np.array(list(idf_of.values()), dtype=np.float64)
-    for n, text in enumerate(texts):
+    ids_of: dict[int, list[tuple[int, int]]] = {}
+    for n, doc in enumerate(texts):
         deadline.check("proximity")
-        out[n] = WEIGHT * best_window(*word_positions(text, terms), idfs)
+        if isinstance(doc, Opening):
+            found = opening_positions(doc, terms, ids_of)
+        else:
+            found = word_positions(doc, terms)
+        out[n] = WEIGHT * best_window(*found, idfs)
     return out

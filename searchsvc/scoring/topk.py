@@ -42,7 +42,7 @@ def best(
     scores: np.ndarray,
     count: int,
     forms: Mapping[str, int],
-    texts: Callable[[np.ndarray], list[str]],
+    texts: Callable[[np.ndarray], list],
     query_words: float,
     deadline: Deadline | None = None,
 ) -> np.ndarray:

@@ -75,6 +75,8 @@ class _Snapshot:
             self.searcher = self.ix.searcher()
             self.size = self.searcher.reader().doc_count_all()
             self.ranker = Ranker(self.searcher)
+            # The openings proximity and feedback read (a segment without its file: stored text).
+            self.forward = indexing.forward_index(gen, self.searcher.reader())
             self.facets = FacetTable(self.searcher.reader())
             self.duplicates = DuplicateTable(
                 self.searcher.reader(), self.facets.live_mask, self.facets.date_keys
@@ -351,6 +353,7 @@ class Engine:
             variants=variants,
             transliterations=snap.transliterations,
             duplicates=snap.duplicates,
+            forward=snap.forward,
         )
         if not deadline.expired():
             snap.results.put(key, result)
@@ -384,6 +387,7 @@ class Engine:
                 release=snap.release,
                 today=today,
                 variants=self.variants.current(),
+                forward=snap.forward,
             )
         except BaseException:
             snap.release()

@@ -22,6 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.indexing import ForwardIndex
 from searchsvc.scoring import Ranker
 from searchsvc.searching.facets import FacetTable
 from searchsvc.searching.request import PARAMS, SearchError, SearchRequest, check_request
@@ -124,6 +125,7 @@ def export(
     release: Callable[[], None] | None = None,
     today: date | None = None,
     variants: Variants | None = None,
+    forward: ForwardIndex | None = None,
 ) -> Export:
     """Every match of req (paging aside), up to limit, in its order; rows read lazily.
 
@@ -139,7 +141,7 @@ def export(
     found = matches(searcher, ranker, facets, req, deadline, speller, today, expansion)
     match, scores, terms, _, _ = found
     stored = lru_cache(maxsize=None)(searcher.stored_fields)  # for the proximity re-rank
-    docnums = ranking(stored, ranker, match, scores, facets, req, terms, deadline, limit)
+    docnums = ranking(stored, ranker, match, scores, facets, req, terms, deadline, limit, forward)
     order = req.sort if req.q or req.sort != "relevance" else "newest"
     rows = Rows(searcher.stored_fields, docnums, release)
     return Export(req, int(np.count_nonzero(match)), limit, order, rows)

@@ -39,6 +39,7 @@ import numpy as np
 from searchsvc.analysis import WORD_RE, exact_term, stem_term
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.indexing import ForwardIndex, Opening
 from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
 from searchsvc.scoring import (
@@ -148,6 +149,7 @@ def search(
     variants: Variants | None = None,
     transliterations: Transliterations | None = None,
     duplicates: DuplicateTable | None = None,
+    forward: ForwardIndex | None = None,
 ) -> SearchResult:
     """Run a search request against a Whoosh searcher, its ranker and its facet table.
 
@@ -157,7 +159,8 @@ def search(
     `variants` widens names to their other spellings (none without); `transliterations`
     offers other spellings the index holds as "also try" queries (none without).
     With `duplicates`, each group of near-duplicates is listed once (unless req.group is
-    false) and counted in `stories`; facets count every release.
+    false) and counted in `stories`; facets count every release. The re-ranking reads the
+    best documents' openings from `forward` (indexing/forward.py), else their stored text.
     """
     started = time.perf_counter()
     deadline = deadline or NEVER
@@ -179,7 +182,7 @@ def search(
     if duplicates is not None:
         shown = duplicates.collapse(match, _best_first(req, scores, facets))
     listed = shown if req.group else match
-    docnums = _page(stored, ranker, listed, scores, facets, req, terms, deadline)
+    docnums = _page(stored, ranker, listed, scores, facets, req, terms, deadline, forward)
     hits = []
     for n in docnums:
         deadline.check("snippets")
@@ -326,31 +329,43 @@ def _notice(req: SearchRequest, reading: str | None) -> str | None:
     return " ".join(notes) or None
 
 
-def _page(stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms, deadline):
+def _page(
+    stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms, deadline, forward
+):
     """The document numbers of the requested page, best first or by date."""
     depth = req.page * req.size
     if depth > MAX_DEPTH:
         return np.zeros(0, dtype=np.int64)
-    ranked = ranking(stored, ranker, match, scores, facets, req, terms, deadline, depth)
+    ranked = ranking(stored, ranker, match, scores, facets, req, terms, deadline, depth, forward)
     return ranked[(req.page - 1) * req.size :]
 
 
 def ranking(
-    stored, ranker, match, scores, facets: FacetTable, req: SearchRequest, terms, deadline, depth
+    stored,
+    ranker,
+    match,
+    scores,
+    facets: FacetTable,
+    req: SearchRequest,
+    terms,
+    deadline,
+    depth,
+    forward: ForwardIndex | None = None,
 ) -> np.ndarray:
     """The document numbers of the first `depth` matches, best first or by date."""
     deadline.check("sorting")
     if req.sort == "relevance" and req.q:
         idf_of = ranker.word_idfs(sorted(terms.stems), deadline)
         count = max(depth, PROXIMITY_DEPTH)
+        read = _Openings(stored, forward)
         if idf_of:  # the forms bonus and feedback, scored where they can reach the top
-            texts = partial(_texts, stored, deadline=deadline)
+            texts = partial(read, deadline=deadline, phase="feedback")
             words = sum(repeated_words(req.q).get(stem, 1) for stem in idf_of)
             forms = own_forms(req.q, idf_of)
             ranked = best_matches(ranker, match, scores, count, forms, texts, words, deadline)
         else:
             ranked = top(match, scores, count)
-        return _by_proximity(stored, ranked, scores, deadline, idf_of)[:depth]
+        return _by_proximity(read, ranked, scores, deadline, idf_of)[:depth]
     if req.sort == "oldest":
         return top(match, _undated_as(facets.date_keys, np.inf), depth, descending=False)
     # Newest first, and the order of an empty query; undated documents last.
@@ -363,27 +378,34 @@ def own_forms(text: str, idf_of) -> Counter[str]:
     return Counter(exact_term(w) for w in WORD_RE.findall(kept) if stem_term(w) in idf_of)
 
 
-def _texts(stored, head, deadline: Deadline) -> list[str]:
-    """The feedback documents' texts (their stored title and body)."""
-    texts = []
-    for n in head:
-        deadline.check("feedback")
-        texts.append(_text(stored(int(n))))
-    return texts
+class _Openings:
+    """The openings of documents as the re-ranking reads them: from the forward index, or
+    (a segment without one) their stored title and body."""
+
+    def __init__(self, stored, forward: ForwardIndex | None) -> None:
+        self.stored, self.forward = stored, forward
+
+    def __call__(self, docnums: np.ndarray, deadline: Deadline, phase: str) -> list:
+        out: list[str | Opening] = []
+        for n in docnums.tolist():
+            deadline.check(phase)
+            found = self.forward.opening(n) if self.forward is not None else None
+            out.append(found if found is not None else _text(self.stored(n)))
+        return out
 
 
 def _by_proximity(
-    stored, ranked: np.ndarray, scores: np.ndarray, deadline: Deadline, idf_of: dict[str, float]
+    read: _Openings,
+    ranked: np.ndarray,
+    scores: np.ndarray,
+    deadline: Deadline,
+    idf_of: dict[str, float],
 ):
     """Re-rank the best documents with the proximity bonus (their scores updated in place)."""
     if len(idf_of) < 2:
         return ranked
     head = ranked[:PROXIMITY_DEPTH]
-    texts = []
-    for n in head:
-        deadline.check("proximity")
-        texts.append(_text(stored(int(n))))
-    scores[head] += proximity_bonuses(texts, idf_of, deadline)
+    scores[head] += proximity_bonuses(read(head, deadline, "proximity"), idf_of, deadline)
     order = np.lexsort((head, -scores[head]))
     return np.concatenate([head[order], ranked[len(head) :]])
 
