@@ -17,6 +17,26 @@ DATA = HERE / "data"
 PROJECT = HERE.parent
 SEEDS = PROJECT / "seeds"
 SHARED = PROJECT.parent / "shared"
+WHITE_HOUSE = SHARED / "corpora" / "wh-briefings.tar.gz"
+
+
+def white_house_releases(count: int):
+    """The first count releases of the shared White House corpus as (name, text), streamed
+    from its tarball; the calling test skips, with the reason, where the corpus is absent."""
+    import tarfile
+
+    if not WHITE_HOUSE.exists():
+        pytest.skip(f"{WHITE_HOUSE} is absent (the shared White House corpus)")
+    given = 0
+    with tarfile.open(WHITE_HOUSE, "r|gz") as tar:
+        for member in tar:
+            handle = tar.extractfile(member) if member.name.endswith(".md") else None
+            if handle is None:
+                continue
+            yield member.name, handle.read().decode("utf-8")
+            given += 1
+            if given == count:
+                return
 
 
 @pytest.fixture(scope="session")
