@@ -130,7 +130,7 @@ def test_serve_watch_refuses_to_empty_the_index_when_the_folder_empties(live_ser
     names = sorted(p.name for p in folder.iterdir())
     for path in folder.iterdir():  # as an unmounted share looks
         path.unlink()
-    eventually(lambda: "Refusing to delete 5 of 5" in server.err.read_text(), what="refusal")
+    eventually(lambda: "Refusing to delete 5 of 5" in server.err.read_text(), 30, "refusal")
     assert "Still watching" in server.err.read_text()
     assert get(server.base + "/api/health")["documents"] == 5
     assert total(server, "Turkmenistan") == 5
