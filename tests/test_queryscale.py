@@ -12,8 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import white_house_releases
 
-from searchsvc.indexing import column_values, open_index_at, storage
+from searchsvc.indexing import (
+    column_values,
+    index_paths,
+    open_index_at,
+    open_postings,
+    posting_arrays,
+    posting_blocks,
+    storage,
+)
 from searchsvc.minhash import BANDS, ROWS
 from searchsvc.schema import FACETS
 from searchsvc.scoring import Ranker
@@ -24,6 +33,20 @@ from searchsvc.searching import Engine, SearchRequest
 from searchsvc.searching.duplicates import NEIGHBOURS, _candidates
 from searchsvc.searching.engine import _Snapshot
 from searchsvc.searching.facets import FacetColumn
+
+
+@pytest.fixture(scope="module")
+def wh_searcher(tmp_path_factory):
+    """A searcher over 300 White House releases: common words span several blocks."""
+    folder = tmp_path_factory.mktemp("wh-releases")
+    for name, text in white_house_releases(300):
+        (folder / name.replace("/", "_")).write_text(text, encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("wh-index")
+    index_paths(index_dir, [folder], procs=1)
+    ix = open_index_at(storage.current_generation(index_dir))
+    with ix.searcher() as searcher:
+        yield searcher
+    ix.close()
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +104,58 @@ def test_duplicate_candidates_are_the_pairs_unique_columns_gave():
     pairs = np.unique(pairs, axis=1)
     assert len(first) >= 100
     assert first.tolist() == pairs[0].tolist() and second.tolist() == pairs[1].tolist()
+
+
+def _whooshs_postings(leaf, fieldname: str, word: str) -> tuple[list, list, list]:
+    """A word's postings in a segment as Whoosh's matcher hands them out, one at a time."""
+    matcher = open_postings(leaf, fieldname, word)
+    ids, weights, values = [], [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        weights.append(float(matcher.weight()))
+        values.append(matcher.value())
+        matcher.next()
+    return ids, weights, values
+
+
+def test_posting_blocks_read_from_memory_equal_whooshs_matcher(wh_searcher):
+    # The blocks are walked in segments.py, not by W3's matcher: the same postings, every
+    # word of every field that has some, rare and common (many blocks) alike.
+    compared = blocks = 0
+    for leaf, _ in wh_searcher.reader().leaf_readers():
+        for fieldname in ("title", "body", "exact", "category"):
+            for word in [t.decode() for t in leaf.lexicon(fieldname)]:
+                ids, weights, values = _whooshs_postings(leaf, fieldname, word)
+                found_ids, found_weights = posting_arrays(open_postings(leaf, fieldname, word))
+                assert found_ids.tolist() == ids and found_weights.tolist() == weights, word
+                read = list(
+                    posting_blocks(open_postings(leaf, fieldname, word), weights=True, values=True)
+                )
+                assert [i for b in read for i in b.ids] == ids
+                assert [float(w) for b in read for w in b.weights] == weights
+                assert [v for b in read for v in b.values] == values
+                compared += len(ids)
+                blocks += len(read)
+    assert compared > 100_000 and blocks > compared / 128
+
+
+def test_posting_blocks_skip_the_blocks_not_wanted(wh_searcher):
+    leaf = max(wh_searcher.reader().leaf_readers(), key=lambda pair: pair[0].doc_count_all())[0]
+    whole = [list(b.ids) for b in posting_blocks(open_postings(leaf, "exact", "the"))]
+    assert len(whole) > 2
+    assert [i for ids in whole for i in ids] == _whooshs_postings(leaf, "exact", "the")[0]
+    asked = []
+
+    def every_other(last: int, top: int) -> bool:
+        asked.append((last, top))
+        return len(asked) % 2 == 0
+
+    read = [
+        list(b.ids) for b in posting_blocks(open_postings(leaf, "exact", "the"), wanted=every_other)
+    ]
+    assert read == whole[1::2]
+    # Each block is offered with its range: (the last id of the block before, its own last].
+    assert asked == [(whole[j - 1][-1] if j else -1, whole[j][-1]) for j in range(len(whole))]
 
 
 def test_cached_postings_are_exact_in_half_the_memory(searcher):

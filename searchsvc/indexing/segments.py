@@ -8,13 +8,23 @@
 
 Whoosh's W3 codec stores postings in blocks of up to 128, each decoded in one go; its
 matchers then hand them out one posting at a time. Reading whole blocks is what makes the
-numpy query path fast. The private names this needs are listed in PRIVATE_NAMES, and
-tests/test_whoosh_adapters.py fails, naming the missing one, if the pinned Whoosh changes.
+numpy query path fast. The blocks are walked here, not by the matcher: a word's posting
+list is one slice of the posting file, each block header is unpickled from memory (the
+matcher unpickles it from the file object, a read() call per pickle opcode) and each
+block's ids are undone from gaps by itertools.accumulate (the matcher: a Python generator
+step per id). On the cold queries of bench/speed.py that was two thirds of a posting
+list's reading; what remains is W3's own zlib and pickle per block. The private names this
+needs are listed in PRIVATE_NAMES, and tests/test_whoosh_adapters.py fails, naming the
+missing one, if the pinned Whoosh changes.
 Every function falls back to the public API for a codec that lacks them.
 """
 
 from __future__ import annotations
 
+import io
+import pickle
+import struct
+import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,6 +54,11 @@ PRIVATE_NAMES = (
     ("whoosh.codec.whoosh3.W3LeafMatcher", "_weights"),
     ("whoosh.codec.whoosh3.W3LeafMatcher", "_values"),
     ("whoosh.codec.whoosh3.W3LeafMatcher", "_startoffset"),
+    ("whoosh.codec.whoosh3.W3LeafMatcher", "_length"),
+    ("whoosh.codec.whoosh3.W3LeafMatcher", "_postfile"),
+    ("whoosh.codec.whoosh3.W3LeafMatcher", "_byteids"),
+    ("whoosh.codec.whoosh3.W3LeafMatcher", "_fixedsize"),
+    ("whoosh.codec.whoosh3", "WHOOSH3_HEADER_MAGIC"),
     ("whoosh.reading.SegmentReader", "_perdoc"),
     ("whoosh.reading.SegmentReader", "_terms"),
     ("whoosh.codec.whoosh3.W3PerDocReader", "_cached_reader"),
@@ -134,28 +149,88 @@ def postings_key(leaf, matcher) -> tuple:
 def posting_blocks(
     matcher, *, weights: bool = False, values: bool = False, wanted: Wanted | None = None
 ) -> Iterator[Block]:
-    """The matcher's postings a block at a time; a block that wanted() refuses is skipped."""
+    """A fresh matcher's postings a block at a time, from its first block; a block that
+    wanted() refuses is skipped, not decoded."""
     if not reads_blocks(matcher):
         yield read_all(matcher, weights=weights, values=values)
         return
     last = -1
-    while matcher.is_active():
-        top = matcher.block_max_id()  # from the block's header: (last, top] is its range
+    for count, top, data in _raw_blocks(matcher):
         if wanted is None or wanted(last, top):
-            if matcher._ids is None:
-                matcher._read_ids()  # a W3 block unpickles ids and values together
-            block = Block(matcher._ids)
+            ids, ws, vs = _unpickle(data)
+            block = Block(ids if matcher._byteids else tuple(accumulate(ids)))
             if weights:
-                if matcher._weights is None:
-                    matcher._read_weights()
-                w = matcher._weights
-                block.weights = w if isinstance(w, array) else list(w)
+                block.weights = _weights(ws, count)
             if values:
-                matcher._read_values()
-                block.values = matcher._values
+                block.values = _values(matcher, vs, count)
             yield block
         last = top
-        matcher._next_block()
+
+
+def posting_arrays(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """A fresh matcher's document numbers (int64) and weights (float64), every block."""
+    if not reads_blocks(matcher) or matcher._byteids:
+        block = read_all(matcher, weights=True)
+        return np.array(block.ids, dtype=np.int64), np.array(block.weights, dtype=np.float64)
+    ids: list[int] = []
+    ws: list[float] = []
+    for count, _, data in _raw_blocks(matcher):
+        gaps, weights, _ = _unpickle(data)
+        ids += accumulate(gaps)  # W3 writes each block's ids as gaps from 0
+        if weights is None or isinstance(weights, float):
+            ws += [1.0 if weights is None else weights] * count
+        else:
+            ws += weights
+    return np.array(ids, dtype=np.int64), np.array(ws, dtype=np.float64)
+
+
+_BLOCK_SIZE = struct.Struct("!i")  # W3's pack_int: a block's length, negative if the last
+
+
+def _raw_blocks(matcher) -> Iterator[tuple[int, int, bytes]]:
+    """(posting count, last id, data) of each W3 block, the data still compressed.
+
+    What W3LeafMatcher._goto reads, from one slice of the posting file: the block's length,
+    its pickled header (count, last id, top weight, compression, length bytes), its data.
+    """
+    length = matcher._length  # W3TermInfo.from_bytes leaves it a 1-tuple (unpack_int's)
+    length = length[0] if isinstance(length, tuple) else length
+    raw = matcher._postfile.get(matcher._startoffset, length)
+    if raw[:4] != whoosh3.WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"not a W3 posting list at {matcher._startoffset}: {raw[:4]!r}")
+    pos, end = 4, len(raw)
+    while pos < end:
+        (size,) = _BLOCK_SIZE.unpack_from(raw, pos)
+        pos += 4
+        head = io.BytesIO(raw[pos : pos + abs(size)])
+        count, top, _, compression, _, _ = pickle.load(head)
+        data = head.read()
+        yield count, top, zlib.decompress(data) if compression else data
+        pos += abs(size)
+        if size < 0:
+            break
+
+
+def _unpickle(data: bytes):
+    """A block's (ids, weights, values) as W3 pickles them (its matcher's _read_data)."""
+    return pickle.loads(data)
+
+
+def _weights(weights, count: int):
+    """A block's weights as W3's matcher gives them (_read_weights): one per posting."""
+    if weights is None or isinstance(weights, float):
+        return array("f", [1.0 if weights is None else weights]) * count
+    return weights if isinstance(weights, array) else list(weights)
+
+
+def _values(matcher, values, count: int):
+    """A block's values as W3's matcher gives them (_read_values)."""
+    size = matcher._fixedsize
+    if size is None or size < 0:
+        return values
+    if size == 0:
+        return (None,) * count
+    return tuple(values[i : i + size] for i in range(0, len(values), size))
 
 
 def read_all(matcher, *, weights: bool = False, values: bool = False) -> Block:

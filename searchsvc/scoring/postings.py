@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from searchsvc.caching import LruCache
-from searchsvc.indexing import length_column, length_of_byte, open_postings, posting_blocks
+from searchsvc.indexing import length_column, length_of_byte, open_postings, posting_arrays
 
 # Postings kept in memory per searcher (8 bytes each: int32 ids, float32 frequencies, both
 # exact): common words repeat across queries, so most of a query's words are read from disk
@@ -71,9 +71,9 @@ def read_postings(reader, fieldname: str, text: str) -> Postings:
         matcher = open_postings(leaf, fieldname, text)
         if matcher is None:
             continue
-        for block in posting_blocks(matcher, weights=True):
-            ids.append(np.asarray(block.ids, dtype=np.int64) + base)
-            weights.append(np.asarray(block.weights, dtype=np.float64))
+        leaf_ids, leaf_weights = posting_arrays(matcher)
+        ids.append(leaf_ids + base)
+        weights.append(leaf_weights)
     if not ids:
         return _EMPTY
     return np.concatenate(ids), np.concatenate(weights)
