@@ -14,7 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from searchsvc.caching import LruCache
-from searchsvc.indexing import length_column, length_of_byte, open_postings, posting_arrays
+from searchsvc.indexing import (
+    length_column,
+    length_of_byte,
+    open_postings,
+    posting_arrays,
+    posting_blocks,
+)
 
 # Postings kept in memory per searcher (8 bytes each: int32 ids, float32 frequencies, both
 # exact): common words repeat across queries, so most of a query's words are read from disk
@@ -46,6 +52,22 @@ class PostingCache:
             self._lists.put((fieldname, text), found)
         return found
 
+    def near(self, fieldname: str, text: str, ids: np.ndarray) -> Postings:
+        """The word's postings at least at the sorted document numbers ids: the whole list
+        if kept, else only its blocks whose range holds one of ids (read, not kept).
+
+        At many times the corpus a common word's list outgrows the cache; scoring a few
+        candidates then costs the blocks that hold them, not the whole list.
+        """
+        found = self._lists.get((fieldname, text))
+        if found is None:
+            return read_postings(self.reader, fieldname, text, among=ids)
+        return found
+
+    def cached(self, fieldname: str, text: str) -> bool:
+        """Whether the word's postings are in memory."""
+        return (fieldname, text) in self._lists
+
 
 def _compact(postings: Postings) -> Postings:
     """The same postings in half the memory, where int32 and float32 hold them exactly.
@@ -63,20 +85,49 @@ def _count(postings: Postings) -> int:
     return len(postings[0])
 
 
-def read_postings(reader, fieldname: str, text: str) -> Postings:
-    """The postings of one word in one field, over every segment."""
+def read_postings(reader, fieldname: str, text: str, among: np.ndarray | None = None) -> Postings:
+    """The postings of one word in one field, over every segment.
+
+    among (sorted document numbers; None: every posting): only the blocks whose range of
+    ids holds one of them are read, so every posting at among is there, and some others.
+    """
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
     for leaf, base in reader.leaf_readers():
+        local = None
+        if among is not None:
+            lo, hi = np.searchsorted(among, [base, base + leaf.doc_count_all()])
+            local = among[lo:hi] - base
+            if not len(local):
+                continue
         matcher = open_postings(leaf, fieldname, text)
         if matcher is None:
             continue
-        leaf_ids, leaf_weights = posting_arrays(matcher)
+        if local is None:
+            leaf_ids, leaf_weights = posting_arrays(matcher)
+        else:
+            leaf_ids, leaf_weights = _blocks_within(matcher, local)
         ids.append(leaf_ids + base)
         weights.append(leaf_weights)
     if not ids:
         return _EMPTY
     return np.concatenate(ids), np.concatenate(weights)
+
+
+def _blocks_within(matcher, among: np.ndarray) -> Postings:
+    """The postings of the blocks whose range of ids, (last id before, last id], holds one
+    of the sorted segment document numbers among."""
+
+    def wanted(last: int, top: int) -> bool:
+        i = int(np.searchsorted(among, last, "right"))
+        return i < len(among) and among[i] <= top
+
+    ids: list[int] = []
+    weights: list[float] = []
+    for block in posting_blocks(matcher, weights=True, wanted=wanted):
+        ids += block.ids
+        weights += block.weights
+    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
 
 
 def field_lengths(reader, fieldname: str) -> np.ndarray:

@@ -33,6 +33,9 @@ from searchsvc.scoring.postings import PostingCache, field_lengths
 LENGTH_FIELDS = ("title", "body", "exact")
 # Document frequencies remembered per searcher (then forgotten all at once).
 MAX_DFS = 200_000
+# A phrase's candidates (_holding_all) read a word's whole list when it is at most this
+# many times the rarest word's, or already in memory.
+HOLDING_READ = 8
 
 
 class Ranker:
@@ -45,7 +48,7 @@ class Ranker:
         self.size = reader.doc_count_all()
         self.postings = PostingCache(reader)
         self._dfs: dict[str, int] = {}  # documents holding a word in title or body
-        self._peaks: dict[tuple[str, str], float] = {}  # a word's best normalised frequency
+        self._peaks: dict[tuple[str, str], tuple[float, int]] = {}  # see _peak_and_df
         live = max(reader.doc_count(), 1)
         self.norms = {}
         for name in LENGTH_FIELDS:
@@ -162,28 +165,28 @@ class Ranker:
     def field_word_at(self, fieldname: str, text: str, ids: np.ndarray) -> np.ndarray:
         """field_word's score at the document numbers ids (sorted): the same operations,
         at a binary search per document instead of a pass over every document."""
-        found, tf = _at(self.postings.get(fieldname, text), ids)
+        found, tf = _at(self.postings.near(fieldname, text, ids), ids)
         score = np.zeros(len(ids), dtype=np.float64)
         if len(found):
             hit = ids[found]
             norm = self.norms[fieldname][hit] if fieldname in self.norms else 1.0
-            df = len(self.postings.get(fieldname, text)[0])
+            df = self._peak_and_df(fieldname, text)[1]
             score[found] = ranking.bm25(tf / norm, self._idf(df, fieldname, text))
         return score
 
     def field_word_bound(self, fieldname: str, text: str) -> float:
         """At least field_word's highest score (MaxScore's per-word bound)."""
-        ids, _ = self.postings.get(fieldname, text)
-        if not len(ids):
+        peak, df = self._peak_and_df(fieldname, text)
+        if not df:
             return 0.0
-        weight = self._idf(len(ids), fieldname, text)
-        return float(ranking.bm25(np.array([self._peak(fieldname, text)]), weight)[0])
+        weight = self._idf(df, fieldname, text)
+        return float(ranking.bm25(np.array([peak]), weight)[0])
 
     def word_at(self, text: str, ids: np.ndarray, factor: float = 1.0) -> np.ndarray:
         """word()'s score at the document numbers ids (sorted), by the same operations."""
         title, body = np.zeros(len(ids)), np.zeros(len(ids))
-        t_found, t_tf = _at(self.postings.get("title", text), ids)
-        b_found, b_tf = _at(self.postings.get("body", text), ids)
+        t_found, t_tf = _at(self.postings.near("title", text, ids), ids)
+        b_found, b_tf = _at(self.postings.near("body", text, ids), ids)
         title[t_found] = t_tf / self.norms["title"][ids[t_found]]
         body[b_found] = b_tf / self.norms["body"][ids[b_found]]
         weight = ranking.idf(self.size, self.word_df(text)) * factor
@@ -200,16 +203,21 @@ class Ranker:
 
     def _peak(self, fieldname: str, text: str) -> float:
         """The word's highest length-normalised frequency in the field (0 if none holds it)."""
+        return self._peak_and_df(fieldname, text)[0]
+
+    def _peak_and_df(self, fieldname: str, text: str) -> tuple[float, int]:
+        """_peak, and how many postings the word has in the field: kept per searcher, so a
+        bound asked again reads no posting list (at 10x the corpus, lists outgrow the cache)."""
         key = (fieldname, text)
-        peak = self._peaks.get(key)
-        if peak is None:
+        found = self._peaks.get(key)
+        if found is None:
             ids, tf = self.postings.get(fieldname, text)
             norm = self.norms[fieldname][ids] if fieldname in self.norms else 1.0
-            peak = float(np.max(tf / norm)) if len(ids) else 0.0
+            found = (float(np.max(tf / norm)) if len(ids) else 0.0, len(ids))
             if len(self._peaks) >= MAX_DFS:
                 self._peaks.clear()
-            self._peaks[key] = peak
-        return peak
+            self._peaks[key] = found
+        return found
 
     def word_idfs(self, words, deadline: Deadline | None = None) -> dict[str, float]:
         """The idf of each word asked of title and body that some document holds."""
@@ -268,8 +276,20 @@ class Ranker:
         return match, score
 
     def _holding_all(self, fieldname: str, words) -> np.ndarray:
-        """The documents whose field holds every word (sorted), from the cached postings."""
-        lists = sorted((self.postings.get(fieldname, w)[0] for w in set(words)), key=len)
+        """The documents whose field holds every word (sorted), or a few more: from the
+        rarest word's postings, narrowed by the other words' lists that are in memory or
+        at most HOLDING_READ times as long (a stop word's list, read whole, cost what the
+        phrase's own reading does, and narrowed little)."""
+        dfs = {w: self.reader.doc_frequency(fieldname, w) for w in set(words)}
+        rarest = min(dfs.values(), default=0)
+        lists = sorted(
+            (
+                self.postings.get(fieldname, w)[0]
+                for w, df in dfs.items()
+                if df <= HOLDING_READ * rarest or self.postings.cached(fieldname, w)
+            ),
+            key=len,
+        )
         found = lists[0] if lists else np.zeros(0, dtype=np.int64)
         seen = np.zeros(self.size, dtype=bool)
         for ids in lists[1:]:
