@@ -28,7 +28,7 @@ from searchsvc.schema import FACETS
 from searchsvc.scoring import Ranker
 from searchsvc.scoring import phrases as phrase_module
 from searchsvc.scoring.phrases import phrase_frequencies
-from searchsvc.scoring.postings import _compact, read_postings
+from searchsvc.scoring.postings import PostingCache, _compact, read_postings
 from searchsvc.searching import Engine, SearchRequest
 from searchsvc.searching.duplicates import NEIGHBOURS, _candidates
 from searchsvc.searching.engine import _Snapshot
@@ -156,6 +156,42 @@ def test_posting_blocks_skip_the_blocks_not_wanted(wh_searcher):
     assert read == whole[1::2]
     # Each block is offered with its range: (the last id of the block before, its own last].
     assert asked == [(whole[j - 1][-1] if j else -1, whole[j][-1]) for j in range(len(whole))]
+
+
+def test_postings_near_some_ids_hold_every_posting_at_them(wh_searcher):
+    # Not kept (a cache of no room): each ask reads the blocks that may hold the ids only.
+    reader = wh_searcher.reader()
+    cache = PostingCache(reader, budget=0)
+    rng = np.random.default_rng(7)
+    size = reader.doc_count_all()
+    partial = 0
+    for fieldname, word in [
+        ("body", "the"),
+        ("title", "presid"),
+        ("exact", "of"),
+        ("body", "energi"),
+        ("exact", "zzzz"),
+    ]:
+        all_ids, all_tf = read_postings(reader, fieldname, word)
+        for k in (1, 5, 40, size):
+            at = np.sort(rng.choice(size, k, replace=False))
+            ids, tf = cache.near(fieldname, word, at)
+            assert not cache.cached(fieldname, word)
+            want, got = np.isin(all_ids, at), np.isin(ids, at)
+            assert ids[got].tolist() == all_ids[want].tolist()
+            assert tf[got].tolist() == all_tf[want].tolist()
+            assert set(ids.tolist()) <= set(all_ids.tolist())
+            partial += len(ids) < len(all_ids)
+    assert partial >= 3  # a few ids of a common word: some of its blocks only
+
+
+def test_a_phrases_candidates_hold_every_document_with_all_its_words(searcher):
+    ranker = Ranker(searcher)
+    reader = searcher.reader()
+    for words in (["of", "the"], ["the", "minist"], ["foreign", "minist"], ["zzzz", "the"]):
+        every = [set(read_postings(reader, "exact", w)[0].tolist()) for w in words]
+        found = ranker._holding_all("exact", words).tolist()
+        assert set.intersection(*every) <= set(found) and found == sorted(set(found))
 
 
 def test_cached_postings_are_exact_in_half_the_memory(searcher):

@@ -9,6 +9,8 @@ import pytest
 
 from searchsvc.indexing import index_paths
 from searchsvc.scoring import feedback, form_scores, relevance_model, top
+from searchsvc.scoring.postings import PostingCache
+from searchsvc.scoring.ranker import Ranker
 from searchsvc.scoring.topk import best
 from searchsvc.searching import open_backend
 from searchsvc.searching.query import parse_query, query_terms
@@ -94,6 +96,29 @@ def test_same_top_and_scores_as_scoring_every_match(zipf_engine, text, count):
     assert got.tolist() == want.tolist()
     assert scores[got].tolist() == want_scores[got].tolist()  # bit for bit
     assert np.all(scores[match] <= want_scores[match] * (1 + 1e-9) + 1e-12)
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_same_top_when_no_posting_list_stays_in_memory(zipf_engine, text):
+    # At many times the corpus common words' lists outgrow the posting cache: the scores at
+    # the candidates then come from the blocks that hold them (PostingCache.near).
+    searcher = zipf_engine.snapshot().searcher
+    ranker = Ranker(searcher)
+    ranker.postings = PostingCache(searcher.reader(), budget=0)
+    match, scores = ranker.evaluate(parse_query(text, searcher.schema), None, repeated_words(text))
+    want_scores = scores.copy()
+    want, idf_of, forms = _reference(ranker, searcher, match, want_scores, text, 10)
+    if not idf_of:
+        pytest.skip(f"{text!r} ranks by no word the index holds")
+    words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
+
+    def texts(head):
+        return [_text(searcher.stored_fields(int(n))) for n in head]
+
+    got = best(ranker, match, scores, 10, forms, texts, words)
+    assert got.tolist() == want.tolist()
+    assert scores[got].tolist() == want_scores[got].tolist()  # bit for bit
+    assert not ranker.postings.cached("body", "report")
 
 
 def test_common_words_are_not_scored_everywhere(zipf_engine):
