@@ -139,6 +139,29 @@ def test_posting_blocks_read_from_memory_equal_whooshs_matcher(wh_searcher):
     assert compared > 100_000 and blocks > compared / 128
 
 
+def test_a_blocks_ids_and_weights_are_read_from_its_start_where_it_keeps_positions(
+    wh_searcher,
+):
+    import pickle
+
+    from searchsvc.indexing.segments import _ids_and_weights, _inflate, _raw_blocks
+
+    read = 0
+    for leaf, _ in wh_searcher.reader().leaf_readers():
+        for fieldname, word in (("exact", "the"), ("title", "presid"), ("exact", "zimbabw")):
+            matcher = open_postings(leaf, fieldname, word)
+            for count, _, data, compression in _raw_blocks(matcher) if matcher else ():
+                whole = pickle.loads(_inflate(data, compression))
+                found = _ids_and_weights(data, compression, count)
+                assert found is None or found == whole[:2]
+                read += found is not None
+            # A field without positions has nothing to leave out: never found so.
+            body = open_postings(leaf, "body", word)
+            for count, _, data, compression in _raw_blocks(body) if body else ():
+                assert _ids_and_weights(data, compression, count) is None
+    assert read > 3
+
+
 def test_posting_blocks_skip_the_blocks_not_wanted(wh_searcher):
     leaf = max(wh_searcher.reader().leaf_readers(), key=lambda pair: pair[0].doc_count_all())[0]
     whole = [list(b.ids) for b in posting_blocks(open_postings(leaf, "exact", "the"))]
