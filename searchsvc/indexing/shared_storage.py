@@ -25,6 +25,7 @@ fails, naming the one that is gone, if the pinned Whoosh changes them.
 from __future__ import annotations
 
 import contextlib
+import io
 import mmap
 import os
 import pickle
@@ -56,6 +57,15 @@ PRIVATE_NAMES = (
     ("whoosh.filedb.structfile.StructFile", "_name"),
     ("whoosh.filedb.structfile", "_SIZEMAP"),
 )
+
+
+# Whether index files are memory-mapped (True) or read with pread (False).
+MAP_FILES = False
+# Bytes of a file sliced to unpickle a block's header from; bytes searched at a time by find.
+PICKLE_CHUNK = 512
+FIND_BLOCK = 4096
+# Bytes a pread reads at least (see PreadBytes).
+READ_AHEAD = 16 * 1024
 
 
 class SharedFile(StructFile):
@@ -135,8 +145,20 @@ class SharedFile(StructFile):
         return a
 
     def read_pickle(self):
-        """The pickled object at the calling thread's position (which moves past it)."""
-        return pickle.load(self)
+        """The pickled object at the calling thread's position (which moves past it).
+
+        Unpickled from one slice of PICKLE_CHUNK bytes, not through read(): pickle asks a
+        file for a few bytes per opcode, each a call here (and, read with pread, a system
+        call). A pickle longer than the slice is read the slow way.
+        """
+        pos = self.tell()
+        chunk = io.BytesIO(self.get(pos, PICKLE_CHUNK))
+        try:
+            found = pickle.load(chunk)
+        except Exception:  # noqa: BLE001 - cut short by the slice: any error; read it whole
+            return pickle.load(self)
+        self.seek(pos + chunk.tell())
+        return found
 
     def subset(self, offset: int, length: int, name: str | None = None) -> SharedFile:
         """A file over part of this one (a compound segment's member), positions its own."""
@@ -189,16 +211,67 @@ class SharedStorage(FileStorage):
             self._closed = True
             maps, self._maps = self._maps, {}
         for data in maps.values():
-            if isinstance(data, mmap.mmap):
+            if isinstance(data, PreadBytes):
+                data.close()
+            elif isinstance(data, mmap.mmap):
                 with contextlib.suppress(BufferError):  # still exported: the GC unmaps it
                     data.close()
 
 
 def _map(path: Path):
+    if not MAP_FILES:
+        return PreadBytes(path)
     with open(path, "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
             return b""  # an empty file cannot be mapped
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+class PreadBytes:
+    """A file's bytes as SharedFile slices them, each slice one pread (no position to share).
+
+    The pages read stay in the kernel's page cache, shared by every process, as a mapped
+    file's do, but they are not mapped into the process: its resident memory is its own.
+    """
+
+    def __init__(self, path: Path):
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._size = os.fstat(self._fd).st_size
+        # Each thread's last read, READ_AHEAD bytes or more: a posting block's length, its
+        # header and its data, and the next blocks', come from one system call.
+        self._local = threading.local()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, where: slice) -> bytes:
+        start, stop, _ = where.indices(self._size)
+        if stop <= start:
+            return b""
+        local = self._local
+        at, chunk = getattr(local, "at", 0), getattr(local, "chunk", b"")
+        if at <= start and stop <= at + len(chunk):
+            return chunk[start - at : stop - at]
+        chunk = os.pread(self._fd, max(stop - start, READ_AHEAD), start)
+        local.at, local.chunk = start, chunk
+        return chunk[: stop - start]
+
+    def find(self, sub: bytes, start: int, stop: int) -> int:
+        """The offset of sub in [start, stop), or -1 (read a block at a time)."""
+        while start < stop:
+            block = self[start : min(start + FIND_BLOCK, stop)]
+            at = block.find(sub)
+            if at >= 0:
+                return start + at
+            if len(block) < len(sub):
+                return -1
+            start += len(block) - len(sub) + 1
+        return -1
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def open_shared_index(path: str | Path) -> FileIndex:

@@ -20,7 +20,7 @@ from searchsvc.indexing import length_column, length_of_byte, open_postings, pos
 # exact): common words repeat across queries, so most of a query's words are read from disk
 # once per index state. 4 million held the workload of bench/speed.py at 1x the White
 # House corpus but not at 10x, where each common word then was decoded again every query.
-CACHE_POSTINGS = 16_000_000
+CACHE_POSTINGS = 48_000_000
 
 # byte -> length, as Whoosh stores field lengths in one byte each.
 _LENGTH_OF_BYTE = np.array([length_of_byte(b) for b in range(256)], dtype=np.float64)
