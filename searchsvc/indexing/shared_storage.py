@@ -1,6 +1,7 @@
 """A read-only Whoosh storage whose files many threads can read at once.
 
-    index file --mmap, once per storage--> shared, immutable bytes
+    index file --opened once per storage, read with pread (MAP_FILES: mmap)--> shared,
+        immutable bytes
     open_file(name) --> SharedFile: a read position per thread (threading.local) over them;
         read, readline, seek and tell move the calling thread's position only, get() slices
     compound segment (.seg) --Whoosh's CompoundStorage, told there is no mmap, calls
@@ -13,6 +14,10 @@ one searcher then read each other's blocks: wrong posting lists, ``EOFError``, "
 error". Here each thread sees exactly what it would see alone, so one searcher serves a
 process's threads together. Index files never change once written (a commit writes new
 ones), so the bytes are safe to share; the indexer keeps Whoosh's own storage.
+
+Read with pread, not mapped: a mapped file's pages count in the RSS of every process that
+touched them (about 1 GiB of a serve worker's 1.3 GiB at 10x), though they are the page
+cache's and shared. Read, they stay in the page cache, and a worker's RSS is its own.
 
 Whoosh's per-document reader builds its column readers lazily in unlocked dicts: two
 threads may each build one and one is dropped, unclosed. Harmless here (a file holds no
