@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
 import pickle
 import random
 import statistics
@@ -302,6 +303,23 @@ def test_pread_bytes_slice_and_find_as_bytes_do(tmp_path, monkeypatch):
     [t.join() for t in threads]
     pread.close()
     assert failures == []
+
+
+def test_storages_share_one_descriptor_a_file_closed_with_the_last(tmp_path, monkeypatch):
+    """A server keeps several snapshots open: their common segments cost one descriptor."""
+    from searchsvc.indexing import shared_storage
+
+    monkeypatch.setattr(shared_storage, "MAP_FILES", False)
+    (tmp_path / "f").write_bytes(b"segment bytes")
+    first, second = shared_storage.SharedStorage(tmp_path), shared_storage.SharedStorage(tmp_path)
+    a, b = first.open_file("f"), second.open_file("f")
+    assert a._data is b._data and a.read() == b.read() == b"segment bytes"
+    first.close()
+    assert b.get(0, 7) == b"segment"  # still open for the other storage
+    fd = b._data._fd
+    second.close()
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed with the last storage
 
 
 @pytest.mark.parametrize("size", [10, 5000], ids=["within-the-slice", "longer-than-it"])

@@ -217,7 +217,7 @@ class SharedStorage(FileStorage):
             maps, self._maps = self._maps, {}
         for data in maps.values():
             if isinstance(data, PreadBytes):
-                data.close()
+                _release(data)
             elif isinstance(data, mmap.mmap):
                 with contextlib.suppress(BufferError):  # still exported: the GC unmaps it
                     data.close()
@@ -225,11 +225,42 @@ class SharedStorage(FileStorage):
 
 def _map(path: Path):
     if not MAP_FILES:
-        return PreadBytes(path)
+        return _open_shared(path)
     with open(path, "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
             return b""  # an empty file cannot be mapped
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+# Each file open for pread in this process, once, however many storages read it (the
+# snapshots a server keeps open share their segments): a descriptor each, with its users.
+_OPEN: dict[tuple[int, int], list] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _open_shared(path: Path) -> PreadBytes:
+    """The file at path for pread, shared with every other open of the same file."""
+    st = os.stat(path)
+    key = (st.st_dev, st.st_ino)  # never reused while held: the open descriptor keeps it
+    with _OPEN_LOCK:
+        entry = _OPEN.get(key)
+        if entry is None:
+            entry = _OPEN[key] = [PreadBytes(path), 0]
+        entry[1] += 1
+        return entry[0]
+
+
+def _release(data: PreadBytes) -> None:
+    """One user fewer; the descriptor is closed with the last."""
+    with _OPEN_LOCK:
+        entry = _OPEN.get(data.key)
+        if entry is None or entry[0] is not data:
+            data.close()
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _OPEN[data.key]
+            data.close()
 
 
 class PreadBytes:
@@ -241,7 +272,8 @@ class PreadBytes:
 
     def __init__(self, path: Path):
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        self._size = os.fstat(self._fd).st_size
+        st = os.fstat(self._fd)
+        self._size, self.key = st.st_size, (st.st_dev, st.st_ino)
         # Each thread's last read, READ_AHEAD bytes or more: a posting block's length, its
         # header and its data, and the next blocks', come from one system call.
         self._local = threading.local()
