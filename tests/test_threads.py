@@ -18,6 +18,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import os
+import pickle
 import random
 import statistics
 import sys
@@ -244,9 +246,12 @@ def test_whooshs_private_names_are_still_there():
     assert missing == [], f"Whoosh changed what threadsafe_storage relies on: {missing}"
 
 
-def test_a_shared_file_reads_as_a_file_does(tmp_path):
+@pytest.mark.parametrize("mapped", [True, False], ids=["mmap", "pread"])
+def test_a_shared_file_reads_as_a_file_does(tmp_path, monkeypatch, mapped):
+    from searchsvc.indexing import shared_storage
     from searchsvc.indexing.shared_storage import SharedStorage
 
+    monkeypatch.setattr(shared_storage, "MAP_FILES", mapped)
     data = b"first line\nsecond\n" + bytes(range(256)) * 4
     (tmp_path / "f").write_bytes(data)
     (tmp_path / "empty").write_bytes(b"")
@@ -266,6 +271,88 @@ def test_a_shared_file_reads_as_a_file_does(tmp_path):
     assert store.open_file("empty").read() == b""
     f.close()
     store.close()
+
+
+def test_pread_bytes_slice_and_find_as_bytes_do(tmp_path, monkeypatch):
+    """Random slices and searches, within, across and past the read-ahead, in two threads."""
+    from searchsvc.indexing import shared_storage
+
+    monkeypatch.setattr(shared_storage, "READ_AHEAD", 64)
+    monkeypatch.setattr(shared_storage, "FIND_BLOCK", 16)
+    rng = random.Random(7)
+    data = bytes(rng.choice(b"ab\n") for _ in range(5000))
+    (tmp_path / "f").write_bytes(data)
+    pread = shared_storage.PreadBytes(tmp_path / "f")
+    assert len(pread) == len(data)
+    failures: list = []
+
+    def check(seed: int) -> None:
+        r = random.Random(seed)
+        for _ in range(3000):
+            a = r.randrange(-10, len(data) + 10)
+            b = a + r.choice([0, 1, 3, 40, 63, 64, 65, 500, 6000])
+            if pread[a:b] != data[a:b]:
+                failures.append(("slice", a, b))
+            lo, hi = max(a, 0), min(max(b, 0), len(data))
+            for sub in (b"\n", b"ab\na", b"zz"):
+                if pread.find(sub, lo, hi) != data.find(sub, lo, hi):
+                    failures.append(("find", sub, lo, hi))
+
+    threads = [threading.Thread(target=check, args=(seed,)) for seed in (1, 2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    pread.close()
+    assert failures == []
+
+
+def test_storages_share_one_descriptor_a_file_closed_with_the_last(tmp_path, monkeypatch):
+    """A server keeps several snapshots open: their common segments cost one descriptor."""
+    from searchsvc.indexing import shared_storage
+
+    monkeypatch.setattr(shared_storage, "MAP_FILES", False)
+    (tmp_path / "f").write_bytes(b"segment bytes")
+    first, second = shared_storage.SharedStorage(tmp_path), shared_storage.SharedStorage(tmp_path)
+    a, b = first.open_file("f"), second.open_file("f")
+    assert a._data is b._data and a.read() == b.read() == b"segment bytes"
+    first.close()
+    assert b.get(0, 7) == b"segment"  # still open for the other storage
+    fd = b._data._fd
+    second.close()
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed with the last storage
+
+
+@pytest.mark.parametrize("size", [10, 5000], ids=["within-the-slice", "longer-than-it"])
+def test_read_pickle_leaves_the_position_after_the_pickle(tmp_path, monkeypatch, size):
+    from searchsvc.indexing import shared_storage
+
+    monkeypatch.setattr(shared_storage, "MAP_FILES", False)
+    first, second = list(range(size)), ("block", 128, 0.5)
+    (tmp_path / "f").write_bytes(b"x" + pickle.dumps(first, -1) + pickle.dumps(second, 2) + b"!")
+    store = shared_storage.SharedStorage(tmp_path)
+    f = store.open_file("f")
+    f.seek(1)
+    assert f.read_pickle() == first and f.read_pickle() == second and f.read() == b"!"
+    store.close()
+
+
+def test_a_pread_searcher_maps_no_index_file(tmp_path, monkeypatch):
+    """Read with pread, the segments' pages are the page cache's, none in the process's maps.
+
+    The forward index (.fwd, a slice of each hit's opening) is still mapped: not counted here.
+    """
+    from searchsvc.indexing import shared_storage
+
+    monkeypatch.setattr(shared_storage, "MAP_FILES", False)
+    index_dir = tmp_path / "ix"
+    write_releases(tmp_path / "docs", range(30), REAL_WORDS)
+    with Engine(index_dir) as engine:
+        engine.index([tmp_path / "docs"])
+        assert engine.search(SearchRequest(q='energy "gas pipeline"')).total > 0
+        gen = str(storage.current_generation(index_dir))
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            mapped = [line for line in maps if gen in line and ".fwd" not in line]
+    assert mapped == []
 
 
 # -- a cheap query beside expensive ones, through `searchsvc serve` ------------------------------

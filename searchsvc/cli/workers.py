@@ -12,8 +12,8 @@ sending a header a byte a second holds a thread for as long as it likes, and a f
 idle connections hold every thread for 5 s. Here only a complete head costs a thread.
 
 A process's threads run the app side by side: they share one Whoosh searcher, whose
-index files are read through searchsvc.indexing.shared_storage (shared mmapped bytes, a read
-position per thread), so one request's reads never move another's. A cheap query is not
+index files are read through searchsvc.indexing.shared_storage (shared bytes read with pread,
+a read position per thread), so one request's reads never move another's. A cheap query is not
 held up behind an expensive one of its process; the GIL shares the CPU between them.
 
 Errors that gunicorn answers itself (a request line or header it cannot parse, limits)

@@ -1,6 +1,7 @@
 """A read-only Whoosh storage whose files many threads can read at once.
 
-    index file --mmap, once per storage--> shared, immutable bytes
+    index file --opened once per storage, read with pread (MAP_FILES: mmap)--> shared,
+        immutable bytes
     open_file(name) --> SharedFile: a read position per thread (threading.local) over them;
         read, readline, seek and tell move the calling thread's position only, get() slices
     compound segment (.seg) --Whoosh's CompoundStorage, told there is no mmap, calls
@@ -14,6 +15,10 @@ error". Here each thread sees exactly what it would see alone, so one searcher s
 process's threads together. Index files never change once written (a commit writes new
 ones), so the bytes are safe to share; the indexer keeps Whoosh's own storage.
 
+Read with pread, not mapped: a mapped file's pages count in the RSS of every process that
+touched them (about 1 GiB of a serve worker's 1.3 GiB at 10x), though they are the page
+cache's and shared. Read, they stay in the page cache, and a worker's RSS is its own.
+
 Whoosh's per-document reader builds its column readers lazily in unlocked dicts: two
 threads may each build one and one is dropped, unclosed. Harmless here (a file holds no
 descriptor of its own), so it is left alone.
@@ -25,6 +30,7 @@ fails, naming the one that is gone, if the pinned Whoosh changes them.
 from __future__ import annotations
 
 import contextlib
+import io
 import mmap
 import os
 import pickle
@@ -56,6 +62,15 @@ PRIVATE_NAMES = (
     ("whoosh.filedb.structfile.StructFile", "_name"),
     ("whoosh.filedb.structfile", "_SIZEMAP"),
 )
+
+
+# Whether index files are memory-mapped (True) or read with pread (False).
+MAP_FILES = False
+# Bytes of a file sliced to unpickle a block's header from; bytes searched at a time by find.
+PICKLE_CHUNK = 512
+FIND_BLOCK = 4096
+# Bytes a pread reads at least (see PreadBytes).
+READ_AHEAD = 16 * 1024
 
 
 class SharedFile(StructFile):
@@ -135,8 +150,20 @@ class SharedFile(StructFile):
         return a
 
     def read_pickle(self):
-        """The pickled object at the calling thread's position (which moves past it)."""
-        return pickle.load(self)
+        """The pickled object at the calling thread's position (which moves past it).
+
+        Unpickled from one slice of PICKLE_CHUNK bytes, not through read(): pickle asks a
+        file for a few bytes per opcode, each a call here (and, read with pread, a system
+        call). A pickle longer than the slice is read the slow way.
+        """
+        pos = self.tell()
+        chunk = io.BytesIO(self.get(pos, PICKLE_CHUNK))
+        try:
+            found = pickle.load(chunk)
+        except Exception:  # noqa: BLE001 - cut short by the slice: any error; read it whole
+            return pickle.load(self)
+        self.seek(pos + chunk.tell())
+        return found
 
     def subset(self, offset: int, length: int, name: str | None = None) -> SharedFile:
         """A file over part of this one (a compound segment's member), positions its own."""
@@ -189,16 +216,99 @@ class SharedStorage(FileStorage):
             self._closed = True
             maps, self._maps = self._maps, {}
         for data in maps.values():
-            if isinstance(data, mmap.mmap):
+            if isinstance(data, PreadBytes):
+                _release(data)
+            elif isinstance(data, mmap.mmap):
                 with contextlib.suppress(BufferError):  # still exported: the GC unmaps it
                     data.close()
 
 
 def _map(path: Path):
+    if not MAP_FILES:
+        return _open_shared(path)
     with open(path, "rb") as f:
         if os.fstat(f.fileno()).st_size == 0:
             return b""  # an empty file cannot be mapped
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+# Each file open for pread in this process, once, however many storages read it (the
+# snapshots a server keeps open share their segments): a descriptor each, with its users.
+_OPEN: dict[tuple[int, int], list] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def _open_shared(path: Path) -> PreadBytes:
+    """The file at path for pread, shared with every other open of the same file."""
+    st = os.stat(path)
+    key = (st.st_dev, st.st_ino)  # never reused while held: the open descriptor keeps it
+    with _OPEN_LOCK:
+        entry = _OPEN.get(key)
+        if entry is None:
+            entry = _OPEN[key] = [PreadBytes(path), 0]
+        entry[1] += 1
+        return entry[0]
+
+
+def _release(data: PreadBytes) -> None:
+    """One user fewer; the descriptor is closed with the last."""
+    with _OPEN_LOCK:
+        entry = _OPEN.get(data.key)
+        if entry is None or entry[0] is not data:
+            data.close()
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _OPEN[data.key]
+            data.close()
+
+
+class PreadBytes:
+    """A file's bytes as SharedFile slices them, each slice one pread (no position to share).
+
+    The pages read stay in the kernel's page cache, shared by every process, as a mapped
+    file's do, but they are not mapped into the process: its resident memory is its own.
+    """
+
+    def __init__(self, path: Path):
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        st = os.fstat(self._fd)
+        self._size, self.key = st.st_size, (st.st_dev, st.st_ino)
+        # Each thread's last read, READ_AHEAD bytes or more: a posting block's length, its
+        # header and its data, and the next blocks', come from one system call.
+        self._local = threading.local()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, where: slice) -> bytes:
+        start, stop, _ = where.indices(self._size)
+        if stop <= start:
+            return b""
+        local = self._local
+        at, chunk = getattr(local, "at", 0), getattr(local, "chunk", b"")
+        if at <= start and stop <= at + len(chunk):
+            return chunk[start - at : stop - at]
+        chunk = os.pread(self._fd, max(stop - start, READ_AHEAD), start)
+        local.at, local.chunk = start, chunk
+        return chunk[: stop - start]
+
+    def find(self, sub: bytes, start: int, stop: int) -> int:
+        """The offset of sub in [start, stop), or -1 (read a block at a time)."""
+        while start < stop:
+            block = self[start : min(start + FIND_BLOCK, stop)]
+            at = block.find(sub)
+            if at >= 0:
+                return start + at
+            if len(block) < len(sub):
+                return -1
+            start += len(block) - len(sub) + 1
+        return -1
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def open_shared_index(path: str | Path) -> FileIndex:

@@ -26,7 +26,10 @@ from searchsvc.indexing import (
 # exact): common words repeat across queries, so most of a query's words are read from disk
 # once per index state. 4 million held the workload of bench/speed.py at 1x the White
 # House corpus but not at 10x, where each common word then was decoded again every query.
-CACHE_POSTINGS = 16_000_000
+# 16 million thrashed at 10x on the HTTP benchmark's distinct queries (800 of them ask 37.7
+# million postings; 16 million decoded twice that): 48 million is 384 MB at most, paid for
+# by reading the index with pread (a worker's RSS no longer counts its pages).
+CACHE_POSTINGS = 48_000_000
 
 # byte -> length, as Whoosh stores field lengths in one byte each.
 _LENGTH_OF_BYTE = np.array([length_of_byte(b) for b in range(256)], dtype=np.float64)
