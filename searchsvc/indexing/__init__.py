@@ -4,6 +4,8 @@
     storage: which generation is live, the atomic swap, the manifest of sources
     forward: each segment's openings as stem ids (MAIN_<segment>.fwd), written with it, read
         by proximity and feedback through ForwardIndex
+    postfile: each segment's posting lists as arrays (MAIN_<segment>.pst), written with it,
+        read by the ranker through PostingFiles
 
 Whoosh's internals stay in two adapters, ``segments`` (reading) and ``writing``; the rest of
 the package uses this face.
@@ -15,6 +17,7 @@ from searchsvc.indexing.deletions import DeleteGuard, DeleteRefusedError
 from searchsvc.indexing.forward import SCAN_CHARS, ForwardIndex, Opening, opening, opening_stems
 from searchsvc.indexing.indexer import IndexReport, index_paths
 from searchsvc.indexing.integrity import latest_toc, toc_name
+from searchsvc.indexing.postfile import PostingFiles
 from searchsvc.indexing.segments import (
     column_values,
     encoded_positions,
@@ -26,6 +29,7 @@ from searchsvc.indexing.segments import (
     posting_blocks,
     postings_key,
     read_all,
+    reader_folder,
     reads_blocks,
 )
 from searchsvc.indexing.storage import (
@@ -49,11 +53,19 @@ def forward_index(gen: Path, reader) -> ForwardIndex:
     return ForwardIndex(gen, leaf_segments(reader))
 
 
+def posting_files(reader) -> PostingFiles | None:
+    """The posting files of a reader's segments (opened as needed), None if not in a folder."""
+    folder = reader_folder(reader)
+    return None if folder is None else PostingFiles(folder, leaf_segments(reader))
+
+
 __all__ = [
     "SCAN_CHARS",
     "ForwardIndex",
     "Opening",
     "forward_index",
+    "posting_files",
+    "PostingFiles",
     "leaf_segments",
     "opening",
     "opening_stems",

@@ -52,7 +52,7 @@ from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length
 
 from searchsvc import analysis
-from searchsvc.indexing import forward
+from searchsvc.indexing import forward, postfile
 
 # (module.class, attribute): what this module reads that Whoosh does not publish; see
 # tests/test_whoosh_adapters.py. The file format itself is W3's: the test of old against
@@ -182,10 +182,11 @@ class BulkSegmentWriter:
             return None
         lengths = self._length_bytes()
         terms_file = self.segment.create_file(self.storage, W3Codec.TERMS_EXT)
-        postfile = self.segment.create_file(self.storage, W3Codec.POSTS_EXT)
+        posts = self.segment.create_file(self.storage, W3Codec.POSTS_EXT)
         tindex = OrderedHashWriter(terms_file)
         fieldmap: dict[str, int] = {}
         tindex.extras["fieldmap"] = fieldmap
+        postings = postfile.Builder(self.docnum)  # the query path's arrays (postfile.py)
         try:
             for name in sorted(self.fields):
                 table = self.fields[name].table(self.docnum)
@@ -195,15 +196,18 @@ class BulkSegmentWriter:
                 prefix = pack_ushort(fieldmap[name])
                 fmt = self.schema[name].format
                 doc_lengths = lengths.get(name)
-                for key, info in _write_postings(postfile, table, fmt, doc_lengths):
+                for key, info in _write_postings(posts, table, fmt, doc_lengths):
                     tindex.add(prefix + key, info)
+                if name in postfile.FIELDS:
+                    postings.add_field(name, table.keys, table.starts, table.docs, table.weights)
         finally:
             tindex.close()
-            postfile.close()
+            posts.close()
         self.segment.set_doc_count(self.docnum)
         self.segment.create_compound_file(self.storage)
         # Beside the compound file, not in it: read as an array of its own (memory-mapped).
         self.forward.write(self.storage.folder, self.segment.segment_id())
+        postings.write(self.storage.folder, self.segment.segment_id())
         return self.segment
 
     def _length_bytes(self) -> dict[str, np.ndarray]:

@@ -3,6 +3,7 @@
     a generation --open_index_at--> a Whoosh index; its segments, live count, columns
     a segment's word --open_postings--> its matcher, deleted documents not filtered out
     matcher --posting_blocks--> (ids, weights, values) a block at a time, skipping unwanted
+    a segment's field --field_postings--> each term's ids and weights (for postfile.py)
     field --length_column--> every document's length byte, in one column read
     field --column_values--> every document's column value, one read per segment
 
@@ -132,6 +133,31 @@ def _filtered_postings(leaf, fieldname: str, word: str):
         matcher = matcher.child
         matcher.reset()
     return matcher
+
+
+def field_postings(leaf, fieldname: str) -> Iterator[tuple[bytes, np.ndarray, np.ndarray]]:
+    """Every term of a field in one segment, ascending (its bytes), with its document
+    numbers and weights as posting_arrays gives them (deleted documents in)."""
+    if fieldname not in leaf.schema:
+        return
+    field = leaf.schema[fieldname]
+    terms = getattr(leaf, "_terms", None)
+    for tbytes in leaf.lexicon(fieldname):
+        if terms is not None:
+            matcher = terms.matcher(fieldname, tbytes, field.format)
+        else:
+            matcher = _filtered_postings(leaf, fieldname, field.from_bytes(tbytes))
+        yield tbytes, *posting_arrays(matcher)
+
+
+def reader_folder(reader) -> Path | None:
+    """The directory of a reader's segment files, or None if they are not in one."""
+    for leaf, _ in reader.leaf_readers():
+        storage = leaf.storage()
+        storage = storage.b if isinstance(storage, OverlayStorage) else storage
+        folder = getattr(storage, "folder", None)
+        return Path(folder) if folder else None
+    return None
 
 
 def reads_blocks(matcher) -> bool:

@@ -238,6 +238,16 @@ _OPEN: dict[tuple[int, int], list] = {}
 _OPEN_LOCK = threading.Lock()
 
 
+def open_pread(path: Path) -> PreadBytes:
+    """The file at path for pread, its descriptor shared within the process (release_pread)."""
+    return _open_shared(path)
+
+
+def release_pread(data: PreadBytes) -> None:
+    """Done with a file open_pread gave: its descriptor is closed with its last user."""
+    _release(data)
+
+
 def _open_shared(path: Path) -> PreadBytes:
     """The file at path for pread, shared with every other open of the same file."""
     st = os.stat(path)
@@ -292,6 +302,11 @@ class PreadBytes:
         chunk = os.pread(self._fd, max(stop - start, READ_AHEAD), start)
         local.at, local.chunk = start, chunk
         return chunk[: stop - start]
+
+    def pread(self, size: int, offset: int) -> bytes:
+        """size bytes at offset (fewer at the end of the file), in one system call, not
+        kept for the next read (a posting file's arrays are read where they lie)."""
+        return os.pread(self._fd, size, offset)
 
     def find(self, sub: bytes, start: int, stop: int) -> int:
         """The offset of sub in [start, stop), or -1 (read a block at a time)."""

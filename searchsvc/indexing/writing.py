@@ -4,7 +4,8 @@
     a new generation --create_index--> an empty Whoosh index
     open_writer / worker_writer --add documents--> finish_worker_segment, commit(writer, segments)
     a segment this writer finishes (its documents and any it merged in) --its stored title
-        and body--> its forward file (forward.py), before the table of contents names it
+        and body--> its forward file (forward.py), --its postings, block by block--> its
+        posting file (postfile.py), both before the table of contents names it
 
 Several processes build segments of one commit (see indexer.py): each worker finalises a
 segment of its own with a SegmentWriter that takes no lock, and the parent commits them
@@ -24,7 +25,8 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from searchsvc import minhash
-from searchsvc.indexing import forward
+from searchsvc.indexing import forward, postfile
+from searchsvc.indexing.segments import field_postings
 from searchsvc.reading import Document
 from searchsvc.schema import FACETS, build_schema, join_values
 
@@ -81,15 +83,22 @@ def finish_worker_segment(ix, writer):
 
 
 def _with_forward(writer, segment):
-    """The finished segment, its forward file written from its stored text.
+    """The finished segment, its forward file written from its stored text and its posting
+    file from its postings.
 
-    Rebuilt from what was stored rather than gathered as documents come: a merge adds the
-    documents of the segments it replaces, and their stored text is what a search re-reads.
+    Rebuilt from what was written rather than gathered as documents come: a merge adds the
+    documents of the segments it replaces, and their stored text and postings are what a
+    search reads.
     """
     reader = SegmentReader(writer.storage, writer.schema, segment)
     try:
         rows = (reader.stored_fields(n) for n in range(segment.doc_count_all()))
         forward.build(writer.storage.folder, segment.segment_id(), _openings(rows))
+        postings = postfile.Builder(segment.doc_count_all())
+        for name in postfile.FIELDS:
+            if name in writer.schema:
+                postings.add_postings(name, field_postings(reader, name))
+        postings.write(writer.storage.folder, segment.segment_id())
     finally:
         reader.close()
     return segment

@@ -1,12 +1,15 @@
 """Posting lists and field lengths as numpy arrays, read once per searcher and cached.
 
-    (field, word) --each segment's posting blocks--> document numbers and term frequencies
+    (field, word) --each segment's posting file (indexing/postfile.py): one slice of its
+        arrays; a segment without one: its posting blocks--> document numbers and term
+        frequencies
     field --each segment's length column--> every document's length in that field
 
 Whoosh hands postings out one at a time through matcher objects, a Python call per
-posting. The reading adapter (indexing/segments.py) reads its W3 codec's blocks of up to
-128 whole; turning them into arrays makes a posting list of 14,000 documents cost about a
-millisecond.
+posting. A segment's posting file holds the same postings as flat arrays, read with pread
+where they lie. A segment without one (written by an older version) is read by the reading
+adapter (indexing/segments.py), which walks its W3 codec's blocks of up to 128 whole,
+inflating and unpickling each: about a millisecond for a posting list of 14,000 documents.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import numpy as np
 
 from searchsvc.caching import LruCache
 from searchsvc.indexing import (
+    PostingFiles,
     length_column,
     length_of_byte,
     open_postings,
     posting_arrays,
     posting_blocks,
+    posting_files,
 )
 
 # Postings kept in memory per searcher (8 bytes each: int32 ids, float32 frequencies, both
@@ -43,15 +48,18 @@ _EMPTY: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
 class PostingCache:
     """A reader's posting lists as arrays, the most recently used kept in memory."""
 
-    def __init__(self, reader, budget: int = CACHE_POSTINGS):
+    def __init__(self, reader, budget: int = CACHE_POSTINGS, files: bool = True):
+        """files: read the segments' posting files where they have them (False: W3's
+        blocks only, as an index without them is read)."""
         self.reader = reader
+        self.files = posting_files(reader) if files else None
         self._lists: LruCache[tuple[str, str], Postings] = LruCache(budget, cost=_count)
 
     def get(self, fieldname: str, text: str) -> Postings:
         """The document numbers holding text in fieldname, and how often each holds it."""
         found = self._lists.get((fieldname, text))
         if found is None:
-            found = _compact(read_postings(self.reader, fieldname, text))
+            found = _compact(read_postings(self.reader, fieldname, text, files=self.files))
             self._lists.put((fieldname, text), found)
         return found
 
@@ -64,7 +72,7 @@ class PostingCache:
         """
         found = self._lists.get((fieldname, text))
         if found is None:
-            return read_postings(self.reader, fieldname, text, among=ids)
+            return read_postings(self.reader, fieldname, text, among=ids, files=self.files)
         return found
 
     def cached(self, fieldname: str, text: str) -> bool:
@@ -88,21 +96,39 @@ def _count(postings: Postings) -> int:
     return len(postings[0])
 
 
-def read_postings(reader, fieldname: str, text: str, among: np.ndarray | None = None) -> Postings:
+def read_postings(
+    reader,
+    fieldname: str,
+    text: str,
+    among: np.ndarray | None = None,
+    files: PostingFiles | None = None,
+) -> Postings:
     """The postings of one word in one field, over every segment.
 
-    among (sorted document numbers; None: every posting): only the blocks whose range of
-    ids holds one of them are read, so every posting at among is there, and some others.
+    among (sorted document numbers; None: every posting): only the postings at them are
+    kept of a segment's posting file, and of a segment without one only the blocks whose
+    range of ids holds one of them are read: every posting at among is there, maybe others.
+    files: the segments' posting files (None: every segment's blocks are read).
     """
     ids: list[np.ndarray] = []
     weights: list[np.ndarray] = []
-    for leaf, base in reader.leaf_readers():
+    for k, (leaf, base) in enumerate(reader.leaf_readers()):
         local = None
         if among is not None:
             lo, hi = np.searchsorted(among, [base, base + leaf.doc_count_all()])
             local = among[lo:hi] - base
             if not len(local):
                 continue
+        found = None if files is None else files.postings(k, fieldname, text)
+        if found is not None:
+            leaf_ids, leaf_weights = found
+            if local is not None and len(leaf_ids):
+                at = np.minimum(np.searchsorted(leaf_ids, local), len(leaf_ids) - 1)
+                hit = at[leaf_ids[at] == local]
+                leaf_ids, leaf_weights = leaf_ids[hit], leaf_weights[hit]
+            ids.append(leaf_ids.astype(np.int64) + base)
+            weights.append(leaf_weights.astype(np.float64))
+            continue
         matcher = open_postings(leaf, fieldname, text)
         if matcher is None:
             continue

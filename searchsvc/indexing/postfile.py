@@ -1,0 +1,323 @@
+"""The posting file: a segment's posting lists as flat numpy arrays, written with it.
+
+    a segment's postings of each field the query path reads (FIELDS): its terms, sorted,
+        each with its document numbers (ascending) and weights --Builder.add_field-->
+    Builder.write --> MAIN_<segment id>.pst beside the segment's other files
+    a searcher's segments --PostingFiles.postings(segment, field, term)--> ids and weights:
+        a binary search of the field's vocabulary, then three preads (the term's two
+        offsets, its ids, its weights); None where a segment has no usable file
+
+The ranker reads title and body (every word of a query), the exact field (a phrase's
+candidates) and the facet text fields (source:trend) as arrays of document numbers and
+weights (scoring/postings.py). W3 keeps them in blocks of 128, each a pickle, zlib-deflated:
+at 10x the White House corpus, inflating and unpickling them was 43% of a served request's
+posting lookups. Here a term's postings are one slice of two arrays, read as they lie.
+
+The file is numpy .npy arrays, one after another (as forward.py's): a header (FORMAT, the
+segment's document count, the number of fields), the fields' names (UTF-8, joined by
+newlines), then per field: its vocabulary (the terms' UTF-8 bytes, sorted, joined by
+newlines), per-term offsets (int64, terms + 1: term k's postings are offsets[k] to
+offsets[k + 1]), ids (int32, segment document numbers, ascending per term) and weights
+(float32: what W3 stores and segments.posting_arrays returns, the term's frequency times
+the field's boost). Deleted documents are in, as in W3's postings: the caller masks them.
+
+Read with pread (indexing/shared_storage.py: one descriptor per file per process), not
+memory-mapped: a serving worker's resident memory does not grow by the pages it reads.
+Each segment's file is opened when first read; its layout is read then, each field's
+vocabulary when the field is first asked of it (a bytes object and the start of each term).
+
+Whoosh names a segment's files ``MAIN_<id>.<ext>``: its clean-up removes this one with its
+segment, and the integrity manifest (integrity.py) lists it with the others. It is written
+before the table of contents that names the segment, so a committed segment has it. A
+segment written by an older version has none; a file of another FORMAT, for another
+document count, or unreadable counts as none: those segments are read from W3's blocks, as
+before, with the same answers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import io
+import os
+import threading
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from searchsvc.indexing.shared_storage import PreadBytes, open_pread, release_pread
+from searchsvc.schema import QUERY_FIELDS
+
+EXT = ".pst"
+FORMAT = 1
+# The fields whose posting lists the query path reads as arrays (scoring/postings.py).
+FIELDS = tuple(dict.fromkeys(("title", "body", "exact", *QUERY_FIELDS)))
+
+_SEPARATOR = b"\n"
+_ARRAYS_PER_FIELD = 4  # vocabulary, offsets, ids, weights
+
+
+class Builder:
+    """A segment's posting file, a field at a time (in any order)."""
+
+    def __init__(self, doc_count: int) -> None:
+        self.doc_count = doc_count
+        self.fields: dict[str, tuple[np.ndarray, ...]] = {}
+
+    def add_field(
+        self,
+        name: str,
+        terms: Sequence[bytes],
+        starts: np.ndarray,
+        ids: np.ndarray,
+        weights: np.ndarray,
+    ) -> None:
+        """A field's postings ordered by (term, document): terms (UTF-8, ascending), where
+        each term's postings start (terms + 1), their document numbers and weights.
+
+        A field whose terms cannot be joined by newlines (one holds a newline) is left out:
+        its segment's postings of it are then read from W3's blocks.
+        """
+        if any(_SEPARATOR in t for t in terms):
+            self.fields.pop(name, None)
+            return
+        vocab = np.frombuffer(_SEPARATOR.join(terms), dtype=np.uint8)
+        offsets = np.asarray(starts, dtype=np.int64)
+        if len(offsets) != len(terms) + 1 or (len(terms) and offsets[-1] != len(ids)):
+            raise ValueError(f"{name}: {len(terms)} terms, {len(offsets)} offsets")
+        self.fields[name] = (
+            vocab,
+            offsets,
+            np.asarray(ids, dtype=np.int32),
+            np.asarray(weights, dtype=np.float32),
+        )
+
+    def add_postings(self, name: str, postings: Iterable[tuple[bytes, np.ndarray, np.ndarray]]):
+        """A field from each term's (bytes, ids, weights), terms ascending."""
+        terms: list[bytes] = []
+        ids: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        for term, term_ids, term_weights in postings:
+            terms.append(term)
+            ids.append(term_ids)
+            weights.append(term_weights)
+        starts = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum([len(a) for a in ids], out=starts[1:])
+        self.add_field(
+            name,
+            terms,
+            starts,
+            np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32),
+            np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32),
+        )
+
+    def write(self, folder: str | Path, segment_id: str) -> Path:
+        """Write the file of segment_id into folder (before a table of contents names it)."""
+        names = sorted(self.fields)
+        header = np.array([FORMAT, self.doc_count, len(names)], dtype=np.int64)
+        listed = np.frombuffer("\n".join(names).encode("utf-8"), dtype=np.uint8)
+        path = Path(folder) / f"{segment_id}{EXT}"
+        tmp = path.with_name(f"{path.name}.tmp")  # Whoosh's clean-up removes it if orphaned
+        with open(tmp, "wb") as f:
+            np.save(f, header, allow_pickle=False)
+            np.save(f, listed, allow_pickle=False)
+            for name in names:
+                for array in self.fields[name]:
+                    np.save(f, array, allow_pickle=False)
+        os.replace(tmp, path)
+        return path
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Array:
+    """Where one array's items lie in the file."""
+
+    start: int
+    dtype: np.dtype
+    count: int
+
+
+@dataclass
+class _Field:
+    vocab: _Array
+    offsets: _Array
+    ids: _Array
+    weights: _Array
+    blob: bytes | None = None  # the vocabulary, read when the field is first asked
+    starts: np.ndarray | None = None  # where each term begins in blob; one more at the end
+
+
+@dataclass
+class _Segment:
+    name: str
+    count: int
+    data: PreadBytes | None = None
+    fields: dict[str, _Field] = field(default_factory=dict)
+
+
+class PostingFiles:
+    """The posting files of a searcher's segments, each opened when first read."""
+
+    def __init__(self, folder: str | Path, leaves: Sequence[tuple[str, int, int]]) -> None:
+        """`leaves`: each segment's (id, first document number, document count)."""
+        self.folder = Path(folder)
+        self._segs = [_Segment(name, count) for name, _, count in leaves]
+        self._opened = [False] * len(leaves)
+        self._lock = threading.Lock()
+        self._open_files: list[PreadBytes] = []
+        # The descriptors are released with this object (the searcher's ranker) or close().
+        self._finalizer = weakref.finalize(self, _release_all, self._open_files)
+
+    def postings(self, k: int, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Segment k's document numbers of term in fieldname (int32, ascending) and their
+        weights (float32); empty if no document of it has the term; None if the segment
+        has no usable file for the field (the caller reads W3's blocks)."""
+        if not self._opened[k]:
+            self._open(k)
+        seg = self._segs[k]
+        found = seg.fields.get(fieldname)
+        if found is None or seg.data is None:
+            return None
+        try:
+            return _read_term(seg.data, found, term.encode("utf-8"), seg.count)
+        except (OSError, ValueError):
+            return None
+
+    def covered(self, fieldname: str) -> int:
+        """How many segments have a usable file holding fieldname (opening each)."""
+        for k in range(len(self._segs)):
+            if not self._opened[k]:
+                self._open(k)
+        return sum(fieldname in seg.fields and seg.data is not None for seg in self._segs)
+
+    def close(self) -> None:
+        """Release the files' descriptors (reading again reopens nothing: None)."""
+        with self._lock:
+            self._opened = [True] * len(self._segs)
+            for seg in self._segs:
+                seg.data, seg.fields = None, {}
+        self._finalizer()
+
+    def _open(self, k: int) -> None:
+        with self._lock:
+            if self._opened[k]:
+                return
+            seg = self._segs[k]
+            data = None
+            with contextlib.suppress(OSError, ValueError):
+                data = open_pread(self.folder / f"{seg.name}{EXT}")
+                fields = _layout(data, seg.count)
+                seg.data, seg.fields = data, fields
+                self._open_files.append(data)
+                data = None
+            if data is not None:  # opened but unusable
+                release_pread(data)
+            self._opened[k] = True
+
+
+def _release_all(files: list[PreadBytes]) -> None:
+    while files:
+        release_pread(files.pop())
+
+
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+_HEADER_BYTES = 4096  # an .npy header is 128 bytes here; numpy allows up to 64 KiB
+
+
+def _layout(data: PreadBytes, count: int) -> dict[str, _Field]:
+    """Where each field's arrays lie; ValueError if this is not a usable posting file."""
+    arrays: list[_Array] = []
+    pos = 0
+
+    def next_array() -> _Array:
+        nonlocal pos
+        head = io.BytesIO(data.pread(_HEADER_BYTES, pos))
+        version = np.lib.format.read_magic(head)
+        read_header = _HEADER_READERS.get(version)
+        if read_header is None:
+            raise ValueError(f".npy version {version}")
+        shape, fortran, dtype = read_header(head)
+        if fortran or dtype.hasobject or len(shape) != 1:
+            raise ValueError("not a posting file")
+        found = _Array(pos + head.tell(), dtype, shape[0])
+        pos = found.start + found.count * dtype.itemsize
+        arrays.append(found)
+        return found
+
+    header = next_array()
+    if header.count != 3:
+        raise ValueError("not a posting file")
+    values = _read(data, header, 0, 3).tolist()
+    if values[:2] != [FORMAT, count]:
+        raise ValueError(f"format {values[0]}, {values[1]} documents")
+    listed = next_array()
+    names = _read(data, listed, 0, listed.count).tobytes().decode("utf-8")
+    names_list = names.split("\n") if names else []
+    if len(names_list) != values[2]:
+        raise ValueError("fields")
+    fields = {}
+    for name in names_list:
+        vocab, offsets, ids, weights = (next_array() for _ in range(_ARRAYS_PER_FIELD))
+        if (
+            vocab.dtype != np.uint8
+            or offsets.dtype.kind != "i"
+            or ids.dtype.kind != "i"
+            or weights.dtype.kind != "f"
+            or ids.count != weights.count
+            or not offsets.count
+            or int(_read(data, offsets, offsets.count - 1, offsets.count)[0]) != ids.count
+        ):
+            raise ValueError(f"{name}: not a posting file's field")
+        fields[name] = _Field(vocab, offsets, ids, weights)
+    if pos != len(data):
+        raise ValueError(f"{len(data) - pos} bytes after the arrays")
+    return fields
+
+
+def _read(data: PreadBytes, array: _Array, lo: int, hi: int) -> np.ndarray:
+    """Items lo to hi of an array, read with one pread."""
+    size = array.dtype.itemsize
+    raw = data.pread((hi - lo) * size, array.start + lo * size)
+    if len(raw) != (hi - lo) * size:
+        raise ValueError("the file is shorter than its arrays")
+    return np.frombuffer(raw, dtype=array.dtype)
+
+
+def _vocabulary(data: PreadBytes, found: _Field) -> tuple[bytes, np.ndarray]:
+    """The field's terms (bytes joined by newlines) and where each starts, read once."""
+    if found.blob is None or found.starts is None:
+        blob = _read(data, found.vocab, 0, found.vocab.count).tobytes()
+        cuts = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == _SEPARATOR[0])
+        starts = np.concatenate(([0], cuts + 1, [len(blob) + 1])) if blob else np.zeros(1, int)
+        if len(starts) != found.offsets.count:
+            raise ValueError("the vocabulary and the offsets disagree")
+        found.blob, found.starts = blob, starts.astype(np.int64)  # starts first: no lock
+    return found.blob, found.starts
+
+
+def _read_term(data: PreadBytes, found: _Field, term: bytes, count: int):
+    blob, starts = _vocabulary(data, found)
+    n = len(starts) - 1
+    # The k-th term is blob[starts[k]:starts[k + 1] - 1] (its newline left out).
+    k = bisect.bisect_left(range(n), term, key=lambda i: blob[starts[i] : starts[i + 1] - 1])
+    if k >= n or blob[starts[k] : starts[k + 1] - 1] != term:
+        return _EMPTY
+    lo, hi = (int(x) for x in _read(data, found.offsets, k, k + 2))
+    if not 0 <= lo <= hi <= found.ids.count:
+        raise ValueError("offsets out of range")
+    ids = _read(data, found.ids, lo, hi)
+    if len(ids) and (ids[0] < 0 or ids[-1] >= count):
+        raise ValueError("document numbers out of range")
+    return ids, _read(data, found.weights, lo, hi)
+
+
+_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
