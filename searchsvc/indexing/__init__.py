@@ -17,10 +17,12 @@ from searchsvc.indexing.deletions import DeleteGuard, DeleteRefusedError
 from searchsvc.indexing.forward import SCAN_CHARS, ForwardIndex, Opening, opening, opening_stems
 from searchsvc.indexing.indexer import IndexReport, index_paths
 from searchsvc.indexing.integrity import latest_toc, toc_name
-from searchsvc.indexing.postfile import PostingFiles
+from searchsvc.indexing.postfile import PostingFiles, TermPositions
 from searchsvc.indexing.segments import (
     column_values,
+    decode_positions,
     encoded_positions,
+    flatten,
     leaf_segments,
     length_column,
     length_of_byte,
@@ -66,6 +68,9 @@ __all__ = [
     "forward_index",
     "posting_files",
     "PostingFiles",
+    "TermPositions",
+    "decode_positions",
+    "flatten",
     "leaf_segments",
     "opening",
     "opening_stems",

@@ -199,7 +199,9 @@ class BulkSegmentWriter:
                 for key, info in _write_postings(posts, table, fmt, doc_lengths):
                     tindex.add(prefix + key, info)
                 if name in postfile.FIELDS:
-                    postings.add_field(name, table.keys, table.starts, table.docs, table.weights)
+                    postings.add_field(
+                        name, table.keys, table.starts, table.docs, table.weights, table.positions
+                    )
         finally:
             tindex.close()
             posts.close()
@@ -248,6 +250,8 @@ class _Table:
         self.fixed: bytes | None = None
         self.blob: bytes | None = None
         self.offsets: np.ndarray | None = None
+        # Each posting's positions (int32), posting after posting: the posting file's.
+        self.positions: np.ndarray | None = None
 
 
 class _Postings:
@@ -352,8 +356,10 @@ class _Words(_Postings):
         table.weights = freqs[order] * self.boost
         if self.positions:
             # Each posting's positions: its run of the document's positions grouped by term.
-            table.blob, offsets = _encode_in_chunks(np.concatenate(self.poses), freqs)
+            positions = np.concatenate(self.poses)
+            table.blob, offsets = _encode_in_chunks(positions, freqs)
             table.offsets = _reorder_offsets(offsets, order)
+            table.positions = _runs_in_order(positions, freqs, order)
         else:
             table.fixed = freqs[order].astype(">u4").tobytes()  # Frequency's pack_uint(freq)
         return table
@@ -454,6 +460,27 @@ class _Terms(_Postings):
         elif size > 0:
             table.fixed = b"".join(values)
         return table
+
+
+def _runs_in_order(
+    values: np.ndarray, counts: np.ndarray, order: np.ndarray, chunk: int = 1 << 21
+) -> np.ndarray:
+    """values, run after run (run i: counts[i] items), with the runs put in order; about
+    chunk items at a time, so its index arrays stay small."""
+    first = (np.cumsum(counts) - counts)[order]  # each run's start in values, in order
+    lengths = counts[order]
+    ends = np.cumsum(lengths)
+    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=values.dtype)
+    i = done = 0
+    while i < len(lengths):
+        j = max(i + 1, int(np.searchsorted(ends, done + chunk, side="right")))
+        n = lengths[i:j]
+        size = int(n.sum())
+        out[done : done + size] = values[
+            np.arange(size) + np.repeat(first[i:j] - (np.cumsum(n) - n), n)
+        ]
+        i, done = j, done + size
+    return out
 
 
 def _reorder_offsets(offsets: np.ndarray, order: np.ndarray) -> np.ndarray:

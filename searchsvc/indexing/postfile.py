@@ -57,7 +57,8 @@ FORMAT = 1
 FIELDS = tuple(dict.fromkeys(("title", "body", "exact", *QUERY_FIELDS)))
 
 _SEPARATOR = b"\n"
-_ARRAYS_PER_FIELD = 4  # vocabulary, offsets, ids, weights
+# vocabulary, offsets, ids, weights, position offsets and positions (none: 0 items each)
+_ARRAYS_PER_FIELD = 6
 
 
 class Builder:
@@ -74,12 +75,15 @@ class Builder:
         starts: np.ndarray,
         ids: np.ndarray,
         weights: np.ndarray,
+        positions: np.ndarray | None = None,
     ) -> None:
         """A field's postings ordered by (term, document): terms (UTF-8, ascending), where
-        each term's postings start (terms + 1), their document numbers and weights.
+        each term's postings start (terms + 1), their document numbers and weights, and
+        (None: the field keeps none) every posting's positions, posting after posting.
 
         A field whose terms cannot be joined by newlines (one holds a newline) is left out:
-        its segment's postings of it are then read from W3's blocks.
+        its segment's postings of it are then read from W3's blocks. Positions are kept
+        only where each posting's weight is its number of positions (a field boost of 1).
         """
         if any(_SEPARATOR in t for t in terms):
             self.fields.pop(name, None)
@@ -88,22 +92,37 @@ class Builder:
         offsets = np.asarray(starts, dtype=np.int64)
         if len(offsets) != len(terms) + 1 or (len(terms) and offsets[-1] != len(ids)):
             raise ValueError(f"{name}: {len(terms)} terms, {len(offsets)} offsets")
+        w32 = np.asarray(weights, dtype=np.float32)
+        pos_offsets, flat = _NO_OFFSETS, _NO_POSITIONS
+        if positions is not None and _counts_positions(w32, len(positions)):
+            before = np.zeros(len(w32) + 1, dtype=np.int64)  # positions before each posting
+            np.cumsum(w32.astype(np.int64), out=before[1:])
+            pos_offsets = before[offsets]
+            flat = np.asarray(positions, dtype=np.int32)
         self.fields[name] = (
             vocab,
             offsets,
             np.asarray(ids, dtype=np.int32),
-            np.asarray(weights, dtype=np.float32),
+            w32,
+            pos_offsets,
+            flat,
         )
 
-    def add_postings(self, name: str, postings: Iterable[tuple[bytes, np.ndarray, np.ndarray]]):
-        """A field from each term's (bytes, ids, weights), terms ascending."""
+    def add_postings(self, name: str, postings: Iterable[tuple]):
+        """A field from each term's (bytes, ids, weights, positions or None), terms
+        ascending; positions: the term's postings' positions, concatenated."""
         terms: list[bytes] = []
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
-        for term, term_ids, term_weights in postings:
+        positions: list[np.ndarray] | None = []
+        for term, term_ids, term_weights, term_positions in postings:
             terms.append(term)
             ids.append(term_ids)
             weights.append(term_weights)
+            if term_positions is None:
+                positions = None
+            elif positions is not None:
+                positions.append(term_positions)
         starts = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum([len(a) for a in ids], out=starts[1:])
         self.add_field(
@@ -112,6 +131,7 @@ class Builder:
             starts,
             np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32),
             np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32),
+            None if not positions else np.concatenate(positions),
         )
 
     def write(self, folder: str | Path, segment_id: str) -> Path:
@@ -129,6 +149,19 @@ class Builder:
                     np.save(f, array, allow_pickle=False)
         os.replace(tmp, path)
         return path
+
+
+_NO_OFFSETS = np.zeros(0, dtype=np.int64)
+_NO_POSITIONS = np.zeros(0, dtype=np.int32)
+
+
+def _counts_positions(weights: np.ndarray, positions: int) -> bool:
+    """Whether the weights are whole counts summing to the number of positions."""
+    return bool(
+        np.all(weights >= 0)
+        and np.array_equal(weights, np.floor(weights))
+        and int(weights.astype(np.int64).sum()) == positions
+    )
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -149,6 +182,8 @@ class _Field:
     offsets: _Array
     ids: _Array
     weights: _Array
+    pos_offsets: _Array
+    positions: _Array
     blob: bytes | None = None  # the vocabulary, read when the field is first asked
     starts: np.ndarray | None = None  # where each term begins in blob; one more at the end
 
@@ -185,9 +220,35 @@ class PostingFiles:
         if found is None or seg.data is None:
             return None
         try:
-            return _read_term(seg.data, found, term.encode("utf-8"), seg.count)
+            number = _term_number(seg.data, found, term.encode("utf-8"))
+            return _read_term(seg.data, found, number, seg.count)
         except (OSError, ValueError):
             return None
+
+    def with_positions(self, k: int, fieldname: str, term: str) -> TermPositions | None:
+        """Segment k's postings of term in fieldname with their positions (empty if no
+        document of it has the term), or None if its file keeps no positions of the field."""
+        if not self._opened[k]:
+            self._open(k)
+        seg = self._segs[k]
+        found = seg.fields.get(fieldname)
+        if found is None or seg.data is None or not found.pos_offsets.count:
+            return None
+        try:
+            number = _term_number(seg.data, found, term.encode("utf-8"))
+            ids, weights = _read_term(seg.data, found, number, seg.count)
+            first = last = 0
+            if number >= 0:
+                first, last = (
+                    int(x) for x in _read(seg.data, found.pos_offsets, number, number + 2)
+                )
+            if not 0 <= first <= last <= found.positions.count:
+                raise ValueError("position offsets out of range")
+            if int(weights.astype(np.int64).sum()) != last - first:
+                raise ValueError("weights and positions disagree")
+        except (OSError, ValueError):
+            return None
+        return TermPositions(seg.data, found.positions, first, ids, weights)
 
     def covered(self, fieldname: str) -> int:
         """How many segments have a usable file holding fieldname (opening each)."""
@@ -266,21 +327,32 @@ def _layout(data: PreadBytes, count: int) -> dict[str, _Field]:
         raise ValueError("fields")
     fields = {}
     for name in names_list:
-        vocab, offsets, ids, weights = (next_array() for _ in range(_ARRAYS_PER_FIELD))
+        vocab, offsets, ids, weights, pos_offsets, positions = (
+            next_array() for _ in range(_ARRAYS_PER_FIELD)
+        )
+        found = _Field(vocab, offsets, ids, weights, pos_offsets, positions)
         if (
-            vocab.dtype != np.uint8
-            or offsets.dtype.kind != "i"
-            or ids.dtype.kind != "i"
-            or weights.dtype.kind != "f"
-            or ids.count != weights.count
-            or not offsets.count
-            or int(_read(data, offsets, offsets.count - 1, offsets.count)[0]) != ids.count
+            found.vocab.dtype != np.uint8
+            or found.offsets.dtype.kind != "i"
+            or found.ids.dtype.kind != "i"
+            or found.weights.dtype.kind != "f"
+            or found.ids.count != found.weights.count
+            or not found.offsets.count
+            or _last(data, found.offsets) != found.ids.count
+            or found.pos_offsets.dtype.kind != "i"
+            or found.positions.dtype.kind != "i"
+            or found.pos_offsets.count not in (0, found.offsets.count)
+            or (found.pos_offsets.count and _last(data, found.pos_offsets) != found.positions.count)
         ):
             raise ValueError(f"{name}: not a posting file's field")
-        fields[name] = _Field(vocab, offsets, ids, weights)
+        fields[name] = found
     if pos != len(data):
         raise ValueError(f"{len(data) - pos} bytes after the arrays")
     return fields
+
+
+def _last(data: PreadBytes, array: _Array) -> int:
+    return int(_read(data, array, array.count - 1, array.count)[0])
 
 
 def _read(data: PreadBytes, array: _Array, lo: int, hi: int) -> np.ndarray:
@@ -304,12 +376,18 @@ def _vocabulary(data: PreadBytes, found: _Field) -> tuple[bytes, np.ndarray]:
     return found.blob, found.starts
 
 
-def _read_term(data: PreadBytes, found: _Field, term: bytes, count: int):
+def _term_number(data: PreadBytes, found: _Field, term: bytes) -> int:
+    """The term's number in the field's vocabulary, or -1 if absent."""
     blob, starts = _vocabulary(data, found)
     n = len(starts) - 1
     # The k-th term is blob[starts[k]:starts[k + 1] - 1] (its newline left out).
     k = bisect.bisect_left(range(n), term, key=lambda i: blob[starts[i] : starts[i + 1] - 1])
-    if k >= n or blob[starts[k] : starts[k + 1] - 1] != term:
+    return k if k < n and blob[starts[k] : starts[k + 1] - 1] == term else -1
+
+
+def _read_term(data: PreadBytes, found: _Field, k: int, count: int):
+    """The ids and weights of the field's term number k (-1: none, empty arrays)."""
+    if k < 0:
         return _EMPTY
     lo, hi = (int(x) for x in _read(data, found.offsets, k, k + 2))
     if not 0 <= lo <= hi <= found.ids.count:
@@ -321,3 +399,38 @@ def _read_term(data: PreadBytes, found: _Field, term: bytes, count: int):
 
 
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+
+# Postings whose positions are read one pread each; more are read in one pread of the span
+# from the first to the last (a common word's candidates lie all over its list).
+FEW_POSTINGS = 16
+
+
+class TermPositions:
+    """One term's postings in a segment, and their positions as asked."""
+
+    def __init__(self, data: PreadBytes, positions: _Array, first: int, ids, weights) -> None:
+        self.ids = ids.astype(np.int64)  # segment document numbers, ascending
+        self.lengths = weights.astype(np.int64)  # each posting's number of positions
+        self._starts = first + np.cumsum(self.lengths) - self.lengths  # in the field's array
+        self._data, self._positions = data, positions
+
+    def positions(self, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the postings at indices at (ascending), concatenated (int64),
+        and how many each has."""
+        lens = self.lengths[at]
+        starts = self._starts[at]
+        total = int(lens.sum())
+        if not total:
+            return np.zeros(0, dtype=np.int64), lens
+        if len(at) <= FEW_POSTINGS:
+            parts = [
+                _read(self._data, self._positions, int(s), int(s + n))
+                for s, n in zip(starts.tolist(), lens.tolist(), strict=True)
+                if n
+            ]
+            return np.concatenate(parts).astype(np.int64), lens
+        lo, hi = int(starts[0]), int(starts[-1] + lens[-1])
+        span = _read(self._data, self._positions, lo, hi)
+        # Index of every wanted position: each posting's run, back to back.
+        idx = np.arange(total) + np.repeat(starts - lo - (np.cumsum(lens) - lens), lens)
+        return span[idx].astype(np.int64), lens

@@ -25,6 +25,11 @@ A match is what Whoosh's SpanNear2 (ordered, mindist=1) accepts: word i+1 occurs
 position) spans, Whoosh's ``len(matcher.spans())``. It is not the matcher's ``weight()``:
 that is the sum of the words' own frequencies (an IntersectionMatcher's), phrase or not.
 
+A segment's posting file (indexing/postfile.py) keeps the positions of the fields that have
+them as flat arrays: a word's ids are read whole and only its candidates' positions, in
+one read (or one per candidate, for a few), with nothing to decode or cache. Segments
+without it are read from the blocks as above.
+
 Deleted documents are left in (the caller masks them), unlike in Whoosh's matcher. The
 request's deadline is checked per segment and per word read.
 """
@@ -32,14 +37,17 @@ request's deadline is checked per segment and per word read.
 from __future__ import annotations
 
 from itertools import chain
-from pickle import loads
 
 import numpy as np
 
 from searchsvc.caching import LruCache
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.indexing import (
+    PostingFiles,
+    TermPositions,
+    decode_positions,
     encoded_positions,
+    flatten,
     open_postings,
     posting_blocks,
     postings_key,
@@ -68,12 +76,14 @@ def phrase_frequencies(
     slop: int = 1,
     deadline: Deadline | None = None,
     candidates: np.ndarray | None = None,
+    files: PostingFiles | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The documents whose field holds the phrase (sorted int64), and its frequency in each.
 
     `candidates` (sorted document numbers, None: every document) holds at least every
-    document with all the words: only their blocks are decoded. Past `deadline` (None: no
-    deadline) it raises DeadlineExceededError.
+    document with all the words: only their blocks are decoded. `files`: the segments'
+    posting files, whose positions are read where they keep the field's (None: W3's blocks
+    only). Past `deadline` (None: no deadline) it raises DeadlineExceededError.
     """
     schema = reader.schema
     if not words or fieldname not in schema:
@@ -82,15 +92,16 @@ def phrase_frequencies(
     if not fmt or not fmt.supports("positions"):
         raise PhraseError(f"Phrase search: {fieldname!r} field has no positions")
     docs, freqs = [_NO_IDS], [_NO_IDS]
-    for leaf, base in reader.leaf_readers():
+    for k, (leaf, base) in enumerate(reader.leaf_readers()):
         among = None
         if candidates is not None:
             lo, hi = np.searchsorted(candidates, [base, base + leaf.doc_count_all()])
             among = candidates[lo:hi].astype(np.int64) - base
             if not len(among):
                 continue
+        source = None if files is None else (files, k)
         leaf_docs, leaf_freqs = _leaf_phrase(
-            leaf, fieldname, fmt, words, slop, deadline or NEVER, among
+            leaf, fieldname, fmt, words, slop, deadline or NEVER, among, source
         )
         docs.append(leaf_docs + base)
         freqs.append(leaf_freqs)
@@ -110,15 +121,17 @@ def _leaf_phrase(
     slop: int,
     deadline: Deadline,
     among: np.ndarray | None = None,
+    source: tuple[PostingFiles, int] | None = None,
 ):
     """The phrase's documents (segment numbers) and frequencies in one segment.
 
-    among: the segment's documents that may hold it (sorted; None: any).
+    among: the segment's documents that may hold it (sorted; None: any). source: the
+    posting files and the segment's number among them (None: its blocks are read).
     """
     postings = {}
     for word in dict.fromkeys(words):  # a repeated word is read once
         deadline.check("phrases")
-        found = _postings(leaf, fieldname, word, fmt)
+        found = _postings(leaf, fieldname, word, fmt, source)
         if found is None:
             return _NONE
         postings[word] = found
@@ -187,8 +200,14 @@ def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == values
 
 
-def _postings(leaf, fieldname: str, word: str, fmt):
-    """A word's postings in a segment: kept whole, read by blocks (W3), or None if absent."""
+def _postings(leaf, fieldname: str, word: str, fmt, source=None):
+    """A word's postings in a segment: from its posting file, kept whole, read by blocks
+    (W3), or None if absent."""
+    if source is not None:
+        files, k = source
+        term = files.with_positions(k, fieldname, word)
+        if term is not None:
+            return _FilePostings(term) if len(term.ids) else None
     matcher = open_postings(leaf, fieldname, word)
     if matcher is None:
         return None
@@ -198,6 +217,21 @@ def _postings(leaf, fieldname: str, word: str, fmt):
     key = (*postings_key(leaf, matcher), fieldname, word)
     whole = _CACHE.lookup(key, lambda: _Decoded.of(_BlockPostings(matcher)))
     return whole if whole is not None else _BlockPostings(matcher)
+
+
+class _FilePostings:
+    """One word's postings from a segment's posting file: ids whole, positions as asked."""
+
+    def __init__(self, term: TermPositions):
+        self.term = term
+
+    def ids(self, among: np.ndarray | None) -> np.ndarray:
+        """All the word's documents (one read of the file)."""
+        return self.term.ids
+
+    def positions(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each doc's positions, concatenated, and how many each has (docs: among ids)."""
+        return self.term.positions(np.searchsorted(self.term.ids, docs))
 
 
 class _BlockPostings:
@@ -222,7 +256,7 @@ class _BlockPostings:
         """Each doc's positions, concatenated, and how many each has (docs: among ids)."""
         values = self.values
         picked = [values[i] for i in np.searchsorted(self.all_ids, docs).tolist()]
-        return _gaps_to_positions(*_pickled_gaps(picked))
+        return decode_positions(picked)
 
 
 class _Decoded:
@@ -243,7 +277,7 @@ class _Decoded:
     def read(cls, matcher) -> _Decoded:
         """Every posting, decoded by Whoosh (other codecs, or formats other than Positions)."""
         block = read_all(matcher, values=True)
-        return cls(np.array(block.ids, dtype=np.int64), *_flatten(block.values))
+        return cls(np.array(block.ids, dtype=np.int64), *flatten(block.values))
 
     def ids(self, among: np.ndarray | None) -> np.ndarray:
         """All the word's documents."""
@@ -298,35 +332,7 @@ class _Cache:
 _CACHE = _Cache()
 
 
-def _pickled_gaps(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """The position gaps in Positions values, concatenated, and how many each value holds."""
-    # A value is a 4-byte count, then a pickled list: PROTO 2, EMPTY_LIST, BINPUT 0, its
-    # items appended, STOP. Their items spliced into one list unpickle in one C call.
-    lens = np.frombuffer(b"".join([v[:4] for v in values]), ">u4").astype(np.int64)
-    try:
-        gaps = loads(b"\x80\x02]" + b"".join([v[9:-1] for v in values]) + b".")
-    except Exception:  # noqa: BLE001 - not the layout above: decode one by one below
-        gaps = None
-    if isinstance(gaps, list) and len(gaps) == lens.sum():
-        return np.array(gaps, dtype=np.int64), lens
-    # The pickle's final STOP may be missing; Whoosh's decode_positions adds it back.
-    return _flatten([loads(v[4:] if v[-1:] == b"." else v[4:] + b".") for v in values])
-
-
-def _gaps_to_positions(gaps: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions from gaps that restart from 0 in each document."""
-    sums = np.cumsum(gaps)
-    before = np.concatenate(([0], sums[np.cumsum(lens)[:-1] - 1]))[: len(lens)]
-    return sums - np.repeat(before, lens), lens
-
-
 def _any_within(sorted_ids: np.ndarray, above: int, upto: int) -> bool:
     """Whether some id lies in (above, upto]."""
     i = int(np.searchsorted(sorted_ids, above, "right"))
     return i < len(sorted_ids) and sorted_ids[i] <= upto
-
-
-def _flatten(lists: list) -> tuple[np.ndarray, np.ndarray]:
-    """The lists' items as one array, and each list's length."""
-    lens = np.fromiter(map(len, lists), np.int64, len(lists))
-    return np.fromiter(chain.from_iterable(lists), np.int64, int(lens.sum())), lens

@@ -39,7 +39,8 @@ CACHE_POSTINGS = 48_000_000
 # byte -> length, as Whoosh stores field lengths in one byte each.
 _LENGTH_OF_BYTE = np.array([length_of_byte(b) for b in range(256)], dtype=np.float64)
 
-# Document numbers (int64; int32 once cached), frequencies (float64; float32 once cached).
+# Document numbers (int64 from blocks, int32 from posting files and once cached), frequencies
+# (float64 from blocks, float32 from posting files and once cached).
 Postings = tuple[np.ndarray, np.ndarray]
 
 _EMPTY: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
@@ -86,6 +87,8 @@ def _compact(postings: Postings) -> Postings:
     Frequencies are whole numbers (float32 is exact below 2**24), so scores do not change.
     """
     ids, tf = postings
+    if ids.dtype == np.int32 and tf.dtype == np.float32:  # read so from posting files
+        return postings
     if len(ids) and ids[-1] >= 2**31:
         return postings
     narrow = tf.astype(np.float32)
@@ -126,8 +129,10 @@ def read_postings(
                 at = np.minimum(np.searchsorted(leaf_ids, local), len(leaf_ids) - 1)
                 hit = at[leaf_ids[at] == local]
                 leaf_ids, leaf_weights = leaf_ids[hit], leaf_weights[hit]
-            ids.append(leaf_ids.astype(np.int64) + base)
-            weights.append(leaf_weights.astype(np.float64))
+            # Kept int32 and float32 (exact: frequencies are whole numbers below 2**24).
+            top = base + leaf.doc_count_all()
+            ids.append(leaf_ids + (np.int32(base) if top < 2**31 else np.int64(base)))
+            weights.append(leaf_weights)
             continue
         matcher = open_postings(leaf, fieldname, text)
         if matcher is None:

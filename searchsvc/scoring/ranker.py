@@ -262,6 +262,7 @@ class Ranker:
                 self._holding_all(q.fieldname, q.words)
                 if q.fieldname in self.reader.schema
                 else None,
+                files=self.postings.files,
             )
         except PhraseError:  # a field without positions holds no phrase
             return np.zeros(self.size, dtype=bool), self._zeros()
