@@ -26,7 +26,7 @@ from whoosh.query import Phrase
 from whoosh.query.qcore import QueryError
 
 from searchsvc.analysis import exact_analyzer
-from searchsvc.indexing import index_paths, storage
+from searchsvc.indexing import decode_positions, index_paths, posting_files, storage
 from searchsvc.indexing.writing import to_fields
 from searchsvc.reading import Document
 from searchsvc.schema import build_schema
@@ -149,10 +149,10 @@ def whoosh_counts(searcher, fieldname: str, words: list[str], slop: int) -> dict
     return found
 
 
-def our_counts(searcher, fieldname: str, words: list[str], slop: int) -> dict[int, int]:
+def our_counts(searcher, fieldname: str, words: list[str], slop: int, files=None) -> dict[int, int]:
     """Ours, with deleted documents masked as the caller does."""
     reader = searcher.reader()
-    docs, freqs = phrase_frequencies(reader, fieldname, words, slop)
+    docs, freqs = phrase_frequencies(reader, fieldname, words, slop, files=files)
     assert docs.dtype == np.int64 and freqs.dtype == np.int64 and len(docs) == len(freqs)
     assert np.all(np.diff(docs) > 0) and np.all(freqs > 0)
     return {
@@ -161,11 +161,15 @@ def our_counts(searcher, fieldname: str, words: list[str], slop: int) -> dict[in
 
 
 def assert_same(searcher, fieldname: str, words: list[str], slop: int) -> dict[int, int]:
-    """Ours equals Whoosh's: read by blocks, decoded whole, then cached."""
+    """Ours equals Whoosh's: read by blocks, decoded whole, then cached; and from the
+    segments' posting files where they have them (the indexer's)."""
     expected = whoosh_counts(searcher, fieldname, words, slop)
     clear_cache()
     for attempt in ("blocks", "decoded whole", "cached"):
         assert our_counts(searcher, fieldname, words, slop) == expected, (words, slop, attempt)
+    files = posting_files(searcher.reader())
+    found = our_counts(searcher, fieldname, words, slop, files)
+    assert found == expected, (words, slop, "posting files")
     return expected
 
 
@@ -275,8 +279,8 @@ def test_the_seed_documents(docs_index):
 def test_unusual_position_values_are_decoded_one_by_one():
     # Whoosh's decode_positions allows a value without the pickle's final STOP.
     values = [b"\0\0\0\x02" + pickle.dumps([3, 4], 2), b"\0\0\0\x01" + pickle.dumps([7], 2)[:-1]]
-    gaps, lens = phrases._pickled_gaps(values)
-    assert gaps.tolist() == [3, 4, 7] and lens.tolist() == [2, 1]
+    positions, lens = decode_positions(values)
+    assert positions.tolist() == [3, 7, 7] and lens.tolist() == [2, 1]
 
 
 @pytest.fixture(scope="module")
@@ -294,3 +298,16 @@ def whoosh_searcher(whoosh_index):
 )
 def test_any_phrase_matches_whoosh(whoosh_searcher, words, slop):
     assert_same(whoosh_searcher, "exact", words, slop)
+
+
+def test_the_indexers_segments_are_read_from_their_posting_files(indexer_index):
+    """Guard against a vacuous comparison: assert_same's "posting files" reads them."""
+    ix = storage.open_index(indexer_index)
+    with ix.searcher() as s:
+        files = posting_files(s.reader())
+        assert files is not None
+        segments = len(s.reader().leaf_readers())
+        assert segments > 1 and files.covered("exact") == segments
+        assert all(files.with_positions(k, "exact", "the") is not None for k in range(segments))
+        files.close()
+    ix.close()

@@ -29,7 +29,8 @@ WH_SAMPLE = 400  # releases, written by two workers: bulk segments
 
 
 def check_arrays(index_dir: Path) -> int:
-    """Compare every term of every covered field with the block walk; the terms compared."""
+    """Compare every term of every covered field with the block walk (ids, weights and the
+    positions of fields that keep them); the terms compared."""
     gen = storage.current_generation(index_dir)
     assert gen is not None
     ix = storage.open_for_search(gen)
@@ -41,15 +42,23 @@ def check_arrays(index_dir: Path) -> int:
         segments = len(leaf_segments(reader))
         for name in ("title", "body", "exact"):
             assert files.covered(name) == segments, name
+        for k in range(segments):
+            assert files.with_positions(k, "exact", "the") is not None
+            assert files.with_positions(k, "body", "the") is None  # body keeps no positions
         for k, (leaf, _) in enumerate(reader.leaf_readers()):
             for name in postfile_module.FIELDS:
                 walked = 0
-                for term, ids, weights in field_postings(leaf, name):
-                    found = files.postings(k, name, term.decode("utf-8"))
+                for term, ids, weights, positions in field_postings(leaf, name):
+                    word = term.decode("utf-8")
+                    found = files.postings(k, name, word)
                     assert found is not None, (name, term)
                     assert found[0].dtype == np.int32 and found[1].dtype == np.float32
                     assert np.array_equal(found[0], ids), (name, term)
                     assert np.array_equal(found[1].astype(np.float64), weights), (name, term)
+                    with_positions = files.with_positions(k, name, word)
+                    assert (with_positions is None) == (positions is None), (name, term)
+                    if with_positions is not None:
+                        check_positions(with_positions, ids, weights, positions)
                     walked += 1
                 if files.postings(k, name, "zz-no-such-term") is not None:  # covered
                     assert len(files.postings(k, name, "zz-no-such-term")[0]) == 0
@@ -57,6 +66,18 @@ def check_arrays(index_dir: Path) -> int:
         files.close()
     ix.close()
     return compared
+
+
+def check_positions(found, ids: np.ndarray, weights: np.ndarray, positions: np.ndarray) -> None:
+    """A term's positions from the file, all of them and some postings', as walked."""
+    assert np.array_equal(found.ids, ids)
+    flat, lens = found.positions(np.arange(len(ids)))
+    assert np.array_equal(flat, positions) and np.array_equal(lens, weights.astype(np.int64))
+    starts = np.concatenate(([0], np.cumsum(lens)))
+    for at in (np.array([len(ids) - 1]), np.arange(0, len(ids), 2)):
+        flat, lens = found.positions(at)
+        want = [positions[starts[i] : starts[i + 1]] for i in at]
+        assert np.array_equal(flat, np.concatenate(want)), at
 
 
 def result_of(engine: Engine, q: str) -> str:
@@ -185,12 +206,14 @@ def test_partial_reads_give_the_postings_at_the_ids_asked(wh_sample):
 def write_sample(folder: Path, segment: str = "MAIN_t") -> Path:
     builder = postfile_module.Builder(4)
     terms = [b"caspian", b"gas", "\u00e9nergie".encode()]
+    weights = np.array([1.0, 2.0, 1.0, 3.0, 7.0])
     builder.add_field(
         "body",
         terms,
         np.array([0, 1, 4, 5]),
         np.array([2, 0, 1, 2, 3]),
-        np.array([1.0, 2.0, 1.0, 3.0, 7.0]),
+        weights,
+        np.arange(int(weights.sum())) * 10,  # a position per unit of weight
     )
     builder.add_field("title", [b"bad\nterm"], np.array([0, 1]), np.array([0]), np.array([1.0]))
     return builder.write(folder, segment)
@@ -199,7 +222,9 @@ def write_sample(folder: Path, segment: str = "MAIN_t") -> Path:
 def test_the_file_reads_with_plain_numpy(tmp_path):
     path = write_sample(tmp_path)
     with open(path, "rb") as f:
-        header, names, vocab, offsets, ids, weights = (np.load(f) for _ in range(6))
+        header, names, vocab, offsets, ids, weights, pos_offsets, positions = (
+            np.load(f) for _ in range(8)
+        )
         assert f.read() == b""
     assert header.tolist() == [postfile_module.FORMAT, 4, 1]
     assert names.tobytes() == b"body"  # the title's term held a newline: left out
@@ -208,11 +233,17 @@ def test_the_file_reads_with_plain_numpy(tmp_path):
     k = terms.index("gas")
     assert ids[offsets[k] : offsets[k + 1]].tolist() == [0, 1, 2]
     assert weights[offsets[k] : offsets[k + 1]].tolist() == [2.0, 1.0, 3.0]
+    # gas's postings' positions: 2, 1 and 3 of them, after caspian's one.
+    assert positions[pos_offsets[k] : pos_offsets[k + 1]].tolist() == [10, 20, 30, 40, 50, 60]
     files = PostingFiles(tmp_path, [("MAIN_t", 0, 4)])
     found = files.postings(0, "body", "\u00e9nergie")
     assert found is not None and found[0].tolist() == [3] and found[1].tolist() == [7.0]
     assert files.postings(0, "body", "gass")[0].tolist() == []  # type: ignore[index]
     assert files.postings(0, "title", "bad") is None  # not covered: the blocks are read
+    gas = files.with_positions(0, "body", "gas")
+    assert gas is not None and gas.ids.tolist() == [0, 1, 2]
+    flat, lens = gas.positions(np.array([0, 2]))
+    assert flat.tolist() == [10, 20, 40, 50, 60] and lens.tolist() == [2, 3]
     files.close()
     assert files.postings(0, "body", "gas") is None
 
