@@ -282,3 +282,11 @@ def test_a_damaged_posting_file_is_caught_by_the_integrity_check(seeds_index, tm
     path.unlink()
     verdict = storage.verify_generation(gen)
     assert [(d.name, d.reason) for d in verdict.damaged] == [(path.name, "missing")]
+
+
+def test_its_name_is_none_of_whooshs():
+    """W3 writes MAIN_<id>.pst (its postings) beside the others in a non-compound segment."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    whooshs = {getattr(W3Codec, n) for n in dir(W3Codec) if n.endswith("_EXT")}
+    assert postfile_module.EXT not in whooshs | {".seg", ".toc", ".fwd"}

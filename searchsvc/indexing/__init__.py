@@ -4,7 +4,7 @@
     storage: which generation is live, the atomic swap, the manifest of sources
     forward: each segment's openings as stem ids (MAIN_<segment>.fwd), written with it, read
         by proximity and feedback through ForwardIndex
-    postfile: each segment's posting lists as arrays (MAIN_<segment>.pst), written with it,
+    postfile: each segment's posting lists as arrays (MAIN_<segment>.postings), written with it,
         read by the ranker through PostingFiles
 
 Whoosh's internals stay in two adapters, ``segments`` (reading) and ``writing``; the rest of

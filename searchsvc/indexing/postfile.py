@@ -2,7 +2,7 @@
 
     a segment's postings of each field the query path reads (FIELDS): its terms, sorted,
         each with its document numbers (ascending) and weights --Builder.add_field-->
-    Builder.write --> MAIN_<segment id>.pst beside the segment's other files
+    Builder.write --> MAIN_<segment id>.postings beside the segment's other files
     a searcher's segments --PostingFiles.postings(segment, field, term)--> ids and weights:
         a binary search of the field's vocabulary, then three preads (the term's two
         offsets, its ids, its weights); None where a segment has no usable file
@@ -51,7 +51,9 @@ import numpy as np
 from searchsvc.indexing.shared_storage import PreadBytes, open_pread, release_pread
 from searchsvc.schema import QUERY_FIELDS
 
-EXT = ".pst"
+# Not ".pst": W3 names its own postings file so, and writes it beside the others in a
+# segment that is not compound.
+EXT = ".postings"
 FORMAT = 1
 # The fields whose posting lists the query path reads as arrays (scoring/postings.py).
 FIELDS = tuple(dict.fromkeys(("title", "body", "exact", *QUERY_FIELDS)))
