@@ -114,7 +114,7 @@ class Transliterations:
         out: list[str] = []
         for word in name_words(text)[:MAX_WORDS]:
             deadline.check("also try")
-            if not _looks_like_name(word, self.reader, self.speller.fieldname):
+            if not _looks_like_name(word, self.speller):
                 continue
             for spelling in self.spellings(word, deadline):
                 if spelling not in skip:
@@ -167,12 +167,8 @@ def name_words(text: str) -> list[str]:
     return words
 
 
-def _looks_like_name(word: str, reader, fieldname: str) -> bool:
-    return (
-        word[:1].isupper()
-        or not word.isascii()
-        or not reader.doc_frequency(fieldname, exact_term(word))
-    )
+def _looks_like_name(word: str, speller: Speller) -> bool:
+    return word[:1].isupper() or not word.isascii() or not speller.frequency(exact_term(word))
 
 
 def _cased(spelling: str, typed: str) -> str:
