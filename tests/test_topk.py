@@ -160,3 +160,36 @@ def test_word_scored_at_holders_only_is_the_dense_score(zipf_engine, word):
     match, score = ranker.word(word, 1.7)
     assert np.array_equal(match, (title > 0) | (body > 0))
     assert score.tolist() == bm25.word_score(title, body, weight).tolist()
+
+
+def test_feedback_words_drop_candidates_that_cannot_reach_the_top(zipf_engine, monkeypatch):
+    """As feedback's words are added, MaxScore's bound of the rest shrinks: later words are
+    scored at fewer candidates, and the answer is still that of scoring every match."""
+    snap = zipf_engine.snapshot()
+    ranker, searcher = snap.ranker, snap.searcher
+    text = "report"
+    match, scores = ranker.evaluate(parse_query(text, searcher.schema), None, {})
+    full = scores.copy()
+    want, idf_of, forms = _reference(ranker, searcher, match, full, text, 10)
+    scored: list[int] = []
+    word_at = ranker.word_at
+
+    def counting(stem, ids, factor=1.0):
+        scored.append(len(ids))
+        return word_at(stem, ids, factor)
+
+    monkeypatch.setattr(ranker, "word_at", counting)
+    words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
+    got = best(
+        ranker,
+        match,
+        scores,
+        10,
+        forms,
+        lambda head: [_text(searcher.stored_fields(int(n))) for n in head],
+        words,
+    )
+    assert got.tolist() == want.tolist()
+    assert scores[got].tolist() == full[got].tolist()  # bit for bit
+    assert len(scored) == feedback.WORDS and scored[0] > 10
+    assert scored[-1] < scored[0], scored  # candidates were dropped on the way

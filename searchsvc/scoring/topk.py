@@ -66,13 +66,13 @@ def best(
     model = feedback.relevance_model(texts(head), with_forms[np.searchsorted(near, head)], deadline)
     kept = 1 - feedback.WEIGHT
     factor = feedback.WEIGHT * query_words
-    added_bound = sum(ranker.word_bound(stem, factor * w) for stem, w in model.items())
+    bounds = [ranker.word_bound(stem, factor * w) for stem, w in model.items()]
     lower = kept * first
-    upper = kept * (first + form_bound) + added_bound
+    upper = kept * (first + form_bound) + sum(bounds)
     candidates = positive[_reaching(lower, upper, count)]
     deadline.check("feedback")
     final = kept * (scores[candidates] + _form_scores_at(ranker, forms, candidates, deadline))
-    final += _added_at(ranker, model, factor, candidates, deadline)
+    final += _added_at(ranker, model, factor, candidates, deadline, final, bounds, count)
     scores[positive] = lower
     scores[candidates] = final
     return top(match, scores, count)
@@ -110,11 +110,39 @@ def _form_scores_at(
 
 
 def _added_at(
-    ranker, model: Mapping[str, float], factor: float, ids: np.ndarray, deadline: Deadline
+    ranker,
+    model: Mapping[str, float],
+    factor: float,
+    ids: np.ndarray,
+    deadline: Deadline,
+    base: np.ndarray | None = None,
+    bounds: list[float] | None = None,
+    count: int = 0,
 ) -> np.ndarray:
-    """What feedback.rescore adds at the document numbers ids (sorted), the same operations."""
+    """What feedback.rescore adds at the document numbers ids (sorted), the same operations.
+
+    With `base` (each candidate's score before feedback), `bounds` (each model word's
+    word_bound) and `count`: before each word, the candidates whose upper bound (base, the
+    words added so far, the bounds of those to come) falls below the count-th best lower
+    bound are dropped, and keep what was added so far: a lower bound, as the words still
+    to come add nothing negative. Those left get every word, in the model's order, so their
+    sums are bit for bit those of the full pass. MaxScore's bound shrinks as words are
+    added; at 10x the corpus a common word's candidates go from most of the matches to a
+    few hundred within a few words.
+    """
     added = np.zeros(len(ids), dtype=np.float64)
-    for stem, w in model.items():
+    alive: np.ndarray | None = None  # positions in ids still scored (None: all of them)
+    still = None if bounds is None else np.cumsum(bounds[::-1])[::-1]  # bounds from word j on
+    for j, (stem, w) in enumerate(model.items()):
         deadline.check("feedback")
-        added += ranker.word_at(stem, ids, factor * w)
+        if base is not None and still is not None and j and 0 < count < len(ids):
+            at = np.arange(len(ids)) if alive is None else alive
+            if len(at) > count:
+                lower = base[at] + added[at]
+                at = at[_reaching(lower, lower + still[j], count)]
+            alive = at
+        if alive is None:
+            added += ranker.word_at(stem, ids, factor * w)
+        else:
+            added[alive] += ranker.word_at(stem, ids[alive], factor * w)
     return added
