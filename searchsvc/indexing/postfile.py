@@ -1,25 +1,35 @@
-"""The posting file: a segment's posting lists as flat numpy arrays, written with it.
+"""The posting file: a segment's posting lists and positions as flat numpy arrays.
 
     a segment's postings of each field the query path reads (FIELDS): its terms, sorted,
-        each with its document numbers (ascending) and weights --Builder.add_field-->
-    Builder.write --> MAIN_<segment id>.postings beside the segment's other files
+        each with its document numbers (ascending), weights and (a field that keeps them)
+        positions --Builder.add_field--> Builder.write --> MAIN_<segment id>.postings
+        beside the segment's other files, before the table of contents names the segment
     a searcher's segments --PostingFiles.postings(segment, field, term)--> ids and weights:
         a binary search of the field's vocabulary, then three preads (the term's two
         offsets, its ids, its weights); None where a segment has no usable file
+    --PostingFiles.with_positions--> TermPositions: the ids, and the positions of the
+        postings asked (one pread of their span, or one each for a few)
 
 The ranker reads title and body (every word of a query), the exact field (a phrase's
 candidates) and the facet text fields (source:trend) as arrays of document numbers and
-weights (scoring/postings.py). W3 keeps them in blocks of 128, each a pickle, zlib-deflated:
-at 10x the White House corpus, inflating and unpickling them was 43% of a served request's
-posting lookups. Here a term's postings are one slice of two arrays, read as they lie.
+weights (scoring/postings.py); phrases read the exact field's positions (phrases.py). W3
+keeps them in blocks of 128, each a pickle, zlib-deflated: at 10x the White House corpus,
+inflating and unpickling them was 43% of a served request's posting lookups, and a phrase
+of common words decoded every block of "the" holding a candidate. Here a term's postings
+are one slice of two arrays, and a posting's positions a slice of a third, read as they lie.
 
 The file is numpy .npy arrays, one after another (as forward.py's): a header (FORMAT, the
 segment's document count, the number of fields), the fields' names (UTF-8, joined by
-newlines), then per field: its vocabulary (the terms' UTF-8 bytes, sorted, joined by
-newlines), per-term offsets (int64, terms + 1: term k's postings are offsets[k] to
-offsets[k + 1]), ids (int32, segment document numbers, ascending per term) and weights
+newlines), then per field, in name order: its vocabulary (the terms' UTF-8 bytes, sorted,
+joined by newlines), per-term offsets (int64, terms + 1: term k's postings are offsets[k]
+to offsets[k + 1]), ids (int32, segment document numbers, ascending per term), weights
 (float32: what W3 stores and segments.posting_arrays returns, the term's frequency times
-the field's boost). Deleted documents are in, as in W3's postings: the caller masks them.
+the field's boost), per-term position offsets (int64, terms + 1) and positions (int32,
+posting after posting, ascending within each); both empty for a field without positions.
+A posting's positions start at its term's position offset plus the weights of the term's
+postings before it: kept only where each weight is the posting's number of positions (a
+field boost of 1), which the writer checks. Deleted documents are in, as in W3's
+postings: the caller masks them.
 
 Read with pread (indexing/shared_storage.py: one descriptor per file per process), not
 memory-mapped: a serving worker's resident memory does not grow by the pages it reads.
@@ -27,11 +37,11 @@ Each segment's file is opened when first read; its layout is read then, each fie
 vocabulary when the field is first asked of it (a bytes object and the start of each term).
 
 Whoosh names a segment's files ``MAIN_<id>.<ext>``: its clean-up removes this one with its
-segment, and the integrity manifest (integrity.py) lists it with the others. It is written
-before the table of contents that names the segment, so a committed segment has it. A
-segment written by an older version has none; a file of another FORMAT, for another
-document count, or unreadable counts as none: those segments are read from W3's blocks, as
-before, with the same answers.
+segment, and the integrity manifest (integrity.py) lists it with the others. Not ``.pst``:
+W3 writes its own postings file so in a segment that is not compound. A segment written by
+an older version has none; a file of another FORMAT, for another document count, or
+unreadable counts as none: those segments are read from W3's blocks, as before, with the
+same answers.
 """
 
 from __future__ import annotations
