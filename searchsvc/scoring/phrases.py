@@ -160,12 +160,22 @@ def _adjacent(docs: np.ndarray, words: list[str], order: list[str], postings: di
             shifted = keys[flat >= i] - i
             starts = shifted if starts is None else starts[_in_sorted(starts, shifted)]
         assert starts is not None  # every word of order occurs in words
-        docs = np.unique(starts >> 32)
+        docs = _runs(starts >> 32)[0]
         if not len(docs):
             return _NONE
     assert starts is not None
-    found, freqs = np.unique(starts >> 32, return_counts=True)
+    found, freqs = _runs(starts >> 32)
     return found, freqs.astype(np.int64)
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_counts=True), in one pass where values are sorted (keys of
+    ascending documents and positions are): at 10x, np.unique's hashing and sorting of a
+    common phrase's keys was a third of its time."""
+    if len(values) > 1 and np.any(values[1:] < values[:-1]):
+        return np.unique(values, return_counts=True)
+    first = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else _NO_IDS
+    return values[first], np.diff(np.r_[first, len(values)])
 
 
 def _spans(docs: np.ndarray, positions: list, slop: int) -> tuple[np.ndarray, np.ndarray]:
