@@ -180,24 +180,34 @@ def write_release(folder: Path, n: int, words: str) -> None:
     )
 
 
-def test_incremental_commits_and_merges_write_it(tmp_path):
-    """Few files go through Whoosh's SegmentWriter; its merges fold small segments in."""
+TOPICS = ("solar energy", "gas pipeline", "cotton harvest", "caspian shipping")
+
+
+def incremental_index(tmp_path: Path, side_file_ext: str) -> Path:
+    """The seeds, then 12 commits of one release each: Whoosh's SegmentWriter writes each
+    segment, and its merges fold small ones in. After every commit, each live segment has
+    its side file (side_file_ext) and no other segment's is left (Whoosh's clean-up)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copytree(SEEDS, docs / "seeds")
     index_dir = tmp_path / "index"
     index_paths(index_dir, [docs], procs=1)
     counts = []
-    topics = ("solar energy", "gas pipeline", "cotton harvest", "caspian shipping")
     for n in range(12):
-        write_release(docs, n, topics[n % len(topics)])
+        write_release(docs, n, TOPICS[n % len(TOPICS)])
         index_paths(index_dir, [docs], procs=1)
         gen = storage.current_generation(index_dir)
         assert gen is not None
         counts.append(len(list(gen.glob("MAIN_*.seg"))))
-        # Whoosh's clean-up keeps exactly the live segments' forward files.
-        assert len(list(gen.glob(f"MAIN_*{forward_module.EXT}"))) == counts[-1]
+        assert len(list(gen.glob(f"MAIN_*{side_file_ext}"))) == counts[-1]
     assert max(counts) > counts[-1], f"no merge happened: segments {counts}"
+    return index_dir
+
+
+def test_incremental_commits_and_merges_write_it(tmp_path):
+    """Few files go through Whoosh's SegmentWriter; its merges fold small segments in."""
+    index_dir = incremental_index(tmp_path, forward_module.EXT)
+    topics = TOPICS
     assert check_tokens(index_dir) == 5 + 12
     assert check_answers(index_dir, [*topics, "ministry release", "solar pipeline"]) == 6
     assert storage.verify_generation(storage.current_generation(index_dir)).ok

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEEDS, white_house_releases
-from test_forward import queries_from, write_release
+from conftest import white_house_releases
+from test_forward import TOPICS, incremental_index, queries_from
 
 from searchsvc.indexing import PostingFiles, index_paths, leaf_segments, posting_files, storage
 from searchsvc.indexing import postfile as postfile_module
@@ -137,22 +137,8 @@ def test_without_posting_files_the_seeds_answer_alike(seeds_index, tmp_path):
 
 def test_incremental_commits_and_merges_write_it(tmp_path):
     """Few files go through Whoosh's SegmentWriter; its merges fold small segments in."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    shutil.copytree(SEEDS, docs / "seeds")
-    index_dir = tmp_path / "index"
-    index_paths(index_dir, [docs], procs=1)
-    counts = []
-    topics = ("solar energy", "gas pipeline", "cotton harvest", "caspian shipping")
-    for n in range(12):
-        write_release(docs, n, topics[n % len(topics)])
-        index_paths(index_dir, [docs], procs=1)
-        gen = storage.current_generation(index_dir)
-        assert gen is not None
-        counts.append(len(list(gen.glob("MAIN_*.seg"))))
-        # Whoosh's clean-up keeps exactly the live segments' posting files.
-        assert len(list(gen.glob(f"MAIN_*{postfile_module.EXT}"))) == counts[-1]
-    assert max(counts) > counts[-1], f"no merge happened: segments {counts}"
+    index_dir = incremental_index(tmp_path, postfile_module.EXT)
+    topics = TOPICS
     assert check_arrays(index_dir) > 500
     assert check_fallback(index_dir, tmp_path, [*topics, '"solar energy"']) > 4
     assert storage.verify_generation(storage.current_generation(index_dir)).ok

@@ -212,22 +212,30 @@ HEADER_READERS = {
 }
 
 
+def read_vector_header(f, what: str) -> tuple[int, np.dtype]:
+    """The length and dtype of the one-dimensional .npy array whose header f is at (f
+    left at its data); ValueError for another layout. `what`: the file's kind, for errors.
+    """
+    version = np.lib.format.read_magic(f)
+    read_header = HEADER_READERS.get(version)
+    if read_header is None:
+        raise ValueError(f"{what}: .npy version {version}")
+    shape, fortran, dtype = read_header(f)
+    if fortran or dtype.hasobject or len(shape) != 1:
+        raise ValueError(f"not {what}")
+    return shape[0], dtype
+
+
 def _read(path: Path) -> list[np.ndarray]:
     """The file's four arrays, each memory-mapped (read-only) where it lies in the file."""
     out: list[np.ndarray] = []
     with open(path, "rb") as f:
         for _ in range(4):
-            version = np.lib.format.read_magic(f)
-            read_header = HEADER_READERS.get(version)
-            if read_header is None:
-                raise ValueError(f"{path.name}: .npy version {version}")
-            shape, fortran, dtype = read_header(f)
-            if fortran or dtype.hasobject or len(shape) != 1:
-                raise ValueError(f"{path.name}: not a forward index")
+            length, dtype = read_vector_header(f, f"{path.name}: a forward index")
             start = f.tell()
-            size = shape[0] * dtype.itemsize
-            if shape[0]:
-                mapped = np.memmap(path, dtype=dtype, mode="r", offset=start, shape=shape)
+            size = length * dtype.itemsize
+            if length:
+                mapped = np.memmap(path, dtype=dtype, mode="r", offset=start, shape=(length,))
                 out.append(np.asarray(mapped))  # a plain view: memmap's wrapping costs per op
             else:
                 out.append(np.zeros(0, dtype=dtype))

@@ -58,6 +58,7 @@ from pathlib import Path
 
 import numpy as np
 
+from searchsvc.indexing.forward import read_vector_header
 from searchsvc.indexing.shared_storage import PreadBytes, open_pread, release_pread
 from searchsvc.schema import QUERY_FIELDS
 
@@ -299,10 +300,6 @@ def _release_all(files: list[PreadBytes]) -> None:
         release_pread(files.pop())
 
 
-_HEADER_READERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
 _HEADER_BYTES = 4096  # an .npy header is 128 bytes here; numpy allows up to 64 KiB
 
 
@@ -314,14 +311,8 @@ def _layout(data: PreadBytes, count: int) -> dict[str, _Field]:
     def next_array() -> _Array:
         nonlocal pos
         head = io.BytesIO(data.pread(_HEADER_BYTES, pos))
-        version = np.lib.format.read_magic(head)
-        read_header = _HEADER_READERS.get(version)
-        if read_header is None:
-            raise ValueError(f".npy version {version}")
-        shape, fortran, dtype = read_header(head)
-        if fortran or dtype.hasobject or len(shape) != 1:
-            raise ValueError("not a posting file")
-        found = _Array(pos + head.tell(), dtype, shape[0])
+        length, dtype = read_vector_header(head, "a posting file")
+        found = _Array(pos + head.tell(), dtype, length)
         pos = found.start + found.count * dtype.itemsize
         arrays.append(found)
         return found
