@@ -121,6 +121,16 @@ def test_same_top_when_no_posting_list_stays_in_memory(zipf_engine, text):
     assert not ranker.postings.cached("body", "report")
 
 
+def _best_ten(ranker, searcher, match, scores, text, idf_of, forms):
+    """topk.best's first ten, the feedback documents' texts read from the stored fields."""
+    words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
+
+    def texts(head):
+        return [_text(searcher.stored_fields(int(n))) for n in head]
+
+    return best(ranker, match, scores, 10, forms, texts, words)
+
+
 def test_common_words_are_not_scored_everywhere(zipf_engine):
     """A common word matches most releases; only those that can reach the top are rescored."""
     snap = zipf_engine.snapshot()
@@ -129,16 +139,7 @@ def test_common_words_are_not_scored_everywhere(zipf_engine):
     match, scores = ranker.evaluate(parse_query(text, searcher.schema), None, {})
     full = scores.copy()
     want, idf_of, forms = _reference(ranker, searcher, match, full, text, 10)
-    words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
-    got = best(
-        ranker,
-        match,
-        scores,
-        10,
-        forms,
-        lambda head: [_text(searcher.stored_fields(int(n))) for n in head],
-        words,
-    )
+    got = _best_ten(ranker, searcher, match, scores, text, idf_of, forms)
     assert got.tolist() == want.tolist()
     assert np.count_nonzero(match) > 100
     # The matches left out keep a lower bound, not their full score.
@@ -179,16 +180,7 @@ def test_feedback_words_drop_candidates_that_cannot_reach_the_top(zipf_engine, m
         return word_at(stem, ids, factor)
 
     monkeypatch.setattr(ranker, "word_at", counting)
-    words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
-    got = best(
-        ranker,
-        match,
-        scores,
-        10,
-        forms,
-        lambda head: [_text(searcher.stored_fields(int(n))) for n in head],
-        words,
-    )
+    got = _best_ten(ranker, searcher, match, scores, text, idf_of, forms)
     assert got.tolist() == want.tolist()
     assert scores[got].tolist() == full[got].tolist()  # bit for bit
     assert len(scored) == feedback.WORDS and scored[0] > 10
