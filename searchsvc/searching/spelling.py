@@ -32,6 +32,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from searchsvc.analysis import exact_term, stem_term
+from searchsvc.caching import LruCache
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.searching.query import correctable_words
 
@@ -56,6 +57,28 @@ RARE = 10
 RATIO = 300
 
 
+class DocFrequencies:
+    """How many of a reader's documents hold a term, asked once per term and kept (the
+    most recently asked MAX_FREQUENCIES): each is a lookup in every segment's terms, a
+    millisecond at 10x the corpus, and queries repeat their words."""
+
+    def __init__(self, reader) -> None:
+        self.reader = reader
+        self._counts: LruCache[tuple[str, str], int] = LruCache(MAX_FREQUENCIES)
+
+    def of(self, fieldname: str, term: str) -> int:
+        """The number of documents whose fieldname holds term."""
+        key = (fieldname, term)
+        found = self._counts.get(key)
+        if found is None:
+            found = self.reader.doc_frequency(fieldname, term)
+            self._counts.put(key, found)
+        return found
+
+
+MAX_FREQUENCIES = 100_000
+
+
 class Speller:
     """The words of one reader's fields, for suggestions (exact) and fuzzy~ words (any).
 
@@ -71,8 +94,7 @@ class Speller:
         self._words: dict[tuple[str, str], list[str]] = {}  # (field, first letter) -> words
         self._complete: set[str] = set()  # fields read whole: a letter not in _words has none
         self._lock = threading.Lock()
-        self._frequency: dict[str, int] = {}
-        self._stem_frequency: dict[str, int] = {}
+        self._frequencies = DocFrequencies(reader)
 
     def preload(self, deadline: Deadline | None = None) -> Speller:
         """Read every word of the field now, in one pass over each segment; return self.
@@ -159,10 +181,7 @@ class Speller:
 
     def frequency(self, word: str) -> int:
         """How many releases hold word (in the exact field); cached for the reader."""
-        found = self._frequency.get(word)
-        if found is None:
-            found = self._frequency[word] = self.reader.doc_frequency(self.fieldname, word)
-        return found
+        return self._frequencies.of(self.fieldname, word)
 
     def stem_frequency(self, word: str) -> int:
         """How many releases hold word's stem (in the body); cached for the reader.
@@ -170,12 +189,7 @@ class Speller:
         "consultation" is no typo when "consultations" is indexed: its stem matches.
         """
         stem = stem_term(word)
-        if stem is None:
-            return 0
-        found = self._stem_frequency.get(stem)
-        if found is None:  # a lookup in each segment's terms: a millisecond at 10x the corpus
-            found = self._stem_frequency[stem] = self.reader.doc_frequency("body", stem)
-        return found
+        return 0 if stem is None else self._frequencies.of("body", stem)
 
     def words(
         self, letter: str, deadline: Deadline | None = None, fieldname: str | None = None

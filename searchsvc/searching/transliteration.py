@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from searchsvc.analysis import exact_term
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.searching.query import QueryError, check_syntax
-from searchsvc.searching.spelling import Speller
+from searchsvc.searching.spelling import DocFrequencies, Speller
 
 MIN_LENGTH = 4  # shorter words have too many look-alikes
 MAX_WORDS = 10  # of a query, the first ones are looked at
@@ -78,15 +78,11 @@ class Transliterations:
         self.reader = speller.reader
         self._by_letter: dict[str, dict[str, list[str]]] = {}
         self._lock = threading.Lock()
-        self._frequency: dict[str, int] = {}
+        self._frequencies = DocFrequencies(self.reader)
 
     def frequency(self, term: str) -> int:
-        """How many releases hold term in the speller's field; cached for the reader (a
-        lookup in each segment's terms: a millisecond a word at 10x the corpus)."""
-        found = self._frequency.get(term)
-        if found is None:
-            found = self._frequency[term] = self.reader.doc_frequency(self.speller.fieldname, term)
-        return found
+        """How many releases hold term in the speller's field; cached for the reader."""
+        return self._frequencies.of(self.speller.fieldname, term)
 
     def spellings(self, word: str, deadline: Deadline | None = None) -> list[str]:
         """The index's words with a key of word's, most frequent first: for a word the index
