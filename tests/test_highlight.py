@@ -285,3 +285,18 @@ def _best_window_by_sets(spans, size):
     start, end, inside = best
     slack = max(size - (end - start), 0)
     return max(start - slack // 3, 0), end + slack - slack // 3, inside
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_phrases_word_by_word_match_as_reading_every_word(seed):
+    # Phrases taken from the text itself (so most occur, some overlapping themselves),
+    # found a word at a time: the phrases of reading every word.
+    rng = random.Random(100 + seed)
+    for _ in range(300):
+        pieces = [rng.choice(_WORDS[:30]) + rng.choice(_GAPS) for _ in range(rng.randint(1, 40))]
+        text = "".join(pieces)
+        words = [exact_term(w) for w in WORD_RE.findall(text)] or ["x"]
+        i = rng.randrange(len(words))
+        phrase = tuple(words[i : i + rng.randint(1, 3)])
+        terms = QueryTerms(phrases=[phrase, (phrase[0], phrase[0])])
+        assert find_matches(text, terms) == _every_word(text, terms, len(text)), (text, terms)

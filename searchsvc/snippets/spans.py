@@ -35,7 +35,7 @@ _SEPS = ".'’"
 _SEP = "(?:[.']|’{1})"
 _IS_WORD_CHAR = re.compile(WORD_CHAR)
 _ENDS_WORD = f"(?!{WORD_CHAR}|{_SEP}{WORD_CHAR})"
-_GAP = f"[^\\w{MARKS}]+"  # what lies between two words
+_GAP_RE = re.compile(f"[^\\w{MARKS}]+")  # what lies between two words
 # Outside ASCII, any character but General Punctuation (quotes, dashes), less the joiners
 # in it: a single class, which re scans for quickly.
 _NON_ASCII = re.compile("[^\\x00-\\x7f\\u2000-\\u200b\\u200e-\\u206f]")
@@ -84,7 +84,8 @@ class _Finders:
 class _PhraseFinder:
     """Where a phrase's words follow one another, when they are all ASCII."""
 
-    pattern: re.Pattern
+    first: re.Pattern  # its first word, where it opens a word
+    rest: tuple[re.Pattern, ...]  # each next word, matched after the gap before it
     overlaps: bool  # whether one match can start inside another ("a a" in "a a a")
 
 
@@ -149,12 +150,24 @@ def _phrase_finder(phrase: tuple[str, ...]) -> _PhraseFinder | None:
     # be matched by an odd word.
     if not all(word and word.isascii() and word == word.lower() for word in phrase):
         return None
-    words = [_char(first) + rest + _ENDS_WORD for first, rest in map(_spelled, phrase)]
-    first, rest = _spelled(phrase[0])
-    words[0] = f"{_char(first)}(?<!{WORD_CHAR}.){rest}{_ENDS_WORD}"  # that opens a word
     n = len(phrase)
     overlaps = any(phrase[j:] == phrase[: n - j] for j in range(1, n))
-    return _PhraseFinder(re.compile(_GAP.join(words)), overlaps)
+    rest = tuple(_phrase_word(word, opens=False) for word in phrase[1:])
+    return _PhraseFinder(_phrase_word(phrase[0], opens=True), rest, overlaps)
+
+
+# A phrase's regex was its words' joined by gaps, compiled anew for each distinct phrase (2
+# ms for two words: each word character class past Latin-1 compiles to a map). Matched one
+# word at a time, a regex per word is kept across phrases. The same matches: from a given
+# start there is one way to match the joined regex (a gap takes every character up to
+# the next word, an optional dot or apostrophe is taken when there is one, as a letter
+# cannot be one), so it matches there exactly when its words match one after another.
+@lru_cache(maxsize=MAX_FINDERS)
+def _phrase_word(word: str, opens: bool) -> re.Pattern:
+    first, rest = _spelled(word)
+    if opens:  # no word character before it
+        return re.compile(f"{_char(first)}(?<!{WORD_CHAR}.){rest}{_ENDS_WORD}")
+    return re.compile(f"{_char(first)}{rest}{_ENDS_WORD}")
 
 
 def _odd_words(text: str) -> list[re.Match]:
@@ -238,11 +251,27 @@ def _phrase_spans(
 
 def _ascii_phrases(text: str, finder: _PhraseFinder) -> Iterator[tuple[int, int]]:
     pos = 0
-    while match := finder.pattern.search(text, pos):
-        if _opens_word(text, match.start()):
-            yield match.span()
+    while match := finder.first.search(text, pos):
+        start = match.start()
+        end = _phrase_end(text, finder.rest, match.end())
+        if end is None:
+            pos = start + 1  # the next place the first word is
+            continue
+        if _opens_word(text, start):
+            yield start, end
         # A match that overlaps no other can be passed whole.
-        pos = match.start() + 1 if finder.overlaps else match.end()
+        pos = start + 1 if finder.overlaps else end
+
+
+def _phrase_end(text: str, words: tuple[re.Pattern, ...], pos: int) -> int | None:
+    """Where the words end if each follows the one before (pos: where the first ended)."""
+    for word in words:
+        gap = _GAP_RE.match(text, pos)
+        found = gap and word.match(text, gap.end())
+        if not found:
+            return None
+        pos = found.end()
+    return pos
 
 
 def _phrase_at(text: str, phrase: tuple[str, ...], j: int, word: re.Match) -> tuple | None:
