@@ -75,3 +75,49 @@ def test_feedback_lifts_the_document_that_shares_the_best_documents_words(index,
     assert {h.id for h in with_feedback.hits} == {h.id for h in without.hits}
     assert with_feedback.total == without.total == 4
     assert "other" not in order
+
+
+def _counter_model(texts, doc_scores):
+    """relevance_model as a Counter sums it, stem by stem (the reference for the numpy one)."""
+    from collections import Counter
+
+    total = float(np.sum(doc_scores))
+    model: Counter[str] = Counter()
+    for text, score in zip(texts, doc_scores.tolist(), strict=True):
+        if score <= 0:
+            continue
+        stems, counts = feedback.stem_counts(text)
+        length = sum(counts) or 1
+        for stem, n in zip(stems, counts, strict=True):
+            model[stem] += score / total * n / length
+    best = dict(model.most_common(feedback.WORDS))
+    norm = sum(best.values()) or 1.0
+    return {stem: w / norm for stem, w in best.items()}
+
+
+def test_the_model_is_a_counters_bit_for_bit_with_its_ties():
+    # Two segments' vocabularies, openings of random stem ids (0: a stop word), and texts:
+    # few distinct stems, so that sums tie often and the first-occurrence order decides.
+    from searchsvc.indexing.forward import Opening, Vocabulary
+
+    rng = np.random.default_rng(7)
+    vocabs = [
+        Vocabulary(np.frombuffer("\n".join(names).encode(), dtype=np.uint8))
+        for names in (
+            ["alpha", "beta", "gamma", "delta"] + [f"w{k}" for k in range(30)],
+            ["beta", "zeta"] + [f"w{k}" for k in range(0, 40, 2)],
+        )
+    ]
+    for trial in range(300):
+        docs: list = []
+        for _ in range(int(rng.integers(1, 11))):
+            if rng.random() < 0.2:
+                docs.append(" ".join(rng.choice(["beta", "zeta", "the", "w1", "w2"], 8)))
+            else:
+                vocab = vocabs[int(rng.integers(2))]
+                top = len(vocab.stems) if trial % 2 else 4
+                ids = rng.integers(0, top, int(rng.integers(0, 60)))
+                docs.append(Opening(ids.astype(np.int32), vocab))
+        scores = rng.choice([0.0, 1.0, 2.0, 0.5, rng.random()], len(docs))
+        got = feedback.relevance_model(docs, scores)
+        assert list(got.items()) == list(_counter_model(docs, scores).items())

@@ -47,20 +47,42 @@ def relevance_model(
     """
     deadline = deadline or NEVER
     total = float(np.sum(doc_scores))
-    model: Counter[str] = Counter()
     if total <= 0:
         return {}
+    stems: list[str] = []
+    shares: list[np.ndarray] = []
     for text, score in zip(texts, doc_scores.tolist(), strict=True):
         deadline.check("feedback")
         if score <= 0:
             continue
-        stems, counts = stem_counts(text)
-        length = sum(counts) or 1
-        for stem, n in zip(stems, counts, strict=True):
-            model[stem] += score / total * n / length
-    best = dict(model.most_common(WORDS))
+        doc_stems, counts = stem_counts(text)
+        stems += doc_stems
+        # The operations of score / total * n / length, one text's stems at a time.
+        shares.append(score / total * np.asarray(counts, dtype=np.int64) / (sum(counts) or 1))
+    weights, order = _summed(stems, shares)
+    best = dict(zip(order, weights, strict=True))
     norm = sum(best.values()) or 1.0
     return {stem: w / norm for stem, w in best.items()}
+
+
+def _summed(stems: list[str], shares: list[np.ndarray]) -> tuple[list[float], list[str]]:
+    """The WORDS largest sums of each stem's shares, texts added in order, and their stems.
+
+    The sums and their order are a Counter's (each stem's shares added text by text from 0,
+    the largest first, ties in the order the stems first occur), in numpy: a Python loop
+    over every stem of ten openings cost a millisecond a query.
+    """
+    first = dict.fromkeys(stems)  # each stem once, in the order it first occurs
+    slot = dict(zip(first, range(len(first)), strict=True))
+    where = np.fromiter(map(slot.__getitem__, stems), dtype=np.intp, count=len(stems))
+    sums = np.zeros(len(first), dtype=np.float64)
+    at = 0
+    for share in shares:  # a stem occurs once in a text's stems: one addition per text
+        sums[where[at : at + len(share)]] += share
+        at += len(share)
+    best = np.lexsort((np.arange(len(first)), -sums))[:WORDS]
+    names = list(first)
+    return sums[best].tolist(), [names[k] for k in best.tolist()]
 
 
 def stem_counts(doc: Document) -> tuple[list[str], list[int]]:
@@ -71,8 +93,7 @@ def stem_counts(doc: Document) -> tuple[list[str], list[int]]:
     # Counter's C loop over a list of ints: in first-occurrence order, as the text's Counter.
     ids = Counter(doc.ids.tolist())
     ids.pop(0, None)  # stop words
-    stems = doc.vocab.stems
-    return [stems[i] for i in ids], list(ids.values())
+    return list(map(doc.vocab.stems.__getitem__, ids)), list(ids.values())
 
 
 def rescore(
