@@ -508,7 +508,8 @@ def _listed(
     shown = items[:MAX_FACET_VALUES]
     # A chosen value stays listed (so it can be unchosen there) however rare it is.
     chosen = {v.casefold() for v in own.include} if own else set()
-    shown += [kv for kv in items[MAX_FACET_VALUES:] if _name(kv[0]).casefold() in chosen]
+    if chosen:  # the values past the first 50 are thousands in a broad search: not read for none
+        shown += [kv for kv in items[MAX_FACET_VALUES:] if _name(kv[0]).casefold() in chosen]
     return [FacetCount(_name(v), c) for v, c in shown]
 
 
