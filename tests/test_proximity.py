@@ -74,3 +74,16 @@ def test_the_order_of_pages_is_the_order_of_one_long_page(engine):
         for h in engine.search(SearchRequest(q="water rights", size=1, page=page)).hits
     ]
     assert paged == whole
+
+
+def test_best_windows_of_many_documents_are_each_ones_bit_for_bit():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        idfs = rng.choice([0.5, 1.0, 2.0, rng.random() * 5, 1e-9], 4)
+        found = []
+        for _ in range(int(rng.integers(0, 31))):
+            length = int(rng.choice([0, 1, 2, rng.integers(0, 40)]))
+            positions = np.sort(rng.choice(300 if length > 5 else 12, length, replace=False))
+            found.append((positions.astype(np.int64), rng.integers(0, 4, length)))
+        each = [proximity.best_window(positions, which, idfs) for positions, which in found]
+        assert proximity.best_windows(found, idfs).tolist() == each

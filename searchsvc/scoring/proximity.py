@@ -75,22 +75,46 @@ def best_window(positions: np.ndarray, which: np.ndarray, idfs: np.ndarray) -> f
     return float(present.max())
 
 
+def best_windows(found: list[tuple[np.ndarray, np.ndarray]], idfs: np.ndarray) -> np.ndarray:
+    """best_window of each document's (positions, which), the same values, in one pass.
+
+    The documents' positions are laid end to end, each past the last one's window, so no
+    window reaches into the next document; a query word a document lacks adds 0.0 to each
+    of its positions, so each position's sum is the same additions in the same order. A
+    pass per document cost ten numpy calls each, thirty documents a query.
+    """
+    out = np.zeros(len(found), dtype=np.float64)
+    kept = [n for n, (positions, _) in enumerate(found) if len(positions) >= 2]
+    if not kept:
+        return out
+    stride = max(int(found[n][0][-1]) for n in kept) + WINDOW + 1
+    positions = np.concatenate([found[n][0] + j * stride for j, n in enumerate(kept)])
+    which = np.concatenate([found[n][1] for n in kept])
+    present = np.zeros(len(positions), dtype=np.float64)
+    for k in np.unique(which):
+        own = positions[which == k]  # sorted: documents and positions come in order
+        inside = np.searchsorted(own, positions + WINDOW) > np.searchsorted(own, positions)
+        present += idfs[k] * inside
+    starts = np.cumsum([0, *(len(found[n][0]) for n in kept[:-1])])
+    out[kept] = np.maximum.reduceat(present, starts)
+    return out
+
+
 def bonuses(
     texts: list[Document], idf_of: dict[str, float], deadline: Deadline | None = None
 ) -> np.ndarray:
     """WEIGHT x the best window of each document, for the query words (stems) and their idf."""
     deadline = deadline or NEVER
-    out = np.zeros(len(texts), dtype=np.float64)
     if len(idf_of) < 2:
-        return out
+        return np.zeros(len(texts), dtype=np.float64)
     terms = {stem: k for k, stem in enumerate(idf_of)}
     idfs = np.array(list(idf_of.values()), dtype=np.float64)
     ids_of: dict[int, list[tuple[int, int]]] = {}
-    for n, doc in enumerate(texts):
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    for doc in texts:
         deadline.check("proximity")
         if isinstance(doc, Opening):
-            found = opening_positions(doc, terms, ids_of)
+            found.append(opening_positions(doc, terms, ids_of))
         else:
-            found = word_positions(doc, terms)
-        out[n] = WEIGHT * best_window(*found, idfs)
-    return out
+            found.append(word_positions(doc, terms))
+    return WEIGHT * best_windows(found, idfs)
