@@ -1,13 +1,15 @@
 """Where a query's words are in a text: the matches the highlighter marks.
 
-    text --a regex per query, in C: where a word that may match opens--> a few words
+    text --a regex per first letter of the query's words, in C: where a word that may
+           match opens--> a few words
     a few words --the index's own term functions--> word matches
-    text --a regex per phrase, in C: its words one after another--> phrase matches
+    text --a regex per phrase word, in C: the first, then each next after its gap--> phrase
+           matches
 
 Words are matched through the same cached functions the index used (``stem_term``,
 ``exact_term``), so the query ``meeting`` marks ``Meetings`` and ``"meetings"`` does not
 mark ``meeting``. Reading every word of a long release through them cost milliseconds; so
-regexes, built once per query, find in C the few places where a match may be, and only the
+regexes, kept across queries, find in C the few places where a match may be, and only the
 words there are read. The matches are those of reading every word by the rules below (the
 tests compare the two).
 """
