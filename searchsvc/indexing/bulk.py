@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+import struct
 import zlib
 from array import array
 from collections.abc import Callable
@@ -61,6 +62,12 @@ from searchsvc.indexing import forward, postfile
 PRIVATE_NAMES = (
     ("whoosh.codec.whoosh3.W3Codec", "_blocklimit"),
     ("whoosh.codec.whoosh3.W3Codec", "_compression"),
+    # The terms file's writer, whose records _add_terms writes many at a time.
+    ("whoosh.filedb.filetables.HashWriter", "dbfile"),
+    ("whoosh.filedb.filetables.HashWriter", "hashfn"),
+    ("whoosh.filedb.filetables.HashWriter", "buckets"),
+    ("whoosh.filedb.filetables.OrderedHashWriter", "index"),
+    ("whoosh.filedb.filetables.OrderedHashWriter", "lastkey"),
 )
 
 BLOCK = W3Codec()._blocklimit  # postings per block, as W3's postings writer cuts them
@@ -197,8 +204,8 @@ class BulkSegmentWriter:
                 prefix = pack_ushort(fieldmap[name])
                 fmt = self.schema[name].format
                 doc_lengths = lengths.get(name)
-                for key, info in _write_postings(posts, table, fmt, doc_lengths):
-                    tindex.add(prefix + key, info)
+                infos = _write_postings(posts, table, fmt, doc_lengths)
+                _add_terms(tindex, [prefix + key for key in table.keys], infos)
                 if name in postfile.FIELDS:
                     postings.add_field(
                         name, table.keys, table.starts, table.docs, table.weights, table.positions
@@ -639,8 +646,8 @@ assert _TERM_INFO.itemsize == W3TermInfo._struct.size + 12  # noqa: S101 - the l
 _LENGTH_BYTE = np.array([length_to_byte(byte_to_length(b)) for b in range(256)], np.int64)
 
 
-def _write_postings(postfile, table: _Table, fmt, doc_lengths: np.ndarray | None):
-    """Write a field's posting lists to postfile; yield (term bytes, term info bytes)."""
+def _write_postings(postfile, table: _Table, fmt, doc_lengths: np.ndarray | None) -> list[bytes]:
+    """Write a field's posting lists to postfile; each term's info (W3TermInfo's bytes)."""
     w32 = table.weights.astype(np.float32)  # W3 keeps weights in an array("f")
     blocks = _Blocks.of(table, w32, doc_lengths)
     data = _block_data(table, fmt, blocks, w32)
@@ -668,8 +675,7 @@ def _write_postings(postfile, table: _Table, fmt, doc_lengths: np.ndarray | None
     postfile.write(b"".join(pending))
     infos = _term_infos(table, blocks, w32, sizes, start)
     size = _TERM_INFO.itemsize
-    for t, key in enumerate(table.keys):
-        yield key, infos[t * size : (t + 1) * size]
+    return [infos[at : at + size] for at in range(0, len(infos), size)]
 
 
 def _term_infos(
@@ -690,6 +696,31 @@ def _term_infos(
     out["offset"] = start + np.cumsum(sizes) - sizes
     out["size"] = sizes
     return out.tobytes()
+
+
+# A record of the terms file: the sizes of its key and value (HashWriter's), then both.
+_RECORD_HEAD = struct.Struct("!ii")
+
+
+def _add_terms(tindex: OrderedHashWriter, keys: list[bytes], infos: list[bytes]) -> None:
+    """tindex.add(key, info) for each key (ascending, after any added before): the same
+    records and hash entries, the records written in one call."""
+    if not keys:
+        return
+    if keys[0] <= tindex.lastkey:
+        raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{keys[0]!r}")
+    dbfile, hashfn, buckets, index = tindex.dbfile, tindex.hashfn, tindex.buckets, tindex.index
+    at = dbfile.tell()
+    records: list[bytes] = []
+    pack = _RECORD_HEAD.pack
+    for key, info in zip(keys, infos, strict=True):
+        index.append(at)
+        h = hashfn(key)
+        buckets[h & 255].append((h, at))
+        records += (pack(len(key), len(info)), key, info)
+        at += _RECORD_HEAD.size + len(key) + len(info)
+    dbfile.write(b"".join(records))
+    tindex.lastkey = keys[-1]
 
 
 def _block_data(table: _Table, fmt, blocks: _Blocks, w32: np.ndarray) -> list[tuple[bytes, int]]:
