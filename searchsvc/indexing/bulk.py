@@ -306,8 +306,9 @@ class _Words(_Postings):
         ids = self.word_ids
         try:
             seq = _lookup(ids, found)
-        except KeyError:  # words new to the segment: their terms, once each
-            for w in set(found).difference(ids):
+        except KeyError as missing:  # words new to the segment: their terms, once each
+            # None before the first missing word is new: look for them after it only.
+            for w in set(found[found.index(missing.args[0]) :]).difference(ids):
                 term = self.term_of(w)
                 ids[w] = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
             seq = _lookup(ids, found)
