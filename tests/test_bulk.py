@@ -415,6 +415,29 @@ def test_a_failed_document_leaves_no_trace(tmp_path, corpus):
     assert differences(dump(tmp_path / "gen"), dump(reference)) == []
 
 
+def test_a_field_of_more_terms_than_16_bits_number_is_sorted_alike(tmp_path, corpus, monkeypatch):
+    # Past 65,536 terms a field's tokens are sorted as 64-bit keys, not by radix sort.
+    monkeypatch.setattr(bulk, "RADIX_TERMS", 0)
+    ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
+    segment_writer = bulk.BulkSegmentWriter(ix)
+    for doc in corpus[:60]:
+        writing.add_document(segment_writer, doc)
+    writing.commit(writing.open_writer(ix), segment_writer.finish())
+    ix.close()
+    reference = build(mkgen(tmp_path / "ref"), corpus[:60], "old")
+    assert differences(dump(tmp_path / "gen"), dump(reference)) == []
+
+
+@pytest.mark.parametrize("terms", [1, 300, 1 << 16, (1 << 16) + 1, 1 << 20])
+def test_tokens_are_sorted_stably_by_term(terms):
+    key = np.random.default_rng(terms).integers(0, terms, 50_000)
+    key[:3] = terms - 1  # the largest rank present
+    order = np.argsort(key, kind="stable")
+    got_key, got_order = bulk._sort_by_term(key, terms)
+    assert got_order.tolist() == order.tolist()
+    assert got_key.tolist() == key[order].tolist()
+
+
 def test_nothing_added_writes_no_segment(tmp_path):
     ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
     assert bulk.BulkSegmentWriter(ix).finish() == []

@@ -352,14 +352,9 @@ class _Words(_Postings):
         count = len(tids)
         if count >= 1 << 32:
             raise ValueError(f"{count} tokens in one field of a segment")
-        # One sort of every token by term; the tokens lie in (document, position) order, so
-        # their index breaks ties: postings by (term, document), positions ascending in each.
-        key = rank[tids]
-        key <<= 32
-        key |= np.arange(count, dtype=np.int64)
-        key.sort()
-        order = key & 0xFFFFFFFF
-        key >>= 32  # each token's term rank, in order
+        # One stable sort of every token by term: the tokens lie in (document, position)
+        # order, so postings come by (term, document), positions ascending in each.
+        key, order = _sort_by_term(rank[tids], len(names))
         docs = docs[order]
         change = np.empty(count, dtype=bool)
         change[0] = True
@@ -388,6 +383,27 @@ class _Words(_Postings):
         else:
             table.fixed = freqs.astype(">u4").tobytes()  # Frequency's pack_uint(freq)
         return table
+
+
+RADIX_TERMS = 1 << 16  # the most terms whose ranks fit in 16 bits
+
+
+def _sort_by_term(key: np.ndarray, terms: int) -> tuple[np.ndarray, np.ndarray]:
+    """The keys (term ranks, below terms) sorted stably, and the order that sorts them."""
+    if terms <= RADIX_TERMS:
+        # numpy's stable sort of 16-bit keys is a radix sort: 7x the sort below on 3
+        # million tokens (a worker's segment of the White House corpus: 64,000 terms).
+        small = key.astype(np.uint16)
+        order = np.argsort(small, kind="stable")
+        return small[order], order
+    # Each key with its index below it: one sort of distinct 64-bit integers is stable.
+    key = key.astype(np.int64)
+    key <<= 32
+    key |= np.arange(len(key), dtype=np.int64)
+    key.sort()
+    order = key & 0xFFFFFFFF
+    key >>= 32
+    return key, order
 
 
 def _lookup(ids: dict[str, int], words: list[str]) -> tuple[int, ...]:
