@@ -65,6 +65,7 @@ from searchsvc.indexing import forward, postfile
 PRIVATE_NAMES = (
     ("whoosh.codec.whoosh3.W3Codec", "_blocklimit"),
     ("whoosh.codec.whoosh3.W3Codec", "_compression"),
+    ("whoosh.codec.whoosh3.W3TermInfo", "_struct"),  # its layout, which _TERM_INFO repeats
     # The terms file's writer, whose records _add_terms writes many at a time.
     ("whoosh.filedb.filetables.HashWriter", "dbfile"),
     ("whoosh.filedb.filetables.HashWriter", "hashfn"),
@@ -342,15 +343,15 @@ class _Words(_Postings):
         if not self.docnums:
             return None
         names = sorted(self.vocab)  # str order is UTF-8 byte order
-        rank = np.empty(len(names), dtype=np.int64)
-        rank[[self.vocab[n] for n in names]] = np.arange(len(names))
+        rank = np.empty(len(names), dtype=np.int32)
+        rank[[self.vocab[n] for n in names]] = np.arange(len(names), dtype=np.int32)
         tids = np.frombuffer(self.ids, dtype=np.intc)
         lengths = np.array(self.doc_lengths, dtype=np.int64)
         docs = np.repeat(np.array(self.docnums, dtype=np.int32), lengths)
         if len(tids) > len(docs):
             tids = tids[tids >= 0]  # stop words: no term, no position
         count = len(tids)
-        if count >= 1 << 32:
+        if count >= 1 << 31:
             raise ValueError(f"{count} tokens in one field of a segment")
         # One stable sort of every token by term: the tokens lie in (document, position)
         # order, so postings come by (term, document), positions ascending in each.
@@ -373,10 +374,10 @@ class _Words(_Postings):
         if self.positions:
             # Each token's position in its document, in the sorted order: posting after
             # posting, ascending within each.
-            starts = np.cumsum(lengths) - lengths
-            positions = np.arange(count, dtype=np.int64)
+            starts = (np.cumsum(lengths) - lengths).astype(np.int32)
+            positions = np.arange(count, dtype=np.int32)
             positions -= np.repeat(starts, lengths)
-            table.positions = positions[order].astype(np.int32)
+            table.positions = positions[order]
             del positions, order, key
             table.blob, offsets = _encode_in_chunks(table.positions, freqs)
             table.offsets = offsets
