@@ -42,7 +42,7 @@ import contextlib
 import pickle
 import struct
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -634,19 +634,6 @@ class _Blocks:
         last_id = table.docs[bounds[1:] - 1]
         return cls(bounds, first, last_id, uniform, max_weight, min_length, max_length)
 
-    def headers(self, comp: list[int]) -> list[bytes]:
-        """Each block's header as W3 pickles it, given the zlib level of each one's data."""
-        rows = zip(
-            np.diff(self.bounds).tolist(),
-            self.last_id.tolist(),
-            self.max_weight.tolist(),
-            comp,
-            self.min_length.tolist(),
-            self.max_length.tolist(),
-            strict=True,
-        )
-        return [pickle.dumps(row, 2) for row in rows]
-
 
 # A term's info in the terms file (W3TermInfo.to_bytes of a term whose postings are not
 # inlined): flags, total weight, documents, length bytes, greatest weight, first and last
@@ -674,28 +661,37 @@ def _write_postings(postfile, table: _Table, fmt, doc_lengths: np.ndarray | None
     """Write a field's posting lists to postfile; each term's info (W3TermInfo's bytes)."""
     w32 = table.weights.astype(np.float32)  # W3 keeps weights in an array("f")
     blocks = _Blocks.of(table, w32, doc_lengths)
-    data = _block_data(table, fmt, blocks, w32)
-    heads = blocks.headers([comp for _, comp in data])
+    data = _block_data(table, fmt, blocks, w32)  # each block's, as it is asked for
+    heads = zip(
+        np.diff(blocks.bounds).tolist(),
+        blocks.last_id.tolist(),
+        blocks.max_weight.tolist(),
+        blocks.min_length.tolist(),
+        blocks.max_length.tolist(),
+        strict=True,
+    )
     # Each term's bytes: the magic number, then per block its size (negative for the
-    # term's last), its header and its data; written a few thousand terms at a time.
+    # term's last), its header (pickled as W3 does) and its data; written a few thousand
+    # terms at a time.
     first = blocks.first.tolist()
     sizes = np.zeros(len(table.keys), dtype=np.int64)
+    start = postfile.tell()
     pending: list[bytes] = []
     for t in range(len(table.keys)):
         chunks = [WHOOSH3_HEADER_MAGIC]
-        j, last = first[t], first[t + 1] - 1
-        while j <= last:
-            head, (block, _) = heads[j], data[j]
+        last = first[t + 1] - 1
+        for j in range(first[t], last + 1):
+            block, comp = next(data)
+            count, last_id, top, lo, hi = next(heads)
+            head = pickle.dumps((count, last_id, top, comp, lo, hi), 2)
             size = len(head) + len(block)
             chunks += (pack_int(-size if j == last else size), head, block)
-            j += 1
         term_bytes = b"".join(chunks)
         sizes[t] = len(term_bytes)
         pending.append(term_bytes)
         if len(pending) >= 4096:
             postfile.write(b"".join(pending))
             pending = []
-    start = postfile.tell() - int(sizes[: len(table.keys) - len(pending)].sum())
     postfile.write(b"".join(pending))
     infos = _term_infos(table, blocks, w32, sizes, start)
     size = _TERM_INFO.itemsize
@@ -747,8 +743,11 @@ def _add_terms(tindex: OrderedHashWriter, keys: list[bytes], infos: list[bytes])
     tindex.lastkey = keys[-1]
 
 
-def _block_data(table: _Table, fmt, blocks: _Blocks, w32: np.ndarray) -> list[tuple[bytes, int]]:
-    """Each block's pickle of (ids, weights, values) as W3 writes it, compressed or not."""
+def _block_data(
+    table: _Table, fmt, blocks: _Blocks, w32: np.ndarray
+) -> Iterator[tuple[bytes, int]]:
+    """Each block's pickle of (ids, weights, values) as W3 writes it, compressed or not,
+    and its zlib level (0: stored as it is)."""
     docs = table.docs
     gaps = docs.copy()
     gaps[1:] -= docs[:-1]
@@ -757,13 +756,14 @@ def _block_data(table: _Table, fmt, blocks: _Blocks, w32: np.ndarray) -> list[tu
     gap_list, w_list = gaps.tolist(), w32.tolist()
     values = _block_values(table, fmt)
     bounds = blocks.bounds.tolist()
-    out = []
     for j, uniform in enumerate(blocks.uniform.tolist()):
         a, b = bounds[j], bounds[j + 1]
         # One weight for the block (None: 1.0) where all are equal, as W3's _mini_weights.
         weights = (None if w_list[a] == 1.0 else w_list[a]) if uniform else tuple(w_list[a:b])
-        out.append(_compress(pickle.dumps((tuple(gap_list[a:b]), weights, values(a, b)), 2)))
-    return out
+        yield _compress(pickle.dumps((tuple(gap_list[a:b]), weights, values(a, b)), 2))
+
+
+_VALUES_AT_ONCE = 1 << 16  # postings' values cut out of a field's blob at a time
 
 
 def _block_values(table: _Table, fmt) -> Callable[[int, int], object]:
@@ -773,8 +773,17 @@ def _block_values(table: _Table, fmt) -> Callable[[int, int], object]:
         blob = table.blob
         assert blob is not None and table.offsets is not None
         at = table.offsets.tolist()
-        parts = [blob[s:e] for s, e in zip(at[:-1], at[1:], strict=True)]
-        return lambda a, b: tuple(parts[a:b])
+        window: list = [0, 0, []]  # postings w0 to w1 cut out of the blob, as asked (in order)
+
+        def values(a: int, b: int) -> tuple[bytes, ...]:
+            w0, w1, parts = window
+            if b > w1:
+                w0, w1 = a, min(len(at) - 1, max(b, a + _VALUES_AT_ONCE))
+                parts = [blob[s:e] for s, e in zip(at[w0:w1], at[w0 + 1 : w1 + 1], strict=True)]
+                window[:] = (w0, w1, parts)
+            return tuple(parts[a - w0 : b - w0])
+
+        return values
     if size == 0:
         return lambda a, b: None
     fixed = table.fixed
