@@ -48,6 +48,11 @@ SIGNATURE_BYTES = NUM_PERM * 2 + 4
 EMPTY = b""  # the signature of a text without words: never grouped
 
 _WORD = re.compile(r"\w+")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+# Every byte but an ASCII word character ([A-Za-z0-9_], what \w is in ASCII) to a space.
+_SPACE_BUT_WORD_BYTES = bytes(
+    b if chr(b).isalnum() and b < 128 or b == 95 else 32 for b in range(256)
+)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BIN_BITS = 7  # 2**7 == NUM_PERM bins
 _BIN_STARTS = np.arange(NUM_PERM, dtype=np.uint64) << np.uint64(64 - _BIN_BITS)
@@ -59,10 +64,10 @@ class _Crc32Cache(dict):
 
     LIMIT = 500_000  # words kept (~60 MB at most), then forgotten all at once
 
-    def __missing__(self, word: str) -> int:
+    def __missing__(self, word: str | bytes) -> int:
         if len(self) >= self.LIMIT:
             self.clear()
-        value = self[word] = zlib.crc32(word.encode())
+        value = self[word] = zlib.crc32(word if isinstance(word, bytes) else word.encode())
         return value
 
 
@@ -76,7 +81,7 @@ def shingle_hashes(text: str) -> np.ndarray:
 
 def _shingles(text: str) -> np.ndarray:
     """The 64-bit hash of each of a text's 5-word shingles, in order, repeats included."""
-    words = _WORD.findall(text.lower())
+    words = _words(text.lower())
     if not words:
         return np.zeros(0, dtype=np.uint64)
     # Each word's crc32 in one C loop (itemgetter; the cache computes a word it lacks).
@@ -88,6 +93,15 @@ def _shingles(text: str) -> np.ndarray:
         for j in range(k):  # a polynomial in _MIX over the shingle's word hashes, mod 2**64
             h = h * _MIX + w[j : len(w) - k + 1 + j]
     return h
+
+
+def _words(text: str) -> list[str] | list[bytes]:
+    """The text's \\w+ words; where no character outside ASCII is a word character (most
+    releases: theirs are quotes, dashes and non-breaking spaces), as ASCII bytes split at
+    every other byte by one table (4x sooner than the pattern). crc32 is the same either way."""
+    if not text.isascii() and _WORD.search("".join(set(_NOT_ASCII.findall(text)))):
+        return _WORD.findall(text)
+    return text.encode("ascii", "replace").translate(_SPACE_BUT_WORD_BYTES).split()
 
 
 def signature(text: str) -> bytes:

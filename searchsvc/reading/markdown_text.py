@@ -6,18 +6,21 @@ emphasis and so on. We keep the words: text and code, link text, image alt text,
 inside HTML blocks. We drop the markup: URLs, emphasis, heading and bullet markers, tags.
 Each block becomes one paragraph, and paragraphs are separated by a blank line.
 
-The text is what markdown-it-py's whole parse gives, sooner: its block rules are gated by a
-line's first character, and a paragraph without inline markup skips its inline parser
-(see below; tests/test_build_speed.py checks both against the whole parse).
+The text is what markdown-it-py's whole parse gives, sooner: plain paragraphs (no markup at
+all, most of a release) are read without the parser, its block rules are gated by a line's
+first character, and a paragraph without inline markup skips its inline parser (see below;
+tests/test_build_speed.py checks all three against the whole parse).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import NamedTuple
 
 from markdown_it import MarkdownIt
+from markdown_it.common import utils as markdown_it_utils
 from markdown_it.token import Token
 
 # -- the same parse, sooner -------------------------------------------------------------------
@@ -89,6 +92,34 @@ def _gate(md: MarkdownIt) -> MarkdownIt:
 # joins adjacent text as markdown-it's text_join rule does.
 _BLOCKS = _gate(MarkdownIt("commonmark").disable(["code", "inline", "text_join"]))
 
+# -- plain blocks, without the parser ------------------------------------------------------
+#
+# Most of a release is plain paragraphs: blocks of lines between blank lines (blank: spaces
+# and tabs only, as markdown-it has it) holding no inline markup (_INLINE_MARKUP) and no line
+# whose first character (after spaces and tabs) can open a block: a fence, quote, rule, list
+# item (an ordered one: digits then "." or ")"), reference, HTML, heading, or the underline
+# of a setext heading. At the top level such a block is a paragraph, whatever its
+# indentation (indented code is off), and its words are _plain_words of its lines, trimmed
+# as the paragraph rule trims them. markdown_to_text reads those itself and gives markdown-it
+# the rest, region by region. A region starts at a block that is not plain and ends before
+# the next plain block, which no quote or paragraph can hold after a blank line; where the
+# region may hold a list item (a line opening with a bullet or an ordered marker), before
+# the next plain block that starts at the left margin, which no list item can hold either.
+# A fence or an HTML block that ends only at its own closing line (<script, <pre, <style,
+# <textarea, <!-- without --> on its line, <?, <!X) may run on past blank lines: from a
+# region holding an opening that might be one, markdown-it reads the rest of the source.
+# Regions are parsed separately with one env (reference definitions, in order) and their
+# inline content read after every region's blocks. tests/test_build_speed.py checks this
+# against markdown-it-py's whole parse (random and adversarial documents, the White House
+# corpus).
+_NEWLINES = re.compile(r"\r\n?")
+_BLOCK = re.compile(r"(?:[ \t]*[^ \t\n][^\n]*(?:\n|\Z))+")  # non-blank lines, each with its \n
+_NOT_PLAIN = re.compile(r"[\\`*_\[<&]|(?:^|\n)[ \t]*(?:[~>+=#-]|[0-9]+[.)])")
+_LIST_ITEM = re.compile(r"(?:^|\n)[ \t>]*(?:[*+-]|[0-9]+[.)])")
+_OPEN_ENDED = re.compile(r"```|~~~|<(?:!(?!--[^\n]*-->)|\?|(?i:script|pre|style|textarea))")
+# The paragraph rule's trim: CommonMark's whitespace in markdown-it-py 4, str.strip in 3.
+_trim: Callable[[str], str] = getattr(markdown_it_utils, "mdTrim", str.strip)
+
 # Tags whose start begins a new line of text; table cells only need a space between them.
 _LINE_TAGS = frozenset(
     {"address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt"}
@@ -107,24 +138,53 @@ class MarkdownText(NamedTuple):
 
 def markdown_to_text(source: str) -> MarkdownText:
     """Strip Markdown markup from source, keeping its words and paragraph breaks."""
+    if "\r" in source or "\0" in source:  # as markdown-it's normalize core rule does
+        source = _NEWLINES.sub("\n", source).replace("\0", "\ufffd")
     env: dict = {}
-    tokens = _BLOCKS.parse(source, env)  # blocks only: each inline token's words below
+    pieces: list[str | list[Token]] = []  # a plain block's text, or a parsed region's tokens
+    start = end = -1  # the region markdown-it parses, while one is open
+    listed = False  # whether the region may hold a list item
+    for block in _BLOCK.finditer(source):
+        text = block.group()
+        plain = _NOT_PLAIN.search(text) is None
+        if start >= 0 and plain and not (listed and text[0] in " \t"):  # the region ended
+            pieces.append(_BLOCKS.parse(source[start:end], env))
+            start = -1
+        if start < 0:
+            if plain:
+                pieces.append(text)
+                continue
+            start, listed = block.start(), False
+        end = block.end()  # a block markdown-it reads, or a plain one maybe within its list
+        listed = listed or _LIST_ITEM.search(text) is not None
+        if _OPEN_ENDED.search(text) is not None:
+            end = len(source)  # a fence or an HTML block may run on: markdown-it reads the rest
+            break
+    if start >= 0:
+        pieces.append(_BLOCKS.parse(source[start:end], env))
+    # Blocks first, then inline content: a link may use a reference defined further down.
     blocks: list[str] = []
     heading = ""
-    for i, token in enumerate(tokens):
-        if token.type == "inline":
-            text = _inline_words(token.content, env)
-            if not heading and tokens[i - 1].type == "heading_open":
-                heading = " ".join(text.split())
-        elif token.type in ("fence", "code_block"):
-            text = token.content
-        elif token.type == "html_block":
-            text = html_text(token.content)
-        else:
-            continue  # open/close markers and rules carry no words
-        text = _tidy(text)
-        if text:
-            blocks.append(text)
+    for piece in pieces:
+        if isinstance(piece, str):
+            text = _tidy(_plain_words(_trim(piece)))
+            if text:
+                blocks.append(text)
+            continue
+        for i, token in enumerate(piece):
+            if token.type == "inline":
+                text = _inline_words(token.content, env)
+                if not heading and piece[i - 1].type == "heading_open":
+                    heading = " ".join(text.split())
+            elif token.type in ("fence", "code_block"):
+                text = token.content
+            elif token.type == "html_block":
+                text = html_text(token.content)
+            else:
+                continue  # open/close markers and rules carry no words
+            text = _tidy(text)
+            if text:
+                blocks.append(text)
     return MarkdownText("\n\n".join(blocks), heading)
 
 
