@@ -138,6 +138,43 @@ def test_documents_of_plain_blocks_give_the_same_text_as_the_whole_parse(seed, m
     assert 0.2 * given < read < 0.8 * given
 
 
+# Long paragraphs as the line cuts see them: plain lines among lines holding inline markup,
+# constructs that span line breaks (emphasis, links, code spans, tags) and escapes.
+SPANNING_LINES = (
+    *("*open", "close*", "**bold", "bold**", "_open", "close_", "a * b", "`code", "code`"),
+    *("[link", "text](u)", "[a](", "u)", "](u)", "[ref]", "[ref][", "ref]", "<a", 'href="x">'),
+    *("<!-- c", "-->", "<http://a.b>", "\\[sic\\]", "\\*", "a\\", "a\\ ", "a\\\\"),
+    *("&amp;", "&#65", ";", "![alt", "](i.png)", "x_y_z", "* not a list", "(a) b", "]", ")"),
+)
+TRAILS = ("", "", "", " ", "  ", "   ", "\t", " \t", "\xa0  ")
+
+
+def random_paragraphs(seed: int, count: int) -> list[str]:
+    rnd = random.Random(seed)
+    paragraphs = []
+    for _ in range(count):
+        lines = []
+        for _ in range(rnd.randint(2, 30)):
+            pool = SPANNING_LINES if rnd.random() < 0.15 else PLAIN_LINES
+            words = " ".join(rnd.choice(pool) for _ in range(rnd.randint(1, 3)))
+            lines.append(rnd.choice(("", "", " ", "\t")) + words + rnd.choice(TRAILS))
+        paragraphs.append("\n".join(lines))
+    return paragraphs
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_paragraphs_cut_at_line_breaks_give_the_same_text_as_the_whole_parse(seed, monkeypatch):
+    parsed = []
+    parse = mt._parsed_words
+    monkeypatch.setattr(mt, "_parsed_words", lambda src, env: parsed.append(src) or parse(src, env))
+    sources = random_paragraphs(seed, 1500)
+    for source in sources:
+        assert mt.markdown_to_text(source) == reference(source), repr(source)
+    # The parser read a part of the text only: the cuts were made.
+    given, read = sum(map(len, sources)), sum(map(len, parsed))
+    assert 0.1 * given < read < 0.7 * given
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -163,6 +200,12 @@ def test_documents_of_plain_blocks_give_the_same_text_as_the_whole_parse(seed, m
         "\t tabbed\n\n- x\n\n\tcontinued\n\nplain",
         "   \n\n  \t",
         "trailing spaces only   ",
+        "plain\n*emphasis\nacross lines*\nplain\n[a link\nacross](u)\nplain",
+        "plain\n[a](\nu)\nplain\n`code\nspan`\nplain\n<a\nhref='x'>\nplain",
+        "plain\nescaped\\\nbreak\nplain\\ \nspace taken\nplain\\\\  \nhard",
+        "\\[sic\\] plain\nplain\n[ref]\n\n[ref]: /u",
+        "a \\[ b\nc ] d\ne\n`x\\`\ny ` z\nw",
+        "**bold  \n**  \nplain  \n*a*  \nplain \n_b_ \nend",
     ],
 )
 def test_adversarial_documents_give_the_same_text_as_the_whole_parse(source):

@@ -6,10 +6,11 @@ emphasis and so on. We keep the words: text and code, link text, image alt text,
 inside HTML blocks. We drop the markup: URLs, emphasis, heading and bullet markers, tags.
 Each block becomes one paragraph, and paragraphs are separated by a blank line.
 
-The text is what markdown-it-py's whole parse gives, sooner: plain paragraphs (no markup at
-all, most of a release) are read without the parser, its block rules are gated by a line's
-first character, and a paragraph without inline markup skips its inline parser (see below;
-tests/test_build_speed.py checks all three against the whole parse).
+The text is what markdown-it-py's whole parse gives, sooner: paragraphs at the top level
+(most of a release) are found without the block parser, its block rules are gated by a
+line's first character, and the inline parser reads only the lines of a paragraph that hold
+inline markup (with those that a construct may span) (see below; tests/test_build_speed.py
+checks all of it against the whole parse).
 """
 
 from __future__ import annotations
@@ -92,15 +93,15 @@ def _gate(md: MarkdownIt) -> MarkdownIt:
 # joins adjacent text as markdown-it's text_join rule does.
 _BLOCKS = _gate(MarkdownIt("commonmark").disable(["code", "inline", "text_join"]))
 
-# -- plain blocks, without the parser ------------------------------------------------------
+# -- paragraphs, without the block parser ---------------------------------------------------
 #
-# Most of a release is plain paragraphs: blocks of lines between blank lines (blank: spaces
-# and tabs only, as markdown-it has it) holding no inline markup (_INLINE_MARKUP) and no line
-# whose first character (after spaces and tabs) can open a block: a fence, quote, rule, list
-# item (an ordered one: digits then "." or ")"), reference, HTML, heading, or the underline
-# of a setext heading. At the top level such a block is a paragraph, whatever its
-# indentation (indented code is off), and its words are _plain_words of its lines, trimmed
-# as the paragraph rule trims them. markdown_to_text reads those itself and gives markdown-it
+# Most of a release is paragraphs: blocks of lines between blank lines (blank: spaces and
+# tabs only, as markdown-it has it) with no line whose first character (after spaces and
+# tabs) can open a block: a fence, quote, rule, list item (an ordered one: digits then "."
+# or ")"), reference, HTML, heading, emphasis (or a rule, or an item), or the underline of a
+# setext heading. At the top level such a block is a paragraph, whatever its indentation
+# (indented code is off), and its words are _inline_words of its lines, trimmed as the
+# paragraph rule trims them. markdown_to_text finds those itself and gives markdown-it
 # the rest, region by region. A region starts at a block that is not plain and ends before
 # the next plain block, which no quote or paragraph can hold after a blank line; where the
 # region may hold a list item (a line opening with a bullet or an ordered marker), before
@@ -114,7 +115,7 @@ _BLOCKS = _gate(MarkdownIt("commonmark").disable(["code", "inline", "text_join"]
 # corpus).
 _NEWLINES = re.compile(r"\r\n?")
 _BLOCK = re.compile(r"(?:[ \t]*[^ \t\n][^\n]*(?:\n|\Z))+")  # non-blank lines, each with its \n
-_NOT_PLAIN = re.compile(r"[\\`*_\[<&]|(?:^|\n)[ \t]*(?:[~>+=#-]|[0-9]+[.)])")
+_OPENS_BLOCK = re.compile(r"(?:^|\n)[ \t]*(?:[`~>*_+=#<\[-]|[0-9]+[.)])")
 _LIST_ITEM = re.compile(r"(?:^|\n)[ \t>]*(?:[*+-]|[0-9]+[.)])")
 _OPEN_ENDED = re.compile(r"```|~~~|<(?:!(?!--[^\n]*-->)|\?|(?i:script|pre|style|textarea))")
 # The paragraph rule's trim: CommonMark's whitespace in markdown-it-py 4, str.strip in 3.
@@ -141,12 +142,12 @@ def markdown_to_text(source: str) -> MarkdownText:
     if "\r" in source or "\0" in source:  # as markdown-it's normalize core rule does
         source = _NEWLINES.sub("\n", source).replace("\0", "\ufffd")
     env: dict = {}
-    pieces: list[str | list[Token]] = []  # a plain block's text, or a parsed region's tokens
+    pieces: list[str | list[Token]] = []  # a paragraph's lines, or a parsed region's tokens
     start = end = -1  # the region markdown-it parses, while one is open
     listed = False  # whether the region may hold a list item
     for block in _BLOCK.finditer(source):
         text = block.group()
-        plain = _NOT_PLAIN.search(text) is None
+        plain = _OPENS_BLOCK.search(text) is None  # a paragraph, at the top level
         if start >= 0 and plain and not (listed and text[0] in " \t"):  # the region ended
             pieces.append(_BLOCKS.parse(source[start:end], env))
             start = -1
@@ -167,7 +168,7 @@ def markdown_to_text(source: str) -> MarkdownText:
     heading = ""
     for piece in pieces:
         if isinstance(piece, str):
-            text = _tidy(_plain_words(_trim(piece)))
+            text = _tidy(_inline_words(_trim(piece), env))
             if text:
                 blocks.append(text)
             continue
@@ -193,9 +194,71 @@ def _inline_words(content: str, env: dict) -> str:
     from markdown-it's inline tokens (after its text_join)."""
     if _INLINE_MARKUP.search(content) is None:
         return _plain_words(content)
+    if "\n" not in content:
+        return _parsed_words(content, env)
+    # Cut at line breaks: around the lines that hold markup, at breaks that no inline
+    # construct can span; each piece read on its own (the parser only for the marked ones),
+    # each break made as the newline rule makes it. A construct opened on a line may span
+    # the breaks up to the last line holding a character that may continue or close it: an
+    # emphasis delimiter (* or _), a backtick, a "]" or ")" after a "[", a ">" after a "<".
+    # (An escaped character opens nothing: outside code spans, the only place a backslash
+    # before one is not an escape, or where it is inside an autolink or a tag, which "<"
+    # opened.) A backslash before a break, or before the spaces that end its line, escapes
+    # the break or one space (a token that takes it along): no cut there either.
+    lines = content.split("\n")
+    last = len(lines) - 1
+    marked: set[int] = set()  # the lines holding markup
+    line = position = 0
+    for match in _INLINE_MARKUP.finditer(content):
+        line += content.count("\n", position, match.start())
+        position = match.start()
+        marked.add(line)
+    spanned: set[int] = set()  # the breaks (after line k) that a construct may span
+    openers = _ESCAPE.sub("  ", content) if "\\" in content and "`" not in content else content
+    for opener, closers in _SPANS:
+        start = openers.find(opener)
+        if start >= 0:
+            end = max(_line_of(content, content.rfind(c)) for c in closers)
+            spanned.update(range(_line_of(content, start), end))
+    for match in _ESCAPED_BREAK.finditer(content):
+        spanned.add(_line_of(content, match.start()))
+    parts: list[str] = []
+    first = 0  # the piece's first line
+    for k in range(last):
+        if k in spanned or not (k in marked or k + 1 in marked):
+            continue
+        text = lines[k]
+        kept = lines[k] = text.rstrip(" ")
+        parts += (_piece_words(lines, first, k, env), "\n" if len(text) - len(kept) > 1 else " ")
+        first = k + 1
+    parts.append(_piece_words(lines, first, last, env))
+    return "".join(parts)
+
+
+def _line_of(content: str, position: int) -> int:
+    """The number of the line holding position in content (-1 for position -1)."""
+    return content.count("\n", 0, position) if position >= 0 else -1
+
+
+def _piece_words(lines: list[str], first: int, last: int, env: dict) -> str:
+    """The words of lines[first:last + 1], a piece of content cut at line breaks."""
+    piece = "\n".join(lines[first : last + 1])
+    if first:
+        piece = piece.lstrip(" \t")  # the newline rule skips the next line's indentation
+    if _INLINE_MARKUP.search(piece) is None:
+        return _plain_words(piece)
+    return _parsed_words(piece, env)
+
+
+def _parsed_words(content: str, env: dict) -> str:
     children: list[Token] = []
     _BLOCKS.inline.parse(content, _BLOCKS, env, children)
     return inline_text(children)
+
+
+_SPANS = (("*", "*_"), ("_", "*_"), ("`", "`"), ("[", "])"), ("<", ">"))
+_ESCAPED_BREAK = re.compile(r"\\ *\n")
+_ESCAPE = re.compile(r"\\[!-/:-@\[-`{-~]")  # a backslash and the ASCII punctuation it escapes
 
 
 # Characters at which one of the inline rules of the commonmark preset can match: escapes,
