@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from operator import itemgetter
 
 import numpy as np
 
@@ -76,7 +75,19 @@ _CRC32 = _Crc32Cache()
 
 def shingle_hashes(text: str) -> np.ndarray:
     """The distinct 64-bit hashes of a text's 5-word shingles (one shingle if fewer words)."""
-    return np.unique(_shingles(text))
+    return _distinct(_shingles(text))
+
+
+def _distinct(h: np.ndarray) -> np.ndarray:
+    """np.unique(h), sorted and distinct, by a sort and a comparison of neighbours: a
+    quarter of np.unique's time on a release's 1,500 hashes (numpy 2.4's unique)."""
+    h = np.sort(h)
+    if len(h) > 1:
+        keep = np.empty(len(h), dtype=bool)
+        keep[0] = True
+        np.not_equal(h[1:], h[:-1], out=keep[1:])
+        h = h[keep]
+    return h
 
 
 def _shingles(text: str) -> np.ndarray:
@@ -84,9 +95,8 @@ def _shingles(text: str) -> np.ndarray:
     words = _words(text.lower())
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    # Each word's crc32 in one C loop (itemgetter; the cache computes a word it lacks).
-    crcs = itemgetter(*words)(_CRC32) if len(words) > 1 else (_CRC32[words[0]],)
-    w = np.array(crcs, dtype=np.uint64)
+    # Each word's crc32 in one C loop (the cache computes a word it lacks).
+    w = np.fromiter(map(_CRC32.__getitem__, words), dtype=np.uint64, count=len(words))
     k = min(SHINGLE, len(w))
     h = np.zeros(len(w) - k + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -109,10 +119,10 @@ def signature(text: str) -> bytes:
     h = _shingles(text)
     if not len(h):
         return EMPTY
-    # Sorted and distinct: the first hash of each bin is its minimum. One np.unique after
+    # Sorted and distinct: the first hash of each bin is its minimum. One _distinct after
     # the finaliser is enough: it is a bijection of the 64-bit integers, so the distinct
     # finalised hashes are the finalised distinct ones.
-    h = np.unique(_finalise(h))
+    h = _distinct(_finalise(h))
     # One permutation hashing: the top 7 bits pick one of 128 bins, the next 16 bits are
     # the value; each bin keeps its minimum.
     starts = np.searchsorted(h, _BIN_STARTS)

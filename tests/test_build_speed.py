@@ -278,6 +278,15 @@ def test_words_are_the_pattern_words(seed):
         ]
 
 
+def test_distinct_is_numpys_unique():
+    rnd = np.random.default_rng(15)
+    for size in (0, 1, 2, 3, 1500):
+        for high in (2, 50, 2**63):
+            h = rnd.integers(0, high, size, dtype=np.uint64)
+            got = minhash._distinct(h)
+            assert got.dtype == np.uint64 and np.array_equal(got, np.unique(h))
+
+
 def test_signatures_are_the_two_pass_ones():
     rnd = random.Random(15)
     words = ("the", "solar", "plan", "gas", "Caspian", "talks", "Türkmenistan", "café", "U.S.")
