@@ -265,6 +265,7 @@ _ESCAPE = re.compile(r"\\[!-/:-@\[-`{-~]")  # a backslash and the ASCII punctuat
 # code spans, emphasis, links and images ("!" only before "["), autolinks and inline HTML,
 # entities. Most paragraphs of a release hold none: their only markup is the line breaks.
 _INLINE_MARKUP = re.compile(r"[\\`*_\[<&]")
+_SOFT_BREAK = re.compile(r" ?\n[ \t]*")  # one trailing space dropped, indentation skipped
 
 
 def _plain_words(content: str) -> str:
@@ -274,6 +275,8 @@ def _plain_words(content: str) -> str:
     (rules_inline/newline.py)."""
     if "\n" not in content:
         return content
+    if "  \n" not in content:  # soft breaks only
+        return _SOFT_BREAK.sub(" ", content)
     lines = content.split("\n")
     parts = []
     last = len(lines) - 1
