@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.common import utils as markdown_it_utils
+from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.token import Token
 
 # -- the same parse, sooner -------------------------------------------------------------------
@@ -96,16 +97,18 @@ _BLOCKS = _gate(MarkdownIt("commonmark").disable(["code", "inline", "text_join"]
 # -- paragraphs, without the block parser ---------------------------------------------------
 #
 # Most of a release is paragraphs: blocks of lines between blank lines (blank: spaces and
-# tabs only, as markdown-it has it) with no line whose first character (after spaces and
-# tabs) can open a block: a fence, quote, rule, list item (an ordered one: digits then "."
-# or ")"), reference, HTML, heading, emphasis (or a rule, or an item), or the underline of a
-# setext heading. At the top level such a block is a paragraph, whatever its indentation
+# tabs only, as markdown-it has it) with no line whose start (after spaces and tabs) can
+# open a block: a fence, quote, rule, list item (a bullet or digits then "." or ")", then a
+# space or the line's end), reference (a "[" in a block holding "]:"), HTML (a "<" where
+# one of the html_block rule's openings fits), heading, or the underline of a setext
+# heading. At the top level such a block is a paragraph, whatever its indentation
 # (indented code is off), and its words are _inline_words of its lines, trimmed as the
 # paragraph rule trims them. markdown_to_text finds those itself and gives markdown-it
-# the rest, region by region. A region starts at a block that is not plain and ends before
-# the next plain block, which no quote or paragraph can hold after a blank line; where the
-# region may hold a list item (a line opening with a bullet or an ordered marker), before
-# the next plain block that starts at the left margin, which no list item can hold either.
+# the rest, region by region. A region starts at a block that is not a paragraph and ends
+# before the next paragraph, which no quote or paragraph can continue after a blank line;
+# where the region may hold a list item (a line opening with a bullet or an ordered
+# marker), before the next paragraph that starts at the left margin, which no list item
+# can hold either.
 # A fence or an HTML block that ends only at its own closing line (<script, <pre, <style,
 # <textarea, <!-- without --> on its line, <?, <!X) may run on past blank lines: from a
 # region holding an opening that might be one, markdown-it reads the rest of the source.
@@ -115,7 +118,15 @@ _BLOCKS = _gate(MarkdownIt("commonmark").disable(["code", "inline", "text_join"]
 # corpus).
 _NEWLINES = re.compile(r"\r\n?")
 _BLOCK = re.compile(r"(?:[ \t]*[^ \t\n][^\n]*(?:\n|\Z))+")  # non-blank lines, each with its \n
-_OPENS_BLOCK = re.compile(r"(?:^|\n)[ \t]*(?:[`~>*_+=#<\[-]|[0-9]+[.)])")
+_OPENS_BLOCK = re.compile(
+    r"(?:^|\n)[ \t]*(?:```|~~~|[>=#]"  # a fence, a quote, a "=" underline, a heading
+    r"|(?:[*+-]|[0-9]+[.)])(?:[ \t\n]|\Z)"  # a list item: its marker, then a space or the end
+    r"|[*_-][*_ \t-]*(?:\n|\Z))"  # a rule, or a "-" underline: a line of those only
+)
+_REFERENCE = re.compile(r"(?:^|\n)[ \t]*\[")  # a reference definition, where "]:" follows
+_TAG = re.compile(r"(?:^|\n)[ \t]*(<[^\n]*)")  # HTML, where an HTML block's opening fits
+# The html_block rule's openings, tried on the line from its "<" as the rule tries them.
+_HTML_OPENINGS = tuple(opening for opening, _, _ in HTML_SEQUENCES)
 _LIST_ITEM = re.compile(r"(?:^|\n)[ \t>]*(?:[*+-]|[0-9]+[.)])")
 _OPEN_ENDED = re.compile(r"```|~~~|<(?:!(?!--[^\n]*-->)|\?|(?i:script|pre|style|textarea))")
 # The paragraph rule's trim: CommonMark's whitespace in markdown-it-py 4, str.strip in 3.
@@ -137,6 +148,20 @@ class MarkdownText(NamedTuple):
     heading: str  # the first heading's text, or ""
 
 
+def _opens_block(text: str) -> bool:
+    """Whether a line of text can open a block (see above): if not, text is a paragraph."""
+    if _OPENS_BLOCK.search(text) is not None:
+        return True
+    if "]:" in text and _REFERENCE.search(text) is not None:
+        return True
+    if "<" in text:
+        for tag in _TAG.finditer(text):
+            line = tag.group(1)
+            if any(opening.search(line) for opening in _HTML_OPENINGS):
+                return True
+    return False
+
+
 def markdown_to_text(source: str) -> MarkdownText:
     """Strip Markdown markup from source, keeping its words and paragraph breaks."""
     if "\r" in source or "\0" in source:  # as markdown-it's normalize core rule does
@@ -147,7 +172,7 @@ def markdown_to_text(source: str) -> MarkdownText:
     listed = False  # whether the region may hold a list item
     for block in _BLOCK.finditer(source):
         text = block.group()
-        plain = _OPENS_BLOCK.search(text) is None  # a paragraph, at the top level
+        plain = not _opens_block(text)  # a paragraph, at the top level
         if start >= 0 and plain and not (listed and text[0] in " \t"):  # the region ended
             pieces.append(_BLOCKS.parse(source[start:end], env))
             start = -1
