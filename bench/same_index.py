@@ -1,6 +1,6 @@
 """Whether two indexes hold the same thing, document by id: for proving a speed-only change.
 
-    python bench/same_index.py INDEX_A INDEX_B [--show 10]
+    python bench/same_index.py INDEX_A INDEX_B [--show 10] [--files]
 
 Reads the live generation of each index directory and compares, by document id (not by
 segment and document number, which differ between a parallel build's workers): every
@@ -9,6 +9,11 @@ term of every indexed field with its postings (document, weight and value: posit
 frequency). Prints how many of each were compared, the first differences, and exits 1 if
 there are any. Build both indexes from the same folder (say, a sample of the White House
 corpus: bench/README.md), one with each version of the code.
+
+--files also compares the segments' files byte for byte (each member of a compound file,
+and the posting and forward files beside it), the segment's id masked, the segments paired
+in the order of their first documents' ids: for two builds made alike (one process). A file
+that differs is named; it does not count as a difference of what the index holds.
 """
 
 from __future__ import annotations
@@ -68,12 +73,80 @@ def compare(a: Path, b: Path) -> tuple[dict[str, int], list[str]]:
     return counts, sorted(problems)
 
 
+def segment_files(index_dir: Path) -> dict[str, bytes]:
+    """Each segment's files, named "k:MAIN_SEG.ext" (k: the segment's rank by first id)."""
+    gen = storage.current_generation(index_dir)
+    assert gen is not None
+    ix = storage.open_index(index_dir)
+    out: dict[str, bytes] = {}
+    try:
+        with ix.reader() as reader:
+            leaves = sorted(
+                (leaf.stored_fields(0)["id"], leaf.segment().segment_id())
+                for leaf, _ in reader.leaf_readers()
+            )
+    finally:
+        ix.close()
+    for k, (_, sid) in enumerate(leaves):
+        for path in sorted(gen.glob(f"{sid}.*")):
+            if path.suffix == ".seg":
+                out.update(_members(path, sid, k))
+            else:
+                out[f"{k}:" + path.name.replace(sid, "SEG")] = path.read_bytes()
+    return out
+
+
+def _members(path: Path, sid: str, k: int) -> dict[str, bytes]:
+    from whoosh.filedb.compound import CompoundStorage
+    from whoosh.filedb.filestore import FileStorage
+
+    compound = CompoundStorage(FileStorage(str(path.parent)).open_file(path.name), use_mmap=False)
+    out = {}
+    for name in compound.list():
+        f = compound.open_file(name)
+        out[f"{k}:" + name.replace(sid, "SEG")] = f.read()
+        f.close()
+    compound.close()
+    return out
+
+
+def compare_files(a: Path, b: Path) -> list[str]:
+    """A line per segment file: its sizes in a and b, and whether its bytes are the same."""
+    left, right = segment_files(a), segment_files(b)
+    lines = []
+    for name in sorted(left.keys() | right.keys()):
+        x, y = left.get(name), right.get(name)
+        same = "identical" if x == y else "DIFFERENT"
+        if x != y and x and y and name.endswith(".trm") and _same_terms(x, y):
+            same = "DIFFERENT: only where each term's postings start and end"
+        lines.append(f"{name:28} {len(x or b''):>12,} {len(y or b''):>12,}  {same}")
+    return lines
+
+
+def _same_terms(x: bytes, y: bytes) -> bool:
+    """Whether two terms files hold the same terms with the same infos but for their last
+    12 bytes (a term's postings: offset and length, W3TermInfo.to_bytes)."""
+    from whoosh.filedb.filetables import OrderedHashReader
+    from whoosh.filedb.structfile import BufferFile
+
+    def infos(data: bytes) -> list[tuple[bytes, bytes]]:
+        return [(k, v[:-12]) for k, v in OrderedHashReader(BufferFile(data), len(data)).items()]
+
+    return infos(x) == infos(y)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("a", type=Path)
     parser.add_argument("b", type=Path)
     parser.add_argument("--show", type=int, default=10, help="differences printed")
+    parser.add_argument("--files", action="store_true", help="segment files byte for byte")
     args = parser.parse_args()
+    if args.files:
+        lines = compare_files(args.a, args.b)
+        print("\n".join(lines))
+        same = sum(line.endswith("identical") for line in lines)
+        print(f"{same} of {len(lines)} segment files byte for byte the same")
     counts, problems = compare(args.a, args.b)
     docs = counts.get("stored", 0)
     print(

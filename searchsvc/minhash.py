@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from operator import itemgetter
 
 import numpy as np
 
@@ -48,6 +47,11 @@ SIGNATURE_BYTES = NUM_PERM * 2 + 4
 EMPTY = b""  # the signature of a text without words: never grouped
 
 _WORD = re.compile(r"\w+")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+# Every byte but an ASCII word character ([A-Za-z0-9_], what \w is in ASCII) to a space.
+_SPACE_BUT_WORD_BYTES = bytes(
+    b if chr(b).isalnum() and b < 128 or b == 95 else 32 for b in range(256)
+)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _BIN_BITS = 7  # 2**7 == NUM_PERM bins
 _BIN_STARTS = np.arange(NUM_PERM, dtype=np.uint64) << np.uint64(64 - _BIN_BITS)
@@ -59,10 +63,10 @@ class _Crc32Cache(dict):
 
     LIMIT = 500_000  # words kept (~60 MB at most), then forgotten all at once
 
-    def __missing__(self, word: str) -> int:
+    def __missing__(self, word: str | bytes) -> int:
         if len(self) >= self.LIMIT:
             self.clear()
-        value = self[word] = zlib.crc32(word.encode())
+        value = self[word] = zlib.crc32(word if isinstance(word, bytes) else word.encode())
         return value
 
 
@@ -71,17 +75,28 @@ _CRC32 = _Crc32Cache()
 
 def shingle_hashes(text: str) -> np.ndarray:
     """The distinct 64-bit hashes of a text's 5-word shingles (one shingle if fewer words)."""
-    return np.unique(_shingles(text))
+    return _distinct(_shingles(text))
+
+
+def _distinct(h: np.ndarray) -> np.ndarray:
+    """np.unique(h), sorted and distinct, by a sort and a comparison of neighbours: a
+    quarter of np.unique's time on a release's 1,500 hashes (numpy 2.4's unique)."""
+    h = np.sort(h)
+    if len(h) > 1:
+        keep = np.empty(len(h), dtype=bool)
+        keep[0] = True
+        np.not_equal(h[1:], h[:-1], out=keep[1:])
+        h = h[keep]
+    return h
 
 
 def _shingles(text: str) -> np.ndarray:
     """The 64-bit hash of each of a text's 5-word shingles, in order, repeats included."""
-    words = _WORD.findall(text.lower())
+    words = _words(text.lower())
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    # Each word's crc32 in one C loop (itemgetter; the cache computes a word it lacks).
-    crcs = itemgetter(*words)(_CRC32) if len(words) > 1 else (_CRC32[words[0]],)
-    w = np.array(crcs, dtype=np.uint64)
+    # Each word's crc32 in one C loop (the cache computes a word it lacks).
+    w = np.fromiter(map(_CRC32.__getitem__, words), dtype=np.uint64, count=len(words))
     k = min(SHINGLE, len(w))
     h = np.zeros(len(w) - k + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -90,15 +105,24 @@ def _shingles(text: str) -> np.ndarray:
     return h
 
 
+def _words(text: str) -> list[str] | list[bytes]:
+    """The text's \\w+ words; where no character outside ASCII is a word character (most
+    releases: theirs are quotes, dashes and non-breaking spaces), as ASCII bytes split at
+    every other byte by one table (4x sooner than the pattern). crc32 is the same either way."""
+    if not text.isascii() and _WORD.search("".join(set(_NOT_ASCII.findall(text)))):
+        return _WORD.findall(text)
+    return text.encode("ascii", "replace").translate(_SPACE_BUT_WORD_BYTES).split()
+
+
 def signature(text: str) -> bytes:
     """A text's MinHash signature (SIGNATURE_BYTES bytes), or EMPTY if it has no words."""
     h = _shingles(text)
     if not len(h):
         return EMPTY
-    # Sorted and distinct: the first hash of each bin is its minimum. One np.unique after
+    # Sorted and distinct: the first hash of each bin is its minimum. One _distinct after
     # the finaliser is enough: it is a bijection of the 64-bit integers, so the distinct
     # finalised hashes are the finalised distinct ones.
-    h = np.unique(_finalise(h))
+    h = _distinct(_finalise(h))
     # One permutation hashing: the top 7 bits pick one of 128 bins, the next 16 bits are
     # the value; each bin keeps its minimum.
     starts = np.searchsorted(h, _BIN_STARTS)

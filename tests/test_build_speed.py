@@ -2,15 +2,20 @@
 
 markdown_text parses blocks with gated rules (a rule is not called on a line whose first
 character it cannot match) and skips the inline parser for content without inline markup;
-minhash finalises and de-duplicates in one pass. Each is checked here against the plain
-computation, written out in full: markdown-it-py's whole parse walked token by token (the
-walk main used), and the two-pass MinHash; on random Markdown made of the constructs the
-rules look for, and on White House releases when ../shared holds the corpus.
+markdown_to_text reads plain paragraphs without the parser; minhash finalises and
+de-duplicates in one pass and finds the words of most texts as ASCII bytes. Each is
+checked here against the plain computation, written out in full: markdown-it-py's whole
+parse walked token by token (the walk main used), the two-pass MinHash, the pattern's
+words; on random Markdown made of the constructs the rules look for, on random and
+adversarial documents of plain and marked blocks, and on White House releases when
+../shared holds the corpus.
 """
 
 from __future__ import annotations
 
 import random
+import re
+import zlib
 
 import numpy as np
 import pytest
@@ -81,6 +86,132 @@ def test_random_markdown_gives_the_same_text_as_the_whole_parse(seed):
         assert mt.markdown_to_text(source) == reference(source), repr(source)
 
 
+# Whole documents as the plain-block path sees them: blank-line separated blocks, most of
+# them plain paragraphs (indented or not, with trailing spaces, tabs, non-breaking spaces),
+# among blocks that open a region (lists with indented continuations, quotes, fences and
+# HTML blocks that run on past blank lines, comments closed on their line or not,
+# references defined after their use, setext underlines, ordered-list look-alikes).
+PLAIN_LINES = (
+    *("Plain words here.", "More words, and (brackets) too!", "4:13 P.M. EST", "a ~ tilde"),
+    *("1990s were", "2025 is a year", "Q\xa0\xa0 Yes.", "\xa0", "\xa0  ", "end  ", "end "),
+    *("tab\t", "x = y", "a -- b", "him: ]fine) ok", "100 %", "ok", "é café ², K"),
+)
+MARKED_LINES = (
+    *("- item", "* item", "+ item", "1. first", "2) second", "10. tenth", "> quoted", "# Head"),
+    *("===", "---", "***", "```", "~~~", "```py", "<!-- -->", "<!-- open", "-->", "<!--->"),
+    *("<script>", "</script>", "<pre>", "</pre>", "<div>", "</div>", "<?php", "?>", "<!X"),
+    *("]]>", "<![CDATA[", "[ref]: /u", "see [ref] here", "*em* and **strong**", "a_b_c"),
+    *("`code`", "\\[Applause.\\]", "a\\", "&amp; &copy;", "<b>bold</b>", "[x](y)", "-"),
+)
+INDENTS = ("", "", "", " ", "  ", "    ", "     ", "\t", "\xa0")
+
+
+def random_documents(seed: int, count: int) -> list[str]:
+    rnd = random.Random(seed)
+    documents = []
+    for _ in range(count):
+        blocks = []
+        for _ in range(rnd.randint(1, 12)):
+            marked = rnd.random() < 0.3
+            lines = []
+            for _ in range(rnd.randint(1, 4)):
+                pool = MARKED_LINES if marked and rnd.random() < 0.5 else PLAIN_LINES
+                lines.append(rnd.choice(INDENTS) + rnd.choice(pool))
+            blocks.append("\n".join(lines))
+        gaps = [rnd.choice(("\n\n", "\n\n", "\n \n", "\n\t\n\n", "\n", "\r\n\r\n")) for _ in blocks]
+        documents.append(
+            "".join(b + g for b, g in zip(blocks, gaps, strict=True))[: rnd.randint(1, 999)]
+        )
+    return documents
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_documents_of_plain_blocks_give_the_same_text_as_the_whole_parse(seed, monkeypatch):
+    parsed = []
+    parse = mt._BLOCKS.parse
+    monkeypatch.setattr(mt._BLOCKS, "parse", lambda src, env: parsed.append(src) or parse(src, env))
+    sources = random_documents(seed, 2000)
+    for source in sources:
+        assert mt.markdown_to_text(source) == reference(source), repr(source)
+    # The plain path read a good part of the text (not all: regions were parsed).
+    given, read = sum(map(len, sources)), sum(map(len, parsed))
+    assert 0.2 * given < read < 0.8 * given
+
+
+# Long paragraphs as the line cuts see them: plain lines among lines holding inline markup,
+# constructs that span line breaks (emphasis, links, code spans, tags) and escapes.
+SPANNING_LINES = (
+    *("*open", "close*", "**bold", "bold**", "_open", "close_", "a * b", "`code", "code`"),
+    *("[link", "text](u)", "[a](", "u)", "](u)", "[ref]", "[ref][", "ref]", "<a", 'href="x">'),
+    *("<!-- c", "-->", "<http://a.b>", "\\[sic\\]", "\\*", "a\\", "a\\ ", "a\\\\"),
+    *("&amp;", "&#65", ";", "![alt", "](i.png)", "x_y_z", "* not a list", "(a) b", "]", ")"),
+)
+TRAILS = ("", "", "", " ", "  ", "   ", "\t", " \t", "\xa0  ")
+
+
+def random_paragraphs(seed: int, count: int) -> list[str]:
+    rnd = random.Random(seed)
+    paragraphs = []
+    for _ in range(count):
+        lines = []
+        for _ in range(rnd.randint(2, 30)):
+            pool = SPANNING_LINES if rnd.random() < 0.15 else PLAIN_LINES
+            words = " ".join(rnd.choice(pool) for _ in range(rnd.randint(1, 3)))
+            lines.append(rnd.choice(("", "", " ", "\t")) + words + rnd.choice(TRAILS))
+        paragraphs.append("\n".join(lines))
+    return paragraphs
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_paragraphs_cut_at_line_breaks_give_the_same_text_as_the_whole_parse(seed, monkeypatch):
+    parsed = []
+    parse = mt._parsed_words
+    monkeypatch.setattr(mt, "_parsed_words", lambda src, env: parsed.append(src) or parse(src, env))
+    sources = random_paragraphs(seed, 1500)
+    for source in sources:
+        assert mt.markdown_to_text(source) == reference(source), repr(source)
+    # The parser read a part of the text only: the cuts were made.
+    given, read = sum(map(len, sources)), sum(map(len, parsed))
+    assert 0.1 * given < read < 0.7 * given
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "- item\n\n    indented, within the item\n\nplain, after the list",
+        "- item\n\nplain at the margin ends the list\n\n    indented, top level",
+        "> quote\n\n    indented: not the quote's\n\nplain",
+        "```\nopen fence\n\nplain inside the fence\n\n    still inside",
+        "~~~\nopen\n\nplain\n~~~\n\nafter",
+        "<!-- open comment\n\nplain inside the comment\n\n-->\n\nafter",
+        "<!-- closed -->\n\n     plain after it\n\nplain",
+        "<!--->\n\nplain\n\n-->\n\nafter",
+        "<script>\n\nvar a\n\n</script>\n\nafter",
+        "<PRE>\n\nkept\n\n</PRE>\n\nafter",
+        "<div>\nblock\n\nplain after the div\n\n</div>",
+        "use [ref] here\n\nplain\n\n[ref]: /url\n\nplain",
+        "Title\n===\n\nplain",
+        "plain\n---\n\nplain",
+        "1. one\n\n   two, within\n\nplain",
+        "1990s were\n\n2025. a list\n\n  x\n\nplain",
+        "\xa0  \nplain with a hard break  \nnext\n\n\xa0\n\nmore",
+        "a\r\nb\r\n\r\n- c\r\n\r\n  d\r\n\r\ne",
+        "nul \x00 here\n\n* x\n\n  \x00",
+        "\t tabbed\n\n- x\n\n\tcontinued\n\nplain",
+        "   \n\n  \t",
+        "trailing spaces only   ",
+        "plain\n*emphasis\nacross lines*\nplain\n[a link\nacross](u)\nplain",
+        "plain\n[a](\nu)\nplain\n`code\nspan`\nplain\n<a\nhref='x'>\nplain",
+        "plain\nescaped\\\nbreak\nplain\\ \nspace taken\nplain\\\\  \nhard",
+        "\\[sic\\] plain\nplain\n[ref]\n\n[ref]: /u",
+        "a \\[ b\nc ] d\ne\n`x\\`\ny ` z\nw",
+        "**bold  \n**  \nplain  \n*a*  \nplain \n_b_ \nend",
+    ],
+)
+def test_adversarial_documents_give_the_same_text_as_the_whole_parse(source):
+    assert mt.markdown_to_text(source) == reference(source)
+
+
 @pytest.mark.parametrize("seed", range(2))
 def test_the_gated_block_rules_give_the_same_block_tokens(seed):
     plain = MarkdownIt("commonmark").disable(["code", "inline", "text_join"])
@@ -130,6 +261,30 @@ def two_pass_signature(text: str) -> bytes:
     distance = (filled[nearest] - np.arange(minhash.NUM_PERM)) % minhash.NUM_PERM
     out = (values[nearest] + distance.astype(np.uint64) * np.uint64(0x9E37)) & np.uint64(0xFFFF)
     return out.astype("<u2").tobytes() + np.array([len(h)], dtype="<u4").tobytes()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_words_are_the_pattern_words(seed):
+    # ASCII bytes where no character outside ASCII is a word character, else the pattern:
+    # the same words either way, and so the same crc32s.
+    rnd = random.Random(seed)
+    alphabet = "ab Z9_ .,-\n\t\xa0’—“”é²ñK\u212a\u0130\ufffd\U0001f600\ud800x\x00?"
+    for _ in range(3000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40))).lower()
+        words = [w.decode() if isinstance(w, bytes) else w for w in minhash._words(text)]
+        assert words == re.findall(r"\w+", text), repr(text)
+        assert [minhash._CRC32[w] for w in minhash._words(text)] == [
+            zlib.crc32(w.encode()) for w in re.findall(r"\w+", text)
+        ]
+
+
+def test_distinct_is_numpys_unique():
+    rnd = np.random.default_rng(15)
+    for size in (0, 1, 2, 3, 1500):
+        for high in (2, 50, 2**63):
+            h = rnd.integers(0, high, size, dtype=np.uint64)
+            got = minhash._distinct(h)
+            assert got.dtype == np.uint64 and np.array_equal(got, np.unique(h))
 
 
 def test_signatures_are_the_two_pass_ones():

@@ -13,6 +13,7 @@ searcher, must match the same documents as our Ranker on 100 queries over the bu
 from __future__ import annotations
 
 import random
+from array import array
 from datetime import datetime
 
 import numpy as np
@@ -21,7 +22,11 @@ import yaml
 from conftest import SEEDS, white_house_releases
 from whoosh import formats
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3TermInfo
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.index import open_dir
+from whoosh.system import pack_ushort
 
 from searchsvc.indexing import bulk, index_paths, indexer, writing
 from searchsvc.reading import Document, discover, read_source
@@ -184,6 +189,91 @@ def test_the_bulk_index_holds_exactly_what_segmentwriter_writes(both):
     assert any(name == "date" for name, _ in postings)
 
 
+class _ReadBlock:
+    """A block read back, as W3TermInfo.add_block reads a block of W3's postings writer."""
+
+    def __init__(self, matcher) -> None:
+        self.ids: list[int] = []
+        self._weights = array("f")
+        self.lengths = (matcher.block_min_length(), matcher.block_max_length())
+        self.top = matcher.block_max_weight()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def min_id(self) -> int:
+        return self.ids[0]
+
+    def max_id(self) -> int:
+        return self.ids[-1]
+
+    def min_length(self) -> int:
+        return self.lengths[0]
+
+    def max_length(self) -> int:
+        return self.lengths[1]
+
+    def max_weight(self) -> float:
+        return self.top
+
+
+def test_each_term_info_is_the_one_whoosh_makes_of_the_terms_blocks(both):
+    # The bulk writer packs every term's info at once (numpy records); Whoosh's own
+    # W3TermInfo, fed the term's blocks as read back, must give the same bytes.
+    ix = open_dir(str(both[1]))
+    compared, blocks = 0, 0
+    with ix.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            for name in ("title", "body", "exact", "category", "date", "id"):
+                for term in leaf.lexicon(name):
+                    stored = leaf.term_info(name, term)
+                    matcher = leaf.postings(name, term)
+                    made = W3TermInfo()
+                    while matcher.is_active():
+                        block = _ReadBlock(matcher)  # its header, before moving past it
+                        for _ in range(matcher._blocklength):
+                            block.ids.append(matcher.id())
+                            block._weights.append(matcher.weight())
+                            matcher.next()
+                        made.add_block(block)
+                        blocks += 1
+                    offset, length = stored.extent()
+                    made.set_extent(offset, length[0] if isinstance(length, tuple) else length)
+                    assert made.to_bytes() == bulk_term_info(leaf, name, term), (name, term)
+                    compared += 1
+    ix.close()
+    assert compared > 1500 and blocks > compared  # some terms span several blocks
+
+
+def bulk_term_info(leaf, name: str, term: bytes) -> bytes:
+    """The bytes the terms file holds for a term (its key: the field's number, the term)."""
+    terms = leaf._terms  # W3TermsReader: its hash file and the field numbers
+    return terms._tindex[pack_ushort(terms._fieldmap[name]) + term]
+
+
+@pytest.mark.parametrize("batches", [[3], [1, 1, 1], [70_000, 5]])
+def test_the_terms_file_is_written_as_orderedhashwriters_add_writes_it(tmp_path, batches):
+    # _add_terms writes a field's records at once; past 65,535 bytes the index of record
+    # positions needs a wider type, as GrowableArray gives it.
+    rnd = random.Random(len(batches))
+    keys = sorted({rnd.randbytes(rnd.randint(1, 12)) for _ in range(sum(batches))})
+    values = [rnd.randbytes(rnd.randint(0, 40)) for _ in keys]
+    storage = FileStorage(str(tmp_path)).create()
+    one = OrderedHashWriter(storage.create_file("one"))
+    for key, value in zip(keys, values, strict=True):
+        one.add(key, value)
+    one.close()
+    many = OrderedHashWriter(storage.create_file("many"))
+    done = 0
+    for size in batches:
+        bulk._add_terms(many, keys[done : done + size], values[done : done + size])
+        done += size
+    with pytest.raises(ValueError):
+        bulk._add_terms(many, keys[:1], values[:1])  # keys must increase, as add() says
+    many.close()
+    assert (tmp_path / "many").read_bytes() == (tmp_path / "one").read_bytes()
+
+
 def test_whoosh_opens_the_bulk_index_and_searches_it(both):
     ix = open_dir(str(both[1]))
     with ix.searcher() as searcher:
@@ -323,6 +413,29 @@ def test_a_failed_document_leaves_no_trace(tmp_path, corpus):
     ix.close()
     reference = build(mkgen(tmp_path / "ref"), corpus[:2], "old")
     assert differences(dump(tmp_path / "gen"), dump(reference)) == []
+
+
+def test_a_field_of_more_terms_than_16_bits_number_is_sorted_alike(tmp_path, corpus, monkeypatch):
+    # Past 65,536 terms a field's tokens are sorted as 64-bit keys, not by radix sort.
+    monkeypatch.setattr(bulk, "RADIX_TERMS", 0)
+    ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
+    segment_writer = bulk.BulkSegmentWriter(ix)
+    for doc in corpus[:60]:
+        writing.add_document(segment_writer, doc)
+    writing.commit(writing.open_writer(ix), segment_writer.finish())
+    ix.close()
+    reference = build(mkgen(tmp_path / "ref"), corpus[:60], "old")
+    assert differences(dump(tmp_path / "gen"), dump(reference)) == []
+
+
+@pytest.mark.parametrize("terms", [1, 300, 1 << 16, (1 << 16) + 1, 1 << 20])
+def test_tokens_are_sorted_stably_by_term(terms):
+    key = np.random.default_rng(terms).integers(0, terms, 50_000)
+    key[:3] = terms - 1  # the largest rank present
+    order = np.argsort(key, kind="stable")
+    got_key, got_order = bulk._sort_by_term(key, terms)
+    assert got_order.tolist() == order.tolist()
+    assert got_key.tolist() == key[order].tolist()
 
 
 def test_nothing_added_writes_no_segment(tmp_path):

@@ -24,7 +24,10 @@ What Whoosh reads is unchanged: the same terms, postings (ids, weights, values),
 size, block headers, term infos, lengths, stored fields and columns. Two choices differ in
 bytes but not in what is read: a block whose pickle is short (MIN_COMPRESSED) is stored
 uncompressed, its header saying so, as W3 allows: deflating costs ~13 us a block, and half
-a segment's blocks hold a term of one or two documents.
+a segment's blocks hold a term of one or two documents. The others are deflated by ISA-L
+(isal, the reading side's inflater too) at its level DEFLATE_LEVEL, not by zlib at W3's:
+a zlib stream all the same (zlib.decompress reads it), made in a third of the time, about
+7% longer (bench/README.md); so a term's postings start elsewhere in the file.
 
 A field analysed by another analyzer (ID, DATETIME, any field another helper adds) goes
 through Whoosh's own field.index(value), once per document, and is grouped the same way.
@@ -37,19 +40,21 @@ from __future__ import annotations
 
 import contextlib
 import pickle
-import zlib
-from collections.abc import Callable
+import struct
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
+from isal import isal_zlib
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.fields import UnknownFieldError
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.system import pack_int, pack_ushort
-from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from searchsvc import analysis
 from searchsvc.indexing import forward, postfile
@@ -60,6 +65,13 @@ from searchsvc.indexing import forward, postfile
 PRIVATE_NAMES = (
     ("whoosh.codec.whoosh3.W3Codec", "_blocklimit"),
     ("whoosh.codec.whoosh3.W3Codec", "_compression"),
+    ("whoosh.codec.whoosh3.W3TermInfo", "_struct"),  # its layout, which _TERM_INFO repeats
+    # The terms file's writer, whose records _add_terms writes many at a time.
+    ("whoosh.filedb.filetables.HashWriter", "dbfile"),
+    ("whoosh.filedb.filetables.HashWriter", "hashfn"),
+    ("whoosh.filedb.filetables.HashWriter", "buckets"),
+    ("whoosh.filedb.filetables.OrderedHashWriter", "index"),
+    ("whoosh.filedb.filetables.OrderedHashWriter", "lastkey"),
 )
 
 BLOCK = W3Codec()._blocklimit  # postings per block, as W3's postings writer cuts them
@@ -67,6 +79,9 @@ COMPRESSION = W3Codec()._compression  # zlib level of a block's pickle, as W3 wr
 # Bytes of pickle below which a block is stored as it is: half the blocks of a segment are
 # under 100 bytes (a term in one or two documents), and deflating them saves little.
 MIN_COMPRESSED = 256
+# ISA-L's level for a block: on the blocks of 2,000 White House releases, 0.32 s against
+# 0.94 s for zlib at W3's level 3, and 21.3 MB against 19.9 MB (its level 3: 0.41 s, 21.1 MB).
+DEFLATE_LEVEL = 1
 # A field's length is kept as a byte (length_to_byte): the lengths each byte stands for.
 _BYTE_CUTS = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 
@@ -196,8 +211,8 @@ class BulkSegmentWriter:
                 prefix = pack_ushort(fieldmap[name])
                 fmt = self.schema[name].format
                 doc_lengths = lengths.get(name)
-                for key, info in _write_postings(posts, table, fmt, doc_lengths):
-                    tindex.add(prefix + key, info)
+                infos = _write_postings(posts, table, fmt, doc_lengths)
+                _add_terms(tindex, [prefix + key for key in table.keys], infos)
                 if name in postfile.FIELDS:
                     postings.add_field(
                         name, table.keys, table.starts, table.docs, table.weights, table.positions
@@ -246,7 +261,7 @@ class _Table:
         self.docs = docs  # document numbers
         self.weights: np.ndarray = np.zeros(0)  # float64, as given
         # The values: None (the format stores none), fixed-size bytes back to back, or
-        # variable-size bytes with each posting's offsets.
+        # variable-size bytes with where each posting's begin (one more at the end).
         self.fixed: bytes | None = None
         self.blob: bytes | None = None
         self.offsets: np.ndarray | None = None
@@ -275,7 +290,11 @@ class _Postings:
 
 
 class _Words(_Postings):
-    """A field our word tokenizer analyses (Positions or Frequency): words to term ids."""
+    """A field our word tokenizer analyses (Positions or Frequency): words to term ids.
+
+    A document costs a dict lookup per word (one C loop) and an append of its term ids to
+    one array; the postings are grouped once, for the whole segment, by table().
+    """
 
     def __init__(self, field, term_of: Callable[[str], str | None]) -> None:
         self.term_of = term_of
@@ -285,49 +304,35 @@ class _Words(_Postings):
         self.word_ids: dict[str, int] = {}  # word -> term id, -1 for a word without a term
         self.vocab: dict[str, int] = {}  # term -> term id
         self.docnums: list[int] = []
-        self.doc_lengths: list[int] = []
-        self.terms: list[np.ndarray] = []  # per document, its distinct term ids
-        self.freqs: list[np.ndarray] = []  # ... and how often each occurs
-        self.poses: list[np.ndarray] = []  # ... and their positions, grouped by term
+        self.doc_lengths: list[int] = []  # per document, its words with a term
+        self.doc_words: list[int] = []  # ... and all its words
+        self.ids = array("i")  # every word's term id (-1: none), document after document
 
     def add(self, docnum: int, value, words: _DocumentWords) -> int:
         found = words(value)
         ids = self.word_ids
         try:
             seq = _lookup(ids, found)
-        except KeyError:  # words new to the segment: their terms, once each
-            for w in set(found).difference(ids):
+        except KeyError as missing:  # words new to the segment: their terms, once each
+            # None before the first missing word is new: look for them after it only.
+            for w in set(found[found.index(missing.args[0]) :]).difference(ids):
                 term = self.term_of(w)
                 ids[w] = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
             seq = _lookup(ids, found)
-        tids = np.array(seq, dtype=np.int32)
-        tids = tids[tids >= 0]  # stop words: no term, no position
-        if not len(tids):
+        length = len(seq) - seq.count(-1)  # stop words: no term, no position
+        if not length:
             return 0
-        if self.positions:
-            order = np.argsort(tids, kind="stable")  # positions ascending within each term
-            grouped = tids[order]
-            change = np.empty(len(grouped), dtype=bool)
-            change[0] = True
-            np.not_equal(grouped[1:], grouped[:-1], out=change[1:])
-            first = np.flatnonzero(change)
-            uniq = grouped[first]
-            counts = np.diff(first, append=len(grouped))
-            self.poses.append(order.astype(np.int32))
-        else:
-            uniq, counts = np.unique(tids, return_counts=True)
+        self.ids.extend(seq)
         self.docnums.append(docnum)
-        self.doc_lengths.append(len(tids))
-        self.terms.append(uniq)
-        self.freqs.append(counts.astype(np.int32))
-        return len(tids) if self.scorable else 0
+        self.doc_lengths.append(length)
+        self.doc_words.append(len(seq))
+        return length if self.scorable else 0
 
     def discard(self, docnum: int) -> None:
         if self.docnums and self.docnums[-1] == docnum:
-            for kept in (self.docnums, self.doc_lengths, self.terms, self.freqs):
+            for kept in (self.docnums, self.doc_lengths):
                 kept.pop()
-            if self.positions:
-                self.poses.pop()
+            del self.ids[len(self.ids) - self.doc_words.pop() :]
 
     def lengths(self, doccount: int) -> np.ndarray:
         out = np.zeros(doccount, dtype=np.int64)
@@ -337,32 +342,69 @@ class _Words(_Postings):
     def table(self, doccount: int) -> _Table | None:
         if not self.docnums:
             return None
-        per_doc = np.array([len(t) for t in self.terms], dtype=np.int64)
-        docs = np.repeat(np.array(self.docnums, dtype=np.int64), per_doc)
-        tids = np.concatenate(self.terms)
-        freqs = np.concatenate(self.freqs).astype(np.int64)
         names = sorted(self.vocab)  # str order is UTF-8 byte order
-        rank = np.empty(len(names), dtype=np.int64)
-        rank[[self.vocab[n] for n in names]] = np.arange(len(names))
-        key = rank[tids]
-        order = np.argsort(key, kind="stable")  # postings were added in document order
-        key = key[order]
-        used = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        rank = np.empty(len(names), dtype=np.int32)
+        rank[[self.vocab[n] for n in names]] = np.arange(len(names), dtype=np.int32)
+        tids = np.frombuffer(self.ids, dtype=np.intc)
+        lengths = np.array(self.doc_lengths, dtype=np.int64)
+        docs = np.repeat(np.array(self.docnums, dtype=np.int32), lengths)
+        if len(tids) > len(docs):
+            tids = tids[tids >= 0]  # stop words: no term, no position
+        count = len(tids)
+        if count >= 1 << 31:
+            raise ValueError(f"{count} tokens in one field of a segment")
+        # One stable sort of every token by term: the tokens lie in (document, position)
+        # order, so postings come by (term, document), positions ascending in each.
+        key, order = _sort_by_term(rank[tids], len(names))
+        docs = docs[order]
+        change = np.empty(count, dtype=bool)
+        change[0] = True
+        np.not_equal(key[1:], key[:-1], out=change[1:])
+        change[1:] |= docs[1:] != docs[:-1]
+        first = np.flatnonzero(change)  # each posting's first token
+        freqs = np.diff(first, append=count)
+        term = key[first]
+        used = np.flatnonzero(np.r_[True, term[1:] != term[:-1]])
         table = _Table(
-            [names[k].encode("utf-8") for k in key[used].tolist()],
-            np.r_[used, len(key)],
-            docs[order],
+            [names[k].encode("utf-8") for k in term[used].tolist()],
+            np.r_[used, len(term)],
+            docs[first].astype(np.int64),
         )
-        table.weights = freqs[order] * self.boost
+        table.weights = freqs * self.boost
         if self.positions:
-            # Each posting's positions: its run of the document's positions grouped by term.
-            positions = np.concatenate(self.poses)
-            table.blob, offsets = _encode_in_chunks(positions, freqs)
-            table.offsets = _reorder_offsets(offsets, order)
-            table.positions = _runs_in_order(positions, freqs, order)
+            # Each token's position in its document, in the sorted order: posting after
+            # posting, ascending within each.
+            starts = (np.cumsum(lengths) - lengths).astype(np.int32)
+            positions = np.arange(count, dtype=np.int32)
+            positions -= np.repeat(starts, lengths)
+            table.positions = positions[order]
+            del positions, order, key
+            table.blob, offsets = _encode_in_chunks(table.positions, freqs)
+            table.offsets = offsets
         else:
-            table.fixed = freqs[order].astype(">u4").tobytes()  # Frequency's pack_uint(freq)
+            table.fixed = freqs.astype(">u4").tobytes()  # Frequency's pack_uint(freq)
         return table
+
+
+RADIX_TERMS = 1 << 16  # the most terms whose ranks fit in 16 bits
+
+
+def _sort_by_term(key: np.ndarray, terms: int) -> tuple[np.ndarray, np.ndarray]:
+    """The keys (term ranks, below terms) sorted stably, and the order that sorts them."""
+    if terms <= RADIX_TERMS:
+        # numpy's stable sort of 16-bit keys is a radix sort: 7x the sort below on 3
+        # million tokens (a worker's segment of the White House corpus: 64,000 terms).
+        small = key.astype(np.uint16)
+        order = np.argsort(small, kind="stable")
+        return small[order], order
+    # Each key with its index below it: one sort of distinct 64-bit integers is stable.
+    key = key.astype(np.int64)
+    key <<= 32
+    key |= np.arange(len(key), dtype=np.int64)
+    key.sort()
+    order = key & 0xFFFFFFFF
+    key >>= 32
+    return key, order
 
 
 def _lookup(ids: dict[str, int], words: list[str]) -> tuple[int, ...]:
@@ -456,36 +498,10 @@ class _Terms(_Postings):
         if size is None or size < 0:
             table.blob = b"".join(values)
             offsets = np.r_[0, np.cumsum([len(v) for v in values])].astype(np.int64)
-            table.offsets = _reorder_offsets(offsets, np.arange(len(values)))
+            table.offsets = offsets
         elif size > 0:
             table.fixed = b"".join(values)
         return table
-
-
-def _runs_in_order(
-    values: np.ndarray, counts: np.ndarray, order: np.ndarray, chunk: int = 1 << 21
-) -> np.ndarray:
-    """values, run after run (run i: counts[i] items), with the runs put in order; about
-    chunk items at a time, so its index arrays stay small."""
-    first = (np.cumsum(counts) - counts)[order]  # each run's start in values, in order
-    lengths = counts[order]
-    ends = np.cumsum(lengths)
-    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=values.dtype)
-    i = done = 0
-    while i < len(lengths):
-        j = max(i + 1, int(np.searchsorted(ends, done + chunk, side="right")))
-        n = lengths[i:j]
-        size = int(n.sum())
-        out[done : done + size] = values[
-            np.arange(size) + np.repeat(first[i:j] - (np.cumsum(n) - n), n)
-        ]
-        i, done = j, done + size
-    return out
-
-
-def _reorder_offsets(offsets: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Start and end of each posting's bytes, in the new order: shape (n, 2)."""
-    return np.stack([offsets[:-1][order], offsets[1:][order]], axis=1)
 
 
 # -- positions as W3's Positions format encodes them, for a whole field at once ------------
@@ -577,33 +593,34 @@ def _encode_slowly(positions: np.ndarray) -> bytes:
 
 
 def _compress(data: bytes) -> tuple[bytes, int]:
-    """A block's pickle, deflated as W3 does (and the level, for its header), or as it is
-    if short."""
+    """A block's pickle, deflated (and W3's level, for its header: a reader only asks
+    whether it is 0), or as it is if short."""
     if len(data) < MIN_COMPRESSED or not COMPRESSION:
         return data, 0
-    return zlib.compress(data, COMPRESSION), COMPRESSION
+    return isal_zlib.compress(data, DEFLATE_LEVEL), COMPRESSION
 
 
 @dataclass
 class _Blocks:
     """A field's postings cut into blocks, with each block's statistics (numpy reductions)."""
 
-    bounds: list[int]  # block j holds postings bounds[j]:bounds[j + 1]
-    per_term: list[int]  # how many blocks each term has
-    last_id: list[int]
-    uniform: list[bool]  # every weight of the block equal (as float32)
-    max_weight: list[float]  # as given, at least 0 (as W3's postings writer keeps it)
-    min_length: list[int]  # length bytes: the least non-zero (0 if none), and the greatest
-    max_length: list[int]
+    bounds: np.ndarray  # block j holds postings bounds[j]:bounds[j + 1]
+    first: np.ndarray  # each term's first block; one more at the end
+    last_id: np.ndarray
+    uniform: np.ndarray  # every weight of the block equal (as float32)
+    max_weight: np.ndarray  # as given, at least 0 (as W3's postings writer keeps it)
+    min_length: np.ndarray  # length bytes: the least non-zero (0 if none), and the greatest
+    max_length: np.ndarray
 
     @classmethod
     def of(cls, table: _Table, w32: np.ndarray, doc_lengths: np.ndarray | None) -> _Blocks:
         """Cut each term's postings every BLOCK, as W3's postings writer does."""
         counts = np.diff(table.starts)
         per_term = (counts + BLOCK - 1) // BLOCK
-        first_block = np.cumsum(per_term) - per_term
+        first = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(per_term, out=first[1:])
         term = np.repeat(np.arange(len(counts)), per_term)
-        starts = table.starts[:-1][term] + (np.arange(len(term)) - first_block[term]) * BLOCK
+        starts = table.starts[:-1][term] + (np.arange(len(term)) - first[:-1][term]) * BLOCK
         bounds = np.r_[starts, len(table.docs)]
         uniform = np.minimum.reduceat(w32, starts) == np.maximum.reduceat(w32, starts)
         max_weight = np.maximum(np.maximum.reduceat(table.weights, starts), 0.0)
@@ -614,60 +631,139 @@ class _Blocks:
             max_length = np.maximum.reduceat(lb, starts)
             min_length = np.minimum.reduceat(np.where(lb > 0, lb, 256), starts)
             min_length[min_length == 256] = 0
-        return cls(
-            bounds.tolist(),
-            per_term.tolist(),
-            table.docs[bounds[1:] - 1].tolist(),
-            uniform.tolist(),
-            max_weight.tolist(),
-            min_length.tolist(),
-            max_length.tolist(),
-        )
+        last_id = table.docs[bounds[1:] - 1]
+        return cls(bounds, first, last_id, uniform, max_weight, min_length, max_length)
 
 
-def _write_postings(postfile, table: _Table, fmt, doc_lengths: np.ndarray | None):
-    """Write a field's posting lists to postfile; yield (term bytes, term info bytes)."""
-    docs = table.docs
+# A term's info in the terms file (W3TermInfo.to_bytes of a term whose postings are not
+# inlined): flags, total weight, documents, length bytes, greatest weight, first and last
+# document, then the offset and size of its postings (pack_long, pack_int).
+_TERM_INFO = np.dtype(
+    [
+        ("flags", "u1"),
+        ("weight", ">f4"),
+        ("df", ">u4"),
+        ("min_length", "u1"),
+        ("max_length", "u1"),
+        ("max_weight", ">f4"),
+        ("min_id", ">u4"),
+        ("max_id", ">u4"),
+        ("offset", ">i8"),
+        ("size", ">i4"),
+    ]
+)
+assert _TERM_INFO.itemsize == W3TermInfo._struct.size + 12  # noqa: S101 - the layout is W3's
+# length_to_byte(byte_to_length(b)): what a block's length byte becomes in its term's info.
+_LENGTH_BYTE = np.array([length_to_byte(byte_to_length(b)) for b in range(256)], np.int64)
+
+
+def _write_postings(postfile, table: _Table, fmt, doc_lengths: np.ndarray | None) -> list[bytes]:
+    """Write a field's posting lists to postfile; each term's info (W3TermInfo's bytes)."""
     w32 = table.weights.astype(np.float32)  # W3 keeps weights in an array("f")
     blocks = _Blocks.of(table, w32, doc_lengths)
+    data = _block_data(table, fmt, blocks, w32)  # each block's, as it is asked for
+    heads = zip(
+        np.diff(blocks.bounds).tolist(),
+        blocks.last_id.tolist(),
+        blocks.max_weight.tolist(),
+        blocks.min_length.tolist(),
+        blocks.max_length.tolist(),
+        strict=True,
+    )
+    # Each term's bytes: the magic number, then per block its size (negative for the
+    # term's last), its header (pickled as W3 does) and its data; written a few thousand
+    # terms at a time.
+    first = blocks.first.tolist()
+    sizes = np.zeros(len(table.keys), dtype=np.int64)
+    start = postfile.tell()
+    pending: list[bytes] = []
+    for t in range(len(table.keys)):
+        chunks = [WHOOSH3_HEADER_MAGIC]
+        last = first[t + 1] - 1
+        for j in range(first[t], last + 1):
+            block, comp = next(data)
+            count, last_id, top, lo, hi = next(heads)
+            head = pickle.dumps((count, last_id, top, comp, lo, hi), 2)
+            size = len(head) + len(block)
+            chunks += (pack_int(-size if j == last else size), head, block)
+        term_bytes = b"".join(chunks)
+        sizes[t] = len(term_bytes)
+        pending.append(term_bytes)
+        if len(pending) >= 4096:
+            postfile.write(b"".join(pending))
+            pending = []
+    postfile.write(b"".join(pending))
+    infos = _term_infos(table, blocks, w32, sizes, start)
+    size = _TERM_INFO.itemsize
+    return [infos[at : at + size] for at in range(0, len(infos), size)]
+
+
+def _term_infos(
+    table: _Table, blocks: _Blocks, w32: np.ndarray, sizes: np.ndarray, start: int
+) -> bytes:
+    """Every term's W3TermInfo bytes, back to back (their statistics from its blocks)."""
+    starts = table.starts
+    first = blocks.first[:-1]
+    out = np.zeros(len(table.keys), dtype=_TERM_INFO)
+    out["weight"] = np.add.reduceat(w32.astype(np.float64), starts[:-1])
+    out["df"] = np.diff(starts)
+    shortest = np.minimum.reduceat(np.where(blocks.min_length > 0, blocks.min_length, 256), first)
+    out["min_length"] = np.where(shortest == 256, 0, _LENGTH_BYTE[np.minimum(shortest, 255)])
+    out["max_length"] = _LENGTH_BYTE[np.maximum.reduceat(blocks.max_length, first)]
+    out["max_weight"] = np.maximum.reduceat(blocks.max_weight, first)
+    out["min_id"] = table.docs[starts[:-1]]
+    out["max_id"] = table.docs[starts[1:] - 1]
+    out["offset"] = start + np.cumsum(sizes) - sizes
+    out["size"] = sizes
+    return out.tobytes()
+
+
+# A record of the terms file: the sizes of its key and value (HashWriter's), then both.
+_RECORD_HEAD = struct.Struct("!ii")
+
+
+def _add_terms(tindex: OrderedHashWriter, keys: list[bytes], infos: list[bytes]) -> None:
+    """tindex.add(key, info) for each key (ascending, after any added before): the same
+    records and hash entries, the records written in one call."""
+    if not keys:
+        return
+    if keys[0] <= tindex.lastkey:
+        raise ValueError(f"Keys must increase: {tindex.lastkey!r}..{keys[0]!r}")
+    dbfile, hashfn, buckets, index = tindex.dbfile, tindex.hashfn, tindex.buckets, tindex.index
+    at = dbfile.tell()
+    records: list[bytes] = []
+    pack = _RECORD_HEAD.pack
+    for key, info in zip(keys, infos, strict=True):
+        index.append(at)
+        h = hashfn(key)
+        buckets[h & 255].append((h, at))
+        records += (pack(len(key), len(info)), key, info)
+        at += _RECORD_HEAD.size + len(key) + len(info)
+    dbfile.write(b"".join(records))
+    tindex.lastkey = keys[-1]
+
+
+def _block_data(
+    table: _Table, fmt, blocks: _Blocks, w32: np.ndarray
+) -> Iterator[tuple[bytes, int]]:
+    """Each block's pickle of (ids, weights, values) as W3 writes it, compressed or not,
+    and its zlib level (0: stored as it is)."""
+    docs = table.docs
     gaps = docs.copy()
     gaps[1:] -= docs[:-1]
-    starts = np.array(blocks.bounds[:-1], dtype=np.int64)
+    starts = blocks.bounds[:-1]
     gaps[starts] = docs[starts]  # W3 delta-encodes the ids of each block from 0
     gap_list, w_list = gaps.tolist(), w32.tolist()
-    term_weight = np.add.reduceat(w32.astype(np.float64), table.starts[:-1]).tolist()
     values = _block_values(table, fmt)
-    bounds = blocks.bounds
-    j = 0
-    for t, key in enumerate(table.keys):
-        offset = postfile.tell()
-        chunks = [WHOOSH3_HEADER_MAGIC]
-        top_weight, shortest, longest = 0.0, None, 0
-        last = j + blocks.per_term[t] - 1
-        for j in range(j, last + 1):  # noqa: B020 - j walks on through every term's blocks
-            a, b = bounds[j], bounds[j + 1]
-            if blocks.uniform[j]:
-                weights = None if w_list[a] == 1.0 else w_list[a]
-            else:
-                weights = tuple(w_list[a:b])
-            data, comp = _compress(pickle.dumps((tuple(gap_list[a:b]), weights, values(a, b)), 2))
-            lo, hi = blocks.min_length[j], blocks.max_length[j]
-            info = (b - a, blocks.last_id[j], blocks.max_weight[j], comp, lo, hi)
-            head = pickle.dumps(info, 2)
-            size = len(head) + len(data)
-            chunks += (pack_int(-size if j == last else size), head, data)
-            # The term's statistics, as W3TermInfo.add_block gathers them from its blocks.
-            top_weight = max(top_weight, blocks.max_weight[j])
-            if lo:
-                shortest = min(shortest or byte_to_length(lo), byte_to_length(lo))
-            longest = max(longest, byte_to_length(hi))
-        j = last + 1
-        postfile.write(b"".join(chunks))
-        a, b = table.starts[t], table.starts[t + 1]
-        first, final = int(docs[a]), int(docs[b - 1])
-        info_ = W3TermInfo(term_weight[t], int(b - a), shortest, longest, top_weight, first, final)
-        info_.set_extent(offset, postfile.tell() - offset)
-        yield key, info_.to_bytes()
+    bounds = blocks.bounds.tolist()
+    for j, uniform in enumerate(blocks.uniform.tolist()):
+        a, b = bounds[j], bounds[j + 1]
+        # One weight for the block (None: 1.0) where all are equal, as W3's _mini_weights.
+        weights = (None if w_list[a] == 1.0 else w_list[a]) if uniform else tuple(w_list[a:b])
+        yield _compress(pickle.dumps((tuple(gap_list[a:b]), weights, values(a, b)), 2))
+
+
+_VALUES_AT_ONCE = 1 << 16  # postings' values cut out of a field's blob at a time
 
 
 def _block_values(table: _Table, fmt) -> Callable[[int, int], object]:
@@ -676,8 +772,18 @@ def _block_values(table: _Table, fmt) -> Callable[[int, int], object]:
     if size is None or size < 0:  # each posting's bytes (W3's Positions)
         blob = table.blob
         assert blob is not None and table.offsets is not None
-        begin, end = table.offsets[:, 0].tolist(), table.offsets[:, 1].tolist()
-        return lambda a, b: tuple([blob[s:e] for s, e in zip(begin[a:b], end[a:b], strict=True)])
+        at = table.offsets.tolist()
+        window: list = [0, 0, []]  # postings w0 to w1 cut out of the blob, as asked (in order)
+
+        def values(a: int, b: int) -> tuple[bytes, ...]:
+            w0, w1, parts = window
+            if b > w1:
+                w0, w1 = a, min(len(at) - 1, max(b, a + _VALUES_AT_ONCE))
+                parts = [blob[s:e] for s, e in zip(at[w0:w1], at[w0 + 1 : w1 + 1], strict=True)]
+                window[:] = (w0, w1, parts)
+            return tuple(parts[a - w0 : b - w0])
+
+        return values
     if size == 0:
         return lambda a, b: None
     fixed = table.fixed

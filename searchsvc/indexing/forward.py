@@ -70,8 +70,9 @@ class Builder:
         ids = self.word_ids
         try:
             seq = _lookup(ids, words)
-        except KeyError:  # words new to the segment: their stems, once each
-            for w in set(words).difference(ids):
+        except KeyError as missing:  # words new to the segment: their stems, once each
+            # None before the first missing word is new: look for them after it only.
+            for w in set(words[words.index(missing.args[0]) :]).difference(ids):
                 stem = stem_term(w)
                 if not stem:
                     ids[w] = 0

@@ -6,18 +6,23 @@ emphasis and so on. We keep the words: text and code, link text, image alt text,
 inside HTML blocks. We drop the markup: URLs, emphasis, heading and bullet markers, tags.
 Each block becomes one paragraph, and paragraphs are separated by a blank line.
 
-The text is what markdown-it-py's whole parse gives, sooner: its block rules are gated by a
-line's first character, and a paragraph without inline markup skips its inline parser
-(see below; tests/test_build_speed.py checks both against the whole parse).
+The text is what markdown-it-py's whole parse gives, sooner: paragraphs at the top level
+(most of a release) are found without the block parser, its block rules are gated by a
+line's first character, and the inline parser reads only the lines of a paragraph that hold
+inline markup (with those that a construct may span) (see below; tests/test_build_speed.py
+checks all of it against the whole parse).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import NamedTuple
 
 from markdown_it import MarkdownIt
+from markdown_it.common import utils as markdown_it_utils
+from markdown_it.rules_block.html_block import HTML_SEQUENCES
 from markdown_it.token import Token
 
 # -- the same parse, sooner -------------------------------------------------------------------
@@ -89,6 +94,44 @@ def _gate(md: MarkdownIt) -> MarkdownIt:
 # joins adjacent text as markdown-it's text_join rule does.
 _BLOCKS = _gate(MarkdownIt("commonmark").disable(["code", "inline", "text_join"]))
 
+# -- paragraphs, without the block parser ---------------------------------------------------
+#
+# Most of a release is paragraphs: blocks of lines between blank lines (blank: spaces and
+# tabs only, as markdown-it has it) with no line whose start (after spaces and tabs) can
+# open a block: a fence, quote, rule, list item (a bullet or digits then "." or ")", then a
+# space or the line's end), reference (a "[" in a block holding "]:"), HTML (a "<" where
+# one of the html_block rule's openings fits), heading, or the underline of a setext
+# heading. At the top level such a block is a paragraph, whatever its indentation
+# (indented code is off), and its words are _inline_words of its lines, trimmed as the
+# paragraph rule trims them. markdown_to_text finds those itself and gives markdown-it
+# the rest, region by region. A region starts at a block that is not a paragraph and ends
+# before the next paragraph, which no quote or paragraph can continue after a blank line;
+# where the region may hold a list item (a line opening with a bullet or an ordered
+# marker), before the next paragraph that starts at the left margin, which no list item
+# can hold either.
+# A fence or an HTML block that ends only at its own closing line (<script, <pre, <style,
+# <textarea, <!-- without --> on its line, <?, <!X) may run on past blank lines: from a
+# region holding an opening that might be one, markdown-it reads the rest of the source.
+# Regions are parsed separately with one env (reference definitions, in order) and their
+# inline content read after every region's blocks. tests/test_build_speed.py checks this
+# against markdown-it-py's whole parse (random and adversarial documents, the White House
+# corpus).
+_NEWLINES = re.compile(r"\r\n?")
+_BLOCK = re.compile(r"(?:[ \t]*[^ \t\n][^\n]*(?:\n|\Z))+")  # non-blank lines, each with its \n
+_OPENS_BLOCK = re.compile(
+    r"(?:^|\n)[ \t]*(?:```|~~~|[>=#]"  # a fence, a quote, a "=" underline, a heading
+    r"|(?:[*+-]|[0-9]+[.)])(?:[ \t\n]|\Z)"  # a list item: its marker, then a space or the end
+    r"|[*_-][*_ \t-]*(?:\n|\Z))"  # a rule, or a "-" underline: a line of those only
+)
+_REFERENCE = re.compile(r"(?:^|\n)[ \t]*\[")  # a reference definition, where "]:" follows
+_TAG = re.compile(r"(?:^|\n)[ \t]*(<[^\n]*)")  # HTML, where an HTML block's opening fits
+# The html_block rule's openings, tried on the line from its "<" as the rule tries them.
+_HTML_OPENINGS = tuple(opening for opening, _, _ in HTML_SEQUENCES)
+_LIST_ITEM = re.compile(r"(?:^|\n)[ \t>]*(?:[*+-]|[0-9]+[.)])")
+_OPEN_ENDED = re.compile(r"```|~~~|<(?:!(?!--[^\n]*-->)|\?|(?i:script|pre|style|textarea))")
+# The paragraph rule's trim: CommonMark's whitespace in markdown-it-py 4, str.strip in 3.
+_trim: Callable[[str], str] = getattr(markdown_it_utils, "mdTrim", str.strip)
+
 # Tags whose start begins a new line of text; table cells only need a space between them.
 _LINE_TAGS = frozenset(
     {"address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt"}
@@ -105,26 +148,69 @@ class MarkdownText(NamedTuple):
     heading: str  # the first heading's text, or ""
 
 
+def _opens_block(text: str) -> bool:
+    """Whether a line of text can open a block (see above): if not, text is a paragraph."""
+    if _OPENS_BLOCK.search(text) is not None:
+        return True
+    if "]:" in text and _REFERENCE.search(text) is not None:
+        return True
+    if "<" in text:
+        for tag in _TAG.finditer(text):
+            line = tag.group(1)
+            if any(opening.search(line) for opening in _HTML_OPENINGS):
+                return True
+    return False
+
+
 def markdown_to_text(source: str) -> MarkdownText:
     """Strip Markdown markup from source, keeping its words and paragraph breaks."""
+    if "\r" in source or "\0" in source:  # as markdown-it's normalize core rule does
+        source = _NEWLINES.sub("\n", source).replace("\0", "\ufffd")
     env: dict = {}
-    tokens = _BLOCKS.parse(source, env)  # blocks only: each inline token's words below
+    pieces: list[str | list[Token]] = []  # a paragraph's lines, or a parsed region's tokens
+    start = end = -1  # the region markdown-it parses, while one is open
+    listed = False  # whether the region may hold a list item
+    for block in _BLOCK.finditer(source):
+        text = block.group()
+        plain = not _opens_block(text)  # a paragraph, at the top level
+        if start >= 0 and plain and not (listed and text[0] in " \t"):  # the region ended
+            pieces.append(_BLOCKS.parse(source[start:end], env))
+            start = -1
+        if start < 0:
+            if plain:
+                pieces.append(text)
+                continue
+            start, listed = block.start(), False
+        end = block.end()  # a block markdown-it reads, or a plain one maybe within its list
+        listed = listed or _LIST_ITEM.search(text) is not None
+        if _OPEN_ENDED.search(text) is not None:
+            end = len(source)  # a fence or an HTML block may run on: markdown-it reads the rest
+            break
+    if start >= 0:
+        pieces.append(_BLOCKS.parse(source[start:end], env))
+    # Blocks first, then inline content: a link may use a reference defined further down.
     blocks: list[str] = []
     heading = ""
-    for i, token in enumerate(tokens):
-        if token.type == "inline":
-            text = _inline_words(token.content, env)
-            if not heading and tokens[i - 1].type == "heading_open":
-                heading = " ".join(text.split())
-        elif token.type in ("fence", "code_block"):
-            text = token.content
-        elif token.type == "html_block":
-            text = html_text(token.content)
-        else:
-            continue  # open/close markers and rules carry no words
-        text = _tidy(text)
-        if text:
-            blocks.append(text)
+    for piece in pieces:
+        if isinstance(piece, str):
+            text = _tidy(_inline_words(_trim(piece), env))
+            if text:
+                blocks.append(text)
+            continue
+        for i, token in enumerate(piece):
+            if token.type == "inline":
+                text = _inline_words(token.content, env)
+                if not heading and piece[i - 1].type == "heading_open":
+                    heading = " ".join(text.split())
+            elif token.type in ("fence", "code_block"):
+                text = token.content
+            elif token.type == "html_block":
+                text = html_text(token.content)
+            else:
+                continue  # open/close markers and rules carry no words
+            text = _tidy(text)
+            if text:
+                blocks.append(text)
     return MarkdownText("\n\n".join(blocks), heading)
 
 
@@ -133,15 +219,78 @@ def _inline_words(content: str, env: dict) -> str:
     from markdown-it's inline tokens (after its text_join)."""
     if _INLINE_MARKUP.search(content) is None:
         return _plain_words(content)
+    if "\n" not in content:
+        return _parsed_words(content, env)
+    # Cut at line breaks: around the lines that hold markup, at breaks that no inline
+    # construct can span; each piece read on its own (the parser only for the marked ones),
+    # each break made as the newline rule makes it. A construct opened on a line may span
+    # the breaks up to the last line holding a character that may continue or close it: an
+    # emphasis delimiter (* or _), a backtick, a "]" or ")" after a "[", a ">" after a "<".
+    # (An escaped character opens nothing: outside code spans, the only place a backslash
+    # before one is not an escape, or where it is inside an autolink or a tag, which "<"
+    # opened.) A backslash before a break, or before the spaces that end its line, escapes
+    # the break or one space (a token that takes it along): no cut there either.
+    lines = content.split("\n")
+    last = len(lines) - 1
+    marked: set[int] = set()  # the lines holding markup
+    line = position = 0
+    for match in _INLINE_MARKUP.finditer(content):
+        line += content.count("\n", position, match.start())
+        position = match.start()
+        marked.add(line)
+    spanned: set[int] = set()  # the breaks (after line k) that a construct may span
+    openers = _ESCAPE.sub("  ", content) if "\\" in content and "`" not in content else content
+    for opener, closers in _SPANS:
+        start = openers.find(opener)
+        if start >= 0:
+            end = max(_line_of(content, content.rfind(c)) for c in closers)
+            spanned.update(range(_line_of(content, start), end))
+    for match in _ESCAPED_BREAK.finditer(content):
+        spanned.add(_line_of(content, match.start()))
+    parts: list[str] = []
+    first = 0  # the piece's first line
+    for k in range(last):
+        if k in spanned or not (k in marked or k + 1 in marked):
+            continue
+        text = lines[k]
+        kept = lines[k] = text.rstrip(" ")
+        parts += (_piece_words(lines, first, k, env), "\n" if len(text) - len(kept) > 1 else " ")
+        first = k + 1
+    parts.append(_piece_words(lines, first, last, env))
+    return "".join(parts)
+
+
+def _line_of(content: str, position: int) -> int:
+    """The number of the line holding position in content (-1 for position -1)."""
+    return content.count("\n", 0, position) if position >= 0 else -1
+
+
+def _piece_words(lines: list[str], first: int, last: int, env: dict) -> str:
+    """The words of lines[first:last + 1], a piece of content cut at line breaks."""
+    piece = "\n".join(lines[first : last + 1])
+    if first:
+        piece = piece.lstrip(" \t")  # the newline rule skips the next line's indentation
+    if _INLINE_MARKUP.search(piece) is None:
+        return _plain_words(piece)
+    return _parsed_words(piece, env)
+
+
+def _parsed_words(content: str, env: dict) -> str:
     children: list[Token] = []
     _BLOCKS.inline.parse(content, _BLOCKS, env, children)
     return inline_text(children)
+
+
+_SPANS = (("*", "*_"), ("_", "*_"), ("`", "`"), ("[", "])"), ("<", ">"))
+_ESCAPED_BREAK = re.compile(r"\\ *\n")
+_ESCAPE = re.compile(r"\\[!-/:-@\[-`{-~]")  # a backslash and the ASCII punctuation it escapes
 
 
 # Characters at which one of the inline rules of the commonmark preset can match: escapes,
 # code spans, emphasis, links and images ("!" only before "["), autolinks and inline HTML,
 # entities. Most paragraphs of a release hold none: their only markup is the line breaks.
 _INLINE_MARKUP = re.compile(r"[\\`*_\[<&]")
+_SOFT_BREAK = re.compile(r" ?\n[ \t]*")  # one trailing space dropped, indentation skipped
 
 
 def _plain_words(content: str) -> str:
@@ -151,6 +300,8 @@ def _plain_words(content: str) -> str:
     (rules_inline/newline.py)."""
     if "\n" not in content:
         return content
+    if "  \n" not in content:  # soft breaks only
+        return _SOFT_BREAK.sub(" ", content)
     lines = content.split("\n")
     parts = []
     last = len(lines) - 1
