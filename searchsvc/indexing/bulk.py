@@ -44,7 +44,6 @@ import struct
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -309,16 +308,7 @@ class _Words(_Postings):
         self.ids = array("i")  # every word's term id (-1: none), document after document
 
     def add(self, docnum: int, value, words: _DocumentWords) -> int:
-        found = words(value)
-        ids = self.word_ids
-        try:
-            seq = _lookup(ids, found)
-        except KeyError as missing:  # words new to the segment: their terms, once each
-            # None before the first missing word is new: look for them after it only.
-            for w in set(found[found.index(missing.args[0]) :]).difference(ids):
-                term = self.term_of(w)
-                ids[w] = -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
-            seq = _lookup(ids, found)
+        seq = analysis.word_ids(self.word_ids, words(value), self._new_word)
         length = len(seq) - seq.count(-1)  # stop words: no term, no position
         if not length:
             return 0
@@ -327,6 +317,11 @@ class _Words(_Postings):
         self.doc_lengths.append(length)
         self.doc_words.append(len(seq))
         return length if self.scorable else 0
+
+    def _new_word(self, word: str) -> int:
+        # A word new to the segment: its term's id (-1: no term, a stop word).
+        term = self.term_of(word)
+        return -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
 
     def discard(self, docnum: int) -> None:
         if self.docnums and self.docnums[-1] == docnum:
@@ -405,13 +400,6 @@ def _sort_by_term(key: np.ndarray, terms: int) -> tuple[np.ndarray, np.ndarray]:
     order = key & 0xFFFFFFFF
     key >>= 32
     return key, order
-
-
-def _lookup(ids: dict[str, int], words: list[str]) -> tuple[int, ...]:
-    """Each word's id, in one C loop (itemgetter); KeyError for a word not seen yet."""
-    if len(words) > 1:
-        return itemgetter(*words)(ids)
-    return tuple(ids[w] for w in words)
 
 
 class _DocumentWords:

@@ -33,12 +33,11 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 
-from searchsvc.analysis import WORD_RE, stem_term
+from searchsvc.analysis import WORD_RE, stem_term, word_ids
 
 EXT = ".fwd"
 FORMAT = 1
@@ -67,20 +66,16 @@ class Builder:
     def add(self, title: str | None, body: str | None) -> None:
         """Add the next document (a missing title or body counts as empty, as stored)."""
         words = WORD_RE.findall(opening(title or "", body or ""))
-        ids = self.word_ids
-        try:
-            seq = _lookup(ids, words)
-        except KeyError as missing:  # words new to the segment: their stems, once each
-            # None before the first missing word is new: look for them after it only.
-            for w in set(words[words.index(missing.args[0]) :]).difference(ids):
-                stem = stem_term(w)
-                if not stem:
-                    ids[w] = 0
-                else:
-                    ids[w] = len(self.stems)
-                    self.stems.append(stem)  # a stem may get several ids: merged in write
-            seq = _lookup(ids, words)
+        seq = word_ids(self.word_ids, words, self._new_word)
         self.runs.append(np.array(seq, dtype=np.int32))
+
+    def _new_word(self, word: str) -> int:
+        # A word new to the segment: a provisional id of its stem (0: none).
+        stem = stem_term(word)
+        if not stem:
+            return 0
+        self.stems.append(stem)  # a stem may get several ids: merged in write
+        return len(self.stems) - 1
 
     def write(self, folder: str | Path, segment_id: str) -> Path:
         """Write the file of segment_id into folder (before a table of contents names it)."""
@@ -100,13 +95,6 @@ class Builder:
                 np.save(f, array, allow_pickle=False)
         os.replace(tmp, path)
         return path
-
-
-def _lookup(ids: dict[str, int], words: list[str]) -> tuple[int, ...]:
-    """Each word's id, in one C loop (itemgetter); KeyError for a word not seen yet."""
-    if len(words) > 1:
-        return itemgetter(*words)(ids)
-    return tuple(ids[w] for w in words)
 
 
 def build(folder: str | Path, segment_id: str, rows) -> Path:
