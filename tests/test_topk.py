@@ -110,15 +110,19 @@ def test_same_top_when_no_posting_list_stays_in_memory(zipf_engine, text):
     want, idf_of, forms = _reference(ranker, searcher, match, want_scores, text, 10)
     if not idf_of:
         pytest.skip(f"{text!r} ranks by no word the index holds")
-    words = sum(repeated_words(text).get(stem, 1) for stem in idf_of)
-
-    def texts(head):
-        return [_text(searcher.stored_fields(int(n))) for n in head]
-
-    got = best(ranker, match, scores, 10, forms, texts, words)
+    got = _best_ten(ranker, searcher, match, scores, text, idf_of, forms)
     assert got.tolist() == want.tolist()
     assert scores[got].tolist() == want_scores[got].tolist()  # bit for bit
     assert not ranker.postings.cached("body", "report")
+
+
+def _evaluated(engine, text):
+    """The engine's ranker and searcher, the query's matches and scores, and a copy of
+    the scores (topk.best lowers the ones it leaves out)."""
+    snap = engine.snapshot()
+    ranker, searcher = snap.ranker, snap.searcher
+    match, scores = ranker.evaluate(parse_query(text, searcher.schema), None, {})
+    return ranker, searcher, match, scores, scores.copy()
 
 
 def _best_ten(ranker, searcher, match, scores, text, idf_of, forms):
@@ -133,11 +137,8 @@ def _best_ten(ranker, searcher, match, scores, text, idf_of, forms):
 
 def test_common_words_are_not_scored_everywhere(zipf_engine):
     """A common word matches most releases; only those that can reach the top are rescored."""
-    snap = zipf_engine.snapshot()
-    ranker, searcher = snap.ranker, snap.searcher
     text = "report energy"
-    match, scores = ranker.evaluate(parse_query(text, searcher.schema), None, {})
-    full = scores.copy()
+    ranker, searcher, match, scores, full = _evaluated(zipf_engine, text)
     want, idf_of, forms = _reference(ranker, searcher, match, full, text, 10)
     got = _best_ten(ranker, searcher, match, scores, text, idf_of, forms)
     assert got.tolist() == want.tolist()
@@ -166,11 +167,8 @@ def test_word_scored_at_holders_only_is_the_dense_score(zipf_engine, word):
 def test_feedback_words_drop_candidates_that_cannot_reach_the_top(zipf_engine, monkeypatch):
     """As feedback's words are added, MaxScore's bound of the rest shrinks: later words are
     scored at fewer candidates, and the answer is still that of scoring every match."""
-    snap = zipf_engine.snapshot()
-    ranker, searcher = snap.ranker, snap.searcher
     text = "report"
-    match, scores = ranker.evaluate(parse_query(text, searcher.schema), None, {})
-    full = scores.copy()
+    ranker, searcher, match, scores, full = _evaluated(zipf_engine, text)
     want, idf_of, forms = _reference(ranker, searcher, match, full, text, 10)
     scored: list[int] = []
     word_at = ranker.word_at
