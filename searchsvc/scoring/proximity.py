@@ -65,14 +65,7 @@ def opening_positions(
 
 def best_window(positions: np.ndarray, which: np.ndarray, idfs: np.ndarray) -> float:
     """The largest idf mass of distinct query words in one window starting at a match."""
-    if len(positions) < 2:
-        return 0.0
-    present = np.zeros(len(positions), dtype=np.float64)
-    for k in np.unique(which):
-        own = positions[which == k]  # sorted: positions come in text order
-        inside = np.searchsorted(own, positions + WINDOW) > np.searchsorted(own, positions)
-        present += idfs[k] * inside
-    return float(present.max())
+    return float(best_windows([(positions, which)], idfs)[0])
 
 
 def best_windows(found: list[tuple[np.ndarray, np.ndarray]], idfs: np.ndarray) -> np.ndarray:
