@@ -182,3 +182,26 @@ def test_mend(text, mended, reason):
 )
 def test_a_query_that_reads_as_typed_is_not_mended(text):
     assert mend(text, FIELDS).text == text and not mend(text, FIELDS).reasons
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "\u201cstrategic partnership\u201d",  # “ ” : what Word, macOS and phones type
+        "\u201estrategic partnership\u201c",  # „ “ : German
+        "\u00abstrategic partnership\u00bb",  # « » : French, Russian
+        '"strategic partnership\u201d',  # a straight quote closed by a curly one
+    ],
+)
+def test_typographic_quotes_make_a_phrase(client, typed):
+    def search(q: str) -> dict:
+        body = client.get("/api/search", query_string={"q": q, "size": 100}).get_json()
+        assert body["ok"], body
+        return body
+
+    straight = typed.translate(str.maketrans(dict.fromkeys("\u201c\u201d\u201e\u00ab\u00bb", '"')))
+    phrase, words = search(straight), search("strategic partnership")
+    assert 0 < phrase["total"] < words["total"]  # the seeds tell a phrase from its words
+    found = search(typed)
+    assert [h["id"] for h in found["results"]] == [h["id"] for h in phrase["results"]]
+    assert found["notice"] is None
