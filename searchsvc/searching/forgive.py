@@ -118,6 +118,8 @@ def _mend_token(tok: _Token) -> None:
         return
     m = _FIELD_RE.match(text)
     head, word = (f"{m.group(1)}{m.group(2)}:", m.group(3)) if m else ("", text)
+    if head and not word:  # a field opening a group ("title:" of "title:(a b)"): keep it
+        return
     if word and not word.strip("?*+-"):
         tok.text, tok.reason = "", "a wildcard alone was ignored"
         return
