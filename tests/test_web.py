@@ -286,6 +286,8 @@ def test_page_numbers(page, pages, expected):
 def test_page_past_the_end(client):
     page = load(client, "/?q=Turkmenistan&size=2&page=7")
     assert "results end on page 3" in page.texts("empty")
+    meta = page.texts("summary-meta")
+    assert "Page 7 of 3" not in meta and "Page 3 of 3" not in meta  # no page to count
     assert {"q": "Turkmenistan", "size": "2", "page": "3"} in [
         args(a["href"]) for a in page.find_in("a", "empty")
     ]
