@@ -200,7 +200,7 @@ def search(
         facets=counts,
         suggestion=suggestion,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
-        notice=_notice(req, reading),
+        notice=_notice(req, reading, dates),
         range=dates,
         also_searched=tuple(expansion.also_searched) if expansion else (),
         also_try=_also_try(transliterations, req.q, expansion, suggestion, deadline),
@@ -319,14 +319,23 @@ def repeated_words(text: str) -> dict[str, int]:
     return {stem: n for stem, n in counts.items() if n > 1}
 
 
-def _notice(req: SearchRequest, reading: str | None) -> str | None:
+def _notice(req: SearchRequest, reading: str | None, dates: DateRange | None) -> str | None:
     notes = [reading] if reading else []
+    if dates is not None and dates.start and dates.end and dates.start > dates.end:
+        notes.append(
+            f"The dates run backwards: from {_day(dates.start)} is after to {_day(dates.end)}, "
+            "so nothing can match; swap them."
+        )
     if req.page * req.size > MAX_DEPTH:
         notes.append(
             f"Only the first {MAX_DEPTH:,} results can be paged through; "
             "narrow the search with dates or facets."
         )
     return " ".join(notes) or None
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
 
 
 def _page(
