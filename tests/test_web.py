@@ -6,6 +6,7 @@ classes of the elements around it, so a test can ask which tags sit inside a sni
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
@@ -333,6 +334,18 @@ def test_document_page_marks_the_query(client):
     assert "5 May 2023" in page.texts("document-meta") and "nCa" in page.texts("document-meta")
     (back,) = page.find_in("a", "back")
     assert args(back["href"]) == {"q": "strategic partnership"}
+
+
+def test_document_page_marks_a_typographic_phrase_as_a_phrase(client):
+    def marks(q: str) -> list[str]:
+        response = client.get("/doc/001_1cd7d1af4bda551f", query_string={"q": q})
+        assert response.status_code == 200
+        body = response.get_data(as_text=True).split('class="document-body', 1)[1]
+        return re.findall(r"<mark>(.*?)</mark>", body)
+
+    phrase = marks('"strategic partnership"')
+    assert phrase and all(m.lower() == "strategic partnership" for m in phrase)
+    assert marks("\u201cstrategic partnership\u201d") == phrase
 
 
 def test_document_page_without_query_marks_nothing(client):

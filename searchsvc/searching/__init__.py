@@ -33,6 +33,7 @@ from searchsvc.searching.export import (
     parse_fields,
 )
 from searchsvc.searching.facets import FacetFilter
+from searchsvc.searching.forgive import plain_quotes
 from searchsvc.searching.query import (
     QueryError,
     exact_fallback,
@@ -147,5 +148,6 @@ __all__ = [
     "timeline_of",
     "UNITS",
     "check_request",
+    "plain_quotes",
     "request_from_args",
 ]

@@ -51,6 +51,7 @@ from searchsvc.scoring import (
 )
 from searchsvc.searching.duplicates import Copy, DuplicateTable
 from searchsvc.searching.facets import FacetFilter, FacetTable
+from searchsvc.searching.forgive import plain_quotes
 from searchsvc.searching.query import (
     QueryError,
     QueryTerms,
@@ -576,6 +577,7 @@ def highlight_terms(searcher, text: str, variants: Variants | None = None) -> Qu
 
     With `variants`, every spelling searched for a name is marked too.
     """
+    text = plain_quotes(text)  # as check_request reads a search's q
     if not text.strip():
         return QueryTerms()
     try:
