@@ -32,7 +32,7 @@ from searchsvc.searching.export import (
     Rows,
     parse_fields,
 )
-from searchsvc.searching.facets import FacetFilter
+from searchsvc.searching.facets import FacetFilter, value_key
 from searchsvc.searching.forgive import plain_quotes
 from searchsvc.searching.query import (
     QueryError,
@@ -149,5 +149,6 @@ __all__ = [
     "UNITS",
     "check_request",
     "plain_quotes",
+    "value_key",
     "request_from_args",
 ]

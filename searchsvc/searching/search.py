@@ -50,7 +50,7 @@ from searchsvc.scoring import (
     top,
 )
 from searchsvc.searching.duplicates import Copy, DuplicateTable
-from searchsvc.searching.facets import FacetFilter, FacetTable
+from searchsvc.searching.facets import FacetFilter, FacetTable, value_key
 from searchsvc.searching.forgive import plain_quotes
 from searchsvc.searching.query import (
     QueryError,
@@ -517,9 +517,9 @@ def _listed(
         return [FacetCount(v, c) for v, c in sorted(items) if v]
     shown = items[:MAX_FACET_VALUES]
     # A chosen value stays listed (so it can be unchosen there) however rare it is.
-    chosen = {v.casefold() for v in own.include} if own else set()
+    chosen = {value_key(v) for v in own.include} if own else set()
     if chosen:  # the values past the first 50 are thousands in a broad search: not read for none
-        shown += [kv for kv in items[MAX_FACET_VALUES:] if _name(kv[0]).casefold() in chosen]
+        shown += [kv for kv in items[MAX_FACET_VALUES:] if value_key(_name(kv[0])) in chosen]
     return [FacetCount(_name(v), c) for v, c in shown]
 
 
@@ -562,11 +562,11 @@ def facet_values(
     narrowed = own and own.include and not facet.timeline
     match = _without_choice(facets, found, name) if narrowed else found.match
     counter = facets.count(match, [name])[name]
-    wanted = " ".join(contains.split()).casefold()
+    wanted = value_key(" ".join(contains.split()))
     items = [
         (_name(v), c)
         for v, c in counter.items()
-        if not (facet.timeline and not v) and wanted in _name(v).casefold()
+        if not (facet.timeline and not v) and wanted in value_key(_name(v))
     ]
     items.sort(key=lambda kv: (-kv[1], kv[0]))
     return FacetValues(name, [FacetCount(v, c) for v, c in items[:limit]], len(items))

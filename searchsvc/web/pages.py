@@ -29,6 +29,7 @@ from searchsvc.searching import (
     SearchError,
     SearchResult,
     SimilarResult,
+    value_key,
 )
 from searchsvc.snippets import highlight_all
 from searchsvc.web.chart import chart
@@ -252,19 +253,19 @@ def facet_panels(result: SearchResult) -> list[FacetPanel]:
 
 def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, contains: str):
     given = request.args.getlist(facet.name)
-    included = {v.strip().casefold() for v in given if v.strip() and not v.startswith("-")}
+    included = {value_key(v.strip()) for v in given if v.strip() and not v.startswith("-")}
     excluded = [v[1:].strip() for v in given if v.startswith("-") and v[1:].strip()]
     keep = {"more": facet.name, "contains": contains or None} if expanded else {}
     shown = counts if expanded else counts[:TOP_VALUES]
     # A chosen value stays in view however rare (even with no match), so that it can be
     # unchosen in place.
-    shown += [c for c in counts[len(shown) :] if c[0].casefold() in included]
-    listed = {value.casefold() for value, _ in counts}
+    shown += [c for c in counts[len(shown) :] if value_key(c[0]) in included]
+    listed = {value_key(value) for value, _ in counts}
     chosen = [v.strip() for v in given if v.strip() and not v.startswith("-")]
     if not contains:
-        shown += [(v, 0) for v in dict.fromkeys(chosen) if v.casefold() not in listed]
+        shown += [(v, 0) for v in dict.fromkeys(chosen) if value_key(v) not in listed]
     rows = [
-        _row(facet.name, value, count, given, keep, value.casefold() in included)
+        _row(facet.name, value, count, given, keep, value_key(value) in included)
         for value, count in shown
     ]
     rows += [_row(facet.name, value, None, given, keep, False) for value in excluded]
@@ -287,8 +288,8 @@ def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, con
 
 def _row(name, value, count, given, keep, included) -> FacetRow:
     """A value's row: include toggles it among the chosen (OR), exclude toggles NOT."""
-    folded = value.casefold()
-    others = [v for v in given if v.strip() and _bare(v).casefold() != folded]
+    folded = value_key(value)
+    others = [v for v in given if v.strip() and value_key(_bare(v)) != folded]
     excluded = count is None
     include = others if included else [*others, value]
     exclude = others if excluded else [*others, f"-{value}"]
