@@ -527,3 +527,30 @@ def test_the_results_header_says_when_the_index_changed_and_what_it_holds(client
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(updated.timestamp()))
     assert line == f"· index updated {stamp} · 5 releases"
     assert re.fullmatch(r"· index updated \d{4}-\d\d-\d\d \d\d:\d\d UTC · 5 releases", line)
+
+
+def test_a_facet_no_match_has_a_value_for_shows_no_panel(tmp_path):
+    """A corpus without places (the White House releases) gets no Place panel listing only
+    "(none)", which narrows nothing; a value, a chosen (none) or an exclusion shows it."""
+    import json
+
+    from searchsvc.indexing import index_paths
+
+    (tmp_path / "docs").mkdir()
+    records = [
+        {"id": f"r{n}", "title": f"Release {n}", "body": "Gas talks.", "category": cat}
+        for n, cat in enumerate(["energy", "energy", "trade"])
+    ]
+    lines = "\n".join(json.dumps(r) for r in records)
+    (tmp_path / "docs" / "r.jsonl").write_text(lines, encoding="utf-8")
+    index_paths(tmp_path / "ix", [tmp_path / "docs"], procs=1)
+    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "ix")}).test_client()
+
+    def panels(url: str) -> set[str]:
+        html = client.get(url).get_data(as_text=True)
+        return set(re.findall(r'<section class="panel facet-panel" id="facet-(\w+)"', html))
+
+    shown = panels("/?q=gas")
+    assert "category" in shown and "place" not in shown and "source" not in shown
+    assert "place" in panels("/?q=gas&place=(none)")  # chosen: it can be unchosen there
+    assert "place" in panels("/?q=gas&place=-ghana")

@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound
 from searchsvc.dates import has_time
 from searchsvc.entities import country_label
 from searchsvc.reading import reflow
+from searchsvc.schema import NONE_VALUE
 from searchsvc.searching import (
     FACETS,
     MAX_DEPTH,
@@ -246,8 +247,8 @@ def facet_panels(result: SearchResult) -> list[FacetPanel]:
             )
             counts, total = [(f.value, f.count) for f in found.values], found.total
         panel = _panel(facet, counts, total, expanded, contains if expanded else "")
-        if panel.rows or panel.contains:
-            panels.append(panel)
+        if panel.contains or any(row.state or row.value != NONE_VALUE for row in panel.rows):
+            panels.append(panel)  # not one that lists only "(none)": it narrows nothing
     return panels
 
 
