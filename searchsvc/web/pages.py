@@ -201,10 +201,17 @@ def chips() -> list[Chip]:
     return out
 
 
-def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
+def _named(name: str, value: str) -> str:
+    """A filter value as the facet names it: a country given by ISO code or alias (TM, -az,
+    UK) by its label, so that its row and chip are the label's; any other as given."""
     shown = value.strip()
-    if name == "country":  # given by ISO code (TM, -az): shown by name
-        shown = ("-" if shown.startswith("-") else "") + country_label(shown.lstrip("-").strip())
+    if name != "country" or shown in ("", "-"):
+        return shown
+    return ("-" if shown.startswith("-") else "") + country_label(shown.lstrip("-").strip())
+
+
+def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
+    shown = _named(name, value)
     if isinstance(given, list):  # a facet's value: removing it keeps the others
         remove = url_with(**{name: [v for v in given if v != value]})
         if shown.startswith("-"):
@@ -253,7 +260,7 @@ def facet_panels(result: SearchResult) -> list[FacetPanel]:
 
 
 def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, contains: str):
-    given = request.args.getlist(facet.name)
+    given = [_named(facet.name, v) for v in request.args.getlist(facet.name)]
     included = {value_key(v.strip()) for v in given if v.strip() and not v.startswith("-")}
     excluded = [v[1:].strip() for v in given if v.startswith("-") and v[1:].strip()]
     keep = {"more": facet.name, "contains": contains or None} if expanded else {}
