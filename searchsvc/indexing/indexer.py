@@ -115,10 +115,12 @@ def index_paths(
             if storage.read_mark(gen, derived.MARK) != mark:
                 storage.write_mark(gen, derived.MARK, mark)
             storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
-            if gen != live:
+            report.total = storage.doc_count(ix)
+            # A first run that found nothing builds no index: an empty one left behind would
+            # be served, without a word, by the next `serve` (which builds only when none).
+            if gen != live and (live is not None or report.total):
                 storage.swap_in(index_dir, gen)
                 live = gen
-            report.total = storage.doc_count(ix)
         except BaseException:
             if gen != live:  # a new generation, half-built and never swapped in
                 storage.remove_orphans(index_dir, keep=kept)
@@ -126,6 +128,8 @@ def index_paths(
         finally:
             if ix is not None:
                 ix.close()
+        if gen != live:  # the empty first build
+            storage.remove_orphans(index_dir, keep=kept)
     report.seconds = time.perf_counter() - started
     return report
 

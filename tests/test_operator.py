@@ -1,0 +1,86 @@
+"""What a demanding operator did to searchsvc, and what it now answers.
+
+Each test is a defect found by running the product the way an operator does (the CLI, a
+first `serve`, a watched folder, a bad setting, Ctrl-C, a full disk), on a real index on
+disk, with real subprocesses where the operator would meet one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+from conftest import SEEDS
+
+from searchsvc.cli import main
+from searchsvc.indexing import current_generation
+
+RELEASE = " date 2024-06-01\n\nQuoxwell forum opens\n\nThe quoxwell forum opened.\n"
+
+
+def _serve(tmp_path, index_dir, *args, env=None):
+    """`searchsvc serve` that is expected to stop by itself (refusing to start)."""
+    cmd = [sys.executable, "-m", "searchsvc", "serve", "--port", "0", "--index-dir"]
+    cmd += [str(index_dir), *args]
+    return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=30, env=env)
+
+
+# -- a first run that finds nothing leaves no empty index to be served --------------------
+
+
+def test_a_first_index_of_an_empty_folder_leaves_no_index(tmp_path, runner):
+    empty, index_dir = tmp_path / "empty", tmp_path / "ix"
+    empty.mkdir()
+    result = runner.invoke(main, ["index", str(empty), "--index-dir", str(index_dir)])
+    assert result.exit_code == 1
+    assert f"Nothing was indexed from {empty}." in result.output
+    assert current_generation(index_dir) is None
+    assert not list(index_dir.glob("gen-*"))
+    # Once there is something to index, the first real run builds it.
+    (empty / "one.txt").write_text(RELEASE, encoding="utf-8")
+    result = runner.invoke(main, ["index", str(empty), "--index-dir", str(index_dir)])
+    assert result.exit_code == 0 and "added 1," in result.output
+
+
+@pytest.mark.slow
+def test_serve_refuses_a_missing_seeds_folder_every_time_and_says_which(tmp_path):
+    index_dir, missing = tmp_path / "ix", tmp_path / "no-such-seeds"
+    env = {**os.environ, "SEARCHSVC_SEEDS_DIR": str(missing)}
+    for _ in range(2):  # before: the first refusal left an empty index the second served
+        done = _serve(tmp_path, index_dir, env=env)
+        assert done.returncode == 1, done.stderr
+        assert f"Error: {missing} does not exist: create it" in done.stderr
+        assert "serving" not in done.stderr
+    assert current_generation(index_dir) is None
+
+
+# -- serve --watch builds its first index from the folders it watches ---------------------
+
+
+@pytest.mark.slow
+def test_serve_watch_builds_its_first_index_from_the_watched_folder(live_server, tmp_path):
+    folder, seeds = tmp_path / "releases", tmp_path / "seeds-elsewhere"
+    folder.mkdir()
+    (folder / "quox.txt").write_text(RELEASE, encoding="utf-8")
+    shutil.copytree(SEEDS, seeds)  # the default seeds: not what the operator asked for
+    server = live_server(
+        tmp_path / "ix",
+        env={"SEARCHSVC_SEEDS_DIR": str(seeds)},
+        args=["--watch", "--folder", str(folder)],
+    )
+    with urllib.request.urlopen(server.base + "/api/health", timeout=10) as response:
+        assert json.loads(response.read())["documents"] == 1  # the folder's one release
+    assert f"building one from {folder}/" in server.err.read_text()
+    assert f"searchsvc: serving {tmp_path / 'ix'} at {server.base}/" in server.err.read_text()
+
+
+@pytest.mark.slow
+def test_folder_without_watch_is_a_usage_error(tmp_path):
+    done = _serve(tmp_path, tmp_path / "ix", "--folder", str(tmp_path))
+    assert done.returncode == 2  # before: --folder was ignored and the seeds served
+    assert "Error: --folder names a folder to watch: add --watch" in done.stderr
