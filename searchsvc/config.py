@@ -9,6 +9,7 @@ is a ConfigError whose one line names the variable and the type it wants.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ class Setting:
         except (TypeError, ValueError):
             what = "a whole number" if isinstance(self.default, int) else "a number"
             raise ConfigError(f"{source} must be {what}, not {str(raw)[:40]!r}") from None
+        if not math.isfinite(value):  # nan or inf would silently turn a deadline off
+            raise ConfigError(f"{source} must be a finite number, not {str(raw)[:40]!r}")
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{source} must be at least {self.minimum:g}, not {value}")
         if self.maximum is not None and value > self.maximum:

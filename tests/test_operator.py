@@ -84,3 +84,34 @@ def test_folder_without_watch_is_a_usage_error(tmp_path):
     done = _serve(tmp_path, tmp_path / "ix", "--folder", str(tmp_path))
     assert done.returncode == 2  # before: --folder was ignored and the seeds served
     assert "Error: --folder names a folder to watch: add --watch" in done.stderr
+
+
+# -- a setting or option of nan or inf is refused, not taken for "no deadline" ------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SEARCHSVC_HEADER_TIMEOUT", "nan"),  # before: a slow client was never cut off
+        ("SEARCHSVC_REQUEST_TIMEOUT", "inf"),  # before: no deadline at all
+        ("SEARCHSVC_REQUEST_TIMEOUT", "NaN"),
+        ("SEARCHSVC_REFRESH_INTERVAL", "-inf"),
+        ("SEARCHSVC_PORT", "inf"),
+    ],
+)
+def test_a_setting_of_nan_or_inf_is_refused_in_one_line(variable, value):
+    env = {"PATH": "/usr/bin:/bin", variable: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "searchsvc", "stats"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    what = "a whole number" if variable == "SEARCHSVC_PORT" else "a finite number"
+    assert done.stderr == f"Error: {variable} must be {what}, not {value!r}\n"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_timeout_of_nan_or_inf_is_a_usage_error(runner, tmp_path, value):
+    args = ["search", "energy", "--timeout", value, "--index-dir", str(tmp_path)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert "is not a number of seconds; 0 means no limit." in result.output

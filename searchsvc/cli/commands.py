@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from contextlib import contextmanager
 
@@ -80,8 +81,16 @@ def _timeout_option(what: str):
         type=click.FloatRange(min=0),
         default=config.DEFAULTS["REQUEST_TIMEOUT"],
         show_default=True,
+        callback=_finite,
         help=f"Seconds {what} may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
     )
+
+
+def _finite(ctx, param, value: float) -> float:
+    """Refuse nan and inf, which FloatRange lets through (and which mean no deadline)."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds; 0 means no limit.")
+    return value
 
 
 @contextmanager
