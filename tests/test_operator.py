@@ -7,6 +7,7 @@ disk, with real subprocesses where the operator would meet one.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -115,3 +116,62 @@ def test_a_timeout_of_nan_or_inf_is_a_usage_error(runner, tmp_path, value):
     result = runner.invoke(main, args)
     assert result.exit_code == 2
     assert "is not a number of seconds; 0 means no limit." in result.output
+
+
+# -- a full disk: one line that says what to do, and nothing left behind ------------------
+
+
+def _full_disk_after(monkeypatch, module, name: str) -> None:
+    """Make module.name do its work, then fail as a full disk does."""
+    original = getattr(module, name)
+
+    def write_then_fail(*args, **kwargs):
+        original(*args, **kwargs)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(module, name, write_then_fail)
+
+
+def test_a_full_disk_mid_commit_says_what_to_do_and_leaves_no_stray_files(
+    tmp_path, runner, monkeypatch
+):
+    from searchsvc.indexing import postfile, storage
+
+    folder, index_dir = tmp_path / "releases", tmp_path / "ix"
+    shutil.copytree(SEEDS, folder)
+    assert runner.invoke(main, ["index", str(folder), "--index-dir", str(index_dir)]).exit_code == 0
+    gen = current_generation(index_dir)
+    before = sorted(p.name for p in gen.iterdir())
+
+    (folder / "900_new.txt").write_text(RELEASE, encoding="utf-8")
+    with monkeypatch.context() as patched:
+        _full_disk_after(patched, postfile.Builder, "write")  # the new segment's last file
+        result = runner.invoke(main, ["index", str(folder), "--index-dir", str(index_dir)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: No space left on the disk of the index at {index_dir} (No space left on "
+        "device). The index stays as its last commit left it (searchsvc check verifies it); "
+        "free some space, or give --index-dir a folder on another disk, then run again.\n"
+    )
+    # Before: the half-committed segment's files and MAIN.tmp stayed, filling the disk.
+    assert sorted(p.name for p in gen.iterdir()) == before
+    check = runner.invoke(main, ["check", "--index-dir", str(index_dir)])
+    assert check.exit_code == 0 and check.output.endswith("intact\n")
+
+    # The manifest cannot be replaced either: no half-written copy stays beside it.
+    with monkeypatch.context() as patched:
+        patched.setattr(storage.Path, "write_text", _enospc)
+        result = runner.invoke(main, ["index", str(folder), "--index-dir", str(index_dir)])
+    assert result.exit_code == 1 and "No space left on the disk" in result.output
+    assert not [p.name for p in gen.iterdir() if p.name.startswith(".manifest")]
+
+    # Space freed: the same process (a watcher) writes again; Whoosh's lock was released.
+    from searchsvc.indexing import index_paths
+
+    report = index_paths(index_dir, [folder], procs=1)
+    assert report.total == 6
+    assert runner.invoke(main, ["check", "--index-dir", str(index_dir)]).exit_code == 0
+
+
+def _enospc(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

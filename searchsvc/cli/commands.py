@@ -18,7 +18,7 @@ import click
 
 from searchsvc import config
 from searchsvc.cli.serve import entity_lists, serve_cmd
-from searchsvc.cli.watch import follow, print_report
+from searchsvc.cli.watch import disk_error, follow, print_report
 from searchsvc.entities import ListError
 from searchsvc.searching import (
     DeadlineExceededError,
@@ -118,7 +118,8 @@ def _friendly_errors(index_dir: str):
     except ListError as exc:
         raise click.ClickException(f"{exc}. Fix the list, or unset the setting.") from None
     except OSError as exc:
-        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
+        line = disk_error(exc, index_dir) or f"{exc.strerror or exc}: {exc.filename or ''}"
+        raise click.ClickException(line) from None
 
 
 @click.group(cls=SettingsGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -230,9 +230,15 @@ def _write(
                 writer.get().delete_by_term("id", doc_id_)
     except BaseException:
         writer.cancel()
+        writing.remove_unreferenced(ix)  # the workers' segments, a half-written one
         raise
     if changed or writer.added:
-        writing.commit(writer.get(), segments)
+        try:
+            writing.commit(writer.get(), segments)
+        except BaseException:  # a full disk, say: the last table of contents stays live
+            writing.abandon(writer.get())
+            writing.remove_unreferenced(ix)
+            raise
     elif writer.writer is None:  # the workers' temporary folder, which a writer's end removes
         shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
     else:
