@@ -11,9 +11,12 @@ import errno
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import SEEDS
@@ -175,3 +178,59 @@ def test_a_full_disk_mid_commit_says_what_to_do_and_leaves_no_stray_files(
 
 def _enospc(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+# -- Ctrl-C in the middle of a run in several processes ----------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(proc.name))
+    return kids
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_run_is_one_line_exit_130_and_the_index_as_it_was(tmp_path, runner):
+    folder, index_dir = tmp_path / "releases", tmp_path / "ix"
+    shutil.copytree(SEEDS, folder)
+    assert runner.invoke(main, ["index", str(folder), "--index-dir", str(index_dir)]).exit_code == 0
+    before = sorted(p.name for p in current_generation(index_dir).iterdir())
+    body = "The council met on trade, energy and water. " * 40
+    for n in range(1500):  # enough to be read by two worker processes for a few seconds
+        (folder / f"{n:04d}_bulk.txt").write_text(
+            f" date 2024-01-01\n\nBulk release {n}\n\n{body}\n", encoding="utf-8"
+        )
+    cmd = [sys.executable, "-m", "searchsvc", "index", str(folder), "--index-dir"]
+    cmd += [str(index_dir), "--procs", "2"]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while len(_children(proc.pid)) < 2 and proc.poll() is None:  # the workers are reading
+        assert time.monotonic() < deadline, "no worker processes within 30 s"
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    # Before: 'Process ForkPoolWorker-2:', a traceback from each worker, 'Aborted!', exit 1.
+    assert err == (
+        f"Interrupted: the index at {index_dir} stays as its last commit left it. "
+        "Run the same command again to finish.\n"
+    )
+    assert sorted(p.name for p in current_generation(index_dir).iterdir()) == before
+    assert runner.invoke(main, ["check", "--index-dir", str(index_dir)]).exit_code == 0
+    stats = runner.invoke(main, ["stats", "--index-dir", str(index_dir)]).output
+    assert stats.startswith("documents: 5 ")

@@ -166,8 +166,16 @@ def index_cmd(
     if watch:
         follow(index_dir, paths, options, poll=poll, exit_with=exit_with, settings=settings)
         return
-    with _friendly_errors(index_dir), _progress() as progress:
-        report = open_backend(index_dir, settings).index(paths, progress=progress, **options)
+    try:
+        with _friendly_errors(index_dir), _progress() as progress:
+            report = open_backend(index_dir, settings).index(paths, progress=progress, **options)
+    except KeyboardInterrupt:
+        click.echo(
+            f"Interrupted: the index at {index_dir} stays as its last commit left it. "
+            "Run the same command again to finish.",
+            err=True,
+        )
+        sys.exit(130)  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
     print_report(report)
     if report.skipped and strict:
         sys.exit(1)

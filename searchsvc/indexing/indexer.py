@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -453,6 +454,9 @@ def _build_segment(sources: list[SourceFile]):
 def _exit_with_parent() -> None:
     # A worker must not outlive a killed indexer, nor keep its lock alive.
     storage.release_inherited_locks()
+    # Ctrl-C reaches the whole process group: the parent alone handles it (its pool then
+    # terminates the workers), rather than each worker printing a KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
 
     def watch():
