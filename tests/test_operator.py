@@ -234,3 +234,44 @@ def test_ctrl_c_mid_run_is_one_line_exit_130_and_the_index_as_it_was(tmp_path, r
     assert runner.invoke(main, ["check", "--index-dir", str(index_dir)]).exit_code == 0
     stats = runner.invoke(main, ["stats", "--index-dir", str(index_dir)]).output
     assert stats.startswith("documents: 5 ")
+
+
+# -- a hangup (an ssh session closed) reaches the server and its watcher ------------------
+
+
+def _watchers(server_pid: int) -> list[int]:
+    pids = []
+    for pid in _children(server_pid):  # gunicorn's workers have serve's argv, --watch too
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if b"--watch" in argv and b"index" in argv:
+            pids.append(pid)
+    return pids
+
+
+@pytest.mark.slow
+def test_a_hangup_of_the_group_leaves_serve_watch_watching(live_server, tmp_path):
+    folder = tmp_path / "releases"
+    shutil.copytree(SEEDS, folder)
+    server = live_server(tmp_path / "ix", args=["--watch", "--folder", str(folder)])
+    deadline = time.monotonic() + 20
+    while "searchsvc: watching" not in server.err.read_text():
+        assert time.monotonic() < deadline, server.err.read_text()
+        time.sleep(0.1)
+    (watcher,) = _watchers(server.proc.pid)
+    # What closing the terminal does: SIGHUP to each process of the group. gunicorn's
+    # master reloads its workers and goes on; before, the watcher died with no word.
+    os.kill(watcher, signal.SIGHUP)
+    os.kill(server.proc.pid, signal.SIGHUP)
+    time.sleep(1)
+    assert _watchers(server.proc.pid) == [watcher]
+    (folder / "900_new.txt").write_text(RELEASE, encoding="utf-8")
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(server.base + "/api/search?q=quoxwell", timeout=5) as r:
+                if json.loads(r.read())["total"] == 1:
+                    break
+        except OSError:
+            pass  # a worker being replaced after the HUP
+        assert time.monotonic() < deadline, "the new release was not indexed within 15 s"
+        time.sleep(0.2)

@@ -43,6 +43,9 @@ def follow(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     if exit_with:
+        # The server's child lives as long as the server: a hangup of the terminal reaches
+        # the whole group, and gunicorn's master survives it (HUP reloads its workers).
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         threading.Thread(target=_stop_with, args=(exit_with, stop), daemon=True).start()
     backend = open_backend(index_dir, settings)
     options = {**options, "wait": max(options.get("wait") or 0.0, LOCK_WAIT)}
