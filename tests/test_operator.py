@@ -275,3 +275,32 @@ def test_a_hangup_of_the_group_leaves_serve_watch_watching(live_server, tmp_path
             pass  # a worker being replaced after the HUP
         assert time.monotonic() < deadline, "the new release was not indexed within 15 s"
         time.sleep(0.2)
+
+
+# -- the index folder removed under a running server, then built again at the same path ---
+
+
+def test_an_index_removed_and_built_again_at_its_path_is_served_anew(tmp_path):
+    from searchsvc.indexing import index_paths
+    from searchsvc.web import create_app
+
+    seeds, other, index_dir = tmp_path / "seeds", tmp_path / "other", tmp_path / "ix"
+    shutil.copytree(SEEDS, seeds)
+    other.mkdir()
+    (other / "quox.txt").write_text(RELEASE, encoding="utf-8")
+    index_paths(index_dir, [seeds], procs=1)
+    app = create_app({"TESTING": True, "INDEX_DIR": str(index_dir), "REFRESH_INTERVAL": 0})
+    client = app.test_client()
+    assert client.get("/api/health").get_json()["documents"] == 5
+
+    shutil.rmtree(index_dir)  # an operator starting over
+    response = client.get("/api/health")  # before: a FileNotFoundError, a 500
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["documents"] == 5 and f"No index at {index_dir} any more" in body["warning"]
+
+    index_paths(index_dir, [other], procs=1)  # gen-000001 and _MAIN_1.toc again
+    # Before: a worker that had the old index open served it (5 releases) for good.
+    body = client.get("/api/health").get_json()
+    assert body["documents"] == 1 and body["warning"] is None
+    assert client.get("/api/search?q=quoxwell").get_json()["total"] == 1
