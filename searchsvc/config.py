@@ -79,9 +79,20 @@ def _list_file(path: str) -> str | None:
     return None
 
 
+def _folder(path: str) -> str | None:
+    # Empty (an unset variable in a unit file) would mean the working directory: every file
+    # under it indexed, or an index written into it.
+    return None if path.strip() else "a folder's path"
+
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("INDEX_DIR", "index", "Where the index lives."),
-    Setting("SEEDS_DIR", "seeds", "What `searchsvc index` and a first `serve` index by default."),
+    Setting("INDEX_DIR", "index", "Where the index lives.", check=_folder),
+    Setting(
+        "SEEDS_DIR",
+        "seeds",
+        "What `searchsvc index` and a first `serve` index by default.",
+        check=_folder,
+    ),
     Setting("HOST", "127.0.0.1", "The address `searchsvc serve` binds."),
     Setting("PORT", 8000, "The port `searchsvc serve` listens on.", minimum=0, maximum=65535),
     Setting("WORKERS", 2, "Worker processes of `searchsvc serve`.", minimum=1, maximum=64),

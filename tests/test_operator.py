@@ -304,3 +304,22 @@ def test_an_index_removed_and_built_again_at_its_path_is_served_anew(tmp_path):
     body = client.get("/api/health").get_json()
     assert body["documents"] == 1 and body["warning"] is None
     assert client.get("/api/search?q=quoxwell").get_json()["total"] == 1
+
+
+@pytest.mark.parametrize("variable", ["SEARCHSVC_SEEDS_DIR", "SEARCHSVC_INDEX_DIR"])
+def test_an_empty_folder_setting_is_refused_not_taken_for_the_working_directory(tmp_path, variable):
+    # Before: SEARCHSVC_SEEDS_DIR= made `searchsvc index` index every file under the
+    # working directory; SEARCHSVC_INDEX_DIR= said 'No index at /. Run: ... --index-dir '.
+    (tmp_path / "stray.txt").write_text(RELEASE, encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", variable: ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "searchsvc", "index", "--index-dir", str(tmp_path / "ix")],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr == f"Error: {variable} must be a folder's path, not ''\n"
+    assert not (tmp_path / "ix").exists()
