@@ -14,6 +14,7 @@ The seed counts were checked against the texts by reading them:
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -88,6 +89,11 @@ def test_facet_counts_on_the_seeds(seeds_engine, q, facet, expected):
         ({"country": ("United States of America",)}, {S003}),
         ({"country": ("-RU",)}, {S003, S004}),
         ({"country": ("Pakistan", "Russia")}, {S000, S001, S002, S003}),
+        # The short forms and other names the recogniser knows choose the country too.
+        ({"country": ("America",)}, {S003}),
+        ({"country": ("U.S.",)}, {S003}),
+        ({"country": ("Afghan",)}, {S001, S003}),
+        ({"country": ("-Russian",)}, {S003, S004}),
         ({"country": ("Atlantis",)}, set()),
         ({"person": ("Vladimir Putin",)}, {S002}),
         ({"person": ("Gurbanguly Berdimuhamedov",)}, {S003, S004}),
@@ -157,3 +163,13 @@ def test_a_chip_names_the_country_given_by_code(client):
     html = client.get("/?q=Turkmenistan&country=AZ&country=-ru").get_data(as_text=True)
     assert '<span class="chip-name">Country</span> Azerbaijan' in html
     assert '<span class="chip-name">Country</span> not Russia' in html
+
+
+def test_a_country_given_by_code_is_chosen_in_its_row(client):
+    """country=AZ marks the Azerbaijan row chosen (no second row "AZ" with no match), and
+    -ru strikes through Russia's row, as if they had been given by name."""
+    html = client.get("/?q=Turkmenistan&country=AZ&country=-ru").get_data(as_text=True)
+    panel = html.split('id="facet-country"', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r'<li class="facet-row ?([^"]*)".*?class="facet-value">([^<]*)<', panel, re.S)
+    assert ("is-included", "Azerbaijan") in rows and ("is-excluded", "Russia") in rows
+    assert not {value for _, value in rows} & {"AZ", "ru"}, rows

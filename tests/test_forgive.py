@@ -160,6 +160,9 @@ def test_cli_mends_and_strict_refuses(runner, seeds_index):
         ('"solar panels', '"solar panels"', "the quote was closed"),
         ('solar "', "solar", 'a lone " was ignored'),
         ("(gas OR (oil", "(gas OR (oil))", "the ( was closed at the end"),
+        ("title:(energy", "title:(energy)", "the ( was closed at the end"),
+        ("-title:(gas OR oil", "-title:(gas OR oil)", "the ( was closed at the end"),
+        ("title:(energy solar~9)", "title:(energy solar~2)", "allows 2 edits"),
         ("gas) oil", "gas oil", "a ) with no ( was ignored"),
         ("title:() gas", "gas", "empty parentheses"),
         ("gas AND AND oil", "gas AND oil", "AND joined nothing"),
@@ -182,3 +185,26 @@ def test_mend(text, mended, reason):
 )
 def test_a_query_that_reads_as_typed_is_not_mended(text):
     assert mend(text, FIELDS).text == text and not mend(text, FIELDS).reasons
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "\u201cstrategic partnership\u201d",  # “ ” : what Word, macOS and phones type
+        "\u201estrategic partnership\u201c",  # „ “ : German
+        "\u00abstrategic partnership\u00bb",  # « » : French, Russian
+        '"strategic partnership\u201d',  # a straight quote closed by a curly one
+    ],
+)
+def test_typographic_quotes_make_a_phrase(client, typed):
+    def search(q: str) -> dict:
+        body = client.get("/api/search", query_string={"q": q, "size": 100}).get_json()
+        assert body["ok"], body
+        return body
+
+    straight = typed.translate(str.maketrans(dict.fromkeys("\u201c\u201d\u201e\u00ab\u00bb", '"')))
+    phrase, words = search(straight), search("strategic partnership")
+    assert 0 < phrase["total"] < words["total"]  # the seeds tell a phrase from its words
+    found = search(typed)
+    assert [h["id"] for h in found["results"]] == [h["id"] for h in phrase["results"]]
+    assert found["notice"] is None

@@ -34,6 +34,28 @@ def test_parses(text, expected):
     assert str(parse_query(text, SCHEMA)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "fields", "stems"),
+    [
+        # A field before a group searches that field for every word of the group, and the
+        # field's name is no word to search for.
+        ("title:(energy)", {"title"}, {"energi"}),
+        ("title:(energy solar)", {"title"}, {"energi", "solar"}),
+        ("title:(energy OR solar)", {"title"}, {"energi", "solar"}),
+        ("+title:(energy solar) gas", {"title", "body"}, {"energi", "solar", "gas"}),
+        ("gas -title:(energy solar)", {"title", "body"}, {"energi", "solar", "gas"}),
+        ("gas AND title:(energy OR solar)", {"title", "body"}, {"energi", "solar", "gas"}),
+    ],
+)
+def test_a_field_applies_to_its_group(text, fields, stems):
+    q = parse_query(text, SCHEMA)
+    found = {(t.fieldname, t.text) for t in q.leaves() if isinstance(t, wq.Term)}
+    assert {f for f, _ in found} == fields, str(q)
+    assert {w for _, w in found} == stems, str(q)  # no "titl"
+    grouped = {w for f, w in found if w in ("energi", "solar")}
+    assert grouped and all(f == "title" for f, w in found if w in grouped), str(q)
+
+
 def test_all_words_clause_ranks_first():
     q = parse_query("solar panels", SCHEMA)
     assert isinstance(q, wq.Or)

@@ -258,3 +258,22 @@ def test_a_query_of_no_words_that_cannot_be_read_finds_nothing(seeds_engine):
     assert result.total == 0 and result.notice.startswith("Searched for title:")
     nothing = seeds_engine.search(SearchRequest(q="((("))
     assert nothing.total == 0 and nothing.notice.startswith("Nothing to search for")
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "said"),
+    [
+        ("2024", "2023", "from 1 Jan 2024 is after to 31 Dec 2023"),
+        ("2023-06-02", "2023-06-01", "from 2 Jun 2023 is after to 1 Jun 2023"),
+    ],
+)
+def test_dates_that_run_backwards_say_so(seeds_engine, date_from, date_to, said):
+    swapped = seeds_engine.search(SearchRequest(q="", date_from=date_to, date_to=date_from))
+    result = seeds_engine.search(SearchRequest(q="", date_from=date_from, date_to=date_to))
+    assert result.total == 0 and result.notice and said in result.notice
+    assert "swap" in result.notice
+    assert swapped.notice is None  # a range the right way round needs no word
+
+
+def test_a_one_day_range_is_not_backwards(seeds_engine):
+    assert seeds_engine.search(SearchRequest(q="", date_from="2023", date_to="2023")).notice is None

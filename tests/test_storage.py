@@ -67,3 +67,36 @@ def test_manifest_round_trip_and_torn_manifest(tmp_path):
     assert storage.read_manifest(tmp_path) == manifest
     (tmp_path / storage.MANIFEST).write_text('{"/a/b.txt": [1, 2', encoding="utf-8")
     assert storage.read_manifest(tmp_path) == {}
+
+
+def test_a_run_parses_each_manifest_once(tmp_path, monkeypatch):
+    """Under the writer lock no other process writes a manifest: a run parses it once."""
+    ix = tmp_path / "ix"
+    index_paths(ix, [SEEDS], procs=1)
+    parsed = []
+    parse = storage._parse_manifest_file
+    monkeypatch.setattr(storage, "_parse_manifest_file", lambda g: parsed.append(g) or parse(g))
+    report = index_paths(ix, [SEEDS], procs=1)  # nothing changed
+    assert (report.added, report.updated, report.deleted, report.unchanged) == (0, 0, 0, 5)
+    assert len(parsed) == 1
+    # The cache lasts as long as the lock: a read after the run parses the file again and
+    # finds what the run wrote.
+    sources = storage.read_manifest(storage.current_generation(ix))
+    assert len(parsed) == 2
+    assert sorted(sources) == sorted(str(p.resolve()) for p in SEEDS.iterdir())
+
+
+def test_under_the_lock_a_read_gives_what_was_written(tmp_path):
+    """The kept manifest is the one last written, even one of the same size written at once."""
+    ix = tmp_path / "ix"
+    index_paths(ix, [SEEDS], procs=1)
+    gen = storage.current_generation(ix)
+    checksums = storage.read_checksums(gen)
+    with storage.writer_lock(ix):
+        storage.write_mark(gen, "test", "one")
+        assert storage.read_mark(gen, "test") == "one"
+        storage.write_mark(gen, "test", "two")  # the same size, perhaps the same mtime
+        assert storage.read_mark(gen, "test") == "two"
+        assert storage.read_checksums(gen) == checksums
+    assert not storage._locked_manifests
+    assert storage.read_mark(gen, "test") == "two"  # from the file

@@ -174,3 +174,24 @@ def test_a_known_word_is_offered_only_commoner_spellings(typo_engine, query, off
     # Once: as "also try", or as the "did you mean" when that is the same query.
     said = [q.casefold() for q in (*result.also_try, result.suggestion) if q]
     assert said.count(offered[0].casefold()) == 1
+
+
+def test_also_try_offers_no_rarer_spelling_than_the_variants_searched(tmp_path):
+    """Zelenskiy (in no release) searches Zelenskyy and Zelensky through the lists; the
+    typo Zelenskky, in one release, is no spelling worth trying beside them."""
+    from searchsvc.indexing import index_paths
+
+    (tmp_path / "docs").mkdir()
+    texts = ["Zelenskyy spoke", "Zelenskyy met", "Zelenskyy left", "Zelensky said"]
+    texts += ["Zelenskky (a typo) said", "Gas talks"]
+    for n, text in enumerate(texts):
+        (tmp_path / "docs" / f"{n}.txt").write_text(f" date 2024-01-0{n + 1}\n\n{text}\n")
+    index_paths(tmp_path / "ix", [tmp_path / "docs"], procs=1)
+    names = tmp_path / "names.txt"
+    names.write_text("Zelenskyy, Zelensky, Zelenskiy\n", encoding="utf-8")
+    with Engine(tmp_path / "ix", variants=[names]) as engine:
+        result = engine.search(SearchRequest(q="Zelenskiy"))
+        typo = engine.search(SearchRequest(q="Zelenskky", verbatim=True))
+    assert set(result.also_searched) == {"Zelenskyy", "Zelensky"} and result.total == 4
+    assert result.also_try == ()
+    assert "Zelenskyy" in typo.also_try  # the commoner spelling is still offered for the typo

@@ -8,6 +8,7 @@ Asgabat finds Aşgabat), and snippets mark the words as the document spells them
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from urllib.parse import quote, urlencode
 
@@ -214,6 +215,24 @@ def test_unicode_facet_values_filter_by_folded_case(app_client):
     assert {hit["id"] for hit in body["results"]} == {"tm-1", "Aşgabat-baýram"}
     sources = {f["value"] for f in api(app_client, q="")["facets"]["source"]}
     assert {"Нейтральный Туркменистан", "وكالة الأنباء", "סוכנות"} <= sources
+
+
+@pytest.mark.parametrize(
+    "typed", ["Turkmenistan Habarlar Gullugy", "TURKMENISTAN habarlar gullugy", "Türkmenistan"]
+)
+def test_facet_values_match_without_accents(app_client, typed):
+    """A value typed without its accents chooses it, finds it in a facet's filter box,
+    and the page lists it as chosen (not as another value with no match)."""
+    found = app_client.get("/api/facets/source?" + urlencode({"contains": typed[:12]})).get_json()
+    assert [v["value"] for v in found["values"]] == ["Türkmenistan Habarlar Gullugy"]
+    if typed == "Türkmenistan":
+        return
+    body = api(app_client, q="", source=typed)
+    assert {hit["id"] for hit in body["results"]} == {"tm-1", "Aşgabat-baýram"}
+    page = app_client.get("/?" + urlencode({"source": typed})).get_data(as_text=True)
+    assert "Türkmenistan Habarlar Gullugy" in page
+    rows = re.findall(r'<li class="facet-row[^"]*is-included', page)
+    assert len(rows) == 1, rows
 
 
 def test_unicode_file_names_and_ids(app_client):

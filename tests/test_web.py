@@ -6,6 +6,7 @@ classes of the elements around it, so a test can ask which tags sit inside a sni
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
@@ -286,6 +287,8 @@ def test_page_numbers(page, pages, expected):
 def test_page_past_the_end(client):
     page = load(client, "/?q=Turkmenistan&size=2&page=7")
     assert "results end on page 3" in page.texts("empty")
+    meta = page.texts("summary-meta")
+    assert "Page 7 of 3" not in meta and "Page 3 of 3" not in meta  # no page to count
     assert {"q": "Turkmenistan", "size": "2", "page": "3"} in [
         args(a["href"]) for a in page.find_in("a", "empty")
     ]
@@ -331,6 +334,18 @@ def test_document_page_marks_the_query(client):
     assert "5 May 2023" in page.texts("document-meta") and "nCa" in page.texts("document-meta")
     (back,) = page.find_in("a", "back")
     assert args(back["href"]) == {"q": "strategic partnership"}
+
+
+def test_document_page_marks_a_typographic_phrase_as_a_phrase(client):
+    def marks(q: str) -> list[str]:
+        response = client.get("/doc/001_1cd7d1af4bda551f", query_string={"q": q})
+        assert response.status_code == 200
+        body = response.get_data(as_text=True).split('class="document-body', 1)[1]
+        return re.findall(r"<mark>(.*?)</mark>", body)
+
+    phrase = marks('"strategic partnership"')
+    assert phrase and all(m.lower() == "strategic partnership" for m in phrase)
+    assert marks("\u201cstrategic partnership\u201d") == phrase
 
 
 def test_document_page_without_query_marks_nothing(client):
@@ -512,3 +527,30 @@ def test_the_results_header_says_when_the_index_changed_and_what_it_holds(client
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(updated.timestamp()))
     assert line == f"· index updated {stamp} · 5 releases"
     assert re.fullmatch(r"· index updated \d{4}-\d\d-\d\d \d\d:\d\d UTC · 5 releases", line)
+
+
+def test_a_facet_no_match_has_a_value_for_shows_no_panel(tmp_path):
+    """A corpus without places (the White House releases) gets no Place panel listing only
+    "(none)", which narrows nothing; a value, a chosen (none) or an exclusion shows it."""
+    import json
+
+    from searchsvc.indexing import index_paths
+
+    (tmp_path / "docs").mkdir()
+    records = [
+        {"id": f"r{n}", "title": f"Release {n}", "body": "Gas talks.", "category": cat}
+        for n, cat in enumerate(["energy", "energy", "trade"])
+    ]
+    lines = "\n".join(json.dumps(r) for r in records)
+    (tmp_path / "docs" / "r.jsonl").write_text(lines, encoding="utf-8")
+    index_paths(tmp_path / "ix", [tmp_path / "docs"], procs=1)
+    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "ix")}).test_client()
+
+    def panels(url: str) -> set[str]:
+        html = client.get(url).get_data(as_text=True)
+        return set(re.findall(r'<section class="panel facet-panel" id="facet-(\w+)"', html))
+
+    shown = panels("/?q=gas")
+    assert "category" in shown and "place" not in shown and "source" not in shown
+    assert "place" in panels("/?q=gas&place=(none)")  # chosen: it can be unchosen there
+    assert "place" in panels("/?q=gas&place=-ghana")

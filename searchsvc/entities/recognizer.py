@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pycountry
@@ -119,18 +120,34 @@ def _add(table: dict[str, list[Entry]], name: str, kind: str, target: str, weak=
 
 
 def country_label(value: str) -> str:
-    """The facet label of a country given by label, name or ISO code; value if none fits."""
+    """The facet label of a country given by label, name, ISO code or one of the aliases the
+    recogniser knows it by (UK, America, Ivory Coast, Burma); value if none fits."""
     text = value.strip()
     labels = _labels()
     try:
         country = pycountry.countries.lookup(text)
     except LookupError:
         folded = text.casefold()
+        code = _aliases().get(folded)
+        if code in labels:
+            return labels[code]
         return next((label for label in labels.values() if label.casefold() == folded), text)
     return labels.get(country.alpha_2, text)
 
 
 _LABELS: dict[str, str] = {}
+
+
+@lru_cache(maxsize=1)
+def _aliases() -> dict[str, str]:
+    """countries.yaml's aliases, folded, each to its ISO code (read once, whole)."""
+    data = read_yaml(COUNTRIES_FILE)
+    found = (data.get("aliases") if isinstance(data, dict) else None) or {}
+    aliases: dict[str, str] = {}
+    for code, names in found.items():
+        for name in names or ():
+            aliases.setdefault(str(name).casefold(), str(code))
+    return aliases
 
 
 def _labels() -> dict[str, str]:

@@ -181,12 +181,20 @@ def _fsync_dir(path: Path) -> None:
 _held: set[int] = set()
 
 
+# The manifests this process has read or written while it holds an index directory's
+# writer lock, by the directory: no other process writes one then, so a run parses each
+# generation's manifest once (a no-op reindex of 14,396 releases parsed it five times, 0.2 s
+# of its 0.8). Forgotten when the lock is released. Callers must not mutate what they read.
+_locked_manifests: dict[Path, dict[Path, dict]] = {}
+
+
 def release_inherited_locks() -> None:
     """In a forked child: close the lock descriptors inherited from the parent."""
     for fd in list(_held):
         with contextlib.suppress(OSError):
             os.close(fd)
     _held.clear()
+    _locked_manifests.clear()
 
 
 @contextlib.contextmanager
@@ -214,13 +222,32 @@ def writer_lock(index_dir: str | Path, wait: float = 0.0) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         _held.add(fd)
+        _locked_manifests[root.resolve()] = {}
         yield
     finally:
+        if fd in _held:
+            _locked_manifests.pop(root.resolve(), None)
         _held.discard(fd)
         os.close(fd)  # closing the last descriptor drops the flock
 
 
+def _manifest_cache(gen: Path) -> tuple[dict[Path, dict] | None, Path]:
+    """The cache of gen's index directory if this process holds its lock, and gen's key."""
+    key = gen.resolve()
+    return _locked_manifests.get(key.parent), key
+
+
 def _read_manifest_file(gen: Path) -> dict:
+    cache, key = _manifest_cache(gen)
+    if cache is not None and key in cache:
+        return cache[key]
+    data = _parse_manifest_file(gen)
+    if cache is not None:
+        cache[key] = data
+    return data
+
+
+def _parse_manifest_file(gen: Path) -> dict:
     try:
         data = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -286,3 +313,6 @@ def _write_manifest_file(gen: Path, data: dict) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    cache, key = _manifest_cache(gen)
+    if cache is not None:
+        cache[key] = data

@@ -62,6 +62,7 @@ from searchsvc.searching import (
     listed_fields,
     more_like_this_settings,
     parse_forgiving,
+    plain_quotes,
     plain_words,
     query_terms,
     read_query,
@@ -530,6 +531,7 @@ class OpenSearchBackend(Writing):
 
     def query_terms(self, text: str) -> QueryTerms:
         """What a query looks for, to mark its words in a document; nothing if it is bad."""
+        text = plain_quotes(text)  # as check_request reads a search's q
         if not text.strip():
             return QueryTerms()
         try:

@@ -32,7 +32,8 @@ from searchsvc.searching.export import (
     Rows,
     parse_fields,
 )
-from searchsvc.searching.facets import FacetFilter
+from searchsvc.searching.facets import FacetFilter, value_key
+from searchsvc.searching.forgive import plain_quotes
 from searchsvc.searching.query import (
     QueryError,
     exact_fallback,
@@ -147,5 +148,7 @@ __all__ = [
     "timeline_of",
     "UNITS",
     "check_request",
+    "plain_quotes",
+    "value_key",
     "request_from_args",
 ]

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from searchsvc.analysis import fold
 from searchsvc.indexing import column_values
 from searchsvc.schema import FACETS, NONE_VALUE, split_values
 
@@ -37,6 +38,12 @@ def date_key(d: datetime) -> float:
     """A date as the key date_keys holds: microseconds since 1970."""
     # Microseconds since 1970: exact for every date a release can carry, and sortable.
     return (d - _EPOCH) / timedelta(microseconds=1)
+
+
+def value_key(text: str) -> str:
+    """A facet value as values are compared, when chosen and in a filter box: without regard
+    to case or accents, and ’ as ' ("cote d’ivoire" is Côte d'Ivoire)."""
+    return fold(text).replace("’", "'")
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class FacetColumn:
         self.rare_docs, self.rare_codes = docs[~pair_frequent], codes[~pair_frequent]
         self._folded: dict[str, list[int]] = {}
         for i, label in enumerate(labels):
-            self._folded.setdefault(label.casefold(), []).append(i)
+            self._folded.setdefault(value_key(label), []).append(i)
 
     @classmethod
     def single(cls, values: list[str]) -> FacetColumn:
@@ -100,10 +107,10 @@ class FacetColumn:
         return cls(labels, docs, codes)
 
     def codes_of(self, values: Iterable[str]) -> list[int]:
-        """The codes of the labels that the values name, without regard to case."""
+        """The codes of the labels that the values name (compared by value_key)."""
         out: list[int] = []
         for value in values:
-            folded = "" if value.casefold() == NONE_VALUE else value.casefold()
+            folded = "" if value_key(value) == NONE_VALUE else value_key(value)
             out.extend(self._folded.get(folded, ()))
         return out
 

@@ -26,6 +26,9 @@ MAX_FUZZY_LENGTH = 40
 MIN_PREFIX = 2
 OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
 BINARY = OPERATORS - {"NOT"}
+# Typographic double quotes, as word processors, phones and pasted articles give them (“ ”,
+# „ “, « », ″, ＂): each is the language's ", so that “solar panels” is a phrase.
+_QUOTES = str.maketrans(dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\uff02", '"'))
 
 # A (signed) fielded phrase, a (signed) phrase, a phrase never closed, a field opening a
 # group, a parenthesis, a word (with its sign), a stray quote.
@@ -51,6 +54,11 @@ class Mended:
 
     text: str
     reasons: list[str] = field(default_factory=list)
+
+
+def plain_quotes(text: str) -> str:
+    """text with every typographic double quote written as the query language's "."""
+    return text.translate(_QUOTES)
 
 
 def mend(text: str, fields: tuple[str, ...]) -> Mended:
@@ -110,6 +118,8 @@ def _mend_token(tok: _Token) -> None:
         return
     m = _FIELD_RE.match(text)
     head, word = (f"{m.group(1)}{m.group(2)}:", m.group(3)) if m else ("", text)
+    if head and not word:  # a field opening a group ("title:" of "title:(a b)"): keep it
+        return
     if word and not word.strip("?*+-"):
         tok.text, tok.reason = "", "a wildcard alone was ignored"
         return

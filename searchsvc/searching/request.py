@@ -20,6 +20,7 @@ from searchsvc.dates import DATE_PATTERN, MAX_DATE_TEXT
 from searchsvc.entities import country_label
 from searchsvc.schema import FACET_FIELDS, FACETS, Facet
 from searchsvc.searching.facets import FacetFilter
+from searchsvc.searching.forgive import plain_quotes
 from searchsvc.searching.query import MAX_QUERY_LENGTH
 
 SORTS = ("relevance", "newest", "oldest")
@@ -296,4 +297,4 @@ def check_request(req: SearchRequest) -> SearchRequest:
     values: dict[str, Any] = {
         p.attr: _values_of(p, list(getattr(req, p.attr))) for p in PARAMS if p.multiple
     }
-    return replace(req, q=req.q.strip(), **values)
+    return replace(req, q=plain_quotes(req.q.strip()), **values)

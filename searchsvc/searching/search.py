@@ -50,7 +50,8 @@ from searchsvc.scoring import (
     top,
 )
 from searchsvc.searching.duplicates import Copy, DuplicateTable
-from searchsvc.searching.facets import FacetFilter, FacetTable
+from searchsvc.searching.facets import FacetFilter, FacetTable, value_key
+from searchsvc.searching.forgive import plain_quotes
 from searchsvc.searching.query import (
     QueryError,
     QueryTerms,
@@ -200,7 +201,7 @@ def search(
         facets=counts,
         suggestion=suggestion,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
-        notice=_notice(req, reading),
+        notice=_notice(req, reading, dates),
         range=dates,
         also_searched=tuple(expansion.also_searched) if expansion else (),
         also_try=_also_try(transliterations, req.q, expansion, suggestion, deadline),
@@ -319,14 +320,23 @@ def repeated_words(text: str) -> dict[str, int]:
     return {stem: n for stem, n in counts.items() if n > 1}
 
 
-def _notice(req: SearchRequest, reading: str | None) -> str | None:
+def _notice(req: SearchRequest, reading: str | None, dates: DateRange | None) -> str | None:
     notes = [reading] if reading else []
+    if dates is not None and dates.start and dates.end and dates.start > dates.end:
+        notes.append(
+            f"The dates run backwards: from {_day(dates.start)} is after to {_day(dates.end)}, "
+            "so nothing can match; swap them."
+        )
     if req.page * req.size > MAX_DEPTH:
         notes.append(
             f"Only the first {MAX_DEPTH:,} results can be paged through; "
             "narrow the search with dates or facets."
         )
     return " ".join(notes) or None
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"
 
 
 def _page(
@@ -507,9 +517,9 @@ def _listed(
         return [FacetCount(v, c) for v, c in sorted(items) if v]
     shown = items[:MAX_FACET_VALUES]
     # A chosen value stays listed (so it can be unchosen there) however rare it is.
-    chosen = {v.casefold() for v in own.include} if own else set()
+    chosen = {value_key(v) for v in own.include} if own else set()
     if chosen:  # the values past the first 50 are thousands in a broad search: not read for none
-        shown += [kv for kv in items[MAX_FACET_VALUES:] if _name(kv[0]).casefold() in chosen]
+        shown += [kv for kv in items[MAX_FACET_VALUES:] if value_key(_name(kv[0])) in chosen]
     return [FacetCount(_name(v), c) for v, c in shown]
 
 
@@ -552,11 +562,11 @@ def facet_values(
     narrowed = own and own.include and not facet.timeline
     match = _without_choice(facets, found, name) if narrowed else found.match
     counter = facets.count(match, [name])[name]
-    wanted = " ".join(contains.split()).casefold()
+    wanted = value_key(" ".join(contains.split()))
     items = [
         (_name(v), c)
         for v, c in counter.items()
-        if not (facet.timeline and not v) and wanted in _name(v).casefold()
+        if not (facet.timeline and not v) and wanted in value_key(_name(v))
     ]
     items.sort(key=lambda kv: (-kv[1], kv[0]))
     return FacetValues(name, [FacetCount(v, c) for v, c in items[:limit]], len(items))
@@ -567,6 +577,7 @@ def highlight_terms(searcher, text: str, variants: Variants | None = None) -> Qu
 
     With `variants`, every spelling searched for a name is marked too.
     """
+    text = plain_quotes(text)  # as check_request reads a search's q
     if not text.strip():
         return QueryTerms()
     try:

@@ -132,7 +132,7 @@ def split(tokens: list[str]) -> tuple[list[str], list[str], list[str]]:
             i += 1
             tok = tokens[i]
         end = _unit_end(tokens, i)
-        unit = " ".join(_inner([tok, *tokens[i + 1 : end]]))
+        unit = join_tokens(_inner([tok, *tokens[i + 1 : end]]))
         if sign == "+":
             required.append(unit)
         elif sign == "-":
@@ -169,6 +169,12 @@ def _unit_end(tokens: list[str], i: int) -> int:
         if depth == 0 and tokens[j - 1] == ")":
             return j
     return j
+
+
+def join_tokens(tokens: list[str]) -> str:
+    """Tokens as text again: a field opening a group (title:) stays glued to its (, or
+    Whoosh would read the field's name as a word and the group as unfielded."""
+    return " ".join(tokens).replace(": (", ":(")
 
 
 def _inner(tokens: list[str]) -> list[str]:

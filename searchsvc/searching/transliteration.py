@@ -112,17 +112,22 @@ class Transliterations:
     ) -> list[str]:
         """Queries that replace a name of text by another spelling the index holds.
 
-        `searched`: folded words already searched (the variants' spellings), not offered.
+        `searched`: folded words already searched (the variants' spellings), not offered,
+        nor a spelling of their key that fewer releases hold (Zelenskiy searches Zelenskyy:
+        the typo Zelenskky is not worth trying).
         """
         deadline = deadline or NEVER
         skip = set(searched)
+        held: dict[str, int] = {}
+        for word in skip:
+            held[key(word)] = max(held.get(key(word), 0), self.frequency(word))
         out: list[str] = []
         for word in name_words(text)[:MAX_WORDS]:
             deadline.check("also try")
             if not _looks_like_name(word, self.frequency):
                 continue
             for spelling in self.spellings(word, deadline):
-                if spelling not in skip:
+                if spelling not in skip and self.frequency(spelling) > held.get(key(spelling), 0):
                     out.append(_replace(text, word, _cased(spelling, word)))
         return list(dict.fromkeys(out))[:MAX_QUERIES]
 

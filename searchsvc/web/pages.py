@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound
 from searchsvc.dates import has_time
 from searchsvc.entities import country_label
 from searchsvc.reading import reflow
+from searchsvc.schema import NONE_VALUE
 from searchsvc.searching import (
     FACETS,
     MAX_DEPTH,
@@ -29,6 +30,7 @@ from searchsvc.searching import (
     SearchError,
     SearchResult,
     SimilarResult,
+    value_key,
 )
 from searchsvc.snippets import highlight_all
 from searchsvc.web.chart import chart
@@ -199,10 +201,17 @@ def chips() -> list[Chip]:
     return out
 
 
-def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
+def _named(name: str, value: str) -> str:
+    """A filter value as the facet names it: a country given by ISO code or alias (TM, -az,
+    UK) by its label, so that its row and chip are the label's; any other as given."""
     shown = value.strip()
-    if name == "country":  # given by ISO code (TM, -az): shown by name
-        shown = ("-" if shown.startswith("-") else "") + country_label(shown.lstrip("-").strip())
+    if name != "country" or shown in ("", "-"):
+        return shown
+    return ("-" if shown.startswith("-") else "") + country_label(shown.lstrip("-").strip())
+
+
+def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
+    shown = _named(name, value)
     if isinstance(given, list):  # a facet's value: removing it keeps the others
         remove = url_with(**{name: [v for v in given if v != value]})
         if shown.startswith("-"):
@@ -245,26 +254,26 @@ def facet_panels(result: SearchResult) -> list[FacetPanel]:
             )
             counts, total = [(f.value, f.count) for f in found.values], found.total
         panel = _panel(facet, counts, total, expanded, contains if expanded else "")
-        if panel.rows or panel.contains:
-            panels.append(panel)
+        if panel.contains or any(row.state or row.value != NONE_VALUE for row in panel.rows):
+            panels.append(panel)  # not one that lists only "(none)": it narrows nothing
     return panels
 
 
 def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, contains: str):
-    given = request.args.getlist(facet.name)
-    included = {v.strip().casefold() for v in given if v.strip() and not v.startswith("-")}
+    given = [_named(facet.name, v) for v in request.args.getlist(facet.name)]
+    included = {value_key(v.strip()) for v in given if v.strip() and not v.startswith("-")}
     excluded = [v[1:].strip() for v in given if v.startswith("-") and v[1:].strip()]
     keep = {"more": facet.name, "contains": contains or None} if expanded else {}
     shown = counts if expanded else counts[:TOP_VALUES]
     # A chosen value stays in view however rare (even with no match), so that it can be
     # unchosen in place.
-    shown += [c for c in counts[len(shown) :] if c[0].casefold() in included]
-    listed = {value.casefold() for value, _ in counts}
+    shown += [c for c in counts[len(shown) :] if value_key(c[0]) in included]
+    listed = {value_key(value) for value, _ in counts}
     chosen = [v.strip() for v in given if v.strip() and not v.startswith("-")]
     if not contains:
-        shown += [(v, 0) for v in dict.fromkeys(chosen) if v.casefold() not in listed]
+        shown += [(v, 0) for v in dict.fromkeys(chosen) if value_key(v) not in listed]
     rows = [
-        _row(facet.name, value, count, given, keep, value.casefold() in included)
+        _row(facet.name, value, count, given, keep, value_key(value) in included)
         for value, count in shown
     ]
     rows += [_row(facet.name, value, None, given, keep, False) for value in excluded]
@@ -287,8 +296,8 @@ def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, con
 
 def _row(name, value, count, given, keep, included) -> FacetRow:
     """A value's row: include toggles it among the chosen (OR), exclude toggles NOT."""
-    folded = value.casefold()
-    others = [v for v in given if v.strip() and _bare(v).casefold() != folded]
+    folded = value_key(value)
+    others = [v for v in given if v.strip() and value_key(_bare(v)) != folded]
     excluded = count is None
     include = others if included else [*others, value]
     exclude = others if excluded else [*others, f"-{value}"]
