@@ -190,6 +190,20 @@ def test_the_document_page_marks_every_spelling_searched(backends, name):
     assert "ashgabat" in terms.stems | terms.exact
 
 
+@pytest.mark.parametrize(
+    "req",
+    [
+        SearchRequest(q="", size=100, page=101),  # past the 10,000 results that can be paged
+        SearchRequest(q="", date_from="2024", date_to="2023"),
+        SearchRequest(q="", year="abc"),
+    ],
+)
+def test_both_backends_say_the_same_of_a_request(backends, req):
+    said = {name: backend.search(req) for name, backend in backends.items()}
+    assert said["whoosh"].notice and said["opensearch"].notice == said["whoosh"].notice
+    assert said["opensearch"].hits == said["whoosh"].hits == []
+
+
 @pytest.mark.parametrize("sort", ["newest", "oldest"])
 def test_both_backends_sort_and_page_alike(backends, sort):
     pages = {

@@ -277,3 +277,25 @@ def test_dates_that_run_backwards_say_so(seeds_engine, date_from, date_to, said)
 
 def test_a_one_day_range_is_not_backwards(seeds_engine):
     assert seeds_engine.search(SearchRequest(q="", date_from="2023", date_to="2023")).notice is None
+
+
+@pytest.mark.parametrize(
+    ("filters", "said"),
+    [
+        ({"year": "abc"}, "year takes a year such as 2023: 'abc' matches no release."),
+        ({"year": "-23"}, "year takes a year such as 2023: '23' matches no release."),
+        ({"month": "2024-13"}, "month takes a month such as 2023-05: '2024-13'"),
+        ({"month": "May 2023"}, "month takes a month such as 2023-05: 'May 2023'"),
+    ],
+)
+def test_a_year_or_month_that_is_none_says_so(seeds_engine, filters, said):
+    result = seeds_engine.search(SearchRequest(q="", **filters))
+    assert result.notice and said in result.notice
+
+
+@pytest.mark.parametrize(
+    "filters", [{"year": "2023"}, {"year": "-2024"}, {"month": "2023-05"}, {"year": "(none)"}]
+)
+def test_a_year_or_month_of_the_right_form_needs_no_word(seeds_engine, filters):
+    result = seeds_engine.search(SearchRequest(q="", **filters))
+    assert result.notice is None

@@ -37,6 +37,7 @@ from searchsvc.reading import Document, shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, build_schema, stored_values
 from searchsvc.searching import (
     BUILTIN,
+    MAX_DEPTH,
     MAX_FACET_VALUES,
     SIMILAR_COUNT,
     BackendUnavailableError,
@@ -61,6 +62,7 @@ from searchsvc.searching import (
     identity,
     listed_fields,
     more_like_this_settings,
+    notice_of,
     parse_forgiving,
     plain_quotes,
     plain_words,
@@ -115,7 +117,11 @@ class OpenSearchBackend(Writing):
         req = check_request(request)
         spelled = self._spelled(req.q, req.verbatim, deadline)
         body, q, terms, notice, dates = self._body(req, today, True, spelled.expansion)
-        body |= {"from": (req.page - 1) * req.size, "size": req.size, "aggs": self._aggs(req)}
+        # Past MAX_DEPTH the page is empty, as the embedded engine answers it (and as the
+        # cluster's max_result_window would refuse it); totals and facets are still counted.
+        deep = req.page * req.size > MAX_DEPTH
+        start, size = (0, 0) if deep else ((req.page - 1) * req.size, req.size)
+        body |= {"from": start, "size": size, "aggs": self._aggs(req)}
         body["track_total_hits"] = True
         if spelled.pending or spelled.words:  # what "also try" needs (names.py), all releases
             body["aggs"]["names"] = _frequency_aggs(spelled.pending, spelled.words_of)
@@ -144,7 +150,7 @@ class OpenSearchBackend(Writing):
             facets=self._facets(answer.get("aggregations", {}), req),
             suggestion=suggestion,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
-            notice=notice,
+            notice=notice_of(req, notice, dates),
             range=dates,
             also_searched=tuple(spelled.expansion.also_searched) if spelled.expansion else (),
             also_try=also_try,

@@ -52,6 +52,7 @@ from searchsvc.searching.request import (
     SearchError,
     SearchRequest,
     check_request,
+    notice_of,
     request_from_args,
 )
 from searchsvc.searching.search import (
@@ -148,6 +149,7 @@ __all__ = [
     "timeline_of",
     "UNITS",
     "check_request",
+    "notice_of",
     "plain_quotes",
     "value_key",
     "request_from_args",

@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date
 from typing import Any
 
-from searchsvc.dates import DATE_PATTERN, MAX_DATE_TEXT
+from searchsvc.dates import DATE_PATTERN, MAX_DATE_TEXT, DateRange
 from searchsvc.entities import country_label
-from searchsvc.schema import FACET_FIELDS, FACETS, Facet
+from searchsvc.schema import FACET_FIELDS, FACETS, NONE_VALUE, Facet
 from searchsvc.searching.facets import FacetFilter
 from searchsvc.searching.forgive import plain_quotes
 from searchsvc.searching.query import MAX_QUERY_LENGTH
@@ -298,3 +299,36 @@ def check_request(req: SearchRequest) -> SearchRequest:
         p.attr: _values_of(p, list(getattr(req, p.attr))) for p in PARAMS if p.multiple
     }
     return replace(req, q=plain_quotes(req.q.strip()), **values)
+
+
+# What a timeline facet's values look like; another value matches no release.
+_TIMELINE_VALUES = {
+    "year": (re.compile(r"[0-9]{4}"), "a year such as 2023"),
+    "month": (re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])"), "a month such as 2023-05"),
+}
+
+
+def notice_of(req: SearchRequest, reading: str | None, dates: DateRange | None) -> str | None:
+    """What a search says beside its results, whichever backend answers: how the query was
+    read (reading), and what in the request can match nothing or be paged no further."""
+    notes = [reading] if reading else []
+    if dates is not None and dates.start and dates.end and dates.start > dates.end:
+        notes.append(
+            f"The dates run backwards: from {_day(dates.start)} is after to {_day(dates.end)}, "
+            "so nothing can match; swap them."
+        )
+    for name, (pattern, what) in _TIMELINE_VALUES.items():
+        for value in getattr(req, name):
+            plain = value.removeprefix("-").strip()
+            if plain != NONE_VALUE and not pattern.fullmatch(plain):
+                notes.append(f"{name} takes {what}: {plain[:40]!r} matches no release.")
+    if req.page * req.size > MAX_DEPTH:
+        notes.append(
+            f"Only the first {MAX_DEPTH:,} results can be paged through; "
+            "narrow the search with dates or facets."
+        )
+    return " ".join(notes) or None
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%b %Y}"

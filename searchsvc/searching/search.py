@@ -61,7 +61,13 @@ from searchsvc.searching.query import (
     read_query,
     without_function_words,
 )
-from searchsvc.searching.request import MAX_DEPTH, SearchError, SearchRequest, check_request
+from searchsvc.searching.request import (
+    MAX_DEPTH,
+    SearchError,
+    SearchRequest,
+    check_request,
+    notice_of,
+)
 from searchsvc.searching.spelling import Speller
 from searchsvc.searching.timeline import Timeline, timeline
 from searchsvc.searching.transliteration import Transliterations
@@ -201,7 +207,7 @@ def search(
         facets=counts,
         suggestion=suggestion,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
-        notice=_notice(req, reading, dates),
+        notice=notice_of(req, reading, dates),
         range=dates,
         also_searched=tuple(expansion.also_searched) if expansion else (),
         also_try=_also_try(transliterations, req.q, expansion, suggestion, deadline),
@@ -318,25 +324,6 @@ def repeated_words(text: str) -> dict[str, int]:
     """The stems a query's text holds more than once, and how often: each counts that often."""
     counts = Counter(stem for stem in map(stem_term, WORD_RE.findall(text)) if stem)
     return {stem: n for stem, n in counts.items() if n > 1}
-
-
-def _notice(req: SearchRequest, reading: str | None, dates: DateRange | None) -> str | None:
-    notes = [reading] if reading else []
-    if dates is not None and dates.start and dates.end and dates.start > dates.end:
-        notes.append(
-            f"The dates run backwards: from {_day(dates.start)} is after to {_day(dates.end)}, "
-            "so nothing can match; swap them."
-        )
-    if req.page * req.size > MAX_DEPTH:
-        notes.append(
-            f"Only the first {MAX_DEPTH:,} results can be paged through; "
-            "narrow the search with dates or facets."
-        )
-    return " ".join(notes) or None
-
-
-def _day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
 
 
 def _page(
