@@ -9,6 +9,7 @@ is a ConfigError whose one line names the variable and the type it wants.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ class Setting:
         except (TypeError, ValueError):
             what = "a whole number" if isinstance(self.default, int) else "a number"
             raise ConfigError(f"{source} must be {what}, not {str(raw)[:40]!r}") from None
+        if not math.isfinite(value):  # nan or inf would silently turn a deadline off
+            raise ConfigError(f"{source} must be a finite number, not {str(raw)[:40]!r}")
         if self.minimum is not None and value < self.minimum:
             raise ConfigError(f"{source} must be at least {self.minimum:g}, not {value}")
         if self.maximum is not None and value > self.maximum:
@@ -76,9 +79,20 @@ def _list_file(path: str) -> str | None:
     return None
 
 
+def _folder(path: str) -> str | None:
+    # Empty (an unset variable in a unit file) would mean the working directory: every file
+    # under it indexed, or an index written into it.
+    return None if path.strip() else "a folder's path"
+
+
 SETTINGS: tuple[Setting, ...] = (
-    Setting("INDEX_DIR", "index", "Where the index lives."),
-    Setting("SEEDS_DIR", "seeds", "What `searchsvc index` and a first `serve` index by default."),
+    Setting("INDEX_DIR", "index", "Where the index lives.", check=_folder),
+    Setting(
+        "SEEDS_DIR",
+        "seeds",
+        "What `searchsvc index` and a first `serve` index by default.",
+        check=_folder,
+    ),
     Setting("HOST", "127.0.0.1", "The address `searchsvc serve` binds."),
     Setting("PORT", 8000, "The port `searchsvc serve` listens on.", minimum=0, maximum=65535),
     Setting("WORKERS", 2, "Worker processes of `searchsvc serve`.", minimum=1, maximum=64),

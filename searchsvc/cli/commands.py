@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 from contextlib import contextmanager
 
@@ -17,7 +18,7 @@ import click
 
 from searchsvc import config
 from searchsvc.cli.serve import entity_lists, serve_cmd
-from searchsvc.cli.watch import follow, print_report
+from searchsvc.cli.watch import disk_error, follow, print_report
 from searchsvc.entities import ListError
 from searchsvc.searching import (
     DeadlineExceededError,
@@ -80,8 +81,16 @@ def _timeout_option(what: str):
         type=click.FloatRange(min=0),
         default=config.DEFAULTS["REQUEST_TIMEOUT"],
         show_default=True,
+        callback=_finite,
         help=f"Seconds {what} may take; 0: no limit (SEARCHSVC_REQUEST_TIMEOUT).",
     )
+
+
+def _finite(ctx, param, value: float) -> float:
+    """Refuse nan and inf, which FloatRange lets through (and which mean no deadline)."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds; 0 means no limit.")
+    return value
 
 
 @contextmanager
@@ -109,7 +118,8 @@ def _friendly_errors(index_dir: str):
     except ListError as exc:
         raise click.ClickException(f"{exc}. Fix the list, or unset the setting.") from None
     except OSError as exc:
-        raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}") from None
+        line = disk_error(exc, index_dir) or f"{exc.strerror or exc}: {exc.filename or ''}"
+        raise click.ClickException(line) from None
 
 
 @click.group(cls=SettingsGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -156,8 +166,16 @@ def index_cmd(
     if watch:
         follow(index_dir, paths, options, poll=poll, exit_with=exit_with, settings=settings)
         return
-    with _friendly_errors(index_dir), _progress() as progress:
-        report = open_backend(index_dir, settings).index(paths, progress=progress, **options)
+    try:
+        with _friendly_errors(index_dir), _progress() as progress:
+            report = open_backend(index_dir, settings).index(paths, progress=progress, **options)
+    except KeyboardInterrupt:
+        click.echo(
+            f"Interrupted: the index at {index_dir} stays as its last commit left it. "
+            "Run the same command again to finish.",
+            err=True,
+        )
+        sys.exit(130)  # 128 + SIGINT, as a shell reports a command Ctrl-C stopped
     print_report(report)
     if report.skipped and strict:
         sys.exit(1)

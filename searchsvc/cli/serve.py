@@ -28,6 +28,7 @@ import click
 
 from searchsvc import config
 from searchsvc.backends import describe, open_backend
+from searchsvc.cli.watch import print_report
 from searchsvc.entities import ListError
 from searchsvc.searching import BackendUnavailableError, IndexLockedError
 
@@ -94,18 +95,19 @@ def serve_cmd(
     allow_delete: bool,
 ):
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
+    if folders and not watch:
+        raise click.UsageError("--folder names a folder to watch: add --watch")
     _check_address(host, port)
     try:
         exists = open_backend(index_dir, settings).exists()
     except BackendUnavailableError as exc:
         raise click.ClickException(str(exc)) from None
+    # The first index comes from what will be watched: the folders given, or the seeds.
+    folders = folders or (str(settings["SEEDS_DIR"]),)
     if not exists:
-        _build_from_seeds(index_dir, str(settings["SEEDS_DIR"]), settings)
+        _build_first(index_dir, folders, settings, watch)
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
     settings["INDEX_DIR"] = index_dir
-    where = describe(index_dir, settings)
-    click.echo(f"searchsvc: serving {where} at http://{host}:{port}/", err=True)
-    folders = folders or (str(settings["SEEDS_DIR"]),)
     flags = [flag for flag, on in (("--poll", poll), ("--allow-delete", allow_delete)) if on]
     watcher = _start_watcher(index_dir, folders, flags) if watch else None
     try:
@@ -170,17 +172,40 @@ def entity_lists(settings) -> dict:
     }
 
 
-def _build_from_seeds(index_dir: str, seeds: str, settings: dict) -> None:
-    click.echo(f"No index at {describe(index_dir, settings)}; building one from {seeds}/", err=True)
+def _build_first(index_dir: str, folders: Sequence[str], settings: dict, watch: bool) -> None:
+    """Build the missing index from folders; refuse to serve nothing unless watching them."""
+    where = ", ".join(f"{folder}/" for folder in folders)
+    click.echo(f"No index at {describe(index_dir, settings)}; building one from {where}", err=True)
+    missing = [folder for folder in folders if not os.path.exists(folder)]
+    if missing:
+        raise click.ClickException(
+            f"{missing[0]} does not exist: create it, or name the folder of releases with "
+            f"--watch --folder DIR (or SEARCHSVC_SEEDS_DIR)"
+        )
     try:
-        report = open_backend(index_dir, settings).index([seeds], **entity_lists(settings))
+        report = open_backend(index_dir, settings).index(list(folders), **entity_lists(settings))
     except (OSError, IndexLockedError, ListError) as exc:
         raise click.ClickException(f"Could not build the index: {exc}") from None
-    click.echo(report.summary())
-    if report.total == 0:
+    print_report(report)  # each skipped file's reason, then the summary
+    if report.total == 0 and watch:
+        click.echo(f"searchsvc: nothing to serve until a release arrives in {where}", err=True)
+    elif report.total == 0:
         raise click.ClickException(
-            f"Nothing was indexed from {seeds}/. Run: searchsvc index PATH --index-dir {index_dir}"
+            f"Nothing was indexed from {where}. Run: searchsvc index PATH --index-dir {index_dir}"
         )
+
+
+def _announce(where: str):
+    """gunicorn's when_ready hook: the line that says what is served, and at which address.
+
+    Said once the socket is bound, so that it names the real port, even for --port 0.
+    """
+
+    def when_ready(server) -> None:
+        for listener in server.LISTENERS:
+            click.echo(f"searchsvc: serving {where} at {listener}/", err=True)
+
+    return when_ready
 
 
 def _gunicorn(settings: dict):
@@ -228,6 +253,7 @@ def _gunicorn(settings: dict):
             for key, value in options.items():
                 if key in self.cfg.settings:  # older gunicorns lack the newer settings
                     self.cfg.set(key, value)
+            self.cfg.set("when_ready", _announce(describe(settings["INDEX_DIR"], settings)))
 
         def load(self):
             from searchsvc.web import create_app

@@ -13,6 +13,7 @@ it (--exit-with PID).
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import threading
@@ -42,6 +43,9 @@ def follow(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     if exit_with:
+        # The server's child lives as long as the server: a hangup of the terminal reaches
+        # the whole group, and gunicorn's master survives it (HUP reloads its workers).
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         threading.Thread(target=_stop_with, args=(exit_with, stop), daemon=True).start()
     backend = open_backend(index_dir, settings)
     options = {**options, "wait": max(options.get("wait") or 0.0, LOCK_WAIT)}
@@ -76,10 +80,30 @@ def _run(backend, paths: Sequence[str], options: dict) -> None:
     except (DeleteRefusedError, IndexLockedError, IndexDamagedError) as exc:
         click.echo(f"searchsvc: not indexed: {exc} Still watching.", err=True)
         return
+    except OSError as exc:
+        index_dir = str(getattr(backend, "index_dir", ""))
+        line = disk_error(exc, index_dir) or f"{exc!r:.300}."
+        click.echo(f"searchsvc: not indexed: {line} Still watching.", err=True)
+        return
     except Exception as exc:  # noqa: BLE001 - a watch outlives one bad run, and says why
         click.echo(f"searchsvc: not indexed: {exc!r:.300}. Still watching.", err=True)
         return
     print_report(report)
+
+
+def disk_error(exc: OSError, index_dir: str) -> str | None:
+    """The fix-it line for a disk that cannot take the index's writes (full, read-only)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what, fix = "No space left on the disk", "free some space"
+    elif exc.errno == errno.EROFS:
+        what, fix = "The disk is read-only", "mount it writable"
+    else:
+        return None
+    return (
+        f"{what} of the index at {index_dir} ({exc.strerror}). The index stays as its last "
+        f"commit left it (searchsvc check verifies it); {fix}, or give --index-dir a "
+        f"folder on another disk, then run again."
+    )
 
 
 def print_report(report) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -115,10 +116,12 @@ def index_paths(
             if storage.read_mark(gen, derived.MARK) != mark:
                 storage.write_mark(gen, derived.MARK, mark)
             storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
-            if gen != live:
+            report.total = storage.doc_count(ix)
+            # A first run that found nothing builds no index: an empty one left behind would
+            # be served, without a word, by the next `serve` (which builds only when none).
+            if gen != live and (live is not None or report.total):
                 storage.swap_in(index_dir, gen)
                 live = gen
-            report.total = storage.doc_count(ix)
         except BaseException:
             if gen != live:  # a new generation, half-built and never swapped in
                 storage.remove_orphans(index_dir, keep=kept)
@@ -126,6 +129,8 @@ def index_paths(
         finally:
             if ix is not None:
                 ix.close()
+        if gen != live:  # the empty first build
+            storage.remove_orphans(index_dir, keep=kept)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -226,9 +231,15 @@ def _write(
                 writer.get().delete_by_term("id", doc_id_)
     except BaseException:
         writer.cancel()
+        writing.remove_unreferenced(ix)  # the workers' segments, a half-written one
         raise
     if changed or writer.added:
-        writing.commit(writer.get(), segments)
+        try:
+            writing.commit(writer.get(), segments)
+        except BaseException:  # a full disk, say: the last table of contents stays live
+            writing.abandon(writer.get())
+            writing.remove_unreferenced(ix)
+            raise
     elif writer.writer is None:  # the workers' temporary folder, which a writer's end removes
         shutil.rmtree(Path(ix.storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
     else:
@@ -443,6 +454,9 @@ def _build_segment(sources: list[SourceFile]):
 def _exit_with_parent() -> None:
     # A worker must not outlive a killed indexer, nor keep its lock alive.
     storage.release_inherited_locks()
+    # Ctrl-C reaches the whole process group: the parent alone handles it (its pool then
+    # terminates the workers), rather than each worker printing a KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
 
     def watch():

@@ -306,8 +306,13 @@ def _write_manifest_file(gen: Path, data: dict) -> None:
     tmp = gen / f".{MANIFEST}.{os.getpid()}"
     # check_circular=False: plain data, and it halves the time (0.06 s for 14,000 files).
     text = json.dumps(data, separators=(",", ":"), check_circular=False)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, gen / MANIFEST)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, gen / MANIFEST)
+    except BaseException:  # a full disk: no half-written copy left beside the manifest
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     cache, key = _manifest_cache(gen)
     if cache is not None:
         cache[key] = data

@@ -17,6 +17,7 @@ naming the missing one, if the pinned Whoosh changes them.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -114,6 +115,33 @@ def remove_segment_files(ix, segment) -> None:
     for name in segment.list_files(ix.storage):
         with contextlib.suppress(OSError):
             ix.storage.delete_file(name)
+
+
+def remove_unreferenced(ix) -> None:
+    """Remove what a failed run left in the index folder: every segment file the table of
+    contents on disk does not name (a half-written segment, the workers' finished ones),
+    and the writers' temporary folder.
+
+    Whoosh does the same after each commit it completes (clean_files); a commit that fails
+    (a full disk) leaves them, and a later run that changes nothing commits nothing.
+    """
+    storage = ix.storage
+    try:
+        toc = whoosh_index.TOC.read(storage, ix.indexname, schema=ix.schema)
+    except Exception:  # noqa: BLE001 - no table of contents to go by: remove nothing
+        return
+    whoosh_index.clean_files(storage, ix.indexname, toc.generation, toc.segments)
+    shutil.rmtree(Path(storage.folder) / f"{ix.indexname}.tmp", ignore_errors=True)
+
+
+def abandon(writer) -> None:
+    """Give up a writer whose commit failed halfway: cancel it, and release its lock even
+    if cancelling fails too (a long-running watcher must be able to write again)."""
+    with contextlib.suppress(Exception):
+        writer.cancel()
+    if getattr(writer, "writelock", None) is not None:
+        with contextlib.suppress(Exception):
+            writer.writelock.release()
 
 
 def commit(writer, segments: list) -> None:

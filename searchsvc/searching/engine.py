@@ -22,7 +22,6 @@ a warning); with none, IndexDamagedError says which file is damaged and what to 
 from __future__ import annotations
 
 import contextlib
-import os
 import stat
 import threading
 import time
@@ -73,6 +72,7 @@ class _Snapshot:
         self.searcher: Any = None  # a Whoosh searcher, once opened
         try:
             self.searcher = self.ix.searcher()
+            self.toc = _toc_identity(gen, self.toc_generation())
             self.size = self.searcher.reader().doc_count_all()
             self.ranker = Ranker(self.searcher)
             # The openings proximity and feedback read (a segment without its file: stored text).
@@ -127,8 +127,19 @@ class _Snapshot:
     def busy(self) -> bool:
         return self._readers > 0
 
+    @property
+    def written(self) -> float:
+        """When the table of contents it opened was written (even if since removed)."""
+        return self.toc[1] / 1e9 if self.toc else 0.0
+
     def current(self, gen: Path | None) -> bool:
-        return gen == self.gen and self.searcher.up_to_date()
+        # The same table of contents file, not just the same numbers: an index removed and
+        # built again at the same path starts again at gen-000001 and _MAIN_1.toc.
+        return (
+            gen == self.gen
+            and self.searcher.up_to_date()
+            and _toc_identity(gen, self.toc_generation()) == self.toc
+        )
 
     def toc_generation(self) -> int | None:
         return self.searcher.reader().generation()
@@ -453,8 +464,8 @@ class Engine:
         toc = snap.gen / indexing.toc_name(commit) if commit is not None else snap.gen
         try:
             written = toc.stat().st_mtime
-        except FileNotFoundError:  # a commit since removed it (a newer state exists)
-            written = snap.gen.stat().st_mtime
+        except FileNotFoundError:  # a commit since removed it, or the index was removed
+            written = snap.written
         return Freshness(
             generation=snap.gen.name,
             commit=commit,
@@ -549,9 +560,18 @@ class Engine:
             last_date=last,
             per_year=dict(sorted(years.items())),
             size_bytes=size,
-            updated_at=datetime.fromtimestamp(toc or os.path.getmtime(snap.gen)),
+            updated_at=datetime.fromtimestamp(toc or snap.written),
             path=str(snap.gen),
         )
+
+
+def _toc_identity(gen: Path, number: int | None) -> tuple[int, int] | None:
+    """The inode and modification time of a generation's table of contents (None if gone)."""
+    try:
+        st = (gen / indexing.toc_name(number if number is not None else 0)).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def _files_of(gen: Path) -> tuple[int, float]:
@@ -561,7 +581,11 @@ def _files_of(gen: Path) -> tuple[int, float]:
     old tables of contents: a file listed a moment ago may be gone when it is stat()ed.
     """
     size, toc = 0, 0.0
-    for path in gen.iterdir():
+    try:
+        paths = list(gen.iterdir())
+    except FileNotFoundError:  # the index folder removed under a running server
+        return size, toc
+    for path in paths:
         try:
             st = path.stat()
         except FileNotFoundError:
