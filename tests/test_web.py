@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from markup import PAGE_TAGS, VOID
@@ -554,3 +554,17 @@ def test_a_facet_no_match_has_a_value_for_shows_no_panel(tmp_path):
     assert "category" in shown and "place" not in shown and "source" not in shown
     assert "place" in panels("/?q=gas&place=(none)")  # chosen: it can be unchosen there
     assert "place" in panels("/?q=gas&place=-ghana")
+
+
+@pytest.mark.parametrize(
+    ("q", "shown"),
+    [
+        ('"strategic partnership"', "for \u201cstrategic partnership\u201d"),  # not doubled
+        ("\u201cstrategic partnership\u201d", "for \u201cstrategic partnership\u201d"),
+        ("Turkmenistan", "for \u201cTurkmenistan\u201d"),
+        ('"strategic" "partnership"', 'for \u201c"strategic" "partnership"\u201d'),  # as typed
+    ],
+)
+def test_the_heading_quotes_the_query_once(client, q, shown):
+    page = load(client, "/?" + urlencode({"q": q}))
+    assert shown in page.texts("summary-q")

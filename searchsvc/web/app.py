@@ -59,6 +59,7 @@ def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
     app.add_template_global(feed.feed_url)
     app.add_template_filter(pages.format_date, "date")
     app.add_template_filter(pages.format_time, "time_of_day")
+    app.add_template_filter(pages.quoted, "quoted")
     return app
 
 

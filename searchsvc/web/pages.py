@@ -30,6 +30,7 @@ from searchsvc.searching import (
     SearchError,
     SearchResult,
     SimilarResult,
+    plain_quotes,
     value_key,
 )
 from searchsvc.snippets import highlight_all
@@ -401,6 +402,17 @@ def format_date(value: date | None, style: str = "short") -> str:
 def format_time(value: datetime | None) -> str:
     """A release's time of day, '14:30 UTC', when its source gave one; else ''."""
     return f"{value:%H:%M} UTC" if value is not None and has_time(value) else ""
+
+
+def quoted(q: str) -> str:
+    """A query between typographic quotes, as headings show it; a query that is one phrase
+    ("clean energy", or typed “clean energy”) shows its own quotes as those, “clean energy”,
+    not “"clean energy"”."""
+    plain = plain_quotes(q)
+    inner = plain[1:-1]
+    if len(plain) > 2 and plain[0] == plain[-1] == '"' and '"' not in inner:
+        return f"\u201c{inner}\u201d"
+    return f"\u201c{q}\u201d"
 
 
 # -- the document page -----------------------------------------------------------------------
