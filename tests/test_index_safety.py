@@ -399,6 +399,32 @@ def test_a_new_file_that_wins_an_id_replaces_the_old_one(tmp_path):
     assert (again.added, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 1)
 
 
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [(b"", "empty file"), (b"  \n\n", "empty file"), (b"\xff\xfe\x00x", "not UTF-8")],
+)
+def test_a_file_that_gives_no_document_gives_its_id_up(tmp_path, bad, reason):
+    """An empty or unreadable x.md beside a good x.txt: the good one is indexed, the bad
+    one reported for what is wrong with it. Before, x.md won the id by its path alone, and
+    x.txt was skipped "as x.md; that one is kept", though neither was."""
+    docs = tmp_path / "docs"
+    write_releases(docs, ["x", "y"])
+    (docs / "x.md").write_bytes(bad)
+    ix = tmp_path / "ix"
+    for _ in range(2):  # the first run, and a run with nothing changed
+        report = index_paths(ix, [docs], procs=1)
+        assert [s.path for s in report.skipped] == [str(docs / "x.md")]
+        assert report.skipped[0].reason.startswith(reason)
+        assert report.total == 2
+        assert _ids_and_paths(ix) == [("x", str(docs / "x.txt")), ("y", str(docs / "y.txt"))]
+    # Once x.md gives a document, it wins the id again (the first path), as before.
+    (docs / "x.md").write_text("# Markdown x\n\nmarkdown\n", encoding="utf-8")
+    report = index_paths(ix, [docs], procs=1)
+    assert [s.path for s in report.skipped] == [str(docs / "x.txt")]
+    assert (report.updated, report.total) == (1, 2)
+    assert _ids_and_paths(ix)[0] == ("x", str(docs / "x.md"))
+
+
 def test_collisions_in_parallel_runs_are_stable(tmp_path):
     docs = tmp_path / "docs"
     write_releases(docs / "md", [f"r{n:03d}" for n in range(PARALLEL_THRESHOLD + 10)])

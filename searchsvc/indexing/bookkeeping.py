@@ -17,8 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchsvc.indexing import storage
-from searchsvc.indexing.claims import Owners, claim, collision, is_jsonl, source_ids
-from searchsvc.reading import Skipped, SourceFile, doc_id, read_source
+from searchsvc.indexing.claims import (
+    Claimants,
+    Owners,
+    claim,
+    collision,
+    is_jsonl,
+    settle,
+    source_ids,
+)
+from searchsvc.reading import Skipped, SourceFile, read_source
 
 
 @dataclass
@@ -108,10 +116,12 @@ class Run:
                 fresh.append((src, entry))
             else:
                 stale.append(src)
+        claimants: Claimants = {}
         for src, entry in fresh:
-            claim(self.owners, entry[2], src.path)
+            claim(self.owners, entry[2], src, claimants)
         for src in stale:
-            claim(self.owners, source_ids(src), src.path)
+            claim(self.owners, source_ids(src), src, claimants)
+        settle(self.owners, claimants)
         kept = []
         for src, entry in fresh:
             if any(self.owners[i] != src.path for i in entry[2]):
@@ -192,10 +202,8 @@ def read_and_add(src: SourceFile, existing: dict, owners: Owners, add, advance=N
     skipped: list[Skipped] = []
     warnings: list[Skipped] = []
     given: set[str] = set()
-    if not is_jsonl(src) and owners.get(doc_id(src), src.path) != src.path:
-        if advance is not None and st is not None:
-            advance(st.st_size)
-        return Outcome(src, st, docs, [collision(src.path, doc_id(src), owners[doc_id(src)])])
+    # A file that lost its id is read too (collisions are rare): if it gives no document,
+    # what is wrong with it is the report, not a collision with the file that was kept.
     collisions = 0
     for item in read_source(src, advance):
         if isinstance(item, Skipped):

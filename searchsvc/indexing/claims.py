@@ -4,11 +4,15 @@ Two sources can give one id: x.md beside x.txt, the same relative path under two
 given together, two JSON Lines files (or two lines of one) with the same ``id``. The index
 holds one document per id, and which one must not depend on the order files were found
 in, nor on which worker read them first. So before a run writes anything, every source
-claims its ids, and the lexicographically first path wins:
+claims its ids, and the lexicographically first path that gives a document wins:
 
     unchanged sources --their ids, from the manifest-->  claims
     sources to read   --doc_id() of the path; for JSON Lines, the ids its lines parse to--> claims
     claims --the smallest path per id--> owners
+    an id claimed twice --its claimants read in path order (settle)--> the first giving a document
+
+An empty or unreadable x.md beside a good x.txt gives its id up: the good file is indexed
+and the bad one reported for what is wrong with it, not the good one for a collision.
 
 A file that loses a claim is reported (a Skipped naming the id and the winner) and is never
 recorded in the manifest, so every run reads it again, reports it again, and notices when
@@ -37,12 +41,37 @@ def source_ids(src: SourceFile) -> Iterable[str]:
     return [item.id for item in read_source(src) if isinstance(item, Document)]
 
 
-def claim(owners: Owners, ids: Iterable[str], path: str) -> None:
-    """Record that path gives ids; the smallest path claiming an id owns it."""
+Claimants = dict[str, list[SourceFile]]  # document id -> every source claiming it
+
+
+def claim(
+    owners: Owners, ids: Iterable[str], src: SourceFile, claimants: Claimants | None = None
+) -> None:
+    """Record that src gives ids; the smallest path claiming an id owns it (until settle)."""
     for doc_id_ in ids:
         current = owners.get(doc_id_)
-        if current is None or path < current:
-            owners[doc_id_] = path
+        if current is None or src.path < current:
+            owners[doc_id_] = src.path
+        if claimants is not None:
+            claimants.setdefault(doc_id_, []).append(src)
+
+
+def settle(owners: Owners, claimants: Claimants) -> None:
+    """Give each id claimed by several sources to the first, by path, whose file gives a
+    document (a JSON Lines file's ids were parsed from its records, so it does); if none
+    does, the smallest path keeps it. Only contested ids are read here, once each file."""
+    gives: dict[str, bool] = {}
+    for doc_id_, sources in claimants.items():
+        if len(sources) < 2:
+            continue
+        for src in sorted(sources, key=lambda s: s.path):
+            if src.path not in gives:
+                gives[src.path] = is_jsonl(src) or any(
+                    isinstance(item, Document) for item in read_source(src)
+                )
+            if gives[src.path]:
+                owners[doc_id_] = src.path
+                break
 
 
 def collision(path: str, doc_id_: str, owner: str) -> Skipped:
