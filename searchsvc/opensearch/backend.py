@@ -31,6 +31,7 @@ from searchsvc.dates import DateError, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.opensearch import names
 from searchsvc.opensearch.cluster import PAGE, OpenSearchOptions
+from searchsvc.opensearch.mapping import FACET_KEYWORDS, KEY, MAPPING_VERSION
 from searchsvc.opensearch.translate import UntranslatableQuery, expanded_in, to_dsl
 from searchsvc.opensearch.writing import Writing
 from searchsvc.reading import Document, shown_title
@@ -71,6 +72,7 @@ from searchsvc.searching import (
     same_release,
     similar_release,
     timeline_of,
+    value_key,
 )
 from searchsvc.snippets import QueryTerms, highlight_all, snippet
 
@@ -497,8 +499,8 @@ class OpenSearchBackend(Writing):
             body["aggs"][name]["aggs"]["values"]["terms"]["size"] = MAX_FACET_SCAN
         answer = self._search(deadline, body)
         listed = self._facets(answer.get("aggregations", {}), req, every=True)[name]
-        wanted = " ".join(contains.split()).casefold()
-        found = [f for f in listed if wanted in f.value.casefold()]
+        wanted = value_key(" ".join(contains.split()))  # as the engine: any case or accent
+        found = [f for f in listed if wanted in value_key(f.value)]
         found.sort(key=lambda f: (-f.count, f.value))  # the timeline too, as the engine's
         return FacetValues(name, found[:limit], len(found))
 
@@ -605,6 +607,12 @@ class OpenSearchBackend(Writing):
             if health.get("status") in ("green", "yellow")
             else [f"{physical}: cluster health {health.get('status')}"]
         )
+        version = self._meta(physical).get("searchsvc_mapping")
+        if version != MAPPING_VERSION:  # searched as before, chosen facet values unfolded
+            problems.append(
+                f"{physical}: mapping version {version}, this searchsvc writes "
+                f"{MAPPING_VERSION}. Run: searchsvc index PATH --rebuild"
+            )
         return Verification(
             path=f"{self.options.url.rstrip('/')}/{physical}",
             files=0,
@@ -641,17 +649,24 @@ def _facet_clauses(filters: dict[str, FacetFilter]) -> list[dict[str, Any]]:
 
 
 def _value_clause(name: str, value: str) -> dict[str, Any]:
-    # Facet fields are keywords at the top level; year and month too.
-    if value.casefold() == NONE_VALUE:
+    """Documents with the value, compared as the embedded engine compares (value_key)."""
+    if value_key(value) == NONE_VALUE:
         return {"bool": {"must_not": [{"exists": {"field": name}}]}}
-    return {"term": {name: {"value": value, "case_insensitive": True}}}
+    written = {"term": {name: {"value": value, "case_insensitive": True}}}
+    if name not in FACET_KEYWORDS:  # year and month: digits
+        return written
+    # On the folded key (mapping 3). An index written by an older searchsvc has no key
+    # (a term on it matches nothing) and is matched as before, on the value as written,
+    # until `searchsvc index --rebuild` (which `searchsvc index` and `verify` ask for).
+    folded = {"term": {f"{name}.{KEY}": value_key(value)}}
+    return {"bool": {"should": [folded, written], "minimum_should_match": 1}}
 
 
 def _with_chosen(values: list[tuple[str, int]], own: FacetFilter | None) -> list:
     """The top values, and any chosen value beyond them (as the embedded engine lists)."""
-    chosen = {v.casefold() for v in own.include} if own else set()
+    chosen = {value_key(v) for v in own.include} if own else set()
     top = values[:MAX_FACET_VALUES]
-    return top + [kv for kv in values[MAX_FACET_VALUES:] if kv[0].casefold() in chosen]
+    return top + [kv for kv in values[MAX_FACET_VALUES:] if value_key(kv[0]) in chosen]
 
 
 def _frequency_aggs(pairs, words_of) -> dict[str, Any]:

@@ -12,8 +12,12 @@ analyses text with a pattern tokenizer but indexes nothing through it. The two d
 few words (the standard tokenizer keeps "1,000" whole, where ours splits it).
 
 ``exact`` keeps every word unstemmed with its position, for quoted phrases. Facets are
-keywords (counted and filtered whole) with a ``words`` subfield, so ``source:trend`` finds
-"Trend News Agency" as the embedded engine does.
+keywords (counted whole, as written) with a ``words`` subfield, so ``source:trend`` finds
+"Trend News Agency" as the embedded engine does, and a ``key`` subfield that a chosen value
+is matched on: the value lowercased and folded by a normalizer (lowercase, asciifolding,
+which also makes ’ an '), as searching.value_key folds it, so ``country=cote d'ivoire``
+finds "Côte d’Ivoire". The key is a subfield, not a normalizer on the facet itself: a
+terms aggregation gives the normalized value, and the facet lists must show it as written.
 
 A change to anything here that changes what is indexed must raise MAPPING_VERSION: a
 backend refuses to write into an index of another version and says to run --rebuild.
@@ -31,7 +35,11 @@ from searchsvc.reading import Document
 from searchsvc.schema import FACETS
 
 # 2: minhash, bands and story, for grouping syndicated copies (stories.py); names (names.py)
-MAPPING_VERSION = 2
+# 3: each facet's folded ``key`` subfield, that chosen values are matched on
+MAPPING_VERSION = 3
+
+# The facet subfield a chosen value is matched on (folded: the searchsvc_fold normalizer).
+KEY = "key"
 
 # Facet fields: keyword values, and their words for field:value queries.
 # The declared facets' fields (schema.FACETS); year and month come from the date.
@@ -46,6 +54,8 @@ _ANALYSIS = {
         "searchsvc_stop": {"type": "stop", "stopwords": sorted(STOP)},
         "english_snowball": {"type": "snowball", "language": "English"},
     },
+    # A facet value as searching.value_key compares it: any case, no accents, ’ as '.
+    "normalizer": {"searchsvc_fold": {"type": "custom", "filter": ["lowercase", "asciifolding"]}},
     "analyzer": {
         "searchsvc_stemmed": {
             "type": "custom",
@@ -67,7 +77,8 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
     """Settings and mapping of a new physical index."""
     exact = {"type": "text", "analyzer": "searchsvc_exact"}
     stemmed = {"type": "text", "analyzer": "searchsvc_stemmed", "copy_to": "exact"}
-    facet = {"type": "keyword", "fields": {"words": exact}}
+    key = {"type": "keyword", "normalizer": "searchsvc_fold"}
+    facet = {"type": "keyword", "fields": {"words": exact, KEY: key}}
     properties: dict[str, Any] = {
         "id": {"type": "keyword"},
         "title": stemmed,

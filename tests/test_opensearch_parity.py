@@ -1,0 +1,156 @@
+"""The OpenSearch backend answers as the embedded engine does: chosen facet values, and the
+parity defects found by asking both backends the same requests over White House releases.
+
+Each test asks both backends (test_opensearch.py's osmem-server, or the cluster at
+SEARCHSVC_TEST_OPENSEARCH_URL) over the same small corpus written here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from searchsvc.searching import Engine, SearchRequest
+
+pytest.importorskip("opensearchpy", reason="opensearch-py is missing (pip install '.[test]')")
+from test_opensearch import _alias, cluster  # noqa: E402, F401 (a fixture, used by name)
+
+from searchsvc.opensearch import OpenSearchBackend, OpenSearchOptions  # noqa: E402
+
+
+def _release(title: str, date: str, source: str, place: str, body: str) -> str:
+    head = f"title: {title}\ndate: {date}\nsource: {source}\nplace: {place}"
+    return f"---\n{head}\n---\n\n{body}\n"
+
+
+RELEASES = {
+    "abidjan": _release(
+        "Cocoa talks in Abidjan",
+        "2024-03-04",
+        "Agência Brasil",
+        "São Paulo",
+        "Ministers of Côte d’Ivoire and Brazil met on cocoa prices and shipping.",
+    ),
+    "london": _release(
+        "Trade envoy visits London",
+        "2024-03-05",
+        "Agência Brasil",
+        "Brasília",
+        "The envoy met officials of the United Kingdom on trade in coffee.",
+    ),
+    "ankara": _release(
+        "Grain corridor meeting",
+        "2024-04-10",
+        "Reuters",
+        "Ankara",
+        "Officials of Türkiye and Ukraine discussed the grain corridor and shipping.",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def both(cluster, tmp_path_factory):  # noqa: F811 (the fixture imported above)
+    """{"whoosh": Engine, "opensearch": OpenSearchBackend} over RELEASES."""
+    from searchsvc.indexing import index_paths
+
+    root = tmp_path_factory.mktemp("parity")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in RELEASES.items():
+        (docs / f"{name}.md").write_text(text, encoding="utf-8")
+    index_paths(root / "index", [docs], procs=1)
+    theirs = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("parity")))
+    report = theirs.index([docs])
+    assert (report.added, report.skipped) == (len(RELEASES), [])
+    with Engine(root / "index") as ours:
+        yield {"whoosh": ours, "opensearch": theirs}
+    theirs.close()
+
+
+def _facets(result) -> dict:
+    return {name: [(f.value, f.count) for f in values] for name, values in result.facets.items()}
+
+
+def _same(both, request: SearchRequest):
+    ours, theirs = (both[k].search(request) for k in ("whoosh", "opensearch"))
+    assert (theirs.total, theirs.stories) == (ours.total, ours.stories), request
+    assert sorted(h.id for h in theirs.hits) == sorted(h.id for h in ours.hits), request
+    assert _facets(theirs) == _facets(ours), request
+    assert theirs.notice == ours.notice, request
+    return ours
+
+
+# (request, how many it finds): a chosen value any case, without its accents, with ’ for '
+# or by an alias of the recogniser, as on the embedded engine (searching.value_key).
+CHOSEN = [
+    (SearchRequest(q="", country=("cote d’ivoire",)), 1),
+    (SearchRequest(q="", country=("COTE D'IVOIRE",)), 1),
+    (SearchRequest(q="", country=("Ivory Coast",)), 1),
+    (SearchRequest(q="", country=("UK",)), 1),
+    (SearchRequest(q="", country=("turkiye",)), 1),
+    (SearchRequest(q="", source=("agencia brasil",)), 2),
+    (SearchRequest(q="", source=("-AGENCIA BRASIL",)), 1),
+    (SearchRequest(q="shipping", place=("sao paulo", "ankara")), 2),
+    (SearchRequest(q="", place=("brasilia",), source=("Agência Brasil",)), 1),
+    (SearchRequest(q="", country=("-cote d’ivoire", "-uk")), 1),
+]
+
+
+@pytest.mark.parametrize(("request_", "found"), CHOSEN, ids=[repr(r) for r, _ in CHOSEN])
+def test_a_chosen_value_matches_without_case_accents_or_by_alias_on_both(both, request_, found):
+    assert _same(both, request_).total == found
+
+
+@pytest.mark.parametrize(
+    ("name", "contains"), [("source", "agencia"), ("place", "SAO"), ("country", "cote d’")]
+)
+def test_a_facets_values_are_listed_by_a_filter_without_accents_on_both(both, name, contains):
+    ours, theirs = (
+        both[k].facet_values(SearchRequest(q=""), name, contains=contains)
+        for k in ("whoosh", "opensearch")
+    )
+    assert ours.values and theirs.values == ours.values
+    assert theirs.total == ours.total
+
+
+def test_an_index_of_the_previous_mapping_is_matched_as_written_and_asked_to_rebuild(
+    cluster,  # noqa: F811
+    tmp_path,
+):
+    """An index written by a searchsvc of mapping 2 (no folded key): chosen values still
+    match as written (any case), `verify` names the problem and the index run says to
+    rebuild; after the rebuild they match folded."""
+    from searchsvc.opensearch import mapping
+    from searchsvc.reading import discover, read_source
+    from searchsvc.searching import SearchError
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "abidjan.md").write_text(RELEASES["abidjan"], encoding="utf-8")
+    backend = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("mapping2")))
+    old = mapping.index_body()
+    for facet in mapping.FACET_KEYWORDS:
+        old["mappings"]["properties"][facet]["fields"].pop(mapping.KEY, None)  # one dict, shared
+    physical = f"{backend.alias}-v2-1"
+    backend.client.indices.create(index=physical, body=old)
+    backend.client.indices.update_aliases(
+        body={"actions": [{"add": {"index": physical, "alias": backend.alias}}]}
+    )
+    backend.client.indices.put_mapping(index=physical, body={"_meta": {"searchsvc_mapping": 2}})
+    sources, _ = discover([docs])
+    doc = next(iter(read_source(sources[0])))
+    backend.client.index(index=physical, id=doc.id, body=mapping.to_source(doc), refresh=True)
+    try:
+        assert backend.search(SearchRequest(q="", source=("AGÊNCIA BRASIL",))).total == 1
+        assert backend.search(SearchRequest(q="", source=("agencia brasil",))).total == 0
+        problems = backend.verify().problems
+        assert len(problems) == 1 and "mapping version 2" in problems[0]
+        assert "--rebuild" in problems[0]
+        with pytest.raises(SearchError, match="--rebuild"):
+            backend.index([docs])
+        backend.index([docs], rebuild=True)
+        assert backend.search(SearchRequest(q="", source=("agencia brasil",))).total == 1
+        assert backend.verify().problems == []
+    finally:
+        backend.client.indices.delete(index=f"{backend.alias}*", ignore_unavailable=True)
+        backend.close()
+
