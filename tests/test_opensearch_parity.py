@@ -154,3 +154,21 @@ def test_an_index_of_the_previous_mapping_is_matched_as_written_and_asked_to_reb
         backend.client.indices.delete(index=f"{backend.alias}*", ignore_unavailable=True)
         backend.close()
 
+
+# ("a b"~N, found): each word 1 to N positions after the one before, in order, as the
+# embedded engine matches (scoring/phrases.py); the words swapped do not match.
+PROXIMITY = [
+    ('"cocoa prices"~3', 1),
+    ('"prices cocoa"~3', 0),  # swapped: OpenSearch's match_phrase slop took it
+    ('"brazil cocoa"~3', 1),  # two words between
+    ('"brazil cocoa"~2', 0),
+    ('"brazil cocoa shipping"~3', 1),
+    ('"brazil met shipping"~3', 0),  # the second gap is too wide, the sum is not
+    ('"shipping brazil"~9', 0),
+]
+
+
+@pytest.mark.parametrize(("query", "found"), PROXIMITY)
+def test_a_phrase_with_room_matches_in_order_on_both(both, query, found):
+    assert _same(both, SearchRequest(q=query)).total == found
+
