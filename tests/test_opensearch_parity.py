@@ -172,3 +172,12 @@ PROXIMITY = [
 def test_a_phrase_with_room_matches_in_order_on_both(both, query, found):
     assert _same(both, SearchRequest(q=query)).total == found
 
+
+def test_the_months_are_listed_without_a_year_chosen_on_both(both):
+    """/api/facets/month lists every month (OpenSearch listed none without a year chosen)."""
+    ours, theirs = (
+        both[k].facet_values(SearchRequest(q=""), "month", contains="2024")
+        for k in ("whoosh", "opensearch")
+    )
+    assert [(v.value, v.count) for v in ours.values] == [("2024-03", 2), ("2024-04", 1)]
+    assert theirs.values == ours.values and theirs.total == ours.total == 2

@@ -266,9 +266,10 @@ class OpenSearchBackend(Writing):
         return [{"date": {"order": order, "missing": "_last"}}, {"id": "asc"}]
 
     @staticmethod
-    def _aggs(req: SearchRequest) -> dict[str, Any]:
+    def _aggs(req: SearchRequest, months: bool = False) -> dict[str, Any]:
         """Each facet's values and its (none), among the matches that pass every facet
-        filter but its own chosen values (its exclusions apply); the timeline: all."""
+        filter but its own chosen values (its exclusions apply); the timeline: all (the
+        months only when a year, month or dates are chosen, or asked for: months)."""
         chosen = req.filters()
         aggs: dict[str, Any] = {}
         for facet in FACETS:
@@ -305,7 +306,7 @@ class OpenSearchBackend(Writing):
                 "min_doc_count": 1,
             }
         }
-        if chosen.keys() & {"year", "month"} or req.date_from or req.date_to:
+        if months or chosen.keys() & {"year", "month"} or req.date_from or req.date_to:
             dated["month"] = {
                 "date_histogram": {
                     "field": "date",
@@ -494,7 +495,7 @@ class OpenSearchBackend(Writing):
         req = check_request(request)
         body = self._body(req, today, split=True)[0]
         body.pop("post_filter", None)
-        body |= {"size": 0, "aggs": self._aggs(req), "sort": []}
+        body |= {"size": 0, "aggs": self._aggs(req, months=name == "month"), "sort": []}
         if not facet.timeline:  # the timeline's histograms have every year and month
             body["aggs"][name]["aggs"]["values"]["terms"]["size"] = MAX_FACET_SCAN
         answer = self._search(deadline, body)
