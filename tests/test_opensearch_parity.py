@@ -181,3 +181,32 @@ def test_the_months_are_listed_without_a_year_chosen_on_both(both):
     )
     assert [(v.value, v.count) for v in ours.values] == [("2024-03", 2), ("2024-04", 1)]
     assert theirs.values == ours.values and theirs.total == ours.total == 2
+
+
+@pytest.fixture(scope="module")
+def many_sources(cluster, tmp_path_factory):  # noqa: F811
+    """Both backends over 55 releases of 55 sources, more than a facet lists."""
+    from searchsvc.indexing import index_paths
+
+    root = tmp_path_factory.mktemp("sources")
+    docs = root / "docs"
+    docs.mkdir()
+    names = [f"Source {n:02}" for n in range(54)] + ["Zürich Wire"]
+    for n, name in enumerate(names):
+        text = _release(f"Harvest report {n}", "2024-05-02", name, "", "The harvest is in.")
+        (docs / f"r{n:02}.md").write_text(text, encoding="utf-8")
+    index_paths(root / "index", [docs], procs=1)
+    theirs = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("sources")))
+    theirs.index([docs])
+    with Engine(root / "index") as ours:
+        yield {"whoosh": ours, "opensearch": theirs}
+    theirs.close()
+
+
+@pytest.mark.parametrize("chosen", [("zurich wire",), ("ZÜRICH WIRE", "source 53")])
+def test_a_chosen_value_beyond_the_top_ones_is_listed_on_both(many_sources, chosen):
+    """A value chosen outside the top 50 stays in its facet's list, with its count (the
+    OpenSearch backend counted only the top 50, so it was left out)."""
+    listed = _facets(_same(many_sources, SearchRequest(q="harvest", source=chosen)))["source"]
+    assert len(listed) == 50 + len(chosen)
+    assert ("Zürich Wire", 1) in listed[50:]

@@ -286,6 +286,8 @@ class OpenSearchBackend(Writing):
                     "none": {"missing": {"field": facet.name}},
                 },
             }
+            if own is not None and own.include:  # listed even beyond the top values
+                aggs[facet.name]["aggs"]["chosen"] = _chosen_aggs(facet.name, own.include)
         timeline = _facet_clauses(chosen)
         aggs |= {"timeline": {"filter": {"bool": {"filter": timeline}}, "aggs": {}}}
         dated = aggs["timeline"]["aggs"]
@@ -328,6 +330,7 @@ class OpenSearchBackend(Writing):
             if facet.timeline:
                 values.sort()
             else:
+                values += _chosen_found(found, values, req.filters().get(name))
                 values.append((NONE_VALUE, int(found.get("none", {}).get("doc_count", 0))))
                 values.sort(key=lambda kv: (-kv[1], kv[0]))
                 if not every:
@@ -661,6 +664,30 @@ def _value_clause(name: str, value: str) -> dict[str, Any]:
     # until `searchsvc index --rebuild` (which `searchsvc index` and `verify` ask for).
     folded = {"term": {f"{name}.{KEY}": value_key(value)}}
     return {"bool": {"should": [folded, written], "minimum_should_match": 1}}
+
+
+def _chosen_aggs(name: str, include: tuple[str, ...]) -> dict[str, Any]:
+    """The values of the documents with a chosen value: the values chosen among them, as
+    written, however few hold them (each such document holds one: they lead its list)."""
+    should = [_value_clause(name, v) for v in include]
+    return {
+        "filter": {"bool": {"should": should, "minimum_should_match": 1}},
+        "aggs": {"values": {"terms": {"field": name, "size": MAX_FACET_VALUES}}},
+    }
+
+
+def _chosen_found(found: dict, values: list, own: FacetFilter | None) -> list[tuple[str, int]]:
+    """The chosen values (compared by value_key) that the top values left out."""
+    if own is None:
+        return []
+    wanted = {value_key(v) for v in own.include}
+    listed = {v for v, _ in values}
+    buckets = found.get("chosen", {}).get("values", {}).get("buckets", [])
+    return [
+        (b["key"], int(b["doc_count"]))
+        for b in buckets
+        if b["key"] not in listed and value_key(b["key"]) in wanted
+    ]
 
 
 def _with_chosen(values: list[tuple[str, int]], own: FacetFilter | None) -> list:
