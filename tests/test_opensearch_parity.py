@@ -210,3 +210,46 @@ def test_a_chosen_value_beyond_the_top_ones_is_listed_on_both(many_sources, chos
     listed = _facets(_same(many_sources, SearchRequest(q="harvest", source=chosen)))["source"]
     assert len(listed) == 50 + len(chosen)
     assert ("Zürich Wire", 1) in listed[50:]
+
+
+@pytest.fixture(scope="module")
+def punctuated(cluster, tmp_path_factory):  # noqa: F811
+    """Both backends over releases whose words meet at a colon, comma or soft hyphen."""
+    from searchsvc.indexing import index_paths
+
+    root = tmp_path_factory.mktemp("punctuated")
+    docs = root / "docs"
+    docs.mkdir()
+    texts = {
+        "grid": (
+            "FACT SHEET:Biden-\u2060Harris Grid Investment",
+            "At 10:30 a.m. the 1,000,000th meter.",
+        ),
+        "jobs": ("'Fact Sheet: Good Jobs'", "Jobs;wages and the co\u00adoperative sector."),
+    }
+    for name, (title, body) in texts.items():
+        (docs / f"{name}.md").write_text(_release(title, "2024-05-02", "", "", body), "utf-8")
+    index_paths(root / "index", [docs], procs=1)
+    theirs = OpenSearchBackend(OpenSearchOptions(url=cluster.url, index=_alias("punctuated")))
+    theirs.index([docs])
+    with Engine(root / "index") as ours:
+        yield {"whoosh": ours, "opensearch": theirs}
+    theirs.close()
+
+
+# The standard tokenizer kept "SHEET:Biden", "10:30", "1,000,000th" and "Jobs;wages" whole
+# (and the soft hyphen in "co-operative"): none of their words was found on OpenSearch.
+WORDS = [
+    ('title:"fact sheet"', 2),
+    ("biden", 1),
+    ('"sheet biden"', 1),
+    ('"10 30"', 1),
+    ("000th", 1),
+    ("wages", 1),
+    ("cooperative", 1),
+]
+
+
+@pytest.mark.parametrize(("query", "found"), WORDS)
+def test_words_end_where_the_embedded_engines_end_on_both(punctuated, query, found):
+    assert _same(punctuated, SearchRequest(q=query)).total == found

@@ -8,8 +8,9 @@ become the same terms on both backends:
          stop words, then the English Snowball stemmer)--> terms
 
 The standard tokenizer, not a pattern one like our own regular expression: osmem-server
-analyses text with a pattern tokenizer but indexes nothing through it. The two differ on
-few words (the standard tokenizer keeps "1,000" whole, where ours splits it).
+analyses text with a pattern tokenizer but indexes nothing through it. The standard
+tokenizer keeps a word whole across a colon, comma or semicolon ("FACT SHEET:Biden",
+"10:30", "1,000"), where ours ends it; those are made spaces first (BREAKS).
 
 ``exact`` keeps every word unstemmed with its position, for quoted phrases. Facets are
 keywords (counted whole, as written) with a ``words`` subfield, so ``source:trend`` finds
@@ -35,7 +36,7 @@ from searchsvc.reading import Document
 from searchsvc.schema import FACETS
 
 # 2: minhash, bands and story, for grouping syndicated copies (stories.py); names (names.py)
-# 3: each facet's folded ``key`` subfield, that chosen values are matched on
+# 3: each facet's folded ``key`` subfield, that chosen values are matched on; BREAKS
 MAPPING_VERSION = 3
 
 # The facet subfield a chosen value is matched on (folded: the searchsvc_fold normalizer).
@@ -45,10 +46,21 @@ KEY = "key"
 # The declared facets' fields (schema.FACETS); year and month come from the date.
 FACET_KEYWORDS = tuple(f.name for f in FACETS if not f.timeline)
 
+BREAKS = "[:;,\u00b7\u0387\u05f4\u066c\u2027\ufe10\ufe13\ufe14\ufe50\ufe54\ufe55\uff0c\uff1a\uff1b]"
+
 _ANALYSIS = {
     "char_filter": {
         # RE2 and Java both read this; no look-behind (osmem's engine has none).
-        "inword": {"type": "pattern_replace", "pattern": "(\\w)['’.](\\w)", "replacement": "$1$2"}
+        "inword": {"type": "pattern_replace", "pattern": "(\\w)['’.](\\w)", "replacement": "$1$2"},
+        # What the standard tokenizer keeps inside a word (Unicode's MidLetter and MidNum:
+        # "SHEET:Biden", "10:30", "1,000") and our words end at: a space.
+        "breaks": {"type": "pattern_replace", "pattern": BREAKS, "replacement": " "},
+        # Joiners and soft hyphens, which our words drop (analysis._INVISIBLE).
+        "invisible": {
+            "type": "pattern_replace",
+            "pattern": "[\u00ad\u200c\u200d]",
+            "replacement": "",
+        },
     },
     "filter": {
         "searchsvc_stop": {"type": "stop", "stopwords": sorted(STOP)},
@@ -59,13 +71,13 @@ _ANALYSIS = {
     "analyzer": {
         "searchsvc_stemmed": {
             "type": "custom",
-            "char_filter": ["inword"],
+            "char_filter": ["invisible", "inword", "breaks"],
             "tokenizer": "standard",
             "filter": ["lowercase", "asciifolding", "searchsvc_stop", "english_snowball"],
         },
         "searchsvc_exact": {
             "type": "custom",
-            "char_filter": ["inword"],
+            "char_filter": ["invisible", "inword", "breaks"],
             "tokenizer": "standard",
             "filter": ["lowercase", "asciifolding"],
         },
