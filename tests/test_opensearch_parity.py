@@ -225,7 +225,10 @@ def punctuated(cluster, tmp_path_factory):  # noqa: F811
             "FACT SHEET:Biden-\u2060Harris Grid Investment",
             "At 10:30 a.m. the 1,000,000th meter.",
         ),
-        "jobs": ("'Fact Sheet: Good Jobs'", "Jobs;wages and the co\u00adoperative sector."),
+        "jobs": (
+            "'Fact Sheet: Good Jobs'",
+            "Jobs;wages and the co\u00adoperative sector: 5 U.S.C. 552, 800\u202fper cent.",
+        ),
     }
     for name, (title, body) in texts.items():
         (docs / f"{name}.md").write_text(_release(title, "2024-05-02", "", "", body), "utf-8")
@@ -247,9 +250,34 @@ WORDS = [
     ("000th", 1),
     ("wages", 1),
     ("cooperative", 1),
+    ('"U.S.C. 552"~2', 1),  # our terms, sent as they are: "us.c" to the cluster was apart
 ]
 
 
 @pytest.mark.parametrize(("query", "found"), WORDS)
 def test_words_end_where_the_embedded_engines_end_on_both(punctuated, query, found):
     assert _same(punctuated, SearchRequest(q=query)).total == found
+
+
+PROBES = [
+    "FACT SHEET:Biden-\u2060Harris",
+    "1,000,000 jobs",
+    "10:30 A.M.",
+    "a;b 1;2 x\u00b7y",
+    "Biden’s U.S. 1.5%",
+    "5 U.S.C. 552, a.b.c.d.e, v2.86.pdf",
+    "800\u202fper cent",
+    "co\u00adoperative a\u200dbc",
+    "Côte d’Ivoire, naïve café, AT&T, e-mail, COVID-19",
+]
+
+
+@pytest.mark.parametrize("text", PROBES)
+def test_the_clusters_words_are_ours(punctuated, text):
+    """The exact analyser of the index gives the words our parser reads (analysis.WORD_RE)."""
+    from searchsvc.analysis import WORD_RE, exact_term
+
+    backend = punctuated["opensearch"]
+    body = {"analyzer": "searchsvc_exact", "text": text}
+    found = backend.client.indices.analyze(index=backend.alias, body=body)["tokens"]
+    assert [t["token"] for t in found] == [exact_term(w) for w in WORD_RE.findall(text)]

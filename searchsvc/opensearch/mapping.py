@@ -46,14 +46,15 @@ KEY = "key"
 # The declared facets' fields (schema.FACETS); year and month come from the date.
 FACET_KEYWORDS = tuple(f.name for f in FACETS if not f.timeline)
 
-BREAKS = "[:;,\u00b7\u0387\u05f4\u066c\u2027\ufe10\ufe13\ufe14\ufe50\ufe54\ufe55\uff0c\uff1a\uff1b]"
+BREAKS = "[:;,\u00b7\u0387\u05f4\u066c\u2027\u202f\ufe10\ufe13\ufe14\ufe50\ufe54\ufe55\uff0c\uff1a\uff1b]"
 
 _ANALYSIS = {
     "char_filter": {
-        # RE2 and Java both read this; no look-behind (osmem's engine has none).
+        # RE2 and Java both read this; no look-behind (osmem's engine has none). Run twice:
+        # a match takes the letter after the mark, so "U.S.C" is "US.C" after one pass.
         "inword": {"type": "pattern_replace", "pattern": "(\\w)['’.](\\w)", "replacement": "$1$2"},
         # What the standard tokenizer keeps inside a word (Unicode's MidLetter and MidNum:
-        # "SHEET:Biden", "10:30", "1,000") and our words end at: a space.
+        # "SHEET:Biden", "1,000", "800\u202fper") and our words end at: a space.
         "breaks": {"type": "pattern_replace", "pattern": BREAKS, "replacement": " "},
         # Joiners and soft hyphens, which our words drop (analysis._INVISIBLE).
         "invisible": {
@@ -71,13 +72,13 @@ _ANALYSIS = {
     "analyzer": {
         "searchsvc_stemmed": {
             "type": "custom",
-            "char_filter": ["invisible", "inword", "breaks"],
+            "char_filter": ["invisible", "inword", "inword", "breaks"],
             "tokenizer": "standard",
             "filter": ["lowercase", "asciifolding", "searchsvc_stop", "english_snowball"],
         },
         "searchsvc_exact": {
             "type": "custom",
-            "char_filter": ["invisible", "inword", "breaks"],
+            "char_filter": ["invisible", "inword", "inword", "breaks"],
             "tokenizer": "standard",
             "filter": ["lowercase", "asciifolding"],
         },
