@@ -46,7 +46,9 @@ KEY = "key"
 # The declared facets' fields (schema.FACETS); year and month come from the date.
 FACET_KEYWORDS = tuple(f.name for f in FACETS if not f.timeline)
 
-BREAKS = "[:;,\u00b7\u0387\u05f4\u066c\u2027\u202f\ufe10\ufe13\ufe14\ufe50\ufe54\ufe55\uff0c\uff1a\uff1b]"
+BREAKS = (  # : ; , and their kin (Unicode's MidLetter and MidNum), the narrow no-break space
+    "[:;,\u00b7\u0387\u05f4\u066c\u2027\u202f\ufe10\ufe13\ufe14\ufe50\ufe54\ufe55\uff0c\uff1a\uff1b]"
+)
 
 _ANALYSIS = {
     "char_filter": {
