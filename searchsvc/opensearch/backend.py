@@ -632,6 +632,9 @@ class OpenSearchBackend(Writing):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def prepare(self) -> None:
+        """Nothing to open ahead: the cluster holds the index."""
+
     def close(self) -> None:
         """Close the client's connections."""
         self.client.close()
