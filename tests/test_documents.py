@@ -381,11 +381,10 @@ MALFORMED_REASONS = {
     "binary.txt": "binary file",
     "blank.md": "empty file",
     "empty.txt": "empty file",
-    "latin1.md": "not UTF-8 (byte 0xe9 at offset 14)",
+    "koi8r.txt": "not UTF-8 (byte 0xf2 at offset 18), and not Western text in cp1252 either",
     "list-yaml.md": "broken front matter: YAML list, not a mapping",
     "notes.csv": "unsupported file type '.csv'",
     "unterminated.md": "broken front matter: no closing '---'",
-    "utf16.txt": "not UTF-8 (UTF-16 byte order mark)",
 }
 
 
@@ -400,10 +399,26 @@ def test_malformed_folder():
         "bom-release",
         "good-note",
         "good-release",
+        "latin1",
         "rec-1",
         "rec-8",
+        "utf16",
     ]
-    assert all("zanzibarite" in (d.title + d.body).lower() for d in docs if d.id != "rec-8")
+    windows = ("rec-8", "latin1", "utf16")
+    assert all("zanzibarite" in (d.title + d.body).lower() for d in docs if d.id not in windows)
+
+
+def test_windows_exports_are_read():
+    """A UTF-16 file by its byte order mark, silently; Latin-1 as cp1252, with a warning."""
+    utf16 = read_one(MALFORMED / "utf16.txt")
+    assert (utf16.title, utf16.date, utf16.warnings) == (
+        "Written in UTF-16",
+        datetime(2023, 1, 1),
+        (),
+    )
+    latin1 = read_one(MALFORMED / "latin1.md")
+    assert (latin1.title, latin1.body) == ("Café notes", "Déjà vu at the café.")
+    assert latin1.warnings == ("not UTF-8 (4 bytes, the first 0xe9 at offset 14); read as cp1252",)
 
 
 def test_bom_is_tolerated():

@@ -3,8 +3,9 @@
     paths --discover()--> SourceFiles --read_source()--> Documents, or Skipped with a reason
 
 discover() (in discovery) finds the files, in a fixed order. read_source() picks the format
-from the file's suffix, reads the bytes once, hashes them, rejects what is not text (empty,
-binary, not UTF-8, or over MAX_FILE_SIZE), and hands the text to one parser per format:
+from the file's suffix, reads the bytes once, hashes them, decodes them (UTF-8, or the
+encoding a byte order mark names, or cp1252 with a warning: decode_text), rejects what is
+not text (empty, binary, or over MAX_FILE_SIZE), and hands the text to one parser per format:
 
 - ``.txt``: the seed format, a `` date YYYY-MM-DD`` header, then free text from which the
   title, dateline place and news source are guessed (see release_text);
@@ -125,8 +126,9 @@ def _read_source(
         yield Skipped(src.path, _too_large("file", size))
         return
     try:
-        text = decode(raw)  # a JSONL file too: binary or not UTF-8 condemns the whole file
+        text, note = decode_text(raw)  # a JSONL file too: binary or not text condemns it
         if kind == "jsonl":
+            _check_jsonl_encoding(raw, note)
             yield from _read_jsonl(src.path, raw, advance)
             return
         parse = parse_markdown if kind == "markdown" else parse_text
@@ -134,7 +136,16 @@ def _read_source(
     except DocumentError as e:
         yield Skipped(src.path, str(e))
         return
-    yield replace(doc, path=src.path, hash=_sha1(raw))
+    warnings = (note, *doc.warnings) if note else doc.warnings
+    yield replace(doc, path=src.path, hash=_sha1(raw), warnings=warnings)
+
+
+def _check_jsonl_encoding(raw: bytes, note: str) -> None:
+    """JSON Lines is UTF-8 (RFC 8259 for JSON that travels): a guess would be per line."""
+    if note:
+        raise DocumentError(note.split(";")[0])
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        raise DocumentError("not UTF-8 (JSON Lines must be UTF-8; this file is UTF-16 or UTF-32)")
 
 
 def _read_bytes(path: str, whole: bool) -> tuple[bytes | None, int]:
@@ -150,19 +161,70 @@ def _read_bytes(path: str, whole: bool) -> tuple[bytes | None, int]:
         return (f.read() if whole or size <= MAX_FILE_SIZE else None), size
 
 
-def decode(raw: bytes) -> str:
-    """The text of a file's bytes, without a BOM; DocumentError if it is not UTF-8 text."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DocumentError("not UTF-8 (UTF-16 byte order mark)")
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """The text of a file's bytes, and a note if part of it was guessed ("" if not).
+
+    A byte order mark names the encoding (UTF-8, UTF-16 or UTF-32, either byte order).
+    Without one, UTF-8; a byte that is not UTF-8 is read as cp1252 (Windows' Western
+    encoding, a superset of Latin-1's printable characters; Latin-1 for the five bytes
+    cp1252 leaves undefined), with a note, if the text looks Western: a cp1252 export, or
+    a UTF-8 release with a pasted cp1252 line. NUL bytes (outside UTF-16 and UTF-32) or
+    many control characters make a binary file.
+    """
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return _checked(_decode_bom(raw[len(bom) :], codec)), ""
     if b"\0" in raw:
         raise DocumentError("binary file")
     try:
-        text = raw.decode("utf-8")
+        return _checked(raw.decode("utf-8")), ""
     except UnicodeDecodeError as e:
-        raise DocumentError(f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
-    text = text.removeprefix("\ufeff")
+        first = f"0x{raw[e.start]:02x} at offset {e.start}"
+    text = raw.decode("utf-8", "surrogateescape")  # each byte that is not UTF-8: U+DC80-DCFF
+    guessed = len(_ESCAPED.findall(text))
+    letters = sum(len(word) for word in _LETTERS.findall(text))
+    if guessed > MAX_GUESSED_SHARE * (guessed + letters):
+        raise DocumentError(f"not UTF-8 (byte {first}), and not Western text in cp1252 either")
+    text = _checked(text.translate(_CP1252))
+    if guessed == 1:
+        return text, f"not UTF-8 (byte {first}); read as cp1252"
+    return text, f"not UTF-8 ({guessed} bytes, the first {first}); read as cp1252"
+
+
+# UTF-32's little-endian mark starts with UTF-16's: it is looked for first.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+)
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_LETTERS = re.compile(r"[^\W\d_]+")
+# surrogateescape's stand-in for each byte -> cp1252's character (Latin-1's where undefined).
+_CP1252 = {0xDC00 + b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0x100)}
+# Control characters other than whitespace: a text with many of them is not a release.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+MAX_CONTROL_SHARE = 0.1
+# In Western European text most letters are ASCII (French 3%, German 2%, Icelandic 10%
+# accented); KOI8-R, Shift-JIS, GB2312 or EBCDIC read as cp1252 are nearly all high bytes.
+MAX_GUESSED_SHARE = 0.3
+
+
+def _decode_bom(body: bytes, codec: str) -> str:
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError as e:
+        name = codec.upper()[:6]
+        raise DocumentError(f"not {name} despite its byte order mark ({e.reason})") from None
+
+
+def _checked(text: str) -> str:
+    """text if it is a release's text: not empty, not binary."""
     if not text.strip():
         raise DocumentError("empty file")
+    if "\0" in text or len(_CONTROL.findall(text)) > MAX_CONTROL_SHARE * len(text):
+        raise DocumentError("binary file")
     return text
 
 
