@@ -533,7 +533,8 @@ def test_suffixes_pick_the_format(tmp_path):
         ("2023-12-05", datetime(2023, 12, 5)),
         ("2025-05-22 10:28:32-04:00", datetime(2025, 5, 22, 14, 28, 32)),
         ("5 May 2023", datetime(2023, 5, 5)),
-        ("2023", datetime(2023, 1, 1)),  # missing parts are fixed, not today's
+        ("2023-05", datetime(2023, 5, 1)),  # missing parts are fixed, not today's
+        (20230115, datetime(2023, 1, 15)),  # YAML and JSON numbers are read as their digits
         (datetime(2020, 1, 1, 23, tzinfo=None), datetime(2020, 1, 1, 23)),
         # As people write dates in exports: read fuzzily, where the text names a year.
         ("Journal March, 1966", datetime(1966, 3, 1)),
@@ -546,8 +547,17 @@ def test_lenient_date(value, expected):
     assert lenient_date(value) == (expected, ())
 
 
+@pytest.mark.parametrize("value", ["2023", 2023, " 2023 "])
+def test_a_year_alone_is_its_first_day_with_a_warning(value):
+    assert lenient_date(value) == (
+        datetime(2023, 1, 1),
+        ("only the year given ('2023'); indexed as 2023-01-01",),
+    )
+
+
 @pytest.mark.parametrize(
-    "value", ["not a date", "Volume 3", "2023-02-30", "someday in 1966 or 1967 maybe" * 4, [1]]
+    "value",
+    ["not a date", "Volume 3", "2023-02-30", "someday in 1966 or 1967 maybe" * 4, [1], "May 5"],
 )
 def test_an_unreadable_date_is_a_warning_naming_the_value(value):
     when, (warning,) = lenient_date(value)

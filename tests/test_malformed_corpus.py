@@ -153,7 +153,8 @@ UNDATED = {
         "'0001-01-01T00:00:00+05:00'",
     ),
     "dates/words.md": (b"---\ntitle: T\ndate: next tuesday-ish\n---\nBody", "'next tuesday-ish'"),
-    "dates/number.md": (b"---\ntitle: T\ndate: 20240101\n---\nBody", "(a int, not a date)"),
+    "dates/number.md": (b"---\ntitle: T\ndate: 1700000000\n---\nBody", "'1700000000'"),
+    "dates/no-year.md": (b"---\ntitle: T\ndate: May 5\n---\nBody", "'May 5' (no year)"),
     "dates/list.md": (b"---\ntitle: T\ndate: [2024-01-01]\n---\nBody", "(a list, not a date)"),
 }
 UNDATED_LINES = [

@@ -374,7 +374,7 @@ def _load_yaml(front: str, loader: type) -> object:
 
 
 def _without_timestamps(base: type) -> type:
-    """A YAML loader that leaves unquoted dates as text, for dates.parse_date to read.
+    """A YAML loader that leaves unquoted dates as text, for dates.read_release_date.
 
     PyYAML turns `date: 2023-02-30` into a datetime while it parses, and fails the whole
     front matter on an impossible one; read as text, it is one unreadable date: a warning,
@@ -442,11 +442,13 @@ def shown_title(title: str, body: str) -> str:
 
 
 def lenient_date(value: object) -> tuple[datetime | None, tuple[str, ...]]:
-    """A release's date, or None and a warning naming the value when it cannot be read."""
+    """A release's date, or None and a warning naming the value when it cannot be read
+    (or cannot be a release's: see dates.read_release_date); a warning too for a year alone."""
     try:
-        return dates.parse_date(value), ()
+        when, note = dates.read_release_date(value)
     except dates.DateError as exc:
         return None, (f"{exc}; indexed undated",)
+    return when, (note,) if note else ()
 
 
 def _as_values(value: object) -> tuple[str, ...]:

@@ -1,0 +1,92 @@
+"""Front matter as exports write it: odd dates and odd types, through `searchsvc index`.
+
+Each release is a file on disk; one run indexes them all, and the test reads back each
+document's date (or none) and the warning the run printed for its file. A value that
+cannot be a release's date costs the release its date, never its place, and is named.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from searchsvc.cli import main
+from searchsvc.searching import Engine
+
+UNDATED = "; indexed undated"
+
+# name -> (the date line as written, the date indexed, the warning printed or None).
+DATES: dict[str, tuple[str, datetime | None, str | None]] = {
+    "year-number": ("date: 2023", datetime(2023, 1, 1), "only the year given ('2023')"),
+    "year-text": ("date: '2023'", datetime(2023, 1, 1), "only the year given ('2023')"),
+    "compact-number": ("date: 20230115", datetime(2023, 1, 15), None),
+    "negative-year": (
+        "date: -0001-01-01",
+        None,
+        "implausible date '-0001-01-01' (before the year 1000)" + UNDATED,
+    ),
+    "placeholder": (
+        "date: 0001-01-01",
+        None,
+        "implausible date '0001-01-01' (before the year 1000)" + UNDATED,
+    ),
+    "feb-30": ("date: 2023-02-30", None, "unreadable date '2023-02-30'" + UNDATED),
+    "exponent": ("date: 1e3", None, "unreadable date '1e3'" + UNDATED),
+    "float": ("date: 2023.5", None, "unreadable date (a float, not a date)" + UNDATED),
+    "bool": ("date: true", None, "unreadable date (a bool, not a date)" + UNDATED),
+    "list": ("date: [2023]", None, "unreadable date (a list, not a date)" + UNDATED),
+    "zone": ("date: 2023-05-05T01:30:00+05:30", datetime(2023, 5, 4, 20), None),
+    "far-future": (
+        "date: 2100-01-01",
+        None,
+        "implausible date '2100-01-01' (more than a year after today, ",
+    ),
+    "no-year": ("date: May 5", None, "unreadable date 'May 5' (no year)" + UNDATED),
+    "day-only": ("date: '12'", None, "unreadable date '12' (no year)" + UNDATED),
+    "month": ("date: May 2023", datetime(2023, 5, 1), None),
+    "empty": ("date:", None, None),
+}
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("front")
+    docs = root / "docs"
+    for name, (line, _, _) in DATES.items():
+        _write(docs / f"{name}.md", f"---\ntitle: Release {name}\n{line}\n---\n\nBody of {name}.\n")
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["index", str(docs), "--index-dir", str(root / "ix")])
+    assert result.exit_code == 0, result.output
+    return docs, root / "ix", result.output
+
+
+@pytest.mark.parametrize("name", DATES)
+def test_each_odd_date_is_read_or_reported(dated, name):
+    docs, ix, output = dated
+    _, want_date, want_warning = DATES[name]
+    warnings = [
+        line.split(": ", 1)[1]
+        for line in output.splitlines()
+        if line.startswith(f"warning {docs / name}.md: ")
+    ]
+    with Engine(ix) as engine:
+        assert engine.document(name).date == want_date
+    if want_warning is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and warnings[0].startswith(want_warning), warnings
+    assert "Traceback" not in output
+
+
+def test_the_summary_counts_the_undated(dated):
+    _, _, output = dated
+    undated = sum(when is None for _, when, _ in DATES.values())
+    assert f"skipped 0, undated {undated}, total {len(DATES)} documents" in output
