@@ -158,7 +158,16 @@ def _read_bytes(path: str, whole: bool) -> tuple[bytes | None, int]:
             raise DocumentError("not a regular file")
         # A JSON Lines file holds many records (a BEIR corpus, say): its lines are checked.
         size = info.st_size
-        return (f.read() if whole or size <= MAX_FILE_SIZE else None), size
+        if not (whole or size <= MAX_FILE_SIZE):
+            return None, size
+        for _ in range(2):  # a file that changed while read is read again, once
+            raw = f.read()
+            after = os.fstat(fd)
+            if (len(raw), after.st_size, after.st_mtime_ns) == (size, size, info.st_mtime_ns):
+                return raw, size
+            f.seek(0)
+            info, size = after, after.st_size
+        raise DocumentError("changing while read (being written?); left for the next run")
 
 
 def decode_text(raw: bytes) -> tuple[str, str]:
