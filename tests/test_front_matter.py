@@ -90,3 +90,30 @@ def test_the_summary_counts_the_undated(dated):
     _, _, output = dated
     undated = sum(when is None for _, when, _ in DATES.values())
     assert f"skipped 0, undated {undated}, total {len(DATES)} documents" in output
+
+
+# -- line endings: Windows' CRLF and the old Mac's lone CR ----------------------------------
+
+ENDINGS = {"crlf": "\r\n", "cr": "\r", "lf": "\n"}
+
+
+@pytest.mark.parametrize("name", ENDINGS)
+def test_line_endings_keep_front_matter_and_the_seed_header(tmp_path, runner, name):
+    """Before: a CR-only file's front matter was body text ('title: T date: ...'), undated,
+    and a CR-only seed's title ran into its dateline."""
+    end = ENDINGS[name]
+    docs = tmp_path / "docs"
+    md = end.join(["---", "title: Front title", "date: 2024-03-04", "---", "", "Line one.", ""])
+    txt = end.join([" date 2024-03-05", "", "Seed title", "", "WASHINGTON. The body.", ""])
+    _write(docs / "front.md", md)
+    _write(docs / "seed.txt", txt)
+    result = runner.invoke(main, ["index", str(docs), "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 0 and "skipped 0, undated 0" in result.output, result.output
+    with Engine(tmp_path / "ix") as engine:
+        front, seed = engine.document("front"), engine.document("seed")
+    assert (front.title, front.body, front.date) == (
+        "Front title",
+        "Line one.",
+        datetime(2024, 3, 4),
+    )
+    assert (seed.title, seed.body) == ("Seed title", "Seed title\n\nWASHINGTON. The body.")

@@ -48,6 +48,7 @@ MAX_FILE_SIZE = 10 * 1024 * 1024
 
 # The one date regex allowed: the seed header. dateutil reads the value itself.
 _SEED_HEADER = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})(?!\d)[ \t]*")
+_LINE_ENDS = re.compile(r"\r\n?")
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 
 
@@ -132,6 +133,8 @@ def _read_source(
             yield from _read_jsonl(src.path, raw, advance)
             return
         parse = parse_markdown if kind == "markdown" else parse_text
+        if "\r" in text:  # Windows' CRLF, and the old Mac's lone CR, as the front matter needs
+            text = _LINE_ENDS.sub("\n", text)
         doc = parse(text, doc_id(src))
     except DocumentError as e:
         yield Skipped(src.path, str(e))
