@@ -160,7 +160,10 @@ def read_release_date(value: object, today: date | None = None) -> tuple[datetim
     elif isinstance(value, date):
         when = datetime(value.year, value.month, value.day)
     elif isinstance(value, (str, int)) and not isinstance(value, bool):
-        when, only_year = _parse_text(str(value).strip())
+        text = str(value).strip()
+        if len(text) > MAX_FUZZY_DATE:  # a date with words around it, not a paragraph
+            raise DateError(f"unreadable date {text[:40]!r}… ({len(text):,} characters)")
+        when, only_year = _parse_text(text)
         if only_year:
             note = f"only the year given ({str(value).strip()[:40]!r}); indexed as {when:%Y-%m-%d}"
     else:  # a mapping or list from front matter: name its type, never render it whole
@@ -200,7 +203,7 @@ def _parse_text(text: str) -> tuple[datetime, bool]:
         # 1966", "Updated March 3, 2024 at 5:00 PM EST". dateutil's fuzzy mode skips the
         # words around the date; it is trusted only where the text names a year, since
         # fuzzy reading turns any lone number into a day ("Volume 3": the 3rd of a month).
-        if fuzzy and not (len(text) <= MAX_FUZZY_DATE and _YEAR.search(text)):
+        if fuzzy and not _YEAR.search(text):
             break
         try:
             a = dateparser.parse(text, default=DEFAULT, fuzzy=fuzzy, tzinfos=ZONE_ABBREVIATIONS)

@@ -34,8 +34,14 @@ DATES: dict[str, tuple[str, datetime | None, str | None]] = {
     ),
     "feb-30": ("date: 2023-02-30", None, "unreadable date '2023-02-30'" + UNDATED),
     "exponent": ("date: 1e3", None, "unreadable date '1e3'" + UNDATED),
-    "float": ("date: 2023.5", None, "unreadable date (a float, not a date)" + UNDATED),
-    "bool": ("date: true", None, "unreadable date (a bool, not a date)" + UNDATED),
+    "decimal": ("date: 2023.5", None, "unreadable date '2023.5'" + UNDATED),
+    "bool": ("date: true", None, "unreadable date 'true'" + UNDATED),
+    "sexagesimal": ("date: 12:30", None, "unreadable date '12:30' (no year)" + UNDATED),
+    "huge-number": (
+        "date: " + "9" * 50_000,
+        None,
+        f"unreadable date '{'9' * 40}'… (50,000 characters)" + UNDATED,
+    ),
     "list": ("date: [2023]", None, "unreadable date (a list, not a date)" + UNDATED),
     "zone": ("date: 2023-05-05T01:30:00+05:30", datetime(2023, 5, 4, 20), None),
     "far-future": (
@@ -117,3 +123,43 @@ def test_line_endings_keep_front_matter_and_the_seed_header(tmp_path, runner, na
         datetime(2024, 3, 4),
     )
     assert (seed.title, seed.body) == ("Seed title", "Seed title\n\nWASHINGTON. The body.")
+
+
+# -- other fields: text as written, whatever YAML 1.1 would make of it ------------------------
+
+FIELDS = {
+    # name -> (front matter, (title, place, source, categories) as indexed)
+    "version": ("title: 3.10\nplace: NO\nsource: on", ("3.10", "NO", "on", ())),
+    "clock": (
+        "title: 1:30\ntags: [yes, NO, 0x1F, 012]",
+        ("1:30", "", "", ("yes", "NO", "0x1F", "012")),
+    ),
+    "mapping": (
+        "title: {a: 1}\nplace: {x: 1}\ncategories: [gas, [oil], {k: v}]",
+        ("Body of mapping.", "", "", ("gas",)),
+    ),
+    "list-title": (
+        "title: [First, Second]\ntags: energy, gas , , oil",
+        ("First", "", "", ("energy", "gas", "oil")),
+    ),
+    "empty-title": ("title: ~\ntags: []", ("Body of empty-title.", "", "", ())),
+}
+
+
+def test_front_matter_values_are_the_text_written(tmp_path, runner):
+    """Before: 'title: 3.10' was indexed as 3.1, '1:30' as 90, 'place: NO' as False and
+    'yes' as True; a mapping's Python repr became the title or place."""
+    docs = tmp_path / "docs"
+    for name, (front, _) in FIELDS.items():
+        _write(docs / f"{name}.md", f"---\n{front}\n---\n\nBody of {name}.\n")
+    _write(docs / "j.jsonl", '{"id": "json-bool", "title": true, "body": "x", "place": {}}\n')
+    result = runner.invoke(main, ["index", str(docs), "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 0 and "skipped 0" in result.output, result.output
+    with Engine(tmp_path / "ix") as engine:
+        for name, (_, want) in FIELDS.items():
+            doc = engine.document(name)
+            assert (doc.title, doc.place, doc.source, doc.category) == want, name
+        assert (engine.document("json-bool").title, engine.document("json-bool").place) == (
+            "true",
+            "",
+        )

@@ -385,22 +385,24 @@ def _load_yaml(front: str, loader: type) -> object:
     return yaml.load(front, Loader=loader)
 
 
-def _without_timestamps(base: type) -> type:
-    """A YAML loader that leaves unquoted dates as text, for dates.read_release_date.
+def _scalars_as_written(base: type) -> type:
+    """A YAML loader that leaves every unquoted scalar but null as the text written.
 
-    PyYAML turns `date: 2023-02-30` into a datetime while it parses, and fails the whole
-    front matter on an impossible one; read as text, it is one unreadable date: a warning,
-    and the release is indexed undated.
+    Every front-matter field is text (dates are read by dates.read_release_date), and
+    YAML 1.1's implicit types misread it: `date: 2023-02-30` failed the whole front matter
+    (PyYAML builds a datetime while it parses), `title: 3.10` became 3.1, `title: 1:30`
+    the number 90, `place: NO` (Norway) and `title: yes` booleans. Empty, `~` and `null`
+    are still no value.
     """
     resolvers = {
-        first: [(tag, regexp) for tag, regexp in entries if tag != "tag:yaml.org,2002:timestamp"]
+        first: [(tag, regexp) for tag, regexp in entries if tag == "tag:yaml.org,2002:null"]
         for first, entries in base.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
     }
-    return type(f"Dateless{base.__name__}", (base,), {"yaml_implicit_resolvers": resolvers})
+    return type(f"Textual{base.__name__}", (base,), {"yaml_implicit_resolvers": resolvers})
 
 
-_SAFE_LOADER = _without_timestamps(yaml.SafeLoader)
-_YAML_LOADER = _without_timestamps(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+_SAFE_LOADER = _scalars_as_written(yaml.SafeLoader)
+_YAML_LOADER = _scalars_as_written(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _C_LOADER_LIMIT = 4096  # characters; real front matter is under 1 KB
 MAX_FRONT_MATTER = 64 * 1024
@@ -478,9 +480,12 @@ def _as_values(value: object) -> tuple[str, ...]:
 
 
 def _as_text(value: object) -> str:
-    # YAML and JSON give numbers, lists (tags) and nulls where text is expected.
-    if value is None:
+    # JSON gives numbers, booleans, lists, objects and nulls where text is expected (YAML
+    # lists and mappings too). A mapping is no text: its repr is no title or place.
+    if value is None or isinstance(value, dict):
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON spells it, not Python's True
     if isinstance(value, list):
         return _as_text(value[0]) if value else ""
     text = value if isinstance(value, str) else str(value)
