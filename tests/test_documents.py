@@ -378,7 +378,7 @@ def test_jsonl_bom_on_the_first_line(tmp_path):
 
 MALFORMED_REASONS = {
     "bad-yaml.md": "broken front matter: invalid YAML (did not find expected ',' or ']' at line 3)",
-    "binary.txt": "binary file",
+    "binary.txt": "binary file (a NUL byte at offset 25)",
     "blank.md": "empty file",
     "empty.txt": "empty file",
     "koi8r.txt": "not UTF-8 (byte 0xf2 at offset 18), and not Western text in cp1252 either",

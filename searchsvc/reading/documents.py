@@ -186,8 +186,9 @@ def decode_text(raw: bytes) -> tuple[str, str]:
     for bom, codec in _BOMS:
         if raw.startswith(bom):
             return _checked(_decode_bom(raw[len(bom) :], codec)), ""
-    if b"\0" in raw:
-        raise DocumentError("binary file")
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise DocumentError(f"binary file (a NUL byte at offset {nul})")
     try:
         return _checked(raw.decode("utf-8")), ""
     except UnicodeDecodeError as e:
@@ -235,8 +236,11 @@ def _checked(text: str) -> str:
     """text if it is a release's text: not empty, not binary."""
     if not text.strip():
         raise DocumentError("empty file")
-    if "\0" in text or len(_CONTROL.findall(text)) > MAX_CONTROL_SHARE * len(text):
-        raise DocumentError("binary file")
+    if "\0" in text:
+        raise DocumentError(f"binary file (a NUL character at {text.index(chr(0))})")
+    controls = len(_CONTROL.findall(text))
+    if controls > MAX_CONTROL_SHARE * len(text):
+        raise DocumentError(f"binary file ({controls / len(text):.0%} control characters)")
     return text
 
 
