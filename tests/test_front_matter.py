@@ -163,3 +163,26 @@ def test_front_matter_values_are_the_text_written(tmp_path, runner):
             "true",
             "",
         )
+
+
+# -- control characters: a bell, a terminal's escape, a DEL ---------------------------------
+
+
+def test_control_characters_are_not_indexed(tmp_path, runner):
+    """Before: a bell or an escape sequence in a release reached the index, and from it the
+    page, the JSON and the terminal of whoever ran `searchsvc search` (a bell rang)."""
+    docs, ix = tmp_path / "docs", str(tmp_path / "ix")
+    _write(docs / "a.txt", " date 2024-01-01\n\nTitle \a zorbex\n\nBody \x1b[2J zorbex \x7f\n")
+    _write(docs / "b.md", '---\ntitle: "B \\a zorbex"\n---\nBody\tof \x1b b \x85 zorbex.\n')
+    _write(docs / "c.jsonl", '{"id": "c", "title": "C \\u0007 zorbex", "body": "a\\u001bb"}\n')
+    result = runner.invoke(main, ["index", str(docs), "--index-dir", ix])
+    assert "added 3," in result.output, result.output
+    with Engine(tmp_path / "ix") as engine:
+        texts = [(d.title, d.body) for d in map(engine.document, ["a", "b", "c"])]
+    assert texts == [
+        ("Title  zorbex", "Title  zorbex\n\nBody [2J zorbex"),
+        ("B zorbex", "Body\tof  b  zorbex."),
+        ("C zorbex", "ab"),
+    ]
+    found = runner.invoke(main, ["search", "zorbex", "--index-dir", ix]).output
+    assert found.startswith("3 results") and not set(found) & {"\a", "\x1b", "\x7f", "\x85"}

@@ -135,6 +135,7 @@ def _read_source(
         parse = parse_markdown if kind == "markdown" else parse_text
         if "\r" in text:  # Windows' CRLF, and the old Mac's lone CR, as the front matter needs
             text = _LINE_ENDS.sub("\n", text)
+        text = _without_controls(text)
         doc = parse(text, doc_id(src))
     except DocumentError as e:
         yield Skipped(src.path, str(e))
@@ -483,6 +484,12 @@ def _as_values(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in cleaned if v))
 
 
+def _without_controls(text: str) -> str:
+    """text without control characters (a bell, a terminal's escape, a DEL), which no page,
+    feed or terminal should be handed; tabs and line breaks stay."""
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
 def _as_text(value: object) -> str:
     # JSON gives numbers, booleans, lists, objects and nulls where text is expected (YAML
     # lists and mappings too). A mapping is no text: its repr is no title or place.
@@ -492,7 +499,7 @@ def _as_text(value: object) -> str:
         return "true" if value else "false"  # as JSON spells it, not Python's True
     if isinstance(value, list):
         return _as_text(value[0]) if value else ""
-    text = value if isinstance(value, str) else str(value)
+    text = _without_controls(value if isinstance(value, str) else str(value))
     if text.isascii():
         return text
     # A JSON or YAML escape can spell a lone surrogate ("\ud800"), which no page can encode.
