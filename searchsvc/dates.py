@@ -197,6 +197,22 @@ def _parse_text(text: str) -> tuple[datetime, bool]:
         return dateparser.isoparse(text), len(text) == 4
     except (ValueError, OverflowError):
         pass
+    zone = _ZONE_NAME.search(text)
+    # "2024-05-05 10:00 Europe/Berlin": dateutil would drop the name, and read UTC.
+    if zone is not None and zone.group().split("/")[0] in _ZONE_AREAS:
+        try:
+            tz = ZoneInfo(zone.group())
+        except (ValueError, KeyError, OSError):
+            raise DateError(f"unreadable date {text[:40]!r} (unknown time zone)") from None
+        try:
+            when, only_year = _parse_text(text[: zone.start()] + text[zone.end() :])
+        except DateError as exc:  # named with the text as written
+            why = " (no year)" if str(exc).endswith("(no year)") else ""
+            raise DateError(f"unreadable date {text[:40]!r}{why}") from None
+        # A day without a time is that day wherever it is: only a time of day moves.
+        if when.tzinfo is None and when.time() != time.min:
+            return when.replace(tzinfo=tz), only_year
+        return when, only_year
     # Parsed against two defaults: a part that differs was not given by the text.
     for fuzzy in (False, True):
         # Dates as people write them in exports: "Bulletin, March 1966", "Journal March,
@@ -220,6 +236,12 @@ def _parse_text(text: str) -> tuple[datetime, bool]:
 
 
 _YEAR = re.compile(r"(?<!\d)[12]\d{3}(?!\d)")
+# The areas of IANA zone names; "March/April, 1966" is no zone and is read as before.
+_ZONE_AREAS = {
+    *("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe"),
+    *("Indian", "Pacific", "Etc", "US", "Canada", "Brazil", "Mexico", "Chile"),
+}
+_ZONE_NAME = re.compile(r"\b[A-Z][A-Za-z]+(?:/[A-Z][A-Za-z_+-]*)+\b")  # Europe/Berlin
 MAX_FUZZY_DATE = 80  # characters: a date with words around it, not a paragraph
 
 # The zone abbreviations North American and British releases print after a time. dateutil

@@ -52,6 +52,21 @@ DATES: dict[str, tuple[str, datetime | None, str | None]] = {
     "no-year": ("date: May 5", None, "unreadable date 'May 5' (no year)" + UNDATED),
     "day-only": ("date: '12'", None, "unreadable date '12' (no year)" + UNDATED),
     "month": ("date: May 2023", datetime(2023, 5, 1), None),
+    # A zone by name (dateutil dropped it: 10:00 UTC); a day alone is that day anywhere.
+    "zone-name": ("date: 2024-05-05 10:00 Europe/Berlin", datetime(2024, 5, 5, 8), None),
+    "zone-day": ("date: 2024-05-05 Europe/Berlin", datetime(2024, 5, 5), None),
+    "zone-unknown": (
+        "date: 2024-05-05 10:00 Europe/Nowhere",
+        None,
+        "unreadable date '2024-05-05 10:00 Europe/Nowhere' (unknown time zone)" + UNDATED,
+    ),
+    # An unreadable date, and a readable published_time: dated by it (before: undated).
+    "fallback": (
+        "date: garbage\npublished_time: 2024-01-01T10:00:00-05:00",
+        datetime(2024, 1, 1, 15),
+        "unreadable date 'garbage'; dated by published_time",
+    ),
+    "no-date": ("published_time: 2024-01-02", datetime(2024, 1, 2), None),
     "empty": ("date:", None, None),
 }
 

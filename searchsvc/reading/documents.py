@@ -330,10 +330,14 @@ def parse_markdown(text: str, id: str = "") -> Document:
     if not (title or content.text):
         raise DocumentError("no text")
     # `date` is the date of record; published_time is a fallback carrying a timezone.
-    value = meta.get("date")
-    if value is None or value == "":
-        value = meta.get("published_time")
-    when, warnings = lenient_date(value)
+    when, warnings = lenient_date(meta.get("date"))
+    fallback = meta.get("published_time")
+    if when is None and fallback not in (None, ""):
+        if not warnings:  # no date given
+            when, warnings = lenient_date(fallback)
+        elif (found := lenient_date(fallback))[0] is not None:  # date unreadable: use it
+            why = warnings[0].removesuffix("; indexed undated")
+            when, warnings = found[0], (f"{why}; dated by published_time", *found[1])
     return Document(
         id=id,
         title=title,
