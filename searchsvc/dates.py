@@ -1,6 +1,7 @@
 """Dates: the one parser of dates in releases and in requests, with one set of defaults.
 
-    a release's date (text, date or datetime) --parse_date--> a naive UTC datetime
+    a release's date (text, number, date or datetime) --read_release_date--> a naive UTC
+        datetime, and a note if only its year was given; DateError if not a release's date
     a short line of a release --is_date--> whether it is a date and nothing else
     a request's from/to --parse_date_range--> the first and last instant of its period
     a request's from and to, and today --resolve_range--> the DateRange they stand for
@@ -142,16 +143,29 @@ def today_in(zone: str | tzinfo = "UTC", now: datetime | None = None) -> date:
     return (now or datetime.now(timezone.utc)).astimezone(tz).date()
 
 
-def parse_date(value: object) -> datetime | None:
-    """A date, datetime or date text as a naive UTC datetime; None for no value."""
+def read_release_date(value: object, today: date | None = None) -> tuple[datetime | None, str]:
+    """A release's date as a naive UTC datetime (None for no value), and a note ("" if
+    none) when only its year was given; DateError when it cannot be a release's date.
+
+    A number is read as its digits (``date: 2023`` as "2023", ``20230115`` as
+    2023-01-15). A text must give a year: "May 5" or "12" is no date. A year before 1000
+    (``-0001-01-01``, the placeholder ``0001-01-01``) is none either, as is a date more than
+    MAX_DAYS_AHEAD days after today (UTC unless given): ``2100-01-01``, ``9999-12-31``.
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
-        return None
+        return None, ""
+    note = ""
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, date):
         when = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        when = _parse_text(value.strip())
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        text = str(value).strip()
+        if len(text) > MAX_FUZZY_DATE:  # a date with words around it, not a paragraph
+            raise DateError(f"unreadable date {text[:40]!r}… ({len(text):,} characters)")
+        when, only_year = _parse_text(text)
+        if only_year:
+            note = f"only the year given ({str(value).strip()[:40]!r}); indexed as {when:%Y-%m-%d}"
     else:  # a mapping or list from front matter: name its type, never render it whole
         raise DateError(f"unreadable date (a {type(value).__name__}, not a date)")
     if when.tzinfo is not None:
@@ -159,31 +173,75 @@ def parse_date(value: object) -> datetime | None:
             when = when.astimezone(timezone.utc).replace(tzinfo=None)
         except OverflowError:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
             raise DateError(f"unreadable date {str(value)[:40]!r}") from None
-    return when
+    _check_plausible(when, str(value).strip(), today)
+    return when, note
 
 
-def _parse_text(text: str) -> datetime:
+FIRST_YEAR = 1000  # as the from/to grammar: a release dated earlier could not be filtered to
+MAX_DAYS_AHEAD = 366  # an embargoed release is dated days ahead; 2100 is a typo or a placeholder
+
+
+def _check_plausible(when: datetime, text: str, today: date | None) -> None:
+    shown = repr(text[:40])
+    if text.startswith("-") or when.year < FIRST_YEAR:  # dateutil reads "-0001" as year 1
+        raise DateError(f"implausible date {shown} (before the year {FIRST_YEAR})")
+    today = today or today_in()
+    if when.date() > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise DateError(f"implausible date {shown} (more than a year after today, {today})")
+
+
+def _parse_text(text: str) -> tuple[datetime, bool]:
+    """The date a text gives, and whether it gave only the year."""
     try:
-        return dateparser.isoparse(text)  # the common case, and much faster than parse()
+        # The common case, and much faster than parse(); "2023" is the only year alone.
+        return dateparser.isoparse(text), len(text) == 4
     except (ValueError, OverflowError):
         pass
-    try:
-        return dateparser.parse(text, default=DEFAULT, tzinfos=ZONE_ABBREVIATIONS)
-    except (ValueError, OverflowError):
-        pass
-    # Dates as people write them in exports: "Bulletin, March 1966", "Journal March, 1966",
-    # "Updated March 3, 2024 at 5:00 PM EST". dateutil's fuzzy mode skips the words around
-    # the date; it is trusted only where the text names a year, since fuzzy reading turns
-    # any lone number into a day ("Volume 3" would become the 3rd of some month).
-    if len(text) <= MAX_FUZZY_DATE and _YEAR.search(text):
+    zone = _ZONE_NAME.search(text)
+    # "2024-05-05 10:00 Europe/Berlin": dateutil would drop the name, and read UTC.
+    if zone is not None and zone.group().split("/")[0] in _ZONE_AREAS:
         try:
-            return dateparser.parse(text, default=DEFAULT, fuzzy=True, tzinfos=ZONE_ABBREVIATIONS)
+            tz = ZoneInfo(zone.group())
+        except (ValueError, KeyError, OSError):
+            raise DateError(f"unreadable date {text[:40]!r} (unknown time zone)") from None
+        try:
+            when, only_year = _parse_text(text[: zone.start()] + text[zone.end() :])
+        except DateError as exc:  # named with the text as written
+            why = " (no year)" if str(exc).endswith("(no year)") else ""
+            raise DateError(f"unreadable date {text[:40]!r}{why}") from None
+        # A day without a time is that day wherever it is: only a time of day moves.
+        if when.tzinfo is None and when.time() != time.min:
+            return when.replace(tzinfo=tz), only_year
+        return when, only_year
+    # Parsed against two defaults: a part that differs was not given by the text.
+    for fuzzy in (False, True):
+        # Dates as people write them in exports: "Bulletin, March 1966", "Journal March,
+        # 1966", "Updated March 3, 2024 at 5:00 PM EST". dateutil's fuzzy mode skips the
+        # words around the date; it is trusted only where the text names a year, since
+        # fuzzy reading turns any lone number into a day ("Volume 3": the 3rd of a month).
+        if fuzzy and not _YEAR.search(text):
+            break
+        try:
+            a = dateparser.parse(text, default=DEFAULT, fuzzy=fuzzy, tzinfos=ZONE_ABBREVIATIONS)
         except (ValueError, OverflowError):
-            pass
+            continue
+        try:
+            b = dateparser.parse(text, default=_OTHER, fuzzy=fuzzy, tzinfos=ZONE_ABBREVIATIONS)
+        except (ValueError, OverflowError):  # "29 February" alone: no year in 2001
+            b = None
+        if b is None or a.year != b.year:
+            raise DateError(f"unreadable date {text[:40]!r} (no year)")
+        return a, a.month != b.month
     raise DateError(f"unreadable date {text[:40]!r}")
 
 
 _YEAR = re.compile(r"(?<!\d)[12]\d{3}(?!\d)")
+# The areas of IANA zone names; "March/April, 1966" is no zone and is read as before.
+_ZONE_AREAS = {
+    *("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe"),
+    *("Indian", "Pacific", "Etc", "US", "Canada", "Brazil", "Mexico", "Chile"),
+}
+_ZONE_NAME = re.compile(r"\b[A-Z][A-Za-z]+(?:/[A-Z][A-Za-z_+-]*)+\b")  # Europe/Berlin
 MAX_FUZZY_DATE = 80  # characters: a date with words around it, not a paragraph
 
 # The zone abbreviations North American and British releases print after a time. dateutil

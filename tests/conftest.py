@@ -39,6 +39,15 @@ def white_house_releases(count: int):
                 return
 
 
+@pytest.fixture(autouse=True)
+def _no_settle_wait(monkeypatch):
+    """Tests write files and index them at once: the run's one wait for files written in
+    the last second (indexer.SETTLE) would cost each a second. test_settle.py tests it."""
+    from searchsvc.indexing import indexer
+
+    monkeypatch.setattr(indexer, "SETTLE", 0.0)
+
+
 @pytest.fixture(scope="session")
 def docs_index(tmp_path_factory) -> Path:
     """An index of the small test documents in tests/data/docs."""

@@ -151,13 +151,16 @@ def test_malformed_folder_exits_0_and_names_each_bad_file(runner, tmp_path):
     for name, reason in [
         ("empty.txt", "empty file"),
         ("binary.txt", "binary file"),
-        ("latin1.md", "not UTF-8"),
+        ("koi8r.txt", "not UTF-8"),
         ("unterminated.md", "broken front matter"),
         ("bad-yaml.md", "broken front matter"),
         ("notes.csv", "unsupported file type"),
     ]:
         assert f"skipped {folder / name}: {reason}" in result.output
     assert f"skipped {folder / 'records.jsonl'}: line 4: not JSON" in result.output
+    cp1252 = "not UTF-8 (4 bytes, the first 0xe9 at offset 14); read as cp1252"
+    assert f"warning {folder / 'latin1.md'}: {cp1252}\n" in result.output
+    assert f"{folder / 'utf16.txt'}" not in result.output  # its byte order mark says UTF-16
     search = runner.invoke(main, ["search", "zanzibarite", "--index-dir", str(tmp_path / "ix")])
     assert search.output.startswith("5 results")
 

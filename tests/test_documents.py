@@ -378,14 +378,13 @@ def test_jsonl_bom_on_the_first_line(tmp_path):
 
 MALFORMED_REASONS = {
     "bad-yaml.md": "broken front matter: invalid YAML (did not find expected ',' or ']' at line 3)",
-    "binary.txt": "binary file",
+    "binary.txt": "binary file (a NUL byte at offset 25)",
     "blank.md": "empty file",
     "empty.txt": "empty file",
-    "latin1.md": "not UTF-8 (byte 0xe9 at offset 14)",
+    "koi8r.txt": "not UTF-8 (byte 0xf2 at offset 18), and not Western text in cp1252 either",
     "list-yaml.md": "broken front matter: YAML list, not a mapping",
     "notes.csv": "unsupported file type '.csv'",
     "unterminated.md": "broken front matter: no closing '---'",
-    "utf16.txt": "not UTF-8 (UTF-16 byte order mark)",
 }
 
 
@@ -400,10 +399,26 @@ def test_malformed_folder():
         "bom-release",
         "good-note",
         "good-release",
+        "latin1",
         "rec-1",
         "rec-8",
+        "utf16",
     ]
-    assert all("zanzibarite" in (d.title + d.body).lower() for d in docs if d.id != "rec-8")
+    windows = ("rec-8", "latin1", "utf16")
+    assert all("zanzibarite" in (d.title + d.body).lower() for d in docs if d.id not in windows)
+
+
+def test_windows_exports_are_read():
+    """A UTF-16 file by its byte order mark, silently; Latin-1 as cp1252, with a warning."""
+    utf16 = read_one(MALFORMED / "utf16.txt")
+    assert (utf16.title, utf16.date, utf16.warnings) == (
+        "Written in UTF-16",
+        datetime(2023, 1, 1),
+        (),
+    )
+    latin1 = read_one(MALFORMED / "latin1.md")
+    assert (latin1.title, latin1.body) == ("Café notes", "Déjà vu at the café.")
+    assert latin1.warnings == ("not UTF-8 (4 bytes, the first 0xe9 at offset 14); read as cp1252",)
 
 
 def test_bom_is_tolerated():
@@ -518,7 +533,8 @@ def test_suffixes_pick_the_format(tmp_path):
         ("2023-12-05", datetime(2023, 12, 5)),
         ("2025-05-22 10:28:32-04:00", datetime(2025, 5, 22, 14, 28, 32)),
         ("5 May 2023", datetime(2023, 5, 5)),
-        ("2023", datetime(2023, 1, 1)),  # missing parts are fixed, not today's
+        ("2023-05", datetime(2023, 5, 1)),  # missing parts are fixed, not today's
+        (20230115, datetime(2023, 1, 15)),  # YAML and JSON numbers are read as their digits
         (datetime(2020, 1, 1, 23, tzinfo=None), datetime(2020, 1, 1, 23)),
         # As people write dates in exports: read fuzzily, where the text names a year.
         ("Journal March, 1966", datetime(1966, 3, 1)),
@@ -531,8 +547,17 @@ def test_lenient_date(value, expected):
     assert lenient_date(value) == (expected, ())
 
 
+@pytest.mark.parametrize("value", ["2023", 2023, " 2023 "])
+def test_a_year_alone_is_its_first_day_with_a_warning(value):
+    assert lenient_date(value) == (
+        datetime(2023, 1, 1),
+        ("only the year given ('2023'); indexed as 2023-01-01",),
+    )
+
+
 @pytest.mark.parametrize(
-    "value", ["not a date", "Volume 3", "2023-02-30", "someday in 1966 or 1967 maybe" * 4, [1]]
+    "value",
+    ["not a date", "Volume 3", "2023-02-30", "someday in 1966 or 1967 maybe" * 4, [1], "May 5"],
 )
 def test_an_unreadable_date_is_a_warning_naming_the_value(value):
     when, (warning,) = lenient_date(value)

@@ -48,7 +48,9 @@ HOSTILE_YAML = {
         b"---\ntitle: " + b"x" * 70_000 + b"\n---\nBody",
         "broken front matter: longer than 64 KB",
     ),
-    "huge-number.md": (b"---\ndate: " + b"9" * 50_000 + b"\n---\nBody", "invalid YAML"),
+    # Unquoted scalars are text (a 50,000-digit date is an unreadable date: test_front_matter);
+    # tagged as a number, it passes Python's limit of 4,300 digits.
+    "huge-number.md": (b"---\ndate: !!int " + b"9" * 50_000 + b"\n---\nBody", "invalid YAML"),
     "huge-error.md": (b"---\ntitle: '" + b"x" * 60_000 + b"\n---\nBody", "invalid YAML"),
 }
 

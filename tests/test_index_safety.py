@@ -401,7 +401,12 @@ def test_a_new_file_that_wins_an_id_replaces_the_old_one(tmp_path):
 
 @pytest.mark.parametrize(
     ("bad", "reason"),
-    [(b"", "empty file"), (b"  \n\n", "empty file"), (b"\xff\xfe\x00x", "not UTF-8")],
+    [
+        (b"", "empty file"),
+        (b"  \n\n", "empty file"),
+        (b"\x7fELF\x02\x01\x01\x00", "binary file"),
+        ("Релиз".encode("koi8-r"), "not UTF-8"),
+    ],
 )
 def test_a_file_that_gives_no_document_gives_its_id_up(tmp_path, bad, reason):
     """An empty or unreadable x.md beside a good x.txt: the good one is indexed, the bad

@@ -85,7 +85,10 @@ def test_malformed_folder_indexes_the_good_files(tmp_path):
     }
     assert reasons["empty.txt"] == "empty file"
     assert reasons["binary.txt"].startswith("binary file")
-    assert reasons["latin1.md"].startswith("not UTF-8")
+    assert reasons["koi8r.txt"].startswith("not UTF-8")
+    assert [(Path(w.path).name, w.reason[-14:]) for w in report.warnings] == [
+        ("latin1.md", "read as cp1252")
+    ]
     assert reasons["unterminated.md"].startswith("broken front matter")
     assert reasons["bad-yaml.md"].startswith("broken front matter")
     assert reasons["notes.csv"].startswith("unsupported file type")
@@ -93,6 +96,8 @@ def test_malformed_folder_indexes_the_good_files(tmp_path):
     with Engine(ix) as engine:
         found = {h.id for h in engine.search(SearchRequest(q="zanzibarite", size=50)).hits}
     assert {"good-note", "good-release", "bom-release", "rec-1", "42"} <= found
+    with Engine(ix) as engine:
+        assert engine.document("utf16").title == "Written in UTF-16"
 
 
 def test_a_file_gone_bad_keeps_its_indexed_version(tmp_path, folder):

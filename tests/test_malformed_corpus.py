@@ -1,10 +1,11 @@
 """A malformed corpus: about a hundred bad files of many kinds among good ones.
 
-Empty and binary files, six encodings that are not UTF-8, broken front matter, YAML that
-nests too deep for libyaml, a 5 MB single line (good), a 50 MB file, symlink loops, broken
-symlinks, FIFOs and sockets, folders named like files, two files with one id, and JSON Lines
-with good and bad lines mixed. Every good document is indexed; every bad file (or line) is
-named with its reason, by the library and by `searchsvc index`.
+Empty and binary files, five encodings that are neither UTF-8 nor Western text in cp1252,
+UTF-16, UTF-32 and cp1252 files (read; a guessed cp1252 with a warning), broken front
+matter, YAML that nests too deep for libyaml, a 5 MB single line (good), a 50 MB file,
+symlink loops, broken symlinks, FIFOs and sockets, folders named like files, two files with
+one id, and JSON Lines with good and bad lines mixed. Every good document is indexed; every
+bad file (or line) is named with its reason, by the library and by `searchsvc index`.
 """
 
 from __future__ import annotations
@@ -33,28 +34,25 @@ BAD: dict[str, tuple[bytes, str]] = {
     "empty/spaces.txt": (b"   \n\t\n  ", "empty file"),
     "empty/newlines.md": (b"\n" * 1000, "empty file"),
     "empty/bom-only.txt": (b"\xef\xbb\xbf\n", "empty file"),
-    "binary/nul.txt": (b"some text\x00more text", "binary file"),
+    "binary/nul.txt": (b"some text\x00more text", "binary file (a NUL byte at offset 9)"),
     "binary/png.md": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
     "binary/elf.txt": (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)), "binary file"),
     "binary/gzip.jsonl": (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", "binary file"),
     "binary/random.md": (bytes((i * 7919) % 256 for i in range(4096)), "binary file"),
-    "binary/utf32.txt": ("Aşgabat".encode("utf-32"), "not UTF-8"),  # FF FE 00 00
     "binary/utf16-no-bom.md": ("Aşgabat text".encode("utf-16-le"), "binary file"),
-    "encoding/latin1.txt": ("Café in Aşgabat".encode("latin-1", "replace"), "not UTF-8"),
-    "encoding/cp1252.md": ("“Quoted” — release".encode("cp1252"), "not UTF-8"),
-    "encoding/utf16-le.txt": ("Aşgabat".encode("utf-16"), "not UTF-8 (UTF-16 byte order mark)"),
-    "encoding/utf16-be.md": (
-        b"\xfe\xff" + "Aşgabat".encode("utf-16-be"),
-        "not UTF-8 (UTF-16 byte order mark)",
-    ),
+    "binary/controls.txt": (bytes(range(1, 9)) * 50 + b"a few words", "binary file (97% control"),
+    "binary/utf16-odd.txt": (b"\xff\xfe" + "Aşgabat".encode("utf-16-le")[:-1], "not UTF-16"),
+    "binary/utf16-surrogate.md": (b"\xff\xfe\x00\xd8a\x00", "not UTF-16 despite its byte"),
+    "binary/utf32-cut.txt": ("Aşgabat".encode("utf-32")[:-3], "not UTF-32 despite its byte"),
+    "binary/utf8-bom-bad.md": (b"\xef\xbb\xbfbad \xe9 byte", "not UTF-8 despite its byte"),
+    "empty/bom16-only.txt": (b"\xff\xfe\n\x00", "empty file"),
     "encoding/koi8r.txt": ("Привет из Ашхабада".encode("koi8-r"), "not UTF-8"),
     "encoding/shift-jis.md": ("日本語のプレスリリース".encode("shift_jis"), "not UTF-8"),
     "encoding/gb2312.txt": ("中文新闻稿".encode("gb2312"), "not UTF-8"),
     "encoding/cp500.md": ("EBCDIC release text".encode("cp500"), "not UTF-8"),
     "encoding/truncated-utf8.txt": ("Aşgabat".encode()[:2], "not UTF-8"),
-    "encoding/overlong.md": (b"slash \xc0\xaf here", "not UTF-8"),
-    "encoding/surrogate.txt": (b"lone \xed\xa0\x80 surrogate", "not UTF-8"),
     "encoding/latin1.jsonl": ('{"id": "x", "title": "Café"}'.encode("latin-1"), "not UTF-8"),
+    "encoding/utf16.jsonl": ('{"id": "y", "title": "T"}'.encode("utf-16"), "not UTF-8"),
     "front/unclosed.md": (b"---\ntitle: No end\n\nBody text", "broken front matter: no closing"),
     "front/fence-only.md": (b"---\n", "broken front matter: no closing"),
     "front/bad-yaml.md": (b"---\ntitle: [unclosed\n---\nBody", "broken front matter: invalid YAML"),
@@ -92,7 +90,57 @@ BAD: dict[str, tuple[bytes, str]] = {
 for _n in range(14):  # many more of the common kinds, each a separate file
     BAD[f"many/empty-{_n}.txt"] = (b"", "empty file")
     BAD[f"many/binary-{_n}.md"] = (b"\x00\x01\x02" * (_n + 1), "binary file")
-    BAD[f"many/latin1-{_n}.txt"] = (f"Release {_n}: café".encode("latin-1"), "not UTF-8")
+    BAD[f"many/koi8r-{_n}.txt"] = (f"Релиз {_n}: кафе".encode("koi8-r"), "not UTF-8")
+
+# Windows exports: a byte order mark names the encoding (no warning); a file that is not
+# UTF-8 and has none is read as cp1252, with a warning. name -> (bytes, text, warning).
+CP1252 = "not UTF-8 ({}); read as cp1252"
+ENCODED: dict[str, tuple[bytes, str, str]] = {
+    "encoding/utf16-le.txt": ("Aşgabat talks".encode("utf-16"), "Aşgabat talks", ""),
+    "encoding/utf16-be.md": (
+        b"\xfe\xff" + "# Aşgabat\n\nBE text".encode("utf-16-be"),
+        "BE text",
+        "",
+    ),
+    "encoding/utf32-le.txt": ("Aşgabat 32".encode("utf-32"), "Aşgabat 32", ""),
+    "encoding/utf32-be.md": (
+        b"\x00\x00\xfe\xff" + "Aşgabat 32 BE".encode("utf-32-be"),
+        "Aşgabat 32 BE",
+        "",
+    ),
+    "encoding/utf8-bom.md": (b"\xef\xbb\xbf---\ntitle: BOM\n---\nWith a BOM", "With a BOM", ""),
+    "encoding/latin1.txt": (
+        "Café in Aşgabat".encode("latin-1", "replace"),
+        "Café in A?gabat",
+        CP1252.format("byte 0xe9 at offset 3"),
+    ),
+    "encoding/cp1252.md": (
+        "---\ntitle: “Quoted”\n---\n“Quoted” — release".encode("cp1252"),
+        "“Quoted” — release",
+        CP1252.format("5 bytes, the first 0x93 at offset 11"),
+    ),
+    "encoding/cp1252-undefined.txt": (
+        b"Caf\xe9 \x81 in the undefined corner of cp1252",
+        "Café  in",  # Latin-1 reads 0x81 as a control character, which is dropped
+        CP1252.format("2 bytes, the first 0xe9 at offset 3"),
+    ),
+    "encoding/mixed.md": (
+        "Привет из Ашхабада: ".encode() + "the café".encode("cp1252"),
+        "Привет из Ашхабада: the café",
+        CP1252.format("byte 0xe9 at offset 43"),
+    ),
+    "encoding/overlong.md": (
+        b"slash \xc0\xaf here",
+        "slash À¯ here",
+        CP1252.format("2 bytes, the first 0xc0 at offset 6"),
+    ),
+}
+for _n in range(14):
+    ENCODED[f"many/latin1-{_n}.txt"] = (
+        f"Release {_n}: café".encode("latin-1"),
+        f"Release {_n}: café",
+        CP1252.format(f"byte 0xe9 at offset {13 + len(str(_n))}"),
+    )
 
 # A date that cannot be read costs the release its date, not its place in the index: it is
 # indexed undated, and the run names the value in a warning.
@@ -105,7 +153,8 @@ UNDATED = {
         "'0001-01-01T00:00:00+05:00'",
     ),
     "dates/words.md": (b"---\ntitle: T\ndate: next tuesday-ish\n---\nBody", "'next tuesday-ish'"),
-    "dates/number.md": (b"---\ntitle: T\ndate: 20240101\n---\nBody", "(a int, not a date)"),
+    "dates/number.md": (b"---\ntitle: T\ndate: 1700000000\n---\nBody", "'1700000000'"),
+    "dates/no-year.md": (b"---\ntitle: T\ndate: May 5\n---\nBody", "'May 5' (no year)"),
     "dates/list.md": (b"---\ntitle: T\ndate: [2024-01-01]\n---\nBody", "(a list, not a date)"),
 }
 UNDATED_LINES = [
@@ -146,7 +195,7 @@ def _corpus(root: Path) -> tuple[set[str], dict[tuple[str, int | None], str]]:
     """Write the corpus under root; return the good ids, and (path, line) -> reason."""
     good: set[str] = set()
     bad: dict[tuple[str, int | None], str] = {}
-    for name, (data, _) in UNDATED.items():
+    for name, (data, *_) in [*UNDATED.items(), *ENCODED.items()]:
         _write(root / name, data)
         good.add(name.rsplit(".", 1)[0])
     for n in range(30):
@@ -255,10 +304,35 @@ def test_an_unreadable_date_is_a_warning_and_the_release_is_indexed_undated(corp
         ("mixed.jsonl", f"id {record['id']}: unreadable date {value}; indexed undated")
         for record, value in UNDATED_LINES
     }
+    want |= {(name, warning) for name, (_, _, warning) in ENCODED.items() if warning}
     assert warned == want
     with Engine(index_dir) as engine:
         for doc_id in [*(n.rsplit(".", 1)[0] for n in UNDATED), "bad-date", "tz", "words"]:
             assert engine.document(doc_id).date is None, doc_id
+
+
+def test_windows_encodings_are_read(corpus):
+    _, index_dir, _, _, _ = corpus
+    with Engine(index_dir) as engine:
+        for name, (_, text, _) in ENCODED.items():
+            doc = engine.document(name.rsplit(".", 1)[0])
+            assert text in doc.title + "\n" + doc.body, name
+
+
+def test_a_file_saved_again_as_utf8_is_updated(tmp_path, runner):
+    """The content hash is of the bytes: the same text saved as UTF-8 is a new version."""
+    docs = tmp_path / "docs"
+    _write(docs / "a.md", "---\ntitle: Café\n---\nDéjà vu".encode("cp1252"))
+    ix = str(tmp_path / "ix")
+    first = runner.invoke(main, ["index", str(docs), "--index-dir", ix])
+    assert f"warning {docs / 'a.md'}: not UTF-8 (3 bytes, the first 0xe9 at offset 14)" in (
+        first.output
+    )
+    _write(docs / "a.md", "---\ntitle: Café\n---\nDéjà vu".encode())
+    again = runner.invoke(main, ["index", str(docs), "--index-dir", ix])
+    assert "warning" not in again.output and "updated 1, deleted 0, unchanged 0" in again.output
+    with Engine(tmp_path / "ix") as engine:
+        assert (engine.document("a").title, engine.document("a").body) == ("Café", "Déjà vu")
 
 
 def test_good_text_survives_in_the_index(corpus):

@@ -7,7 +7,9 @@ disk, with real subprocesses where the operator would meet one.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import html
 import json
 import os
 import shutil
@@ -15,11 +17,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
+from conftest import SEEDS, Server, free_port
 
 from searchsvc.cli import main
 from searchsvc.indexing import current_generation
@@ -81,6 +84,95 @@ def test_serve_watch_builds_its_first_index_from_the_watched_folder(live_server,
         assert json.loads(response.read())["documents"] == 1  # the folder's one release
     assert f"building one from {folder}/" in server.err.read_text()
     assert f"searchsvc: serving {tmp_path / 'ix'} at {server.base}/" in server.err.read_text()
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    """status, Retry-After and body of a GET that may answer 503."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return (
+                response.status,
+                response.headers.get("Retry-After", ""),
+                response.read().decode(),
+            )
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers.get("Retry-After", ""), exc.read().decode()
+
+
+@contextlib.contextmanager
+def _serving_nothing_yet(tmp_path, *args):
+    """`searchsvc serve ARGS` on a free port, once it answers at all (503 included)."""
+    port = free_port()
+    err = tmp_path / "serve.err"
+    cmd = [sys.executable, "-m", "searchsvc", "serve", "--port", str(port), "--workers", "1"]
+    with open(err, "wb") as log:
+        proc = subprocess.Popen([*cmd, *args], cwd=tmp_path, stdout=log, stderr=log)
+    server = Server(proc, f"http://127.0.0.1:{port}", err, err, [])
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
+            try:
+                _get(server.base + "/api/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_serve_watch_of_an_empty_folder_says_the_index_is_being_built(tmp_path):
+    """Before: the 503 said 'Run: searchsvc index ...', though the watcher builds it."""
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    with _serving_nothing_yet(
+        tmp_path, "--index-dir", str(tmp_path / "ix"), "--watch", "--folder", str(folder)
+    ) as server:
+        _answers_being_built(server, tmp_path, folder)
+
+
+def _answers_being_built(server, tmp_path, folder) -> None:
+    built = (
+        f"The index at {tmp_path / 'ix'} is being built from the watched folder {folder}/: "
+        "searching starts once its first release is indexed. If it is empty, add releases "
+        "there (.txt, .md or .jsonl files)."
+    )
+    status, retry, body = _get(server.base + "/api/search?q=quoxwell")
+    assert (status, retry, json.loads(body)) == (
+        503,
+        "5",
+        {"ok": False, "error": built, "status": 503},
+    )
+    status, retry, page = _get(server.base + "/?q=quoxwell")
+    assert (status, retry) == (503, "5")
+    assert "Index being built" in page and html.escape(built) in page
+    assert "Run: searchsvc index" not in page
+    (folder / "quox.txt").write_text(RELEASE, encoding="utf-8")
+    deadline = time.monotonic() + 20
+    while _get(server.base + "/api/search?q=quoxwell")[0] != 200:
+        assert time.monotonic() < deadline, server.err.read_text()
+        time.sleep(0.2)
+    assert json.loads(_get(server.base + "/api/search?q=quoxwell")[2])["total"] == 1
+
+
+def test_without_watch_the_missing_index_still_names_the_command(tmp_path):
+    from searchsvc.web import create_app
+
+    index_dir = tmp_path / "none"
+    client = create_app({"TESTING": True, "INDEX_DIR": str(index_dir)}).test_client()
+    response = client.get("/api/search?q=x")
+    assert response.status_code == 503 and "Retry-After" not in response.headers
+    assert response.get_json()["error"] == (
+        f"No index at {index_dir}. Run: searchsvc index --index-dir {index_dir}"
+    )
+    watching = {"TESTING": True, "INDEX_DIR": str(index_dir), "WATCHING": ("/a", "/b")}
+    response = create_app(watching).test_client().get("/api/health")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "watched folders /a/, /b/: " in response.get_json()["error"]
+    assert "If they are empty, add releases there" in response.get_json()["error"]
 
 
 @pytest.mark.slow

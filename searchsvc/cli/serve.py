@@ -108,6 +108,8 @@ def serve_cmd(
         _build_first(index_dir, folders, settings, watch)
     settings = {**settings, "HOST": host, "PORT": port, "WORKERS": workers, "THREADS": threads}
     settings["INDEX_DIR"] = index_dir
+    if watch:  # until the watcher's first run, the app says the index is being built
+        settings["WATCHING"] = tuple(os.path.abspath(folder) for folder in folders)
     flags = [flag for flag, on in (("--poll", poll), ("--allow-delete", allow_delete)) if on]
     watcher = _start_watcher(index_dir, folders, flags) if watch else None
     try:

@@ -12,6 +12,7 @@ from it, and so does everything under a folder that could not be read.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +135,33 @@ class Run:
             self.report.undated += entry[3]
         return kept, stale
 
+    def set_aside_unsettled(self, stale: list[SourceFile], settle: float) -> list[SourceFile]:
+        """The stale sources, less those still being written: each modified in the last
+        settle seconds is looked at again once the youngest is settle seconds old (one wait
+        per run, none if no file is that young), and one whose size or mtime changed is
+        left for the next run, its indexed version kept, as a skipped file."""
+        if settle <= 0:
+            return stale
+        now, window = time.time_ns(), int(settle * 1e9)
+        young: dict[str, tuple[int, int]] = {}
+        for src in stale:
+            try:
+                st = os.stat(src.path)
+            except OSError:
+                continue  # read_source reports why
+            if 0 <= now - st.st_mtime_ns < window:  # a future mtime is a skewed clock
+                young[src.path] = (st.st_size, st.st_mtime_ns)
+        if not young:
+            return stale
+        youngest = max(mtime for _, mtime in young.values())
+        time.sleep(max(0, youngest + window - time.time_ns()) / 1e9)
+        changing = {path for path, key in young.items() if _stat_key(path) != key}
+        for path in sorted(changing):
+            why = f"being written (changed within {settle:g} s); left for the next run"
+            self.report.skipped.append(Skipped(path, why))
+            self.keep_paths.add(path)
+        return [src for src in stale if src.path not in changing]
+
     def _intact(self, ids: dict[str, str]) -> bool:
         return all(self.existing.get(i, ("",))[0] == h for i, h in ids.items())
 
@@ -174,6 +202,14 @@ class Run:
             if path in exact or path.startswith(roots):
                 self.to_delete.append(doc_id_)
         self.report.deleted = len(self.to_delete)
+
+
+def _stat_key(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
 
 
 @dataclass

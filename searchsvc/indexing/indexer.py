@@ -54,6 +54,11 @@ WHOOSH_LOCK_TIMEOUT = 5.0
 Progress = Callable[[int, int], None]
 
 
+# Seconds a file modified just before a run must keep its size and mtime to be read: as
+# the watcher's settle check, but one wait per run, and only when such a file is found.
+SETTLE = 1.0
+
+
 def index_paths(
     index_dir: str | Path,
     paths: Sequence[str | Path],
@@ -65,8 +70,13 @@ def index_paths(
     allow_delete: bool = False,
     max_delete_share: float = MAX_DELETE_SHARE,
     recognizer: Recognizer | None = None,
+    settle: float | None = None,
 ) -> IndexReport:
     """Bring the index at index_dir up to date with the files under paths.
+
+    A file modified in the last settle seconds (None: SETTLE) may still be being written
+    (a cron job copying it in): the run looks at it again once, and leaves it for the next
+    run if it changed (see Run.set_aside_unsettled).
 
     recognizer (by default, the lists shipped in searchsvc/data) finds each document's
     countries, people and organisations; when its fingerprint differs from the one the
@@ -98,6 +108,7 @@ def index_paths(
             sources, report.skipped = discover(paths)
             run = Run(existing, manifest, report)
             fresh, stale = run.split_by_stat(sources)
+            stale = run.set_aside_unsettled(stale, SETTLE if settle is None else settle)
             run.delete_vanished(paths, seen=run.owners.keys())  # an estimate: nothing read yet
             check = _DeleteCheck(guard, previous.docs, [s.path for s in sources], rebuild)
             check(run, run.owners.keys())  # before anything is written

@@ -3,8 +3,9 @@
     paths --discover()--> SourceFiles --read_source()--> Documents, or Skipped with a reason
 
 discover() (in discovery) finds the files, in a fixed order. read_source() picks the format
-from the file's suffix, reads the bytes once, hashes them, rejects what is not text (empty,
-binary, not UTF-8, or over MAX_FILE_SIZE), and hands the text to one parser per format:
+from the file's suffix, reads the bytes once, hashes them, decodes them (UTF-8, or the
+encoding a byte order mark names, or cp1252 with a warning: decode_text), rejects what is
+not text (empty, binary, or over MAX_FILE_SIZE), and hands the text to one parser per format:
 
 - ``.txt``: the seed format, a `` date YYYY-MM-DD`` header, then free text from which the
   title, dateline place and news source are guessed (see release_text);
@@ -47,6 +48,7 @@ MAX_FILE_SIZE = 10 * 1024 * 1024
 
 # The one date regex allowed: the seed header. dateutil reads the value itself.
 _SEED_HEADER = re.compile(r"[ \t]*date[ \t]+(\d{4}-\d{2}-\d{2})(?!\d)[ \t]*")
+_LINE_ENDS = re.compile(r"\r\n?")
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 
 
@@ -125,16 +127,29 @@ def _read_source(
         yield Skipped(src.path, _too_large("file", size))
         return
     try:
-        text = decode(raw)  # a JSONL file too: binary or not UTF-8 condemns the whole file
+        text, note = decode_text(raw)  # a JSONL file too: binary or not text condemns it
         if kind == "jsonl":
+            _check_jsonl_encoding(raw, note)
             yield from _read_jsonl(src.path, raw, advance)
             return
         parse = parse_markdown if kind == "markdown" else parse_text
+        if "\r" in text:  # Windows' CRLF, and the old Mac's lone CR, as the front matter needs
+            text = _LINE_ENDS.sub("\n", text)
+        text = _without_controls(text)
         doc = parse(text, doc_id(src))
     except DocumentError as e:
         yield Skipped(src.path, str(e))
         return
-    yield replace(doc, path=src.path, hash=_sha1(raw))
+    warnings = (note, *doc.warnings) if note else doc.warnings
+    yield replace(doc, path=src.path, hash=_sha1(raw), warnings=warnings)
+
+
+def _check_jsonl_encoding(raw: bytes, note: str) -> None:
+    """JSON Lines is UTF-8 (RFC 8259 for JSON that travels): a guess would be per line."""
+    if note:
+        raise DocumentError(note.split(";")[0])
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        raise DocumentError("not UTF-8 (JSON Lines must be UTF-8; this file is UTF-16 or UTF-32)")
 
 
 def _read_bytes(path: str, whole: bool) -> tuple[bytes | None, int]:
@@ -147,22 +162,86 @@ def _read_bytes(path: str, whole: bool) -> tuple[bytes | None, int]:
             raise DocumentError("not a regular file")
         # A JSON Lines file holds many records (a BEIR corpus, say): its lines are checked.
         size = info.st_size
-        return (f.read() if whole or size <= MAX_FILE_SIZE else None), size
+        if not (whole or size <= MAX_FILE_SIZE):
+            return None, size
+        for _ in range(2):  # a file that changed while read is read again, once
+            raw = f.read()
+            after = os.fstat(fd)
+            if (len(raw), after.st_size, after.st_mtime_ns) == (size, size, info.st_mtime_ns):
+                return raw, size
+            f.seek(0)
+            info, size = after, after.st_size
+        raise DocumentError("changing while read (being written?); left for the next run")
 
 
-def decode(raw: bytes) -> str:
-    """The text of a file's bytes, without a BOM; DocumentError if it is not UTF-8 text."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DocumentError("not UTF-8 (UTF-16 byte order mark)")
-    if b"\0" in raw:
-        raise DocumentError("binary file")
+def decode_text(raw: bytes) -> tuple[str, str]:
+    """The text of a file's bytes, and a note if part of it was guessed ("" if not).
+
+    A byte order mark names the encoding (UTF-8, UTF-16 or UTF-32, either byte order).
+    Without one, UTF-8; a byte that is not UTF-8 is read as cp1252 (Windows' Western
+    encoding, a superset of Latin-1's printable characters; Latin-1 for the five bytes
+    cp1252 leaves undefined), with a note, if the text looks Western: a cp1252 export, or
+    a UTF-8 release with a pasted cp1252 line. NUL bytes (outside UTF-16 and UTF-32) or
+    many control characters make a binary file.
+    """
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return _checked(_decode_bom(raw[len(bom) :], codec)), ""
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise DocumentError(f"binary file (a NUL byte at offset {nul})")
     try:
-        text = raw.decode("utf-8")
+        return _checked(raw.decode("utf-8")), ""
     except UnicodeDecodeError as e:
-        raise DocumentError(f"not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
-    text = text.removeprefix("\ufeff")
+        first = f"0x{raw[e.start]:02x} at offset {e.start}"
+    text = raw.decode("utf-8", "surrogateescape")  # each byte that is not UTF-8: U+DC80-DCFF
+    guessed = len(_ESCAPED.findall(text))
+    letters = sum(len(word) for word in _LETTERS.findall(text))
+    if guessed > MAX_GUESSED_SHARE * (guessed + letters):
+        raise DocumentError(f"not UTF-8 (byte {first}), and not Western text in cp1252 either")
+    text = _checked(text.translate(_CP1252))
+    if guessed == 1:
+        return text, f"not UTF-8 (byte {first}); read as cp1252"
+    return text, f"not UTF-8 ({guessed} bytes, the first {first}); read as cp1252"
+
+
+# UTF-32's little-endian mark starts with UTF-16's: it is looked for first.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+)
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_LETTERS = re.compile(r"[^\W\d_]+")
+# surrogateescape's stand-in for each byte -> cp1252's character (Latin-1's where undefined).
+_CP1252 = {0xDC00 + b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0x100)}
+# Control characters other than whitespace: a text with many of them is not a release.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+MAX_CONTROL_SHARE = 0.1
+# In Western European text most letters are ASCII (French 3%, German 2%, Icelandic 10%
+# accented); KOI8-R, Shift-JIS, GB2312 or EBCDIC read as cp1252 are nearly all high bytes.
+MAX_GUESSED_SHARE = 0.3
+
+
+def _decode_bom(body: bytes, codec: str) -> str:
+    try:
+        return body.decode(codec)
+    except UnicodeDecodeError as e:
+        name = codec.upper()[:6]
+        raise DocumentError(f"not {name} despite its byte order mark ({e.reason})") from None
+
+
+def _checked(text: str) -> str:
+    """text if it is a release's text: not empty, not binary."""
     if not text.strip():
         raise DocumentError("empty file")
+    if "\0" in text:
+        raise DocumentError(f"binary file (a NUL character at {text.index(chr(0))})")
+    controls = len(_CONTROL.findall(text))
+    if controls > MAX_CONTROL_SHARE * len(text):
+        raise DocumentError(f"binary file ({controls / len(text):.0%} control characters)")
     return text
 
 
@@ -251,10 +330,14 @@ def parse_markdown(text: str, id: str = "") -> Document:
     if not (title or content.text):
         raise DocumentError("no text")
     # `date` is the date of record; published_time is a fallback carrying a timezone.
-    value = meta.get("date")
-    if value is None or value == "":
-        value = meta.get("published_time")
-    when, warnings = lenient_date(value)
+    when, warnings = lenient_date(meta.get("date"))
+    fallback = meta.get("published_time")
+    if when is None and fallback not in (None, ""):
+        if not warnings:  # no date given
+            when, warnings = lenient_date(fallback)
+        elif (found := lenient_date(fallback))[0] is not None:  # date unreadable: use it
+            why = warnings[0].removesuffix("; indexed undated")
+            when, warnings = found[0], (f"{why}; dated by published_time", *found[1])
     return Document(
         id=id,
         title=title,
@@ -311,22 +394,24 @@ def _load_yaml(front: str, loader: type) -> object:
     return yaml.load(front, Loader=loader)
 
 
-def _without_timestamps(base: type) -> type:
-    """A YAML loader that leaves unquoted dates as text, for dates.parse_date to read.
+def _scalars_as_written(base: type) -> type:
+    """A YAML loader that leaves every unquoted scalar but null as the text written.
 
-    PyYAML turns `date: 2023-02-30` into a datetime while it parses, and fails the whole
-    front matter on an impossible one; read as text, it is one unreadable date: a warning,
-    and the release is indexed undated.
+    Every front-matter field is text (dates are read by dates.read_release_date), and
+    YAML 1.1's implicit types misread it: `date: 2023-02-30` failed the whole front matter
+    (PyYAML builds a datetime while it parses), `title: 3.10` became 3.1, `title: 1:30`
+    the number 90, `place: NO` (Norway) and `title: yes` booleans. Empty, `~` and `null`
+    are still no value.
     """
     resolvers = {
-        first: [(tag, regexp) for tag, regexp in entries if tag != "tag:yaml.org,2002:timestamp"]
+        first: [(tag, regexp) for tag, regexp in entries if tag == "tag:yaml.org,2002:null"]
         for first, entries in base.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
     }
-    return type(f"Dateless{base.__name__}", (base,), {"yaml_implicit_resolvers": resolvers})
+    return type(f"Textual{base.__name__}", (base,), {"yaml_implicit_resolvers": resolvers})
 
 
-_SAFE_LOADER = _without_timestamps(yaml.SafeLoader)
-_YAML_LOADER = _without_timestamps(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+_SAFE_LOADER = _scalars_as_written(yaml.SafeLoader)
+_YAML_LOADER = _scalars_as_written(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _C_LOADER_LIMIT = 4096  # characters; real front matter is under 1 KB
 MAX_FRONT_MATTER = 64 * 1024
@@ -380,11 +465,13 @@ def shown_title(title: str, body: str) -> str:
 
 
 def lenient_date(value: object) -> tuple[datetime | None, tuple[str, ...]]:
-    """A release's date, or None and a warning naming the value when it cannot be read."""
+    """A release's date, or None and a warning naming the value when it cannot be read
+    (or cannot be a release's: see dates.read_release_date); a warning too for a year alone."""
     try:
-        return dates.parse_date(value), ()
+        when, note = dates.read_release_date(value)
     except dates.DateError as exc:
         return None, (f"{exc}; indexed undated",)
+    return when, (note,) if note else ()
 
 
 def _as_values(value: object) -> tuple[str, ...]:
@@ -401,13 +488,22 @@ def _as_values(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in cleaned if v))
 
 
+def _without_controls(text: str) -> str:
+    """text without control characters (a bell, a terminal's escape, a DEL), which no page,
+    feed or terminal should be handed; tabs and line breaks stay."""
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
 def _as_text(value: object) -> str:
-    # YAML and JSON give numbers, lists (tags) and nulls where text is expected.
-    if value is None:
+    # JSON gives numbers, booleans, lists, objects and nulls where text is expected (YAML
+    # lists and mappings too). A mapping is no text: its repr is no title or place.
+    if value is None or isinstance(value, dict):
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as JSON spells it, not Python's True
     if isinstance(value, list):
         return _as_text(value[0]) if value else ""
-    text = value if isinstance(value, str) else str(value)
+    text = _without_controls(value if isinstance(value, str) else str(value))
     if text.isascii():
         return text
     # A JSON or YAML escape can spell a lone surrogate ("\ud800"), which no page can encode.

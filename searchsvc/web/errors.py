@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -61,15 +62,35 @@ def handle_http_error(exc: HTTPException):
 
 
 def handle_no_index(exc: IndexNotFoundError):
-    """A 503 that says how to build the missing index."""
+    """A 503 that says how to build the missing index (or, under serve --watch, that the
+    watcher is building it: WATCHING names the folders, as create_app was given them)."""
     index_dir = current_app.config["INDEX_DIR"]
+    watching = current_app.config.get("WATCHING")
+    title = "No index yet"
     message = f"No index at {index_dir}. Run: searchsvc index --index-dir {index_dir}"
-    if "Run:" in str(exc):  # the backend says where and how (OpenSearch: which alias)
+    if watching:
+        title, message = "Index being built", being_built(index_dir, watching)
+    elif "Run:" in str(exc):  # the backend says where and how (OpenSearch: which alias)
         message = str(exc)
     if is_api_request():
-        return error_response(message, 503)
-    page = render_template("error.html", title="No index yet", message=message, q="")
-    return page, 503
+        response = error_response(message, 503)
+    else:
+        page = render_template("error.html", title=title, message=message, q="")
+        response = current_app.make_response((page, 503))
+    if watching:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+def being_built(index_dir: object, folders: Sequence[str]) -> str:
+    """What a search under serve --watch answers until the first release is indexed."""
+    where = ", ".join(f"{folder}/" for folder in folders)
+    many = len(folders) > 1
+    return (
+        f"The index at {index_dir} is being built from the watched folder{'s' if many else ''} "
+        f"{where}: searching starts once its first release is indexed. If "
+        f"{'they are' if many else 'it is'} empty, add releases there (.txt, .md or .jsonl files)."
+    )
 
 
 def handle_deadline(exc: DeadlineExceededError):
