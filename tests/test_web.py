@@ -224,7 +224,11 @@ def test_date_range_form_has_labels_and_keeps_the_search(client):
     assert names.get("q") == "partnership" and names.get("source") == "Trend"
     (start,) = [a for a in page.find("input") if a.get("id") == "from"]
     assert start["type"] == "date" and start["value"] == "2020-01-01"  # what 2020 resolved to
-    # The browser's date picker is hinted with the index's real first and last dates.
+    # The browser's date picker is hinted with the index's real first and last dates,
+    # widened to hold the days shown (else the browser refuses the form it fills in).
+    assert (start["min"], start["max"]) == ("2020-01-01", "2026-02-27")
+    page = load(client, "/?q=partnership&from=2022")
+    (start,) = [a for a in page.find("input") if a.get("id") == "from"]
     assert (start["min"], start["max"]) == ("2020-12-17", "2026-02-27")
     assert "Releases run from 17 Dec 2020 to 27 Feb 2026" in page.texts("panel-hint")
     # Year and month are the same filter as from/to: the form does not carry them.

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
-from searchsvc.dates import has_time
+from searchsvc.dates import DateRange, has_time
 from searchsvc.entities import country_label
 from searchsvc.reading import reflow
 from searchsvc.schema import NONE_VALUE
@@ -158,7 +158,7 @@ def search():
         facet_panels=facet_panels(result),
         chart=chart(result.timeline, narrow_dates),
         clear_dates_url=url_with(**DATE_PARAMS) if dated() else None,
-        date_hints=date_hints(),
+        date_hints=date_hints(result.range),
         pages=page_numbers(result.request.page, last_page),
         last_page=last_page,
         # A document link carries the search, so its page can mark the words and link back.
@@ -355,17 +355,25 @@ def dated() -> bool:
 
 @dataclass(frozen=True)
 class DateHints:
-    """The index's first and last dates: the date inputs' min and max, and the panel's hint."""
+    """The index's first and last dates (the panel's hint), and the date inputs' bounds."""
 
     first: date | None
     last: date | None
+    low: date | None = None  # min: first, or earlier to hold the day the From input shows
+    high: date | None = None  # max: last, or later (a relative range ends today)
 
 
-def date_hints() -> DateHints:
-    """The real date range of the index served (from its facet table)."""
+def date_hints(span: DateRange | None = None) -> DateHints:
+    """The real date range of the index served (from its facet table), and the inputs'
+    bounds: that range widened to the search's own days, or the browser would refuse the
+    form it fills in (Past year ends today, which may be past the last release)."""
     stats = get_backend().stats()
-    first, last = stats.first_date, stats.last_date
-    return DateHints(first.date() if first else None, last.date() if last else None)
+    first = stats.first_date.date() if stats.first_date else None
+    last = stats.last_date.date() if stats.last_date else None
+    if first is None or last is None:
+        return DateHints(first, last)
+    days = [d for d in (span.start, span.end) if d] if span else []
+    return DateHints(first, last, min([first, *days]), max([last, *days]))
 
 
 def month_name(value: str, fmt: str = "%B %Y") -> str:
