@@ -535,16 +535,19 @@ def facet_values(
     deadline: Deadline | None = None,
     speller: Speller | None = None,
     today: date | None = None,
+    variants: Variants | None = None,
 ) -> FacetValues:
     """The values of facet `name` among req's matches, counted as in its facet list,
-    those whose text contains `contains` (without regard to case), most frequent first."""
+    those whose text contains `contains` (without regard to case), most frequent first.
+    `variants` widens names as the search does, so that the counts are the search's."""
     facet = BY_FACET.get(name)
     if facet is None:
         raise SearchError(f"There is no facet {name[:40]!r}; facets: {', '.join(BY_FACET)}.")
     deadline = deadline or NEVER
     req = check_request(req)
     speller = speller if speller is not None else Speller(searcher.reader())
-    found = _found(searcher, ranker, facets, req, deadline, speller, today)
+    expansion = expansion_for(variants, searcher, req)
+    found = _found(searcher, ranker, facets, req, deadline, speller, today, expansion)
     own = found.filters.get(name)
     narrowed = own and own.include and not facet.timeline
     match = _without_choice(facets, found, name) if narrowed else found.match
