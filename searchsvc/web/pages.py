@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
-from searchsvc.dates import DateRange, has_time
+from searchsvc.dates import DateRange, has_time, is_relative
 from searchsvc.entities import country_label
 from searchsvc.reading import reflow
 from searchsvc.schema import NONE_VALUE
@@ -318,7 +318,7 @@ def _bare(value: str) -> str:
 
 
 def date_chip() -> Chip | None:
-    """From and to as one filter: '2023-05', '2023 – 2023-06', 'from past week', 'to 2023'."""
+    """From and to as one filter: '2023-05', '2023 – 2023-06', 'past week', 'from 2023'."""
     start, end = (" ".join(request.args.get(n, "").split()) for n in ("from", "to"))
     if not (start or end):
         return None
@@ -326,8 +326,11 @@ def date_chip() -> Chip | None:
         value = start
     elif start and end:
         value = f"{start} – {end}"
+    elif start:
+        # A relative from alone is a whole period ("past week", "since 2019"), ending today.
+        value = start if is_relative(start) else f"from {start}"
     else:
-        value = f"from {start}" if start else f"to {end}"
+        value = f"to {end}"
     return Chip("Dates", value, url_with(**{"from": None, "to": None}))
 
 
