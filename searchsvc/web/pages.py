@@ -202,7 +202,7 @@ def chips() -> list[Chip]:
     return out
 
 
-def _named(name: str, value: str) -> str:
+def named_value(name: str, value: str) -> str:
     """A filter value as the facet names it: a country given by ISO code or alias (TM, -az,
     UK) by its label, so that its row and chip are the label's; any other as given."""
     shown = value.strip()
@@ -212,7 +212,7 @@ def _named(name: str, value: str) -> str:
 
 
 def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
-    shown = _named(name, value)
+    shown = named_value(name, value)
     if isinstance(given, list):  # a facet's value: removing it keeps the others
         remove = url_with(**{name: [v for v in given if v != value]})
         if shown.startswith("-"):
@@ -261,7 +261,7 @@ def facet_panels(result: SearchResult) -> list[FacetPanel]:
 
 
 def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, contains: str):
-    given = [_named(facet.name, v) for v in request.args.getlist(facet.name)]
+    given = [named_value(facet.name, v) for v in request.args.getlist(facet.name)]
     included = {value_key(v.strip()) for v in given if v.strip() and not v.startswith("-")}
     excluded = [v[1:].strip() for v in given if v.startswith("-") and v[1:].strip()]
     keep = {"more": facet.name, "contains": contains or None} if expanded else {}
