@@ -53,3 +53,26 @@ def test_the_date_form_applies_after_a_range_outside_the_index(
     dates = page.locator(".result time").evaluate_all("els => els.map(e => e.dateTime)")
     assert dates and all(expected["from"] <= d[:10] <= expected["to"] for d in dates)
     assert errors == []
+
+
+LONG = "harbour" + "x" * 200  # one word, as pasted: a URL, a hash, a run of characters
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"q={LONG}",  # no match: "No releases match ..."
+        f"q=harbour+{LONG}",  # matches: "24 results for ..."
+        f"q=harbour&place={LONG}",  # a chip and a chosen facet value
+        f"q=harbour&place=-{LONG}",  # an excluded one, struck through
+        f"q=harbour&more=place&contains={LONG}",  # "No places contain ..."
+        f"q=({LONG}&strict=true",  # an error in place
+    ],
+)
+def test_a_long_word_does_not_widen_the_phone_page(browser, year_server, query):
+    """Before: a query of one 200-letter word made the page 3,230 px wide on a 390 px phone:
+    the results heading quoted it unbroken, and every line of the summary scrolled sideways."""
+    page, errors = open_page(browser, {"width": 390, "height": 844})
+    page.goto(year_server.base + "/?" + query)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert [e for e in errors if "400" not in e] == []
