@@ -320,6 +320,20 @@ def test_empty_query_lists_newest_first_with_the_total(client):
     assert len(dates) == 5 and dates == sorted(dates, reverse=True)
 
 
+@pytest.mark.parametrize("blank", ["%20%20", "%09", "%E3%80%80"])  # spaces, a tab, ideographic
+def test_a_blank_query_is_the_listing_not_a_search_for_spaces(client, blank):
+    """Before: /?q=%20%20 listed every release newest first (the engine reads it as empty)
+    but the page said '5 results for “  ”', titled itself '   · searchsvc' and offered a
+    Relevance sort that a listing does not have."""
+    page = load(client, f"/?q={blank}")
+    assert "5 releases" in page.texts("summary") and "results for" not in page.texts("summary")
+    assert [args(a["href"]).get("sort") for a in page.find("a", "sort-option")] == ["oldest"]
+    (box,) = [a for a in page.find("input") if a.get("id") == "q"]
+    assert box["value"] == ""
+    html = client.get(f"/?q={blank}").get_data(as_text=True)
+    assert "<title>searchsvc</title>" in html
+
+
 def test_results_label_their_metadata_and_mark_titles(client):
     page = load(client, "/?q=Turkmenistan+Azerbaijan")
     labels = page.texts("meta-item")

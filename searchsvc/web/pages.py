@@ -134,6 +134,7 @@ class FacetPanel:
 def search():
     """The search page: results, facets, the timeline chart and paging, or an error in place."""
     q = request.args.get("q", "")
+    q = q if q.strip() else ""  # blank is the listing, as the engine reads it
     page = {
         "q": q,
         "chips": chips(),
