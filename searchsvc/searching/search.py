@@ -39,6 +39,7 @@ import numpy as np
 from searchsvc.analysis import WORD_RE, exact_term, stem_term
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.entities import country_label
 from searchsvc.indexing import ForwardIndex, Opening
 from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
@@ -553,10 +554,12 @@ def facet_values(
     match = _without_choice(facets, found, name) if narrowed else found.match
     counter = facets.count(match, [name])[name]
     wanted = value_key(" ".join(contains.split()))
+    # A country is found by whatever country= takes for it too: TM, tkm, Russian Federation.
+    named = country_label(contains) if name == "country" and wanted else None
     items = [
         (_name(v), c)
         for v, c in counter.items()
-        if not (facet.timeline and not v) and wanted in value_key(_name(v))
+        if not (facet.timeline and not v) and (wanted in value_key(_name(v)) or _name(v) == named)
     ]
     items.sort(key=lambda kv: (-kv[1], kv[0]))
     return FacetValues(name, [FacetCount(v, c) for v, c in items[:limit]], len(items))
