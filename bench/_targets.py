@@ -151,7 +151,8 @@ def _http(r: dict) -> list[dict]:
         rows.append(
             _row(
                 measure,
-                f"{cold['first_query_s']} s ({cold['launch_to_answer_s']} s from launch; FTS5 "
+                f"{cold['first_query_s']} s ({cold['launch_to_answer_s']} s from launch, "
+                f"{cold.get('refusals', 0)} 503s before it; FTS5 "
                 f"app {h['fts5']['cold_start']['first_query_s']} s)",
                 f"< {COLD_START_S:g} s",
                 cold["first_query_s"] < COLD_START_S,

@@ -146,7 +146,8 @@ def print_report(r: dict) -> None:
             continue
         cold = side["cold_start"]
         print(
-            f"{name}: first query {cold['first_query_s']:.2f} s after the port opened, "
+            f"{name}: first query {cold['first_query_s']:.2f} s after the port opened "
+            f"({cold.get('refusals', 0)} refused before it), "
             f"{cold['launch_to_answer_s']:.2f} s after launch; workers' peak RSS "
             + ", ".join(f"{w['peak_mb']:,.0f}" for w in side["workers_memory"])
             + " MiB"

@@ -1,20 +1,25 @@
 """A refresh swaps in a new state of the index only once it verifies, opens and answers a probe;
 otherwise the engine keeps serving its last good snapshot, says why, and retries no more
-often than its retry interval.
+often than its retry interval. The opening runs in a thread: a request with a deadline is
+answered from the state it has (or, with none yet, told the index is still being opened).
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from conftest import SEEDS
 from test_integrity import ZEBRA, damage
 
-from searchsvc import indexing
+from searchsvc import indexing, web
+from searchsvc.deadline import Deadline
 from searchsvc.indexing import index_paths, storage
 from searchsvc.searching import Engine, SearchRequest
+from searchsvc.searching import engine as engine_module
 from searchsvc.web import create_app
 
 ZEBRA_Q = SearchRequest(q="zebra")
@@ -215,3 +220,90 @@ def test_stats_and_freshness_while_commits_remove_old_files(seeds_copy):
             writer.join()
         assert engine.stats().documents == 20
     assert not errors and calls > 10
+
+
+# -- opening in a thread: a request never pays an opening inside its deadline ------------------
+
+
+@pytest.fixture
+def slow_opens(monkeypatch) -> threading.Event:
+    """Every opening (verify, open, probe) waits until the returned event is set."""
+    go = threading.Event()
+    real = Engine._open
+
+    def held(self, gen):
+        assert threading.current_thread().name == "searchsvc-open"
+        go.wait(30)
+        return real(self, gen)
+
+    monkeypatch.setattr(Engine, "_open", held)
+    return go
+
+
+def test_a_request_is_answered_from_the_state_it_has_while_a_new_one_opens(seeds_copy, slow_opens):
+    ix = seeds_copy / "ix"
+    with Engine(ix, check_interval=0) as engine:
+        slow_opens.set()
+        assert engine.search(ZEBRA_Q).total == 0  # the first state, opened
+        slow_opens.clear()
+        _commit_zebra(seeds_copy)
+        started = time.monotonic()
+        assert engine.search(ZEBRA_Q, Deadline(5.0)).total == 0  # the state it had
+        waited = time.monotonic() - started
+        assert Engine.REFRESH_WAIT <= waited < Engine.REFRESH_WAIT + 2.5
+        slow_opens.set()
+        assert engine.search(ZEBRA_Q).total == 1  # no deadline: waits for the new state
+        assert engine.search(ZEBRA_Q, Deadline(5.0)).total == 1
+
+
+def test_a_first_state_still_opening_at_the_deadline_is_a_503_that_says_so(seeds_copy, slow_opens):
+    app = create_app({"TESTING": True, "INDEX_DIR": str(seeds_copy / "ix"), "REQUEST_TIMEOUT": 0.5})
+    client = app.test_client()
+    response = client.get("/api/search?q=zebra")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    body = response.get_json()
+    assert body["ok"] is False and "is still being opened" in body["error"]
+    assert "took too long" not in body["error"]
+    page = client.get("/?q=zebra")
+    assert page.status_code == 503 and b"still being opened" in page.data
+    slow_opens.set()
+    deadline = time.monotonic() + 20
+    while (response := client.get("/api/search?q=turkmenistan")).status_code == 503:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert response.get_json()["total"] == 5
+
+
+def test_a_server_worker_starts_opening_before_its_first_request(seeds_copy, opens):
+    app = create_app({"TESTING": True, "INDEX_DIR": str(seeds_copy / "ix")})
+    web.prepare_backend(app)
+    deadline = time.monotonic() + 20
+    while not opens:  # the opening thread verifies the generation: no request has come
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert app.test_client().get("/api/search?q=turkmenistan").get_json()["total"] == 5
+    assert len(opens) == 1  # the request found it open (or opening), and opened nothing
+
+
+def test_preparing_without_an_index_leaves_the_503_for_the_request(tmp_path):
+    app = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "none")})
+    web.prepare_backend(app)
+    response = app.test_client().get("/api/search?q=zebra")
+    assert response.status_code == 503 and "No index at" in response.get_json()["error"]
+
+
+def test_closing_during_an_opening_closes_what_it_opens(seeds_copy, slow_opens, monkeypatch):
+    closed = []
+    real_close = engine_module._Snapshot.close
+    monkeypatch.setattr(
+        engine_module._Snapshot, "close", lambda snap: closed.append(snap) or real_close(snap)
+    )
+    engine = Engine(seeds_copy / "ix")
+    engine.prepare()
+    opening = engine._opening
+    assert opening is not None and not opening.done.is_set()
+    engine.close()
+    slow_opens.set()
+    assert opening.done.wait(20)
+    assert len(closed) == 1 and engine._snapshot is None

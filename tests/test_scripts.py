@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).parent.parent
-SCRIPTS = ["fuzz_api.py", "crash_index.py", "load_reindex.py", "chaos.py", "opensearch_groups.py"]
+SCRIPTS = [
+    "fuzz_api.py",
+    "crash_index.py",
+    "load_reindex.py",
+    "chaos.py",
+    "opensearch_groups.py",
+    "opensearch_parity.py",
+]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

@@ -256,8 +256,12 @@ def _gunicorn(settings: dict):
             self.cfg.set("when_ready", _announce(describe(settings["INDEX_DIR"], settings)))
 
         def load(self):
-            from searchsvc.web import create_app
+            from searchsvc.web import create_app, prepare_backend
 
-            return create_app(settings)
+            app = create_app(settings)
+            # In the worker, as it boots: its index opens while the first requests arrive
+            # (at 10x the White House corpus 10 s or more), not inside one's deadline.
+            prepare_backend(app)
+            return app
 
     return Server()

@@ -381,6 +381,20 @@ _NUMPY_CODES = {
 }
 
 
+def numeric_array(reader) -> np.ndarray | None:
+    """A numeric column reader's values for every document, read in one go (None: another
+    kind of column, or one with fewer values written than documents)."""
+    if not isinstance(reader, NumericColumn.Reader) or reader._typecode not in _NUMPY_CODES:
+        return None
+    # How many values were written (later documents get the default): a name other code
+    # here uses too, so not in PRIVATE_NAMES; without it, Whoosh's reader does the work.
+    count = getattr(reader, "_count", None)
+    if count != reader._doccount:
+        return None
+    raw = reader._dbfile.get(reader._basepos, count * reader._fixedlen)
+    return np.frombuffer(raw, dtype=">" + _NUMPY_CODES[reader._typecode])
+
+
 def column_values(leaf, fieldname: str) -> list:
     """Every document's value in the segment's column of fieldname, untranslated (raw).
 
@@ -389,13 +403,9 @@ def column_values(leaf, fieldname: str) -> list:
     corpus makes reading the facet columns take 10 s when a searcher opens.
     """
     reader = leaf.column_reader(fieldname, translate=False)
-    numeric = isinstance(reader, NumericColumn.Reader)
-    # How many values were written (later documents get the default): a name other code
-    # here uses too, so not in PRIVATE_NAMES; without it, Whoosh's reader does the work.
-    count = getattr(reader, "_count", None)
-    if numeric and reader._typecode in _NUMPY_CODES and count == reader._doccount:
-        raw = reader._dbfile.get(reader._basepos, count * reader._fixedlen)
-        return np.frombuffer(raw, dtype=">" + _NUMPY_CODES[reader._typecode]).tolist()
+    numbers = numeric_array(reader)
+    if numbers is not None:
+        return numbers.tolist()
     lengths = getattr(reader, "_lengths", None)
     if not isinstance(reader, VarBytesColumn.Reader) or lengths is None:
         return list(reader)

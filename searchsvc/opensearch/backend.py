@@ -31,6 +31,7 @@ from searchsvc.dates import DateError, resolve_range
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.opensearch import names
 from searchsvc.opensearch.cluster import PAGE, OpenSearchOptions
+from searchsvc.opensearch.mapping import FACET_KEYWORDS, KEY, MAPPING_VERSION
 from searchsvc.opensearch.translate import UntranslatableQuery, expanded_in, to_dsl
 from searchsvc.opensearch.writing import Writing
 from searchsvc.reading import Document, shown_title
@@ -71,6 +72,7 @@ from searchsvc.searching import (
     same_release,
     similar_release,
     timeline_of,
+    value_key,
 )
 from searchsvc.snippets import QueryTerms, highlight_all, snippet
 
@@ -264,9 +266,10 @@ class OpenSearchBackend(Writing):
         return [{"date": {"order": order, "missing": "_last"}}, {"id": "asc"}]
 
     @staticmethod
-    def _aggs(req: SearchRequest) -> dict[str, Any]:
+    def _aggs(req: SearchRequest, months: bool = False) -> dict[str, Any]:
         """Each facet's values and its (none), among the matches that pass every facet
-        filter but its own chosen values (its exclusions apply); the timeline: all."""
+        filter but its own chosen values (its exclusions apply); the timeline: all (the
+        months only when a year, month or dates are chosen, or asked for: months)."""
         chosen = req.filters()
         aggs: dict[str, Any] = {}
         for facet in FACETS:
@@ -283,6 +286,8 @@ class OpenSearchBackend(Writing):
                     "none": {"missing": {"field": facet.name}},
                 },
             }
+            if own is not None and own.include:  # listed even beyond the top values
+                aggs[facet.name]["aggs"]["chosen"] = _chosen_aggs(facet.name, own.include)
         timeline = _facet_clauses(chosen)
         aggs |= {"timeline": {"filter": {"bool": {"filter": timeline}}, "aggs": {}}}
         dated = aggs["timeline"]["aggs"]
@@ -303,7 +308,7 @@ class OpenSearchBackend(Writing):
                 "min_doc_count": 1,
             }
         }
-        if chosen.keys() & {"year", "month"} or req.date_from or req.date_to:
+        if months or chosen.keys() & {"year", "month"} or req.date_from or req.date_to:
             dated["month"] = {
                 "date_histogram": {
                     "field": "date",
@@ -325,6 +330,7 @@ class OpenSearchBackend(Writing):
             if facet.timeline:
                 values.sort()
             else:
+                values += _chosen_found(found, values, req.filters().get(name))
                 values.append((NONE_VALUE, int(found.get("none", {}).get("doc_count", 0))))
                 values.sort(key=lambda kv: (-kv[1], kv[0]))
                 if not every:
@@ -492,13 +498,13 @@ class OpenSearchBackend(Writing):
         req = check_request(request)
         body = self._body(req, today, split=True)[0]
         body.pop("post_filter", None)
-        body |= {"size": 0, "aggs": self._aggs(req), "sort": []}
+        body |= {"size": 0, "aggs": self._aggs(req, months=name == "month"), "sort": []}
         if not facet.timeline:  # the timeline's histograms have every year and month
             body["aggs"][name]["aggs"]["values"]["terms"]["size"] = MAX_FACET_SCAN
         answer = self._search(deadline, body)
         listed = self._facets(answer.get("aggregations", {}), req, every=True)[name]
-        wanted = " ".join(contains.split()).casefold()
-        found = [f for f in listed if wanted in f.value.casefold()]
+        wanted = value_key(" ".join(contains.split()))  # as the engine: any case or accent
+        found = [f for f in listed if wanted in value_key(f.value)]
         found.sort(key=lambda f: (-f.count, f.value))  # the timeline too, as the engine's
         return FacetValues(name, found[:limit], len(found))
 
@@ -605,6 +611,12 @@ class OpenSearchBackend(Writing):
             if health.get("status") in ("green", "yellow")
             else [f"{physical}: cluster health {health.get('status')}"]
         )
+        version = self._meta(physical).get("searchsvc_mapping")
+        if version != MAPPING_VERSION:  # searched as before, chosen facet values unfolded
+            problems.append(
+                f"{physical}: mapping version {version}, this searchsvc writes "
+                f"{MAPPING_VERSION}. Run: searchsvc index PATH --rebuild"
+            )
         return Verification(
             path=f"{self.options.url.rstrip('/')}/{physical}",
             files=0,
@@ -619,6 +631,9 @@ class OpenSearchBackend(Writing):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def prepare(self) -> None:
+        """Nothing to open ahead: the cluster holds the index."""
 
     def close(self) -> None:
         """Close the client's connections."""
@@ -641,17 +656,48 @@ def _facet_clauses(filters: dict[str, FacetFilter]) -> list[dict[str, Any]]:
 
 
 def _value_clause(name: str, value: str) -> dict[str, Any]:
-    # Facet fields are keywords at the top level; year and month too.
-    if value.casefold() == NONE_VALUE:
+    """Documents with the value, compared as the embedded engine compares (value_key)."""
+    if value_key(value) == NONE_VALUE:
         return {"bool": {"must_not": [{"exists": {"field": name}}]}}
-    return {"term": {name: {"value": value, "case_insensitive": True}}}
+    written = {"term": {name: {"value": value, "case_insensitive": True}}}
+    if name not in FACET_KEYWORDS:  # year and month: digits
+        return written
+    # On the folded key (mapping 3). An index written by an older searchsvc has no key
+    # (a term on it matches nothing) and is matched as before, on the value as written,
+    # until `searchsvc index --rebuild` (which `searchsvc index` and `verify` ask for).
+    folded = {"term": {f"{name}.{KEY}": value_key(value)}}
+    return {"bool": {"should": [folded, written], "minimum_should_match": 1}}
+
+
+def _chosen_aggs(name: str, include: tuple[str, ...]) -> dict[str, Any]:
+    """The values of the documents with a chosen value: the values chosen among them, as
+    written, however few hold them (each such document holds one: they lead its list)."""
+    should = [_value_clause(name, v) for v in include]
+    return {
+        "filter": {"bool": {"should": should, "minimum_should_match": 1}},
+        "aggs": {"values": {"terms": {"field": name, "size": MAX_FACET_VALUES}}},
+    }
+
+
+def _chosen_found(found: dict, values: list, own: FacetFilter | None) -> list[tuple[str, int]]:
+    """The chosen values (compared by value_key) that the top values left out."""
+    if own is None:
+        return []
+    wanted = {value_key(v) for v in own.include}
+    listed = {v for v, _ in values}
+    buckets = found.get("chosen", {}).get("values", {}).get("buckets", [])
+    return [
+        (b["key"], int(b["doc_count"]))
+        for b in buckets
+        if b["key"] not in listed and value_key(b["key"]) in wanted
+    ]
 
 
 def _with_chosen(values: list[tuple[str, int]], own: FacetFilter | None) -> list:
     """The top values, and any chosen value beyond them (as the embedded engine lists)."""
-    chosen = {v.casefold() for v in own.include} if own else set()
+    chosen = {value_key(v) for v in own.include} if own else set()
     top = values[:MAX_FACET_VALUES]
-    return top + [kv for kv in values[MAX_FACET_VALUES:] if kv[0].casefold() in chosen]
+    return top + [kv for kv in values[MAX_FACET_VALUES:] if value_key(kv[0]) in chosen]
 
 
 def _frequency_aggs(pairs, words_of) -> dict[str, Any]:

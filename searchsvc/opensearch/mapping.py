@@ -8,12 +8,17 @@ become the same terms on both backends:
          stop words, then the English Snowball stemmer)--> terms
 
 The standard tokenizer, not a pattern one like our own regular expression: osmem-server
-analyses text with a pattern tokenizer but indexes nothing through it. The two differ on
-few words (the standard tokenizer keeps "1,000" whole, where ours splits it).
+analyses text with a pattern tokenizer but indexes nothing through it. The standard
+tokenizer keeps a word whole across a colon, comma or semicolon ("FACT SHEET:Biden",
+"10:30", "1,000"), where ours ends it; those are made spaces first (BREAKS).
 
 ``exact`` keeps every word unstemmed with its position, for quoted phrases. Facets are
-keywords (counted and filtered whole) with a ``words`` subfield, so ``source:trend`` finds
-"Trend News Agency" as the embedded engine does.
+keywords (counted whole, as written) with a ``words`` subfield, so ``source:trend`` finds
+"Trend News Agency" as the embedded engine does, and a ``key`` subfield that a chosen value
+is matched on: the value lowercased and folded by a normalizer (lowercase, asciifolding,
+which also makes ’ an '), as searching.value_key folds it, so ``country=cote d'ivoire``
+finds "Côte d’Ivoire". The key is a subfield, not a normalizer on the facet itself: a
+terms aggregation gives the normalized value, and the facet lists must show it as written.
 
 A change to anything here that changes what is indexed must raise MAPPING_VERSION: a
 backend refuses to write into an index of another version and says to run --rebuild.
@@ -31,31 +36,51 @@ from searchsvc.reading import Document
 from searchsvc.schema import FACETS
 
 # 2: minhash, bands and story, for grouping syndicated copies (stories.py); names (names.py)
-MAPPING_VERSION = 2
+# 3: each facet's folded ``key`` subfield, that chosen values are matched on; BREAKS
+MAPPING_VERSION = 3
+
+# The facet subfield a chosen value is matched on (folded: the searchsvc_fold normalizer).
+KEY = "key"
 
 # Facet fields: keyword values, and their words for field:value queries.
 # The declared facets' fields (schema.FACETS); year and month come from the date.
 FACET_KEYWORDS = tuple(f.name for f in FACETS if not f.timeline)
 
+BREAKS = (  # : ; , and their kin (Unicode's MidLetter and MidNum), the narrow no-break space
+    "[:;,\u00b7\u0387\u05f4\u066c\u2027\u202f\ufe10\ufe13\ufe14\ufe50\ufe54\ufe55\uff0c\uff1a\uff1b]"
+)
+
 _ANALYSIS = {
     "char_filter": {
-        # RE2 and Java both read this; no look-behind (osmem's engine has none).
-        "inword": {"type": "pattern_replace", "pattern": "(\\w)['’.](\\w)", "replacement": "$1$2"}
+        # RE2 and Java both read this; no look-behind (osmem's engine has none). Run twice:
+        # a match takes the letter after the mark, so "U.S.C" is "US.C" after one pass.
+        "inword": {"type": "pattern_replace", "pattern": "(\\w)['’.](\\w)", "replacement": "$1$2"},
+        # What the standard tokenizer keeps inside a word (Unicode's MidLetter and MidNum:
+        # "SHEET:Biden", "1,000", "800\u202fper") and our words end at: a space.
+        "breaks": {"type": "pattern_replace", "pattern": BREAKS, "replacement": " "},
+        # Joiners and soft hyphens, which our words drop (analysis._INVISIBLE).
+        "invisible": {
+            "type": "pattern_replace",
+            "pattern": "[\u00ad\u200c\u200d]",
+            "replacement": "",
+        },
     },
     "filter": {
         "searchsvc_stop": {"type": "stop", "stopwords": sorted(STOP)},
         "english_snowball": {"type": "snowball", "language": "English"},
     },
+    # A facet value as searching.value_key compares it: any case, no accents, ’ as '.
+    "normalizer": {"searchsvc_fold": {"type": "custom", "filter": ["lowercase", "asciifolding"]}},
     "analyzer": {
         "searchsvc_stemmed": {
             "type": "custom",
-            "char_filter": ["inword"],
+            "char_filter": ["invisible", "inword", "inword", "breaks"],
             "tokenizer": "standard",
             "filter": ["lowercase", "asciifolding", "searchsvc_stop", "english_snowball"],
         },
         "searchsvc_exact": {
             "type": "custom",
-            "char_filter": ["inword"],
+            "char_filter": ["invisible", "inword", "inword", "breaks"],
             "tokenizer": "standard",
             "filter": ["lowercase", "asciifolding"],
         },
@@ -67,7 +92,8 @@ def index_body(shards: int = 1, replicas: int = 0) -> dict[str, Any]:
     """Settings and mapping of a new physical index."""
     exact = {"type": "text", "analyzer": "searchsvc_exact"}
     stemmed = {"type": "text", "analyzer": "searchsvc_stemmed", "copy_to": "exact"}
-    facet = {"type": "keyword", "fields": {"words": exact}}
+    key = {"type": "keyword", "normalizer": "searchsvc_fold"}
+    facet = {"type": "keyword", "fields": {"words": exact, KEY: key}}
     properties: dict[str, Any] = {
         "id": {"type": "keyword"},
         "title": stemmed,

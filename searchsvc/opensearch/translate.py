@@ -7,7 +7,8 @@ as a ``query_string``.
 
     Term(body, "consult")      -> {"match": {"body": "consultations"}}: the word as typed,
                                   stemmed by OpenSearch's analyser, as its index was
-    Phrase(exact, [a, b])      -> {"match_phrase": {"exact": "a b"}}
+    Phrase(exact, [a, b])      -> {"match_phrase": {"exact": "a b"}}; with a slop ("a b"~3),
+                                  ordered span_near queries (see _near)
     And / Or / Not / AndNot    -> bool must / should / must_not
     Prefix, Wildcard, Fuzzy    -> prefix, wildcard, fuzzy (expanded by OpenSearch)
 """
@@ -110,6 +111,28 @@ class _Translator:
 STEMMED = ("title", "body")
 
 
+def _near(field: str, words: list[str], between: int) -> dict[str, Any]:
+    """A phrase with room: each word 0 to `between` words after the one before, in order,
+    as the embedded engine matches "a b"~N (scoring/phrases.py, Whoosh's SpanNear2).
+
+    Not match_phrase with a slop: that is an edit distance, which also accepts the words
+    swapped ("president the" for "the president"~3). Ordered span_near queries over the
+    phrase's terms (already analysed by our parser): the whole phrase within the sum of
+    the gaps, each pair of neighbours within one gap. (Nested span_near would say it
+    exactly; osmem-server refuses a span_near inside another.)
+    """
+
+    def span(ws: list[str], slop: int) -> dict[str, Any]:
+        clauses = [{"span_term": {field: w}} for w in ws]
+        return {"span_near": {"clauses": clauses, "slop": slop, "in_order": True}}
+
+    whole = span(list(words), between * (len(words) - 1))
+    if len(words) == 2:
+        return whole
+    pairs = [span([a, b], between) for a, b in zip(words, words[1:], strict=False)]
+    return {"bool": {"must": [whole], "filter": pairs}}
+
+
 def _node(q: wq.Query, t: _Translator) -> dict[str, Any]:
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return {"match_none": {}}
@@ -118,11 +141,10 @@ def _node(q: wq.Query, t: _Translator) -> dict[str, Any]:
     if isinstance(q, wq.Term) and not isinstance(q, wq.MultiTerm):
         return _boosted(t.term(q), q)
     if isinstance(q, wq.Phrase):
+        if q.slop > 1 and len(q.words) > 1:
+            return _boosted(_near(_field(q.fieldname), q.words, q.slop - 1), q)
         # Whoosh's slop 1 is words side by side: OpenSearch's slop 0.
-        clause = {"match_phrase": {_field(q.fieldname): {"query": " ".join(q.words)}}}
-        if q.slop > 1:
-            clause["match_phrase"][_field(q.fieldname)]["slop"] = q.slop - 1
-        return _boosted(clause, q)
+        return _boosted({"match_phrase": {_field(q.fieldname): {"query": " ".join(q.words)}}}, q)
     if isinstance(q, wq.FuzzyTerm):
         fuzzy = {"value": q.text, "fuzziness": q.maxdist, "prefix_length": q.prefixlength}
         return _boosted({"fuzzy": {_field(q.fieldname): fuzzy}}, q)

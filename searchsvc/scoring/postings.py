@@ -21,6 +21,7 @@ from searchsvc.indexing import (
     PostingFiles,
     length_column,
     length_of_byte,
+    numeric_array,
     open_postings,
     posting_arrays,
     posting_blocks,
@@ -175,6 +176,9 @@ def field_lengths(reader, fieldname: str) -> np.ndarray:
 
 def _leaf_lengths(leaf, fieldname: str, count: int) -> np.ndarray:
     column = length_column(leaf, fieldname)
-    if column is not None:  # iterating W3's column of bytes is 10x faster than asking each
-        return _LENGTH_OF_BYTE[np.fromiter(column, dtype=np.uint8, count=count)]
+    if column is not None:  # W3's column of length bytes: read whole, else byte by byte
+        codes = numeric_array(column)
+        if codes is None:
+            codes = np.fromiter(column, dtype=np.uint8, count=count)
+        return _LENGTH_OF_BYTE[codes]
     return np.array([leaf.doc_field_length(n, fieldname, 0) or 0 for n in range(count)], float)

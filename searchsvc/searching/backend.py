@@ -117,6 +117,10 @@ class Backend(Protocol):
         """Whether there is an index to search yet."""
         ...
 
+    def prepare(self) -> None:
+        """Start opening what searching needs, in the background (a server's worker boots)."""
+        ...
+
     def search(
         self, request: SearchRequest, deadline: Deadline | None = None, today: date | None = None
     ) -> SearchResult:

@@ -192,7 +192,7 @@ class FacetTable:
         self.values: dict[str, list[str]] = {f.name: self._column(reader, f.name) for f in FACETS}
         self.columns: dict[str, FacetColumn] = {
             f.name: (
-                FacetColumn.multi([split_values(v) for v in self.values[f.name]])
+                FacetColumn.multi(_split_each(self.values[f.name]))
                 if f.multi_valued
                 else FacetColumn.single(self.values[f.name])
             )
@@ -268,6 +268,12 @@ class FacetTable:
         """The earliest and latest document date."""
         dated = [d for n in self.live if (d := self.dates[n]) is not None]
         return (min(dated), max(dated)) if dated else (None, None)
+
+
+def _split_each(column: list[str]) -> list[list[str]]:
+    """Each document's values of a multi-valued column; a repeated text split once."""
+    known: dict[str, list[str]] = {}
+    return [known[v] if v in known else known.setdefault(v, split_values(v)) for v in column]
 
 
 def _column_values(reader, name: str, size: int, wanted: list | None = None) -> list:

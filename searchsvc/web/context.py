@@ -7,12 +7,13 @@ dates from request_today(): the date in the TIMEZONE setting when the request ru
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 
 from searchsvc import config
 from searchsvc.backends import open_backend
@@ -38,6 +39,15 @@ def get_backend() -> Backend:
                 )
                 current_app.extensions[KEY] = backend
     return backend
+
+
+def prepare_backend(app: Flask) -> None:
+    """Open the app's backend and start opening its index now, before a first request.
+
+    A server's worker calls it as it boots; an error is left for the first request to say.
+    """
+    with app.app_context(), contextlib.suppress(Exception):
+        get_backend().prepare()
 
 
 def request_deadline() -> Deadline:
