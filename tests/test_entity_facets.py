@@ -173,3 +173,20 @@ def test_a_country_given_by_code_is_chosen_in_its_row(client):
     rows = re.findall(r'<li class="facet-row ?([^"]*)".*?class="facet-value">([^<]*)<', panel, re.S)
     assert ("is-included", "Azerbaijan") in rows and ("is-excluded", "Russia") in rows
     assert not {value for _, value in rows} & {"AZ", "ru"}, rows
+
+
+@pytest.mark.parametrize(
+    "typed, label",
+    [("TM", "Turkmenistan"), ("tkm", "Turkmenistan"), ("Russian Federation", "Russia")],
+)
+def test_the_facet_filter_finds_a_country_by_what_its_filter_takes(client, typed, label):
+    """Before: "Filter countries…" (/api/facets/country?contains=) matched only the labels'
+    text, so `TM` or `Russian Federation`, which country= takes for the same country, found
+    nothing there."""
+    body = client.get(f"/api/facets/country?q=Turkmenistan&contains={typed}").get_json()
+    assert body["ok"] and label in [v["value"] for v in body["values"]]
+    search = client.get(f"/api/search?q=Turkmenistan&country={typed}").get_json()
+    (row,) = [v for v in body["values"] if v["value"] == label]
+    assert row["count"] == search["total"] > 0  # the row counts what choosing it finds
+    html = client.get(f"/?q=Turkmenistan&more=country&contains={typed}").get_data(as_text=True)
+    assert f'class="facet-value">{label}<' in html

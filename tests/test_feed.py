@@ -173,6 +173,23 @@ def test_feed_says_what_the_search_is(client):
     assert parsed.feed.title == "searchsvc: latest releases, month May 2023, source Trend"
 
 
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("q=energy&from=since+2019", "searchsvc: energy, since 2019"),  # was "from since 2019"
+        ("q=energy&from=past+week", "searchsvc: energy, past week"),  # was "from past week"
+        ("q=energy&from=2023", "searchsvc: energy, from 2023"),
+        (
+            "country=TM&country=-ru",
+            "searchsvc: latest releases, country Turkmenistan, country not Russia",
+        ),  # was "country TM, country not ru", codes as typed
+    ],
+)
+def test_the_feed_title_names_the_filters_as_the_page_chips_do(client, query, title):
+    _, parsed, _ = read(client, f"/search.atom?{query}")
+    assert parsed.feed.title == title
+
+
 def test_if_modified_since(client):
     response = client.get("/search.atom?q=Turkmenistan")
     modified = response.headers["Last-Modified"]

@@ -7,6 +7,7 @@ the real date. The seeds hold one release of 2026, dated 27 February.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -150,6 +151,27 @@ def test_the_page_shows_the_resolved_range(pinned):
         open_end
     )
     assert "summary-range" not in pinned.get("/?q=energy").get_data(as_text=True)
+
+
+def chip_texts(html: str) -> list[str]:
+    """The filter chips as read: "Dates past week"."""
+    found = re.findall(r'<a class="chip"[^>]*>(.*?)</a>', html, re.S)
+    return [" ".join(re.sub(r"<[^>]+>|×|\(remove\)", " ", c).split()) for c in found]
+
+
+@pytest.mark.parametrize(
+    ("query", "chip"),
+    [
+        ("from=past+week", "Dates past week"),  # before: "Dates from past week"
+        ("from=since+2019", "Dates since 2019"),  # before: "Dates from since 2019"
+        ("from=last+7+days", "Dates last 7 days"),
+        ("from=2023", "Dates from 2023"),  # an absolute from stays open: "from"
+        ("to=yesterday", "Dates to yesterday"),
+        ("from=2023&to=2023-06", "Dates 2023 – 2023-06"),
+    ],
+)
+def test_the_dates_chip_reads_as_the_period_it_names(pinned, query, chip):
+    assert chip_texts(pinned.get(f"/?q=energy&{query}").get_data(as_text=True)) == [chip]
 
 
 def quick_ranges(html: str) -> list[tuple[str, str | None]]:

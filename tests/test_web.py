@@ -224,7 +224,11 @@ def test_date_range_form_has_labels_and_keeps_the_search(client):
     assert names.get("q") == "partnership" and names.get("source") == "Trend"
     (start,) = [a for a in page.find("input") if a.get("id") == "from"]
     assert start["type"] == "date" and start["value"] == "2020-01-01"  # what 2020 resolved to
-    # The browser's date picker is hinted with the index's real first and last dates.
+    # The browser's date picker is hinted with the index's real first and last dates,
+    # widened to hold the days shown (else the browser refuses the form it fills in).
+    assert (start["min"], start["max"]) == ("2020-01-01", "2026-02-27")
+    page = load(client, "/?q=partnership&from=2022")
+    (start,) = [a for a in page.find("input") if a.get("id") == "from"]
     assert (start["min"], start["max"]) == ("2020-12-17", "2026-02-27")
     assert "Releases run from 17 Dec 2020 to 27 Feb 2026" in page.texts("panel-hint")
     # Year and month are the same filter as from/to: the form does not carry them.
@@ -314,6 +318,20 @@ def test_empty_query_lists_newest_first_with_the_total(client):
     assert [a["href"] for a in page.find("a", "sort-option")] == ["/?sort=oldest"]
     dates = [t["datetime"] for t in page.find_in("time", "meta")]
     assert len(dates) == 5 and dates == sorted(dates, reverse=True)
+
+
+@pytest.mark.parametrize("blank", ["%20%20", "%09", "%E3%80%80"])  # spaces, a tab, ideographic
+def test_a_blank_query_is_the_listing_not_a_search_for_spaces(client, blank):
+    """Before: /?q=%20%20 listed every release newest first (the engine reads it as empty)
+    but the page said '5 results for “  ”', titled itself '   · searchsvc' and offered a
+    Relevance sort that a listing does not have."""
+    page = load(client, f"/?q={blank}")
+    assert "5 releases" in page.texts("summary") and "results for" not in page.texts("summary")
+    assert [args(a["href"]).get("sort") for a in page.find("a", "sort-option")] == ["oldest"]
+    (box,) = [a for a in page.find("input") if a.get("id") == "q"]
+    assert box["value"] == ""
+    html = client.get(f"/?q={blank}").get_data(as_text=True)
+    assert "<title>searchsvc</title>" in html
 
 
 def test_results_label_their_metadata_and_mark_titles(client):

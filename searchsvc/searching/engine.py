@@ -529,6 +529,7 @@ class Engine:
             deadline=deadline,
             speller=snap.speller,
             today=today or today_in(),
+            variants=self.variants.current(),
         )
 
     def index(

@@ -39,6 +39,7 @@ import numpy as np
 from searchsvc.analysis import WORD_RE, exact_term, stem_term
 from searchsvc.dates import DateError, DateRange, resolve_range
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.entities import country_label
 from searchsvc.indexing import ForwardIndex, Opening
 from searchsvc.reading import shown_title
 from searchsvc.schema import BY_FACET, FACETS, NONE_VALUE, stored_values
@@ -535,25 +536,30 @@ def facet_values(
     deadline: Deadline | None = None,
     speller: Speller | None = None,
     today: date | None = None,
+    variants: Variants | None = None,
 ) -> FacetValues:
     """The values of facet `name` among req's matches, counted as in its facet list,
-    those whose text contains `contains` (without regard to case), most frequent first."""
+    those whose text contains `contains` (without regard to case), most frequent first.
+    `variants` widens names as the search does, so that the counts are the search's."""
     facet = BY_FACET.get(name)
     if facet is None:
         raise SearchError(f"There is no facet {name[:40]!r}; facets: {', '.join(BY_FACET)}.")
     deadline = deadline or NEVER
     req = check_request(req)
     speller = speller if speller is not None else Speller(searcher.reader())
-    found = _found(searcher, ranker, facets, req, deadline, speller, today)
+    expansion = expansion_for(variants, searcher, req)
+    found = _found(searcher, ranker, facets, req, deadline, speller, today, expansion)
     own = found.filters.get(name)
     narrowed = own and own.include and not facet.timeline
     match = _without_choice(facets, found, name) if narrowed else found.match
     counter = facets.count(match, [name])[name]
     wanted = value_key(" ".join(contains.split()))
+    # A country is found by whatever country= takes for it too: TM, tkm, Russian Federation.
+    named = country_label(contains) if name == "country" and wanted else None
     items = [
         (_name(v), c)
         for v, c in counter.items()
-        if not (facet.timeline and not v) and wanted in value_key(_name(v))
+        if not (facet.timeline and not v) and (wanted in value_key(_name(v)) or _name(v) == named)
     ]
     items.sort(key=lambda kv: (-kv[1], kv[0]))
     return FacetValues(name, [FacetCount(v, c) for v, c in items[:limit]], len(items))

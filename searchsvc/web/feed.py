@@ -24,6 +24,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 from flask import Blueprint, Response, request, url_for
 
+from searchsvc.dates import is_relative
 from searchsvc.searching import (
     PARAMS,
     DeadlineExceededError,
@@ -41,7 +42,7 @@ from searchsvc.web.context import (
     search_request,
 )
 from searchsvc.web.errors import retry_after
-from searchsvc.web.pages import month_name, safe_link
+from searchsvc.web.pages import month_name, named_value, safe_link
 
 FEED_SIZE = 25
 ATOM_TYPE = "application/atom+xml"
@@ -109,16 +110,20 @@ def describe(req: SearchRequest) -> str:
     """What the search is, in words: 'energy, from 2023' (or 'latest releases')."""
     words = [req.q.strip() or "latest releases"]
     for p in _FILTERS:
-        for value in _values(getattr(req, p.attr)):
+        for value in _values(p.name, getattr(req, p.attr)):
             shown = month_name(value) if p.name == "month" else value
-            words.append(f"{p.label.lower()} {shown}")
+            # A relative from alone is a whole period, as the page's chip says it.
+            alone = p.name == "from" and not req.date_to and is_relative(value)
+            words.append(shown if alone else f"{p.label.lower()} {shown}")
     return xml_text(", ".join(words))
 
 
-def _values(value) -> list[str]:
-    """A parameter's values: a facet's several ("-usa" read "not usa"), or its one."""
+def _values(name: str, value) -> list[str]:
+    """A parameter's values as the page names them: a facet's several ("-usa" read
+    "not usa", a country code by its name), or its one."""
     if isinstance(value, tuple):
-        return [f"not {v[1:].strip()}" if v.startswith("-") else v for v in value]
+        shown = [named_value(name, v) for v in value]
+        return [f"not {v[1:].strip()}" if v.startswith("-") else v for v in shown]
     value = (value or "").strip()
     return [value] if value else []
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
-from searchsvc.dates import has_time
+from searchsvc.dates import DateRange, has_time, is_relative
 from searchsvc.entities import country_label
 from searchsvc.reading import reflow
 from searchsvc.schema import NONE_VALUE
@@ -134,6 +134,7 @@ class FacetPanel:
 def search():
     """The search page: results, facets, the timeline chart and paging, or an error in place."""
     q = request.args.get("q", "")
+    q = q if q.strip() else ""  # blank is the listing, as the engine reads it
     page = {
         "q": q,
         "chips": chips(),
@@ -158,7 +159,7 @@ def search():
         facet_panels=facet_panels(result),
         chart=chart(result.timeline, narrow_dates),
         clear_dates_url=url_with(**DATE_PARAMS) if dated() else None,
-        date_hints=date_hints(),
+        date_hints=date_hints(result.range),
         pages=page_numbers(result.request.page, last_page),
         last_page=last_page,
         # A document link carries the search, so its page can mark the words and link back.
@@ -202,7 +203,7 @@ def chips() -> list[Chip]:
     return out
 
 
-def _named(name: str, value: str) -> str:
+def named_value(name: str, value: str) -> str:
     """A filter value as the facet names it: a country given by ISO code or alias (TM, -az,
     UK) by its label, so that its row and chip are the label's; any other as given."""
     shown = value.strip()
@@ -212,7 +213,7 @@ def _named(name: str, value: str) -> str:
 
 
 def _chip(name: str, label: str, value: str, given: str | list[str]) -> Chip:
-    shown = _named(name, value)
+    shown = named_value(name, value)
     if isinstance(given, list):  # a facet's value: removing it keeps the others
         remove = url_with(**{name: [v for v in given if v != value]})
         if shown.startswith("-"):
@@ -261,7 +262,7 @@ def facet_panels(result: SearchResult) -> list[FacetPanel]:
 
 
 def _panel(facet, counts: list[tuple[str, int]], total: int, expanded: bool, contains: str):
-    given = [_named(facet.name, v) for v in request.args.getlist(facet.name)]
+    given = [named_value(facet.name, v) for v in request.args.getlist(facet.name)]
     included = {value_key(v.strip()) for v in given if v.strip() and not v.startswith("-")}
     excluded = [v[1:].strip() for v in given if v.startswith("-") and v[1:].strip()]
     keep = {"more": facet.name, "contains": contains or None} if expanded else {}
@@ -318,7 +319,7 @@ def _bare(value: str) -> str:
 
 
 def date_chip() -> Chip | None:
-    """From and to as one filter: '2023-05', '2023 – 2023-06', 'from past week', 'to 2023'."""
+    """From and to as one filter: '2023-05', '2023 – 2023-06', 'past week', 'from 2023'."""
     start, end = (" ".join(request.args.get(n, "").split()) for n in ("from", "to"))
     if not (start or end):
         return None
@@ -326,8 +327,11 @@ def date_chip() -> Chip | None:
         value = start
     elif start and end:
         value = f"{start} – {end}"
+    elif start:
+        # A relative from alone is a whole period ("past week", "since 2019"), ending today.
+        value = start if is_relative(start) else f"from {start}"
     else:
-        value = f"from {start}" if start else f"to {end}"
+        value = f"to {end}"
     return Chip("Dates", value, url_with(**{"from": None, "to": None}))
 
 
@@ -355,17 +359,25 @@ def dated() -> bool:
 
 @dataclass(frozen=True)
 class DateHints:
-    """The index's first and last dates: the date inputs' min and max, and the panel's hint."""
+    """The index's first and last dates (the panel's hint), and the date inputs' bounds."""
 
     first: date | None
     last: date | None
+    low: date | None = None  # min: first, or earlier to hold the day the From input shows
+    high: date | None = None  # max: last, or later (a relative range ends today)
 
 
-def date_hints() -> DateHints:
-    """The real date range of the index served (from its facet table)."""
+def date_hints(span: DateRange | None = None) -> DateHints:
+    """The real date range of the index served (from its facet table), and the inputs'
+    bounds: that range widened to the search's own days, or the browser would refuse the
+    form it fills in (Past year ends today, which may be past the last release)."""
     stats = get_backend().stats()
-    first, last = stats.first_date, stats.last_date
-    return DateHints(first.date() if first else None, last.date() if last else None)
+    first = stats.first_date.date() if stats.first_date else None
+    last = stats.last_date.date() if stats.last_date else None
+    if first is None or last is None:
+        return DateHints(first, last)
+    days = [d for d in (span.start, span.end) if d] if span else []
+    return DateHints(first, last, min([first, *days]), max([last, *days]))
 
 
 def month_name(value: str, fmt: str = "%B %Y") -> str:
