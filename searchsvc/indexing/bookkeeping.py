@@ -27,7 +27,7 @@ from searchsvc.indexing.claims import (
     settle,
     source_ids,
 )
-from searchsvc.reading import Skipped, SourceFile, read_source
+from searchsvc.reading import Skipped, SourceFile, read_source, stat_key
 
 
 @dataclass
@@ -155,7 +155,7 @@ class Run:
             return stale
         youngest = max(mtime for _, mtime in young.values())
         time.sleep(max(0, youngest + window - time.time_ns()) / 1e9)
-        changing = {path for path, key in young.items() if _stat_key(path) != key}
+        changing = {path for path, key in young.items() if stat_key(path) != key}
         for path in sorted(changing):
             why = f"being written (changed within {settle:g} s); left for the next run"
             self.report.skipped.append(Skipped(path, why))
@@ -202,14 +202,6 @@ class Run:
             if path in exact or path.startswith(roots):
                 self.to_delete.append(doc_id_)
         self.report.deleted = len(self.to_delete)
-
-
-def _stat_key(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns)
 
 
 @dataclass

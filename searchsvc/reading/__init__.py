@@ -16,7 +16,7 @@ from searchsvc.reading.documents import (
     shown_title,
 )
 from searchsvc.reading.release_text import reflow
-from searchsvc.reading.watch import Batch, Timings, Watcher
+from searchsvc.reading.watch import Batch, Timings, Watcher, stat_key
 
 __all__ = [
     "Batch",
@@ -33,4 +33,5 @@ __all__ = [
     "read_source",
     "reflow",
     "shown_title",
+    "stat_key",
 ]
