@@ -8,6 +8,8 @@ time) checks each page visited: no serious or critical violation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,16 +38,23 @@ axe_sync = pytest.importorskip(
 )
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextmanager
+def chromium(args: list[str] = ARGS) -> Iterator:
+    """Debian's Chromium, headless, through Playwright: each browser test module's one."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS, headless=True
+            executable_path=str(CHROMIUM), args=args, headless=True
         )
         try:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

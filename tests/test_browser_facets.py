@@ -47,21 +47,12 @@ def facet_server(module_live_server, tmp_path_factory):
     return module_live_server(root / "index")
 
 
-def browser_page(width: int = 1280):
-    from test_browser import ARGS, CHROMIUM, sync_api  # skips when Chromium is missing
-
-    return sync_api, CHROMIUM, ARGS
-
-
 @pytest.fixture(scope="module")
 def browser():
-    sync_api, chromium, args = browser_page()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=args)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    from test_browser import chromium  # skips when Chromium is missing
+
+    with chromium() as launched:
+        yield launched
 
 
 def query(url: str) -> dict[str, list[str]]:

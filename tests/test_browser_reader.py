@@ -7,19 +7,15 @@ names what the user saw before it was mended.
 from __future__ import annotations
 
 import pytest
-from test_browser import ARGS, CHROMIUM, DESKTOP, open_page, params_of, sync_api
+from test_browser import DESKTOP, chromium, open_page, params_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -25,14 +25,10 @@ START = "000_151069118a277199"
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS, headless=True
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    from test_browser import chromium
+
+    with chromium(ARGS) as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
