@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -308,6 +309,9 @@ def test_ctrl_c_mid_run_is_one_line_exit_130_and_the_index_as_it_was(tmp_path, r
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # A terminal's Ctrl-C, even where the suite itself runs with SIGINT ignored (a
+        # shell's background job: the command would inherit it and never be interrupted).
+        preexec_fn=partial(signal.signal, signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 30
     while len(_children(proc.pid)) < 2 and proc.poll() is None:  # the workers are reading
