@@ -18,10 +18,10 @@ import pytest
 from whoosh import index as whoosh_index
 
 from searchsvc.indexing import docvalues, index_paths, indexer, storage
+from searchsvc.schema import FACETS
 from searchsvc.searching import Engine
 from searchsvc.searching.duplicates import DuplicateTable, _read_signatures
 from searchsvc.searching.facets import FacetTable
-from searchsvc.schema import FACETS
 
 TOPICS = ("solar energy", "gas pipeline", "cotton harvest", "caspian shipping", "water")
 TAGS = ("Energy", "Côte d’Ivoire", "trade", "Water", "pipelines")
