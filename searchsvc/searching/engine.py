@@ -144,6 +144,7 @@ class _Snapshot:
             self._preload.start()
 
     def _preload_words(self) -> None:
+        _idle_priority()  # behind the requests, whose words it only speeds up
         with contextlib.suppress(DeadlineExceededError):  # closed first: no more to read
             self.speller.preload(_Until(self._closing))
 
