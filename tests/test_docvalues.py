@@ -9,12 +9,12 @@ the files, and from the columns (files=False, the fallback of a segment without 
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import unlist
 from whoosh import index as whoosh_index
 
 from searchsvc.indexing import docvalues, index_paths, indexer, storage
@@ -73,14 +73,14 @@ def segments(gen: Path) -> int:
     return len(list(gen.glob("MAIN_*.seg")))
 
 
-def test_every_segment_has_its_file_and_the_manifest_lists_it(built):
+def test_every_segment_has_its_file_and_its_checksum(built):
     gen = storage.current_generation(built)
     assert gen is not None
     files = list(gen.glob(f"MAIN_*{docvalues.EXT}"))
     assert len(files) == segments(gen) > 1
     assert storage.verify_generation(gen).ok
-    manifest = (gen / storage.MANIFEST).read_text()
-    assert all(path.name in manifest for path in files)
+    listed = storage.read_checksums(gen)
+    assert all(path.name in listed for path in files)
 
 
 def tables(index_dir: Path, files: bool):
@@ -171,11 +171,7 @@ def test_searches_and_stats_agree_with_and_without_the_files(tmp_path, built):
         before = engine.stats()
     for path in gen.glob(f"MAIN_*{docvalues.EXT}"):
         path.unlink()
-    # As an index written before the files: none in its manifest.
-    manifest = json.loads((gen / storage.MANIFEST).read_text())
-    files = manifest["files"]
-    manifest["files"] = {k: v for k, v in files.items() if not k.endswith(docvalues.EXT)}
-    (gen / storage.MANIFEST).write_text(json.dumps(manifest))
+    unlist(gen, lambda name: name.endswith(docvalues.EXT))  # as an index written before them
     with Engine(index_dir) as engine:
         after = engine.stats()
     assert (before.documents, before.undated, before.per_year) == (
