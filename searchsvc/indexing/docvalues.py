@@ -30,7 +30,7 @@ one after another, the offsets (int64; empty for a single-valued facet) and the 
 ones too, so a segment's document number is the row.
 
 Whoosh names a segment's files ``MAIN_<id>.<ext>``: its clean-up removes this one with its
-segment, and the checksums of the manifest (integrity.py) list it. A segment written by
+segment, and the checksums (integrity.py, checksums.json) list it. A segment written by
 an older version has none; a file of another FORMAT, another list of facets, another
 document count or signature size, or one that cannot be read counts as none: that segment
 (only) is read from its columns, with the same values.
