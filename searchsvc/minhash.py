@@ -162,8 +162,14 @@ def same_story(values_a, counts_a, values_b, counts_b, days_apart=None) -> np.nd
     same = (j >= THRESHOLD) | ((j >= FLOOR) & (contained >= CONTAINED))
     same &= np.minimum(counts_a, counts_b) >= MIN_SHINGLES
     if days_apart is not None:
-        same &= ~(np.abs(days_apart) > WINDOW_DAYS)  # NaN (undated) compares False: kept
+        same &= within_window(days_apart)
     return same
+
+
+def within_window(days_apart) -> np.ndarray:
+    """same_story's rule on dates alone: at most WINDOW_DAYS apart, or either undated (NaN).
+    same_story(..., days_apart) is same_story(..., None) & within_window(days_apart)."""
+    return ~(np.abs(days_apart) > WINDOW_DAYS)  # NaN (undated) compares False: kept
 
 
 def similarity(a: bytes, b: bytes) -> float:
