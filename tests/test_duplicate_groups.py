@@ -19,7 +19,7 @@ from searchsvc import minhash
 from searchsvc.minhash import BANDS, NUM_PERM, ROWS, SIGNATURE_BYTES, same_story, split
 from searchsvc.reading.documents import parse_markdown
 from searchsvc.searching import duplicates
-from searchsvc.searching.duplicates import _DAY, NEIGHBOURS, _group_labels
+from searchsvc.searching.duplicates import _DAY, NEIGHBOURS, _edges, _group_labels
 
 
 def reference_labels(signatures: np.ndarray, present: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -120,6 +120,16 @@ def test_groups_equal_the_plain_ways_on_planted_duplicates(seed):
     got = _group_labels(signatures, present, days)
     assert got.tolist() == expected.tolist()
     assert (np.bincount(expected) > 1).sum() >= (n > 60)  # there were groups to find
+    # More than the same groups: the same edges, each once.
+    docs = np.flatnonzero(present)
+    sigs, counts = split(signatures[docs])
+    first, second = reference_candidates(sigs)
+    apart = days[docs[first]] - days[docs[second]]
+    edge = same_story(sigs[first], counts[first], sigs[second], counts[second], apart)
+    a, b = _edges(sigs, counts, days[docs])
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == sorted(
+        zip(first[edge].tolist(), second[edge].tolist(), strict=True)
+    )
 
 
 def test_groups_equal_the_plain_ways_when_no_signature_is_alone_in_a_band():
