@@ -7,6 +7,7 @@ temporary directory.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from pathlib import Path
 
@@ -295,3 +296,15 @@ def broken_app(seeds_index, monkeypatch):
     app = create_app({"INDEX_DIR": str(seeds_index)})  # not TESTING: errors are handled
     monkeypatch.setattr(app.logger, "disabled", True)  # the traceback is expected
     return app
+
+
+def unlist(gen: Path, drop) -> None:
+    """Take the index files whose names drop(name) holds out of a generation's checksums,
+    as if a writer had not listed them yet (or an older version had written them)."""
+    from searchsvc.indexing import storage
+
+    path = gen / storage.CHECKSUMS
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("files", "stamps"):
+        data[key] = {k: v for k, v in data[key].items() if not drop(k)}
+    path.write_text(json.dumps(data), encoding="utf-8")

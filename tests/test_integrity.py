@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,7 @@ def test_an_index_with_the_old_flat_manifest_opens_unverified(seeds_copy, runner
     gen = storage.current_generation(seeds_copy / "ix")
     sources = storage.read_manifest(gen)
     (gen / storage.MANIFEST).write_text(json.dumps(sources), encoding="utf-8")
+    (gen / storage.CHECKSUMS).unlink()
     assert storage.read_manifest(gen) == sources and storage.read_checksums(gen) == {}
     verdict = storage.verify_generation(gen)
     # The table of contents, the segment, its forward file (indexing/forward.py) and its
@@ -146,7 +148,11 @@ def test_an_index_with_the_old_flat_manifest_opens_unverified(seeds_copy, runner
     assert result.stdout.endswith("intact\n")
     report = index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
     assert report.unchanged == 5
-    assert set(storage.read_checksums(gen)) == _files(gen) - {storage.MANIFEST, "MAIN_WRITELOCK"}
+    assert set(storage.read_checksums(gen)) == _files(gen) - {
+        storage.MANIFEST,
+        storage.CHECKSUMS,
+        "MAIN_WRITELOCK",
+    }
 
 
 # -- searchsvc check, the Engine and the CLI ---------------------------------------------------
@@ -305,6 +311,7 @@ def test_damage_without_checksums_is_one_line_not_aborted(seeds_copy, runner, co
     gen = storage.current_generation(ix)
     sources = storage.read_manifest(gen)
     (gen / storage.MANIFEST).write_text(json.dumps(sources), encoding="utf-8")
+    (gen / storage.CHECKSUMS).unlink()
     damage(_segment(gen), "truncated")
     if command == ["index"]:
         command = ["index", str(seeds_copy / "seeds")]
@@ -316,7 +323,7 @@ def test_damage_without_checksums_is_one_line_not_aborted(seeds_copy, runner, co
     assert "Aborted" not in result.output
 
 
-def test_the_manifest_keeps_sources_checksums_and_marks_apart(seeds_copy):
+def test_the_manifest_keeps_sources_and_marks_apart_from_the_checksums(seeds_copy):
     gen = storage.current_generation(seeds_copy / "ix")
     files = storage.read_checksums(gen)
     mark = storage.read_mark(gen, "entities")
@@ -324,7 +331,9 @@ def test_the_manifest_keeps_sources_checksums_and_marks_apart(seeds_copy):
     storage.write_manifest(gen, {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]})
     data = json.loads((gen / storage.MANIFEST).read_text(encoding="utf-8"))
     sources = {"/a/b.txt": [1, 2, {"b": "f" * 40}, 0]}
-    assert data == {"sources": sources, "files": files, "marks": {"entities": mark}}
+    assert data == {"sources": sources, "marks": {"entities": mark}}
+    listing = json.loads((gen / storage.CHECKSUMS).read_text(encoding="utf-8"))
+    assert listing["files"] == files and set(listing["stamps"]) <= set(files)
     assert storage.read_manifest(gen) == data["sources"] and storage.read_checksums(gen) == files
     storage.write_mark(gen, "entities", "abc")
     assert storage.read_mark(gen, "entities") == "abc" and storage.read_manifest(gen) == sources
@@ -348,3 +357,126 @@ def test_a_run_killed_before_its_checksums_leaves_a_usable_index(seeds_copy, run
         assert engine.freshness().warning is None
     index_paths(ix, [seeds_copy / "seeds"], procs=1)
     assert not storage.verify_generation(storage.current_generation(ix)).unverified
+
+
+# -- stamps: a searcher's open trusts large unchanged files, then hashes them -----------------
+
+
+@pytest.fixture
+def stamped(seeds_copy, monkeypatch) -> Path:
+    """The seeds' index with every file but the table of contents stamped (not racy): the
+    threshold lowered to 0 bytes, and a second run 0.2 s later, which stamps them anew."""
+    monkeypatch.setattr(integrity, "TRUST_OVER", 0)
+    ix = seeds_copy / "ix"
+    gen = storage.current_generation(ix)
+    time.sleep(0.2)
+    index_paths(ix, [seeds_copy / "seeds"], procs=1)  # nothing to read: the stamps renewed
+    listing = json.loads((gen / storage.CHECKSUMS).read_text(encoding="utf-8"))
+    stamps = listing["stamps"]
+    assert set(stamps) == set(listing["files"]) and not any(map(integrity.racy, stamps.values()))
+    return ix
+
+
+def _rot(path: Path) -> None:
+    """Damage a file as bit rot would: its bytes change, its stamp (here: rewritten) not."""
+    damage(path, "overwritten")
+    gen = path.parent
+    listing = json.loads((gen / storage.CHECKSUMS).read_text(encoding="utf-8"))
+    st = path.stat()
+    later = max(st.st_mtime_ns, st.st_ctime_ns) + 10**9
+    listing["stamps"][path.name] = [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, later]
+    (gen / storage.CHECKSUMS).write_text(json.dumps(listing), encoding="utf-8")
+
+
+def _until(condition, seconds: float = 20.0) -> None:
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "not within the time given"
+        time.sleep(0.02)
+
+
+def test_an_open_hashes_only_what_its_stamps_do_not_vouch_for(stamped):
+    gen = storage.current_generation(stamped)
+    toc = integrity.latest_toc(gen)[1]
+    integrity._digests.clear()  # as a process that never hashed them
+    quick = storage.verify_generation(gen, trust_stamps=True)
+    assert quick.ok and set(quick.trusted) == set(storage.read_checksums(gen)) - {toc}
+    assert quick.hashed_bytes == (gen / toc).stat().st_size
+    full = storage.verify_generation(gen)  # every file hashed (the toc: remembered)
+    assert full.ok and not full.trusted
+    assert full.hashed_bytes == full.bytes - (gen / toc).stat().st_size
+
+
+def test_a_racy_stamp_is_not_trusted():
+    second = 10**9
+    assert integrity.racy([1, 2, 5 * second + 7, 5 * second + 7, 5 * second + 50_000_000])
+    assert not integrity.racy([1, 2, 5 * second + 7, 5 * second + 7, 6 * second])
+    # A file system keeping whole seconds: two seconds apart at least.
+    assert integrity.racy([1, 2, 5 * second, 5 * second, 6 * second])
+    assert not integrity.racy([1, 2, 5 * second, 5 * second, 7 * second])
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_a_written_file_is_hashed_at_the_open_despite_its_stamp(stamped, how):
+    segment = _segment(storage.current_generation(stamped))
+    damage(segment, how)  # a write: new mtime and ctime, so the stamp no longer matches
+    verdict = storage.verify_generation(segment.parent, trust_stamps=True)
+    assert [d.name for d in verdict.damaged] == [segment.name]
+    with Engine(stamped) as engine, pytest.raises(storage.IndexDamagedError):
+        engine.search(SearchRequest(q="turkmenistan"))
+
+
+def test_damage_under_a_matching_stamp_is_found_right_after_the_open(stamped):
+    segment = _segment(storage.current_generation(stamped))
+    _rot(segment)
+    assert storage.verify_generation(segment.parent, trust_stamps=True).ok  # trusted
+    with Engine(stamped, retry_interval=3600) as engine:
+        engine.snapshot()  # opened on trust; its thread then hashes the segment
+
+        def refused() -> bool:
+            try:
+                engine.search(SearchRequest(q="turkmenistan"))
+            except storage.IndexDamagedError as exc:
+                assert str(segment) in str(exc) and "sha256 differs" in str(exc)
+                return True
+            return False
+
+        _until(refused)
+
+
+def test_damage_under_a_matching_stamp_falls_back_to_the_earlier_generation(rebuilt, monkeypatch):
+    monkeypatch.setattr(integrity, "TRUST_OVER", 0)
+    time.sleep(0.2)
+    index_paths(rebuilt, [rebuilt.parent / "seeds"], procs=1)  # stamps renewed, not racy
+    segment = _segment(rebuilt / "gen-000002")
+    _rot(segment)
+    with Engine(rebuilt, check_interval=0) as engine:
+        assert engine.search(SearchRequest(q="zebra")).total == 1  # served on trust at first
+        _until(lambda: engine.freshness().generation == "gen-000001")
+        assert engine.search(SearchRequest(q="zebra")).total == 0
+        warning = engine.freshness().warning
+    assert str(segment) in warning and "serving the earlier gen-000001" in warning
+
+
+@pytest.mark.parametrize("command", [["check"], ["index"]])
+def test_check_and_index_hash_every_file_whatever_its_stamp(stamped, runner, command):
+    segment = _segment(storage.current_generation(stamped))
+    _rot(segment)
+    if command == ["index"]:
+        command = ["index", str(stamped.parent / "seeds")]
+    result = runner.invoke(main, [*command, "--index-dir", str(stamped)])
+    assert result.exit_code == 1
+    assert str(segment) in result.output and "sha256" in result.output
+
+
+def test_an_older_manifest_with_checksums_inside_is_read_and_moved(seeds_copy):
+    ix = seeds_copy / "ix"
+    gen = storage.current_generation(ix)
+    files = storage.read_checksums(gen)
+    manifest = json.loads((gen / storage.MANIFEST).read_text(encoding="utf-8"))
+    (gen / storage.MANIFEST).write_text(json.dumps({**manifest, "files": files}), "utf-8")
+    (gen / storage.CHECKSUMS).unlink()  # as written before checksums.json
+    assert storage.read_checksums(gen) == files and storage.verify_generation(gen).ok
+    index_paths(ix, [seeds_copy / "seeds"], procs=1)
+    assert "files" not in json.loads((gen / storage.MANIFEST).read_text(encoding="utf-8"))
+    assert storage.read_checksums(gen) == files

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import white_house_releases
+from conftest import unlist, white_house_releases
 from test_forward import TOPICS, incremental_index, queries_from
 
 from searchsvc.indexing import PostingFiles, index_paths, leaf_segments, posting_files, storage
@@ -101,11 +101,7 @@ def without_files(source: Path, target: Path) -> Path:
     assert gen is not None
     for path in gen.glob(f"*{postfile_module.EXT}"):
         path.unlink()
-    manifest = json.loads((gen / storage.MANIFEST).read_text())
-    manifest["files"] = {
-        k: v for k, v in manifest["files"].items() if not k.endswith(postfile_module.EXT)
-    }
-    (gen / storage.MANIFEST).write_text(json.dumps(manifest))
+    unlist(gen, lambda name: name.endswith(postfile_module.EXT))
     return target
 
 

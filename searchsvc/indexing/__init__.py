@@ -47,6 +47,7 @@ from searchsvc.indexing.storage import (
     open_for_search,
     open_index_at,
     verify_generation,
+    verify_trusted,
     writer_lock,
 )
 
@@ -85,6 +86,7 @@ __all__ = [
     "latest_toc",
     "toc_name",
     "verify_generation",
+    "verify_trusted",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexReport",

@@ -31,12 +31,22 @@ deadline:
 
 A caller without a deadline waits for the opening, as if it ran in its own thread. A server
 starts the first opening as a worker boots (``prepare``), before any request comes.
+
+Verifying hashes only the small files and those whose stamp moved (integrity.py): a large
+file whose stamp still matches was hashed by the writer and not written since. Once the
+state is served, the same thread hashes those files in full, at the lowest priority; damage
+found then retires the state as a failed opening would have (an intact earlier generation
+with a warning, or IndexDamagedError for every request):
+
+    open: small files hashed, large ones by stamp --> serve --> confirm: hash the large ones
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import stat
+import sys
 import threading
 import time
 from collections import Counter
@@ -90,6 +100,8 @@ class _Snapshot:
         self.gen = gen
         self.ix = indexing.open_for_search(gen)
         self.searcher: Any = None  # a Whoosh searcher, once opened
+        # Files verified by their stamps only, still to hash in full (Engine._confirm).
+        self.unconfirmed: list[str] = []
         try:
             self.searcher = self.ix.searcher()
             self.toc = _toc_identity(gen, self.toc_generation())
@@ -132,6 +144,7 @@ class _Snapshot:
             self._preload.start()
 
     def _preload_words(self) -> None:
+        _idle_priority()  # behind the requests, whose words it only speeds up
         with contextlib.suppress(DeadlineExceededError):  # closed first: no more to read
             self.speller.preload(_Until(self._closing))
 
@@ -184,6 +197,13 @@ class _Snapshot:
             self.searcher.close()
         self.ix.close()
         self.ix.storage.close()  # unmaps the files: after the searcher, never before
+
+
+def _idle_priority() -> None:
+    """Run the calling thread at the lowest priority (Linux: a thread has its own nice)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 class _Until(Deadline):
@@ -352,7 +372,15 @@ class Engine:
         return opening
 
     def _open_in_thread(self, opening: _Opening, gen: Path) -> None:
-        """Open gen and swap it in; if it is damaged, keep (or fall back to) an intact state."""
+        """Open gen and swap it in; if it is damaged, keep (or fall back to) an intact state.
+        Then, the requests waiting for it answered, confirm what was trusted by stamp."""
+        try:
+            self._open_and_swap(opening, gen)
+        finally:
+            opening.done.set()
+        self._confirm(opening)
+
+    def _open_and_swap(self, opening: _Opening, gen: Path) -> None:
         try:
             try:
                 fresh = self._open(gen)
@@ -372,8 +400,43 @@ class Engine:
             self._swap(fresh, None)
         except BaseException as exc:  # noqa: BLE001 - handed to the requests waiting for it
             opening.error = exc
-        finally:
-            opening.done.set()
+
+    def _confirm(self, opening: _Opening) -> None:
+        """Hash in full, at the lowest priority, the files the served state was trusted with
+        by their stamps; if one is damaged, retire that state as a failed opening would."""
+        _idle_priority()
+        while (snap := self._snapshot) is not None and snap.unconfirmed and not self._closed:
+            names, snap.unconfirmed = snap.unconfirmed, []
+            verdict = indexing.verify_trusted(
+                snap.gen, names, stop=lambda snap=snap: self._closed or self._snapshot is not snap
+            )
+            if verdict.ok:
+                continue
+            error = indexing.damaged_error(verdict)
+            with self._lock:
+                if self._snapshot is not snap:
+                    return
+                self._failed = opening.state
+                self._retry_at = time.monotonic() + self.retry_interval
+                self._error = error
+            try:
+                earlier = self._fall_back(error)
+            except indexing.IndexDamagedError:
+                self._replace(snap, None, None)
+                return
+            self._replace(
+                snap, earlier, f"{error}. Meanwhile serving the earlier {_state(earlier)}."
+            )
+
+    def _replace(self, old: _Snapshot, new: _Snapshot | None, warning: str | None) -> None:
+        """Serve new (None: nothing) in place of old, unless old was replaced meanwhile."""
+        with self._lock:
+            if self._closed or self._snapshot is not old:
+                if new is not None:
+                    new.close()
+                return
+            self._retired.append((time.monotonic(), old))
+            self._snapshot, self._warning = new, warning
 
     def _swap(self, fresh: _Snapshot, warning: str | None) -> None:
         with self._lock:
@@ -406,10 +469,11 @@ class Engine:
     def _open_verified(self, gen: Path) -> _Snapshot:
         """Open a generation whose files verified, with the table of contents verified."""
         for attempt in range(3):
-            verdict = indexing.verify_generation(gen)
+            verdict = indexing.verify_generation(gen, trust_stamps=True)
             if not verdict.ok:
                 raise indexing.damaged_error(verdict)
             snap = _Snapshot(gen, self.cache_size)
+            snap.unconfirmed = list(verdict.trusted)
             opened = snap.toc_generation()
             if opened is None or verdict.toc == indexing.toc_name(opened) or attempt == 2:
                 return snap
