@@ -144,11 +144,15 @@ def _finalise(h: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(31))
 
 
-def split(signatures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of signature bytes (n x SIGNATURE_BYTES uint8) as their values and shingle counts."""
-    values = np.ascontiguousarray(signatures[:, : NUM_PERM * 2]).view("<u2")
-    counts = np.ascontiguousarray(signatures[:, NUM_PERM * 2 :]).view("<u4").reshape(-1)
-    return values, counts
+def split(signatures: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of signature bytes (n x SIGNATURE_BYTES uint8) as their values and shingle counts
+    (only those of rows, if given: one copy of them rather than two)."""
+    if rows is None:
+        values = np.ascontiguousarray(signatures[:, : NUM_PERM * 2])
+        counts = np.ascontiguousarray(signatures[:, NUM_PERM * 2 :])
+    else:  # numpy's gather of rows and columns at once gives a contiguous copy
+        values, counts = signatures[rows, : NUM_PERM * 2], signatures[rows, NUM_PERM * 2 :]
+    return values.view("<u2"), counts.view("<u4").reshape(-1)
 
 
 def same_story(values_a, counts_a, values_b, counts_b, days_apart=None) -> np.ndarray:
@@ -162,8 +166,14 @@ def same_story(values_a, counts_a, values_b, counts_b, days_apart=None) -> np.nd
     same = (j >= THRESHOLD) | ((j >= FLOOR) & (contained >= CONTAINED))
     same &= np.minimum(counts_a, counts_b) >= MIN_SHINGLES
     if days_apart is not None:
-        same &= ~(np.abs(days_apart) > WINDOW_DAYS)  # NaN (undated) compares False: kept
+        same &= within_window(days_apart)
     return same
+
+
+def within_window(days_apart) -> np.ndarray:
+    """same_story's rule on dates alone: at most WINDOW_DAYS apart, or either undated (NaN).
+    same_story(..., days_apart) is same_story(..., None) & within_window(days_apart)."""
+    return ~(np.abs(days_apart) > WINDOW_DAYS)  # NaN (undated) compares False: kept
 
 
 def similarity(a: bytes, b: bytes) -> float:

@@ -2,10 +2,10 @@
 
 Each shortcut is checked against the plain way it replaces, on a real index on disk: the
 column read in one go against Whoosh's reader, the facet coding against np.unique, the
-duplicate candidates against unique columns, the cached compact postings against those
-read, a phrase read within the candidates against one read everywhere, the document
-frequency against a union of ids; and the speller's words read in a thread stop when the
-snapshot closes.
+cached compact postings against those read, a phrase read within the candidates against
+one read everywhere, the document frequency against a union of ids; and the speller's
+words read in a thread stop when the snapshot closes. (The duplicate groups against the
+plain way: test_duplicate_groups.py.)
 """
 
 from __future__ import annotations
@@ -23,14 +23,12 @@ from searchsvc.indexing import (
     posting_blocks,
     storage,
 )
-from searchsvc.minhash import BANDS, ROWS
 from searchsvc.schema import FACETS
 from searchsvc.scoring import Ranker
 from searchsvc.scoring import phrases as phrase_module
 from searchsvc.scoring.phrases import phrase_frequencies
 from searchsvc.scoring.postings import PostingCache, _compact, read_postings
 from searchsvc.searching import Engine, SearchRequest
-from searchsvc.searching.duplicates import NEIGHBOURS, _candidates
 from searchsvc.searching.engine import _Snapshot
 from searchsvc.searching.facets import FacetColumn
 
@@ -83,27 +81,6 @@ def test_facet_values_are_coded_as_np_unique_codes_them():
     assert multi.labels == [str(v) for v in labels]
     assert multi.codes.tolist() == codes.reshape(-1).tolist()
     assert multi.count(np.ones(11, dtype=bool)).sum() == len(flat)
-
-
-def test_duplicate_candidates_are_the_pairs_unique_columns_gave():
-    rng = np.random.default_rng(5)
-    sigs = rng.integers(0, 4, size=(400, BANDS * ROWS), dtype=np.uint16)  # as split() gives
-    sigs[200:300] = sigs[100:200]  # copies agree on every band
-    first, second = _candidates(sigs)
-    found = []
-    for band in range(BANDS):
-        key = np.ascontiguousarray(sigs[:, band * ROWS : (band + 1) * ROWS])
-        key = key.view(np.uint64).reshape(-1)
-        order = np.argsort(key, kind="stable")
-        keys = key[order]
-        for step in range(1, NEIGHBOURS + 1):
-            same = keys[step:] == keys[:-step]
-            found.append(np.stack([order[:-step][same], order[step:][same]]))
-    pairs = np.concatenate(found, axis=1)
-    pairs.sort(axis=0)
-    pairs = np.unique(pairs, axis=1)
-    assert len(first) >= 100
-    assert first.tolist() == pairs[0].tolist() and second.tolist() == pairs[1].tolist()
 
 
 def _whooshs_postings(leaf, fieldname: str, word: str) -> tuple[list, list, list]:
