@@ -138,13 +138,13 @@ def test_an_index_with_the_old_flat_manifest_opens_unverified(seeds_copy, runner
     (gen / storage.CHECKSUMS).unlink()
     assert storage.read_manifest(gen) == sources and storage.read_checksums(gen) == {}
     verdict = storage.verify_generation(gen)
-    # The table of contents, the segment, its forward file (indexing/forward.py) and its
-    # posting file (indexing/postfile.py).
-    assert verdict.ok and len(verdict.unverified) == verdict.files == 4
+    # The table of contents, the segment, its forward file (indexing/forward.py), its
+    # posting file (indexing/postfile.py) and its doc values (indexing/docvalues.py).
+    assert verdict.ok and len(verdict.unverified) == verdict.files == 5
     with Engine(seeds_copy / "ix") as engine:
         assert engine.search(SearchRequest(q="turkmenistan")).total == 5
     result = runner.invoke(main, ["check", "--index-dir", str(seeds_copy / "ix")])
-    assert result.exit_code == 0 and "4 files have no checksum yet" in result.stdout
+    assert result.exit_code == 0 and "5 files have no checksum yet" in result.stdout
     assert result.stdout.endswith("intact\n")
     report = index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
     assert report.unchanged == 5
@@ -164,8 +164,8 @@ def test_check_an_intact_index(seeds_copy, runner):
     assert result.exit_code == 0, result.output
     first, last = result.stdout.splitlines()
     gen = storage.current_generation(ix)
-    # The table of contents, the segment, its forward file and its posting file.
-    assert first.startswith("checked 4 files, ") and f"bytes of {gen} in " in first
+    # The table of contents, the segment, its forward file, posting file and doc values.
+    assert first.startswith("checked 5 files, ") and f"bytes of {gen} in " in first
     assert last == "intact"
 
 
@@ -181,7 +181,7 @@ def test_check_names_the_damaged_file_and_what_to_do(seeds_copy, runner, how):
     damage(segment, how)
     result = runner.invoke(main, ["check", "--index-dir", str(ix)])
     assert result.exit_code == 1
-    assert result.stdout.startswith("checked 4 files")
+    assert result.stdout.startswith("checked 5 files")
     damaged, advice = result.stderr.splitlines()
     assert damaged.startswith(f"damaged: {segment}: ")
     assert advice == f"run: searchsvc index PATH --rebuild --index-dir {ix}"
@@ -350,8 +350,8 @@ def test_a_run_killed_before_its_checksums_leaves_a_usable_index(seeds_copy, run
             index_paths(seeds_copy / "ix", [seeds_copy / "seeds"], procs=1)
     ix = seeds_copy / "ix"
     result = runner.invoke(main, ["check", "--index-dir", str(ix)])
-    # The new table of contents, the new segment, its forward file and its posting file.
-    assert result.exit_code == 0 and "4 files have no checksum yet" in result.stdout
+    # The new table of contents, the new segment, its forward file, posting file and doc values.
+    assert result.exit_code == 0 and "5 files have no checksum yet" in result.stdout
     with Engine(ix) as engine:
         assert engine.search(SearchRequest(q="zebra")).total == 1
         assert engine.freshness().warning is None

@@ -4,6 +4,8 @@
     storage: which generation is live, the atomic swap, the manifest of sources
     forward: each segment's openings as stem ids (MAIN_<segment>.fwd), written with it, read
         by proximity and feedback through ForwardIndex
+    docvalues: each segment's facet codes, date keys and signatures as arrays
+        (MAIN_<segment>.docvalues), written with it, read by FacetTable and DuplicateTable
     postfile: each segment's posting lists as arrays (MAIN_<segment>.postings), written with it,
         read by the ranker through PostingFiles
 
@@ -14,6 +16,14 @@ the package uses this face.
 from pathlib import Path
 
 from searchsvc.indexing.deletions import DeleteGuard, DeleteRefusedError
+from searchsvc.indexing.docvalues import (
+    FacetCodes,
+    SegmentValues,
+    date_key,
+    key_date,
+    live_mask,
+    segment_values,
+)
 from searchsvc.indexing.forward import SCAN_CHARS, ForwardIndex, Opening, opening, opening_stems
 from searchsvc.indexing.indexer import IndexReport, index_paths
 from searchsvc.indexing.integrity import latest_toc, toc_name
@@ -64,6 +74,12 @@ def posting_files(reader) -> PostingFiles | None:
 
 
 __all__ = [
+    "FacetCodes",
+    "SegmentValues",
+    "date_key",
+    "key_date",
+    "live_mask",
+    "segment_values",
     "SCAN_CHARS",
     "ForwardIndex",
     "Opening",

@@ -56,7 +56,7 @@ from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from searchsvc import analysis
-from searchsvc.indexing import forward, postfile
+from searchsvc.indexing import docvalues, forward, postfile
 
 # (module.class, attribute): what this module reads that Whoosh does not publish; see
 # tests/test_whoosh_adapters.py. The file format itself is W3's: the test of old against
@@ -128,6 +128,7 @@ class BulkSegmentWriter:
         self.tokens = 0
         self.fields: dict[str, _Postings] = {}
         self.forward = forward.Builder()  # the openings of its documents (forward.py)
+        self.docvalues = docvalues.Builder(self.schema)  # facet codes, dates, signatures
 
     def add_document(self, **fields) -> None:
         """Add one document: fields as SegmentWriter.add_document takes them."""
@@ -167,6 +168,7 @@ class BulkSegmentWriter:
                 perdoc.add_column_value(name, field.column_type, column)
         perdoc.finish_doc()
         self.forward.add(fields.get("title"), fields.get("body"))
+        self.docvalues.add({row[0]: row[5] for row in rows if row[4]})
         self.docnum += 1
         if self.tokens >= self.max_tokens:
             self.written.append(self._finish_segment())
@@ -223,6 +225,7 @@ class BulkSegmentWriter:
         self.segment.create_compound_file(self.storage)
         # Beside the compound file, not in it: read as an array of its own (memory-mapped).
         self.forward.write(self.storage.folder, self.segment.segment_id())
+        self.docvalues.write(self.storage.folder, self.segment.segment_id())
         postings.write(self.storage.folder, self.segment.segment_id())
         return self.segment
 

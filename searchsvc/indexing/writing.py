@@ -5,7 +5,8 @@
     open_writer / worker_writer --add documents--> finish_worker_segment, commit(writer, segments)
     a segment this writer finishes (its documents and any it merged in) --its stored title
         and body--> its forward file (forward.py), --its postings, block by block--> its
-        posting file (postfile.py), both before the table of contents names it
+        posting file (postfile.py), --its columns--> its doc values (docvalues.py), all
+        before the table of contents names it
 
 Several processes build segments of one commit (see indexer.py): each worker finalises a
 segment of its own with a SegmentWriter that takes no lock, and the parent commits them
@@ -26,7 +27,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from searchsvc import minhash
-from searchsvc.indexing import forward, postfile
+from searchsvc.indexing import docvalues, forward, postfile
 from searchsvc.indexing.segments import field_postings
 from searchsvc.reading import Document
 from searchsvc.schema import FACETS, build_schema, join_values
@@ -84,8 +85,8 @@ def finish_worker_segment(ix, writer):
 
 
 def _with_forward(writer, segment):
-    """The finished segment, its forward file written from its stored text and its posting
-    file from its postings.
+    """The finished segment, its forward file written from its stored text, its posting
+    file from its postings and its doc values from its columns.
 
     Rebuilt from what was written rather than gathered as documents come: a merge adds the
     documents of the segments it replaces, and their stored text and postings are what a
@@ -95,6 +96,7 @@ def _with_forward(writer, segment):
     try:
         rows = (reader.stored_fields(n) for n in range(segment.doc_count_all()))
         forward.build(writer.storage.folder, segment.segment_id(), _openings(rows))
+        docvalues.write(docvalues.from_columns(reader), writer.storage.folder, segment.segment_id())
         postings = postfile.Builder(segment.doc_count_all())
         for name in postfile.FIELDS:
             if name in writer.schema:

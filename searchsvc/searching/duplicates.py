@@ -1,6 +1,7 @@
 """Groups of near-duplicates (syndicated copies), found when a searcher opens.
 
-    the minhash column (one signature per release, written at index time: searchsvc.minhash)
+    the minhash column (one signature per release, written at index time: searchsvc.minhash),
+        read from each segment's doc values (indexing/docvalues.py)
     --LSH: per band of ROWS values, releases sorted by the band; neighbours are candidates-->
     candidate pairs --minhash.same_story: similar, or contained--> edges --union-find--> groups
     a search's matches --collapse(): each group's best matching member only--> the list shown
@@ -8,11 +9,12 @@
 Groups live with the searcher, never on disk: each state of the index (a commit, a rebuild)
 opens a new searcher and so recomputes them from the signatures the index holds. A release
 added, changed or removed is therefore grouped anew without any bookkeeping, and the
-signatures themselves are ordinary Whoosh column data, under the generation's commit,
-manifest and checksums like every other field. On the White House corpus (14,396 releases)
-this takes about 0.05 s per searcher opened, and 0.15 s at ten times it (143,960 releases,
-each with nine exact copies): the work goes by signature class (a release and its exact
-copies), not by pair of releases (_edges says how, and why the groups are the same).
+signatures themselves are ordinary Whoosh column data (and a copy in each segment's doc
+values file), under the generation's commit, manifest and checksums like every other field.
+On the White House corpus (14,396 releases) this takes about 0.05 s per searcher opened,
+and 0.15 s at ten times it (143,960 releases, each with nine exact copies): the work goes
+by signature class (a release and its exact copies), not by pair of releases (_edges says
+how, and why the groups are the same).
 """
 
 from __future__ import annotations
@@ -22,10 +24,9 @@ from datetime import datetime
 
 import numpy as np
 
-from searchsvc.indexing import column_values
+from searchsvc.indexing import segment_values
 from searchsvc.minhash import BANDS, SIGNATURE_BYTES, same_story, split, within_window
 
-COLUMN = "minhash"
 _DAY = 86_400_000_000.0  # microseconds
 NEIGHBOURS = 3  # in a band's sorted order, each release is compared with the next three
 
@@ -44,10 +45,17 @@ class Copy:
 class DuplicateTable:
     """Which group each document belongs to, by document number."""
 
-    def __init__(self, reader, live_mask: np.ndarray, date_keys: np.ndarray | None = None):
-        """date_keys: each document's date in microseconds since 1970 (NaN: undated)."""
+    def __init__(
+        self,
+        reader,
+        live_mask: np.ndarray,
+        date_keys: np.ndarray | None = None,
+        files: bool = True,
+    ):
+        """date_keys: each document's date in microseconds since 1970 (NaN: undated);
+        files=False: the signatures read from every segment's column, not its doc values."""
         size = len(live_mask)
-        signatures, present = _read_signatures(reader, size)
+        signatures, present = _read_signatures(reader, size, files)
         present &= live_mask
         days = np.full(size, np.nan) if date_keys is None else date_keys / _DAY
         # Each document's group label: the smallest document number of its group.
@@ -89,26 +97,16 @@ class DuplicateTable:
         return np.flatnonzero(same)
 
 
-def _read_signatures(reader, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every document's signature as a row of bytes, and whether it has one."""
-    rows: list[bytes] = []
-    where: list[int] = []
-    # An index written before signatures has no such field at all: Whoosh's has_column
-    # raises KeyError for it (the searcher would not open).
-    leaves = reader.leaf_readers() if COLUMN in reader.schema else []
-    for leaf, base in leaves:
-        # A segment written before signatures (or with them switched off) has no column.
-        if not leaf.doc_count_all() or not leaf.has_column(COLUMN):
-            continue
-        for n, raw in enumerate(column_values(leaf, COLUMN), start=base):
-            if len(raw) == SIGNATURE_BYTES:
-                rows.append(raw)
-                where.append(n)
+def _read_signatures(reader, size: int, files: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Every document's signature as a row of bytes, and whether it has one (from each
+    segment's doc values: its file, or its column; files=False: every segment's column)."""
     signatures = np.zeros((size, SIGNATURE_BYTES), dtype=np.uint8)
     present = np.zeros(size, dtype=bool)
-    if rows:
-        signatures[where] = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(rows), -1)
-        present[where] = True
+    for base, values in segment_values(reader, facets=False, files=files):
+        assert values.present is not None and values.signatures is not None
+        held = np.flatnonzero(values.present) + base
+        signatures[held] = values.signatures
+        present[held] = True
     return signatures, present
 
 

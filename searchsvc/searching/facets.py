@@ -21,23 +21,16 @@ No Python loop ever runs per document or per match; only per distinct value.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 
 from searchsvc.analysis import fold
-from searchsvc.indexing import column_values
-from searchsvc.schema import FACETS, NONE_VALUE, split_values
-
-_EPOCH = datetime(1970, 1, 1)
-
-
-def date_key(d: datetime) -> float:
-    """A date as the key date_keys holds: microseconds since 1970."""
-    # Microseconds since 1970: exact for every date a release can carry, and sortable.
-    return (d - _EPOCH) / timedelta(microseconds=1)
+from searchsvc.indexing import FacetCodes, date_key, key_date, live_mask, segment_values
+from searchsvc.schema import FACETS, NONE_VALUE
 
 
 def value_key(text: str) -> str:
@@ -182,35 +175,35 @@ def _encoded(values: list[str]) -> tuple[list[str], np.ndarray]:
 
 
 class FacetTable:
-    """Each document's facet values and date, by document number."""
+    """Each document's facet values and date, by document number.
 
-    def __init__(self, reader):
+    Read from each segment's doc values (indexing/docvalues.py: its file, or its columns
+    where it has none; files=False: the columns of every segment), assembled here.
+    """
+
+    def __init__(self, reader, files: bool = True):
         self.size = reader.doc_count_all()
-        self.live_mask = np.array([not reader.is_deleted(n) for n in range(self.size)], bool)
-        self.live = np.flatnonzero(self.live_mask).tolist()
-        # The raw column of each facet (multi-valued: values joined by newlines).
-        self.values: dict[str, list[str]] = {f.name: self._column(reader, f.name) for f in FACETS}
+        self.live_mask = live_mask(reader)
+        parts = segment_values(reader, signatures=False, files=files)
         self.columns: dict[str, FacetColumn] = {
-            f.name: (
-                FacetColumn.multi(_split_each(self.values[f.name]))
-                if f.multi_valued
-                else FacetColumn.single(self.values[f.name])
-            )
+            f.name: FacetColumn(*_assembled([(b, v.facets[f.name]) for b, v in parts]))
             for f in FACETS
         }
-        self.dates: list[datetime | None] = self._dates(reader)
         # Microseconds since 1970 (NaN: no date), for range filters and date sorting.
-        self.date_keys = np.array(
-            [np.nan if d is None else date_key(d) for d in self.dates],
-            dtype=np.float64,
-        )
+        self.date_keys = np.full(self.size, np.nan, dtype=np.float64)
+        for base, values in parts:
+            self.date_keys[base : base + values.count] = values.date_keys
+        # Each facet's value of a document (a multi-valued one's joined by newlines), and
+        # its date: made from the codes and keys when asked, a few documents at a time.
+        self.values: dict[str, Sequence[str]] = {
+            name: _Values(column, self.size) for name, column in self.columns.items()
+        }
+        self.dates: Sequence[datetime | None] = _Dates(self.date_keys)
 
-    def _column(self, reader, name: str) -> list[str]:
-        return [v or "" for v in _column_values(reader, name, self.size)]
-
-    def _dates(self, reader) -> list[datetime | None]:
-        # A document without a date has no year; the date column holds a filler there.
-        return _column_values(reader, "date", self.size, wanted=self.values["year"])
+    @cached_property
+    def live(self) -> list[int]:
+        """The numbers of the documents not deleted, ascending."""
+        return np.flatnonzero(self.live_mask).tolist()
 
     def allowed(
         self,
@@ -266,39 +259,56 @@ class FacetTable:
 
     def date_range(self) -> tuple[datetime | None, datetime | None]:
         """The earliest and latest document date."""
-        dated = [d for n in self.live if (d := self.dates[n]) is not None]
-        return (min(dated), max(dated)) if dated else (None, None)
+        keys = self.date_keys[self.live_mask]
+        keys = keys[~np.isnan(keys)]
+        return (key_date(keys.min()), key_date(keys.max())) if len(keys) else (None, None)
 
 
-def _split_each(column: list[str]) -> list[list[str]]:
-    """Each document's values of a multi-valued column; a repeated text split once."""
-    known: dict[str, list[str]] = {}
-    return [known[v] if v in known else known.setdefault(v, split_values(v)) for v in column]
+def _assembled(parts: list[tuple[int, FacetCodes]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A facet's labels (every segment's, merged) and its (document, code) pairs."""
+    labels = sorted(set().union(*(codes.labels for _, codes in parts)))
+    index = {label: i for i, label in enumerate(labels)}
+    docs, codes = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for base, part in parts:
+        remap = np.fromiter(map(index.__getitem__, part.labels), np.int64, len(part.labels))
+        docs.append(part.rows() + base)
+        codes.append(remap[part.codes])
+    return labels, np.concatenate(docs), np.concatenate(codes)
 
 
-def _column_values(reader, name: str, size: int, wanted: list | None = None) -> list:
-    """A column's value for every document number (None where wanted[n] is false).
+class _Values(Sequence):
+    """A facet's value of each document, as its column holds it, made when asked."""
 
-    Read segment by segment: a segment written before any document had this field has no
-    column file, and its documents get None. (Whoosh's multi-segment column reader skips
-    such a segment and so shifts every later document onto the wrong values, or past the
-    end of an array.)
-    """
-    values: list = [None] * size
-    for leaf, base in reader.leaf_readers():
-        # An index written before a facet was declared has no such field: no values.
-        if not leaf.doc_count_all() or name not in leaf.schema or not leaf.has_column(name):
-            continue
-        # Untranslated: an undated document's filler is no date Python can hold.
-        convert = leaf.schema[name].from_column_value
-        known: dict = {}  # raw -> value: a facet's values repeat, converted once each
-        for n, raw in enumerate(column_values(leaf, name), start=base):
-            if wanted is None or wanted[n]:
-                value = known.get(raw, _UNSEEN)
-                if value is _UNSEEN:
-                    value = known[raw] = convert(raw)
-                values[n] = value
-    return values
+    def __init__(self, column: FacetColumn, size: int) -> None:
+        self.column, self.size = column, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return [self[k] for k in range(*n.indices(self.size))]
+        if not -self.size <= n < self.size:
+            raise IndexError(n)
+        n %= self.size
+        column = self.column
+        if column.one_each:
+            return column.labels[column.codes[n]]
+        start, end = np.searchsorted(column.docs, [n, n + 1])
+        return "\n".join(column.labels[c] for c in column.codes[start:end].tolist())
 
 
-_UNSEEN = object()
+class _Dates(Sequence):
+    """Each document's date (None: undated), made from its date key when asked."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return [self[k] for k in range(*n.indices(len(self.keys)))]
+        key = self.keys[n]
+        return None if np.isnan(key) else key_date(float(key))
