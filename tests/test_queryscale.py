@@ -10,6 +10,8 @@ plain way: test_duplicate_groups.py.)
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from conftest import white_house_releases
@@ -253,19 +255,15 @@ def test_a_full_phrase_cache_reads_blocks_instead_of_decoding_words_whole():
     assert len(decoded) == 4
 
 
-def test_a_large_indexs_speller_words_are_read_behind_the_first_requests(docs_index, monkeypatch):
+def test_a_large_indexs_speller_words_are_read_as_a_correction_needs_them(docs_index, monkeypatch):
     with Engine(docs_index) as engine:  # a small index: read before the first request
         snap = engine.snapshot()
-        assert snap._preload is None and snap.speller._complete == {snap.speller.fieldname}
+        assert snap.speller._complete == {snap.speller.fieldname}
     monkeypatch.setattr(_Snapshot, "PRELOAD_NOW", 0)  # as if it were large
     with Engine(docs_index) as engine:
         snap = engine.snapshot()
-        assert snap._preload is not None
-        # A request needs no preloaded words: a word to correct reads its letter's.
-        assert engine.search(SearchRequest(q="ministr")).total >= 0
-        snap._preload.join(timeout=30)
-        assert snap.speller._complete == {snap.speller.fieldname}
-    # Closing stops the thread before the files close.
-    with Engine(docs_index) as engine:
-        snap = engine.snapshot()
-    assert snap._preload is not None and not snap._preload.is_alive()
+        assert not snap.speller._complete and not snap.speller._words  # nothing read yet
+        result = engine.search(SearchRequest(q="ministr"))  # a word to correct: its letter's
+        assert result.total >= 0
+        assert set(snap.speller._words) == {(snap.speller.fieldname, "m")}
+        assert all(t.name != "searchsvc-speller" for t in threading.enumerate())  # no thread

@@ -59,7 +59,7 @@ from typing import Any
 from searchsvc import indexing
 from searchsvc.caching import LruCache
 from searchsvc.dates import is_relative, today_in
-from searchsvc.deadline import NEVER, Deadline, DeadlineExceededError
+from searchsvc.deadline import NEVER, Deadline
 from searchsvc.entities import Recognizer
 from searchsvc.reading import Document, shown_title
 from searchsvc.schema import stored_values
@@ -113,9 +113,11 @@ class _Snapshot:
             self.duplicates = DuplicateTable(
                 self.searcher.reader(), self.facets.live_mask, self.facets.date_keys
             )
-            # Its words: 1 s at 1x the White House corpus, read now; 6-12 s at 10x, read
-            # behind the first requests (a thread; a word to correct reads its letter's
-            # until then). At 1x such a thread slowed the first queries more than it saved.
+            # Its words: 1 s at 1x the White House corpus, read now. Past PRELOAD_NOW
+            # documents (3 s at 10x) they are read a first letter at a time, as a word to
+            # correct needs them (a misspelt two-word query's first time at 10x: 0.3-0.4 s).
+            # A thread reading them all behind the first requests held the GIL they wanted
+            # between their reads: a one-hit probe took 1.9 s beside it, 10 ms without.
             self.speller = Speller(self.searcher.reader())
             if self.size <= self.PRELOAD_NOW:
                 self.speller.preload()
@@ -135,18 +137,6 @@ class _Snapshot:
         # Exports still reading rows from it: a retired snapshot stays open while any is.
         self._readers = 0
         self._readers_lock = threading.Lock()
-        self._closing = threading.Event()
-        self._preload: threading.Thread | None = None
-        if self.size > self.PRELOAD_NOW:
-            self._preload = threading.Thread(
-                target=self._preload_words, name="searchsvc-speller", daemon=True
-            )
-            self._preload.start()
-
-    def _preload_words(self) -> None:
-        _idle_priority()  # behind the requests, whose words it only speeds up
-        with contextlib.suppress(DeadlineExceededError):  # closed first: no more to read
-            self.speller.preload(_Until(self._closing))
 
     def hold(self) -> None:
         with self._readers_lock:
@@ -189,10 +179,6 @@ class _Snapshot:
         )
 
     def close(self) -> None:
-        preload = getattr(self, "_preload", None)
-        if preload is not None:
-            self._closing.set()
-            preload.join()  # it reads the files closed below
         if self.searcher is not None:
             self.searcher.close()
         self.ix.close()
@@ -204,23 +190,6 @@ def _idle_priority() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
-class _Until(Deadline):
-    """A deadline that passes when an event is set (a snapshot closing)."""
-
-    __slots__ = ("_event",)
-
-    def __init__(self, event: threading.Event):
-        super().__init__(None)
-        self._event = event
-
-    def expired(self) -> bool:
-        return self._event.is_set()
-
-    def check(self, phase: str = "") -> None:
-        if self._event.is_set():
-            raise DeadlineExceededError(0.0, phase)
 
 
 class _Opening:
