@@ -480,3 +480,30 @@ def test_an_older_manifest_with_checksums_inside_is_read_and_moved(seeds_copy):
     index_paths(ix, [seeds_copy / "seeds"], procs=1)
     assert "files" not in json.loads((gen / storage.MANIFEST).read_text(encoding="utf-8"))
     assert storage.read_checksums(gen) == files
+
+
+@pytest.mark.parametrize(
+    "text", ["", "{not json", "[1, 2]", '{"files": [], "stamps": "x"}', '{"files": {}}']
+)
+def test_a_malformed_checksums_file_leaves_the_files_unverified_not_damaged(seeds_copy, text):
+    ix = seeds_copy / "ix"
+    gen = storage.current_generation(ix)
+    (gen / storage.CHECKSUMS).write_text(text, encoding="utf-8")
+    verdict = storage.verify_generation(gen, trust_stamps=True)
+    assert verdict.ok and verdict.unverified and not verdict.trusted
+    with Engine(ix) as engine:
+        assert engine.search(SearchRequest(q="turkmenistan")).total == 5
+    index_paths(ix, [seeds_copy / "seeds"], procs=1)  # the next run lists them again
+    assert not storage.verify_generation(gen).unverified
+
+
+def test_a_stamp_of_the_wrong_shape_is_not_trusted(stamped):
+    gen = storage.current_generation(stamped)
+    listing = json.loads((gen / storage.CHECKSUMS).read_text(encoding="utf-8"))
+    segment = _segment(gen)
+    listing["stamps"][segment.name] = ["1", 2, 3]
+    (gen / storage.CHECKSUMS).write_text(json.dumps(listing), encoding="utf-8")
+    integrity._digests.clear()
+    verdict = storage.verify_generation(gen, trust_stamps=True)
+    assert verdict.ok and segment.name not in verdict.trusted
+    assert verdict.hashed_bytes >= segment.stat().st_size

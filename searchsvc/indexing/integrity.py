@@ -344,16 +344,17 @@ def checksums(
     out_stamps: dict[str, list] = {}
     for name in [toc_name, *(n for names in segments.values() for n in names)]:
         path = gen / name
+        st = path.stat()
         entry, stamp = listed.get(name), stamps.get(name)
-        if path.stat().st_size < TRUST_OVER:  # hashed at every open: no stamp
-            out[name] = entry if _is_entry(entry) else [path.stat().st_size, file_digest(path)]
+        if st.st_size < TRUST_OVER:  # hashed at every open: no stamp
+            out[name] = entry if _is_entry(entry) else [st.st_size, file_digest(path)]
             continue
         if not _is_entry(entry):
             digest, stamp = _stamped(path)
-            entry = [path.stat().st_size, digest]
-        elif not trusted_stamp(stamp, path.stat()):
+            entry = [st.st_size, digest]
+        elif not trusted_stamp(stamp, st):
             digest, stamp = _stamped(path)
-            if digest != entry[1] or path.stat().st_size != entry[0]:
+            if digest != entry[1] or st.st_size != entry[0]:
                 stamp = None  # damaged since it was listed: hashed at every open
         out[name] = entry
         if stamp is not None:

@@ -185,6 +185,13 @@ class _Snapshot:
         self.ix.storage.close()  # unmaps the files: after the searcher, never before
 
 
+_ANY = object()  # Engine._swap: whatever state is served
+
+
+def _serving_earlier(error: Exception, earlier: _Snapshot) -> str:
+    return f"{error}. Meanwhile serving the earlier {_state(earlier)}."
+
+
 def _idle_priority() -> None:
     """Run the calling thread at the lowest priority (Linux: a thread has its own nice)."""
     if sys.platform.startswith("linux"):
@@ -355,16 +362,14 @@ class Engine:
                 fresh = self._open(gen)
             except indexing.IndexDamagedError as exc:
                 with self._lock:
-                    self._failed = opening.state
-                    self._retry_at = time.monotonic() + self.retry_interval
-                    self._error = exc
+                    self._failing(opening, exc)
                     snap = self._snapshot
                     if snap is not None:
                         last = _state(snap)
                         self._warning = f"{exc}. Meanwhile serving the last good state, {last}."
                         return
                 earlier = self._fall_back(exc)  # raises exc if no earlier state opens
-                self._swap(earlier, f"{exc}. Meanwhile serving the earlier {_state(earlier)}.")
+                self._swap(earlier, _serving_earlier(exc, earlier))
                 return
             self._swap(fresh, None)
         except BaseException as exc:  # noqa: BLE001 - handed to the requests waiting for it
@@ -385,37 +390,32 @@ class Engine:
             with self._lock:
                 if self._snapshot is not snap:
                     return
-                self._failed = opening.state
-                self._retry_at = time.monotonic() + self.retry_interval
-                self._error = error
+                self._failing(opening, error)
             try:
                 earlier = self._fall_back(error)
             except indexing.IndexDamagedError:
-                self._replace(snap, None, None)
+                self._swap(None, None, replacing=snap)
                 return
-            self._replace(
-                snap, earlier, f"{error}. Meanwhile serving the earlier {_state(earlier)}."
-            )
+            self._swap(earlier, _serving_earlier(error, earlier), replacing=snap)
 
-    def _replace(self, old: _Snapshot, new: _Snapshot | None, warning: str | None) -> None:
-        """Serve new (None: nothing) in place of old, unless old was replaced meanwhile."""
-        with self._lock:
-            if self._closed or self._snapshot is not old:
-                if new is not None:
-                    new.close()
-                return
-            self._retired.append((time.monotonic(), old))
-            self._snapshot, self._warning = new, warning
+    def _failing(self, opening: _Opening, error: indexing.IndexDamagedError) -> None:
+        """Under the lock: the opening's state failed; not tried again for retry_interval."""
+        self._failed = opening.state
+        self._retry_at = time.monotonic() + self.retry_interval
+        self._error = error
 
-    def _swap(self, fresh: _Snapshot, warning: str | None) -> None:
+    def _swap(self, fresh: _Snapshot | None, warning: str | None, replacing: Any = _ANY) -> None:
+        """Serve fresh (None: nothing), retiring the state served, unless the engine closed
+        or (when replacing is given) the state served is no longer that one."""
         with self._lock:
-            if self._closed:
-                fresh.close()
+            if self._closed or (replacing is not _ANY and self._snapshot is not replacing):
+                if fresh is not None:
+                    fresh.close()
                 return
             if self._snapshot is not None:
                 self._retired.append((time.monotonic(), self._snapshot))
             self._snapshot, self._warning = fresh, warning
-            if warning is None:
+            if fresh is not None and warning is None:
                 self._failed = None
 
     def _open(self, gen: Path) -> _Snapshot:
