@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from searchsvc.indexing.forward import read_vector_header
+from searchsvc.indexing.forward import read_vector_header, write_vectors
 from searchsvc.indexing.segments import column_values, reader_folder
 from searchsvc.minhash import SIGNATURE_BYTES
 from searchsvc.schema import FACETS, split_values
@@ -254,13 +254,7 @@ def write(values: SegmentValues, folder: str | Path, segment_id: str) -> Path:
         offsets = np.zeros(0, dtype=np.int64) if codes.offsets is None else codes.offsets
         arrays += [ends, np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets, codes.codes]
     arrays += [values.date_keys, values.present.astype(np.uint8), values.signatures.reshape(-1)]
-    path = Path(folder) / f"{segment_id}{EXT}"
-    tmp = path.with_name(f"{path.name}.tmp")  # Whoosh's clean-up removes it if orphaned
-    with open(tmp, "wb") as f:
-        for array in arrays:
-            np.save(f, np.ascontiguousarray(array), allow_pickle=False)
-    os.replace(tmp, path)
-    return path
+    return write_vectors(folder, segment_id, EXT, arrays)
 
 
 def _utf8(text: str) -> np.ndarray:

@@ -31,7 +31,7 @@ import bisect
 import contextlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +88,7 @@ class Builder:
         flat = np.concatenate(self.runs) if self.runs else np.zeros(0, dtype=np.int32)
         header = np.array([FORMAT, SCAN_CHARS, len(self.runs)], dtype=np.int64)
         vocab = np.frombuffer("\n".join(names).encode("utf-8"), dtype=np.uint8)
-        path = Path(folder) / f"{segment_id}{EXT}"
-        tmp = path.with_name(f"{path.name}.tmp")  # Whoosh's clean-up removes it if orphaned
-        with open(tmp, "wb") as f:
-            for array in (header, offsets, remap[flat], vocab):
-                np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-        return path
+        return write_vectors(folder, segment_id, EXT, (header, offsets, remap[flat], vocab))
 
 
 def build(folder: str | Path, segment_id: str, rows) -> Path:
@@ -199,6 +193,20 @@ HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
 }
+
+
+def write_vectors(
+    folder: str | Path, segment_id: str, ext: str, arrays: Iterable[np.ndarray]
+) -> Path:
+    """Write a segment's side file (forward, posting, doc values): its one-dimensional
+    arrays in .npy format one after another, replacing MAIN_<segment>.<ext> atomically."""
+    path = Path(folder) / f"{segment_id}{ext}"
+    tmp = path.with_name(f"{path.name}.tmp")  # Whoosh's clean-up removes it if orphaned
+    with open(tmp, "wb") as f:
+        for array in arrays:
+            np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+    os.replace(tmp, path)
+    return path
 
 
 def read_vector_header(f, what: str) -> tuple[int, np.dtype]:

@@ -49,7 +49,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import io
-import os
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
@@ -58,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
-from searchsvc.indexing.forward import read_vector_header
+from searchsvc.indexing.forward import read_vector_header, write_vectors
 from searchsvc.indexing.shared_storage import PreadBytes, open_pread, release_pread
 from searchsvc.schema import QUERY_FIELDS
 
@@ -152,16 +151,9 @@ class Builder:
         names = sorted(self.fields)
         header = np.array([FORMAT, self.doc_count, len(names)], dtype=np.int64)
         listed = np.frombuffer("\n".join(names).encode("utf-8"), dtype=np.uint8)
-        path = Path(folder) / f"{segment_id}{EXT}"
-        tmp = path.with_name(f"{path.name}.tmp")  # Whoosh's clean-up removes it if orphaned
-        with open(tmp, "wb") as f:
-            np.save(f, header, allow_pickle=False)
-            np.save(f, listed, allow_pickle=False)
-            for name in names:
-                for array in self.fields[name]:
-                    np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-        return path
+        arrays: list[np.ndarray] = [header, listed]
+        arrays += [a for name in names for a in self.fields[name]]
+        return write_vectors(folder, segment_id, EXT, arrays)
 
 
 _NO_OFFSETS = np.zeros(0, dtype=np.int64)
