@@ -458,15 +458,37 @@ def test_damage_under_a_matching_stamp_falls_back_to_the_earlier_generation(rebu
     assert str(segment) in warning and "serving the earlier gen-000001" in warning
 
 
-@pytest.mark.parametrize("command", [["check"], ["index"]])
-def test_check_and_index_hash_every_file_whatever_its_stamp(stamped, runner, command):
+@pytest.mark.parametrize("command", ["check", "index a new release"])
+def test_check_and_a_writing_run_hash_every_file_whatever_its_stamp(stamped, runner, command):
     segment = _segment(storage.current_generation(stamped))
     _rot(segment)
-    if command == ["index"]:
-        command = ["index", str(stamped.parent / "seeds")]
-    result = runner.invoke(main, [*command, "--index-dir", str(stamped)])
+    seeds = stamped.parent / "seeds"
+    if command == "check":
+        args = ["check"]
+    else:
+        (seeds / "zebra.md").write_text(ZEBRA, encoding="utf-8")
+        args = ["index", str(seeds)]
+    before = sorted(p.name for p in storage.current_generation(stamped).iterdir())
+    result = runner.invoke(main, [*args, "--index-dir", str(stamped)])
     assert result.exit_code == 1
     assert str(segment) in result.output and "sha256" in result.output
+    # Nothing was written: the damage was found before the run's writer opened.
+    assert sorted(p.name for p in storage.current_generation(stamped).iterdir()) == before
+
+
+def test_a_run_with_nothing_to_write_trusts_the_stamps(stamped, runner, monkeypatch):
+    """No hash of the trusted files (nothing is merged or written), and nothing changes."""
+    gen = storage.current_generation(stamped)
+    integrity._digests.clear()  # as a process that never hashed them
+    hashed = []
+    real = integrity.file_digest
+    monkeypatch.setattr(integrity, "file_digest", lambda path: hashed.append(path) or real(path))
+    result = runner.invoke(
+        main, ["index", str(stamped.parent / "seeds"), "--index-dir", str(stamped)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "unchanged 5" in result.output
+    assert [p.name for p in hashed] == [integrity.latest_toc(gen)[1]]  # the toc alone
 
 
 def test_an_older_manifest_with_checksums_inside_is_read_and_moved(seeds_copy):

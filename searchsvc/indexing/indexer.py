@@ -12,7 +12,9 @@ One run, under the index directory's writer lock:
     one Whoosh commit, then the manifest; a rebuild swaps its new generation in last
 
 The index's state (id, hash and path of each document) is read from its columns alone;
-a run with nothing to read or delete opens no Whoosh reader or writer at all.
+a run with nothing to read or delete opens no Whoosh reader or writer at all. The live
+index's large files are trusted at the open when their stamps match (storage.open_for_update)
+and hashed in full only once the run knows it will write.
 
 A file or folder that fails to read is skipped and reported, and whatever the index
 already holds from it stays: bad input never deletes good data. A run that would delete
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from multiprocessing import TimeoutError as PoolTimeout
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from searchsvc.entities import Recognizer
 from searchsvc.indexing import bulk, derived, storage, writing
@@ -96,7 +99,7 @@ def index_paths(
         live = storage.current_generation(index_dir)
         kept = _kept_generations(index_dir, live)
         storage.remove_orphans(index_dir, keep=kept)
-        ix = _open_live(index_dir, live, rebuild)
+        ix, trusted = _open_live(index_dir, live, rebuild)
         gen = live
         try:
             fresh_build = rebuild or live is None
@@ -117,6 +120,8 @@ def index_paths(
             assert gen is not None  # live, or the new generation of a fresh build
             rederive = not fresh_build and storage.read_mark(gen, derived.MARK) != mark
             if stale or run.to_delete or gen != live or rederive:
+                if trusted:  # hashed before anything is written (see storage.open_for_update)
+                    storage.confirm_trusted(gen, trusted)
                 meter = _Meter.of(progress, run, fresh, stale)
                 plan = _Plan(procs, meter, len(stale))
                 plan.recognizer, plan.rederive = recognizer, rederive
@@ -293,16 +298,17 @@ def _added(names: list[str]) -> set[str]:
     return {f"new field {name}" for name in names}  # as schema_changes says it
 
 
-def _open_live(index_dir, live: Path | None, rebuild: bool):
-    """The live generation to update, or to weigh a rebuild against (None if there is none).
+def _open_live(index_dir, live: Path | None, rebuild: bool) -> tuple[Any, list[str]]:
+    """The live generation to update, or to weigh a rebuild against (None if there is none),
+    and the files its open trusted by their stamps (hashed before the run writes).
 
     An update refuses a damaged generation (open_index says what to do: --rebuild). A
     rebuild is that remedy, so it goes ahead, weighing against whatever can still be read.
     """
     if live is None:
-        return None
+        return None, []
     if not rebuild:
-        ix = storage.open_index(index_dir)
+        ix, trusted = storage.open_for_update(index_dir)
         # Entity fields come from the stored text (derived), so an index without them gets
         # them added, and filled by the re-derivation; any other new field needs --rebuild.
         missing = [name for name in derived.FIELDS if name not in ix.schema]
@@ -314,14 +320,20 @@ def _open_live(index_dir, live: Path | None, rebuild: bool):
                 f"its releases need reading again. Run: searchsvc index PATH --rebuild"
             )
         if missing:
+            try:  # a write (a new table of contents): hash first what the open trusted
+                storage.confirm_trusted(live, trusted)
+            except storage.IndexDamagedError:
+                ix.close()
+                raise
             writing.add_fields(ix, missing)
             storage.write_mark(live, derived.MARK, "")  # whatever it says, derive them all
-        return ix
+            trusted = []
+        return ix, trusted
     try:
-        return storage.open_index_at(live)
+        return storage.open_index_at(live), []
     except Exception as exc:  # noqa: BLE001 - damaged beyond opening: nothing left to weigh
         storage.drop_half_open(exc)
-        return None
+        return None, []
 
 
 def _previous(ix, rebuild: bool) -> Existing:

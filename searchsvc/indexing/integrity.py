@@ -30,8 +30,10 @@ large file is read; CheckIndex and merges read it whole) and how git trusts its 
 A stamp whose file was modified within RACY_NS before it was hashed is "racy" (git's word):
 a write in the same tick of the file system's clock might not move the times, so such a file
 is hashed at every open, and the writer hashes it again at its next commit for a new stamp.
-`searchsvc check` and every writer's open verify every file in full, never by stamp: a merge
-must not fold an undetected damage into a new segment with a fresh checksum.
+`searchsvc check` verifies every file in full, never by stamp, and so does every indexing
+run before it writes (storage.open_for_update, confirm_trusted): a merge must not fold an
+undetected damage into a new segment with a fresh checksum. A run that writes nothing
+trusts the stamps, as a searcher's open does.
 """
 
 from __future__ import annotations
