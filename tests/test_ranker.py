@@ -145,3 +145,22 @@ def test_bm25l_scores_nothing_for_an_absent_word_and_saturates():
     scores = ranking.bm25(np.array([0.0, 0.5, 1.0, 4.0, 100.0]), 1.0)
     assert scores[0] == 0 and np.all(np.diff(scores) > 0)
     assert scores[-1] < ranking.K1 + 1  # bounded, as BM25 is
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_postings_at_ids_by_table_and_by_binary_search_agree(seed):
+    """ranker._at's two ways (a table of every document, or a binary search per id)."""
+    from searchsvc.scoring.ranker import _at
+
+    rng = np.random.default_rng(seed)
+    size = 5_000
+    for share in (0.001, 0.01, 0.2, 0.9):
+        found_ids = np.flatnonzero(rng.random(size) < share).astype(np.int32)
+        tf = rng.integers(1, 9, len(found_ids)).astype(np.float32)
+        for ids_share in (0.001, 0.05, 0.8):
+            ids = np.flatnonzero(rng.random(size) < ids_share)
+            by_search = _at((found_ids, tf), ids)  # no size: always the binary search
+            by_table = _at((found_ids, tf), ids, size)
+            assert np.array_equal(by_search[0], by_table[0])
+            assert np.array_equal(by_search[1], by_table[1])
+            assert np.array_equal(by_search[1], tf[np.isin(found_ids, ids)])
