@@ -272,3 +272,50 @@ def test_its_name_is_none_of_whooshs():
 
     whooshs = {getattr(W3Codec, n) for n in dir(W3Codec) if n.endswith("_EXT")}
     assert postfile_module.EXT not in whooshs | {".seg", ".toc", ".fwd"}
+
+
+def test_every_term_is_found_at_its_number_and_no_other_term_is(tmp_path):
+    """The lookup by the terms' first 8 bytes, then among those sharing them: terms alike
+    for 8 bytes and more, shorter than 8, a prefix of another, past ASCII."""
+    words = {
+        "a",
+        "ab",
+        "abcdefgh",
+        "abcdefghi",
+        "abcdefghij",
+        "abcdefgz",
+        "international",
+        "internationalism",
+        "internationally",
+        "z",
+        "zz",
+        "\u00e9nergie",
+        "\u00e9n",
+        "b\x00",
+    }
+    terms = sorted(w.encode() for w in words)
+    n = len(terms)
+    builder = postfile_module.Builder(n)
+    builder.add_field("body", terms, np.arange(n + 1), np.arange(n), np.ones(n))
+    builder.write(tmp_path, "MAIN_v")
+    files = PostingFiles(tmp_path, [("MAIN_v", 0, n)])
+    for k, term in enumerate(terms):
+        found = files.postings(0, "body", term.decode())
+        assert found is not None and found[0].tolist() == [k], term
+    for absent in [
+        "",
+        "aa",
+        "abc",
+        "abcdefg",
+        "abcdefgha",
+        "abcdefghijk",
+        "internation",
+        "internationalb",
+        "zzz",
+        "\u00e9",
+        "b",
+        "\u00ff",
+    ]:
+        found = files.postings(0, "body", absent)
+        assert found is not None and found[0].tolist() == [], absent
+    files.close()
