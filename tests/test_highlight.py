@@ -300,3 +300,14 @@ def test_phrases_word_by_word_match_as_reading_every_word(seed):
         phrase = tuple(words[i : i + rng.randint(1, 3)])
         terms = QueryTerms(phrases=[phrase, (phrase[0], phrase[0])])
         assert find_matches(text, terms) == _every_word(text, terms, len(text)), (text, terms)
+
+
+def test_odd_words_are_looked_for_at_every_word_character_past_ascii():
+    """spans._NON_ASCII, which _odd_words scans with, over every code point past ASCII:
+    it finds each word character (it may find others, which _odd_words passes over)."""
+    from searchsvc.snippets.spans import _NON_ASCII
+
+    every = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000)
+    found = {m.start() for m in _NON_ASCII.finditer(every)}
+    assert {m.start() for m in re.finditer(WORD_CHAR, every)} <= found
+    assert not _NON_ASCII.search("\u00a0\u202f\u2014\u2019\u201c")  # the common ones
