@@ -164,3 +164,27 @@ def test_postings_at_ids_by_table_and_by_binary_search_agree(seed):
             assert np.array_equal(by_search[0], by_table[0])
             assert np.array_equal(by_search[1], by_table[1])
             assert np.array_equal(by_search[1], tf[np.isin(found_ids, ids)])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_places_of_title_and_body_holders_among_either(seed):
+    """ranker._places in each of its ways, against the running count it stands for."""
+    from searchsvc.scoring.ranker import _places
+
+    rng = np.random.default_rng(seed)
+    size = 4_000
+    body = np.flatnonzero(rng.random(size) < rng.choice([0.0, 0.001, 0.3]))
+    cases = {
+        "title within body": body[rng.random(len(body)) < 0.2],
+        "body within title": np.union1d(body, np.flatnonzero(rng.random(size) < 0.01)),
+        "apart": np.flatnonzero(rng.random(size) < rng.choice([0.001, 0.5])),
+        "no title": body[:0],
+    }
+    for name, title in cases.items():
+        match = np.zeros(size, dtype=bool)
+        match[title] = match[body] = True
+        ids = np.flatnonzero(match)
+        at = np.cumsum(match) - 1
+        title_at, body_at = _places(ids, title, body, match)
+        assert np.array_equal(np.arange(len(ids))[title_at], at[title]), name
+        assert np.array_equal(np.arange(len(ids))[body_at], at[body]), name

@@ -153,10 +153,10 @@ class Ranker:
             df = self._remember_df(text, len(ids))
         # Scored at the documents holding the word only (the same operations, element by
         # element): a rare word then costs what its postings do, not a pass per operation.
-        at = np.cumsum(match) - 1  # each holder's place among ids
+        title_at, body_at = _places(ids, t_ids, b_ids, match)
         title, body = np.zeros(len(ids)), np.zeros(len(ids))
-        title[at[t_ids]] = t_tf / self.norms["title"][t_ids]
-        body[at[b_ids]] = b_tf / self.norms["body"][b_ids]
+        title[title_at] = t_tf / self.norms["title"][t_ids]
+        body[body_at] = b_tf / self.norms["body"][b_ids]
         weight = ranking.idf(self.size, df) * factor
         score = self._zeros()
         score[ids] = ranking.word_score(title, body, weight)
@@ -307,6 +307,24 @@ class Ranker:
         ids = list(q.matcher(self.searcher, self.searcher.boolean_context()).all_ids())
         match[np.asarray(ids, dtype=np.int64)] = True
         return match, match.astype(np.float64)
+
+
+def _places(ids: np.ndarray, t_ids: np.ndarray, b_ids: np.ndarray, match: np.ndarray):
+    """Where the sorted t_ids and b_ids fall among ids, their union (match: its mask).
+
+    Most often the title's holders are among the body's, so ids is b_ids: a binary search
+    of the few title holders. Otherwise a running count over every document (the rank of
+    each in match), which at 10x the corpus cost 0.2 ms a word and was a tenth of a
+    served worker's time (py-spy); where the holders are few, binary searches instead.
+    """
+    if len(ids) == len(b_ids):
+        return np.searchsorted(ids, t_ids), slice(None)
+    if len(ids) == len(t_ids):
+        return slice(None), np.searchsorted(ids, b_ids)
+    if len(ids) < len(match) * DENSE_SHARE:
+        return np.searchsorted(ids, t_ids), np.searchsorted(ids, b_ids)
+    at = np.cumsum(match) - 1  # each holder's place among ids
+    return at[t_ids], at[b_ids]
 
 
 # Past this share of the documents on each side, _at looks ids up in a table of every
