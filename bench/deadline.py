@@ -4,7 +4,8 @@
 
 For each query: its time with no deadline (best of --repeat, no result cache), then with
 the given deadline: whether it finished or stopped, when, and in which phase. Against an
-older checkout (PYTHONPATH=...) that has no deadlines, only the first column.
+older checkout (run with its own virtualenv's python) that has no deadlines, only the
+first column.
 """
 
 # ruff: noqa: E402 (imports follow the sys.path fix above them)

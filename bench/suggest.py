@@ -4,7 +4,8 @@
     python bench/suggest.py --index-dir /tmp/wh-ix --searches    # also Engine.search
 
 Prints each query's suggestion and time, then p50 / p95 / max. Runs against whichever
-searchsvc is importable, so the same script times an older checkout (PYTHONPATH=...):
+searchsvc is importable, so the same script times an older checkout (its own virtualenv's
+python; see bench/README.md on PYTHONPATH):
 with searchsvc.searching.spelling, one preloaded Speller per index state, as the Engine keeps it;
 without, search.suggest as it was.
 """
