@@ -309,13 +309,19 @@ class Ranker:
         return match, match.astype(np.float64)
 
 
+# Past this share of the documents on each side, _at looks ids up in a table of every
+# document rather than by binary search.
+DENSE_SHARE = 1 / 32
+
+
 def _places(ids: np.ndarray, t_ids: np.ndarray, b_ids: np.ndarray, match: np.ndarray):
     """Where the sorted t_ids and b_ids fall among ids, their union (match: its mask).
 
-    Most often the title's holders are among the body's, so ids is b_ids: a binary search
-    of the few title holders. Otherwise a running count over every document (the rank of
-    each in match), which at 10x the corpus cost 0.2 ms a word and was a tenth of a
-    served worker's time (py-spy); where the holders are few, binary searches instead.
+    Where the body's holders include the title's, ids is b_ids: a binary search of the
+    title holders. Where the holders are few, binary searches of both. Otherwise (a common
+    word, some of whose titles hold it and bodies not) a running count over every document
+    (the rank of each in match), 0.2 ms a word at 10x the corpus, which was a tenth of a
+    served worker's time (py-spy) when every word took it.
     """
     if len(ids) == len(b_ids):
         return np.searchsorted(ids, t_ids), slice(None)
@@ -325,11 +331,6 @@ def _places(ids: np.ndarray, t_ids: np.ndarray, b_ids: np.ndarray, match: np.nda
         return np.searchsorted(ids, t_ids), np.searchsorted(ids, b_ids)
     at = np.cumsum(match) - 1  # each holder's place among ids
     return at[t_ids], at[b_ids]
-
-
-# Past this share of the documents on each side, _at looks ids up in a table of every
-# document rather than by binary search.
-DENSE_SHARE = 1 / 32
 
 
 def _at(postings: tuple[np.ndarray, np.ndarray], ids: np.ndarray, size: int = 0):
