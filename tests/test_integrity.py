@@ -444,6 +444,41 @@ def test_damage_under_a_matching_stamp_is_found_right_after_the_open(stamped):
         _until(refused)
 
 
+def test_the_check_after_an_open_rests_in_proportion_to_each_chunk(stamped, monkeypatch):
+    """Paced (Engine.CONFIRM_REST): after each chunk it sleeps rest times the chunk's time."""
+    gen = storage.current_generation(stamped)
+    segment = _segment(gen)
+    monkeypatch.setattr(integrity, "_CHUNK", 4096)
+    integrity._digests.clear()
+    clock = iter(range(10**6))
+    rests: list[float] = []
+    monkeypatch.setattr(integrity.time, "perf_counter", lambda: next(clock) / 100)  # +10 ms
+    monkeypatch.setattr(integrity.time, "sleep", rests.append)
+    verdict = storage.verify_trusted(gen, [segment.name], rest=3.0)
+    assert verdict.ok and verdict.files == 1
+    chunks = -(-segment.stat().st_size // 4096)
+    assert rests == [pytest.approx(0.03)] * chunks
+    integrity._digests.clear()
+    assert storage.verify_trusted(gen, [segment.name]).ok  # not paced: no rest
+    assert len(rests) == chunks
+
+
+def test_a_fresh_engine_paces_its_check_after_the_open(stamped, monkeypatch):
+    paced = []
+    real = storage.verify_trusted
+
+    def verify_trusted(gen, names, stop=None, rest=0.0):
+        paced.append(rest)
+        return real(gen, names, stop, rest)
+
+    monkeypatch.setattr("searchsvc.indexing.verify_trusted", verify_trusted)
+    integrity._digests.clear()
+    with Engine(stamped) as engine:
+        assert engine.search(SearchRequest(q="turkmenistan")).total
+        _until(lambda: bool(paced))
+    assert paced == [Engine.CONFIRM_REST] and Engine.CONFIRM_REST >= 1
+
+
 def test_damage_under_a_matching_stamp_falls_back_to_the_earlier_generation(rebuilt, monkeypatch):
     monkeypatch.setattr(integrity, "TRUST_OVER", 0)
     time.sleep(0.2)
@@ -482,7 +517,9 @@ def test_a_run_with_nothing_to_write_trusts_the_stamps(stamped, runner, monkeypa
     integrity._digests.clear()  # as a process that never hashed them
     hashed = []
     real = integrity.file_digest
-    monkeypatch.setattr(integrity, "file_digest", lambda path: hashed.append(path) or real(path))
+    monkeypatch.setattr(
+        integrity, "file_digest", lambda path, rest=0.0: hashed.append(path) or real(path, rest)
+    )
     result = runner.invoke(
         main, ["index", str(stamped.parent / "seeds"), "--index-dir", str(stamped)]
     )

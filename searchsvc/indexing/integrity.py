@@ -128,14 +128,15 @@ def latest_toc(gen: Path) -> tuple[int, str] | None:
     return max(found) if found else None
 
 
-def file_digest(path: Path) -> str:
-    """The hex digest of a file's bytes, remembered by inode, size and mtime."""
+def file_digest(path: Path, rest: float = 0.0) -> str:
+    """The hex digest of a file's bytes, remembered by inode, size and mtime (rest: see
+    verify_files)."""
     st = path.stat()
     known = _digests.get((str(path), st.st_ino, st.st_size, st.st_mtime_ns))
-    return known if known is not None else _hashed(path)
+    return known if known is not None else _hashed(path, rest)
 
 
-def _hashed(path: Path) -> str:
+def _hashed(path: Path, rest: float = 0.0) -> str:
     """The hex digest of a file's bytes, read now (and remembered)."""
     st = path.stat()
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
@@ -143,8 +144,13 @@ def _hashed(path: Path) -> str:
     buf = bytearray(_CHUNK)
     view = memoryview(buf)
     with open(path, "rb", buffering=0) as f:
-        while n := f.readinto(buf):
+        while True:
+            started = time.perf_counter()
+            if not (n := f.readinto(buf)):
+                break
             digest.update(view[:n])
+            if rest:
+                time.sleep((time.perf_counter() - started) * rest)
     hexdigest = digest.hexdigest()
     with _digests_lock:
         if len(_digests) >= _MAX_REMEMBERED:
@@ -203,12 +209,17 @@ def verify(
     return verdict
 
 
-def verify_files(gen: Path, listed: dict[str, list], names: list[str], stop=None) -> Verdict:
+def verify_files(
+    gen: Path, listed: dict[str, list], names: list[str], stop=None, rest: float = 0.0
+) -> Verdict:
     """Hash each of names (files a verify with stamps trusted) against listed, in full.
 
     A file removed meanwhile (a later commit merged its segment away) is no damage: it is
     left out, as unverified. stop() (when given) is asked before each file: True ends the
-    check early, as it is.
+    check early, as it is. rest paces a check in the background: after each chunk it
+    sleeps rest times as long as the chunk took to read and hash, so that the check takes
+    at most 1 / (1 + rest) of the disk (or the core) that bounds it, and requests' reads
+    do not queue behind a whole index's.
     """
     started = time.perf_counter()
     verdict = Verdict(gen)
@@ -216,7 +227,7 @@ def verify_files(gen: Path, listed: dict[str, list], names: list[str], stop=None
         if stop is not None and stop():
             break
         found = len(verdict.damaged)
-        _check_file(verdict, gen, name, listed.get(name), None)
+        _check_file(verdict, gen, name, listed.get(name), None, rest)
         if len(verdict.damaged) > found and not (gen / name).exists():
             del verdict.damaged[found:]
             verdict.unverified.append(name)
@@ -253,7 +264,12 @@ def _verify_once(gen: Path, listed: dict[str, list], stamps: dict[str, list] | N
 
 
 def _check_file(
-    verdict: Verdict, gen: Path, name: str, entry: list | None, stamp: list | None
+    verdict: Verdict,
+    gen: Path,
+    name: str,
+    entry: list | None,
+    stamp: list | None,
+    rest: float = 0.0,
 ) -> None:
     path = gen / name
     try:
@@ -278,7 +294,7 @@ def _check_file(
     if not _remembered(path):
         verdict.hashed_bytes += size
     try:
-        digest = file_digest(path)
+        digest = file_digest(path, rest)
     except OSError as exc:
         verdict.damaged.append(Damage(name, f"unreadable ({exc.strerror or exc})"))
         return

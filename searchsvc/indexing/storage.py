@@ -105,9 +105,9 @@ def verify_generation(gen: Path, *, trust_stamps: bool = False) -> integrity.Ver
     )
 
 
-def verify_trusted(gen: Path, names: list[str], stop=None) -> integrity.Verdict:
+def verify_trusted(gen: Path, names: list[str], stop=None, rest: float = 0.0) -> integrity.Verdict:
     """Hash in full the files verify_generation(trust_stamps=True) trusted (see verify_files)."""
-    return integrity.verify_files(gen, read_checksums(gen), names, stop)
+    return integrity.verify_files(gen, read_checksums(gen), names, stop, rest)
 
 
 def damaged_error(verdict: integrity.Verdict) -> IndexDamagedError:
