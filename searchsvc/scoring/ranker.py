@@ -107,11 +107,20 @@ class Ranker:
             parts = [self.evaluate(sub, deadline, repeats) for sub in q.subqueries]
         if not parts:
             return np.zeros(self.size, dtype=bool), self._zeros()
-        score = np.sum([s for _, s in parts], axis=0)
+        # Added one part after another, in place: the same sums as np.sum(parts, axis=0)
+        # (which adds row after row), without a copy of every part into one array first
+        # (at 10x the corpus, 0.16 against 0.37 ms for four words; 0.5 against 2 for eight).
+        (match, score), rest = parts[0], parts[1:]
+        match, score = match.copy(), score.astype(np.float64)
+        for _, s in rest:
+            score += s
         if isinstance(q, wq.And):
-            match = np.logical_and.reduce([m for m, _ in parts])
+            for m, _ in rest:
+                match &= m
             return match, np.where(match, score, 0.0)
-        return np.logical_or.reduce([m for m, _ in parts]), score
+        for m, _ in rest:
+            match |= m
+        return match, score
 
     def field_word(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A term of one field: its matches and its BM25 score (as a Term node scores)."""
@@ -320,8 +329,9 @@ def _places(ids: np.ndarray, t_ids: np.ndarray, b_ids: np.ndarray, match: np.nda
     Where the body's holders include the title's, ids is b_ids: a binary search of the
     title holders. Where the holders are few, binary searches of both. Otherwise (a common
     word, some of whose titles hold it and bodies not) a running count over every document
-    (the rank of each in match), 0.2 ms a word at 10x the corpus, which was a tenth of a
-    served worker's time (py-spy) when every word took it.
+    (the rank of each in match), counted in int32: at 10x the corpus 0.2 to 0.4 ms a word,
+    where numpy's default int64 count of a boolean mask took 1.4 to 2 ms and was 8% of a
+    new served worker's time (py-spy).
     """
     if len(ids) == len(b_ids):
         return np.searchsorted(ids, t_ids), slice(None)
@@ -329,8 +339,8 @@ def _places(ids: np.ndarray, t_ids: np.ndarray, b_ids: np.ndarray, match: np.nda
         return slice(None), np.searchsorted(ids, b_ids)
     if len(ids) < len(match) * DENSE_SHARE:
         return np.searchsorted(ids, t_ids), np.searchsorted(ids, b_ids)
-    at = np.cumsum(match) - 1  # each holder's place among ids
-    return at[t_ids], at[b_ids]
+    at = np.cumsum(match, dtype=np.int32)  # each holder's place among ids, plus one
+    return at[t_ids] - 1, at[b_ids] - 1
 
 
 def _at(postings: tuple[np.ndarray, np.ndarray], ids: np.ndarray, size: int = 0):
