@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from searchsvc.deadline import Deadline, DeadlineExceededError
-from searchsvc.indexing import index_paths, storage
+from searchsvc.indexing import index_paths, posting_files, storage
 from searchsvc.searching import spelling
 from searchsvc.searching.spelling import Speller, read_words
 
@@ -131,6 +131,35 @@ def test_words_are_read_from_every_segment(reader):
     speller = Speller(reader).preload()
     assert speller.words("c") == [w for w in read_words(reader, "exact") if w[0] == "c"]
     assert speller.words("q") == []
+
+
+def test_words_read_from_the_posting_files_are_whooshs_own(reader):
+    files = posting_files(reader)
+    assert files is not None and files.covered("exact") == 2
+    prefixes = ("", "c", "ca", "cart", "cartel", "cartels", "z", "é", "\U0010ffff", "r")
+    for field in ("exact", "title", "body"):
+        for prefix in prefixes:
+            from_files = read_words(reader, field, prefix, files=files)
+            assert from_files == read_words(reader, field, prefix), (field, prefix)
+    assert read_words(reader, "exact", "cart", files=files) == ["cartel", "carton"]
+    speller = Speller(reader, files=files)
+    assert speller.words("c") == Speller(reader).words("c")
+    assert speller.preload().words("g") == ["goverment", "government"]
+
+
+def test_a_segment_without_a_posting_file_has_its_words_read_from_whoosh(reader, monkeypatch):
+    files = posting_files(reader)
+    assert files is not None
+    real = files.words
+    asked = []
+
+    def words(k, fieldname, prefix=b""):
+        asked.append(k)
+        return None if k == 0 else real(k, fieldname, prefix)
+
+    monkeypatch.setattr(files, "words", words)
+    assert read_words(reader, "exact", "ca", files=files) == read_words(reader, "exact", "ca")
+    assert asked == [0, 1]
 
 
 def test_a_passed_deadline_stops_the_suggestion(reader):

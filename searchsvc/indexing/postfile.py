@@ -255,6 +255,30 @@ class PostingFiles:
             return None
         return TermPositions(seg.data, found.positions, first, ids, weights)
 
+    def words(self, k: int, fieldname: str, prefix: bytes = b"") -> list[bytes] | None:
+        """Segment k's terms of fieldname that start with prefix, in order, from the file's
+        vocabulary (split at once, where Whoosh's terms file yields one term a call: at 10x
+        the corpus, every word of the exact field in 0.4 s against 5.8); None if the segment
+        has no usable file for the field (the caller reads Whoosh's terms)."""
+        if not self._opened[k]:
+            self._open(k)
+        seg = self._segs[k]
+        found = seg.fields.get(fieldname)
+        if found is None or seg.data is None:
+            return None
+        try:
+            blob, starts = _vocabulary(seg.data, found)
+        except (OSError, ValueError):
+            return None
+        n = len(starts) - 1
+
+        def head(i: int) -> bytes:  # term i's first len(prefix) bytes
+            return blob[starts[i] : min(starts[i] + len(prefix), starts[i + 1] - 1)]
+
+        lo = bisect.bisect_left(range(n), prefix, key=head) if prefix else 0
+        hi = bisect.bisect_right(range(n), prefix, key=head) if prefix else n
+        return blob[starts[lo] : starts[hi] - 1].split(_SEPARATOR) if lo < hi else []
+
     def covered(self, fieldname: str) -> int:
         """How many segments have a usable file holding fieldname (opening each)."""
         for k in range(len(self._segs)):

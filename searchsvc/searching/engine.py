@@ -113,12 +113,14 @@ class _Snapshot:
             self.duplicates = DuplicateTable(
                 self.searcher.reader(), self.facets.live_mask, self.facets.date_keys
             )
-            # Its words: 1 s at 1x the White House corpus, read now. Past PRELOAD_NOW
-            # documents (3 s at 10x) they are read a first letter at a time, as a word to
-            # correct needs them (a misspelt two-word query's first time at 10x: 0.3-0.4 s).
-            # A thread reading them all behind the first requests held the GIL they wanted
-            # between their reads: a one-hit probe took 1.9 s beside it, 10 ms without.
-            self.speller = Speller(self.searcher.reader())
+            # Its words, from the posting files' vocabularies: 0.12 s at 1x the White House
+            # corpus (0.6 s from Whoosh's terms file), read now. Past PRELOAD_NOW documents
+            # (0.3 s at 10x; 5.5 s from Whoosh's) a first letter at a time, as a word to
+            # correct or a name to respell needs them (6.5 ms a letter at 10x; 160 ms from
+            # Whoosh's, 8% of a new 10x worker's time under load). A thread reading them all
+            # behind the first requests held the GIL they wanted between their reads: a
+            # one-hit probe took 1.9 s beside it, 10 ms without.
+            self.speller = Speller(self.searcher.reader(), files=self.ranker.postings.files)
             if self.size <= self.PRELOAD_NOW:
                 self.speller.preload()
             self.transliterations = Transliterations(self.speller)  # built as asked

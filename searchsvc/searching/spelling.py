@@ -34,6 +34,7 @@ from rapidfuzz.distance import OSA
 from searchsvc.analysis import exact_term, stem_term
 from searchsvc.caching import LruCache
 from searchsvc.deadline import NEVER, Deadline
+from searchsvc.indexing import PostingFiles
 from searchsvc.searching.query import correctable_words
 
 FIELD = "exact"  # every word as written (lowercased, accents folded), not stemmed
@@ -88,9 +89,11 @@ class Speller:
     of the reader.
     """
 
-    def __init__(self, reader, fieldname: str = FIELD):
+    def __init__(self, reader, fieldname: str = FIELD, files: PostingFiles | None = None):
+        """files: the reader's posting files, to read words from (see read_words)."""
         self.reader = reader
         self.fieldname = fieldname
+        self.files = files
         self._words: dict[tuple[str, str], list[str]] = {}  # (field, first letter) -> words
         self._complete: set[str] = set()  # fields read whole: a letter not in _words has none
         self._lock = threading.Lock()
@@ -102,7 +105,9 @@ class Speller:
         Past `deadline` (None: no deadline) it raises DeadlineExceededError, keeping none.
         """
         groups: dict[tuple[str, str], list[str]] = {}
-        for word in read_words(self.reader, self.fieldname, deadline=deadline or NEVER):
+        for word in read_words(
+            self.reader, self.fieldname, deadline=deadline or NEVER, files=self.files
+        ):
             groups.setdefault((self.fieldname, word[:1]), []).append(word)
         with self._lock:
             self._words.update(groups)
@@ -204,7 +209,7 @@ class Speller:
         if found is None:
             if fieldname in self._complete and letter:
                 return []
-            found = read_words(self.reader, fieldname, letter, deadline or NEVER)
+            found = read_words(self.reader, fieldname, letter, deadline or NEVER, self.files)
             with self._lock:
                 found = self._words.setdefault(key, found)
         return found
@@ -231,14 +236,29 @@ class Speller:
         return [words[i] for i in np.flatnonzero(distances <= maxdist)]
 
 
-def read_words(reader, fieldname: str, prefix: str = "", deadline: Deadline = NEVER) -> list[str]:
-    """The words of a field that start with prefix, from every segment, sorted."""
+def read_words(
+    reader,
+    fieldname: str,
+    prefix: str = "",
+    deadline: Deadline = NEVER,
+    files: PostingFiles | None = None,
+) -> list[str]:
+    """The words of a field that start with prefix, from every segment, sorted.
+
+    With the reader's posting `files`, a segment's words are its file's vocabulary (the
+    same terms as Whoosh's terms file, split at once); else, and for a segment without
+    one, Whoosh's terms, one at a time.
+    """
     if fieldname not in reader.schema.names():
         return []
     field = reader.schema[fieldname]
     words: set[bytes] = set()
-    for leaf, _ in reader.leaf_readers():
+    for k, (leaf, _) in enumerate(reader.leaf_readers()):
         deadline.check("spelling")
+        held = None if files is None else files.words(k, fieldname, prefix.encode("utf-8"))
+        if held is not None:
+            words.update(held)
+            continue
         for n, btext in enumerate(leaf.expand_prefix(fieldname, prefix), 1):
             words.add(btext)
             if not n % 4096:
