@@ -218,10 +218,7 @@ class PostingFiles:
         """Segment k's document numbers of term in fieldname (int32, ascending) and their
         weights (float32); empty if no document of it has the term; None if the segment
         has no usable file for the field (the caller reads W3's blocks)."""
-        if not self._opened[k]:
-            self._open(k)
-        seg = self._segs[k]
-        found = seg.fields.get(fieldname)
+        seg, found = self._field(k, fieldname)
         if found is None or seg.data is None:
             return None
         try:
@@ -233,10 +230,7 @@ class PostingFiles:
     def with_positions(self, k: int, fieldname: str, term: str) -> TermPositions | None:
         """Segment k's postings of term in fieldname with their positions (empty if no
         document of it has the term), or None if its file keeps no positions of the field."""
-        if not self._opened[k]:
-            self._open(k)
-        seg = self._segs[k]
-        found = seg.fields.get(fieldname)
+        seg, found = self._field(k, fieldname)
         if found is None or seg.data is None or not found.pos_offsets.count:
             return None
         try:
@@ -260,10 +254,7 @@ class PostingFiles:
         vocabulary (split at once, where Whoosh's terms file yields one term a call: at 10x
         the corpus, every word of the exact field in 0.4 s against 5.8); None if the segment
         has no usable file for the field (the caller reads Whoosh's terms)."""
-        if not self._opened[k]:
-            self._open(k)
-        seg = self._segs[k]
-        found = seg.fields.get(fieldname)
+        seg, found = self._field(k, fieldname)
         if found is None or seg.data is None:
             return None
         try:
@@ -278,6 +269,13 @@ class PostingFiles:
         lo = bisect.bisect_left(range(n), prefix, key=head) if prefix else 0
         hi = bisect.bisect_right(range(n), prefix, key=head) if prefix else n
         return blob[starts[lo] : starts[hi] - 1].split(_SEPARATOR) if lo < hi else []
+
+    def _field(self, k: int, fieldname: str) -> tuple[_Segment, _Field | None]:
+        """Segment k (opened now if it was not) and its file's field, if it has one."""
+        if not self._opened[k]:
+            self._open(k)
+        seg = self._segs[k]
+        return seg, seg.fields.get(fieldname)
 
     def covered(self, fieldname: str) -> int:
         """How many segments have a usable file holding fieldname (opening each)."""
