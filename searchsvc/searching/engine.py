@@ -223,7 +223,7 @@ class Engine:
     # The full hash of files opened on trust (_confirm) sleeps this many times as long as
     # each chunk took: at most a quarter of the disk's time. At full speed, a fresh engine
     # on the 10x index, its files not in the page cache, read 4.5 GB while its first 300
-    # queries ran: their p95 220 ms, against 114 ms with no check and 137 ms paced so
+    # queries ran: their p95 220 ms, against 114 ms with no check and 120-131 ms paced so
     # (bench/README.md, "The check after an open, paced").
     CONFIRM_REST = 3.0
 
