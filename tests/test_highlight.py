@@ -201,7 +201,7 @@ def test_words_are_what_the_finders_assume():
 
 
 def test_the_non_ascii_scan_skips_no_word_character():
-    # _NON_ASCII leaves out General Punctuation, which must hold no word character.
+    # _past_ascii leaves out General Punctuation, which must hold no word character.
     skipped = [*range(0x2000, 0x200C), *range(0x200E, 0x2070)]
     assert not [hex(c) for c in skipped if re.match(WORD_CHAR, chr(c))]
 
@@ -303,11 +303,28 @@ def test_phrases_word_by_word_match_as_reading_every_word(seed):
 
 
 def test_odd_words_are_looked_for_at_every_word_character_past_ascii():
-    """spans._NON_ASCII, which _odd_words scans with, over every code point past ASCII:
-    it finds each word character (it may find others, which _odd_words passes over)."""
-    from searchsvc.snippets.spans import _NON_ASCII
+    """spans._past_ascii, where _odd_words looks, over every code point past ASCII: it finds
+    each word character (it may find others, which _odd_words passes over)."""
+    from searchsvc.snippets.spans import _past_ascii
 
-    every = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000)
-    found = {m.start() for m in _NON_ASCII.finditer(every)}
+    every = "".join(chr(c) for c in range(0x80, 0x110000))  # lone surrogates included
+    found = set(_past_ascii(every))
     assert {m.start() for m in re.finditer(WORD_CHAR, every)} <= found
-    assert not _NON_ASCII.search("\u00a0\u202f\u2014\u2019\u201c")  # the common ones
+    common = "\u00a0\u202f\u2014\u2019\u201c"
+    assert not _past_ascii(f"a{common}b")  # passed over in numpy
+    assert _past_ascii("\u200cx\u200d") == [0, 2]  # the joiners are kept
+    assert _past_ascii("ab\udcffc\x00") == [2]  # a lone surrogate, a trailing NUL
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_odd_words_are_the_words_holding_a_character_past_ascii(seed):
+    """_odd_words against reading every word of random texts: a word is odd if it holds a
+    character past ASCII other than the curly apostrophe (which joins words, as in don’t)."""
+    from searchsvc.snippets.spans import _odd_words
+
+    rng = random.Random(200 + seed)
+    for _ in range(200):
+        text = "".join(rng.choice(_WORDS) + rng.choice(_GAPS) for _ in range(rng.randint(1, 60)))
+        words = WORD_RE.finditer(text)
+        expected = [(m.start(), m.end()) for m in words if not m.group().replace("’", "").isascii()]
+        assert [(w.start(), w.end()) for w in _odd_words(text)] == expected, text
