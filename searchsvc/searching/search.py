@@ -470,19 +470,23 @@ def _facet_counts(facets: FacetTable, found: _Found, req: SearchRequest):
     other places still show how many releases each would add. Its exclusions, and every
     other facet's filter, do apply. The timeline (year, month) narrows, as dates do.
     """
-    shared = facets.ranked(found.match)
+    # Months only make sense within a chosen year or range: 60 bars say nothing (720 at
+    # 10x the corpus, each counted and listed for nothing while they were dropped after).
+    months = bool(found.filters.keys() & {"year", "month"} or req.date_from or req.date_to)
+    counted_here = [f.name for f in FACETS if months or f.name != "month"]
+    shared = facets.ranked(found.match, counted_here)
     out = {}
     for facet in FACETS:
         name = facet.name
         own = found.filters.get(name)
+        if name not in shared:
+            out[name] = []
+            continue
         if own and own.include and not facet.timeline:
             counted = facets.ranked(_without_choice(facets, found, name), [name])[name]
         else:
             counted = shared[name]
         out[name] = _listed(facet.timeline, counted, own)
-    if not (found.filters.keys() & {"year", "month"} or req.date_from or req.date_to):
-        # Months only make sense within a chosen year or range: 60 bars say nothing.
-        out["month"] = []
     return out
 
 
