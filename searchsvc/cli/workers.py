@@ -45,11 +45,9 @@ HEAD_BUFFER = 64 * 1024
 DEFAULT_HEADER_TIMEOUT = 10.0
 
 _BARE_LF = re.compile(rb"(?<!\r)\n")  # searched from an offset, it still sees the byte before
-# glibc malloc's settings for a worker (bound_malloc): arenas, and the size from which a block
-# is mapped on its own. mallopt's parameter numbers are glibc's (malloc.h).
+# glibc malloc's arenas for a worker (bound_malloc); mallopt's parameter number is glibc's
+# (malloc.h).
 MALLOC_ARENAS = 2
-MMAP_BYTES = 256 * 1024
-_M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 
 
@@ -299,18 +297,20 @@ class SearchWorker(ThreadWorker):
 
 
 def bound_malloc() -> None:
-    """glibc's malloc told to keep a worker's memory close to what it uses (no-op elsewhere).
+    """glibc's malloc told to keep two arenas in a worker, not one per thread (no-op elsewhere).
 
     Each thread otherwise gets an arena of its own (up to 8 per core), and each arena
-    keeps the freed blocks of the large arrays its queries made; and once a large block
-    is freed, glibc raises the size it serves by mmap, so later arrays of that size come
-    from the heap and are never returned. Two arenas, and arrays over MMAP_BYTES always
-    mapped (and unmapped when freed), keep a worker's peak near its live memory.
+    keeps the freed blocks of the large arrays its queries made. The size glibc serves by
+    mmap is left to glibc: it rises to the size of a large block once one is freed (up to
+    32 MiB), so a query's arrays over all documents come from the heap again, as they did
+    for the one before. Mapping every block over 256 KiB on its own (as this did until
+    2026-12-01) cost a fresh mapping, its page faults and zeroed pages, for each of those
+    arrays: at 10x the White House corpus, 40% of a served search's time (bench/README.md,
+    "malloc in a serve worker"), for a peak the same within 2% after 150 s of load.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_BYTES)
     except (OSError, AttributeError):  # not glibc: its own malloc, left alone
         pass
 
