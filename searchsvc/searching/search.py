@@ -475,7 +475,7 @@ def _facet_counts(facets: FacetTable, found: _Found, req: SearchRequest):
     months = bool(found.filters.keys() & {"year", "month"} or req.date_from or req.date_to)
     counted_here = [f.name for f in FACETS if months or f.name != "month"]
     shared = facets.ranked(found.match, counted_here)
-    out = {}
+    out: dict[str, list[FacetCount]] = {}
     for facet in FACETS:
         name = facet.name
         own = found.filters.get(name)
