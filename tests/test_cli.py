@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,6 +145,28 @@ def test_ci_runs_the_readme_test_command():
     ci = (PROJECT / ".ci" / "run").read_text(encoding="utf-8")
     test_command = next(line for line in ci.splitlines() if "pytest" in line)
     assert test_command in readme
+
+
+def test_the_command_starts_without_importing_scipy(tmp_path):
+    """nltk imports scipy.stats when scipy is installed (2-3 s a start); the command hides
+    it while nltk loads. A stand-in scipy on the path says whether it was imported."""
+    fake = tmp_path / "path" / "scipy"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("FAKE = True\n", encoding="utf-8")
+    (fake / "stats.py").write_text("def fisher_exact(*a):\n    return 1\n", encoding="utf-8")
+    code = (
+        "import sys; import searchsvc.cli; "
+        "print('scipy' in sys.modules, 'nltk' in sys.modules); "
+        "from searchsvc.analysis import stem_term; print(stem_term('meetings')); "
+        "import scipy; print(scipy.FAKE)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "path")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Not imported while the command starts; importable afterwards, as usual.
+    assert done.stdout.split("\n")[:3] == ["False True", "meet", "True"]
 
 
 def test_malformed_folder_exits_0_and_names_each_bad_file(runner, tmp_path):
