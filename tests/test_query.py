@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 import pytest
 from whoosh import query as wq
+from whoosh.qparser import AndGroup, OrGroup
 
 from searchsvc.schema import build_schema
 from searchsvc.searching.query import (
     QueryError,
+    _parse,
+    _parser,
+    _plain_words_query,
     check_syntax,
     correctable_words,
     parse_query,
@@ -179,3 +186,70 @@ def test_plain_words_skip_phrases_fields_and_operators():
         "gas",
         "oyl",
     ]
+
+
+# -- plain words without Whoosh's tagging (query._plain_words_query) --------------------------
+
+_TRICKY_WORDS = [
+    "U.S.",
+    "U.S.'s",
+    "it's",
+    "don’t",
+    "rock'n'roll",
+    "co-op",
+    "e-mail’s",
+    "1,000",
+    "1.5",
+    "café",
+    "İstanbul",
+    "ﬁsh",
+    "ß",
+    "x__y",
+    "_",
+    "..",
+    "’s",
+    "Türkmenistan",
+    "IL-6",
+    "α",
+    "and",
+    "or",
+    "not",
+    "the",
+    "of",
+    "a",
+    "2022",
+    "COVID-19",
+    "President’s",
+    "Zelenskyy’s",
+]
+
+
+def _plain_texts() -> list[str]:
+    """Texts of words from the seeds and tricky tokens, 1 to 12 words each."""
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    words = [w for path in sorted(seeds.glob("*.txt")) for w in path.read_text().split()]
+    words += _TRICKY_WORDS
+    rnd = random.Random(7)
+    return [" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 12))) for _ in range(3000)]
+
+
+@pytest.mark.parametrize("group", [OrGroup, AndGroup], ids=["or", "and"])
+def test_plain_words_are_read_as_whooshs_parser_reads_them(group):
+    fast = 0
+    for text in [*_plain_texts(), *_TRICKY_WORDS]:
+        q = _plain_words_query(text, SCHEMA, group)
+        if q is None:
+            continue
+        fast += 1
+        whoosh = _parse(_parser(SCHEMA, group), text)
+        assert (q, repr(q)) == (whoosh, repr(whoosh)), text
+    assert fast > 2000  # most of them take the short way: the comparison is not empty
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a AND b", "a OR b", "NOT a", "'quoted' word", "a -b", "+a", "title:a", '"a b"', "a*", "a?"]
+    + ["a~", "a^2", "(a)", "[a TO b]", "a:b", "x 'y z'", "", "   "],
+)
+def test_anything_but_plain_words_goes_through_whooshs_parser(text):
+    assert _plain_words_query(text, SCHEMA, OrGroup) is None

@@ -12,8 +12,16 @@ import inspect
 from pathlib import Path
 
 import pytest
+from isal import isal_zlib
 
-from searchsvc.indexing import bulk, segments, shared_storage, writing
+from searchsvc.indexing import (
+    bulk,
+    current_generation,
+    open_for_search,
+    segments,
+    shared_storage,
+    writing,
+)
 
 PACKAGE = Path(__file__).parent.parent / "searchsvc"
 
@@ -109,3 +117,22 @@ def test_private_names_appear_only_in_the_adapters():
         text = path.read_text(encoding="utf-8")
         used = sorted(name for name in private if f".{name}" in text)
         assert not used, f"{rel} uses Whoosh's private {used}; move it into an adapter"
+
+
+def test_stored_fields_inflated_by_isal_are_the_same(seeds_index):
+    gen = current_generation(seeds_index)
+    ix = open_for_search(gen)
+    try:
+        with ix.searcher() as searcher:
+            reader = searcher.reader()
+            before = [searcher.stored_fields(n) for n in range(reader.doc_count_all())]
+            segments.inflate_stored_fields_by_isal(reader)
+            inflaters = {
+                leaf._perdoc._cached_reader("_stored", None)._child._decompress
+                for leaf, _ in reader.leaf_readers()
+            }
+            after = [searcher.stored_fields(n) for n in range(reader.doc_count_all())]
+    finally:
+        ix.storage.close()
+    assert inflaters == {isal_zlib.decompress}
+    assert after == before and len(before) == 5

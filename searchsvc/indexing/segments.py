@@ -74,6 +74,8 @@ PRIVATE_NAMES = (
     ("whoosh.columns.NumericColumn.Reader", "_fixedlen"),
     ("whoosh.columns.VarBytesColumn.Reader", "_basepos"),
     ("whoosh.columns.VarBytesColumn.Reader", "_dbfile"),
+    ("whoosh.columns.WrappedColumnReader", "_child"),
+    ("whoosh.columns.CompressedBytesColumn.Reader", "_decompress"),
 )
 
 Wanted = Callable[[int, int], bool]  # (last id of the block before, last id of this one)
@@ -208,6 +210,24 @@ def reader_folder(reader) -> Path | None:
         folder = getattr(storage, "folder", None)
         return Path(folder) if folder else None
     return None
+
+
+def inflate_stored_fields_by_isal(reader) -> None:
+    """Have each segment's stored fields inflated by ISA-L (isal) rather than zlib.
+
+    W3 keeps a document's stored fields as one pickle deflated by zlib; a page of results
+    inflates ten of them, bodies and all (46 us each at 1x the White House corpus, 4 KB
+    deflated). ISA-L inflates the same streams to the same bytes in half the time (23 us).
+    Its errors are not zlib.error, but a damaged file is found by its checksum at open.
+    Call it once, after opening a reader and before other threads use it.
+    """
+    for leaf, _ in reader.leaf_readers():
+        perdoc = getattr(leaf, "_perdoc", None)
+        cached = getattr(perdoc, "_cached_reader", None)
+        column = cached("_stored", whoosh3.STORED_COLUMN) if cached else None
+        inner = getattr(column, "_child", None)
+        if inner is not None and getattr(inner, "_decompress", None) is zlib.decompress:
+            inner._decompress = isal_zlib.decompress
 
 
 def reads_blocks(matcher) -> bool:

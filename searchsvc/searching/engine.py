@@ -104,6 +104,7 @@ class _Snapshot:
         self.unconfirmed: list[str] = []
         try:
             self.searcher = self.ix.searcher()
+            indexing.inflate_stored_fields_by_isal(self.searcher.reader())
             self.toc = _toc_identity(gen, self.toc_generation())
             self.size = self.searcher.reader().doc_count_all()
             self.ranker = Ranker(self.searcher)

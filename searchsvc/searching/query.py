@@ -110,8 +110,11 @@ class _ExactPhrasePlugin(Plugin):
         return group
 
 
+_WORD_FIELDS = ("title", "body")  # where the parser sends an unfielded word
+
+
 def _parser(schema, group) -> MultifieldParser:
-    parser = MultifieldParser(["title", "body"], schema, group=group)
+    parser = MultifieldParser(list(_WORD_FIELDS), schema, group=group)
     parser.add_plugin(_FuzzyPlugin())
     parser.add_plugin(_ExactPhrasePlugin())
     return parser
@@ -182,10 +185,43 @@ def without_function_words(tokens: list[str]) -> list[str]:
 
 def _part(text: str, schema, group) -> wq.Query:
     """One part of a query; if it is all stop words, those words as written."""
-    q = _parse(_parser(schema, group), text)
+    q = _plain_words_query(text, schema, group)
+    if q is None:
+        q = _parse(_parser(schema, group), text)
     if q is wq.NullQuery and plain_words(text):
         return exact_fallback(text, group is AndGroup)
     return q
+
+
+# A token Whoosh's parser reads as one word and nothing else: word characters, dots, commas,
+# hyphens and curly apostrophes, a straight apostrophe only between word characters (one
+# after a space or a dot may open a 'quoted' term), no leading + or - (_OPERATORS aside).
+_PLAIN_TOKEN_RE = re.compile(r"(?![+-])[\w.,’-]+(?:(?<=\w)'(?=\w)[\w.,’-]+)*")
+
+
+def _plain_words_query(text: str, schema, group) -> wq.Query | None:
+    """What Whoosh's parser makes of text, made without its tagging, if text is plain words
+    only (None otherwise).
+
+    The parser tries each of its 17 taggers at every character of the text (half of its
+    time), to find the words between whitespace. For plain words those are the tokens
+    split() gives: each becomes the OR of its query in each field, from the parser's own
+    term_query (analysis, stop words, multi-token words as Whoosh joins them), the words
+    joined by the group's class, normalized as parse() does. tests/test_query.py compares
+    the two on the benchmark's queries and on made-up ones.
+    """
+    tokens = text.split()
+    if not tokens or not all(_PLAIN_TOKEN_RE.fullmatch(t) for t in tokens):
+        return None
+    if any(t in _OPERATORS for t in tokens):
+        return None
+    parser = _parser(schema, group)
+    words = []
+    for token in tokens:
+        fields = [parser.term_query(name, token, parser.termclass) for name in _WORD_FIELDS]
+        words.append(wq.Or([q for q in fields if q is not None]))
+    q = group.qclass(words).normalize()
+    return q or wq.NullQuery
 
 
 def _and(queries: list[wq.Query]) -> wq.Query:
