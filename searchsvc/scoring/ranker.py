@@ -29,6 +29,8 @@ from searchsvc.scoring import bm25 as ranking
 from searchsvc.scoring.phrases import PhraseError, phrase_frequencies
 from searchsvc.scoring.postings import PostingCache, field_lengths
 
+# A query's words asked of title and body, by (stem, repeats): their matches and scores.
+_Words = dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]
 # Fields whose lengths normalise BM25; other fields (year, source, ...) are short values.
 LENGTH_FIELDS = ("title", "body", "exact")
 # Document frequencies remembered per searcher (then forgotten all at once).
@@ -67,22 +69,26 @@ class Ranker:
         each word once): such a word counts that many times. Past `deadline` (None: no
         deadline) it raises DeadlineExceededError.
         """
-        deadline = deadline or NEVER
-        repeats = repeats or {}
+        return self._evaluate(q, deadline or NEVER, repeats or {}, {})
+
+    def _evaluate(
+        self, q: wq.Query, deadline: Deadline, repeats: Mapping[str, int], words: _Words
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """evaluate's work; `words` keeps each word's arrays for this one query (_compound)."""
         deadline.check("ranking")
         if isinstance(q, wq.Term):
             match, score = self._term(q.fieldname, q.text)
         elif isinstance(q, (wq.Or, wq.And)):
-            match, score = self._compound(q, deadline, repeats)
+            match, score = self._compound(q, deadline, repeats, words)
         elif isinstance(q, wq.AndNot):
-            match, score = self.evaluate(q.a, deadline, repeats)
-            match = match & ~self.evaluate(q.b, deadline)[0]
+            match, score = self._evaluate(q.a, deadline, repeats, words)
+            match = match & ~self._evaluate(q.b, deadline, {}, words)[0]
             score = np.where(match, score, 0.0)
         elif isinstance(q, wq.AndMaybe):
-            match, score = self.evaluate(q.a, deadline, repeats)
-            score = score + np.where(match, self.evaluate(q.b, deadline, repeats)[1], 0.0)
+            match, score = self._evaluate(q.a, deadline, repeats, words)
+            score = score + np.where(match, self._evaluate(q.b, deadline, repeats, words)[1], 0.0)
         elif isinstance(q, wq.Not):
-            match, score = ~self.evaluate(q.query, deadline)[0], self._zeros()
+            match, score = ~self._evaluate(q.query, deadline, {}, words)[0], self._zeros()
         elif isinstance(q, wq.Phrase):
             match, score = self._phrase(q, deadline)
         elif isinstance(q, wq.Every):
@@ -97,14 +103,14 @@ class Ranker:
         return np.zeros(self.size, dtype=np.float64)
 
     def _compound(
-        self, q: wq.Query, deadline: Deadline, repeats: Mapping[str, int]
+        self, q: wq.Query, deadline: Deadline, repeats: Mapping[str, int], words: _Words
     ) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(q, wq.Or):
-            words, rest = _words(q.subqueries)
-            parts = [self._word(w, deadline, repeats.get(w, 1)) for w in words]
-            parts += [self.evaluate(sub, deadline, repeats) for sub in rest]
+            asked, rest = _words(q.subqueries)
+            parts = [self._word_once(w, deadline, repeats.get(w, 1), words) for w in asked]
+            parts += [self._evaluate(sub, deadline, repeats, words) for sub in rest]
         else:
-            parts = [self.evaluate(sub, deadline, repeats) for sub in q.subqueries]
+            parts = [self._evaluate(sub, deadline, repeats, words) for sub in q.subqueries]
         if not parts:
             return np.zeros(self.size, dtype=bool), self._zeros()
         # Added one part after another, in place: the same sums as np.sum(parts, axis=0)
@@ -139,6 +145,17 @@ class Ranker:
         if fieldname in ranking.SHARED_DF_FIELDS:
             df = max(self.reader.doc_frequency(f, text) for f in ranking.SHARED_DF_FIELDS)
         return ranking.idf(self.size, df)
+
+    def _word_once(
+        self, text: str, deadline: Deadline, repeats: int, words: _Words
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """_word, kept for the rest of the query: a query of several words asks each twice,
+        in its all-words clause and in its any-word clause (query.py). The arrays kept are
+        never changed: _compound adds into copies."""
+        found = words.get((text, repeats))
+        if found is None:
+            found = words[text, repeats] = self._word(text, deadline, repeats)
+        return found
 
     def _word(
         self, text: str, deadline: Deadline, repeats: int = 1
