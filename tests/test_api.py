@@ -6,6 +6,8 @@ schema that /api/openapi.json gives for that path and status.
 
 from __future__ import annotations
 
+import datetime
+import json
 import re
 
 import pytest
@@ -272,3 +274,23 @@ def test_health(client):
     body = get(client, "/api/health").get_json()
     assert body["ok"] is True and body["documents"] == 5
     assert 0 <= body["age_seconds"] < 24 * 3600
+
+
+def test_answers_are_encoded_by_orjson_as_flasks_json_would_read(app, client):
+    from flask.json.provider import DefaultJSONProvider
+
+    from searchsvc.web.app import JSONProvider
+
+    assert isinstance(app.json, JSONProvider)
+    response = client.get("/api/search?q=turkmenistan")
+    flasks = DefaultJSONProvider(app)
+    flasks.sort_keys = False
+    assert json.loads(response.data) == json.loads(flasks.dumps(response.get_json()))
+    assert response.data.endswith(b"}\n") and response.mimetype == "application/json"
+    # What orjson writes otherwise goes through Flask's default: dates as HTTP dates.
+    with app.app_context():
+        value = {"when": datetime.date(2024, 5, 1), "name": "Türkmenistan", "n": (1, 2.5)}
+        ours = app.json.dumps(value)
+        assert json.loads(ours) == json.loads(flasks.dumps(value))
+        assert '"Türkmenistan"' in ours  # UTF-8, not escaped
+        assert json.loads(app.json.dumps(value, indent=2)) == json.loads(ours)
