@@ -414,6 +414,8 @@ def expand_multiterms(
         terms = [wq.Term(f, t.decode("utf-8") if isinstance(t, bytes) else t) for f, t in words]
         return wq.Or(terms, boost=node.boost) if terms else wq.NullQuery
 
+    if not any(isinstance(leaf, wq.MultiTerm) for leaf in q.leaves()):
+        return q.normalize()  # nothing to expand: not rebuilt node by node first
     return q.accept(expand).normalize()
 
 
