@@ -294,3 +294,6 @@ def test_answers_are_encoded_by_orjson_as_flasks_json_would_read(app, client):
         assert json.loads(ours) == json.loads(flasks.dumps(value))
         assert '"Türkmenistan"' in ours  # UTF-8, not escaped
         assert json.loads(app.json.dumps(value, indent=2)) == json.loads(ours)
+        # What orjson cannot write (past 64 bits) is written by Flask's encoder.
+        assert json.loads(app.json.dumps({"page": 10**30})) == {"page": 10**30}
+        assert app.json.response({"page": 10**30}).get_json() == {"page": 10**30}

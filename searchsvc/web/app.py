@@ -48,8 +48,9 @@ class JSONProvider(DefaultJSONProvider):
     What orjson would write otherwise than Flask's provider goes through Flask's own
     `default`: dates (as HTTP dates), dataclasses, subclasses of str, int, dict and list.
     Text past ASCII is written as UTF-8, not escaped (JSON either way; responses say UTF-8).
-    The keys keep their order (sort_keys off, as create_app sets it), and a call with
-    options (indent, say) is Flask's.
+    The keys keep their order (sort_keys off, as create_app sets it). A call with options
+    (indent, say), or a value orjson cannot write (an integer past 64 bits: a page number
+    asked of 10**30 is echoed back), is Flask's.
     """
 
     _OPTIONS = (
@@ -61,14 +62,21 @@ class JSONProvider(DefaultJSONProvider):
     def dumps(self, obj, **kwargs) -> str:
         if kwargs or self.sort_keys:
             return super().dumps(obj, **kwargs)
-        return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
+        encoded = self._encoded(obj)
+        return super().dumps(obj) if encoded is None else encoded.decode()
 
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
-        if self.sort_keys or self.compact is False:
+        encoded = None if self.sort_keys or self.compact is False else self._encoded(obj)
+        if encoded is None:
             return super().response(obj)
-        body = orjson.dumps(obj, default=self.default, option=self._OPTIONS) + b"\n"
-        return self._app.response_class(body, mimetype=self.mimetype)
+        return self._app.response_class(encoded + b"\n", mimetype=self.mimetype)
+
+    def _encoded(self, obj) -> bytes | None:
+        try:
+            return orjson.dumps(obj, default=self.default, option=self._OPTIONS)
+        except orjson.JSONEncodeError:  # a TypeError: Flask's encoder writes it, or says why
+            return None
 
 
 def create_app(explicit: Mapping[str, object] | None = None) -> Flask:
