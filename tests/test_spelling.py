@@ -162,6 +162,32 @@ def test_a_segment_without_a_posting_file_has_its_words_read_from_whoosh(reader,
     assert asked == [0, 1]
 
 
+def test_frequencies_read_from_the_posting_files_are_whooshs_own(reader):
+    files = posting_files(reader)
+    assert files is not None
+    terms = [*read_words(reader, "exact"), "zzz", "", "é", "cartels"]
+    counted = spelling.DocFrequencies(reader, files)
+    for field in ("exact", "title", "body"):
+        for term in terms:
+            assert counted.of(field, term) == reader.doc_frequency(field, term), (field, term)
+    assert counted.of("exact", "carton") == 2  # one release in each segment
+
+
+def test_a_segment_without_a_posting_file_has_its_frequency_from_whoosh(reader, monkeypatch):
+    files = posting_files(reader)
+    assert files is not None
+    real = files.doc_frequency
+    asked = []
+
+    def doc_frequency(k, fieldname, term):
+        asked.append(k)
+        return None if k == 0 else real(k, fieldname, term)
+
+    monkeypatch.setattr(files, "doc_frequency", doc_frequency)
+    assert spelling.DocFrequencies(reader, files).of("exact", "carton") == 2
+    assert asked == [0, 1]
+
+
 def test_a_passed_deadline_stops_the_suggestion(reader):
     clock = iter([0.0, 10.0, 10.0]).__next__
     with pytest.raises(DeadlineExceededError) as caught:

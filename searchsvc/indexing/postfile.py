@@ -227,6 +227,22 @@ class PostingFiles:
         except (OSError, ValueError):
             return None
 
+    def doc_frequency(self, k: int, fieldname: str, term: str) -> int | None:
+        """How many of segment k's documents hold term in fieldname (deleted ones too, as
+        W3's term infos count them): its two offsets, one pread; None if the segment has no
+        usable file for the field (the caller asks Whoosh's terms)."""
+        seg, found = self._field(k, fieldname)
+        if found is None or seg.data is None:
+            return None
+        try:
+            number = _term_number(seg.data, found, term.encode("utf-8"))
+            if number < 0:
+                return 0
+            lo, hi = (int(x) for x in _read(seg.data, found.offsets, number, number + 2))
+        except (OSError, ValueError):
+            return None
+        return hi - lo if 0 <= lo <= hi <= found.ids.count else None
+
     def with_positions(self, k: int, fieldname: str, term: str) -> TermPositions | None:
         """Segment k's postings of term in fieldname with their positions (empty if no
         document of it has the term), or None if its file keeps no positions of the field."""

@@ -78,7 +78,7 @@ class Transliterations:
         self.reader = speller.reader
         self._by_letter: dict[str, dict[str, list[str]]] = {}
         self._lock = threading.Lock()
-        self._frequencies = DocFrequencies(self.reader)
+        self._frequencies = DocFrequencies(self.reader, speller.files)
 
     def frequency(self, term: str) -> int:
         """How many releases hold term in the speller's field; cached for the reader."""
