@@ -112,7 +112,7 @@ class Keyed(Transliterations):
     """Transliterations whose candidates the cluster found by key (see the module)."""
 
     def __init__(self, reader, candidates: dict[str, set[str]]):
-        super().__init__(SimpleNamespace(reader=reader, fieldname="exact"))  # type: ignore[arg-type]
+        super().__init__(SimpleNamespace(reader=reader, fieldname="exact", files=None))  # type: ignore[arg-type]
         self.candidates = candidates  # a typed word's exact term -> words found by its keys
 
     def with_keys(self, wanted: set[str], word: str, deadline: Deadline) -> set[str]:
