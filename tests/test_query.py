@@ -253,3 +253,12 @@ def test_plain_words_are_read_as_whooshs_parser_reads_them(group):
 )
 def test_anything_but_plain_words_goes_through_whooshs_parser(text):
     assert _plain_words_query(text, SCHEMA, OrGroup) is None
+
+
+def test_the_term_parsers_kept_are_bounded():
+    from searchsvc.searching import query
+
+    for _ in range(3 * query.MAX_TERM_PARSERS):
+        schema = build_schema()  # each state of an index opened has its own
+        assert _plain_words_query("trade", schema, OrGroup) == parse_query("trade", schema)
+        assert len(query._TERM_PARSERS) <= query.MAX_TERM_PARSERS

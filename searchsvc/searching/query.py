@@ -231,14 +231,18 @@ def _plain_words_query(text: str, schema, group) -> wq.Query | None:
 
 # A parser for term_query, one per schema and group (a word the analysis splits, such as
 # "covid-19", is joined by the group's class): it keeps nothing between calls, and building
-# one with its plugins took 17 us, twice a query.
+# one with its plugins took 17 us, twice a query. Each state of the index opened brings its
+# own schema object: a few are kept, then all forgotten at once (no schema kept for ever).
 _TERM_PARSERS: dict[tuple[int, type], tuple[object, MultifieldParser]] = {}
+MAX_TERM_PARSERS = 8
 
 
 def _term_parser(schema, group) -> MultifieldParser:
     key = (id(schema), group)
     found = _TERM_PARSERS.get(key)
     if found is None or found[0] is not schema:
+        if len(_TERM_PARSERS) >= MAX_TERM_PARSERS:
+            _TERM_PARSERS.clear()
         found = _TERM_PARSERS[key] = (schema, _parser(schema, group))
     return found[1]
 
