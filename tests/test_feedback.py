@@ -98,26 +98,35 @@ def _counter_model(texts, doc_scores):
 def test_the_model_is_a_counters_bit_for_bit_with_its_ties():
     # Two segments' vocabularies, openings of random stem ids (0: a stop word), and texts:
     # few distinct stems, so that sums tie often and the first-occurrence order decides.
-    from searchsvc.indexing.forward import Opening, Vocabulary
+    # The openings of vocabularies that share a StemTable are summed in its numbers; a
+    # vocabulary numbered apart (the third), or a text, takes the stems' own path.
+    from searchsvc.indexing.forward import Opening, StemTable, Vocabulary
 
     rng = np.random.default_rng(7)
+    table = StemTable()
     vocabs = [
-        Vocabulary(np.frombuffer("\n".join(names).encode(), dtype=np.uint8))
-        for names in (
-            ["alpha", "beta", "gamma", "delta"] + [f"w{k}" for k in range(30)],
-            ["beta", "zeta"] + [f"w{k}" for k in range(0, 40, 2)],
+        Vocabulary(np.frombuffer("\n".join(names).encode(), dtype=np.uint8), shared)
+        for names, shared in (
+            (["alpha", "beta", "gamma", "delta"] + [f"w{k}" for k in range(30)], table),
+            (["beta", "zeta"] + [f"w{k}" for k in range(0, 40, 2)], table),
+            (["beta", "delta", "w1", "w4"], None),
         )
     ]
-    for trial in range(300):
+    paths = {"numbers": 0, "stems": 0}
+    for trial in range(600):
         docs: list = []
+        apart, texts = rng.random() < 0.2, rng.random() < 0.2
         for _ in range(int(rng.integers(1, 11))):
-            if rng.random() < 0.2:
+            if texts and rng.random() < 0.3:
                 docs.append(" ".join(rng.choice(["beta", "zeta", "the", "w1", "w2"], 8)))
             else:
-                vocab = vocabs[int(rng.integers(2))]
+                vocab = vocabs[int(rng.integers(3 if apart else 2))]
                 top = len(vocab.stems) if trial % 2 else 4
                 ids = rng.integers(0, top, int(rng.integers(0, 60)))
                 docs.append(Opening(ids.astype(np.int32), vocab))
         scores = rng.choice([0.0, 1.0, 2.0, 0.5, rng.random()], len(docs))
         got = feedback.relevance_model(docs, scores)
         assert list(got.items()) == list(_counter_model(docs, scores).items())
+        kept = [(d, s) for d, s in zip(docs, scores.tolist(), strict=True) if s > 0]
+        paths["numbers" if feedback._numbered(kept) else "stems"] += 1
+    assert min(paths.values()) > 100, paths

@@ -5,6 +5,8 @@
         --a segment's vocabulary (sorted stems, id 1..; 0: no stem)--> int32 ids
     a segment's documents --Builder.write--> MAIN_<segment id>.fwd beside its other files
     a searcher's segments --ForwardIndex--> docnum --> Opening (ids, vocabulary), or None
+    their vocabularies --one StemTable a searcher--> a number per stem, the same in every
+        segment (the relevance model sums openings of several segments in numbers)
 
 The proximity re-rank and the RM3 relevance model (scoring/) read the openings of the best
 few documents of every query. Re-reading their stored text and stemming it again, word by
@@ -99,13 +101,42 @@ def build(folder: str | Path, segment_id: str, rows) -> Path:
     return builder.write(folder, segment_id)
 
 
+class StemTable:
+    """The stems of several vocabularies (a searcher's segments), each numbered once.
+
+    Two segments number their stems apart; a number from the table is the same stem in
+    either, so the relevance model sums the openings of several segments in numbers, and
+    only the stems it keeps are read as text. Numbers are given as stems are first asked
+    for (Vocabulary.numbers), so the table holds the stems of the openings read so far.
+    """
+
+    def __init__(self) -> None:
+        self.stems: list[str] = []  # number k -> its stem
+        self._numbers: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def numbers(self, stems: Iterable[str]) -> list[int]:
+        """Each stem's number, new stems numbered in turn."""
+        with self._lock:
+            known, out = self._numbers, []
+            for stem in stems:
+                number = known.get(stem)
+                if number is None:
+                    number = known[stem] = len(self.stems)
+                    self.stems.append(stem)
+                out.append(number)
+            return out
+
+
 class Vocabulary:
     """A segment's stems: id -> stem, and stem -> id by binary search (sorted)."""
 
-    def __init__(self, blob: np.ndarray) -> None:
+    def __init__(self, blob: np.ndarray, table: StemTable | None = None) -> None:
         self._blob = blob
         self._stems: list[str] | None = None
         self._lock = threading.Lock()
+        self.table = table or StemTable()  # shared by the vocabularies of one searcher
+        self._numbers: np.ndarray | None = None  # id -> its table number (-1: not asked yet)
 
     @property
     def stems(self) -> list[str]:
@@ -122,6 +153,23 @@ class Vocabulary:
         stems = self.stems
         k = bisect.bisect_left(stems, stem, 1)
         return k if k < len(stems) and stems[k] == stem else -1
+
+    def numbers(self, ids: np.ndarray) -> np.ndarray:
+        """The table's number of each id's stem (int64), numbering those not asked before."""
+        numbers = self._numbers
+        if numbers is None:
+            size = len(self.stems)  # (its own lock: read before taking it)
+            with self._lock:
+                if self._numbers is None:
+                    self._numbers = np.full(size, -1, dtype=np.int32)
+                numbers = self._numbers
+        found = numbers[ids]
+        if (found < 0).any():
+            new = np.unique(ids[found < 0])
+            # Any thread writes a stem's one number: a race writes the same values twice.
+            numbers[new] = self.table.numbers(map(self.stems.__getitem__, new.tolist()))
+            found = numbers[ids]
+        return found.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -152,6 +200,7 @@ class ForwardIndex:
         self._bases = np.array([s.base for s in self._segs], dtype=np.int64)
         self._opened = [False] * len(leaves)
         self._lock = threading.Lock()
+        self._table = StemTable()  # one numbering of the stems of every segment's vocabulary
 
     def opening(self, docnum: int) -> Opening | None:
         """The document's opening, or None if its segment has no (usable) forward file."""
@@ -177,7 +226,7 @@ class ForwardIndex:
                 header, offsets, ids, blob = arrays
                 usable = header.tolist() == [FORMAT, SCAN_CHARS, seg.count]
                 if usable and len(offsets) == seg.count + 1 and offsets[-1] == len(ids):
-                    seg.offsets, seg.ids, seg.vocab = offsets, ids, Vocabulary(blob)
+                    seg.offsets, seg.ids, seg.vocab = offsets, ids, Vocabulary(blob, self._table)
             self._opened[k] = True
 
     @property

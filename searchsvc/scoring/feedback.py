@@ -49,20 +49,86 @@ def relevance_model(
     total = float(np.sum(doc_scores))
     if total <= 0:
         return {}
-    stems: list[str] = []
-    shares: list[np.ndarray] = []
-    for text, score in zip(texts, doc_scores.tolist(), strict=True):
+    kept = [
+        (text, score) for text, score in zip(texts, doc_scores.tolist(), strict=True) if score > 0
+    ]
+    openings = _numbered(kept)
+    if openings:
         deadline.check("feedback")
-        if score <= 0:
-            continue
-        doc_stems, counts = stem_counts(text)
-        stems += doc_stems
-        # The operations of score / total * n / length, one text's stems at a time.
-        shares.append(score / total * np.asarray(counts, dtype=np.int64) / (sum(counts) or 1))
-    weights, order = _summed(stems, shares)
+        weights, order = _summed_openings(openings, total)
+    else:
+        stems: list[str] = []
+        shares: list[np.ndarray] = []
+        for text, score in kept:
+            deadline.check("feedback")
+            doc_stems, counts = stem_counts(text)
+            stems += doc_stems
+            # The operations of score / total * n / length, one text's stems at a time.
+            counted = np.asarray(counts, dtype=np.int64)
+            shares.append(score / total * counted / (sum(counts) or 1))
+        weights, order = _summed(stems, shares)
     best = dict(zip(order, weights, strict=True))
     norm = sum(best.values()) or 1.0
     return {stem: w / norm for stem, w in best.items()}
+
+
+def _numbered(kept: list[tuple[Document, float]]) -> list[tuple[Opening, float]]:
+    """The texts, if every one is an opening whose vocabulary numbers stems by one table
+    (a searcher's segments); else none."""
+    openings = [(text, score) for text, score in kept if isinstance(text, Opening)]
+    if len(openings) < len(kept) or len({id(text.vocab.table) for text, _ in openings}) > 1:
+        return []
+    return openings
+
+
+def _summed_openings(kept: list[tuple[Opening, float]], total: float) -> tuple[list, list]:
+    """_summed's sums and stems for openings (with their scores), in numbers, not text.
+
+    The same sums, added in the same order, and the same ties (the stem that occurs first
+    wins): each (text, stem) pair's share is score / total x its count / the text's words,
+    added text by text. Stems are numbered by the searcher's StemTable, the same number in
+    every segment's vocabulary; only the WORDS kept are read as text. A Counter per opening
+    and a dict of their stems (some 4,000 words, 2,000 stems for ten openings) took 0.7 ms
+    of a query's 7.
+    """
+    table, texts = kept[0][0].vocab.table, len(kept)
+    ids = np.concatenate([text.ids for text, _ in kept])
+    text_of = np.repeat(np.arange(texts), [len(text.ids) for text, _ in kept])
+    words = ids != 0  # 0: a stop word
+    ids, text_of = ids[words], text_of[words]
+    if not len(ids):
+        return [], []
+    said = np.bincount(text_of, minlength=texts)  # each text's words
+    vocabs: dict[int, int] = {}  # id(vocabulary) -> its number
+    numbered = [vocabs.setdefault(id(text.vocab), len(vocabs)) for text, _ in kept]
+    if len(vocabs) == 1:
+        stems = kept[0][0].vocab.numbers(ids)
+    else:  # each segment's ids numbered by its vocabulary
+        stems, of_vocab = np.empty(len(ids), dtype=np.int64), np.array(numbered)[text_of]
+        owners = {n: text.vocab for (text, _), n in zip(kept, numbered, strict=True)}
+        for number, vocab in owners.items():
+            mine = of_vocab == number
+            stems[mine] = vocab.numbers(ids[mine])
+    # One sort by (stem, text, place): each (stem, text) pair's run, in text order within a
+    # stem; a stem's first run opens with where it first occurs. (The place makes each key
+    # distinct, so numpy's sort of integers does it: a stable argsort took 8 times as long.)
+    places = len(stems)
+    key = np.sort((stems * texts + text_of) * places + np.arange(places))
+    key, order = np.divmod(key, places)
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.diff(np.append(starts, len(key)))
+    pair_stem, pair_text = np.divmod(key[starts], texts)
+    opens = np.concatenate(([True], pair_stem[1:] != pair_stem[:-1]))
+    kinds, first = pair_stem[opens], order[starts[opens]]
+    per_text = np.array([score for _, score in kept]) / total
+    shares = per_text[pair_text] * counts / said[pair_text]
+    sums = np.zeros(len(kinds), dtype=np.float64)
+    np.add.at(sums, np.cumsum(opens) - 1, shares)  # a stem's texts in order, from 0
+    near = np.arange(len(sums))
+    if len(sums) > WORDS:  # the best WORDS sum at least the WORDS-th largest sum
+        near = np.flatnonzero(sums >= np.partition(sums, len(sums) - WORDS)[len(sums) - WORDS])
+    best = near[np.lexsort((first[near], -sums[near]))[:WORDS]]
+    return sums[best].tolist(), list(map(table.stems.__getitem__, kinds[best].tolist()))
 
 
 def _summed(stems: list[str], shares: list[np.ndarray]) -> tuple[list[float], list[str]]:
