@@ -262,3 +262,26 @@ def test_the_term_parsers_kept_are_bounded():
         schema = build_schema()  # each state of an index opened has its own
         assert _plain_words_query("trade", schema, OrGroup) == parse_query("trade", schema)
         assert len(query._TERM_PARSERS) <= query.MAX_TERM_PARSERS
+
+
+def test_the_all_words_boost_is_whooshs_with_boost():
+    # _boosted copies the query one level deep where Whoosh's with_boost copies it whole;
+    # the same query (== and repr) for every shape the all-words clause takes.
+    from searchsvc.searching.query import _boosted
+
+    a, b = wq.Term("body", "a"), wq.Term("title", "b")
+    shapes = [
+        wq.And([a, b]),
+        wq.Or([a, wq.And([a, b])]),
+        wq.AndNot(wq.And([a, b]), b),
+        wq.AndMaybe(a, wq.Or([a, b])),
+        wq.Not(a),
+        wq.ConstantScoreQuery(wq.And([a, b])),
+        wq.Phrase("exact", ["a", "b"]),
+        a,
+    ]
+    for q in shapes:
+        before = repr(q)
+        got, want = _boosted(q, 3.0), q.with_boost(3.0)
+        assert got == want and repr(got) == repr(want), q
+        assert repr(q) == before  # the original unchanged

@@ -22,6 +22,7 @@ checked first, and the parsed query is checked for the error markers Whoosh leav
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from itertools import islice
@@ -157,7 +158,18 @@ def _ranked(tokens: list[str], schema) -> wq.Query:
     all_words = _part(text, schema, AndGroup)
     if all_words == any_words or all_words is wq.NullQuery:
         return any_words
-    return wq.Or([all_words.with_boost(ALL_WORDS_BOOST), any_words])
+    return wq.Or([_boosted(all_words, ALL_WORDS_BOOST), any_words])
+
+
+def _boosted(q: wq.Query, boost: float) -> wq.Query:
+    """q.with_boost(boost), the query itself copied only one level deep: Whoosh's copies
+    the whole tree (copy.deepcopy), a percent of a served search. Queries that pass a boost
+    on to their children (wrappers, binary queries) still do, by their own with_boost."""
+    if type(q).with_boost is not wq.Query.with_boost:
+        return q.with_boost(boost)
+    boosted = copy.copy(q)
+    boosted.boost = boost
+    return boosted
 
 
 # A plain word as a token: letters and digits, inner apostrophes, trailing punctuation; or
