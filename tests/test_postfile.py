@@ -11,6 +11,7 @@ caught by the integrity check, or, unchecked, not be used.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -275,8 +276,7 @@ def test_its_name_is_none_of_whooshs():
 
 
 def test_every_term_is_found_at_its_number_and_no_other_term_is(tmp_path):
-    """The lookup by the terms' first 8 bytes, then among those sharing them: terms alike
-    for 8 bytes and more, shorter than 8, a prefix of another, past ASCII."""
+    """Terms alike for 8 bytes and more, shorter than 8, a prefix of another, past ASCII."""
     words = {
         "a",
         "ab",
@@ -318,4 +318,30 @@ def test_every_term_is_found_at_its_number_and_no_other_term_is(tmp_path):
     ]:
         found = files.postings(0, "body", absent)
         assert found is not None and found[0].tolist() == [], absent
+    files.close()
+
+
+@pytest.mark.parametrize("size", [1, 31, 32, 33, 64, 65, 1000])
+def test_a_term_is_found_among_the_samples_then_its_block(tmp_path, size):
+    """The lookup bisects every SAMPLE_EVERY-th term, then the terms after the sample: each
+    term at its number, and none of the words between, before or after them, in
+    vocabularies of one block, of whole blocks and of a block and one term more."""
+    rng = random.Random(size)
+    letters = "abez\u00e9"
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(letters) for _ in range(rng.randint(1, 6))))
+    terms = sorted(w.encode() for w in words)
+    builder = postfile_module.Builder(size)
+    builder.add_field("body", terms, np.arange(size + 1), np.arange(size), np.ones(size))
+    builder.write(tmp_path, "MAIN_v")
+    files = PostingFiles(tmp_path, [("MAIN_v", 0, size)])
+    for k, term in enumerate(terms):
+        found = files.postings(0, "body", term.decode())
+        assert found is not None and found[0].tolist() == [k], term
+    for _ in range(500):
+        absent = "".join(rng.choice(letters + "y") for _ in range(rng.randint(0, 7)))
+        if absent.encode() not in terms:
+            found = files.postings(0, "body", absent)
+            assert found is not None and found[0].tolist() == [], absent
     files.close()

@@ -5,8 +5,9 @@
         positions --Builder.add_field--> Builder.write --> MAIN_<segment id>.postings
         beside the segment's other files, before the table of contents names the segment
     a searcher's segments --PostingFiles.postings(segment, field, term)--> ids and weights:
-        a binary search of the field's vocabulary, then three preads (the term's two
-        offsets, its ids, its weights); None where a segment has no usable file
+        a binary search of the field's vocabulary (a sample of its terms, then the few
+        after), then three preads (the term's two offsets, its ids, its weights); None
+        where a segment has no usable file
     --PostingFiles.with_positions--> TermPositions: the ids, and the positions of the
         postings asked (one pread of their span, or one each for a few)
 
@@ -191,6 +192,9 @@ class _Field:
     positions: _Array
     blob: bytes | None = None  # the vocabulary, read when the field is first asked
     starts: np.ndarray | None = None  # where each term begins in blob; one more at the end
+    # Every SAMPLE_EVERY-th term, and starts as Python reads it (_term_number's search).
+    samples: list[bytes] = field(default_factory=list)
+    marks: memoryview | None = None
 
 
 @dataclass
@@ -405,17 +409,38 @@ def _vocabulary(data: PreadBytes, found: _Field) -> tuple[bytes, np.ndarray]:
         starts = np.concatenate(([0], cuts + 1, [len(blob) + 1])) if blob else np.zeros(1, int)
         if len(starts) != found.offsets.count:
             raise ValueError("the vocabulary and the offsets disagree")
-        found.blob, found.starts = blob, starts.astype(np.int64)  # starts first: no lock
+        starts = starts.astype(np.int64)
+        ends = starts[1:] - 1
+        found.samples = [
+            blob[a:b]
+            for a, b in zip(
+                starts[:-1:SAMPLE_EVERY].tolist(), ends[::SAMPLE_EVERY].tolist(), strict=True
+            )
+        ]
+        found.marks = starts.data  # a memoryview: its items are Python ints
+        found.blob, found.starts = blob, starts  # the others first: no lock
     return found.blob, found.starts
+
+
+# One term in this many is kept as bytes: a term is looked for among the samples (bisect
+# in C), then among the few terms after its sample. A binary search of the whole
+# vocabulary, term by term through a key function, took 5.2 us (45,330 terms) and was a
+# twentieth of a cold query at 10x the corpus.
+SAMPLE_EVERY = 32
 
 
 def _term_number(data: PreadBytes, found: _Field, term: bytes) -> int:
     """The term's number in the field's vocabulary, or -1 if absent."""
     blob, starts = _vocabulary(data, found)
+    marks = found.marks
+    assert marks is not None
     n = len(starts) - 1
-    # The k-th term is blob[starts[k]:starts[k + 1] - 1] (its newline left out).
-    k = bisect.bisect_left(range(n), term, key=lambda i: blob[starts[i] : starts[i + 1] - 1])
-    return k if k < n and blob[starts[k] : starts[k + 1] - 1] == term else -1
+    # The k-th term is blob[marks[k]:marks[k + 1] - 1] (its newline left out).
+    lo = max(bisect.bisect_right(found.samples, term) - 1, 0) * SAMPLE_EVERY
+    hi = min(lo + SAMPLE_EVERY, n)
+    k = bisect.bisect_left(range(lo, hi), term, key=lambda i: blob[marks[i] : marks[i + 1] - 1])
+    k += lo
+    return k if k < n and blob[marks[k] : marks[k + 1] - 1] == term else -1
 
 
 def _read_term(data: PreadBytes, found: _Field, k: int, count: int):
