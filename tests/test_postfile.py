@@ -293,7 +293,14 @@ def test_every_term_is_found_at_its_number_and_no_other_term_is(tmp_path):
         "\u00e9n",
         "b\x00",
     }
-    terms = sorted(w.encode() for w in words)
+    absent = ["", "aa", "abc", "abcdefg", "abcdefgha", "abcdefghijk", "internation"]
+    absent += ["internationalb", "zzz", "\u00e9", "b", "\u00ff"]
+    _check_lookups(tmp_path, sorted(w.encode() for w in words), absent)
+
+
+def _check_lookups(tmp_path, terms: list[bytes], absent: list[str]) -> None:
+    """A posting file of one field holding terms (sorted), term k in document k: each term
+    is found at its number, and each absent word has no posting."""
     n = len(terms)
     builder = postfile_module.Builder(n)
     builder.add_field("body", terms, np.arange(n + 1), np.arange(n), np.ones(n))
@@ -302,22 +309,9 @@ def test_every_term_is_found_at_its_number_and_no_other_term_is(tmp_path):
     for k, term in enumerate(terms):
         found = files.postings(0, "body", term.decode())
         assert found is not None and found[0].tolist() == [k], term
-    for absent in [
-        "",
-        "aa",
-        "abc",
-        "abcdefg",
-        "abcdefgha",
-        "abcdefghijk",
-        "internation",
-        "internationalb",
-        "zzz",
-        "\u00e9",
-        "b",
-        "\u00ff",
-    ]:
-        found = files.postings(0, "body", absent)
-        assert found is not None and found[0].tolist() == [], absent
+    for word in absent:
+        found = files.postings(0, "body", word)
+        assert found is not None and found[0].tolist() == [], word
     files.close()
 
 
@@ -332,16 +326,7 @@ def test_a_term_is_found_among_the_samples_then_its_block(tmp_path, size):
     while len(words) < size:
         words.add("".join(rng.choice(letters) for _ in range(rng.randint(1, 6))))
     terms = sorted(w.encode() for w in words)
-    builder = postfile_module.Builder(size)
-    builder.add_field("body", terms, np.arange(size + 1), np.arange(size), np.ones(size))
-    builder.write(tmp_path, "MAIN_v")
-    files = PostingFiles(tmp_path, [("MAIN_v", 0, size)])
-    for k, term in enumerate(terms):
-        found = files.postings(0, "body", term.decode())
-        assert found is not None and found[0].tolist() == [k], term
-    for _ in range(500):
-        absent = "".join(rng.choice(letters + "y") for _ in range(rng.randint(0, 7)))
-        if absent.encode() not in terms:
-            found = files.postings(0, "body", absent)
-            assert found is not None and found[0].tolist() == [], absent
-    files.close()
+    others = (
+        "".join(rng.choice(letters + "y") for _ in range(rng.randint(0, 7))) for _ in range(500)
+    )
+    _check_lookups(tmp_path, terms, [w for w in others if w.encode() not in terms])
