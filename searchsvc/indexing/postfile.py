@@ -192,7 +192,8 @@ class _Field:
     positions: _Array
     blob: bytes | None = None  # the vocabulary, read when the field is first asked
     starts: np.ndarray | None = None  # where each term begins in blob; one more at the end
-    # Every SAMPLE_EVERY-th term, and starts as Python reads it (_term_number's search).
+    # Every SAMPLE_EVERY-th term, and starts as Python reads it (_term_number's search:
+    # a memoryview made each lookup cost 0.45 us of its 2.8).
     samples: list[bytes] = field(default_factory=list)
     marks: memoryview | None = None
     # The numbers of the terms last looked up (at most KEPT_NUMBERS, then forgotten at once).
@@ -242,12 +243,10 @@ class PostingFiles:
             return None
         try:
             number = _term_number(seg.data, found, term.encode("utf-8"))
-            if number < 0:
-                return 0
-            lo, hi = (int(x) for x in _read(seg.data, found.offsets, number, number + 2))
+            lo, hi = _span(seg.data, found, number) if number >= 0 else (0, 0)
         except (OSError, ValueError):
             return None
-        return hi - lo if 0 <= lo <= hi <= found.ids.count else None
+        return hi - lo
 
     def with_positions(self, k: int, fieldname: str, term: str) -> TermPositions | None:
         """Segment k's postings of term in fieldname with their positions (empty if no
@@ -465,13 +464,19 @@ def _read_term(data: PreadBytes, found: _Field, k: int, count: int):
     """The ids and weights of the field's term number k (-1: none, empty arrays)."""
     if k < 0:
         return _EMPTY
-    lo, hi = (int(x) for x in _read(data, found.offsets, k, k + 2))
-    if not 0 <= lo <= hi <= found.ids.count:
-        raise ValueError("offsets out of range")
+    lo, hi = _span(data, found, k)
     ids = _read(data, found.ids, lo, hi)
     if len(ids) and (ids[0] < 0 or ids[-1] >= count):
         raise ValueError("document numbers out of range")
     return ids, _read(data, found.weights, lo, hi)
+
+
+def _span(data: PreadBytes, found: _Field, k: int) -> tuple[int, int]:
+    """Where the field's term number k's postings lie in its ids and weights."""
+    lo, hi = (int(x) for x in _read(data, found.offsets, k, k + 2))
+    if not 0 <= lo <= hi <= found.ids.count:
+        raise ValueError("offsets out of range")
+    return lo, hi
 
 
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
