@@ -22,7 +22,7 @@ import pytest
 from conftest import white_house_releases
 from markdown_it import MarkdownIt
 
-from searchsvc import minhash
+from searchsvc import analysis, minhash
 from searchsvc.reading import documents
 from searchsvc.reading import markdown_text as mt
 
@@ -295,3 +295,47 @@ def test_signatures_are_the_two_pass_ones():
     for text in texts:
         assert minhash.signature(text) == two_pass_signature(text), text[:60]
     assert sum(len(minhash.signature(t)) == minhash.SIGNATURE_BYTES for t in texts) > 290
+
+
+# -- the words of a long text, split without the pattern ----------------------------------------
+
+# Word characters (ASCII, accented, digits of other scripts, marks that WORD_CHAR adds), the
+# joiners, and what is neither: ASCII and Unicode spaces, punctuation, controls, a lone
+# surrogate, a character outside the BMP.
+_SPLIT_ALPHABET = (
+    list("ab Z9_.'’ \n\t\r\x0b\x0c\x1c\x1d\x85\xa0\u2028\u3000-,;:!?\"“”—–()/\\@#éüßİı")
+    + list("\u0301\u0308\u05b0\u0610\u200c\u200d\u00ad\u0903\u200b\ufeff")
+    + ["\ud800", "\U0001f600", "٣", "²", "½", "Ⅻ", "ǅ", "ﬁ", "\x00"]
+)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_long_texts_are_split_into_the_patterns_words(seed):
+    rnd = random.Random(seed)
+    for _ in range(5000):
+        size = rnd.choice((analysis._SPLIT_FROM, 65, 100, 400))
+        text = "".join(rnd.choice(_SPLIT_ALPHABET) for _ in range(size))
+        assert analysis._split(text) == analysis.WORD_RE.findall(text), repr(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "U.S. officials met in Ashgabat.  The U.S.-Turkmen talks... don't end. 'Quoted' words",
+        "a..b a.'b a'.b 'a' .a a. ’tis rock’n’roll 1.5.2 3.14. ...and... ''",
+        "Türkmenistan’s gas; İstanbul—Baku “pipeline”\u00a0talks\u200bresumed\u0301 x\u0301y",
+    ],
+)
+def test_joiners_are_kept_only_between_word_characters(text):
+    text = text * 2  # past _SPLIT_FROM
+    assert len(text) >= analysis._SPLIT_FROM
+    assert analysis.words(text) == analysis.WORD_RE.findall(text)
+
+
+def test_white_house_releases_split_into_the_patterns_words():
+    compared = 0
+    for name, text in white_house_releases(400):
+        body = mt.markdown_to_text(documents.split_front_matter(text)[1]).text
+        assert analysis.words(body) == analysis.WORD_RE.findall(body), name
+        compared += 1
+    assert compared == 400

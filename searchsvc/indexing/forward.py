@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from searchsvc.analysis import WORD_RE, stem_term, word_ids
+from searchsvc.analysis import WORD_RE, stem_term, word_ids, words
 
 EXT = ".fwd"
 FORMAT = 1
@@ -67,8 +67,8 @@ class Builder:
 
     def add(self, title: str | None, body: str | None) -> None:
         """Add the next document (a missing title or body counts as empty, as stored)."""
-        words = WORD_RE.findall(opening(title or "", body or ""))
-        seq = word_ids(self.word_ids, words, self._new_word)
+        found = words(opening(title or "", body or ""))
+        seq = word_ids(self.word_ids, found, self._new_word)
         self.runs.append(np.array(seq, dtype=np.int32))
 
     def _new_word(self, word: str) -> int:
