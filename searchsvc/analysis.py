@@ -142,25 +142,29 @@ def _split(text: str) -> list[str]:
     return text.split()
 
 
-def word_ids(ids: dict[str, int], found: list[str], new: Callable[[str], int]) -> tuple[int, ...]:
-    """Each word's id in ids, a word not in it yet given new(word) first, once.
+class WordIds(dict):
+    """word -> id, for the index writers' segments (indexing/bulk.py, forward.py): a word
+    looked up for the first time is given new(word) (its __missing__), once.
 
-    The index writers keep a segment's words this way (indexing/bulk.py, forward.py): a
-    document's words are looked up in one C loop (itemgetter), and only the words from the
-    first one missing on are analysed.
+    of(words) looks a document's words up in one C loop (itemgetter); a word not seen
+    before calls new from within it, without an exception or a second lookup.
     """
-    try:
-        return _lookup(ids, found)
-    except KeyError as missing:  # none before the first missing word is new
-        for w in set(found[found.index(missing.args[0]) :]).difference(ids):
-            ids[w] = new(w)
-        return _lookup(ids, found)
 
+    __slots__ = ("new",)
 
-def _lookup(ids: dict[str, int], found: list[str]) -> tuple[int, ...]:
-    if len(found) > 1:
-        return itemgetter(*found)(ids)
-    return tuple(ids[w] for w in found)
+    def __init__(self, new: Callable[[str], int]) -> None:
+        super().__init__()
+        self.new = new
+
+    def __missing__(self, word: str) -> int:
+        value = self[word] = self.new(word)
+        return value
+
+    def of(self, found: list[str]) -> tuple[int, ...]:
+        """Each word's id, in order."""
+        if len(found) > 1:
+            return itemgetter(*found)(self)
+        return tuple(self[w] for w in found)
 
 
 def term_function(analyzer: object):

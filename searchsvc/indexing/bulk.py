@@ -313,7 +313,7 @@ class _Words(_Postings):
         self.positions = type(field.format) is formats.Positions
         self.boost = float(field.format.field_boost)
         self.scorable = field.scorable
-        self.word_ids: dict[str, int] = {}  # word -> term id, -1 for a word without a term
+        self.word_ids = analysis.WordIds(self._new_word)  # word -> term id (-1: no term)
         self.vocab: dict[str, int] = {}  # term -> term id
         self.docnums: list[int] = []
         self.doc_lengths: list[int] = []  # per document, its words with a term
@@ -321,7 +321,7 @@ class _Words(_Postings):
         self.ids = array("i")  # every word's term id (-1: none), document after document
 
     def add(self, docnum: int, value, words: _DocumentWords) -> int:
-        seq = analysis.word_ids(self.word_ids, words(value), self._new_word)
+        seq = self.word_ids.of(words(value))
         length = len(seq) - seq.count(-1)  # stop words: no term, no position
         if not length:
             return 0

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from searchsvc.analysis import WORD_RE, stem_term, word_ids, words
+from searchsvc.analysis import WORD_RE, WordIds, stem_term, words
 
 EXT = ".fwd"
 FORMAT = 1
@@ -61,14 +61,14 @@ class Builder:
     """A segment's forward index as documents are added (in document-number order)."""
 
     def __init__(self) -> None:
-        self.word_ids: dict[str, int] = {}  # word -> provisional stem id (0: no stem)
+        self.word_ids = WordIds(self._new_word)  # word -> provisional stem id (0: no stem)
         self.stems: list[str] = [""]  # provisional id -> stem
         self.runs: list[np.ndarray] = []
 
     def add(self, title: str | None, body: str | None) -> None:
         """Add the next document (a missing title or body counts as empty, as stored)."""
         found = words(opening(title or "", body or ""))
-        seq = word_ids(self.word_ids, found, self._new_word)
+        seq = self.word_ids.of(found)
         self.runs.append(np.array(seq, dtype=np.int32))
 
     def _new_word(self, word: str) -> int:
