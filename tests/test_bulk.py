@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import SEEDS, white_house_releases
+from isal import isal_zlib
 from whoosh import formats
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3TermInfo
@@ -503,3 +504,18 @@ def test_the_c_loader_reads_a_real_release_as_the_python_loader_does(tmp_path):
         assert front, name
         compared += 1
     assert compared == 300
+
+
+def test_stored_fields_are_deflated_by_isal_and_read_by_whoosh(tmp_path, corpus):
+    ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
+    segment_writer = bulk.BulkSegmentWriter(ix)
+    for doc in corpus[:3]:
+        writing.add_document(segment_writer, doc)
+    deflater = segment_writer.perdoc._colwriters["_stored"]._child
+    assert deflater._compress is isal_zlib.compress
+    assert deflater._level == bulk.STORED_LEVEL
+    writing.commit(writing.open_writer(ix), segment_writer.finish())
+    ix.close()
+    with open_dir(str(tmp_path / "gen")).searcher() as searcher:  # Whoosh's own reader
+        stored = {fields["id"]: fields for fields in searcher.all_stored_fields()}
+    assert [stored[doc.id]["body"] for doc in corpus[:3]] == [doc.body for doc in corpus[:3]]

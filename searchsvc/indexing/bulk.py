@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import pickle
 import struct
+import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -75,6 +76,11 @@ PRIVATE_NAMES = (
     ("whoosh.filedb.filetables.HashWriter", "buckets"),
     ("whoosh.filedb.filetables.OrderedHashWriter", "index"),
     ("whoosh.filedb.filetables.OrderedHashWriter", "lastkey"),
+    # The stored fields' column writer, whose deflater _deflate_stored_by_isal sets.
+    ("whoosh.codec.whoosh3.W3PerDocWriter", "_colwriters"),
+    ("whoosh.columns.WrappedColumnWriter", "_child"),
+    ("whoosh.columns.CompressedBytesColumn.Writer", "_compress"),
+    ("whoosh.columns.CompressedBytesColumn.Writer", "_level"),
 )
 
 BLOCK = W3Codec()._blocklimit  # postings per block, as W3's postings writer cuts them
@@ -88,6 +94,10 @@ MIN_COMPRESSED = 256
 # 128 postings of a White House release, 7.5 against 60 us, and 1.7 against 3.0 KB deflated.
 # A reader unpickles either (pickle.loads reads every protocol).
 DATA_PROTOCOL = 4
+# ISA-L's level for a document's stored fields (Whoosh's column deflates them with zlib at
+# level 3): on 2,000 White House releases' pickles, 34 against 125 us a document, 2,356
+# against 2,368 bytes, and inflated in half the time.
+STORED_LEVEL = 3
 # ISA-L's level for a block: on the blocks of 2,000 White House releases, 0.32 s against
 # 0.94 s for zlib at W3's level 3, and 21.3 MB against 19.9 MB (its level 3: 0.41 s, 21.1 MB).
 DEFLATE_LEVEL = 1
@@ -170,6 +180,7 @@ class BulkSegmentWriter:
             raise
         if self.perdoc is None:
             self.perdoc = self.codec.per_document_writer(self.storage, self.segment)
+            _deflate_stored_by_isal(self.perdoc)
         perdoc = self.perdoc
         perdoc.start_doc(self.docnum)
         for name, field, stored, length, columned, column in rows:
@@ -259,6 +270,16 @@ class BulkSegmentWriter:
         for name in (segment or self.segment).list_files(self.storage):
             with contextlib.suppress(OSError):
                 self.storage.delete_file(name)
+
+
+def _deflate_stored_by_isal(perdoc) -> None:
+    """Have W3's per-document writer deflate stored fields with ISA-L at STORED_LEVEL: a
+    zlib stream all the same, which Whoosh's reader (zlib.decompress) and ours read."""
+    stored = getattr(perdoc, "_colwriters", {}).get("_stored")
+    deflater: Any = getattr(stored, "_child", None)
+    if getattr(deflater, "_compress", None) is zlib.compress:
+        deflater._compress = isal_zlib.compress  # called as _compress(value, level)
+        deflater._level = STORED_LEVEL
 
 
 # -- one field's postings, as documents add them ---------------------------------------------
