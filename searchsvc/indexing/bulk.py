@@ -590,12 +590,13 @@ def encode_positions(pos: np.ndarray, counts: np.ndarray) -> tuple[bytes, np.nda
     rows["op"][tail] = np.where(counts > 1, _APPENDS, _APPEND)
     rows["value"][tail] = _STOP
     lengths[tail] = 2
-    sizes = np.bincount(posting, weights=size, minlength=n).astype(np.int64) + 11 + (counts > 1)
     slow: dict[int, bytes] = {}
     for i in np.flatnonzero(counts > _PICKLE_BATCH).tolist():  # pickled in batches
         lengths[head[i] : tail[i] + 1] = 0
         slow[i] = _encode_slowly(pos[run[i] : run[i] + counts[i]])
-        sizes[i] = len(slow[i])
+    sizes = np.add.reduceat(lengths, head, dtype=np.int64) if n else np.zeros(0, np.int64)
+    for i, value in slow.items():
+        sizes[i] = len(value)
     kept = _KEPT[lengths].view(np.bool_)
     out = rows.view(np.uint8)[kept]
     offsets = np.zeros(n + 1, dtype=np.int64)
