@@ -29,6 +29,7 @@ from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.index import open_dir
 from whoosh.system import pack_ushort
 
+from searchsvc import analysis
 from searchsvc.indexing import bulk, index_paths, indexer, writing
 from searchsvc.reading import Document, discover, read_source
 from searchsvc.reading import documents as reading_documents
@@ -413,6 +414,38 @@ def test_a_failed_document_leaves_no_trace(tmp_path, corpus):
     writing.commit(writing.open_writer(ix), segment_writer.finish())
     ix.close()
     reference = build(mkgen(tmp_path / "ref"), corpus[:2], "old")
+    assert differences(dump(tmp_path / "gen"), dump(reference)) == []
+
+
+def test_the_lexicon_gives_each_term_function_its_terms_whenever_it_comes():
+    lexicon = bulk._Lexicon()
+    stems = lexicon.terms(analysis.stem_term)
+    first = lexicon.of(["Running", "the", "runs", "Café"])
+    folded = lexicon.terms(analysis.exact_term)  # a function first asked for after words
+    second = lexicon.of(["cafe", "Running", "ran"])
+    assert first == (0, 1, 2, 3) and second == (4, 0, 5)
+    words = ["Running", "the", "runs", "Café", "cafe", "ran"]
+    for terms in (stems, folded):
+        ids = terms.of(np.arange(len(words)))
+        names, rank = terms.ranked()
+        got = [None if i < 0 else names[rank[i]] for i in ids.tolist()]
+        assert got == [terms.term_of(w) for w in words]
+        seq = first + second
+        assert terms.without_term(seq) == sum(got[i] is None for i in seq)
+    assert stems.without_term(first) == 1 and folded.without_term(first) == 0
+
+
+def test_fields_sharing_a_term_function_share_its_terms(tmp_path, corpus):
+    # The exact field and the facet fields fold words alike: one vocabulary for them all,
+    # each field's terms those of its own postings. Documents with facets come last here.
+    late = list(reversed(corpus))
+    ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
+    segment_writer = bulk.BulkSegmentWriter(ix)
+    for doc in late:
+        writing.add_document(segment_writer, doc)
+    writing.commit(writing.open_writer(ix), segment_writer.finish())
+    ix.close()
+    reference = build(mkgen(tmp_path / "ref"), late, "old")
     assert differences(dump(tmp_path / "gen"), dump(reference)) == []
 
 

@@ -9,17 +9,18 @@
 
 Whoosh's SegmentWriter pushes every posting through a Python sort pool, merges it back one
 posting at a time and asks the per-document reader for its length: most of a build's time
-(see bench/README.md). Here a document is analysed once: each word of a field maps, through
-a dict kept for the segment, to a term id (the term from analysis.term_function: the
-tokenizer's own definition), and the document's postings are grouped with numpy. At the
-end, a stable argsort by term rank orders each field's postings by (term, document); block
-statistics come from numpy reductions; a posting's positions are encoded for the whole
-field at once (encode_positions: the bytes W3's Positions format pickles, made by array
-arithmetic, a row of five bytes per piece). Python then runs once per block and once per
-term: pickle the block, compress it, add the term's info to the terms file. A word's
-first time in a segment costs its term (stemming); a document's words are found once,
-shared by fields whose text contains another's (the exact field is the title, a newline
-and the body).
+(see bench/README.md). Here a document is analysed once: each word of its texts maps,
+through a dict kept for the segment (the lexicon, shared by every field), to a word id, and
+each word id to a term id of each field's term function (the term from
+analysis.term_function: the tokenizer's own definition); the postings are grouped with
+numpy. At the end, a stable argsort by term rank orders each field's postings by (term,
+document); block statistics come from numpy reductions; a posting's positions are encoded
+for the whole field at once (encode_positions: the bytes W3's Positions format pickles,
+made by array arithmetic, a row of five bytes per piece). Python then runs once per block
+and once per term: pickle the block, compress it, add the term's info to the terms file. A
+word's first time in a segment costs its terms (stemmed and folded); a document's words
+are found and looked up once, shared by fields whose text contains another's (the exact
+field is the title, a newline and the body).
 
 What Whoosh reads is unchanged: the same terms, postings (ids, weights, values), block
 size, block headers, term infos, lengths, stored fields and columns. Three choices differ
@@ -49,6 +50,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -147,6 +149,7 @@ class BulkSegmentWriter:
         self.docnum = 0
         self.tokens = 0
         self.fields: dict[str, _Postings] = {}
+        self.lexicon = _Lexicon()  # the segment's words, numbered once for every field
         self.forward = forward.Builder()  # the openings of its documents (forward.py)
         self.docvalues = docvalues.Builder(self.schema)  # facet codes, dates, signatures
 
@@ -159,7 +162,7 @@ class BulkSegmentWriter:
         # Everything that may fail first (analysis, column values), so that a document
         # that fails leaves nothing behind: Whoosh's cancel_doc() keeps its lengths.
         rows = []
-        words = _DocumentWords()
+        words = _DocumentWords(self.lexicon)
         try:
             for name in names:
                 value = fields[name]
@@ -201,7 +204,7 @@ class BulkSegmentWriter:
             terms = analysis.term_function(field.analyzer)
             kind = type(field.format)
             if terms is not None and kind in (formats.Positions, formats.Frequency):
-                postings = _Words(field, terms)
+                postings = _Words(field, self.lexicon.terms(terms))
             else:
                 postings = _Terms(field)
             self.fields[name] = postings
@@ -325,25 +328,25 @@ class _Postings:
 class _Words(_Postings):
     """A field our word tokenizer analyses (Positions or Frequency): words to term ids.
 
-    A document costs a dict lookup per word (one C loop) and an append of its term ids to
-    one array; the postings are grouped once, for the whole segment, by table().
+    A document costs its texts' word ids (the lexicon's, looked up once a text for every
+    field: _DocumentWords), a count of those without a term, and an append to one array;
+    the word ids become this field's term ids, and the postings are grouped, once for the
+    whole segment, by table().
     """
 
-    def __init__(self, field, term_of: Callable[[str], str | None]) -> None:
-        self.term_of = term_of
+    def __init__(self, field, terms: _TermIds) -> None:
+        self.terms = terms
         self.positions = type(field.format) is formats.Positions
         self.boost = float(field.format.field_boost)
         self.scorable = field.scorable
-        self.word_ids = analysis.WordIds(self._new_word)  # word -> term id (-1: no term)
-        self.vocab: dict[str, int] = {}  # term -> term id
         self.docnums: list[int] = []
         self.doc_lengths: list[int] = []  # per document, its words with a term
         self.doc_words: list[int] = []  # ... and all its words
-        self.ids = array("i")  # every word's term id (-1: none), document after document
+        self.ids = array("i")  # every word's id in the lexicon, document after document
 
     def add(self, docnum: int, value, words: _DocumentWords) -> int:
-        seq = self.word_ids.of(words(value))
-        length = len(seq) - seq.count(-1)  # stop words: no term, no position
+        seq = words(value)
+        length = len(seq) - self.terms.without_term(seq)  # stop words: no term, no position
         if not length:
             return 0
         self.ids.extend(seq)
@@ -351,11 +354,6 @@ class _Words(_Postings):
         self.doc_lengths.append(length)
         self.doc_words.append(len(seq))
         return length if self.scorable else 0
-
-    def _new_word(self, word: str) -> int:
-        # A word new to the segment: its term's id (-1: no term, a stop word).
-        term = self.term_of(word)
-        return -1 if term is None else self.vocab.setdefault(term, len(self.vocab))
 
     def discard(self, docnum: int) -> None:
         if self.docnums and self.docnums[-1] == docnum:
@@ -371,10 +369,8 @@ class _Words(_Postings):
     def table(self, doccount: int) -> _Table | None:
         if not self.docnums:
             return None
-        names = sorted(self.vocab)  # str order is UTF-8 byte order
-        rank = np.empty(len(names), dtype=np.int32)
-        rank[[self.vocab[n] for n in names]] = np.arange(len(names), dtype=np.int32)
-        tids = np.frombuffer(self.ids, dtype=np.intc)
+        names, rank = self.terms.ranked()
+        tids = self.terms.of(np.frombuffer(self.ids, dtype=np.intc))
         lengths = np.array(self.doc_lengths, dtype=np.int64)
         docs = np.repeat(np.array(self.docnums, dtype=np.int32), lengths)
         if len(tids) > len(docs):
@@ -415,6 +411,84 @@ class _Words(_Postings):
         return table
 
 
+class _Lexicon:
+    """A segment's words, each numbered once for all its fields (word -> word id), and the
+    terms of each term function the fields use (_TermIds: word id -> term id).
+
+    The exact field holds the title and the body again, and the stemmed fields the same
+    words: a word is looked up once a text, and a word new to the segment is given its
+    term by every term function at once (stemmed and folded).
+    """
+
+    def __init__(self) -> None:
+        self.words: list[str] = []  # word id -> word
+        self.word_ids = analysis.WordIds(self._new_word)
+        self.functions: dict[Callable[[str], str | None], _TermIds] = {}
+
+    def of(self, words: list[str]) -> tuple[int, ...]:
+        """Each word's id, in order."""
+        return self.word_ids.of(words)
+
+    def terms(self, term_of: Callable[[str], str | None]) -> _TermIds:
+        """The terms term_of gives the lexicon's words, kept as words are added."""
+        found = self.functions.get(term_of)
+        if found is None:
+            found = self.functions[term_of] = _TermIds(term_of)
+            for word in self.words:
+                found.add(word)
+        return found
+
+    def _new_word(self, word: str) -> int:
+        for terms in self.functions.values():
+            terms.add(word)
+        self.words.append(word)
+        return len(self.words) - 1
+
+
+class _TermIds:
+    """One term function's terms of a lexicon's words: word id -> term id (-1: none)."""
+
+    def __init__(self, term_of: Callable[[str], str | None]) -> None:
+        self.term_of = term_of
+        self.vocab: dict[str, int] = {}  # term -> term id
+        self.ids = array("i")  # word id -> term id, -1 for a word without a term
+        self.none: list[int] = []  # word id -> 1 if it has no term, else 0
+        self.nones = 0  # words without a term (none: nothing to count)
+        self._ranked: tuple[list[str], np.ndarray] | None = None
+
+    def add(self, word: str) -> None:
+        term = self.term_of(word)
+        if term is None:
+            self.ids.append(-1)
+            self.none.append(1)
+            self.nones += 1
+        else:
+            self.ids.append(self.vocab.setdefault(term, len(self.vocab)))
+            self.none.append(0)
+        self._ranked = None
+
+    def without_term(self, seq: tuple[int, ...]) -> int:
+        """How many of the word ids in seq have no term (stop words)."""
+        if not self.nones or not seq:
+            return 0
+        if len(seq) > 1:
+            return sum(itemgetter(*seq)(self.none))
+        return self.none[seq[0]]
+
+    def of(self, word_ids: np.ndarray) -> np.ndarray:
+        """Each word id's term id (-1: none)."""
+        return np.array(self.ids, dtype=np.intc)[word_ids]
+
+    def ranked(self) -> tuple[list[str], np.ndarray]:
+        """The terms in order (str order is UTF-8 byte order), and each term id's rank."""
+        if self._ranked is None:
+            names = sorted(self.vocab)
+            rank = np.empty(len(names), dtype=np.int32)
+            rank[[self.vocab[n] for n in names]] = np.arange(len(names), dtype=np.int32)
+            self._ranked = names, rank
+        return self._ranked
+
+
 RADIX_TERMS = 1 << 16  # the most terms whose ranks fit in 16 bits
 
 
@@ -437,28 +511,30 @@ def _sort_by_term(key: np.ndarray, terms: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _DocumentWords:
-    """words(text) for the texts of one document, each text split once.
+    """words(text): the lexicon's word ids of the texts of one document, each text split
+    and looked up once.
 
     A text that is another one after a newline (the exact field: title, newline, body)
     splits only what comes before: no word spans a newline (analysis.WORD_RE), so the
     words of a + "\n" + b are the words of a, then those of b.
     """
 
-    def __init__(self) -> None:
-        self.seen: dict[str, list[str]] = {}
+    def __init__(self, lexicon: _Lexicon) -> None:
+        self.lexicon = lexicon
+        self.seen: dict[str, tuple[int, ...]] = {}
 
-    def __call__(self, text: str) -> list[str]:
+    def __call__(self, text: str) -> tuple[int, ...]:
         found = self.seen.get(text)
         if found is None:
-            found = self.seen[text] = self._split(text)
+            found = self.seen[text] = self._ids(text)
         return found
 
-    def _split(self, text: str) -> list[str]:
+    def _ids(self, text: str) -> tuple[int, ...]:
         for known, found in self.seen.items():
             n = len(known)
             if n and len(text) > n and text[-n - 1] == "\n" and text.endswith(known):
-                return analysis.words(text[: -n - 1]) + found
-        return analysis.words(text)
+                return self(text[: -n - 1]) + found
+        return self.lexicon.of(analysis.words(text))
 
 
 class _Terms(_Postings):
