@@ -435,6 +435,24 @@ def test_the_lexicon_gives_each_term_function_its_terms_whenever_it_comes():
     assert stems.without_term(first) == 1 and folded.without_term(first) == 0
 
 
+def test_a_word_whose_term_fails_leaves_the_lexicon_as_it_was():
+    def fussy(word: str) -> str:
+        if word == "boom":
+            raise ValueError(word)
+        return word.upper()
+
+    lexicon = bulk._Lexicon()
+    stems, loud = lexicon.terms(analysis.stem_term), lexicon.terms(fussy)
+    with pytest.raises(ValueError):
+        lexicon.of(["Running", "boom"])
+    ids = lexicon.of(["Running", "walks", "the"])
+    assert ids == (0, 1, 2)
+    for terms in (stems, loud):
+        names, rank = terms.ranked()
+        got = [None if i < 0 else names[rank[i]] for i in terms.of(np.array(ids)).tolist()]
+        assert got == [terms.term_of(w) for w in ("Running", "walks", "the")]
+
+
 def test_fields_sharing_a_term_function_share_its_terms(tmp_path, corpus):
     # The exact field and the facet fields fold words alike: one vocabulary for them all,
     # each field's terms those of its own postings. Documents with facets come last here.

@@ -421,8 +421,7 @@ class _Lexicon:
     """
 
     def __init__(self) -> None:
-        self.words: list[str] = []  # word id -> word
-        self.word_ids = analysis.WordIds(self._new_word)
+        self.word_ids = analysis.WordIds(self._new_word)  # in word id order, as inserted
         self.functions: dict[Callable[[str], str | None], _TermIds] = {}
 
     def of(self, words: list[str]) -> tuple[int, ...]:
@@ -433,16 +432,19 @@ class _Lexicon:
         """The terms term_of gives the lexicon's words, kept as words are added."""
         found = self.functions.get(term_of)
         if found is None:
-            found = self.functions[term_of] = _TermIds(term_of)
-            for word in self.words:
-                found.add(word)
+            found = _TermIds(term_of)
+            for term in map(term_of, self.word_ids):
+                found.append(term)
+            self.functions[term_of] = found
         return found
 
     def _new_word(self, word: str) -> int:
-        for terms in self.functions.values():
-            terms.add(word)
-        self.words.append(word)
-        return len(self.words) - 1
+        # Every function's term first: one that fails (the document fails) leaves the
+        # lexicon as it was, each function's ids still one a word.
+        terms = [(found, found.term_of(word)) for found in self.functions.values()]
+        for found, term in terms:
+            found.append(term)
+        return len(self.word_ids)  # the next id: the word is inserted on return
 
 
 class _TermIds:
@@ -456,8 +458,8 @@ class _TermIds:
         self.nones = 0  # words without a term (none: nothing to count)
         self._ranked: tuple[list[str], np.ndarray] | None = None
 
-    def add(self, word: str) -> None:
-        term = self.term_of(word)
+    def append(self, term: str | None) -> None:
+        """The next word id's term (None: the word has none)."""
         if term is None:
             self.ids.append(-1)
             self.none.append(1)
