@@ -5,9 +5,15 @@ last good snapshot when the new state cannot be used.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import errno
+import hashlib
 import json
+import mmap
 import os
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -477,6 +483,70 @@ def test_the_check_after_an_open_rests_in_proportion_to_each_chunk(stamped, monk
     integrity._digests.clear()
     assert storage.verify_trusted(gen, [segment.name]).ok  # not paced: no rest
     assert len(rests) == chunks
+
+
+def _resident_pages(path: Path) -> int:
+    """How many of path's pages the page cache holds (mincore over a map of the file)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t] + [ctypes.c_int] * 3 + [ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, f.fileno(), 0)
+        assert addr is not None and addr != ctypes.c_void_p(-1).value
+        try:
+            vec = ctypes.create_string_buffer(-(-size // mmap.PAGESIZE))
+            assert libc.mincore(addr, size, vec) == 0, os.strerror(ctypes.get_errno())
+            return sum(b & 1 for b in vec.raw)
+        finally:
+            libc.munmap(addr, size)
+
+
+def _written_uncached(path: Path, size: int) -> bytes:
+    data = os.urandom(size)
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    return data
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mincore and O_DIRECT: Linux")
+def test_the_check_after_an_open_leaves_the_page_cache_as_it_was(tmp_path, monkeypatch):
+    """Paced, it reads past the page cache (O_DIRECT): a served index larger than memory
+    keeps in the cache what its queries read, not what the check streamed through."""
+    monkeypatch.setattr(integrity, "_CHUNK", 64 << 10)
+    path = tmp_path / "MAIN_big.seg"
+    for size in (3 * (64 << 10) + 123, 64 << 10, 1):  # chunks and a short end; one chunk; a byte
+        data = _written_uncached(path, size)
+        if _resident_pages(path):
+            pytest.skip(f"{tmp_path}'s file system keeps written files in memory (tmpfs?)")
+        assert integrity._hashed(path, rest=1e-6) == hashlib.sha256(data).hexdigest()
+        assert _resident_pages(path) == 0
+        # Not paced (check, an indexing run), it reads through the cache: the measure sees it.
+        assert integrity._hashed(path) == hashlib.sha256(data).hexdigest()
+        assert _resident_pages(path) == -(-size // mmap.PAGESIZE)
+
+
+def test_the_check_after_an_open_reads_plainly_where_o_direct_is_refused(tmp_path, monkeypatch):
+    """A file system without O_DIRECT (EINVAL at the open, as tmpfs on older kernels)."""
+    real_open = os.open
+
+    def refusing(path, flags, *args):
+        if flags & getattr(os, "O_DIRECT", 0):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(integrity.os, "open", refusing)
+    monkeypatch.setattr(integrity, "_CHUNK", 4096)
+    path = tmp_path / "MAIN_big.seg"
+    data = os.urandom(3 * 4096 + 5)
+    path.write_bytes(data)
+    assert integrity._open_direct(path) == -1
+    assert integrity._hashed(path, rest=1e-6) == hashlib.sha256(data).hexdigest()
 
 
 def test_a_fresh_engine_paces_its_check_after_the_open(stamped, monkeypatch):

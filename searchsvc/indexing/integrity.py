@@ -38,10 +38,15 @@ trusts the stamps, as a searcher's open does.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import mmap
+import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeGuard
@@ -141,14 +146,12 @@ def _hashed(path: Path, rest: float = 0.0) -> str:
     st = path.stat()
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
     digest = hashlib.new(ALGORITHM)
-    buf = bytearray(_CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
+    with _chunk_reader(path, past_cache=rest > 0) as read:
         while True:
             started = time.perf_counter()
-            if not (n := f.readinto(buf)):
+            if not (chunk := read()):
                 break
-            digest.update(view[:n])
+            digest.update(chunk)
             if rest:
                 time.sleep((time.perf_counter() - started) * rest)
     hexdigest = digest.hexdigest()
@@ -157,6 +160,52 @@ def _hashed(path: Path, rest: float = 0.0) -> str:
             _digests.clear()
         _digests[key] = hexdigest
     return hexdigest
+
+
+# A check in the background (paced) reads past the page cache. The check after a searcher's
+# open streams every large file of the index, in each serve worker: at 1,000,000 releases
+# (a 26 GB index, 23 GB of memory) more than the memory went through the cache, for the
+# minutes it ran, past the pages the queries read. Read with O_DIRECT, a file's bytes come
+# from the disk and leave the cache as it was (the kernel writes a dirty page back before
+# such a read, so the bytes are the same). Where O_DIRECT is refused (tmpfs, other systems),
+# the file is read plainly.
+@contextlib.contextmanager
+def _chunk_reader(path: Path, past_cache: bool) -> Iterator[Callable[[], memoryview]]:
+    """A function giving the file's next chunk (empty at its end), while the file is open."""
+    fd = _open_direct(path) if past_cache else -1
+    if fd < 0:
+        view = memoryview(bytearray(_CHUNK))
+        with open(path, "rb", buffering=0) as f:
+            yield lambda: view[: f.readinto(view)]
+        return
+    # O_DIRECT reads into page-aligned memory (an anonymous map), at offsets and of sizes
+    # that are multiples of the block: each chunk's, up to a short read at the file's end.
+    # The map is unmapped when the last chunk handed out is dropped.
+    view = memoryview(mmap.mmap(-1, _CHUNK))
+    offset = 0
+
+    def read() -> memoryview:
+        nonlocal offset
+        n = os.preadv(fd, [view], offset)
+        offset += n
+        return view[:n]
+
+    try:
+        yield read
+    finally:
+        os.close(fd)
+
+
+def _open_direct(path: Path) -> int:
+    """A descriptor of path opened with O_DIRECT, or -1 where that is not to be had."""
+    if not hasattr(os, "O_DIRECT"):
+        return -1
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECT)
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:  # the file system takes no O_DIRECT
+            return -1
+        raise
 
 
 def _remembered(path: Path) -> bool:
@@ -219,7 +268,7 @@ def verify_files(
     check early, as it is. rest paces a check in the background: after each chunk it
     sleeps rest times as long as the chunk took to read and hash, so that the check takes
     at most 1 / (1 + rest) of the disk (or the core) that bounds it, and requests' reads
-    do not queue behind a whole index's.
+    do not queue behind a whole index's; and it reads past the page cache (_chunk_reader).
     """
     started = time.perf_counter()
     verdict = Verdict(gen)
