@@ -110,8 +110,11 @@ def planted(rng, n: int, alphabet: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return as_rows(values, counts), present, days
 
 
+@pytest.mark.parametrize("block", [None, 7])  # pairs of classes compared at once; 7: many blocks
 @pytest.mark.parametrize("seed", range(12))
-def test_groups_equal_the_plain_ways_on_planted_duplicates(seed):
+def test_groups_equal_the_plain_ways_on_planted_duplicates(seed, block, monkeypatch):
+    if block:
+        monkeypatch.setattr(duplicates, "_PAIRS_AT_ONCE", block)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 600))
     alphabet = int(rng.choice([2, 3, 16, 65_536]))
