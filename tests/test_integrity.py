@@ -531,8 +531,12 @@ def test_the_check_after_an_open_leaves_the_page_cache_as_it_was(tmp_path, monke
         assert _resident_pages(path) == -(-size // mmap.PAGESIZE)
 
 
-def test_the_check_after_an_open_reads_plainly_where_o_direct_is_refused(tmp_path, monkeypatch):
-    """A file system without O_DIRECT (EINVAL at the open, as tmpfs on older kernels)."""
+@pytest.mark.parametrize("where", ["open", "read"])
+def test_the_check_after_an_open_reads_plainly_where_o_direct_is_refused(
+    tmp_path, monkeypatch, where
+):
+    """A file system without O_DIRECT: EINVAL at the open (tmpfs on older kernels), or at
+    the first read (the check would have called that damage)."""
     real_open = os.open
 
     def refusing(path, flags, *args):
@@ -540,7 +544,13 @@ def test_the_check_after_an_open_reads_plainly_where_o_direct_is_refused(tmp_pat
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_open(path, flags, *args)
 
-    monkeypatch.setattr(integrity.os, "open", refusing)
+    def refusing_reads(fd, buffers, offset, *flags):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    if where == "open":
+        monkeypatch.setattr(integrity.os, "open", refusing)
+    else:
+        monkeypatch.setattr(integrity.os, "preadv", refusing_reads)
     monkeypatch.setattr(integrity, "_CHUNK", 4096)
     path = tmp_path / "MAIN_big.seg"
     data = os.urandom(3 * 4096 + 5)

@@ -181,31 +181,42 @@ def _chunk_reader(path: Path, past_cache: bool) -> Iterator[Callable[[], memoryv
     # O_DIRECT reads into page-aligned memory (an anonymous map), at offsets and of sizes
     # that are multiples of the block: each chunk's, up to a short read at the file's end.
     # The map is unmapped when the last chunk handed out is dropped.
-    view = memoryview(mmap.mmap(-1, _CHUNK))
-    offset = 0
-
-    def read() -> memoryview:
-        nonlocal offset
-        n = os.preadv(fd, [view], offset)
-        offset += n
-        return view[:n]
-
     try:
+        view = memoryview(mmap.mmap(-1, _CHUNK))
+        offset = 0
+
+        def read() -> memoryview:
+            nonlocal offset
+            n = os.preadv(fd, [view], offset)
+            offset += n
+            return view[:n]
+
         yield read
     finally:
         os.close(fd)
 
 
 def _open_direct(path: Path) -> int:
-    """A descriptor of path opened with O_DIRECT, or -1 where that is not to be had."""
+    """A descriptor of path opened with O_DIRECT, or -1 where that is not to be had: the
+    file system refuses it at the open, or at a first read of one page (EINVAL: a refusal,
+    not damage)."""
     if not hasattr(os, "O_DIRECT"):
         return -1
     try:
-        return os.open(path, os.O_RDONLY | os.O_DIRECT)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
     except OSError as exc:
-        if exc.errno == errno.EINVAL:  # the file system takes no O_DIRECT
+        if exc.errno == errno.EINVAL:
             return -1
         raise
+    try:
+        with memoryview(mmap.mmap(-1, mmap.PAGESIZE)) as page:
+            os.preadv(fd, [page], 0)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno == errno.EINVAL:
+            return -1
+        raise
+    return fd
 
 
 def _remembered(path: Path) -> bool:
