@@ -24,13 +24,10 @@ from isal import isal_zlib
 from whoosh import formats
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3TermInfo
-from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.index import open_dir
 from whoosh.system import pack_ushort
 
-from searchsvc import analysis
-from searchsvc.indexing import bulk, index_paths, indexer, writing
+from searchsvc.indexing import bulk, collect, index_paths, indexer, writing
 from searchsvc.reading import Document, discover, read_source
 from searchsvc.reading import documents as reading_documents
 from searchsvc.schema import build_schema
@@ -253,29 +250,6 @@ def bulk_term_info(leaf, name: str, term: bytes) -> bytes:
     return terms._tindex[pack_ushort(terms._fieldmap[name]) + term]
 
 
-@pytest.mark.parametrize("batches", [[3], [1, 1, 1], [70_000, 5]])
-def test_the_terms_file_is_written_as_orderedhashwriters_add_writes_it(tmp_path, batches):
-    # _add_terms writes a field's records at once; past 65,535 bytes the index of record
-    # positions needs a wider type, as GrowableArray gives it.
-    rnd = random.Random(len(batches))
-    keys = sorted({rnd.randbytes(rnd.randint(1, 12)) for _ in range(sum(batches))})
-    values = [rnd.randbytes(rnd.randint(0, 40)) for _ in keys]
-    storage = FileStorage(str(tmp_path)).create()
-    one = OrderedHashWriter(storage.create_file("one"))
-    for key, value in zip(keys, values, strict=True):
-        one.add(key, value)
-    one.close()
-    many = OrderedHashWriter(storage.create_file("many"))
-    done = 0
-    for size in batches:
-        bulk._add_terms(many, keys[done : done + size], values[done : done + size])
-        done += size
-    with pytest.raises(ValueError):
-        bulk._add_terms(many, keys[:1], values[:1])  # keys must increase, as add() says
-    many.close()
-    assert (tmp_path / "many").read_bytes() == (tmp_path / "one").read_bytes()
-
-
 def test_whoosh_opens_the_bulk_index_and_searches_it(both):
     ix = open_dir(str(both[1]))
     with ix.searcher() as searcher:
@@ -417,42 +391,6 @@ def test_a_failed_document_leaves_no_trace(tmp_path, corpus):
     assert differences(dump(tmp_path / "gen"), dump(reference)) == []
 
 
-def test_the_lexicon_gives_each_term_function_its_terms_whenever_it_comes():
-    lexicon = bulk._Lexicon()
-    stems = lexicon.terms(analysis.stem_term)
-    first = lexicon.of(["Running", "the", "runs", "Café"])
-    folded = lexicon.terms(analysis.exact_term)  # a function first asked for after words
-    second = lexicon.of(["cafe", "Running", "ran"])
-    assert first == (0, 1, 2, 3) and second == (4, 0, 5)
-    words = ["Running", "the", "runs", "Café", "cafe", "ran"]
-    for terms in (stems, folded):
-        ids = terms.of(np.arange(len(words)))
-        names, rank = terms.ranked()
-        got = [None if i < 0 else names[rank[i]] for i in ids.tolist()]
-        assert got == [terms.term_of(w) for w in words]
-        seq = first + second
-        assert terms.without_term(seq) == sum(got[i] is None for i in seq)
-    assert stems.without_term(first) == 1 and folded.without_term(first) == 0
-
-
-def test_a_word_whose_term_fails_leaves_the_lexicon_as_it_was():
-    def fussy(word: str) -> str:
-        if word == "boom":
-            raise ValueError(word)
-        return word.upper()
-
-    lexicon = bulk._Lexicon()
-    stems, loud = lexicon.terms(analysis.stem_term), lexicon.terms(fussy)
-    with pytest.raises(ValueError):
-        lexicon.of(["Running", "boom"])
-    ids = lexicon.of(["Running", "walks", "the"])
-    assert ids == (0, 1, 2)
-    for terms in (stems, loud):
-        names, rank = terms.ranked()
-        got = [None if i < 0 else names[rank[i]] for i in terms.of(np.array(ids)).tolist()]
-        assert got == [terms.term_of(w) for w in ("Running", "walks", "the")]
-
-
 def test_fields_sharing_a_term_function_share_its_terms(tmp_path, corpus):
     # The exact field and the facet fields fold words alike: one vocabulary for them all,
     # each field's terms those of its own postings. Documents with facets come last here.
@@ -469,7 +407,7 @@ def test_fields_sharing_a_term_function_share_its_terms(tmp_path, corpus):
 
 def test_a_field_of_more_terms_than_16_bits_number_is_sorted_alike(tmp_path, corpus, monkeypatch):
     # Past 65,536 terms a field's tokens are sorted as 64-bit keys, not by radix sort.
-    monkeypatch.setattr(bulk, "RADIX_TERMS", 0)
+    monkeypatch.setattr(collect, "RADIX_TERMS", 0)
     ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
     segment_writer = bulk.BulkSegmentWriter(ix)
     for doc in corpus[:60]:
@@ -480,34 +418,10 @@ def test_a_field_of_more_terms_than_16_bits_number_is_sorted_alike(tmp_path, cor
     assert differences(dump(tmp_path / "gen"), dump(reference)) == []
 
 
-@pytest.mark.parametrize("terms", [1, 300, 1 << 16, (1 << 16) + 1, 1 << 20])
-def test_tokens_are_sorted_stably_by_term(terms):
-    key = np.random.default_rng(terms).integers(0, terms, 50_000)
-    key[:3] = terms - 1  # the largest rank present
-    order = np.argsort(key, kind="stable")
-    got_key, got_order = bulk._sort_by_term(key, terms)
-    assert got_order.tolist() == order.tolist()
-    assert got_key.tolist() == key[order].tolist()
-
-
 def test_nothing_added_writes_no_segment(tmp_path):
     ix = writing.create_index(mkgen(tmp_path / "gen"), build_schema())
     assert bulk.BulkSegmentWriter(ix).finish() == []
     assert not [p for p in (tmp_path / "gen").iterdir() if p.suffix == ".seg"]
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_positions_are_encoded_as_whoosh_encodes_them(seed):
-    rnd = random.Random(seed)
-    lists = [sorted(rnd.sample(range(200_000), rnd.choice((1, 2, 5, 999, 1000, 1001, 2500))))]
-    lists += [sorted(rnd.sample(range(300), rnd.randint(1, 40))) for _ in range(200)]
-    lists += [[0], [255], [256], [65535], [65536], [70_000, 140_001]]
-    rnd.shuffle(lists)
-    pos = np.array([p for positions in lists for p in positions], dtype=np.int64)
-    blob, offsets = bulk.encode_positions(pos, np.array([len(p) for p in lists]))
-    encode = formats.Positions().encode
-    got = [blob[offsets[i] : offsets[i + 1]] for i in range(len(lists))]
-    assert got == [encode(positions) for positions in lists]
 
 
 def test_length_bytes_are_whooshs():

@@ -20,6 +20,7 @@ from searchsvc.indexing import (
     open_for_search,
     segments,
     shared_storage,
+    w3blocks,
     writing,
 )
 
@@ -28,9 +29,9 @@ PACKAGE = Path(__file__).parent.parent / "searchsvc"
 # The modules that may import Whoosh: the vocabulary that defines the index (analysis,
 # schema), the reading adapter (segments, and shared_storage: its files for many threads),
 # the writing adapter and the bulk segment writer (it writes W3's files from arrays, so it
-# must know their format: see indexing/bulk.py), the three that build and walk Whoosh's
-# query objects (query, ranker, variants), and the one that writes that tree as
-# OpenSearch's query DSL.
+# must know their format: see indexing/bulk.py, collect.py and w3blocks.py), the three
+# that build and walk Whoosh's query objects (query, ranker, variants), and the one that
+# writes that tree as OpenSearch's query DSL.
 MAY_IMPORT_WHOOSH = {
     "analysis.py",
     "schema.py",
@@ -38,6 +39,8 @@ MAY_IMPORT_WHOOSH = {
     "indexing/shared_storage.py",
     "indexing/writing.py",
     "indexing/bulk.py",
+    "indexing/collect.py",
+    "indexing/w3blocks.py",
     "searching/query.py",
     "searching/variants.py",
     "scoring/ranker.py",
@@ -63,6 +66,7 @@ def _resolve(dotted: str):
         *shared_storage.PRIVATE_NAMES,
         *writing.PRIVATE_NAMES,
         *bulk.PRIVATE_NAMES,
+        *w3blocks.PRIVATE_NAMES,
     ],
     ids=lambda v: v,
 )
@@ -102,6 +106,7 @@ def test_private_names_appear_only_in_the_adapters():
         *shared_storage.PRIVATE_NAMES,
         *writing.PRIVATE_NAMES,
         *bulk.PRIVATE_NAMES,
+        *w3blocks.PRIVATE_NAMES,
     )
     private = {name for _, name in names if name.startswith("_")}  # public names are fine
     adapters = {
@@ -109,6 +114,7 @@ def test_private_names_appear_only_in_the_adapters():
         "indexing/shared_storage.py",
         "indexing/writing.py",
         "indexing/bulk.py",
+        "indexing/w3blocks.py",
     }
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE).as_posix()

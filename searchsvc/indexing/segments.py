@@ -318,7 +318,7 @@ def _inflate(data: bytes, compression: int) -> bytes:
 
 # A block's pickle is (ids, weights, values): the ids and weights come first, and W3's
 # Positions values (bytes, pickled by protocol 2 as _codecs.encode calls) open with this.
-# The bulk writer pickles with protocol 4 (bulk.DATA_PROTOCOL), bytes as bytes: a block
+# The bulk writer pickles with protocol 4 (w3blocks.DATA_PROTOCOL), bytes as bytes: a block
 # of those is unpickled whole, in about the time this takes for one of protocol 2.
 _PROTOCOL_2 = b"\x80\x02"
 _VALUES_OPEN = b"(c_codecs\nencode\n"
