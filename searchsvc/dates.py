@@ -347,6 +347,14 @@ def date_bounds(
     return found.bounds() if found else (None, None)
 
 
+def relative_from_label(text: str, today: date | None = None) -> str:
+    """A relative from with no to, in words: what it names if that ends today ("last 7
+    days", "this month"), else "since" it ("since yesterday", "since last week": its
+    period's first day to today, which resolve_range searches)."""
+    end = parse_date_range(text, today or today_in())[1].date()
+    return text if end >= (today or today_in()) else f"since {text}"
+
+
 def is_relative(text: str) -> bool:
     """Whether a from/to text is one of the relative forms (its meaning moves with today)."""
     return bool(_DATE_RE.match(text)) and _relative(_trimmed(text), date(2000, 1, 1)) is not None

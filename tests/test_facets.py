@@ -334,3 +334,37 @@ def test_an_index_with_other_fields_is_searched_but_not_updated(facet_index, tmp
         index_paths(copy, [tmp_path], procs=1)
     with Engine(copy) as engine:  # searching it still works
         assert engine.search(SearchRequest(q="report")).total == 6
+
+
+def test_every_value_listed_can_be_chosen_and_excluded(tmp_path, monkeypatch):
+    # Values as files give them (runs of spaces, a tab, a trailing space, a paragraph for a
+    # source) are listed as a request names them: clicking one finds its release.
+    from searchsvc.indexing import index_paths
+
+    long_source = "Office of the Press Secretary " * 10
+    odd = {
+        "s1": '"Foo  Bar"',
+        "s2": '"Tab\\tSource"',
+        "s3": '"trailing "',
+        "s4": f'"{long_source}"',
+    }
+    (tmp_path / "docs").mkdir()
+    for key, source in odd.items():
+        text = (
+            f"---\ntitle: Release {key}\ndate: 2024-01-0{key[1]}\nsource: {source}\n"
+            f"place: '  Ash   gabat '\ntags: ['a  b', '{'x' * 250}']\n---\n\nText {key}.\n"
+        )
+        (tmp_path / "docs" / f"{key}.md").write_text(text, encoding="utf-8")
+    index_paths(tmp_path / "index", [tmp_path / "docs"], procs=1)
+    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "index")}).test_client()
+    listed = client.get("/api/search?size=1").get_json()["facets"]
+    sources = {f["value"]: f["count"] for f in listed["source"]}
+    assert set(sources) == {"Foo Bar", "Tab Source", "trailing", long_source.strip()[:200].strip()}
+    assert {f["value"] for f in listed["place"]} == {"Ash gabat"}
+    assert {f["value"] for f in listed["category"]} == {"a b", "x" * 200}
+    for name in ("source", "place", "category"):
+        for value in (f["value"] for f in listed[name]):
+            chosen = client.get("/api/search", query_string={name: value})
+            assert chosen.status_code == 200 and chosen.get_json()["total"] >= 1, (name, value)
+            left = client.get("/api/search", query_string={name: "-" + value})
+            assert left.status_code == 200, (name, value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -178,6 +178,7 @@ def test_feed_says_what_the_search_is(client):
     [
         ("q=energy&from=since+2019", "searchsvc: energy, since 2019"),  # was "from since 2019"
         ("q=energy&from=past+week", "searchsvc: energy, past week"),  # was "from past week"
+        ("q=energy&from=last+week", "searchsvc: energy, since last week"),  # to today
         ("q=energy&from=2023", "searchsvc: energy, from 2023"),
         (
             "country=TM&country=-ru",
@@ -206,6 +207,26 @@ def test_if_modified_since(client):
         ).status_code
         == 200
     )
+
+
+def test_a_relative_date_is_modified_at_midnight_for_if_modified_since(seeds_index):
+    # The seeds were written long before "today": without the day, Last-Modified would stay
+    # at the index's write, and a poller sending only If-Modified-Since would hear 304 on
+    # the day the answer to "last 7 days" changes.
+    soon = datetime.now(timezone.utc) + timedelta(days=30)  # after the index was written
+    now = [soon.replace(hour=9, minute=30, second=0, microsecond=0)]
+    settings = {"TESTING": True, "INDEX_DIR": str(seeds_index), "TIMEZONE": "Asia/Ashgabat"}
+    client = create_app(settings | {"CLOCK": lambda: now[0]}).test_client()
+    url = "/search.atom?q=Turkmenistan&from=last+7+days"
+    first = client.get(url)
+    midnight = now[0].replace(hour=0, minute=0) - timedelta(hours=5)  # Ashgabat: +05:00
+    assert first.last_modified == midnight
+    modified = {"If-Modified-Since": first.headers["Last-Modified"]}
+    assert client.get(url, headers=modified).status_code == 304  # the same day
+    now[0] += timedelta(days=1)
+    assert client.get(url, headers=modified).status_code == 200  # the next day
+    plain = client.get("/search.atom?q=Turkmenistan&from=2020")
+    assert plain.last_modified < first.last_modified  # the index's write, as before
 
 
 def test_if_none_match_wins_and_compares_weakly(client):

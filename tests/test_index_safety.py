@@ -189,6 +189,34 @@ def test_skipped_files_are_not_counted_as_gone(tmp_path, seeds):
     assert (len(report.skipped), report.deleted, report.total) == (5, 0, 5)
 
 
+def test_a_rebuild_never_drops_what_it_could_not_read(tmp_path, monkeypatch):
+    # An update keeps the documents of a file or folder it cannot read; a rebuild keeps only
+    # what it reads, so it refuses (writing nothing) unless told to drop them.
+    root = tmp_path / "docs"
+    write_releases(root / "open", ["a", "b", "c"])
+    write_releases(root / "shut", ["d", "e"])
+    ix = tmp_path / "ix"
+    index_paths(ix, [root], procs=1)
+    before = state(ix)
+    (root / "open" / "a.txt").write_bytes(b"\x00 binary now")  # a file gone bad
+    with pytest.raises(DeleteRefusedError, match="drop 1 of 5 documents whose files could not"):
+        index_paths(ix, [root], procs=1, rebuild=True)
+    _deny(monkeypatch, root / "shut")  # and a folder that cannot be read
+    with pytest.raises(DeleteRefusedError, match=r"drop 2 of 5 .*shut: cannot read folder"):
+        index_paths(ix, [root], procs=1, rebuild=True)
+    assert state(ix) == before
+    report = index_paths(ix, [root], procs=1, rebuild=True, allow_delete=True)
+    assert (report.added, report.deleted, report.total) == (2, 3, 2)
+
+
+def test_a_rebuild_counts_what_it_deleted(tmp_path, seeds):
+    ix = tmp_path / "ix"
+    index_paths(ix, [seeds], procs=1)
+    next(iter(sorted(seeds.iterdir()))).unlink()  # a release removed
+    report = index_paths(ix, [seeds], procs=1, rebuild=True)
+    assert (report.added, report.deleted, report.total) == (4, 1, 4)
+
+
 # -- a folder that cannot be read keeps its documents -----------------------------------------
 
 

@@ -637,19 +637,67 @@ def test_an_older_manifest_with_checksums_inside_is_read_and_moved(seeds_copy):
     assert storage.read_checksums(gen) == files
 
 
-@pytest.mark.parametrize(
-    "text", ["", "{not json", "[1, 2]", '{"files": [], "stamps": "x"}', '{"files": {}}']
-)
-def test_a_malformed_checksums_file_leaves_the_files_unverified_not_damaged(seeds_copy, text):
+@pytest.mark.parametrize("text", ["", "{not json", "[1, 2]", '{"files": [], "stamps": "x"}'])
+def test_a_malformed_checksums_file_is_damage(seeds_copy, runner, text):
+    # Taken for no listing, the next commit would list whatever the files hold now as
+    # right: damage under it could never be found again.
     ix = seeds_copy / "ix"
     gen = storage.current_generation(ix)
     (gen / storage.CHECKSUMS).write_text(text, encoding="utf-8")
+    damage(_segment(gen), "overwritten")
+    with pytest.raises(storage.IndexDamagedError, match="checksums.json"):
+        storage.verify_generation(gen, trust_stamps=True)
+    with Engine(ix) as engine, pytest.raises(storage.IndexDamagedError):
+        engine.search(SearchRequest(q="turkmenistan"))
+    checked = runner.invoke(main, ["check", "--index-dir", str(ix)])
+    assert checked.exit_code == 1 and "checksums.json cannot be read" in checked.stderr
+    with pytest.raises(storage.IndexDamagedError):
+        index_paths(ix, [seeds_copy / "seeds"], procs=1)
+    assert (gen / storage.CHECKSUMS).read_text(encoding="utf-8") == text  # nothing written
+    index_paths(ix, [seeds_copy / "seeds"], procs=1, rebuild=True)  # the remedy
+    assert storage.verify_generation(storage.current_generation(ix)).ok
+
+
+def test_a_listing_of_no_files_leaves_them_unverified(seeds_copy):
+    ix = seeds_copy / "ix"
+    gen = storage.current_generation(ix)
+    (gen / storage.CHECKSUMS).write_text('{"files": {}}', encoding="utf-8")
     verdict = storage.verify_generation(gen, trust_stamps=True)
     assert verdict.ok and verdict.unverified and not verdict.trusted
     with Engine(ix) as engine:
         assert engine.search(SearchRequest(q="turkmenistan")).total == 5
     index_paths(ix, [seeds_copy / "seeds"], procs=1)  # the next run lists them again
     assert not storage.verify_generation(gen).unverified
+
+
+def test_a_generation_that_lost_its_table_of_contents_is_damaged_not_absent(seeds_copy, runner):
+    ix = seeds_copy / "ix"
+    gen = storage.current_generation(ix)
+    for toc in gen.glob("*.toc"):
+        toc.unlink()
+    assert storage.current_generation(ix) == gen
+    checked = runner.invoke(main, ["check", "--index-dir", str(ix)])
+    assert checked.exit_code == 1 and "no table of contents" in checked.stderr
+    (seeds_copy / "one").mkdir()
+    shutil.copy(next((seeds_copy / "seeds").iterdir()), seeds_copy / "one")
+    with pytest.raises(storage.IndexDamagedError, match="table of contents"):
+        index_paths(ix, [seeds_copy / "one"], procs=1)  # before: an index of 1, 4 lost
+    assert sorted(p.name for p in ix.glob("gen-*")) == [gen.name]
+
+
+@pytest.mark.parametrize("how", ["removed", "dangling"])
+def test_a_run_refuses_committed_generations_with_no_live_link(seeds_copy, how):
+    ix = seeds_copy / "ix"
+    gen = storage.current_generation(ix)
+    (ix / storage.CURRENT).unlink()
+    if how == "dangling":
+        (ix / storage.CURRENT).symlink_to("gen-999999")
+    with pytest.raises(storage.IndexDamagedError, match=f"ln -sfn {gen.name} "):
+        index_paths(ix, [seeds_copy / "seeds"], procs=1)
+    assert sorted(p.name for p in ix.glob("gen-*")) == [gen.name]  # nothing removed
+    index_paths(ix, [seeds_copy / "seeds"], procs=1, rebuild=True)  # or the link mended
+    with Engine(ix) as engine:
+        assert engine.search(SearchRequest(q="turkmenistan")).total == 5
 
 
 def test_a_stamp_of_the_wrong_shape_is_not_trusted(stamped):

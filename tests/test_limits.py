@@ -15,6 +15,7 @@ import pytest
 from markup import Markup
 
 from searchsvc.searching import MAX_DEPTH, SearchRequest
+from searchsvc.searching import request as request_module
 from searchsvc.searching.query import (
     MAX_EDITS,
     MAX_EXPANSIONS,
@@ -129,9 +130,18 @@ def test_paging_out_of_range_is_400(client, params, words):
         {"page": MAX_DEPTH // MAX_SIZE + 1, "size": MAX_SIZE},
     ],
 )
-def test_pages_past_the_depth_limit_answer_empty_with_a_notice(client, params):
+def test_pages_past_the_depth_limit_answer_empty(client, params):
+    # N results end long before the depth limit: the page says where they end (its "There
+    # is no page"), and the notice says nothing of a limit the results never reach.
     body = get(client, 200, q="energy", **params)
     assert body["total"] == N and body["results"] == [] and body["next_url"] is None
+    assert body["notice"] is None
+
+
+def test_a_page_past_the_depth_limit_of_more_results_says_to_narrow(client, monkeypatch):
+    monkeypatch.setattr(request_module, "MAX_DEPTH", N // 2)
+    body = get(client, 200, q="energy", page=N // 20 + 1, size=10)
+    assert "Only the first 150 results can be paged through" in body["notice"]
     assert "narrow the search" in body["notice"]
 
 
@@ -151,7 +161,7 @@ def test_pager_never_links_past_the_depth_limit(engine):
     result = engine.search(SearchRequest(q="energy", size=1, page=N))
     assert result.pages == N and not result.has_next
     deep = engine.search(SearchRequest(q="energy", size=100, page=MAX_DEPTH // 100 + 1))
-    assert deep.hits == [] and deep.notice
+    assert deep.hits == [] and deep.notice is None
 
 
 # -- expansion -----------------------------------------------------------------------------------

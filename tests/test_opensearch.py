@@ -193,7 +193,8 @@ def test_the_document_page_marks_every_spelling_searched(backends, name):
 @pytest.mark.parametrize(
     "req",
     [
-        SearchRequest(q="", size=100, page=101),  # past the 10,000 results that can be paged
+        SearchRequest(q="", year=("2023",), date_from="2024"),  # a year the dates leave out
+        SearchRequest(q="C++"),  # nothing the index holds
         SearchRequest(q="", date_from="2024", date_to="2023"),
         SearchRequest(q="", year="abc"),
     ],

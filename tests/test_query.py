@@ -145,6 +145,32 @@ def test_conventions(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("typed", "read_as"),
+    [
+        # Parts the stemmed fields do not hold (single letters, stop words): the compound is
+        # searched as typed, in the exact field, as its quoted form is.
+        ("AT&T", '"AT&T"'),
+        ("R&D spending", '"R&D" spending'),
+        ("S&P 500", '"S&P" 500'),
+        ("+Q&A energy", '+"Q&A" energy'),
+        ("energy -M&A", 'energy -"M&A"'),
+        ("(AT&T OR Q&A) gas", '("AT&T" OR "Q&A") gas'),
+        ("AT&T.", '"AT&T."'),
+        # Lucene's exact phrase: Whoosh's slop counts from 1.
+        ('"solar panels"~0', '"solar panels"'),
+        ('"solar panels"~00 gas', '"solar panels" gas'),
+    ],
+)
+def test_what_whoosh_would_read_as_nothing_is_read_as_typed(typed, read_as):
+    assert parse_query(typed, SCHEMA) == parse_query(read_as, SCHEMA)
+
+
+@pytest.mark.parametrize("text", ["X-ray", "B-52", "U.S.", "COVID-19", "title:AT&T"])
+def test_compounds_with_a_stemmed_part_or_a_field_are_left_to_whoosh(text):
+    assert "exact:" not in str(parse_query(text, SCHEMA))
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("title:(", "a ( is never closed"),

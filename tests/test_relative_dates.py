@@ -165,6 +165,12 @@ def chip_texts(html: str) -> list[str]:
         ("from=past+week", "Dates past week"),  # before: "Dates from past week"
         ("from=since+2019", "Dates since 2019"),  # before: "Dates from since 2019"
         ("from=last+7+days", "Dates last 7 days"),
+        ("from=today", "Dates today"),
+        ("from=this+month", "Dates this month"),
+        # A period that ended before today, with no to: from its first day to today.
+        ("from=yesterday", "Dates since yesterday"),  # before: "Dates yesterday"
+        ("from=last+week", "Dates since last week"),
+        ("from=last+month&to=last+month", "Dates last month"),
         ("from=2023", "Dates from 2023"),  # an absolute from stays open: "from"
         ("to=yesterday", "Dates to yesterday"),
         ("from=2023&to=2023-06", "Dates 2023 – 2023-06"),

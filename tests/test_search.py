@@ -253,6 +253,16 @@ def test_a_query_that_cannot_be_read_as_typed_is_mended(seeds_engine, q, read_as
     assert [h.id for h in result.hits] == [h.id for h in plain.hits]
 
 
+@pytest.mark.parametrize("q", ["-", "+", '""', "\u200b", "😀", "C++", "\x00", "-- +"])
+def test_a_query_that_comes_to_nothing_says_so(seeds_engine, q):
+    result = seeds_engine.search(SearchRequest(q=q))
+    assert result.total == 0
+    assert result.notice.startswith("Nothing to search for: “") and "no word that is" in (
+        result.notice
+    )
+    assert "\x00" not in result.notice and "\u200b" not in result.notice
+
+
 def test_a_query_of_no_words_that_cannot_be_read_finds_nothing(seeds_engine):
     result = seeds_engine.search(SearchRequest(q="title:("))
     assert result.total == 0 and result.notice.startswith("Searched for title:")
@@ -273,6 +283,42 @@ def test_dates_that_run_backwards_say_so(seeds_engine, date_from, date_to, said)
     assert result.total == 0 and result.notice and said in result.notice
     assert "swap" in result.notice
     assert swapped.notice is None  # a range the right way round needs no word
+
+
+@pytest.mark.parametrize(
+    ("filters", "said"),
+    [
+        (
+            {"year": ("2023",), "date_from": "2024"},
+            "year 2023 is outside the dates (1 Jan 2024 – …)",
+        ),
+        (
+            {"month": ("2023-12",), "date_to": "2023-11"},
+            "month 2023-12 is outside the dates (… – 30 Nov",
+        ),
+        ({"year": ("2023",), "month": ("2024-05",)}, "month 2024-05 is in no year chosen (2023)"),
+        (
+            {"year": ("2022", "2023"), "date_from": "2024", "date_to": "2024-03"},
+            "year 2022 or 2023",
+        ),
+    ],
+)
+def test_a_year_or_month_the_other_dates_leave_out_says_so(seeds_engine, filters, said):
+    result = seeds_engine.search(SearchRequest(q="", **filters))
+    assert result.total == 0 and said in result.notice and "nothing can match" in result.notice
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"year": ("2023", "2024"), "date_from": "2024"},  # one of them is in
+        {"year": ("-2023",), "date_from": "2024"},  # an exclusion leaves nothing out
+        {"month": ("2023-12",), "date_from": "2023-12-31"},  # a day of it is in
+        {"year": ("2023",), "month": ("2023-05", "2024-05")},
+    ],
+)
+def test_a_year_or_month_the_dates_meet_needs_no_word(seeds_engine, filters):
+    assert seeds_engine.search(SearchRequest(q="", **filters)).notice is None
 
 
 def test_a_one_day_range_is_not_backwards(seeds_engine):

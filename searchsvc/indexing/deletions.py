@@ -71,6 +71,28 @@ class DeleteGuard:
             why = f"more than {self.max_share:.0%} (and {SMALL_DELETE} documents) in one run"
             raise self._refusal(len(doomed), len(previous), "", why)
 
+    def check_unread(
+        self, previous: Mapping[str, tuple[str, str]], doomed: Collection[str], unread: Iterable
+    ) -> None:
+        """Raise DeleteRefusedError if a rebuild would drop documents whose file or folder it
+        could not read (unread: Skipped records): no run deletes what it cannot see."""
+        reasons = {os.path.abspath(s.path): s.reason for s in unread}
+        if not reasons or not doomed:
+            return
+        lost: dict[str, str] = {}  # a doomed document's path -> the unread path holding it
+        for doc_id in doomed:
+            path = previous[doc_id][1]
+            at = next((f for f in _self_and_folders(path) if f in reasons), None)
+            if at is not None:
+                lost[path] = at
+        if lost:
+            at = lost[min(lost)]
+            raise DeleteRefusedError(
+                f"Refusing to drop {len(lost)} of {len(previous)} documents whose files could "
+                f"not be read this time ({printable(at)}: {reasons[at]}): a rebuild keeps only "
+                "what it reads. Fix them, or, if that is intended, run again with --allow-delete."
+            )
+
     def _check_folders(self, previous: Mapping[str, tuple[str, str]], gone: list[str]) -> None:
         """Refuse if a folder of more than SMALL_DELETE documents loses every one."""
         lost = Counter(f for p in gone for f in self._folders(p))
@@ -101,6 +123,18 @@ class DeleteGuard:
 
 
 _NOT_GIVEN = "it is not among the paths given (a rebuild keeps only those)"
+
+
+def _self_and_folders(path: str) -> Iterable[str]:
+    """path, then each folder holding it, up to the top."""
+    yield path
+    folder = os.path.dirname(path)
+    while True:
+        yield folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return
+        folder = parent
 
 
 def _count_under(paths: list[str], folder: str) -> int:

@@ -97,6 +97,8 @@ def index_paths(
     mark = recognizer.fingerprint  # before the lock: an unreadable list changes nothing
     with storage.writer_lock(index_dir, wait=wait):
         live = storage.current_generation(index_dir)
+        if live is None and not rebuild:
+            _refuse_unlinked(index_dir)
         kept = _kept_generations(index_dir, live)
         storage.remove_orphans(index_dir, keep=kept)
         ix, trusted = _open_live(index_dir, live, rebuild)
@@ -104,7 +106,7 @@ def index_paths(
         try:
             fresh_build = rebuild or live is None
             # A rebuild replaces the live index: its documents are what the guard weighs.
-            previous = _previous(ix, rebuild) if ix and (guard or not fresh_build) else Existing()
+            previous = _previous(ix, rebuild) if ix else Existing()
             existing = Existing() if fresh_build else previous
             manifest = {} if fresh_build or live is None else storage.read_manifest(live)
             report = IndexReport()
@@ -133,6 +135,8 @@ def index_paths(
                 storage.write_mark(gen, derived.MARK, mark)
             storage.write_checksums(gen)  # after the commit: a kill before it leaves unverified
             report.total = storage.doc_count(ix)
+            if rebuild:  # what the index held and the new one does not
+                report.deleted = len(previous.docs.keys() - set(run.seen_ids))
             # A first run that found nothing builds no index: an empty one left behind would
             # be served, without a word, by the next `serve` (which builds only when none).
             if gen != live and (live is not None or report.total):
@@ -167,6 +171,8 @@ class _DeleteCheck:
         # A rebuild keeps only what it writes.
         seen = set(seen)
         doomed = self.previous.keys() - seen if self.rebuild else run.to_delete
+        if self.rebuild:  # an update keeps what it could not read; a rebuild would drop it
+            self.guard.check_unread(self.previous, doomed, run.report.skipped)
         self.guard.check(self.previous, doomed, self.found, gives=len(seen))
 
 
@@ -344,6 +350,20 @@ def _previous(ix, rebuild: bool) -> Existing:
             raise
         storage.drop_half_open(exc)
         return Existing()
+
+
+def _refuse_unlinked(index_dir: str | Path) -> None:
+    """Raise IndexDamagedError if index_dir holds committed generations but none is live:
+    a run would take it for no index, build one from paths and remove them all."""
+    committed = storage.committed_generations(index_dir)
+    if committed:
+        newest, link = committed[0].name, Path(index_dir) / storage.CURRENT
+        raise storage.IndexDamagedError(
+            f"{index_dir} holds a committed index ({newest}) but no live one: its "
+            f"'{storage.CURRENT}' link is missing or points nowhere. Nothing was written. "
+            f"Run: ln -sfn {newest} {link} && searchsvc check --index-dir {index_dir} "
+            "(or searchsvc index PATH --rebuild to build it anew)"
+        )
 
 
 def _kept_generations(index_dir, live: Path | None) -> set[str | None]:

@@ -79,7 +79,22 @@ def current_generation(index_dir: str | Path) -> Path | None:
         return None
     # A table of contents on disk is enough: whether it is intact is verify_generation's call
     # (a damaged index must be reported, never taken for a missing one and rebuilt from seeds).
-    return target if integrity.latest_toc(target) is not None else None
+    # So is a committed generation's checksums file: one that lost its table of contents is
+    # damaged (verify_generation names the file), not absent.
+    if integrity.latest_toc(target) is not None or (target / CHECKSUMS).is_file():
+        return target
+    return None
+
+
+def committed_generations(index_dir: str | Path) -> list[Path]:
+    """The generations that were committed (a table of contents or checksums file), newest
+    first: what a directory with no live generation must not lose."""
+    found = [
+        p
+        for p in Path(index_dir).glob("gen-*")
+        if p.is_dir() and (integrity.latest_toc(p) is not None or (p / CHECKSUMS).is_file())
+    ]
+    return sorted(found, reverse=True)
 
 
 def earlier_generations(index_dir: str | Path) -> list[Path]:
@@ -315,20 +330,26 @@ def read_checksums(gen: Path) -> dict[str, list]:
 
 def _read_listing(gen: Path) -> tuple[dict[str, list], dict[str, list]]:
     """The checksums of a generation's index files, and their stamps."""
+    path = gen / CHECKSUMS
     try:
-        data = json.loads((gen / CHECKSUMS).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:  # written before the checksums had a file of their own
         files = _read_manifest_file(gen).get("files")
         return (files if isinstance(files, dict) else {}), {}
-    except (OSError, ValueError):  # unreadable: every file unverified until the next commit
-        return {}, {}
-    if not isinstance(data, dict):
-        return {}, {}
-    files, stamps = data.get("files"), data.get("stamps")
-    return (
-        files if isinstance(files, dict) else {},
-        stamps if isinstance(stamps, dict) else {},
-    )
+    except (OSError, ValueError) as exc:
+        # Damage, not an old index: taken for no listing, the next commit would list the
+        # damaged files' hashes as right, and nothing could find the damage after it.
+        raise IndexDamagedError(
+            f"{path} cannot be read ({exc.__class__.__name__}): the checksums of the index's "
+            f"files are lost. {REBUILD_HINT}"
+        ) from None
+    files, stamps = (data.get("files"), data.get("stamps")) if isinstance(data, dict) else (0, 0)
+    if not isinstance(files, dict) or not isinstance(stamps, (dict, type(None))):
+        raise IndexDamagedError(
+            f"{path} cannot be read (not a list of checksums): the checksums of the index's "
+            f"files are lost. {REBUILD_HINT}"
+        )
+    return files, stamps if isinstance(stamps, dict) else {}
 
 
 def write_manifest(gen: Path, manifest: dict) -> None:

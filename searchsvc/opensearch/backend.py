@@ -152,7 +152,7 @@ class OpenSearchBackend(Writing):
             facets=self._facets(answer.get("aggregations", {}), req),
             suggestion=suggestion,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
-            notice=notice_of(req, notice, dates),
+            notice=notice_of(req, notice, dates, stories if req.group else total),
             range=dates,
             also_searched=tuple(spelled.expansion.also_searched) if spelled.expansion else (),
             also_try=also_try,

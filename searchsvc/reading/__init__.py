@@ -9,6 +9,7 @@ Nothing here knows about the index; a bad file is reported and skipped, never fa
 
 from searchsvc.reading.discovery import Skipped, SourceFile, discover, doc_id, printable
 from searchsvc.reading.documents import (
+    MAX_FACET_VALUE,
     Document,
     DocumentError,
     parse_jsonl_line,
@@ -19,6 +20,7 @@ from searchsvc.reading.release_text import reflow
 from searchsvc.reading.watch import Batch, Timings, Watcher, stat_key
 
 __all__ = [
+    "MAX_FACET_VALUE",
     "Batch",
     "Timings",
     "Watcher",

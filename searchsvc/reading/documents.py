@@ -72,6 +72,27 @@ class Document:
     # fatal: a release whose date cannot be read is still a release.
     warnings: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # A facet's value as a filter can name it: whitespace runs made one space (as a
+        # request's values are), at most MAX_FACET_VALUE characters (a request's limit).
+        for name in ("source", "place"):
+            value = getattr(self, name)
+            clean = facet_value(value)
+            if clean != value:
+                object.__setattr__(self, name, clean)
+        category = tuple(dict.fromkeys(filter(None, map(facet_value, self.category))))
+        if category != self.category:
+            object.__setattr__(self, "category", category)
+
+
+MAX_FACET_VALUE = 200  # characters of a source, place or category; the rest is cut
+
+
+def facet_value(text: str) -> str:
+    """text as a facet value: its words joined by one space, cut at MAX_FACET_VALUE."""
+    clean = " ".join(text.split())
+    return clean[:MAX_FACET_VALUE].rstrip() if len(clean) > MAX_FACET_VALUE else clean
+
 
 class DocumentError(ValueError):
     """Content that cannot become a Document; the message is the Skipped reason."""

@@ -39,7 +39,7 @@ from whoosh.qparser import (
 )
 from whoosh.qparser.plugins import Plugin
 
-from searchsvc.analysis import WORD_RE, exact_term, query_stop_word, stem_term
+from searchsvc.analysis import WORD_RE, exact_term, query_stop_word, stem_term, words
 from searchsvc.deadline import NEVER, Deadline
 from searchsvc.searching.forgive import MAX_EDITS as MAX_EDITS  # the limits, re-exported
 from searchsvc.searching.forgive import MAX_FUZZY as MAX_FUZZY
@@ -127,7 +127,10 @@ def parse_query(text: str, schema) -> wq.Query:
     +word (+"phrase", +(group)) must occur and -word, or NOT word, must not; the other
     words rank as usual. Words that are all stop words are looked for as written.
     """
-    main, required, excluded = split(check_syntax(text))
+    main, required, excluded = split(check_syntax(_EXACT_SLOP_RE.sub('"', text)))
+    main = [_stemless_compounds_quoted(token) for token in main]
+    required = [_stemless_compounds_quoted(unit) for unit in required]
+    excluded = [_stemless_compounds_quoted(unit) for unit in excluded]
     q = _ranked(main, schema)
     if required:
         needed = _and([_part(unit, schema, AndGroup) for unit in required])
@@ -136,6 +139,28 @@ def parse_query(text: str, schema) -> wq.Query:
         positive = wq.Every() if q is wq.NullQuery and not main else q
         q = wq.AndNot(positive, _or([_part(unit, schema, OrGroup) for unit in excluded]))
     return q
+
+
+# "a b"~0: Lucene's and Elasticsearch's exact phrase. Whoosh's slop counts from 1 (its ~1
+# is the phrase itself) and leaves ~0 behind as the word 0; read as the phrase.
+_EXACT_SLOP_RE = re.compile(r'"~0+(?![\d.])')
+# A word of parts joined by a symbol (AT&T, R&D, S&P, Q&A, B&B): each part a single letter
+# or a stop word, so the stemmed fields hold none of them and the word would search nothing.
+_COMPOUND_RE = re.compile(r"\w+(?:[&+/'’.-]+\w+)+\.?")
+
+
+def _stemless_compounds_quoted(token: str) -> str:
+    """token with each compound whose parts the stemmed fields do not hold (AT&T) quoted:
+    searched as typed, in the exact field, as "AT&T" is (a phrase of its parts)."""
+    if '"' in token or ":" in token:
+        return token
+    pieces = token.split(" ")
+    for i, piece in enumerate(pieces):
+        if _COMPOUND_RE.fullmatch(piece):
+            parts = words(piece)
+            if len(parts) > 1 and not any(map(stem_term, parts)):
+                pieces[i] = f'"{piece}"'
+    return " ".join(pieces)
 
 
 def parse_forgiving(text: str, schema) -> wq.Query:
@@ -346,7 +371,10 @@ def read_query(
     words, and the notice says how; with strict, it raises QueryError instead.
     """
     try:
-        return build_query(text, schema, reader, deadline, speller, variants), None
+        q = build_query(text, schema, reader, deadline, speller, variants)
+        if q is wq.NullQuery and text.strip():
+            return q, f"Nothing to search for: {_quoted(text)} holds no word that is indexed."
+        return q, None
     except QueryError as exc:
         if strict:
             raise
@@ -367,6 +395,12 @@ def read_query(
         return build_query(plain, schema, reader, deadline, speller, variants), notice
     except QueryError as again:  # only limits of the whole text can fail plain words
         return wq.NullQuery, f"{notice} {again}"
+
+
+def _quoted(text: str, most: int = 60) -> str:
+    """text for a notice: its visible characters, cut at most, in quotes."""
+    shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text.strip())
+    return f"“{shown[:most]}…”" if len(shown) > most else f"“{shown}”"
 
 
 def build_query(

@@ -19,6 +19,7 @@ from typing import Any
 
 from searchsvc.dates import DATE_PATTERN, MAX_DATE_TEXT, DateRange
 from searchsvc.entities import country_label
+from searchsvc.reading import MAX_FACET_VALUE
 from searchsvc.schema import FACET_FIELDS, FACETS, NONE_VALUE, Facet
 from searchsvc.searching.facets import FacetFilter
 from searchsvc.searching.forgive import plain_quotes
@@ -62,7 +63,9 @@ _DATE_HELP = (
 
 
 MAX_FILTER_VALUES = 50  # values of one facet a request may name
-MAX_VALUE_LENGTH = 200
+# A value as a document holds it (reading.MAX_FACET_VALUE: longer ones are cut there), and
+# its "-" to exclude it: every value listed can be chosen and excluded.
+MAX_VALUE_LENGTH = MAX_FACET_VALUE + 1
 
 
 def facet_param(facet: Facet) -> Any:
@@ -308,9 +311,12 @@ _TIMELINE_VALUES = {
 }
 
 
-def notice_of(req: SearchRequest, reading: str | None, dates: DateRange | None) -> str | None:
+def notice_of(
+    req: SearchRequest, reading: str | None, dates: DateRange | None, listed: int | None = None
+) -> str | None:
     """What a search says beside its results, whichever backend answers: how the query was
-    read (reading), and what in the request can match nothing or be paged no further."""
+    read (reading), and what in the request can match nothing or be paged no further
+    (listed: the results the pages run over, stories or releases; None if not known)."""
     notes = [reading] if reading else []
     if dates is not None and dates.start and dates.end and dates.start > dates.end:
         notes.append(
@@ -322,12 +328,51 @@ def notice_of(req: SearchRequest, reading: str | None, dates: DateRange | None) 
             plain = value.removeprefix("-").strip()
             if plain != NONE_VALUE and not pattern.fullmatch(plain):
                 notes.append(f"{name} takes {what}: {plain[:40]!r} matches no release.")
-    if req.page * req.size > MAX_DEPTH:
+    notes += _timeline_outside(req, dates)
+    if req.page * req.size > MAX_DEPTH and (listed is None or listed > MAX_DEPTH):
         notes.append(
             f"Only the first {MAX_DEPTH:,} results can be paged through; "
             "narrow the search with dates or facets."
         )
     return " ".join(notes) or None
+
+
+def _timeline_outside(req: SearchRequest, dates: DateRange | None) -> list[str]:
+    """Notes for chosen years or months that the dates, or the chosen years, leave out."""
+    chosen = {
+        name: [v for v in getattr(req, name) if pattern.fullmatch(v)]
+        for name, (pattern, _) in _TIMELINE_VALUES.items()
+    }
+    notes = []
+    if dates is not None and (dates.start or dates.end):
+        shown = (
+            f"{_day(dates.start) if dates.start else '…'} – {_day(dates.end) if dates.end else '…'}"
+        )
+        for name, values in chosen.items():
+            if values and not any(_meets(_period(v), dates.start, dates.end) for v in values):
+                what = " or ".join(values)
+                notes.append(f"{name} {what} is outside the dates ({shown}), so nothing can match.")
+    years, months = chosen["year"], chosen["month"]
+    if years and months and not any(m[:4] in years for m in months):
+        notes.append(
+            f"month {' or '.join(months)} is in no year chosen ({' or '.join(years)}), "
+            "so nothing can match."
+        )
+    return notes
+
+
+def _period(value: str) -> tuple[date, date]:
+    """The first and last day of a year (2023) or a month (2023-05)."""
+    year = int(value[:4])
+    if len(value) == 4:
+        return date(year, 1, 1), date(year, 12, 31)
+    month = int(value[5:7])
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, 1), date.fromordinal(following.toordinal() - 1)
+
+
+def _meets(period: tuple[date, date], start: date | None, end: date | None) -> bool:
+    return (start is None or period[1] >= start) and (end is None or period[0] <= end)
 
 
 def _day(day: date) -> str:

@@ -208,7 +208,7 @@ def search(
         facets=counts,
         suggestion=suggestion,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
-        notice=notice_of(req, reading, dates),
+        notice=notice_of(req, reading, dates, int(np.count_nonzero(listed))),
         range=dates,
         also_searched=tuple(expansion.also_searched) if expansion else (),
         also_try=_also_try(transliterations, req.q, expansion, suggestion, deadline),

@@ -17,14 +17,15 @@ import hashlib
 import json
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
 
 from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 
-from searchsvc.dates import is_relative
+from searchsvc.dates import is_relative, relative_from_label
 from searchsvc.searching import (
     PARAMS,
     DeadlineExceededError,
@@ -79,7 +80,7 @@ def search():
         return _plain(str(exc), 503, {"Retry-After": retry_after(exc)})
     response = Response(feed_xml(result, state), content_type=ATOM)
     response.set_etag(etag(req, state, result))
-    response.last_modified = written(state)
+    response.last_modified = last_modified(req, state)
     response.headers["Cache-Control"] = "no-cache"  # keep it, but ask each time
     return response.make_conditional(request)
 
@@ -106,15 +107,29 @@ def written(state: Freshness) -> datetime:
     return state.updated_at.astimezone(timezone.utc).replace(microsecond=0)
 
 
+def last_modified(req: SearchRequest, state: Freshness) -> datetime:
+    """When the answer last changed: the index's write, or for a date relative to today
+    ("yesterday", "last 7 days") the start of today too, whichever is later. A poller that
+    sends only If-Modified-Since then hears of the day's new answer, not a 304."""
+    at = written(state)
+    if not any(is_relative(d) for d in (req.date_from, req.date_to) if d):
+        return at
+    zone = ZoneInfo(str(current_app.config["TIMEZONE"]))
+    midnight = datetime.combine(request_today(), time(0), tzinfo=zone)
+    return max(at, midnight.astimezone(timezone.utc))
+
+
 def describe(req: SearchRequest) -> str:
     """What the search is, in words: 'energy, from 2023' (or 'latest releases')."""
     words = [req.q.strip() or "latest releases"]
     for p in _FILTERS:
         for value in _values(p.name, getattr(req, p.attr)):
             shown = month_name(value) if p.name == "month" else value
-            # A relative from alone is a whole period, as the page's chip says it.
-            alone = p.name == "from" and not req.date_to and is_relative(value)
-            words.append(shown if alone else f"{p.label.lower()} {shown}")
+            # A relative from alone ends today, as the page's chip says it.
+            if p.name == "from" and not req.date_to and is_relative(value):
+                words.append(relative_from_label(value, request_today()))
+            else:
+                words.append(f"{p.label.lower()} {shown}")
     return xml_text(", ".join(words))
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
-from searchsvc.dates import DateRange, has_time, is_relative
+from searchsvc.dates import DateRange, has_time, is_relative, relative_from_label
 from searchsvc.entities import country_label
 from searchsvc.reading import reflow
 from searchsvc.schema import NONE_VALUE
@@ -328,8 +328,10 @@ def date_chip() -> Chip | None:
     elif start and end:
         value = f"{start} – {end}"
     elif start:
-        # A relative from alone is a whole period ("past week", "since 2019"), ending today.
-        value = start if is_relative(start) else f"from {start}"
+        # A relative from alone ends today: "past week", "since 2019", "since yesterday".
+        value = (
+            relative_from_label(start, request_today()) if is_relative(start) else f"from {start}"
+        )
     else:
         value = f"to {end}"
     return Chip("Dates", value, url_with(**{"from": None, "to": None}))
