@@ -316,3 +316,31 @@ def test_the_cli_says_what_is_wrong_in_one_line(runner, export_index, tmp_path):
     assert bad.exit_code == 1 and bad.stderr.startswith("Error: fields must name columns")
     none = runner.invoke(main, ["export", "--index-dir", str(tmp_path / "none")])
     assert none.exit_code == 1 and "Run: searchsvc index" in none.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_export_quietly(tmp_path):
+    # `searchsvc export ... | head -1`: the pipe closes under the export, which stops as
+    # Unix tools do (no "Error: Broken pipe" line), whatever is left unwritten.
+    import subprocess
+    import sys
+
+    from searchsvc.indexing import index_paths
+
+    (tmp_path / "docs").mkdir()
+    body = "A release long enough to fill the pipe. " * 20
+    lines = [
+        json.dumps({"id": f"r{n}", "title": f"Release {n}", "body": body}) for n in range(2000)
+    ]
+    (tmp_path / "docs" / "many.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    index_paths(tmp_path / "index", [tmp_path / "docs"], procs=1)
+    for fmt in ("csv", "jsonl"):
+        args = ["export", "", "--format", fmt, "--fields", "id,title,body"]
+        export = subprocess.Popen(
+            [sys.executable, "-m", "searchsvc", *args, "--index-dir", str(tmp_path / "index")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert export.stdout is not None and export.stdout.readline()
+        export.stdout.close()
+        _, err = export.communicate(timeout=60)
+        assert b"Error" not in err and b"Traceback" not in err, err

@@ -214,6 +214,21 @@ def test_a_timeout_of_nan_or_inf_is_a_usage_error(runner, tmp_path, value):
     assert "is not a number of seconds; 0 means no limit." in result.output
 
 
+@pytest.mark.parametrize(("value", "says"), [("nan", "is not a number of seconds."), ("-5", ">=0")])
+def test_a_wait_that_is_no_number_of_seconds_is_a_usage_error(runner, tmp_path, value, says):
+    # nan never passed (a deadline of now + nan is never reached): the run waited for ever.
+    args = ["index", str(tmp_path), "--wait", value, "--index-dir", str(tmp_path / "ix")]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2 and "--wait" in result.output and says in result.output
+
+
+@pytest.mark.parametrize("command", ["index", "serve"])
+def test_poll_without_watch_is_a_usage_error(runner, tmp_path, command):
+    result = runner.invoke(main, [command, "--poll", "--index-dir", str(tmp_path / "ix")])
+    assert result.exit_code == 2 and "--poll says how to watch: add --watch" in result.output
+    assert not (tmp_path / "ix").exists()
+
+
 # -- a full disk: one line that says what to do, and nothing left behind ------------------
 
 

@@ -205,6 +205,35 @@ def test_reading_the_files_wakes_no_one_and_the_index_dir_is_ignored(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_file_that_is_no_release_holds_back_no_batch(tmp_path):
+    # A log appended beside the releases never settles; it would hold every batch to
+    # max_settle. Files no reader takes (by their suffix) are not changes to run on.
+    stop = threading.Event()
+
+    def append() -> None:
+        with open(tmp_path / "app.log", "a") as log:
+            while not stop.is_set():
+                log.write("line\n")
+                log.flush()
+                time.sleep(0.1)
+
+    writer = threading.Thread(target=append)
+    with Running(tmp_path) as running:
+        writer.start()
+        try:
+            time.sleep(1.0)
+            assert running.batches == []
+            (tmp_path / "a.md").write_text("---\ntitle: A\n---\nA.\n", encoding="utf-8")
+            started = time.monotonic()
+            running.wait_for(1, seconds=8.0)  # max_settle is 20 s
+            took = time.monotonic() - started
+        finally:
+            stop.set()
+            writer.join()
+    assert took < 8.0 and running.batches[0] - {str(tmp_path)} == {str(tmp_path / "a.md")}
+
+
+@pytest.mark.slow
 def test_a_file_written_in_chunks_is_seen_only_once_complete(tmp_path):
     target = tmp_path / "slow.txt"
     sizes: list[int] = []

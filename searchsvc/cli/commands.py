@@ -9,6 +9,7 @@ generation served because the live one is damaged) goes to stderr.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import sys
@@ -89,7 +90,8 @@ def _timeout_option(what: str):
 def _finite(ctx, param, value: float) -> float:
     """Refuse nan and inf, which FloatRange lets through (and which mean no deadline)."""
     if not math.isfinite(value):
-        raise click.BadParameter(f"{value} is not a number of seconds; 0 means no limit.")
+        zero = "; 0 means no limit" if param.name == "timeout" else ""
+        raise click.BadParameter(f"{value} is not a number of seconds{zero}.")
     return value
 
 
@@ -118,6 +120,8 @@ def _friendly_errors(index_dir: str):
     except ListError as exc:
         raise click.ClickException(f"{exc}. Fix the list, or unset the setting.") from None
     except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise  # stdout's reader went away (| head): click stops quietly, as Unix tools do
         line = disk_error(exc, index_dir) or f"{exc.strerror or exc}: {exc.filename or ''}"
         raise click.ClickException(line) from None
 
@@ -135,7 +139,11 @@ def main():
 @click.option("--strict", is_flag=True, help="Exit non-zero if any file was skipped.")
 @click.option("--procs", type=click.IntRange(1, 64), help="Worker processes (default: cores).")
 @click.option(
-    "--wait", type=float, default=0.0, help="Seconds to wait for another indexer to finish."
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    callback=_finite,
+    help="Seconds to wait for another indexer to finish.",
 )
 @click.option(
     "--allow-delete",
@@ -160,6 +168,8 @@ def index_cmd(
     """Index PATHS (files or folders; default: the bundled seeds/)."""
     from searchsvc.backends import open_backend
 
+    if poll and not watch:
+        raise click.UsageError("--poll says how to watch: add --watch")
     paths = paths or (settings["SEEDS_DIR"],)
     options = dict(rebuild=rebuild, procs=procs, wait=wait, allow_delete=allow_delete)
     options.update(entity_lists(settings))

@@ -97,6 +97,8 @@ def serve_cmd(
     """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
     if folders and not watch:
         raise click.UsageError("--folder names a folder to watch: add --watch")
+    if poll and not watch:
+        raise click.UsageError("--poll says how to watch: add --watch")
     _check_address(host, port)
     try:
         exists = open_backend(index_dir, settings).exists()

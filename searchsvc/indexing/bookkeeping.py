@@ -113,8 +113,8 @@ class Run:
             except OSError:
                 stale.append(src)  # read_source reports why
                 continue
-            if entry and entry[:2] == [st.st_mtime_ns, st.st_size] and self._intact(entry[2]):
-                fresh.append((src, entry))
+            if entry and _same_file(entry, st) and self._intact(entry[2]):
+                fresh.append((src, entry if len(entry) > 5 else [*entry[:4], *_identity(st)]))
             else:
                 stale.append(src)
         claimants: Claimants = {}
@@ -186,7 +186,7 @@ class Run:
         if st is not None and outcome.docs and path not in self.keep_paths:
             ids = {doc_id_: doc_hash for doc_id_, doc_hash, _ in outcome.docs}
             undated = sum(not dated for _, _, dated in outcome.docs)
-            self.new_manifest[path] = [st.st_mtime_ns, st.st_size, ids, undated]
+            self.new_manifest[path] = [st.st_mtime_ns, st.st_size, ids, undated, *_identity(st)]
 
     def delete_vanished(self, paths: Sequence[str | Path], seen: Collection[str]) -> None:
         """Mark for deletion documents whose file is gone from an indexed folder.
@@ -216,6 +216,20 @@ class Outcome:
 
 
 MAX_COLLISIONS_SHOWN = 5  # per file: a copied JSON Lines corpus must not flood the report
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    """What changes when a file is replaced or written, even with its size and mtime kept
+    (cp -p, tar x, a rename into place): its ctime and inode."""
+    return st.st_ctime_ns, st.st_ino
+
+
+def _same_file(entry: list, st: os.stat_result) -> bool:
+    """Whether a manifest entry [mtime, size, ids, undated, ctime, inode] still describes
+    the file (an entry written before the last two compares mtime and size alone)."""
+    if entry[:2] != [st.st_mtime_ns, st.st_size]:
+        return False
+    return len(entry) < 6 or tuple(entry[4:6]) == _identity(st)
 
 
 def read_and_add(src: SourceFile, existing: dict, owners: Owners, add, advance=None) -> Outcome:

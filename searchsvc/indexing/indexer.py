@@ -110,7 +110,7 @@ def index_paths(
             existing = Existing() if fresh_build else previous
             manifest = {} if fresh_build or live is None else storage.read_manifest(live)
             report = IndexReport()
-            sources, report.skipped = discover(paths)
+            sources, report.skipped = discover(paths, leave_out=[index_dir])
             run = Run(existing, manifest, report)
             fresh, stale = run.split_by_stat(sources)
             stale = run.set_aside_unsettled(stale, SETTLE if settle is None else settle)

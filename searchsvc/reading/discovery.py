@@ -75,8 +75,15 @@ class SourceFile:
     path: str  # absolute file path
 
 
-def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skipped]]:
-    """The readable files under paths, in a fixed order, and the paths passed over."""
+def discover(
+    paths: Iterable[str | Path], leave_out: Iterable[str | Path] = ()
+) -> tuple[list[SourceFile], list[Skipped]]:
+    """The readable files under paths, in a fixed order, and the paths passed over.
+
+    Folders in leave_out (the index itself, kept in the folder it indexes) are not walked,
+    and not reported.
+    """
+    skip = {os.path.abspath(p) for p in leave_out}
     found: list[SourceFile] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
@@ -84,7 +91,7 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[SourceFile], list[Skippe
         path = os.path.abspath(given)
         kind = _path_kind(path)
         if kind == "folder":
-            candidates: Iterable[tuple[SourceFile, bool]] = _walk(path, skipped)
+            candidates: Iterable[tuple[SourceFile, bool]] = _walk(path, skipped, skip)
         elif kind == "file":
             candidates = [(SourceFile(os.path.dirname(path), path), False)]
         else:
@@ -112,8 +119,11 @@ def _path_kind(path: str) -> str:
         return f"cannot read: {error.strerror or error}"
 
 
-def _walk(root: str, skipped: list[Skipped]) -> Iterator[tuple[SourceFile, bool]]:
-    """Files under root, folder by folder in name order, and whether each is a plain file."""
+def _walk(
+    root: str, skipped: list[Skipped], leave_out: frozenset[str] | set[str] = frozenset()
+) -> Iterator[tuple[SourceFile, bool]]:
+    """Files under root, folder by folder in name order, and whether each is a plain file
+    (the folders in leave_out, and what they hold, passed over)."""
     # os.walk(root, followlinks=False), but with its entries: they tell a plain file (not a
     # symlink) without a stat() each. A symlinked folder could loop back on itself.
     folders = [root]
@@ -121,7 +131,7 @@ def _walk(root: str, skipped: list[Skipped]) -> Iterator[tuple[SourceFile, bool]
         dirs, files = _list_folder(folders.pop(), skipped)
         for entry in files:
             yield SourceFile(root, entry.path), entry.is_file(follow_symlinks=False)
-        folders.extend(reversed(dirs))
+        folders.extend(reversed([d for d in dirs if d not in leave_out]))
 
 
 def _list_folder(folder: str, skipped: list[Skipped]) -> tuple[list[str], list[os.DirEntry]]:

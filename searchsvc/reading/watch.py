@@ -37,6 +37,8 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from searchsvc.reading.discovery import SUPPORTED_SUFFIXES
+
 # Events that mean a file's content, name or presence changed; opening, reading and closing
 # unwritten (what the indexer itself does) are not among them.
 CHANGES = {
@@ -132,7 +134,7 @@ class _Handler(FileSystemEventHandler):
             return
         for raw in (event.src_path, event.dest_path):
             path = os.fsdecode(raw)
-            if not path:
+            if not path or (not event.is_directory and not _may_be_read(path)):
                 continue
             full = os.path.abspath(path)
             # A file given as a root is watched through its folder: not its neighbours.
@@ -140,6 +142,12 @@ class _Handler(FileSystemEventHandler):
                 _under(full, i) for i in self.ignore
             ):
                 self.notice(path)
+
+
+def _may_be_read(path: str) -> bool:
+    """Whether a file at path would be indexed by its name: a log appended beside the
+    releases (or an editor's temporary file) makes no run of its own."""
+    return os.path.splitext(path)[1].lower() in SUPPORTED_SUFFIXES
 
 
 def _under(path: str, root: str) -> bool:
