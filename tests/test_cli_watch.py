@@ -131,7 +131,8 @@ def test_serve_watch_refuses_to_empty_the_index_when_the_folder_empties(live_ser
     for path in folder.iterdir():  # as an unmounted share looks
         path.unlink()
     eventually(lambda: "Refusing to delete 5 of 5" in server.err.read_text(), 30, "refusal")
-    assert "Still watching" in server.err.read_text()
+    assert "held back: Refusing to delete 5 of 5" in server.err.read_text()
+    assert "the watch goes on" in server.err.read_text()
     assert get(server.base + "/api/health")["documents"] == 5
     assert total(server, "Turkmenistan") == 5
 
@@ -203,6 +204,30 @@ def test_a_burst_of_200_releases_is_one_run(index_watch, releases):
     assert watch.runs() == 2, watch.summaries()
     assert watch.stop() == 0
     assert "searchsvc: stopped watching" in watch.err.read_text()
+
+
+def test_a_renamed_folder_holds_its_deletions_back_not_the_new_releases(index_watch, releases):
+    # Its twelve releases take new ids: the guard refuses to delete the old ones, which
+    # used to stop every run (new releases unindexed) until someone confirmed by hand.
+    folder, index_dir = releases
+    for i in range(12):
+        (folder / "desk_a").mkdir(exist_ok=True)
+        (folder / "desk_a" / f"{i:02}.txt").write_text(RELEASE.format(n=i % 9 + 1), "utf-8")
+    watch = index_watch()
+    assert watch.summaries()[0].startswith("added 12, updated 0, deleted 0, unchanged 5")
+    (folder / "desk_a").rename(folder / "desk_b")
+    (folder / "903_new.txt").write_text(RELEASE.format(n=4), encoding="utf-8")
+    eventually(lambda: watch.runs() == 2, what="the run after the rename")
+    assert watch.summaries()[1].startswith("added 13, updated 0, deleted 0, unchanged 5")
+    assert ", held back 12, total 30 documents" in watch.summaries()[1]
+    assert "held back: Refusing to delete 12 of 12 documents (100%) indexed from" in (
+        watch.err.read_text()
+    )
+    confirm = [sys.executable, "-m", "searchsvc", "index", str(folder), "--allow-delete"]
+    done = subprocess.run(
+        [*confirm, "--index-dir", str(index_dir)], capture_output=True, text=True, cwd=PROJECT
+    )
+    assert done.returncode == 0 and "deleted 12" in done.stdout and "total 18" in done.stdout
 
 
 def test_a_half_written_release_waits_until_it_is_complete(index_watch, releases):

@@ -209,6 +209,23 @@ def test_a_rebuild_never_drops_what_it_could_not_read(tmp_path, monkeypatch):
     assert (report.added, report.deleted, report.total) == (2, 3, 2)
 
 
+def test_held_deletions_keep_the_documents_and_write_the_rest(tmp_path, seeds):
+    # A watch's runs: the guard's refusal keeps what it would delete, instead of writing
+    # nothing; a rebuild (it keeps only what it writes) still refuses.
+    ix = tmp_path / "ix"
+    write_releases(seeds / "desk", [f"d{n}" for n in range(12)])
+    index_paths(ix, [seeds], procs=1)
+    shutil.rmtree(seeds / "desk")  # a folder of twelve gone at once: refused
+    write_releases(seeds, ["new"], word="pistachios")
+    report = index_paths(ix, [seeds], procs=1, hold_deletes=True)
+    assert (report.added, report.deleted, report.held, report.total) == (1, 0, 12, 18)
+    assert report.held_because.startswith("Refusing to delete 12 of 12 documents")
+    assert ", held back 12, " in report.summary()
+    with pytest.raises(DeleteRefusedError):
+        index_paths(ix, [seeds], procs=1, rebuild=True, hold_deletes=True)
+    assert index_paths(ix, [seeds], procs=1, allow_delete=True).deleted == 12
+
+
 def test_a_rebuild_counts_what_it_deleted(tmp_path, seeds):
     ix = tmp_path / "ix"
     index_paths(ix, [seeds], procs=1)

@@ -294,6 +294,12 @@ def test_an_emptied_folder_deletes_nothing_without_confirmation(cluster, tmp_pat
     with pytest.raises(DeleteRefusedError):
         backend.index([docs])
     assert backend.search(SearchRequest(q="")).total == 5
+    extra = tmp_path / "extra"  # a second folder watched, with a new release
+    extra.mkdir()
+    shutil.copy(SEEDS / next(iter(sorted(p.name for p in SEEDS.iterdir()))), extra / "x.txt")
+    held = backend.index([docs, extra], hold_deletes=True)  # a watch's run: the rest written
+    assert (held.added, held.deleted, held.held) == (1, 0, 5)
+    assert backend.search(SearchRequest(q="")).total == 6
 
 
 # -- faults: a node that is down, or slow ---------------------------------------------------------

@@ -76,7 +76,8 @@ def _watching(watcher: Watcher, paths: Sequence[str], index_dir: str) -> None:
 def _run(backend, paths: Sequence[str], options: dict) -> None:
     """One indexing run, reported as `searchsvc index` reports it; errors are one line."""
     try:
-        report = backend.index(paths, **options)
+        # A refusal holds the deletions back: new and changed releases are still indexed.
+        report = backend.index(paths, hold_deletes=not options.get("rebuild"), **options)
     except (DeleteRefusedError, IndexLockedError, IndexDamagedError) as exc:
         click.echo(f"searchsvc: not indexed: {exc} Still watching.", err=True)
         return
@@ -114,6 +115,16 @@ def print_report(report) -> None:
     for warning in report.warnings:
         click.echo(f"warning {printable(warning.path)}: {warning.reason}", err=True)
     click.echo(report.summary())
+    if report.held:  # a watch's run: what it kept, and how to let it go
+        click.echo(
+            f"held back: {report.held_because.removesuffix(_AGAIN)} To let them go, run "
+            "`searchsvc index` with the same paths and --allow-delete once; the watch goes "
+            "on, indexing new and changed releases meanwhile.",
+            err=True,
+        )
+
+
+_AGAIN = " If that is intended, run again with --allow-delete."
 
 
 def _stop_with(pid: int, stop: threading.Event) -> None:

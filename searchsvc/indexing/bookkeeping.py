@@ -45,6 +45,10 @@ class IndexReport:
     seconds: float = 0.0
     total: int = 0
     rederived: int = 0  # documents whose entities changed with the lists
+    # Documents kept though their files are gone, because the delete guard refused and the
+    # run was told to hold deletions back (a watch): how many, and the guard's words.
+    held: int = 0
+    held_because: str = ""
 
     @property
     def processed(self) -> int:
@@ -59,6 +63,7 @@ class IndexReport:
     def summary(self) -> str:
         """The one-line summary the CLI prints."""
         lists = f", entities re-derived {self.rederived}" if self.rederived else ""
+        lists += f", held back {self.held}" if self.held else ""
         return (
             f"added {self.added}, updated {self.updated}, deleted {self.deleted}, "
             f"unchanged {self.unchanged}, skipped {len(self.skipped)}, "
@@ -187,6 +192,12 @@ class Run:
             ids = {doc_id_: doc_hash for doc_id_, doc_hash, _ in outcome.docs}
             undated = sum(not dated for _, _, dated in outcome.docs)
             self.new_manifest[path] = [st.st_mtime_ns, st.st_size, ids, undated, *_identity(st)]
+
+    def hold_deletions(self, because: str) -> None:
+        """Keep the documents marked for deletion (the guard refused them): for now."""
+        self.report.held, self.report.held_because = len(self.to_delete), because
+        self.to_delete = []
+        self.report.deleted = 0
 
     def delete_vanished(self, paths: Sequence[str | Path], seen: Collection[str]) -> None:
         """Mark for deletion documents whose file is gone from an indexed folder.

@@ -40,7 +40,7 @@ from typing import Any
 from searchsvc.entities import Recognizer
 from searchsvc.indexing import bulk, derived, storage, writing
 from searchsvc.indexing.bookkeeping import Existing, IndexReport, Run, read_and_add
-from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard
+from searchsvc.indexing.deletions import MAX_DELETE_SHARE, DeleteGuard, DeleteRefusedError
 from searchsvc.reading import Document, SourceFile, discover
 from searchsvc.schema import schema_changes
 
@@ -74,6 +74,7 @@ def index_paths(
     max_delete_share: float = MAX_DELETE_SHARE,
     recognizer: Recognizer | None = None,
     settle: float | None = None,
+    hold_deletes: bool = False,
 ) -> IndexReport:
     """Bring the index at index_dir up to date with the files under paths.
 
@@ -87,6 +88,8 @@ def index_paths(
 
     Raises deletions.DeleteRefusedError, writing nothing, if the run would delete more than
     max_delete_share of the index or empty a folder (see deletions), unless allow_delete.
+    With hold_deletes (an update, not a rebuild), the run writes the rest instead and keeps
+    those documents; the report's held and held_because say so.
     """
     started = time.perf_counter()
     procs = procs or os.cpu_count() or 1
@@ -115,7 +118,9 @@ def index_paths(
             fresh, stale = run.split_by_stat(sources)
             stale = run.set_aside_unsettled(stale, SETTLE if settle is None else settle)
             run.delete_vanished(paths, seen=run.owners.keys())  # an estimate: nothing read yet
-            check = _DeleteCheck(guard, previous.docs, [s.path for s in sources], rebuild)
+            check = _DeleteCheck(
+                guard, previous.docs, [s.path for s in sources], rebuild, hold_deletes
+            )
             check(run, run.owners.keys())  # before anything is written
             if fresh_build:
                 gen, ix = storage.new_generation(index_dir)
@@ -163,6 +168,7 @@ class _DeleteCheck:
     previous: dict[str, tuple[str, str]]
     found: list[str]
     rebuild: bool
+    hold: bool = False  # a refusal keeps the documents instead (not for a rebuild)
 
     def __call__(self, run: Run, seen: Iterable[str]) -> None:
         """Raise DeleteRefusedError if the run's deletions need confirmation."""
@@ -173,7 +179,12 @@ class _DeleteCheck:
         doomed = self.previous.keys() - seen if self.rebuild else run.to_delete
         if self.rebuild:  # an update keeps what it could not read; a rebuild would drop it
             self.guard.check_unread(self.previous, doomed, run.report.skipped)
-        self.guard.check(self.previous, doomed, self.found, gives=len(seen))
+        try:
+            self.guard.check(self.previous, doomed, self.found, gives=len(seen))
+        except DeleteRefusedError as exc:
+            if not self.hold or self.rebuild:
+                raise
+            run.hold_deletions(str(exc))
 
 
 class _Meter:

@@ -22,7 +22,7 @@ from opensearchpy import exceptions as os_errors
 
 from searchsvc.deadline import NEVER
 from searchsvc.entities import Recognizer
-from searchsvc.indexing import DeleteGuard, IndexReport
+from searchsvc.indexing import DeleteGuard, DeleteRefusedError, IndexReport
 from searchsvc.opensearch import stories as stories_module
 from searchsvc.opensearch.bulk import BulkWriter
 from searchsvc.opensearch.cluster import PAGE, Cluster
@@ -52,6 +52,7 @@ class Writing(Cluster):
         allow_delete: bool = False,
         people_file: str | None = None,
         organisations_file: str | None = None,
+        hold_deletes: bool = False,
     ) -> IndexReport:
         """Bring the alias's index up to date with the files under paths (see the module).
 
@@ -92,7 +93,12 @@ class Writing(Cluster):
             seen, keep, actions = self._read(sources, known, report, progress)
             doomed = self._doomed(paths, previous, seen, keep, rebuild)
             if guard is not None:
-                guard.check(previous, doomed, [s.path for s in sources], gives=len(seen))
+                try:
+                    guard.check(previous, doomed, [s.path for s in sources], gives=len(seen))
+                except DeleteRefusedError as exc:
+                    if not hold_deletes or fresh:
+                        raise
+                    report.held, report.held_because, doomed = len(doomed), str(exc), []
             deletions = [] if fresh else doomed
             self._write(writer, actions, deletions, report)
             report.deleted = len(doomed)

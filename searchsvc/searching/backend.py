@@ -106,10 +106,13 @@ class Backend(Protocol):
         allow_delete: bool = False,
         people_file: str | None = None,
         organisations_file: str | None = None,
+        hold_deletes: bool = False,
     ) -> IndexReport:
         """Add, update and delete documents so the index matches the files under paths.
 
         people_file, organisations_file: the name lists to recognise (None: those shipped).
+        hold_deletes: where the delete guard refuses, write the rest and keep those
+        documents (the report's held), rather than write nothing (a watch's runs).
         """
         ...
 

@@ -589,6 +589,7 @@ class Engine:
         allow_delete: bool = False,
         people_file: str | None = None,
         organisations_file: str | None = None,
+        hold_deletes: bool = False,
     ) -> indexing.IndexReport:
         """Bring the index up to date with the files under paths (see indexing.index_paths)."""
         return indexing.index_paths(
@@ -600,6 +601,7 @@ class Engine:
             progress=progress,
             allow_delete=allow_delete,
             recognizer=Recognizer(people_file or None, organisations_file or None),
+            hold_deletes=hold_deletes,
         )
 
     def exists(self) -> bool:
