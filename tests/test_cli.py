@@ -9,7 +9,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import click
 import pytest
 
 from searchsvc.cli import main
@@ -57,6 +59,37 @@ def test_search_lines(runner, seeds_index):
     assert lines[3].startswith("  2020-12-17 · Trend · Baku, Azerbaijan  score ")
     assert "[consultations]" in lines[4]
     assert lines[-1] == "by year: 2020:1, 2023:1, 2026:1"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--size", "2"],
+        ["--size", "2", "--page", "2", "--from", "2019", "--place", "-baku", "--sort", "newest"],
+        ["--size", "2", "--page", "3"],  # the last page: null
+    ],
+)
+def test_search_json_links_the_next_page_as_the_api_does(runner, seeds_index, client, args):
+    result = runner.invoke(
+        main, ["search", "Turkmenistan", "--json", *args, "--index-dir", str(seeds_index)]
+    )
+    cli = json.loads(result.output)
+    names = {
+        "--size": "size",
+        "--page": "page",
+        "--from": "from",
+        "--place": "place",
+        "--sort": "sort",
+    }
+    query = {"q": "Turkmenistan"} | {
+        names[k]: v for k, v in zip(args[::2], args[1::2], strict=True)
+    }
+    api = client.get("/api/search", query_string=query).get_json()
+    assert (cli["next_url"] is None) == (api["next_url"] is None) == (args[-1] == "3")
+    if cli["next_url"]:  # the same URL, its parameters in whichever order
+        cli_url, api_url = urlsplit(cli["next_url"]), urlsplit(api["next_url"])
+        assert cli_url.path == api_url.path == "/api/search"
+        assert parse_qs(cli_url.query) == parse_qs(api_url.query)
 
 
 def test_search_json_is_the_api_shape(runner, seeds_index):
@@ -138,6 +171,17 @@ def test_every_command_has_help_and_is_in_the_readme(runner):
         result = runner.invoke(main, [name, "--help"])
         assert result.exit_code == 0 and command.help
         assert f"searchsvc {name}" in readme, f"README does not show `searchsvc {name}`"
+
+
+def test_the_readme_commands_table_lists_every_option(runner):
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    for name, command in main.commands.items():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `searchsvc {name} "))
+        usage = row.split("` | ", 1)[0]  # the first cell (its `csv\|jsonl` holds a bar)
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                opts = [*param.opts, *param.secondary_opts]  # --group/--no-group: either
+                assert any(opt in usage for opt in opts), (name, opts)
 
 
 def test_ci_runs_the_readme_test_command():

@@ -686,12 +686,17 @@ def test_a_generation_that_lost_its_table_of_contents_is_damaged_not_absent(seed
 
 
 @pytest.mark.parametrize("how", ["removed", "dangling"])
-def test_a_run_refuses_committed_generations_with_no_live_link(seeds_copy, how):
+def test_a_run_refuses_committed_generations_with_no_live_link(seeds_copy, runner, how):
     ix = seeds_copy / "ix"
     gen = storage.current_generation(ix)
     (ix / storage.CURRENT).unlink()
     if how == "dangling":
         (ix / storage.CURRENT).symlink_to("gen-999999")
+    for command in ("search", "stats"):  # not "No index ... Run: searchsvc index"
+        said = runner.invoke(
+            main, [command, *(["x"] if command == "search" else [])] + ["--index-dir", str(ix)]
+        )
+        assert said.exit_code == 1 and f"ln -sfn {gen.name} " in said.stderr
     with pytest.raises(storage.IndexDamagedError, match=f"ln -sfn {gen.name} "):
         index_paths(ix, [seeds_copy / "seeds"], procs=1)
     assert sorted(p.name for p in ix.glob("gen-*")) == [gen.name]  # nothing removed

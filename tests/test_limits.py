@@ -101,6 +101,15 @@ def test_longer_query_is_refused(client, length):
     assert f"{length:,} characters long; the limit is {MAX_QUERY_LENGTH:,}" in body["error"]
 
 
+def test_a_longer_query_is_cut_with_a_notice_unless_strict(client):
+    # As the command line reads it (forgive.py): the forgiving box, not a 400.
+    body = get(client, 200, q="energy " * 400, strict="false")
+    assert body["total"] == N and "only the first 2,000 characters were read" in body["notice"]
+    assert len(body["notice"]) < 300  # the query it searched is shown cut short
+    export = client.get("/api/export?" + urlencode({"q": "energy " * 400}))
+    assert export.status_code == 200
+
+
 # -- page, size and depth ------------------------------------------------------------------------
 
 

@@ -186,7 +186,7 @@ def test_compounds_with_a_stemmed_part_or_a_field_are_left_to_whoosh(text):
         ("nosuch:field", "Unknown field 'nosuch'"),
         ("*", "at least 2 letters before a wildcard"),
         ("e*", "at least 2 letters before a wildcard"),
-        ("x" * 2001, "the limit is 2000"),
+        ("x" * 2001, "the limit is 2,000"),
     ],
 )
 def test_malformed_queries_raise(text, message):

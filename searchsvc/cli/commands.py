@@ -14,6 +14,8 @@ import json
 import math
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
+from urllib.parse import urlencode
 
 import click
 
@@ -22,6 +24,7 @@ from searchsvc.cli.serve import entity_lists, serve_cmd
 from searchsvc.cli.watch import disk_error, follow, print_report
 from searchsvc.entities import ListError
 from searchsvc.searching import (
+    EXPORT_FIELDS,
     DeadlineExceededError,
     DeleteRefusedError,
     IndexDamagedError,
@@ -258,7 +261,11 @@ def search_cmd(settings, query, index_dir, as_json, timeout, **params):
         result = backend.search(SearchRequest(q=query, **params), Deadline(timeout), today)
         _warn(backend)
     if as_json:
-        click.echo(json.dumps(search_payload(result), indent=2, ensure_ascii=False))
+        args = replace(result.request, page=1).query_args()  # the page last, as the API
+        args["page"] = str(result.request.page + 1)
+        next_url = f"/api/search?{urlencode(args, doseq=True)}"
+        payload = search_payload(result, next_url if result.has_next else None)
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     _print_result(result)
 
@@ -312,8 +319,7 @@ def _export_options(f):
 @click.option(
     "--fields",
     default="",
-    help="Columns, comma-separated, of id, title, date, source, category, place, url, body "
-    "(default: all but body).",
+    help=f"Columns, comma-separated, of {', '.join(EXPORT_FIELDS)} (default: all but body).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE, not stdout.")
 @click.option(

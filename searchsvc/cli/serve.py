@@ -94,7 +94,8 @@ def serve_cmd(
     poll: bool,
     allow_delete: bool,
 ):
-    """Serve the search page and JSON API (builds an index from seeds/ if none exists)."""
+    """Serve the search page and JSON API (builds the index first if there is none, from
+    the --folder's it will watch, else seeds/)."""
     if folders and not watch:
         raise click.UsageError("--folder names a folder to watch: add --watch")
     if poll and not watch:

@@ -86,6 +86,20 @@ def current_generation(index_dir: str | Path) -> Path | None:
     return None
 
 
+def not_found_error(index_dir: str | Path) -> IndexNotFoundError:
+    """No live generation: "No index at DIR", or, beside committed generations whose
+    `current` link is missing or dangling, what mends it."""
+    committed = committed_generations(index_dir)
+    if not committed:
+        return IndexNotFoundError(f"No index at {index_dir}")
+    newest, link = committed[0].name, Path(index_dir) / CURRENT
+    return IndexNotFoundError(
+        f"No live index at {index_dir}: its '{CURRENT}' link is missing or points nowhere, "
+        f"beside a committed index ({newest}). Run: ln -sfn {newest} {link} && searchsvc "
+        f"check --index-dir {index_dir}"
+    )
+
+
 def committed_generations(index_dir: str | Path) -> list[Path]:
     """The generations that were committed (a table of contents or checksums file), newest
     first: what a directory with no live generation must not lose."""
@@ -156,7 +170,7 @@ def confirm_trusted(gen: Path, names: list[str]) -> None:
 def _open_verified(index_dir: str | Path, trust_stamps: bool) -> tuple[FileIndex, list[str]]:
     gen = current_generation(index_dir)
     if gen is None:
-        raise IndexNotFoundError(f"No index at {index_dir}")
+        raise not_found_error(index_dir)
     verdict = verify_generation(gen, trust_stamps=trust_stamps)
     if not verdict.ok:
         raise damaged_error(verdict)

@@ -335,7 +335,7 @@ class Engine:
         snap = self._snapshot
         if gen is None:
             if snap is None:
-                raise indexing.IndexNotFoundError(f"No index at {self.index_dir}")
+                raise indexing.not_found_error(self.index_dir)
             self._warning = f"No index at {self.index_dir} any more; serving {_state(snap)}."
             return None
         if snap is not None and snap.current(gen):
@@ -628,7 +628,7 @@ class Engine:
         """Check every file of the live generation against its checksums, then open it."""
         gen = indexing.current_generation(self.index_dir)
         if gen is None:
-            raise indexing.IndexNotFoundError(f"No index at {self.index_dir}")
+            raise indexing.not_found_error(self.index_dir)
         verdict = indexing.verify_generation(gen)
         problems = [f"{gen / d.name}: {d.reason}" for d in verdict.damaged]
         if not problems:  # the checksums agree: does it open and answer, as a server would?

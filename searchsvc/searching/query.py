@@ -381,7 +381,8 @@ def read_query(
         error = exc
     mended = mend(text, FIELDS)
     if mended.reasons and mended.text:
-        notice = f"Searched for {mended.text}: {'; '.join(mended.reasons)}."
+        shown = mended.text if len(mended.text) <= 200 else f"{mended.text[:200]}…"
+        notice = f"Searched for {shown}: {'; '.join(mended.reasons)}."
         try:
             return build_query(mended.text, schema, reader, deadline, speller, variants), notice
         except QueryError as again:  # a wildcard for too many words, say

@@ -105,12 +105,15 @@ def with_facet_filters(after: str):
 class SearchRequest:
     """What to search for, filter by, sort by and which page to return."""
 
+    # No length limit here: a longer query is cut at a word, with a notice (forgive.py),
+    # as the command line does; with strict it is refused (syntax.check_syntax).
     q: str = param(
         "",
         name="q",
-        max_length=MAX_QUERY_LENGTH,
         help='The query: words, "phrases", AND/OR/NOT, field:value, prefix*, fuzzy~. '
-        "Empty lists documents newest first.",
+        "Empty lists documents newest first. Past "
+        f"{MAX_QUERY_LENGTH:,} characters it is cut at a word, with a notice "
+        "(strict: refused).",
     )
     date_from: str | None = param(
         None,
@@ -142,8 +145,9 @@ class SearchRequest:
         False,
         name="strict",
         kind=bool,
-        help="Refuse a query that cannot be read as typed (400), instead of searching it "
-        "mended (an unknown field: as words, a quote or parenthesis closed) with a notice.",
+        help="Refuse a query that cannot be read as typed (the API: a 400; the command "
+        "line: one line, exit 1), instead of searching it mended (an unknown field: as "
+        "words, a quote or parenthesis closed) with a notice.",
     )
     verbatim: bool = param(
         False,
@@ -196,6 +200,20 @@ class SearchRequest:
     def to_dict(self) -> dict:
         """The request as plain values, for JSON."""
         return asdict(self)
+
+    def query_args(self) -> dict[str, str | list[str]]:
+        """The query-string parameters that ask for this request (those not at their
+        default), by their names: what /api/search?... reads back as the same request."""
+        out: dict[str, str | list[str]] = {}
+        for f in fields(self):
+            value, p = getattr(self, f.name), f.metadata["param"]
+            if value == f.default or value in (None, "", ()):
+                continue
+            if isinstance(value, bool):
+                out[p.name] = "true" if value else "false"
+            else:
+                out[p.name] = list(value) if isinstance(value, tuple) else str(value)
+        return out
 
 
 PARAMS: tuple[Param, ...] = tuple(

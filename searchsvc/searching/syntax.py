@@ -51,7 +51,7 @@ def check_syntax(text: str) -> list[str]:
     """Raise QueryError if text is malformed; return its tokens."""
     if len(text) > MAX_QUERY_LENGTH:
         raise QueryError(
-            f"The query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}."
+            f"The query is {len(text):,} characters long; the limit is {MAX_QUERY_LENGTH:,}."
         )
     if text.count('"') % 2:
         raise QueryError('Unbalanced quote: close the phrase with another ".')
