@@ -343,6 +343,10 @@ def test_jsonl_bad_lines_are_skipped_with_line_numbers():
         ('{"id": null, "text": "x"}', "no id"),
         ('{"id": "", "text": "x"}', "no id"),
         ('"just a string"', "not a JSON object but a string"),
+        # An id is one line: the command line prints a result a line, [id] at its end.
+        ('{"id": "a\\nb", "text": "x"}', "id 'a\\\\nb' holds a tab or line break"),
+        ('{"id": "a\\tb", "text": "x"}', "holds a tab or line break"),
+        ('{"id": "a\\u2028b", "text": "x"}', "holds a tab or line break"),
     ],
 )
 def test_jsonl_bad_records(line, reason):
@@ -361,6 +365,11 @@ def test_an_untitled_record_is_shown_titled_as_a_seed_is():
     assert shown_title("", body) == "Talks held in Baku"
     assert shown_title("", "The ministers met today. Then more.") == "The ministers met today."
     assert shown_title("Own title", body) == "Own title"
+
+
+def test_a_binary_yaml_value_is_read_as_its_text():
+    doc = parse_markdown("---\ntitle: !!binary aGVsbG8=\nsource: !!binary V2lyZQ==\n---\nBody.\n")
+    assert (doc.title, doc.source) == ("hello", "Wire")  # not "b'hello'"
 
 
 def test_jsonl_title_without_body_is_a_document():

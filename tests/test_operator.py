@@ -222,6 +222,17 @@ def test_a_wait_that_is_no_number_of_seconds_is_a_usage_error(runner, tmp_path, 
     assert result.exit_code == 2 and "--wait" in result.output and says in result.output
 
 
+def test_a_default_folder_that_does_not_exist_is_a_usage_error(tmp_path):
+    env = {**os.environ, "SEARCHSVC_SEEDS_DIR": str(tmp_path / "nowhere")}
+    args = [sys.executable, "-m", "searchsvc", "index", "--index-dir", str(tmp_path / "ix")]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert f"The default folder {tmp_path / 'nowhere'} (SEARCHSVC_SEEDS_DIR) does not" in (
+        done.stderr
+    )
+    assert not (tmp_path / "ix").exists()
+
+
 @pytest.mark.parametrize("command", ["index", "serve"])
 def test_poll_without_watch_is_a_usage_error(runner, tmp_path, command):
     result = runner.invoke(main, [command, "--poll", "--index-dir", str(tmp_path / "ix")])

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import json
 import math
+import os
 import sys
 from contextlib import contextmanager
 from dataclasses import replace
@@ -173,6 +174,11 @@ def index_cmd(
 
     if poll and not watch:
         raise click.UsageError("--poll says how to watch: add --watch")
+    if not paths and not os.path.exists(settings["SEEDS_DIR"]):  # as PATH's exists=True
+        raise click.UsageError(
+            f"The default folder {settings['SEEDS_DIR']} (SEARCHSVC_SEEDS_DIR) does not "
+            "exist: give a PATH, or set SEARCHSVC_SEEDS_DIR to a folder of releases."
+        )
     paths = paths or (settings["SEEDS_DIR"],)
     options = dict(rebuild=rebuild, procs=procs, wait=wait, allow_delete=allow_delete)
     options.update(entity_lists(settings))

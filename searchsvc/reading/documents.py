@@ -311,6 +311,8 @@ def parse_jsonl_line(line: str) -> Document:
     ident = _as_text(record.get("id", record.get("_id"))).strip()
     if not ident:
         raise DocumentError("no id (expected 'id' or '_id')")
+    if any(c in ident for c in "\t\n\r\v\f\x85\u2028\u2029"):
+        raise DocumentError(f"id {ident[:40]!r} holds a tab or line break: an id is one line")
     title = " ".join(_as_text(record.get("title")).split())  # BEIR titles hold newlines
     body = _as_text(record.get("body") or record.get("text"))
     if not (title.strip() or body.strip()):
@@ -524,6 +526,8 @@ def _as_text(value: object) -> str:
         return "true" if value else "false"  # as JSON spells it, not Python's True
     if isinstance(value, list):
         return _as_text(value[0]) if value else ""
+    if isinstance(value, bytes):  # YAML's !!binary: its text, not b'...'
+        value = value.decode("utf-8", errors="replace")
     text = _without_controls(value if isinstance(value, str) else str(value))
     if text.isascii():
         return text
