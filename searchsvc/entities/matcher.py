@@ -15,6 +15,7 @@ inside them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,9 +24,25 @@ import ahocorasick
 
 COUNTRY, PERSON, ORGANISATION, IGNORE = "country", "person", "organisation", "ignore"
 
-# A short name in capitals (US, UN) is skipped with no lowercase letter this near.
-SHOUT_WINDOW = 24
+# A short name in capitals (US, UN) is skipped when a word beside it is in capitals too
+# ("JOIN US FOR", "Please JOIN US for"), unless that word is a name itself ("US-EU").
 SHORT = 3
+_WORD_BEFORE = re.compile(r"([A-Za-z]+)[^A-Za-z\n]{0,3}$")
+_WORD_AFTER = re.compile(r"[^A-Za-z\n]{0,3}([A-Za-z]+)")
+
+# How far a rule of context looks on each side of a name, in characters.
+CONTEXT = 60
+# Words after "in" or "into" that leave a language a language: "in Spanish for parents",
+# "in Spanish and English" (but "in Chinese hands" is China).
+ENDING_WORDS = frozenset(
+    "and or for at to with so as on by from again too but is was "  # noqa: SIM905
+    "are were when while because if than then which that who the a an".split()
+)
+# Separators of a list of countries: "Egypt, Iraq, and Jordan", "Benin and Niger".
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|\s(?:and|or)\s+|\s*/\s*)$")
+# Names that do not confirm a neighbour in a list: in American text the US stands beside
+# its states ("Atlanta, Georgia", "Georgia and America").
+NOT_LIST_EVIDENCE = frozenset({"US"})
 
 
 def _fold_table() -> dict[int, str]:
@@ -44,10 +61,13 @@ _ACCENTED = re.compile("[\u00c0-\u024f]")
 
 
 def fold(text: str) -> str:
-    """text lowercased and without accents, letter for letter (the same length)."""
+    """text lowercased, without accents and with one kind of space, letter for letter (the
+    same length)."""
     low = text.lower()
     if len(low) != len(text):  # a letter whose lowercase is longer (İ: i + a dot)
         low = "".join(c.lower()[0] for c in text)
+    # A name may break across a line or a no-break space ("Papua New\nGuinea").
+    low = low.replace("\n", " ").replace("\xa0", " ").replace("\t", " ")
     # Only the accented letters are looked up (translate() would look up all: 2 ms).
     return _ACCENTED.sub(_unaccent, low)
 
@@ -68,6 +88,23 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """The company in which a name names no country (or, for a weak name, counts alone):
+    words just before it, just after it, or just before it when nothing but punctuation or
+    a small word follows ("in Spanish." but not "in Chinese hands"); each folded."""
+
+    confirms: bool  # False: the name names no country here; True: a weak name counts
+    preceded_by: tuple[str, ...] = ()
+    followed_by: tuple[str, ...] = ()
+    ending_after: tuple[str, ...] = ()
+
+
+def context_words(phrase: str) -> str:
+    """phrase as rules compare it: folded, hyphens as spaces, one space between words."""
+    return " ".join(fold(phrase).replace("\u2019", "'").replace("-", " ").split())
+
+
+@dataclass(frozen=True)
 class Found:
     """The names one text mentions, each tuple sorted."""
 
@@ -79,17 +116,23 @@ class Found:
 class Matcher:
     """An automaton over every spelling, and the rules that pick what a text names."""
 
-    def __init__(self, spellings: dict[str, list[Entry]]):
+    def __init__(
+        self, spellings: dict[str, list[Entry]], rules: dict[str, list[Rule]] | None = None
+    ):
         self.automaton = ahocorasick.Automaton()
         for key, entries in spellings.items():
             self.automaton.add_word(key, (len(key), tuple(entries)))
         self.automaton.make_automaton()
+        self.rules = rules or {}  # folded name -> its rules of context
+        self.acronyms = frozenset(
+            e.exact for entries in spellings.values() for e in entries if e.exact
+        )
 
     def find(self, text: str) -> Found:
         """The countries, people and organisations text names."""
         low = fold(text)
         picked = _longest(self._candidates(text, low))
-        return _resolve([entries for _, _, entries in picked])
+        return _resolve(self._in_context(low, picked))
 
     def _candidates(self, text: str, low: str) -> list[tuple[int, int, list[Entry]]]:
         out = []
@@ -98,13 +141,42 @@ class Matcher:
             start = end - length + 1
             if (start and low[start - 1].isalnum()) or (end + 1 < size and low[end + 1].isalnum()):
                 continue
-            kept = [e for e in entries if _case_fits(e, text, start, end + 1)]
+            kept = [e for e in entries if _case_fits(e, text, start, end + 1, self.acronyms)]
             if kept:
                 out.append((start, end + 1, kept))
         return out
 
+    def _in_context(self, low: str, picked: list) -> list[list[Entry]]:
+        """The picked groups, with the rules of context applied: a name in the company of
+        a not_country rule names nothing (nor does a language listed after one: "speaks
+        Spanish and French"); a weak name in the company of a confirmed_by rule, or listed
+        beside another country ("Egypt, Iraq, and Jordan"), counts alone."""
+        groups: list[list[Entry]] = []
+        dropped_at = -1  # the end of the last name a rule dropped
+        for i, (start, end, entries) in enumerate(picked):
+            rules = self.rules.get(low[start:end])
+            if rules and any(e.kind == COUNTRY for e in entries):
+                before = _before(low, start)
+                after = _after(low, end)
+                if any(not r.confirms and _fits(r, before, after) for r in rules) or (
+                    dropped_at >= 0 and _LIST_GAP.fullmatch(low[dropped_at:start])
+                ):
+                    groups.append([])
+                    dropped_at = end
+                    continue
+                if any(e.weak for e in entries) and any(
+                    r.confirms and _fits(r, before, after) for r in rules
+                ):
+                    entries = _confirmed(entries)
+            if any(e.weak for e in entries) and _listed(low, picked, i):
+                entries = _confirmed(entries)
+            groups.append(entries)
+        return groups
 
-def _case_fits(entry: Entry, text: str, start: int, end: int) -> bool:
+
+def _case_fits(
+    entry: Entry, text: str, start: int, end: int, acronyms: frozenset[str] = frozenset()
+) -> bool:
     if entry.kind == IGNORE:
         return True
     if entry.exact is None:
@@ -113,8 +185,67 @@ def _case_fits(entry: Entry, text: str, start: int, end: int) -> bool:
         return False
     if sum(c.isalpha() for c in entry.exact) > SHORT:
         return True
-    around = text[max(0, start - SHOUT_WINDOW) : start] + text[end : end + SHOUT_WINDOW]
-    return any(c.islower() for c in around)
+    return not _shouted(text, start, end, acronyms)
+
+
+def _shouted(text: str, start: int, end: int, acronyms: frozenset[str]) -> bool:
+    """Whether a word beside text[start:end] (on its line) is written in capitals and is
+    not a name itself: "JOIN US FOR", "Please JOIN US for"; not "the US and", "US-EU"."""
+    near = (
+        _WORD_BEFORE.search(text, max(0, start - 30), start),
+        _WORD_AFTER.match(text, end, end + 30),
+    )
+    for m in near:
+        word = m.group(1) if m else ""
+        if len(word) > 1 and word.isupper() and word not in acronyms:
+            return True
+    return False
+
+
+def _before(low: str, start: int) -> str:
+    return " " + context_words(low[max(0, start - CONTEXT) : start])
+
+
+def _ends_with(before: str, words: tuple[str, ...]) -> bool:
+    return any(before.endswith(w) and not before[-len(w) - 1].isalnum() for w in words)
+
+
+def _after(low: str, end: int) -> str:
+    return context_words(low[end : end + CONTEXT]) + " "
+
+
+def _fits(rule: Rule, before: str, after: str) -> bool:
+    """Whether the folded words before and after a name are the rule's company."""
+    if _ends_with(before, rule.preceded_by):
+        return True
+    if any(after.startswith(w) and not after[len(w)].isalnum() for w in rule.followed_by):
+        return True
+    if _ends_with(before, rule.ending_after):
+        head = after[:1]
+        if not head.isalnum():  # punctuation or the end: "in Spanish.", "(Speaks Spanish.)"
+            return head != " " or not after.strip()
+        return after.split(" ", 1)[0] in ENDING_WORDS
+    return False
+
+
+def _confirmed(entries: list[Entry]) -> list[Entry]:
+    return [dataclasses.replace(e, weak=False) if e.weak else e for e in entries]
+
+
+def _listed(low: str, picked: list, i: int) -> bool:
+    """Whether picked[i] stands in a list beside a strong country name (not the US)."""
+    for j in (i - 1, i + 1):
+        if not 0 <= j < len(picked):
+            continue
+        a, b = (picked[j][1], picked[i][0]) if j < i else (picked[i][1], picked[j][0])
+        if b - a > 12 or not _LIST_GAP.fullmatch(low[a:b]):
+            continue
+        if any(
+            e.kind == COUNTRY and not e.weak and e.target not in NOT_LIST_EVIDENCE
+            for e in picked[j][2]
+        ):
+            return True
+    return False
 
 
 def _longest(candidates: list[tuple[int, int, list[Entry]]]) -> list:

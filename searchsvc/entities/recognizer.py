@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pycountry
 
-from searchsvc.entities.gazetteer import cached_gazetteer, spellings
+from searchsvc.entities.gazetteer import CONTEXT_KEYS, cached_gazetteer, spellings
 from searchsvc.entities.lists import (
     COUNTRIES_FILE,
     ORGANISATIONS_FILE,
@@ -33,6 +33,8 @@ from searchsvc.entities.matcher import (
     PERSON,
     Entry,
     Matcher,
+    Rule,
+    context_words,
     fold,
 )
 from searchsvc.reading import Document
@@ -106,7 +108,18 @@ class Recognizer:
             for canonical, variants in read_names(path).items():
                 for name in dict.fromkeys([canonical, *variants]):
                     _add(table, name, kind, canonical)
-        return Matcher(table), gaz.labels
+        rules: dict[str, list[Rule]] = {}
+        for confirms, found in ((False, gaz.not_country), (True, gaz.confirmed_by)):
+            for raw in found:
+                rule = Rule(confirms, *(_words(raw.get(k)) for k in CONTEXT_KEYS))
+                for name in raw["names"]:
+                    for spelling in spellings(name):
+                        rules.setdefault(fold(spelling), []).append(rule)
+        return Matcher(table, rules), gaz.labels
+
+
+def _words(phrases: list[str] | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(context_words(p) for p in phrases or ()))
 
 
 def _add(table: dict[str, list[Entry]], name: str, kind: str, target: str, weak=False) -> None:
@@ -124,6 +137,8 @@ def country_label(value: str) -> str:
     recogniser knows it by (UK, America, Ivory Coast, Burma); value if none fits."""
     text = value.strip()
     labels = _labels()
+    if text.upper() in labels:  # a code pycountry lacks (XK: Kosovo)
+        return labels[text.upper()]
     try:
         country = pycountry.countries.lookup(text)
     except LookupError:
@@ -156,4 +171,6 @@ def _labels() -> dict[str, str]:
         display = (data.get("display") if isinstance(data, dict) else None) or {}
         for c in pycountry.countries:
             _LABELS[c.alpha_2] = display.get(c.alpha_2) or getattr(c, "common_name", None) or c.name
+        for code, label in display.items():  # codes pycountry lacks (XK: Kosovo)
+            _LABELS.setdefault(str(code), str(label))
     return _LABELS
