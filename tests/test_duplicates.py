@@ -269,3 +269,31 @@ def test_collapse_keeps_each_groups_best_member_ties_by_number():
         want = match.copy()
         want[ordered[later]] = False
         assert np.array_equal(table.collapse(match, key), want)
+
+
+def test_a_chain_of_copies_is_cut_into_runs_of_at_most_the_window():
+    # A template renewed every 20 days is one story with each issue beside it, but a group
+    # holds no two releases more than WINDOW_DAYS apart: runs from the earliest, each
+    # spanning at most the window; an undated copy joins the first run.
+    from searchsvc.searching.duplicates import group_labels
+
+    text = " ".join(f"word{i}" for i in range(200))
+    signature = np.frombuffer(minhash.signature(text), dtype=np.uint8)
+    days = np.array([80.0, 0.0, 20.0, 40.0, 60.0, np.nan, 200.0, 215.0])
+    signatures = np.tile(signature, (len(days), 1))
+    present = np.ones(len(days), dtype=bool)
+    label = group_labels(signatures, present, days)
+    # days 0 and 20 (rows 1, 2) with the undated row 5; 40 and 60 (rows 3, 4); 80 (row 0)
+    # alone; 200 and 215 (rows 6, 7): apart from the rest, one story of their own.
+    assert label.tolist() == [0, 1, 1, 3, 3, 1, 6, 6]
+    assert minhash.WINDOW_DAYS == 31
+
+
+def test_a_group_within_the_window_is_not_cut():
+    from searchsvc.searching.duplicates import group_labels
+
+    text = " ".join(f"word{i}" for i in range(200))
+    signature = np.frombuffer(minhash.signature(text), dtype=np.uint8)
+    days = np.array([10.0, 41.0, np.nan, 25.0])  # 31 days from first to last
+    label = group_labels(np.tile(signature, (4, 1)), np.ones(4, dtype=bool), days)
+    assert label.tolist() == [0, 0, 0, 0]

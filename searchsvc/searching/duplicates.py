@@ -3,7 +3,8 @@
     the minhash column (one signature per release, written at index time: searchsvc.minhash),
         read from each segment's doc values (indexing/docvalues.py)
     --LSH: per band of ROWS values, releases sorted by the band; neighbours are candidates-->
-    candidate pairs --minhash.same_story: similar, or contained--> edges --union-find--> groups
+    candidate pairs --minhash.same_story: similar, or contained--> edges --union-find-->
+    components --cut where their dated members span more than WINDOW_DAYS--> groups
     a search's matches --collapse(): each group's best matching member only--> the list shown
 
 Groups live with the searcher, never on disk: each state of the index (a commit, a rebuild)
@@ -25,7 +26,14 @@ from datetime import datetime
 import numpy as np
 
 from searchsvc.indexing import segment_values
-from searchsvc.minhash import BANDS, SIGNATURE_BYTES, same_story, split, within_window
+from searchsvc.minhash import (
+    BANDS,
+    SIGNATURE_BYTES,
+    WINDOW_DAYS,
+    same_story,
+    split,
+    within_window,
+)
 
 _DAY = 86_400_000_000.0  # microseconds
 NEIGHBOURS = 3  # in a band's sorted order, each release is compared with the next three
@@ -59,7 +67,7 @@ class DuplicateTable:
         present &= live_mask
         days = np.full(size, np.nan) if date_keys is None else date_keys / _DAY
         # Each document's group label: the smallest document number of its group.
-        self.label = _group_labels(signatures, present, days)
+        self.label = group_labels(signatures, present, days)
         counts = np.bincount(self.label, minlength=size)
         self.grouped = counts[self.label] > 1  # in a group of two or more
 
@@ -113,8 +121,15 @@ def _read_signatures(reader, size: int, files: bool = True) -> tuple[np.ndarray,
 def group_labels(signatures: np.ndarray, present: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Each row's group, as the row number of its first member: the rows are signatures
     (present: which are), days their dates in days (NaN: undated). The OpenSearch
-    backend groups a region of its cluster with it, as this module groups an index."""
-    return _group_labels(signatures, present, days)
+    backend groups a region of its cluster with it, as this module groups an index.
+
+    Pairs are joined only within WINDOW_DAYS of each other, but a chain of them is not: a
+    template renewed every three weeks (a drawdown memorandum, a monthly notice), each
+    issue close to the next, would make one group of months. So a group whose dated
+    members span more than WINDOW_DAYS is cut into runs that each span at most that,
+    from its earliest (its undated members join the first run): _within_window.
+    """
+    return _within_window(_group_labels(signatures, present, days), days)
 
 
 def _group_labels(signatures: np.ndarray, present: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -128,6 +143,37 @@ def _group_labels(signatures: np.ndarray, present: np.ndarray, days: np.ndarray)
     # docs ascend, so the smallest row of a group is its smallest document number
     label[docs] = docs[_components(len(docs), first, second)]
     return label
+
+
+def _within_window(label: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """label with each group whose dated members span more than WINDOW_DAYS cut into runs
+    by date, each spanning at most WINDOW_DAYS from its first member; a run's label is its
+    smallest document number. Only the wide groups are walked (a few in a real corpus)."""
+    size = len(label)
+    dated = ~np.isnan(days)
+    lo = np.full(size, np.inf)
+    hi = np.full(size, -np.inf)
+    np.minimum.at(lo, label[dated], days[dated])
+    np.maximum.at(hi, label[dated], days[dated])
+    wide = hi - lo > WINDOW_DAYS  # by label
+    if not wide.any():
+        return label
+    members = np.flatnonzero(wide[label])
+    when = np.where(dated[members], days[members], -np.inf)  # undated first
+    order = np.lexsort((members, when, label[members]))
+    members, when, group = members[order], when[order], label[members[order]]
+    out = label.copy()
+    bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True])
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        rows, dates = members[start:end], when[start:end]
+        at = int(np.searchsorted(dates, -np.inf, side="right"))  # the first dated member
+        piece = 0  # the first run takes the undated members too
+        while at < len(rows):
+            stop = int(np.searchsorted(dates, dates[at] + WINDOW_DAYS, side="right"))
+            run = rows[piece:stop]
+            out[run] = run.min()
+            piece = at = stop
+    return out
 
 
 def _edges(sigs: np.ndarray, counts: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
