@@ -367,9 +367,25 @@ def test_an_untitled_record_is_shown_titled_as_a_seed_is():
     assert shown_title("Own title", body) == "Own title"
 
 
+def test_bidirectional_overrides_are_dropped_from_every_field(tmp_path):
+    # U+202E would show "Minister\u202e cba" reversed on a page, and run past the title.
+    text = (
+        '---\ntitle: "Minister \u202emeets\u202c envoy"\nsource: "\u2066Wire\u2069"\n---\n'
+        "A \u202dbody.\n"
+    )
+    path = write(tmp_path / "r.md", text)
+    (doc,) = read_source(SourceFile(str(tmp_path), str(path)))
+    assert (doc.title, doc.source, doc.body.strip()) == ("Minister meets envoy", "Wire", "A body.")
+
+
 def test_a_binary_yaml_value_is_read_as_its_text():
     doc = parse_markdown("---\ntitle: !!binary aGVsbG8=\nsource: !!binary V2lyZQ==\n---\nBody.\n")
     assert (doc.title, doc.source) == ("hello", "Wire")  # not "b'hello'"
+
+
+def test_a_jsonl_body_given_as_a_list_of_paragraphs_keeps_them_all():
+    doc = parse_jsonl_line('{"id": 1, "title": "T", "body": ["One.", "", "Two.", {"x": 1}, 3]}')
+    assert doc.body == "One.\n\nTwo.\n\n3"  # it kept "One." alone
 
 
 def test_jsonl_title_without_body_is_a_document():

@@ -414,7 +414,13 @@ def check_cmd(settings, index_dir):
             f"`searchsvc index` lists them): {', '.join(report.unverified)}"
         )
     if not report.problems:
-        click.echo("intact")
+        verified = report.files - len(report.unverified)
+        if not report.unverified:
+            click.echo("intact")
+        elif verified:
+            click.echo(f"no damage in the {verified} files verified; the rest are not verified")
+        else:
+            click.echo("nothing verified: no file has a checksum yet")
         return
     for line in report.problems:
         click.echo(f"damaged: {line}", err=True)

@@ -240,6 +240,10 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 _CP1252 = {0xDC00 + b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0x100)}
 # Control characters other than whitespace: a text with many of them is not a release.
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# What is dropped from every text: those, and the bidirectional embeddings, overrides and
+# isolates, which could turn a title round on a page ("\u202egnp.exe") or run into the
+# text around it.
+_DROPPED = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 MAX_CONTROL_SHARE = 0.1
 # In Western European text most letters are ASCII (French 3%, German 2%, Icelandic 10%
 # accented); KOI8-R, Shift-JIS, GB2312 or EBCDIC read as cp1252 are nearly all high bytes.
@@ -314,7 +318,7 @@ def parse_jsonl_line(line: str) -> Document:
     if any(c in ident for c in "\t\n\r\v\f\x85\u2028\u2029"):
         raise DocumentError(f"id {ident[:40]!r} holds a tab or line break: an id is one line")
     title = " ".join(_as_text(record.get("title")).split())  # BEIR titles hold newlines
-    body = _as_text(record.get("body") or record.get("text"))
+    body = _as_body(record.get("body") or record.get("text"))
     if not (title.strip() or body.strip()):
         raise DocumentError("no text")
     when, warnings = lenient_date(record.get("date"))
@@ -497,6 +501,14 @@ def lenient_date(value: object) -> tuple[datetime | None, tuple[str, ...]]:
     return when, (note,) if note else ()
 
 
+def _as_body(value: object) -> str:
+    """A body as text; a list of paragraphs (as some exports give it) joined, each kept."""
+    if isinstance(value, list):
+        parts = (_as_text(v) for v in value if not isinstance(v, (list, dict)))
+        return "\n\n".join(p for p in parts if p.strip())
+    return _as_text(value)
+
+
 def _as_values(value: object) -> tuple[str, ...]:
     """A list of tags, or a comma-separated string of them, as distinct clean values."""
     items = value if isinstance(value, list) else [value]
@@ -512,9 +524,9 @@ def _as_values(value: object) -> tuple[str, ...]:
 
 
 def _without_controls(text: str) -> str:
-    """text without control characters (a bell, a terminal's escape, a DEL), which no page,
-    feed or terminal should be handed; tabs and line breaks stay."""
-    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+    """text without control characters (a bell, a terminal's escape, a DEL) or bidirectional
+    overrides, which no page, feed or terminal should be handed; tabs and line breaks stay."""
+    return _DROPPED.sub("", text) if _DROPPED.search(text) else text
 
 
 def _as_text(value: object) -> str:
