@@ -365,3 +365,58 @@ def test_the_server_reloads_an_edited_list(tmp_path, seeds_index):
     own.write_text("Galuzin, Galouzine\n", encoding="utf-8")
     body = client.get("/api/search?q=Galouzine").get_json()
     assert {r["id"] for r in body["results"]} == seeds_saying("Galuzin")
+
+
+# -- the shipped groups on releases that spell names one way (audit of the White House corpus) --
+
+AUDIT = {
+    "hizballah": "The State Department designated Lebanese Hizballah financiers.",
+    "hezbollah": "Hezbollah fired rockets into northern Israel.",
+    "astana": "The talks were held in Astana, the capital of Kazakhstan (Nur-Sultan until 2022).",
+    "nazarbayev": "Nursultan Nazarbayev led Kazakhstan until 2019.",
+    "hikmat": "Jake Sullivan met today with Hikmat Hajiyev of Azerbaijan.",
+    "vepa": "Vepa Hadjiev, Deputy Minister of Foreign Affairs of Turkmenistan, said.",
+}
+
+
+@pytest.fixture(scope="module")
+def audit_engine(tmp_path_factory):
+    from searchsvc.indexing import index_paths
+
+    root = tmp_path_factory.mktemp("audit")
+    (root / "docs").mkdir()
+    for name, text in AUDIT.items():
+        (root / "docs" / f"{name}.txt").write_text(text, encoding="utf-8")
+    index_paths(root / "ix", [root / "docs"], procs=1)
+    with Engine(root / "ix", check_interval=0) as engine:
+        yield engine
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("Hizballah", {"hizballah", "hezbollah"}),
+        ("Hezbollah", {"hizballah", "hezbollah"}),
+        ('"Nur-Sultan"', {"astana"}),
+        ("Astana", {"astana"}),
+        ("Nursultan", {"nazarbayev"}),  # his first name, not the city's
+        ('"Nursultan Nazarbayev"', {"nazarbayev"}),
+        ("Hadjiev", {"vepa"}),  # the Turkmen deputy minister, not Azerbaijan's Hajiyev
+        ("Hajiyev", {"hikmat"}),
+    ],
+)
+def test_the_shipped_groups_search_one_name_only(audit_engine, query, found):
+    assert ids(search(audit_engine, query)) == found
+
+
+@pytest.mark.parametrize(
+    ("doc", "person"),
+    [
+        ("hikmat", ["Hikmat Hajiyev"]),
+        ("vepa", ["Vepa Hadjiev"]),
+        ("nazarbayev", ["Nursultan Nazarbayev"]),
+    ],
+)
+def test_a_release_is_tagged_with_its_own_person(audit_engine, doc, person):
+    result = search(audit_engine, "", person=tuple(person))
+    assert ids(result) == {doc}

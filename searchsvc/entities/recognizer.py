@@ -31,6 +31,7 @@ from searchsvc.entities.matcher import (
     IGNORE,
     ORGANISATION,
     PERSON,
+    SHORT,
     Entry,
     Matcher,
     Rule,
@@ -123,7 +124,10 @@ def _words(phrases: list[str] | None) -> tuple[str, ...]:
 
 
 def _add(table: dict[str, list[Entry]], name: str, kind: str, target: str, weak=False) -> None:
-    exact_case = kind != IGNORE and not any(c.islower() for c in name)
+    # A name in capitals only (US, UN) matches only so; so does a short one in mixed case
+    # (Xi): "XI" is a Roman numeral (Title XI, Pius XI), not the name.
+    letters = sum(c.isalpha() for c in name)
+    exact_case = kind != IGNORE and (not any(c.islower() for c in name) or letters <= SHORT)
     for spelling in spellings(name):
         capital = not spelling[:1].islower()
         entry = Entry(kind, target, spelling if exact_case else None, weak, capital)
