@@ -127,11 +127,15 @@ def people_engine(seeds_index, tmp_path_factory):
 
 
 def test_a_shared_surname_stands_for_both_people(people_engine):
-    # As the entity lists write them: a surname under two people, and full names.
+    # As the entity lists write them: a surname under two people, and full names. Inside a
+    # longer phrase the surname takes only its own spellings (not "President Serdar
+    # Berdimuhamedov": a longer name in a longer phrase, which at 10x the White House corpus
+    # made "President Biden Takes" a search of "President Jill Biden Takes" and four more).
     result = search(people_engine, '"President Berdymukhamedov"')
-    expected = ids(search(people_engine, '"President Serdar Berdimuhamedov"', verbatim=True))
-    expected |= ids(search(people_engine, '"President Gurbanguly Berdimuhamedov"', verbatim=True))
-    assert ids(result) == expected and len(expected) == 2
+    expected = ids(search(people_engine, '"President Berdimuhamedov"', verbatim=True))
+    assert ids(result) == expected and result.also_searched == ("Berdimuhamedov",)
+    whole = search(people_engine, '"Berdymukhamedov"')  # a phrase of the name alone
+    assert ids(whole) >= seeds_saying("Serdar Berdimuhamedov")
     word = search(people_engine, "Berdymukhamedov")
     assert ids(word) == seeds_saying("Berdimuhamedov")
     assert word.also_searched == ("Berdimuhamedov",)  # the full names add nothing to it

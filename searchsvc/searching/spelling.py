@@ -199,6 +199,10 @@ class Speller:
                 best = (score, word)
         return best
 
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        """How many documents' fieldname holds term (cached, as frequency is)."""
+        return self._frequencies.of(fieldname, term)
+
     def frequency(self, word: str) -> int:
         """How many releases hold word (in the exact field); cached for the reader."""
         return self._frequencies.of(self.fieldname, word)
