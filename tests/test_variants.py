@@ -194,17 +194,22 @@ SPELLINGS = {
 }
 
 
-@pytest.fixture(scope="module")
-def spellings_engine(tmp_path_factory):
+def engine_of(tmp_path_factory, name: str, files: dict[str, str]):
+    """An Engine over an index of files (name -> text), open while the generator is."""
     from searchsvc.indexing import index_paths
 
-    root = tmp_path_factory.mktemp("spellings")
+    root = tmp_path_factory.mktemp(name)
     (root / "docs").mkdir()
-    for name, text in SPELLINGS.items():
-        (root / "docs" / name).write_text(text, encoding="utf-8")
+    for filename, text in files.items():
+        (root / "docs" / filename).write_text(text, encoding="utf-8")
     index_paths(root / "ix", [root / "docs"], procs=1)
     with Engine(root / "ix", check_interval=0) as engine:
         yield engine
+
+
+@pytest.fixture(scope="module")
+def spellings_engine(tmp_path_factory):
+    yield from engine_of(tmp_path_factory, "spellings", SPELLINGS)
 
 
 @pytest.mark.parametrize("query", ["Ashgabat", "Ashkhabad", "Aşgabat", "asgabat", "Ashgabad"])
@@ -385,15 +390,8 @@ AUDIT = {
 
 @pytest.fixture(scope="module")
 def audit_engine(tmp_path_factory):
-    from searchsvc.indexing import index_paths
-
-    root = tmp_path_factory.mktemp("audit")
-    (root / "docs").mkdir()
-    for name, text in AUDIT.items():
-        (root / "docs" / f"{name}.txt").write_text(text, encoding="utf-8")
-    index_paths(root / "ix", [root / "docs"], procs=1)
-    with Engine(root / "ix", check_interval=0) as engine:
-        yield engine
+    files = {f"{name}.txt": text for name, text in AUDIT.items()}
+    yield from engine_of(tmp_path_factory, "audit", files)
 
 
 @pytest.mark.parametrize(

@@ -200,15 +200,16 @@ def search(
     counts = _facet_counts(facets, found, req)
     suggestion = _suggestion(speller, req.q, expansion, deadline)
     drawn = timeline(facets.date_keys, match, *((dates.start, dates.end) if dates else ()))
+    total, stories = int(np.count_nonzero(match)), int(np.count_nonzero(shown))
     return SearchResult(
         request=req,
         hits=hits,
-        total=int(np.count_nonzero(match)),
-        stories=int(np.count_nonzero(shown)),
+        total=total,
+        stories=stories,
         facets=counts,
         suggestion=suggestion,
         took_ms=round((time.perf_counter() - started) * 1000, 2),
-        notice=notice_of(req, reading, dates, int(np.count_nonzero(listed))),
+        notice=notice_of(req, reading, dates, stories if req.group else total),
         range=dates,
         also_searched=tuple(expansion.also_searched) if expansion else (),
         also_try=_also_try(transliterations, req.q, expansion, suggestion, deadline),
